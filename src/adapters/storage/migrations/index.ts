@@ -1,0 +1,35 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import * as m0001 from './0001-users.js';
+import * as m0002 from './0002-outbox.js';
+
+interface MigrationModule {
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+  down?(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+/** Every migration in order. Names are sorted by Kysely, so keep the numeric prefix. */
+const MIGRATIONS: Record<string, MigrationModule> = {
+  '0001-users': m0001,
+  '0002-outbox': m0002,
+};
+
+/**
+ * Migrations are compiled in (no directory scan) so the same list runs from src/
+ * under tsx, from dist/ and inside the Docker image. Each gets the dialect for the
+ * few column types that differ.
+ */
+export class StaticMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, module] of Object.entries(MIGRATIONS)) {
+      out[name] = {
+        up: (db) => module.up(db, this.dialect),
+        ...(module.down ? { down: (db: Kysely<unknown>) => module.down!(db, this.dialect) } : {}),
+      };
+    }
+    return out;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Classifies driver errors so that services and the error mapper can react to
+ * them without knowing which engine is underneath.
+ */
+
+interface DriverError {
+  code?: unknown;
+  message?: unknown;
+}
+
+/** A UNIQUE or PRIMARY KEY constraint rejected the write (SQLite or PostgreSQL). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as DriverError | null)?.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+const PG_UNAVAILABLE = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available
+]);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/**
+ * The store is temporarily unable to serve (busy, locked, unreachable): the client
+ * should retry later, so this maps to 503 / 100004 rather than 500.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as DriverError;
+  if (typeof code === 'string') {
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_'))
+      return true;
+    if (PG_UNAVAILABLE.has(code) || NET_UNAVAILABLE.has(code)) return true;
+  }
+  return (
+    typeof message === 'string' &&
+    (message.includes('timeout exceeded when trying to connect') ||
+      message.includes('Connection terminated'))
+  );
+}

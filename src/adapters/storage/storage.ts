@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../../config/config.schema.js';
+import type { Dialect } from './dialect.js';
+import { isUniqueViolation } from './storage-errors.js';
+import { StaticMigrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+/** An open SQL store: the query builder plus what the app needs around it. */
+export interface Storage {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Runs every pending migration; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Cheap round trip for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const PG_INT8_OID = 20;
+const PG_NUMERIC_OID = 1700;
+
+/** Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`. */
+export function openStorage(config: Config): Storage {
+  const dialect = config.storage.driver;
+  const db =
+    dialect === 'sqlite'
+      ? new Kysely<Database>({ dialect: sqliteDialect(config), plugins: [new CamelCasePlugin()] })
+      : new Kysely<Database>({
+          dialect: postgresDialect(config),
+          plugins: [new CamelCasePlugin()],
+        });
+
+  return {
+    db,
+    dialect,
+    async migrate() {
+      if (dialect === 'postgres' && config.storage.postgres.schema !== 'public') {
+        // Two processes starting together can both try; the loser's error is harmless.
+        await sql`create schema if not exists ${sql.id(config.storage.postgres.schema)}`
+          .execute(db)
+          .catch((err: unknown) => {
+            if (!isUniqueViolation(err)) throw err;
+          });
+      }
+      const migrator = new Migrator({
+        db,
+        provider: new StaticMigrationProvider(dialect),
+        // Kysely looks for its bookkeeping tables in every schema unless told which.
+        ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      const failed = results?.find((r) => r.status === 'Error');
+      if (error) {
+        throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+      }
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function sqliteDialect(config: Config): SqliteDialect {
+  const { file, synchronous, busyTimeoutMs } = config.storage.sqlite;
+  const path = isAbsolute(file) ? file : resolve(config.dataDir, file);
+  mkdirSync(dirname(path), { recursive: true });
+  return new SqliteDialect({
+    database: async () => {
+      const database = new SQLite(path, { timeout: busyTimeoutMs });
+      // WAL lets readers work during a write; synchronous picks crash vs power-loss safety.
+      database.pragma('journal_mode = WAL');
+      database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      database.pragma('foreign_keys = ON');
+      return database;
+    },
+  });
+}
+
+function postgresDialect(config: Config): PostgresDialect {
+  const { url, poolSize, schema, connectTimeoutMs } = config.storage.postgres;
+  return new PostgresDialect({
+    pool: new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: connectTimeoutMs,
+      // Every connection works in the configured schema (tests use one schema each).
+      options: `-c search_path=${schema}`,
+      application_name: `easy-chat:${config.nodeId}`,
+      // BIGINT (epoch ms, seq, counts) fits a JS number for the next 285,000 years.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+          oid === PG_INT8_OID || oid === PG_NUMERIC_OID
+            ? (value: string) => Number(value)
+            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+      },
+    }),
+  });
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createApp } from './app/create-app.js';
+import { ALL_ROLES, type Role } from './config/config.schema.js';
+import { ConfigError, loadConfig } from './config/load-config.js';
+
+const USAGE = `usage: easy-chat start [--roles api,gateway,worker] [--config FILE]
+
+  --roles    roles this process runs (default: all of ${ALL_ROLES.join(', ')})
+  --config   YAML file merged over config/default.yaml and config/<env>.yaml
+
+Environment: PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, JWT_SECRET, LOG_LEVEL,
+EASY_CHAT_ENV (development | test | production), and EC_<PATH> for any key
+(e.g. EC_STORAGE__DRIVER=postgres). See docs/configuration.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      roles: { type: 'string' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || positionals[0] !== 'start') {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+
+  // A .env file in the working directory fills in variables not already set.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const roles = values.roles?.split(',').map((r) => r.trim()) as Role[] | undefined;
+  const config = loadConfig({ file: values.config, overrides: roles ? { roles } : undefined });
+  const app = await createApp(config);
+  await app.start();
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      app.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    app.logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  return -1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(`easy-chat: ${err.message}`);
+    } else {
+      console.error('easy-chat: failed to start:', err);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,88 @@
+import { Type, type Static } from 'typebox';
+
+/** The JWT secret shipped in config/default.yaml. Production refuses to start with it. */
+export const DEFAULT_JWT_SECRET = 'easy-chat-development-secret-change-me';
+export const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+const Role = Type.Union([Type.Literal('api'), Type.Literal('gateway'), Type.Literal('worker')]);
+export type Role = Static<typeof Role>;
+export const ALL_ROLES: readonly Role[] = ['api', 'gateway', 'worker'];
+
+const PositiveInt = Type.Integer({ minimum: 1 });
+const Window = Type.Object(
+  { limit: PositiveInt, windowSec: PositiveInt },
+  { additionalProperties: false },
+);
+
+function strict<T extends Parameters<typeof Type.Object>[0]>(props: T) {
+  return Type.Object(props, { additionalProperties: false });
+}
+
+/**
+ * The whole configuration. Every key is required here because config/default.yaml
+ * provides every default; environment files and overrides only replace values.
+ * Unknown keys are rejected so that a typo stops start-up instead of being ignored.
+ */
+export const ConfigSchema = strict({
+  env: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')]),
+  roles: Type.Array(Role, { minItems: 1, uniqueItems: true }),
+  dataDir: Type.String({ minLength: 1 }),
+  nodeId: Type.String(),
+  server: strict({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    bodyLimitBytes: PositiveInt,
+    trustProxy: Type.Boolean(),
+    shutdownTimeoutMs: PositiveInt,
+  }),
+  log: strict({
+    level: Type.Union([
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ]),
+  }),
+  storage: strict({
+    driver: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    sqlite: strict({
+      file: Type.String({ minLength: 1 }),
+      synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')]),
+      busyTimeoutMs: PositiveInt,
+    }),
+    postgres: strict({
+      url: Type.String({ minLength: 1 }),
+      schema: Type.String({ pattern: '^[a-z_][a-z0-9_]*$' }),
+      poolSize: PositiveInt,
+      connectTimeoutMs: PositiveInt,
+    }),
+  }),
+  cache: strict({
+    driver: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+    redis: strict({
+      url: Type.String({ minLength: 1 }),
+      keyPrefix: Type.String(),
+    }),
+  }),
+  auth: strict({
+    jwtSecret: Type.String({ minLength: 1 }),
+    tokenTtlSec: PositiveInt,
+    argon2: strict({
+      memoryKib: Type.Integer({ minimum: 1024 }),
+      timeCost: Type.Integer({ minimum: 1 }),
+      parallelism: Type.Integer({ minimum: 1, maximum: 16 }),
+    }),
+  }),
+  rateLimit: strict({
+    login: strict({ perPhone: Window, perIp: Window }),
+  }),
+  user: strict({
+    searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),
+    maxIdsPerQuery: Type.Integer({ minimum: 1, maximum: 1000 }),
+  }),
+});
+
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,104 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_JWT_SECRET } from './config.schema.js';
+import { ConfigError, loadConfig } from './load-config.js';
+
+const yamlFile = (text: string) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ec-config-')), 'c.yaml');
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('loadConfig', () => {
+  it('layers default.yaml, the environment file, --config, then variables', () => {
+    const file = yamlFile('server:\n  port: 7000\nuser:\n  searchLimit: 5\n');
+    const config = loadConfig({
+      env: 'test',
+      file,
+      environment: { PORT: '7100', EC_USER__MAX_IDS_PER_QUERY: '7' },
+    });
+    expect(config.env).toBe('test');
+    expect(config.log.level).toBe('silent'); // from test.yaml
+    expect(config.server.port).toBe(7100); // PORT beats the file
+    expect(config.user.searchLimit).toBe(5); // from the file
+    expect(config.user.maxIdsPerQuery).toBe(7); // EC_ path, converted to a number
+    expect(config.auth.tokenTtlSec).toBe(604800); // untouched default
+  });
+
+  it('maps the conventional variables', () => {
+    const config = loadConfig({
+      env: 'development',
+      environment: {
+        DATA_DIR: '/tmp/ec-data',
+        DATABASE_URL: 'postgres://db/x',
+        REDIS_URL: 'redis://r:6379',
+        JWT_SECRET: 's'.repeat(40),
+        LOG_LEVEL: 'warn',
+        EC_ROLES: 'api,worker',
+        EC_SERVER__TRUST_PROXY: 'true',
+      },
+    });
+    expect(config.dataDir).toBe('/tmp/ec-data');
+    expect(config.storage.postgres.url).toBe('postgres://db/x');
+    expect(config.cache.redis.url).toBe('redis://r:6379');
+    expect(config.auth.jwtSecret).toBe('s'.repeat(40));
+    expect(config.log.level).toBe('warn');
+    expect(config.roles).toEqual(['api', 'worker']);
+    expect(config.server.trustProxy).toBe(true);
+    expect(config.nodeId).toMatch(/-\d+$/);
+  });
+
+  it('names every bad key in one message', () => {
+    const attempt = () =>
+      loadConfig({
+        env: 'test',
+        environment: { PORT: 'eighty', EC_STORAGE__DRIVER: 'oracle', EC_AUTH__TOKEN_TTL: '5' },
+      });
+    expect(attempt).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        attempt();
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(message).toContain('server.port');
+    expect(message).toContain('storage.driver');
+    expect(message).toContain('auth.tokenTtl: unknown key');
+  });
+
+  it('refuses a missing --config file, bad YAML and an unknown environment', () => {
+    expect(() => loadConfig({ env: 'test', environment: {}, file: '/nonexistent/x.yaml' })).toThrow(
+      /config file not found/,
+    );
+    expect(() =>
+      loadConfig({ env: 'test', environment: {}, file: yamlFile('server: [unclosed') }),
+    ).toThrow(/not valid YAML/);
+    expect(() => loadConfig({ env: 'staging', environment: {} })).toThrow(/unknown environment/);
+  });
+
+  it('production refuses the default secret and short secrets, and accepts a strong one', () => {
+    expect(() => loadConfig({ env: 'production', environment: {} })).toThrow(/auth\.jwtSecret/);
+    expect(() =>
+      loadConfig({ env: 'production', environment: { JWT_SECRET: DEFAULT_JWT_SECRET } }),
+    ).toThrow(/auth\.jwtSecret/);
+    expect(() =>
+      loadConfig({ env: 'production', environment: { JWT_SECRET: 'short-secret' } }),
+    ).toThrow(/at least 32/);
+    const ok = loadConfig({ env: 'production', environment: { JWT_SECRET: 'x'.repeat(32) } });
+    expect(ok.env).toBe('production');
+  });
+
+  it('keeps config/production.example.yaml valid', () => {
+    const config = loadConfig({
+      env: 'production',
+      environment: {},
+      file: new URL('../../config/production.example.yaml', import.meta.url).pathname,
+    });
+    expect(config.storage.driver).toBe('postgres');
+    expect(config.cache.driver).toBe('redis');
+  });
+});

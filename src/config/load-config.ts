@@ -1,0 +1,189 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Value } from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+import {
+  ConfigSchema,
+  DEFAULT_JWT_SECRET,
+  MIN_PRODUCTION_SECRET_LENGTH,
+  type Config,
+} from './config.schema.js';
+
+/** Raised when configuration cannot be used; the message names the offending key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  /** Environment name; defaults to EASY_CHAT_ENV, then NODE_ENV, then development. */
+  env?: string;
+  /** Extra YAML file (the CLI's --config), merged after the environment file. */
+  file?: string;
+  /** Environment variables to read overrides from (process.env by default). */
+  environment?: NodeJS.ProcessEnv;
+  /** Last layer, used by tests and the CLI (e.g. --roles). */
+  overrides?: DeepPartial<Config>;
+  /** Directory holding default.yaml and <env>.yaml. */
+  configDir?: string;
+}
+
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+type Tree = Record<string, unknown>;
+
+const ENVIRONMENTS = ['development', 'test', 'production'] as const;
+
+/** Short, conventional variable names mapped onto config paths. */
+const ENV_ALIASES: Record<string, string> = {
+  PORT: 'server.port',
+  HOST: 'server.host',
+  DATA_DIR: 'dataDir',
+  LOG_LEVEL: 'log.level',
+  NODE_ID: 'nodeId',
+  DATABASE_URL: 'storage.postgres.url',
+  REDIS_URL: 'cache.redis.url',
+  JWT_SECRET: 'auth.jwtSecret',
+};
+/** Any key can be set as EC_<PATH>, path segments joined by "__": EC_AUTH__TOKEN_TTL_SEC. */
+const ENV_PREFIX = 'EC_';
+
+const defaultConfigDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../config');
+
+/**
+ * Builds the configuration from YAML files and environment variables and validates
+ * it. Throws ConfigError naming the key when anything is wrong.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const environment = options.environment ?? process.env;
+  const configDir = options.configDir ?? environment.EASY_CHAT_CONFIG_DIR ?? defaultConfigDir;
+  const envName = options.env ?? environment.EASY_CHAT_ENV ?? environment.NODE_ENV ?? 'development';
+  if (!(ENVIRONMENTS as readonly string[]).includes(envName)) {
+    throw new ConfigError(`env: unknown environment "${envName}" (use ${ENVIRONMENTS.join(', ')})`);
+  }
+
+  const merged: Tree = {};
+  deepMerge(merged, readYaml(resolve(configDir, 'default.yaml'), true));
+  deepMerge(merged, readYaml(resolve(configDir, `${envName}.yaml`), false));
+  merged.env = envName;
+  if (options.file) deepMerge(merged, readYaml(resolve(options.file), true));
+  deepMerge(merged, overridesFromEnvironment(environment));
+  if (options.overrides) deepMerge(merged, options.overrides);
+  // Roles given as a comma list (EC_ROLES=api,gateway or --roles api,gateway).
+  if (typeof merged.roles === 'string') merged.roles = merged.roles.split(',').map((r) => r.trim());
+
+  const converted = Value.Convert(ConfigSchema, merged);
+  const errors = Value.Errors(ConfigSchema, converted);
+  if (errors.length > 0) {
+    const lines = errors.flatMap((e) => {
+      // A forbidden extra key is reported twice (once as "schema is false"); keep one line.
+      if (e.keyword === 'boolean') return [];
+      if (e.keyword === 'additionalProperties') {
+        const { additionalProperties } = e.params;
+        return additionalProperties.map(
+          (key) => `${pathOf(`${e.instancePath}/${key}`)}: unknown key`,
+        );
+      }
+      return [`${pathOf(e.instancePath)}: ${e.message}`];
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = converted as Config;
+  finalize(config);
+  return config;
+}
+
+function finalize(config: Config): void {
+  if (config.env === 'production') {
+    const secret = config.auth.jwtSecret;
+    if (secret === DEFAULT_JWT_SECRET || secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      throw new ConfigError(
+        `auth.jwtSecret: production needs a secret of at least ${MIN_PRODUCTION_SECRET_LENGTH} ` +
+          'characters that is not the development default (set JWT_SECRET)',
+      );
+    }
+  }
+  config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(config.dataDir);
+  if (config.nodeId === '') config.nodeId = `${hostname()}-${process.pid}`;
+}
+
+function readYaml(path: string, required: boolean): Tree {
+  if (!existsSync(path)) {
+    if (required) throw new ConfigError(`config file not found: ${path}`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`${path}: the top level must be a mapping of keys`);
+  }
+  return parsed as Tree;
+}
+
+function overridesFromEnvironment(environment: NodeJS.ProcessEnv): Tree {
+  const out: Tree = {};
+  for (const [name, raw] of Object.entries(environment)) {
+    if (raw === undefined || raw === '') continue;
+    let path = ENV_ALIASES[name];
+    if (!path && name.startsWith(ENV_PREFIX)) {
+      path = name.slice(ENV_PREFIX.length).split('__').map(snakeToCamel).join('.');
+    }
+    if (path) setPath(out, path, parseEnvValue(raw));
+  }
+  return out;
+}
+
+/** Lists are written as YAML flow sequences or comma lists ("api,gateway"). */
+function parseEnvValue(raw: string): unknown {
+  if (raw.startsWith('[')) {
+    try {
+      return parseYaml(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+function snakeToCamel(segment: string): string {
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function deepMerge(target: Tree, source: Tree): Tree {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const current = target[key];
+    if (isTree(value) && isTree(current)) deepMerge(current, value);
+    else target[key] = isTree(value) ? deepMerge({}, value) : value;
+  }
+  return target;
+}
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function pathOf(instancePath: string): string {
+  const path = instancePath.replace(/^\//, '').split('/').join('.');
+  return path === '' ? '(root)' : path;
+}

@@ -1,0 +1,53 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../adapters/storage/schema.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import { DomainEventSchemas, type DomainEventMap, type DomainEventType } from './domain-events.js';
+import type { EventMessage } from './event-message.js';
+
+/** Current payload version written by this code. */
+export const EVENT_VERSION = 1;
+
+/**
+ * Writes domain events into the outbox inside the caller's transaction, so an
+ * event exists if and only if the state change it describes was committed. A
+ * relay publishes outbox rows to the broker after commit.
+ */
+export class EventRecorder {
+  constructor(private readonly deps: { clock: Clock; source: string }) {}
+
+  async record<K extends DomainEventType>(
+    trx: Kysely<Database>,
+    type: K,
+    partitionKey: string,
+    payload: DomainEventMap[K],
+    traceId?: string,
+  ): Promise<EventMessage<DomainEventMap[K]>> {
+    const event: EventMessage<DomainEventMap[K]> = {
+      id: newId(),
+      type,
+      aggregate: DomainEventSchemas[type].aggregate,
+      timestamp: this.deps.clock(),
+      payload,
+      metadata: {
+        source: this.deps.source,
+        version: EVENT_VERSION,
+        ...(traceId ? { traceId } : {}),
+      },
+    };
+    await trx
+      .insertInto('outboxEvents')
+      .values({
+        id: event.id,
+        type,
+        aggregate: event.aggregate,
+        partitionKey,
+        envelope: JSON.stringify(event),
+        createdAt: event.timestamp,
+        publishedAt: null,
+        attempts: 0,
+      })
+      .execute();
+    return event;
+  }
+}

@@ -1,0 +1,79 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.schema.js';
+import { AppError } from '../errors/app-error.js';
+import { CommonErrors } from '../errors/common.errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { ErrorEnvelope } from './envelope.js';
+import { httpErrorHandler, notFoundHandler } from './error-handler.js';
+import type { Metrics } from './metrics.js';
+import { validatorCompiler } from './validation.js';
+
+export type HttpServer = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpServerDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  /** Set when shutdown starts; new requests then get 503 in the envelope. */
+  isDraining: () => boolean;
+}
+
+/**
+ * The Fastify instance with everything every route relies on: envelope errors,
+ * strict validation, request ids, metrics and the OpenAPI document at /docs.
+ * Routes are registered on it by the composition root.
+ */
+export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
+  const { config } = deps;
+  const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    loggerInstance: deps.logger,
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => newId(),
+    // Our own draining check answers in the envelope instead.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The API speaks JSON only; any other body type is answered with 415.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.decorateRequest('auth', null);
+  app.addSchema(ErrorEnvelope);
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    if (deps.isDraining()) throw new AppError(CommonErrors.shuttingDown);
+  });
+  deps.metrics.instrument(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'easy-chat',
+        version: '1',
+        description: 'Every response is the envelope {code, msg, data}; see docs/errors.md.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  return app;
+}

@@ -1,0 +1,86 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isStorageUnavailable } from '../adapters/storage/storage-errors.js';
+import { isAppError, type ErrorSpec } from '../errors/app-error.js';
+import { CommonErrors } from '../errors/common.errors.js';
+
+interface ErrorAnswer {
+  status: number;
+  code: number;
+  msg: string;
+}
+
+/** Fastify's own errors that the client caused, by Fastify error code. */
+const FASTIFY_CLIENT_ERRORS: Record<string, { spec: ErrorSpec; msg: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    spec: CommonErrors.payloadTooLarge,
+    msg: CommonErrors.payloadTooLarge.message,
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    spec: CommonErrors.unsupportedMediaType,
+    msg: 'unsupported content type (send application/json)',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    spec: CommonErrors.badRequest,
+    msg: 'content-length does not match the body',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    spec: CommonErrors.badRequest,
+    msg: 'body is empty but content-type is application/json',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { spec: CommonErrors.badRequest, msg: 'body is not valid JSON' },
+};
+
+/**
+ * The one mapper from any thrown value to the envelope. Known errors keep their
+ * code and message; client mistakes detected by Fastify become 4xx; anything
+ * else is 500 / 100001 with a generic message, logged with its cause.
+ */
+export function toErrorAnswer(err: unknown): ErrorAnswer {
+  if (isAppError(err)) return { status: err.status, code: err.code, msg: err.message };
+  const fastifyError = err as Partial<FastifyError> & { validation?: unknown };
+  if (fastifyError.validation) {
+    return {
+      status: 400,
+      code: CommonErrors.badRequest.code,
+      msg: fastifyError.message ?? CommonErrors.badRequest.message,
+    };
+  }
+  const known = fastifyError.code ? FASTIFY_CLIENT_ERRORS[fastifyError.code] : undefined;
+  if (known) return { status: known.spec.status, code: known.spec.code, msg: known.msg };
+  if (err instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return { status: 400, code: CommonErrors.badRequest.code, msg: 'body is not valid JSON' };
+  }
+  if (isStorageUnavailable(err)) return answerOf(CommonErrors.databaseBusy);
+  // Other 4xx raised by Fastify or plugins (e.g. a malformed header).
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, code: CommonErrors.badRequest.code, msg: CommonErrors.badRequest.message };
+  }
+  return answerOf(CommonErrors.serverError);
+}
+
+function answerOf(spec: ErrorSpec): ErrorAnswer {
+  return { status: spec.status, code: spec.code, msg: spec.message };
+}
+
+export function httpErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const answer = toErrorAnswer(err);
+  if (answer.status >= 500) {
+    request.log.error({ err, code: answer.code }, 'request failed');
+  } else {
+    request.log.info({ code: answer.code, msg: answer.msg }, 'request rejected');
+  }
+  const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  if (typeof retryAfterMs === 'number') {
+    void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  }
+  void reply.status(answer.status).send({ code: answer.code, msg: answer.msg, data: null });
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.status(404).send({
+    code: CommonErrors.notFound.code,
+    msg: `route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`,
+    data: null,
+  });
+}

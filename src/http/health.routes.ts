@@ -1,0 +1,69 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../errors/app-error.js';
+import { CommonErrors } from '../errors/common.errors.js';
+import { EnvelopeOf, ok } from './envelope.js';
+import type { Metrics } from './metrics.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+const StatusResponse = EnvelopeOf(
+  Type.Object({ status: Type.String(), node: Type.String(), roles: Type.Array(Type.String()) }),
+);
+
+/** Liveness, readiness (every dependency answers) and Prometheus metrics. */
+export function healthRoutes(deps: {
+  checks: ReadinessCheck[];
+  metrics: Metrics;
+  nodeId: string;
+  roles: string[];
+}): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const tags = ['ops'];
+    const status = (s: string) => ok({ status: s, node: deps.nodeId, roles: deps.roles });
+
+    app.get(
+      '/healthz',
+      { schema: { tags, summary: 'The process is alive', response: { 200: StatusResponse } } },
+      async () => status('ok'),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          tags,
+          summary: 'Storage and cache answer; 503 otherwise',
+          response: { 200: StatusResponse },
+        },
+      },
+      async (request) => {
+        for (const { name, check } of deps.checks) {
+          try {
+            await check();
+          } catch (err) {
+            request.log.warn({ err, dependency: name }, 'readiness check failed');
+            throw new AppError(
+              name === 'storage' ? CommonErrors.databaseBusy : CommonErrors.dependencyUnavailable,
+              `${name} is not reachable`,
+            );
+          }
+        }
+        return status('ready');
+      },
+    );
+
+    // Prometheus text format, the one route outside the JSON envelope.
+    app.get(
+      '/metrics',
+      { schema: { tags, summary: 'Prometheus metrics' } },
+      async (_req, reply) => {
+        void reply.header('content-type', deps.metrics.registry.contentType);
+        return deps.metrics.registry.metrics();
+      },
+    );
+  };
+}

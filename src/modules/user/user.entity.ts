@@ -1,0 +1,33 @@
+/** A user as services and routes see it. The password hash never leaves the repository's credential lookup. */
+export interface User {
+  id: string;
+  phone: string;
+  nickname: string;
+  sex: Sex;
+  avatar: string;
+  status: UserStatus;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const Sex = { unknown: 0, male: 1, female: 2 } as const;
+export type Sex = (typeof Sex)[keyof typeof Sex];
+
+export const UserStatus = { active: 0, disabled: 1 } as const;
+export type UserStatus = (typeof UserStatus)[keyof typeof UserStatus];
+
+/** What login needs, and nothing else reads the hash. */
+export interface UserCredentials {
+  id: string;
+  passwordHash: string;
+  status: UserStatus;
+}
+
+/** The client-facing `info` object of DESIGN.md ("mobile" is the Go system's name for phone). */
+export interface UserInfo {
+  id: string;
+  mobile: string;
+  nickname: string;
+  sex: number;
+  avatar: string;
+}

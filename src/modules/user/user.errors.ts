@@ -1,0 +1,15 @@
+import { defineErrors } from '../../errors/app-error.js';
+
+/** User module errors (2xxxxx). */
+export const UserErrors = defineErrors({
+  phoneTaken: { code: 200001, status: 409, message: 'phone number is already registered' },
+  invalidCredentials: { code: 200002, status: 401, message: 'phone or password is incorrect' },
+  userNotFound: { code: 200003, status: 404, message: 'user not found' },
+  loginRateLimited: { code: 200004, status: 429, message: 'too many login attempts, try later' },
+  userDisabled: { code: 200005, status: 403, message: 'this account is disabled' },
+  searchFilterRequired: {
+    code: 200006,
+    status: 400,
+    message: 'give at least one of ids, phone or name',
+  },
+});

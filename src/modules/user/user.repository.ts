@@ -1,0 +1,105 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, UsersTable } from '../../adapters/storage/schema.js';
+import type { Sex, User, UserCredentials, UserStatus } from './user.entity.js';
+
+const PUBLIC_COLUMNS = [
+  'id',
+  'phone',
+  'nickname',
+  'sex',
+  'avatar',
+  'status',
+  'createdAt',
+  'updatedAt',
+] as const;
+
+export interface UserSearch {
+  ids?: string[];
+  phone?: string;
+  /** Substring of the nickname, matched case-insensitively. */
+  name?: string;
+  limit: number;
+}
+
+export interface UserPatch {
+  nickname?: string;
+  sex?: number;
+  avatar?: string;
+}
+
+/**
+ * Users in SQL. One implementation serves SQLite and PostgreSQL because every
+ * query goes through Kysely with bound parameters; no SQL is built from strings.
+ */
+export class UserRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(trx: Kysely<Database>, row: UsersTable): Promise<void> {
+    await trx.insertInto('users').values(row).execute();
+  }
+
+  async findById(id: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(PUBLIC_COLUMNS)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async existsByPhone(phone: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('phone', '=', phone)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async findCredentialsByPhone(phone: string): Promise<UserCredentials | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'passwordHash', 'status'])
+      .where('phone', '=', phone)
+      .executeTakeFirst();
+    return row && { id: row.id, passwordHash: row.passwordHash, status: row.status as UserStatus };
+  }
+
+  /** Users matching every given filter, in id (creation) order, at most `limit`. */
+  async search(query: UserSearch): Promise<User[]> {
+    let q = this.db.selectFrom('users').select(PUBLIC_COLUMNS);
+    if (query.ids) q = q.where('id', 'in', query.ids.length > 0 ? query.ids : ['']);
+    if (query.phone !== undefined) q = q.where('phone', '=', query.phone);
+    if (query.name !== undefined) {
+      // lower() + LIKE behaves the same on both engines (PostgreSQL's LIKE is
+      // case-sensitive, SQLite's is not); the user's % and _ are escaped.
+      const pattern = `%${escapeLike(query.name.toLowerCase())}%`;
+      q = q.where(sql<boolean>`lower(nickname) like ${pattern} escape '\\'`);
+    }
+    const rows = await q.orderBy('id').limit(query.limit).execute();
+    return rows.map(toUser);
+  }
+
+  async update(
+    trx: Kysely<Database>,
+    id: string,
+    patch: UserPatch,
+    now: number,
+  ): Promise<User | undefined> {
+    const row = await trx
+      .updateTable('users')
+      .set({ ...patch, updatedAt: now })
+      .where('id', '=', id)
+      .returning(PUBLIC_COLUMNS)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function toUser(row: Pick<UsersTable, (typeof PUBLIC_COLUMNS)[number]>): User {
+  return { ...row, sex: row.sex as Sex, status: row.status as UserStatus };
+}

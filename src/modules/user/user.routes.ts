@@ -1,0 +1,133 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authenticate, caller } from '../../http/auth.js';
+import { ok } from '../../http/envelope.js';
+import type { TokenService } from './token.service.js';
+import {
+  EmptyResponse,
+  FindUsersQuery,
+  LoginBody,
+  RegisterBody,
+  TokenResponse,
+  UpdateUserBody,
+  UserInfoResponse,
+  UserListResponse,
+} from './user.schema.js';
+import type { UserService } from './user.service.js';
+
+const errorResponses = {
+  '4xx': { $ref: 'ErrorEnvelope#' },
+  '5xx': { $ref: 'ErrorEnvelope#' },
+} as const;
+const tags = ['user'];
+const security = [{ bearer: [] }];
+
+/** `/v1/user`: thin edges over UserService. */
+export function userRoutes(deps: {
+  users: UserService;
+  tokens: TokenService;
+}): FastifyPluginAsyncTypebox {
+  const { users, tokens } = deps;
+  return async (app) => {
+    const auth = authenticate(tokens);
+
+    app.post(
+      '/register',
+      {
+        schema: {
+          tags,
+          summary: 'Create an account and log in',
+          body: RegisterBody,
+          response: { 200: TokenResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { token, expire } = await users.register(request.body);
+        return ok({ token, expire });
+      },
+    );
+
+    app.post(
+      '/login',
+      {
+        schema: {
+          tags,
+          summary: 'Log in with phone and password',
+          body: LoginBody,
+          response: { 200: TokenResponse, ...errorResponses },
+        },
+      },
+      async (request) =>
+        ok(await users.login(request.body.phone, request.body.password, request.ip)),
+    );
+
+    app.get(
+      '/user',
+      {
+        onRequest: auth,
+        schema: {
+          tags,
+          security,
+          summary: 'My profile',
+          response: { 200: UserInfoResponse, ...errorResponses },
+        },
+      },
+      async (request) => ok({ info: await users.getProfile(caller(request).userId) }),
+    );
+
+    app.put(
+      '/user',
+      {
+        onRequest: auth,
+        schema: {
+          tags,
+          security,
+          summary: 'Update my profile',
+          body: UpdateUserBody,
+          response: { 200: UserInfoResponse, ...errorResponses },
+        },
+      },
+      async (request) =>
+        ok({ info: await users.updateProfile(caller(request).userId, request.body) }),
+    );
+
+    app.get(
+      '/users',
+      {
+        onRequest: auth,
+        schema: {
+          tags,
+          security,
+          summary: 'Find users by ids, exact phone or nickname substring',
+          querystring: FindUsersQuery,
+          response: { 200: UserListResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { ids, phone, name } = request.query;
+        const idList = ids
+          ?.split(',')
+          .map((id) => id.trim())
+          .filter(Boolean);
+        const list = await users.find(caller(request).userId, { ids: idList, phone, name });
+        return ok({ list });
+      },
+    );
+
+    app.post(
+      '/logout',
+      {
+        onRequest: auth,
+        schema: {
+          tags,
+          security,
+          summary: 'Revoke the token used for this call',
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        await users.logout(caller(request));
+        return ok({});
+      },
+    );
+  };
+}

@@ -1,0 +1,176 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/storage/schema.js';
+import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
+import { AppError } from '../../errors/app-error.js';
+import type { EventRecorder } from '../../events/event-recorder.js';
+import type { Clock } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
+import type { RateLimiter, RateLimitRule } from '../../shared/rate-limiter.js';
+import { Sex, UserStatus, type User, type UserInfo } from './user.entity.js';
+import { UserErrors } from './user.errors.js';
+import type { UserPatch, UserRepository } from './user.repository.js';
+import type { PasswordHasher } from './password-hasher.js';
+import type { AuthContext, IssuedToken, TokenService } from './token.service.js';
+
+export interface RegisterInput {
+  phone: string;
+  password: string;
+  nickname: string;
+  sex?: number;
+  avatar?: string;
+}
+
+export interface FindUsersInput {
+  ids?: string[];
+  phone?: string;
+  name?: string;
+}
+
+export interface UserServiceDeps {
+  db: Kysely<Database>;
+  users: UserRepository;
+  hasher: PasswordHasher;
+  tokens: TokenService;
+  events: EventRecorder;
+  loginLimiter: RateLimiter;
+  clock: Clock;
+  limits: {
+    loginPerPhone: RateLimitRule;
+    loginPerIp: RateLimitRule;
+    searchLimit: number;
+    maxIdsPerQuery: number;
+  };
+}
+
+/** Accounts: register, log in and out, profile, lookup. */
+export class UserService {
+  constructor(private readonly deps: UserServiceDeps) {}
+
+  async register(input: RegisterInput): Promise<IssuedToken & { user: User }> {
+    const { users, hasher, db, events, clock } = this.deps;
+    // Cheap early answer for the common case; the UNIQUE index decides races.
+    if (await users.existsByPhone(input.phone)) throw new AppError(UserErrors.phoneTaken);
+    const passwordHash = await hasher.hash(input.password);
+    const now = clock();
+    const user: User = {
+      id: newId(),
+      phone: input.phone,
+      nickname: input.nickname,
+      sex: (input.sex ?? Sex.unknown) as Sex,
+      avatar: input.avatar ?? '',
+      status: UserStatus.active,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await db.transaction().execute(async (trx) => {
+        await users.insert(trx, { ...user, passwordHash });
+        await events.record(trx, 'user-created', user.id, {
+          userId: user.id,
+          nickname: user.nickname,
+        });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError(UserErrors.phoneTaken);
+      throw err;
+    }
+    return { ...(await this.deps.tokens.issue(user.id)), user };
+  }
+
+  /**
+   * Every attempt counts against both the phone's and the client IP's window,
+   * before the password is checked, so guessing is bounded either way.
+   */
+  async login(phone: string, password: string, ip: string): Promise<IssuedToken> {
+    const { users, hasher, loginLimiter, limits, db, events } = this.deps;
+    const [byPhone, byIp] = await Promise.all([
+      loginLimiter.hit(`phone:${phone}`, limits.loginPerPhone),
+      loginLimiter.hit(`ip:${ip}`, limits.loginPerIp),
+    ]);
+    if (!byPhone.allowed || !byIp.allowed) {
+      const retryAfterMs = Math.max(
+        byPhone.allowed ? 0 : byPhone.retryAfterMs,
+        byIp.allowed ? 0 : byIp.retryAfterMs,
+      );
+      throw new RateLimitedError(retryAfterMs);
+    }
+    const credentials = await users.findCredentialsByPhone(phone);
+    const valid = credentials
+      ? await hasher.verify(credentials.passwordHash, password)
+      : await hasher.verifyAgainstDummy(password);
+    if (!credentials || !valid) throw new AppError(UserErrors.invalidCredentials);
+    if (credentials.status === UserStatus.disabled) throw new AppError(UserErrors.userDisabled);
+    await db
+      .transaction()
+      .execute((trx) =>
+        events.record(trx, 'user-logged_in', credentials.id, { userId: credentials.id, ip }),
+      );
+    return this.deps.tokens.issue(credentials.id);
+  }
+
+  async logout(auth: AuthContext): Promise<void> {
+    await this.deps.tokens.revoke(auth);
+    await this.deps.db
+      .transaction()
+      .execute((trx) =>
+        this.deps.events.record(trx, 'user-logged_out', auth.userId, { userId: auth.userId }),
+      );
+  }
+
+  async getProfile(userId: string): Promise<UserInfo> {
+    const user = await this.deps.users.findById(userId);
+    if (!user) throw new AppError(UserErrors.userNotFound);
+    return toInfo(user, true);
+  }
+
+  async updateProfile(userId: string, patch: UserPatch): Promise<UserInfo> {
+    const fields = Object.keys(patch).filter((k) => patch[k as keyof UserPatch] !== undefined);
+    if (fields.length === 0) return this.getProfile(userId);
+    const { db, users, events, clock } = this.deps;
+    const user = await db.transaction().execute(async (trx) => {
+      const updated = await users.update(trx, userId, patch, clock());
+      if (updated) await events.record(trx, 'user-updated', userId, { userId, fields });
+      return updated;
+    });
+    if (!user) throw new AppError(UserErrors.userNotFound);
+    return toInfo(user, true);
+  }
+
+  /**
+   * Looks users up by ids, exact phone and/or nickname substring (all given filters
+   * must match). Another user's phone is masked unless the caller searched for
+   * exactly that phone, so name search cannot harvest phone numbers.
+   */
+  async find(viewerId: string, input: FindUsersInput): Promise<UserInfo[]> {
+    const { limits, users } = this.deps;
+    if (!input.ids?.length && input.phone === undefined && input.name === undefined) {
+      throw new AppError(UserErrors.searchFilterRequired);
+    }
+    const ids = input.ids?.slice(0, limits.maxIdsPerQuery);
+    const found = await users.search({ ...input, ids, limit: limits.searchLimit });
+    return found.map((u) => toInfo(u, u.id === viewerId || u.phone === input.phone));
+  }
+}
+
+/** Thrown when a login window is exhausted; carries Retry-After for the edge. */
+export class RateLimitedError extends AppError {
+  constructor(readonly retryAfterMs: number) {
+    super(UserErrors.loginRateLimited);
+  }
+}
+
+function toInfo(user: User, showPhone: boolean): UserInfo {
+  return {
+    id: user.id,
+    mobile: showPhone ? user.phone : maskPhone(user.phone),
+    nickname: user.nickname,
+    sex: user.sex,
+    avatar: user.avatar,
+  };
+}
+
+/** 13812345678 → 138****5678. */
+export function maskPhone(phone: string): string {
+  if (phone.length < 8) return '*'.repeat(phone.length);
+  return `${phone.slice(0, 3)}${'*'.repeat(phone.length - 7)}${phone.slice(-4)}`;
+}

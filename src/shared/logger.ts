@@ -1,0 +1,46 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths that must never reach a log line. Fastify does not log bodies, but any
+ * code that logs an input object is covered too.
+ */
+const REDACT_PATHS = [
+  'password',
+  'passwordHash',
+  '*.password',
+  '*.passwordHash',
+  'req.headers.authorization',
+  'req.headers["sec-websocket-protocol"]',
+  'token',
+  '*.token',
+];
+
+/** Query parameters hidden in logged URLs (WebSocket clients may pass ?token=). */
+const SECRET_QUERY = /([?&](?:token|access_token)=)[^&]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[Redacted]');
+}
+
+export function createLogger(
+  options: { level: string; nodeId: string },
+  destination?: DestinationStream,
+): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { node: options.nodeId },
+      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
+          method: req.method,
+          url: redactUrl(req.url),
+          ip: req.ip,
+        }),
+      },
+    },
+    destination,
+  );
+}
