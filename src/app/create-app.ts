@@ -1,6 +1,8 @@
 import type { DestinationStream } from 'pino';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
+import { MemoryPresence } from '../adapters/presence/memory-presence.js';
+import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
 import { EventRecorder } from '../events/event-recorder.js';
@@ -23,6 +25,7 @@ export interface App {
   readonly logger: Logger;
   readonly storage: Storage;
   readonly cache: Cache;
+  readonly presence: Presence;
   readonly http: HttpServer;
   readonly services: { users: UserService; tokens: TokenService };
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -53,6 +56,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   try {
     await storage.migrate();
     cache = openCache(config);
+    const presence: Presence = new MemoryPresence();
 
     const tokens = new TokenService({
       secret: config.auth.jwtSecret,
@@ -102,6 +106,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       logger,
       storage,
       cache,
+      presence,
       http,
       services: { users, tokens },
       async start() {
@@ -120,6 +125,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             logger.warn('requests still running at the shutdown deadline; closing them');
             http.server.closeAllConnections();
           }
+          await presence.close();
           await openCacheRef.close();
           await storage.close();
           logger.info('easy-chat stopped');

@@ -36,3 +36,9 @@ export const ErrorEnvelope = Type.Object(
 );
 
 export const EmptyObject = Type.Object({});
+
+/** Response entries every route declares for its error answers (documented in OpenAPI). */
+export const errorResponses = {
+  '4xx': { $ref: 'ErrorEnvelope#' },
+  '5xx': { $ref: 'ErrorEnvelope#' },
+} as const;

@@ -5,6 +5,8 @@
  */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL;
+export const TEST_NATS_URL = process.env.TEST_NATS_URL;
+export const TEST_AMQP_URL = process.env.TEST_AMQP_URL;
 
 export type StorageKind = 'sqlite' | 'postgres';
 export type CacheKind = 'memory' | 'redis';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate, caller } from '../../http/auth.js';
-import { ok } from '../../http/envelope.js';
+import { errorResponses, ok } from '../../http/envelope.js';
 import type { TokenService } from './token.service.js';
 import {
   EmptyResponse,
@@ -14,10 +14,6 @@ import {
 } from './user.schema.js';
 import type { UserService } from './user.service.js';
 
-const errorResponses = {
-  '4xx': { $ref: 'ErrorEnvelope#' },
-  '5xx': { $ref: 'ErrorEnvelope#' },
-} as const;
 const tags = ['user'];
 const security = [{ bearer: [] }];
 

@@ -1,0 +1,27 @@
+import type { Presence } from './presence.js';
+
+/** Presence for a single process: user id → ids of its open connections. */
+export class MemoryPresence implements Presence {
+  private readonly connections = new Map<string, Set<string>>();
+
+  async connected(userId: string, connectionId: string): Promise<void> {
+    let set = this.connections.get(userId);
+    if (!set) this.connections.set(userId, (set = new Set()));
+    set.add(connectionId);
+  }
+
+  async disconnected(userId: string, connectionId: string): Promise<void> {
+    const set = this.connections.get(userId);
+    if (!set) return;
+    set.delete(connectionId);
+    if (set.size === 0) this.connections.delete(userId);
+  }
+
+  async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
+    return new Set(userIds.filter((id) => this.connections.has(id)));
+  }
+
+  async close(): Promise<void> {
+    this.connections.clear();
+  }
+}
