@@ -6,6 +6,9 @@ import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
 import { EventRecorder } from '../events/event-recorder.js';
+import { ConnectionRegistry } from '../gateway/connection-registry.js';
+import { registerGateway } from '../gateway/gateway.js';
+import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
@@ -98,6 +101,19 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     );
     if (config.roles.includes('api')) {
       await http.register(userRoutes({ users, tokens }), { prefix: '/v1/user' });
+    }
+    const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
+    if (config.roles.includes('gateway')) {
+      await registerGateway(http, {
+        settings: config.gateway,
+        tokens,
+        presence,
+        registry: connections,
+        methods: {},
+        serverOnlyMethods: new Set(['push']),
+        metrics: new GatewayMetrics(metrics.registry),
+        logger,
+      });
     }
 
     let stopping: Promise<void> | undefined;

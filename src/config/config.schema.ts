@@ -79,6 +79,16 @@ export const ConfigSchema = strict({
   rateLimit: strict({
     login: strict({ perPhone: Window, perIp: Window }),
   }),
+  gateway: strict({
+    path: Type.String({ pattern: '^/' }),
+    maxFrameBytes: Type.Integer({ minimum: 1024 }),
+    maxConnectionsPerUser: PositiveInt,
+    idleTimeoutMs: Type.Integer({ minimum: 1000 }),
+    sendHighWaterBytes: Type.Integer({ minimum: 1024 }),
+    framesPerSec: PositiveInt,
+    frameBurst: PositiveInt,
+    maxPendingRequests: PositiveInt,
+  }),
   user: strict({
     searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),
     maxIdsPerQuery: Type.Integer({ minimum: 1, maximum: 1000 }),

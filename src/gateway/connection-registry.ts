@@ -1,0 +1,79 @@
+import { CloseCode } from './close-codes.js';
+import type { Connection } from './connection.js';
+
+/**
+ * The live connections of this gateway process, by user. Delivery to a user is a
+ * lookup here; presence across processes is the Presence port's job.
+ */
+export class ConnectionRegistry {
+  private readonly byUser = new Map<string, Connection[]>();
+  private count = 0;
+
+  constructor(private readonly maxPerUser: number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Adds a connection. Past the per-user maximum the oldest connection is closed
+   * (the newest device wins; a stale socket must not lock a user out).
+   */
+  add(connection: Connection): void {
+    const list = this.byUser.get(connection.userId) ?? [];
+    list.push(connection);
+    this.byUser.set(connection.userId, list);
+    this.count += 1;
+    while (list.length > this.maxPerUser) {
+      const oldest = list[0]!;
+      this.remove(oldest);
+      oldest.close(CloseCode.replaced, 'too many connections; closed the oldest');
+    }
+  }
+
+  /** Removes a connection; returns whether it was still registered. */
+  remove(connection: Connection): boolean {
+    const list = this.byUser.get(connection.userId);
+    const index = list?.indexOf(connection) ?? -1;
+    if (!list || index < 0) return false;
+    list.splice(index, 1);
+    if (list.length === 0) this.byUser.delete(connection.userId);
+    this.count -= 1;
+    return true;
+  }
+
+  forUser(userId: string): readonly Connection[] {
+    return this.byUser.get(userId) ?? [];
+  }
+
+  users(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
+  /**
+   * Sends one serialized frame to every connection of these users, except
+   * `exceptConnectionId`. Returns how many sockets it was queued on.
+   */
+  deliver(userIds: Iterable<string>, text: string, exceptConnectionId?: string): number {
+    let sent = 0;
+    for (const userId of userIds) {
+      for (const connection of this.forUser(userId)) {
+        if (connection.id !== exceptConnectionId && connection.send(text)) sent += 1;
+      }
+    }
+    return sent;
+  }
+
+  /** Closes every connection of a user, e.g. when the account is disabled. */
+  closeUser(userId: string, code: number, reason: string): number {
+    const list = [...this.forUser(userId)];
+    for (const connection of list) connection.close(code, reason);
+    return list.length;
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const list of this.byUser.values()) {
+      for (const connection of [...list]) connection.close(code, reason);
+    }
+  }
+}

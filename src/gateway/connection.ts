@@ -1,0 +1,106 @@
+import type { WebSocket } from 'ws';
+import { newId } from '../shared/ids.js';
+import { CloseCode } from './close-codes.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface ConnectionLimits {
+  idleTimeoutMs: number;
+  sendHighWaterBytes: number;
+  framesPerSec: number;
+  frameBurst: number;
+}
+
+/** How long a closing socket may take to finish the close handshake before it is cut. */
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * One authenticated WebSocket. Owns the per-socket limits: the idle timer, the
+ * frame-rate bucket and the outbound high-water mark, so that one slow or noisy
+ * client never costs other connections memory or time.
+ */
+export class Connection {
+  readonly id = newId();
+  readonly openedAt = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly bucket: TokenBucket;
+  private closed = false;
+  /** The code the server closed with, if it closed first. */
+  closeCode: number | undefined;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly userId: string,
+    /** The token id this socket authenticated with (closed when it is revoked). */
+    readonly tokenId: string,
+    private readonly limits: ConnectionLimits,
+    private readonly onSlowConsumer: (connection: Connection) => void = () => undefined,
+  ) {
+    this.bucket = new TokenBucket(limits.framesPerSec, limits.frameBurst);
+    this.touch();
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** Any frame from the client, pings included, proves it is alive. */
+  touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(
+      () => this.close(CloseCode.idleTimeout, 'idle timeout'),
+      this.limits.idleTimeoutMs,
+    );
+    this.idleTimer.unref();
+  }
+
+  /** Closes the socket when its token expires. */
+  expireAt(epochMs: number): void {
+    clearTimeout(this.expiryTimer);
+    // setTimeout overflows beyond ~24.8 days; such tokens are re-checked on reconnect anyway.
+    const delay = Math.min(Math.max(0, epochMs - Date.now()), 2 ** 31 - 1);
+    this.expiryTimer = setTimeout(() => this.close(CloseCode.unauthorized, 'token expired'), delay);
+    this.expiryTimer.unref();
+  }
+
+  allowFrame(): boolean {
+    return this.bucket.take();
+  }
+
+  /**
+   * Queues a text frame. When the socket's unsent bytes pass the high-water mark
+   * the client is not keeping up: it is disconnected (it will reconnect and sync)
+   * rather than buffered without bound. Returns whether the frame was queued.
+   */
+  send(text: string): boolean {
+    if (!this.isOpen) return false;
+    if (this.socket.bufferedAmount > this.limits.sendHighWaterBytes) {
+      this.onSlowConsumer(this);
+      this.close(CloseCode.slowConsumer, 'slow consumer');
+      return false;
+    }
+    this.socket.send(text);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closeCode = code;
+    this.dispose();
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.terminate();
+      return;
+    }
+    // A client that stopped reading may never answer the close frame.
+    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Clears timers; called when the socket is gone. */
+  dispose(): void {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.expiryTimer);
+  }
+}

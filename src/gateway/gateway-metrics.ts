@@ -1,0 +1,35 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Gateway counters, registered on the app's metrics registry. */
+export class GatewayMetrics {
+  readonly connections: Gauge;
+  readonly framesIn: Counter<'type'>;
+  readonly pushes: Counter;
+  readonly closes: Counter<'code'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.connections = new Gauge({
+      name: 'easychat_ws_connections',
+      help: 'Open authenticated WebSocket connections on this gateway',
+      registers,
+    });
+    this.framesIn = new Counter({
+      name: 'easychat_ws_frames_in_total',
+      help: 'Frames received, by outcome',
+      labelNames: ['type'] as const,
+      registers,
+    });
+    this.pushes = new Counter({
+      name: 'easychat_ws_pushes_total',
+      help: 'Server frames queued on sockets (one per recipient device)',
+      registers,
+    });
+    this.closes = new Counter({
+      name: 'easychat_ws_closes_total',
+      help: 'Connections closed, by close code',
+      labelNames: ['code'] as const,
+      registers,
+    });
+  }
+}

@@ -1,0 +1,271 @@
+import websocket from '@fastify/websocket';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { Presence } from '../adapters/presence/presence.js';
+import { AppError, isAppError } from '../errors/app-error.js';
+import { CommonErrors } from '../errors/common.errors.js';
+import { bearerToken } from '../http/auth.js';
+import { toErrorAnswer } from '../http/error-handler.js';
+import type { AuthContext, TokenService } from '../modules/user/token.service.js';
+import type { Logger } from '../shared/logger.js';
+import { CloseCode } from './close-codes.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import {
+  FrameType,
+  PONG,
+  answerFrame,
+  errorFrame,
+  parseClientFrame,
+  type ClientFrame,
+} from './frame.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { WsMethods } from './ws-method.js';
+
+export interface GatewaySettings extends ConnectionLimits {
+  path: string;
+  maxFrameBytes: number;
+  /** Requests a connection may have waiting before new ones are refused. */
+  maxPendingRequests: number;
+  maxConnectionsPerUser: number;
+}
+
+export interface GatewayDeps {
+  settings: GatewaySettings;
+  tokens: TokenService;
+  presence: Presence;
+  registry: ConnectionRegistry;
+  methods: WsMethods;
+  /** Methods only the server sends (e.g. "push"); a client sending one is refused. */
+  serverOnlyMethods: ReadonlySet<string>;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/** Rate-limit violations in a row after which the socket is closed instead of answered. */
+const MAX_RATE_VIOLATIONS = 50;
+
+/**
+ * Registers `GET /ws` on the HTTP server (same port). Authentication happens after
+ * the upgrade so that a bad token gets a close code and reason the client can read.
+ */
+export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  const { settings, registry, metrics } = deps;
+  await app.register(websocket, {
+    options: {
+      // Frames above the soft limit get an error frame; the hard cap (ws closes with 1009)
+      // only bounds what one frame can make the server buffer.
+      maxPayload: settings.maxFrameBytes * 2,
+      // Browsers may send the token as a subprotocol; the handshake must echo one back.
+      handleProtocols: (protocols) => protocols.values().next().value ?? false,
+    },
+    preClose(done) {
+      registry.closeAll(CloseCode.goingAway, 'server shutting down');
+      done();
+    },
+  });
+
+  app.get(settings.path, { websocket: true }, (socket, request) => {
+    const early: RawData[] = [];
+    const buffer = (raw: RawData) => early.push(raw);
+    socket.on('message', buffer);
+    socket.on('error', (err) => request.log.debug({ err }, 'websocket error'));
+    void authenticate(request, deps.tokens).then(
+      (auth) => {
+        socket.off('message', buffer);
+        if (socket.readyState !== socket.OPEN) return;
+        const session = new Session(socket, auth, deps, request.log);
+        for (const raw of early) session.receive(raw, false);
+        socket.on('message', (raw, isBinary) => session.receive(raw, isBinary));
+      },
+      (err: unknown) => {
+        metrics.closes.inc({ code: String(CloseCode.unauthorized) });
+        const reason = isAppError(err) ? err.message : 'unauthorized';
+        socket.close(CloseCode.unauthorized, reason);
+      },
+    );
+  });
+}
+
+async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<AuthContext> {
+  const token =
+    bearerToken(request.headers.authorization) ??
+    (request.query as Record<string, unknown>).token ??
+    lastProtocol(request.headers['sec-websocket-protocol']);
+  if (typeof token !== 'string' || token === '') {
+    throw new AppError(CommonErrors.unauthorized, 'token missing');
+  }
+  return tokens.verify(token);
+}
+
+/** `Sec-WebSocket-Protocol: <token>` or `bearer, <token>`: the token is the last entry. */
+function lastProtocol(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  return value
+    ?.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .pop();
+}
+
+/**
+ * One authenticated socket's life: registration, frame handling and clean-up.
+ * Requests of one connection run one at a time, so a client's sends are stored
+ * in the order it sent them.
+ */
+class Session {
+  private readonly connection: Connection;
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private rateViolations = 0;
+
+  constructor(
+    socket: WebSocket,
+    auth: AuthContext,
+    private readonly deps: GatewayDeps,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    const { registry, presence, metrics, settings } = deps;
+    this.connection = new Connection(socket, auth.userId, auth.jti, settings, () =>
+      log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
+    );
+    this.connection.expireAt(auth.exp * 1000);
+    registry.add(this.connection);
+    metrics.connections.inc();
+    void presence
+      .connected(auth.userId, this.connection.id)
+      .catch((err: unknown) => log.error({ err }, 'presence update failed'));
+    socket.once('close', (code) => this.closed(code));
+  }
+
+  receive(raw: RawData, isBinary: boolean): void {
+    const { connection } = this;
+    const { metrics, settings } = this.deps;
+    connection.touch();
+    if (!connection.allowFrame()) {
+      metrics.framesIn.inc({ type: 'rate_limited' });
+      this.rateViolations += 1;
+      if (this.rateViolations > MAX_RATE_VIOLATIONS) {
+        connection.close(CloseCode.rateLimited, 'frame rate limit exceeded');
+      } else {
+        connection.send(errorFrame(undefined, undefined, answerOf(CommonErrors.tooManyRequests)));
+      }
+      return;
+    }
+    this.rateViolations = 0;
+    const size = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : raw.byteLength;
+    if (isBinary) {
+      this.reject('binary frames are not supported; send JSON text');
+      return;
+    }
+    if (size > settings.maxFrameBytes) {
+      metrics.framesIn.inc({ type: 'too_large' });
+      connection.send(
+        errorFrame(undefined, undefined, {
+          code: CommonErrors.payloadTooLarge.code,
+          msg: `frame larger than ${settings.maxFrameBytes} bytes`,
+        }),
+      );
+      return;
+    }
+    const parsed = parseClientFrame(textOf(raw));
+    if (!parsed.ok) {
+      this.reject(parsed.reason, parsed.id, parsed.method);
+      return;
+    }
+    const { frame } = parsed;
+    if (frame.frameType === FrameType.ping) {
+      metrics.framesIn.inc({ type: 'ping' });
+      connection.send(PONG);
+      return;
+    }
+    // A client acknowledging a push: accepted for compatibility; delivery is
+    // repaired by sync, so nothing waits for it.
+    if (frame.frameType === FrameType.ack) {
+      metrics.framesIn.inc({ type: 'ack' });
+      return;
+    }
+    this.enqueue(frame);
+  }
+
+  private enqueue(frame: ClientFrame): void {
+    if (this.pending >= this.deps.settings.maxPendingRequests) {
+      this.connection.send(
+        errorFrame(frame.id, frame.method, answerOf(CommonErrors.tooManyRequests)),
+      );
+      return;
+    }
+    this.pending += 1;
+    this.queue = this.queue.then(() => this.dispatch(frame)).finally(() => (this.pending -= 1));
+  }
+
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    const { methods, serverOnlyMethods, metrics } = this.deps;
+    const answer = frame.frameType !== FrameType.noAck;
+    const { id, method } = frame;
+    const fail = (error: { code: number; msg: string }) => {
+      if (answer) this.connection.send(errorFrame(id, method, error));
+    };
+    if (!method) return fail({ code: CommonErrors.badRequest.code, msg: 'method is required' });
+    if (serverOnlyMethods.has(method)) {
+      metrics.framesIn.inc({ type: 'refused' });
+      return fail({ code: CommonErrors.forbidden.code, msg: `method ${method} is server-only` });
+    }
+    const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
+    if (!handler) {
+      metrics.framesIn.inc({ type: 'unknown_method' });
+      return fail({ code: CommonErrors.notFound.code, msg: `unknown method ${method}` });
+    }
+    const data = frame.data ?? {};
+    if (!handler.validator.Check(data)) {
+      metrics.framesIn.inc({ type: 'invalid' });
+      const first = handler.validator.Errors(data)[0];
+      const where = first?.instancePath ? `data${first.instancePath.replaceAll('/', '.')}` : 'data';
+      return fail({
+        code: CommonErrors.badRequest.code,
+        msg: `${where} ${first?.message ?? 'is invalid'}`,
+      });
+    }
+    metrics.framesIn.inc({ type: 'request' });
+    try {
+      const result = await handler.handle(
+        { userId: this.connection.userId, connection: this.connection, log: this.log },
+        data,
+      );
+      if (answer) this.connection.send(answerFrame(id, method, result ?? {}));
+    } catch (err) {
+      const { code, msg, status } = toErrorAnswer(err);
+      if (status >= 500) this.log.error({ err, method }, 'websocket request failed');
+      fail({ code, msg });
+    }
+  }
+
+  private reject(reason: string, id?: string, method?: string): void {
+    this.deps.metrics.framesIn.inc({ type: 'malformed' });
+    this.connection.send(
+      errorFrame(id, method, { code: CommonErrors.badRequest.code, msg: reason }),
+    );
+  }
+
+  private closed(code: number): void {
+    const { registry, presence, metrics } = this.deps;
+    this.connection.dispose();
+    // A socket the server cut (slow consumer) reports 1006; count the reason we chose.
+    metrics.closes.inc({ code: String(this.connection.closeCode ?? code) });
+    if (registry.remove(this.connection)) metrics.connections.dec();
+    void presence
+      .disconnected(this.connection.userId, this.connection.id)
+      .catch((err: unknown) => this.log.error({ err }, 'presence update failed'));
+  }
+}
+
+/** ws hands text frames over as a Buffer, or fragments as a Buffer list. */
+function textOf(raw: RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw).toString('utf8');
+}
+
+function answerOf(spec: { code: number; message: string }) {
+  return { code: spec.code, msg: spec.message };
+}

@@ -1,0 +1,29 @@
+import type { Static, TSchema } from 'typebox';
+import { Compile, type Validator } from 'typebox/compile';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Connection } from './connection.js';
+
+/** What a WebSocket method handler knows about its caller. */
+export interface WsContext {
+  userId: string;
+  connection: Connection;
+  log: Logger;
+}
+
+/** One request method: its payload schema (checked before `handle` runs) and handler. */
+export interface WsMethod<S extends TSchema = TSchema> {
+  readonly validator: Validator<Record<string, never>, S>;
+  handle(ctx: WsContext, data: Static<S>): Promise<unknown>;
+}
+
+/** Declares a method; the schema is compiled once. */
+export function wsMethod<S extends TSchema>(
+  schema: S,
+  handle: (ctx: WsContext, data: Static<S>) => Promise<unknown>,
+): WsMethod<S> {
+  return { validator: Compile<S, Validator<Record<string, never>, S>>(schema), handle };
+}
+
+/** Method name → handler. A plain map: adding a method is adding an entry. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own schema type
+export type WsMethods = Record<string, WsMethod<any>>;
