@@ -15,10 +15,10 @@ export class ConcurrentChange extends Error {
 
 /**
  * Runs `attempt` until it finishes without ConcurrentChange, at most `times` times.
- * Each retry sees the other writer's committed result, so one retry is almost
- * always enough; persisting contention answers 503 / 100004 (try again).
+ * Each retry sees the other writer's committed result, so one or two retries
+ * settle any race; contention beyond that answers 503 / 100004 (try again).
  */
-export async function retryOnConflict<T>(attempt: () => Promise<T>, times = 3): Promise<T> {
+export async function retryOnConflict<T>(attempt: () => Promise<T>, times = 5): Promise<T> {
   for (let i = 1; ; i += 1) {
     try {
       return await attempt();
