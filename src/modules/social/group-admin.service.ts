@@ -54,10 +54,10 @@ export class GroupAdminService {
    * Setting the role a member already has changes nothing.
    */
   async setRole(callerId: string, input: SetRoleInput): Promise<void> {
-    if (input.userId === callerId) throw new AppError(SocialErrors.targetIsSelf);
     const { groups, events } = this.deps;
     await this.inLockedGroup(input.groupId, async (trx, group) => {
       if (group.creatorUid !== callerId) throw new AppError(SocialErrors.notGroupCreator);
+      if (input.userId === callerId) throw new AppError(SocialErrors.targetIsSelf);
       const oldRole = await groups.roleOf(group.id, input.userId, trx);
       if (oldRole === undefined) throw new AppError(SocialErrors.memberNotFound);
       if (oldRole === input.roleLevel) return;
@@ -93,13 +93,13 @@ export class GroupAdminService {
    * ordinary members only, nobody removes the creator.
    */
   async removeMember(callerId: string, groupId: string, userId: string): Promise<void> {
-    if (userId === callerId) throw new AppError(SocialErrors.targetIsSelf);
     const { groups, events } = this.deps;
     await this.inLockedGroup(groupId, async (trx, group) => {
       const callerRole = await groups.roleOf(group.id, callerId, trx);
       if (callerRole !== RoleLevel.creator && callerRole !== RoleLevel.manager) {
         throw new AppError(SocialErrors.notGroupManager);
       }
+      if (userId === callerId) throw new AppError(SocialErrors.targetIsSelf);
       const targetRole = await groups.roleOf(group.id, userId, trx);
       if (targetRole === undefined) throw new AppError(SocialErrors.memberNotFound);
       if (
