@@ -13,6 +13,15 @@ import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
 import {
+  FriendRepository,
+  FriendService,
+  GroupAdminService,
+  GroupRepository,
+  GroupService,
+  SocialDirectory,
+  socialRoutes,
+} from '../modules/social/index.js';
+import {
   PasswordHasher,
   TokenService,
   UserRepository,
@@ -30,7 +39,15 @@ export interface App {
   readonly cache: Cache;
   readonly presence: Presence;
   readonly http: HttpServer;
-  readonly services: { users: UserService; tokens: TokenService };
+  readonly services: {
+    users: UserService;
+    tokens: TokenService;
+    friends: FriendService;
+    groups: GroupService;
+    groupAdmin: GroupAdminService;
+    /** Read-only social graph for other modules (IM authorization and fan-out). */
+    socialDirectory: SocialDirectory;
+  };
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   start(): Promise<{ host: string; port: number; url: string }>;
   /** Drains requests, then closes the HTTP server, cache and storage. Idempotent. */
@@ -68,9 +85,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       clock,
     });
     const events = new EventRecorder({ clock, source: `easy-chat/${config.nodeId}` });
+    const userRepository = new UserRepository(storage.db);
     const users = new UserService({
       db: storage.db,
-      users: new UserRepository(storage.db),
+      users: userRepository,
       hasher: new PasswordHasher(config.auth.argon2),
       tokens,
       events,
@@ -82,6 +100,36 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         searchLimit: config.user.searchLimit,
         maxIdsPerQuery: config.user.maxIdsPerQuery,
       },
+    });
+
+    const friendRepository = new FriendRepository(storage.db);
+    const groupRepository = new GroupRepository(storage.db);
+    const friends = new FriendService({
+      db: storage.db,
+      friends: friendRepository,
+      users: userRepository,
+      events,
+      presence,
+      clock,
+    });
+    const groups = new GroupService({
+      db: storage.db,
+      groups: groupRepository,
+      users: userRepository,
+      events,
+      presence,
+      clock,
+      memberLimit: config.social.groupMemberLimit,
+    });
+    const groupAdmin = new GroupAdminService({
+      db: storage.db,
+      groups: groupRepository,
+      events,
+      clock,
+    });
+    const socialDirectory = new SocialDirectory({
+      friends: friendRepository,
+      groups: groupRepository,
     });
 
     let draining = false;
@@ -101,6 +149,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     );
     if (config.roles.includes('api')) {
       await http.register(userRoutes({ users, tokens }), { prefix: '/v1/user' });
+      await http.register(socialRoutes({ friends, groups, groupAdmin, tokens }), {
+        prefix: '/v1/social',
+      });
     }
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     if (config.roles.includes('gateway')) {
@@ -124,7 +175,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       cache,
       presence,
       http,
-      services: { users, tokens },
+      services: { users, tokens, friends, groups, groupAdmin, socialDirectory },
       async start() {
         await http.listen({ host: config.server.host, port: config.server.port });
         const address = http.server.address();

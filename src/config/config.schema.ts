@@ -93,6 +93,9 @@ export const ConfigSchema = strict({
     searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),
     maxIdsPerQuery: Type.Integer({ minimum: 1, maximum: 1000 }),
   }),
+  social: strict({
+    groupMemberLimit: Type.Integer({ minimum: 2, maximum: 1_000_000 }),
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from 'typebox';
+import { SocialEventSchemas } from '../modules/social/social.events.js';
 import { UserEventSchemas } from '../modules/user/user.events.js';
 import type { EventAggregate } from './event-message.js';
 
@@ -9,6 +10,7 @@ import type { EventAggregate } from './event-message.js';
  */
 export const DomainEventSchemas = {
   ...UserEventSchemas,
+  ...SocialEventSchemas,
 } as const satisfies Record<string, { aggregate: EventAggregate; payload: TSchema }>;
 
 export type DomainEventType = keyof typeof DomainEventSchemas;

@@ -34,7 +34,79 @@ export interface OutboxEventsTable {
   attempts: number;
 }
 
+/** One direction of a friendship; a friendship is two rows. */
+export interface FriendsTable {
+  userId: string;
+  friendUid: string;
+  remark: string;
+  addSource: number;
+  createdAt: number;
+}
+
+export interface FriendRequestsTable {
+  id: string;
+  /** The addressee. */
+  userId: string;
+  /** The sender. */
+  reqUid: string;
+  /** Both ids sorted and joined with "_" (one pending request per pair). */
+  pairKey: string;
+  reqMsg: string;
+  reqTime: number;
+  /** 1 pending, 2 accepted, 3 refused, 4 cancelled. */
+  handleResult: number;
+  handledAt: number | null;
+}
+
+export interface GroupsTable {
+  id: string;
+  name: string;
+  icon: string;
+  /** 1 active, 2 dismissed. */
+  status: number;
+  creatorUid: string;
+  groupType: number;
+  /** 0/1: joining needs a creator's or manager's approval. */
+  isVerify: number;
+  notification: string;
+  notificationUid: string | null;
+  memberCount: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface GroupMembersTable {
+  groupId: string;
+  userId: string;
+  /** 1 creator, 2 manager, 3 member. */
+  roleLevel: number;
+  joinTime: number;
+  /** 0 founded the group, 1 invited, 2 applied. */
+  joinSource: number;
+  inviterUid: string | null;
+  operatorUid: string | null;
+}
+
+export interface GroupRequestsTable {
+  id: string;
+  groupId: string;
+  /** The user who would join. */
+  reqId: string;
+  reqMsg: string;
+  reqTime: number;
+  joinSource: number;
+  inviterUid: string | null;
+  handleUid: string | null;
+  handleResult: number;
+  handledAt: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
+  friends: FriendsTable;
+  friendRequests: FriendRequestsTable;
+  groups: GroupsTable;
+  groupMembers: GroupMembersTable;
+  groupRequests: GroupRequestsTable;
 }

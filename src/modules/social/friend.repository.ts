@@ -1,0 +1,153 @@
+import type { Kysely } from 'kysely';
+import type { Database, FriendRequestsTable } from '../../adapters/storage/schema.js';
+import { HandleResult, pairKey, type Friend, type FriendRequest } from './social.entity.js';
+
+type Db = Kysely<Database>;
+
+const REQUEST_COLUMNS = ['id', 'userId', 'reqUid', 'reqMsg', 'reqTime', 'handleResult'] as const;
+
+/**
+ * Friendships and friend requests in SQL (one class for SQLite and PostgreSQL).
+ * Methods that take `q` run on whatever executor they are given, so services can
+ * call them inside a transaction; the others read through the pool.
+ */
+export class FriendRepository {
+  constructor(private readonly db: Db) {}
+
+  async areFriends(userId: string, friendUid: string, q: Db = this.db): Promise<boolean> {
+    const row = await q
+      .selectFrom('friends')
+      .select('userId')
+      .where('userId', '=', userId)
+      .where('friendUid', '=', friendUid)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async findRequest(id: string, q: Db = this.db): Promise<FriendRequest | undefined> {
+    return q
+      .selectFrom('friendRequests')
+      .select(REQUEST_COLUMNS)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** The pending request between two users, whichever of them sent it. */
+  async findPendingBetween(a: string, b: string, q: Db): Promise<FriendRequest | undefined> {
+    return q
+      .selectFrom('friendRequests')
+      .select(REQUEST_COLUMNS)
+      .where('pairKey', '=', pairKey(a, b))
+      .where('handleResult', '=', HandleResult.pending)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Inserts a pending request unless one is already pending between the pair (the
+   * partial unique index decides, also against concurrent inserts). True if inserted.
+   */
+  async insertPendingRequest(
+    q: Db,
+    row: Omit<FriendRequestsTable, 'pairKey' | 'handleResult' | 'handledAt'>,
+  ): Promise<boolean> {
+    const inserted = await q
+      .insertInto('friendRequests')
+      .values({
+        ...row,
+        pairKey: pairKey(row.userId, row.reqUid),
+        handleResult: HandleResult.pending,
+        handledAt: null,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  /**
+   * Moves a request out of pending. Conditional on it still being pending, so of
+   * two concurrent handlers exactly one gets true.
+   */
+  async settleRequest(q: Db, id: string, result: HandleResult, now: number): Promise<boolean> {
+    const res = await q
+      .updateTable('friendRequests')
+      .set({ handleResult: result, handledAt: now })
+      .where('id', '=', id)
+      .where('handleResult', '=', HandleResult.pending)
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
+  }
+
+  /** Writes both directions of a friendship; rows that exist are kept. Rows written. */
+  async insertFriendship(
+    q: Db,
+    a: string,
+    b: string,
+    addSource: number,
+    now: number,
+  ): Promise<number> {
+    const res = await q
+      .insertInto('friends')
+      .values([
+        { userId: a, friendUid: b, remark: '', addSource, createdAt: now },
+        { userId: b, friendUid: a, remark: '', addSource, createdAt: now },
+      ])
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n);
+  }
+
+  /** Deletes both directions; the number of rows deleted (0 when they were not friends). */
+  async deleteFriendship(q: Db, a: string, b: string): Promise<number> {
+    const res = await q
+      .deleteFrom('friends')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('userId', '=', a), eb('friendUid', '=', b)]),
+          eb.and([eb('userId', '=', b), eb('friendUid', '=', a)]),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  /** Pending requests addressed to `userId`, oldest first. */
+  async listPendingFor(userId: string): Promise<FriendRequest[]> {
+    return this.db
+      .selectFrom('friendRequests')
+      .select(REQUEST_COLUMNS)
+      .where('userId', '=', userId)
+      .where('handleResult', '=', HandleResult.pending)
+      .orderBy('reqTime')
+      .orderBy('id')
+      .execute();
+  }
+
+  /** Friends with their nickname and avatar, in one joined query, oldest friendship first. */
+  async listFriends(userId: string): Promise<Friend[]> {
+    return this.db
+      .selectFrom('friends')
+      .innerJoin('users', 'users.id', 'friends.friendUid')
+      .select([
+        'friends.friendUid',
+        'users.nickname',
+        'users.avatar',
+        'friends.remark',
+        'friends.addSource',
+      ])
+      .where('friends.userId', '=', userId)
+      .orderBy('friends.createdAt')
+      .orderBy('friends.friendUid')
+      .execute();
+  }
+
+  async friendIds(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('friends')
+      .select('friendUid')
+      .where('userId', '=', userId)
+      .orderBy('friendUid')
+      .execute();
+    return rows.map((r) => r.friendUid);
+  }
+}

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { TokenService } from '../user/token.service.js';
+import { friendRoutes } from './friend.routes.js';
+import type { FriendService } from './friend.service.js';
+import type { GroupAdminService } from './group-admin.service.js';
+import { groupRoutes } from './group.routes.js';
+import type { GroupService } from './group.service.js';
+
+export { FriendService } from './friend.service.js';
+export { FriendRepository } from './friend.repository.js';
+export { GroupService } from './group.service.js';
+export { GroupAdminService } from './group-admin.service.js';
+export { GroupRepository } from './group.repository.js';
+export { SocialDirectory } from './social-directory.js';
+export { SocialErrors } from './social.errors.js';
+export { RoleLevel, HandleResult, JoinSource, pairKey } from './social.entity.js';
+
+/** Every `/v1/social` route: register with that prefix. */
+export function socialRoutes(deps: {
+  friends: FriendService;
+  groups: GroupService;
+  groupAdmin: GroupAdminService;
+  tokens: TokenService;
+}): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    await app.register(friendRoutes(deps));
+    await app.register(groupRoutes(deps));
+  };
+}

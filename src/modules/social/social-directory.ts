@@ -1,0 +1,40 @@
+import type { FriendRepository } from './friend.repository.js';
+import type { GroupRepository } from './group.repository.js';
+
+/**
+ * Read-only answers about the social graph for other modules (IM authorization,
+ * fan-out, presence). It reads committed state through the pool; decisions that
+ * must hold inside another module's transaction need their own query there.
+ */
+export class SocialDirectory {
+  constructor(private readonly deps: { friends: FriendRepository; groups: GroupRepository }) {}
+
+  /** Whether `a` has `b` as a friend (friendships are always written in both directions). */
+  areFriends(a: string, b: string): Promise<boolean> {
+    return this.deps.friends.areFriends(a, b);
+  }
+
+  /** All friend ids of a user, in id order. */
+  friendIds(userId: string): Promise<string[]> {
+    return this.deps.friends.friendIds(userId);
+  }
+
+  /** The user's role in an active group (1 creator, 2 manager, 3 member), or undefined. */
+  async membership(groupId: string, userId: string): Promise<{ roleLevel: number } | undefined> {
+    const roleLevel = await this.deps.groups.roleOf(groupId, userId);
+    return roleLevel === undefined ? undefined : { roleLevel };
+  }
+
+  /**
+   * Member ids in ascending id order, at most `limit`, after the id `after`: pass the
+   * last id of one batch to get the next. Dismissed groups have no members.
+   */
+  memberIds(groupId: string, page: { after?: string; limit: number }): Promise<string[]> {
+    return this.deps.groups.memberIds(groupId, page);
+  }
+
+  /** Whether the group exists and is not dismissed. */
+  async groupExists(groupId: string): Promise<boolean> {
+    return (await this.deps.groups.findActive(groupId)) !== undefined;
+  }
+}

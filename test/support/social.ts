@@ -1,0 +1,52 @@
+import { expect } from 'vitest';
+import type { App } from '../../src/app/create-app.js';
+import type { RegisteredUser } from './factories.js';
+
+/** Makes two users friends over HTTP: a asks, b accepts. */
+export async function befriend(a: RegisteredUser, b: RegisteredUser): Promise<void> {
+  const asked = await a.client.post('/v1/social/friend/putIn', { userId: b.id });
+  expect(asked.status, JSON.stringify(asked.body)).toBe(200);
+  const accepted = await b.client.put('/v1/social/friend/putIn', {
+    friendReqId: asked.body.data.id,
+    handleResult: 2,
+  });
+  expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+}
+
+/** Creates a group over HTTP and returns its id. */
+export async function createGroup(
+  owner: RegisteredUser,
+  body: { name?: string; icon?: string; isVerify?: boolean } = {},
+): Promise<string> {
+  const res = await owner.client.post('/v1/social/group', { name: 'group', ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.data.id as string;
+}
+
+/** Joins a group that needs no verification, by applying. */
+export async function joinGroup(user: RegisteredUser, groupId: string): Promise<void> {
+  const res = await user.client.post('/v1/social/group/putIn', { groupId, joinSource: 2 });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.data.joined).toBe(true);
+}
+
+export interface StoredEvent {
+  type: string;
+  partitionKey: string;
+  payload: Record<string, unknown>;
+}
+
+/** Outbox rows of the given types, in insert order, with their payloads parsed. */
+export async function outboxEvents(app: App, ...types: string[]): Promise<StoredEvent[]> {
+  let query = app.storage.db
+    .selectFrom('outboxEvents')
+    .select(['type', 'partitionKey', 'envelope'])
+    .orderBy('position');
+  if (types.length > 0) query = query.where('type', 'in', types);
+  const rows = await query.execute();
+  return rows.map((r) => ({
+    type: r.type,
+    partitionKey: r.partitionKey,
+    payload: (JSON.parse(r.envelope) as { payload: Record<string, unknown> }).payload,
+  }));
+}
