@@ -5,7 +5,6 @@ import { MemoryPresence } from '../adapters/presence/memory-presence.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
-import { EventRecorder } from '../events/event-recorder.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
@@ -13,24 +12,16 @@ import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
 import {
-  FriendRepository,
-  FriendService,
-  GroupAdminService,
-  GroupRepository,
-  GroupService,
-  SocialDirectory,
-  socialRoutes,
-} from '../modules/social/index.js';
-import {
-  PasswordHasher,
-  TokenService,
-  UserRepository,
-  UserService,
-  userRoutes,
-} from '../modules/user/index.js';
+  imRoutes,
+  imWsMethods,
+  LocalPushDelivery,
+  SERVER_PUSH_METHODS,
+} from '../modules/im/index.js';
+import { socialRoutes } from '../modules/social/index.js';
+import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { RateLimiter } from '../shared/rate-limiter.js';
+import { buildServices, type Services } from './build-services.js';
 
 export interface App {
   readonly config: Config;
@@ -39,18 +30,12 @@ export interface App {
   readonly cache: Cache;
   readonly presence: Presence;
   readonly http: HttpServer;
-  readonly services: {
-    users: UserService;
-    tokens: TokenService;
-    friends: FriendService;
-    groups: GroupService;
-    groupAdmin: GroupAdminService;
-    /** Read-only social graph for other modules (IM authorization and fan-out). */
-    socialDirectory: SocialDirectory;
-  };
+  /** This process's live WebSocket connections (gateway role). */
+  readonly connections: ConnectionRegistry;
+  readonly services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   start(): Promise<{ host: string; port: number; url: string }>;
-  /** Drains requests, then closes the HTTP server, cache and storage. Idempotent. */
+  /** Drains requests and pushes, then closes the HTTP server, cache and storage. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -61,9 +46,8 @@ export interface CreateAppOptions {
 }
 
 /**
- * The composition root: builds every adapter chosen by config, the services on
- * them and the edges for the roles this process runs. Nothing else constructs
- * services, so this file shows the whole wiring.
+ * The composition root: opens the adapters chosen by config, builds the services
+ * (build-services.ts) and mounts the edges for the roles this process runs.
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -75,67 +59,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   let cache: Cache | undefined;
   try {
     await storage.migrate();
-    cache = openCache(config);
+    const openedCache = (cache = openCache(config));
     const presence: Presence = new MemoryPresence();
-
-    const tokens = new TokenService({
-      secret: config.auth.jwtSecret,
-      ttlSec: config.auth.tokenTtlSec,
-      cache,
-      clock,
-    });
-    const events = new EventRecorder({ clock, source: `easy-chat/${config.nodeId}` });
-    const userRepository = new UserRepository(storage.db);
-    const users = new UserService({
-      db: storage.db,
-      users: userRepository,
-      hasher: new PasswordHasher(config.auth.argon2),
-      tokens,
-      events,
-      loginLimiter: new RateLimiter(cache, 'login'),
-      clock,
-      limits: {
-        loginPerPhone: config.rateLimit.login.perPhone,
-        loginPerIp: config.rateLimit.login.perIp,
-        searchLimit: config.user.searchLimit,
-        maxIdsPerQuery: config.user.maxIdsPerQuery,
-      },
-    });
-
-    const friendRepository = new FriendRepository(storage.db);
-    const groupRepository = new GroupRepository(storage.db);
-    const friends = new FriendService({
-      db: storage.db,
-      friends: friendRepository,
-      users: userRepository,
-      events,
-      presence,
-      clock,
-    });
-    const groups = new GroupService({
-      db: storage.db,
-      groups: groupRepository,
-      users: userRepository,
-      events,
-      presence,
-      clock,
-      memberLimit: config.social.groupMemberLimit,
-    });
-    const groupAdmin = new GroupAdminService({
-      db: storage.db,
-      groups: groupRepository,
-      events,
-      clock,
-    });
-    const socialDirectory = new SocialDirectory({
-      friends: friendRepository,
-      groups: groupRepository,
-    });
+    const metrics = new Metrics({ node: config.nodeId });
+    const gatewayMetrics = new GatewayMetrics(metrics.registry);
+    const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
+    const delivery = new LocalPushDelivery(connections, (n) => gatewayMetrics.pushes.inc(n));
+    const services = buildServices({ config, storage, cache, presence, delivery, clock, logger });
+    const { users, tokens, friends, groups, groupAdmin, im } = services;
 
     let draining = false;
-    const metrics = new Metrics({ node: config.nodeId });
     const http = await buildHttpServer({ config, logger, metrics, isDraining: () => draining });
-    const openCacheRef = cache;
     await http.register(
       healthRoutes({
         metrics,
@@ -143,7 +77,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         roles: config.roles,
         checks: [
           { name: 'storage', check: () => storage.ping() },
-          { name: 'cache', check: () => openCacheRef.ping() },
+          { name: 'cache', check: () => openedCache.ping() },
         ],
       }),
     );
@@ -152,17 +86,24 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.register(socialRoutes({ friends, groups, groupAdmin, tokens }), {
         prefix: '/v1/social',
       });
+      await http.register(
+        imRoutes({ tokens, conversations: im.conversations, history: im.history }),
+        { prefix: '/v1/im' },
+      );
     }
-    const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     if (config.roles.includes('gateway')) {
       await registerGateway(http, {
         settings: config.gateway,
         tokens,
         presence,
         registry: connections,
-        methods: {},
-        serverOnlyMethods: new Set(['push']),
-        metrics: new GatewayMetrics(metrics.registry),
+        methods: imWsMethods({
+          chat: im.chat,
+          conversations: im.conversations,
+          history: im.history,
+        }),
+        serverOnlyMethods: SERVER_PUSH_METHODS,
+        metrics: gatewayMetrics,
         logger,
       });
     }
@@ -175,7 +116,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       cache,
       presence,
       http,
-      services: { users, tokens, friends, groups, groupAdmin, socialDirectory },
+      connections,
+      services,
       async start() {
         await http.listen({ host: config.server.host, port: config.server.port });
         const address = http.server.address();
@@ -187,13 +129,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       stop() {
         stopping ??= (async () => {
           draining = true;
+          // Closing the server also closes every socket with 1001 (gateway preClose).
           const closed = await closeWithin(http.close(), config.server.shutdownTimeoutMs);
           if (!closed) {
             logger.warn('requests still running at the shutdown deadline; closing them');
             http.server.closeAllConnections();
           }
+          await im.flush();
           await presence.close();
-          await openCacheRef.close();
+          await openedCache.close();
           await storage.close();
           logger.info('easy-chat stopped');
         })();

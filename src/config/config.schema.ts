@@ -89,6 +89,15 @@ export const ConfigSchema = strict({
     frameBurst: PositiveInt,
     maxPendingRequests: PositiveInt,
   }),
+  im: strict({
+    requireFriendship: Type.Boolean(),
+    historyPageSize: PositiveInt,
+    historyMaxPageSize: PositiveInt,
+    syncPageSize: PositiveInt,
+    syncMaxConversations: PositiveInt,
+    fanoutBatchSize: PositiveInt,
+    groupReceipts: strict({ windowMs: PositiveInt, maxBatch: PositiveInt }),
+  }),
   user: strict({
     searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),
     maxIdsPerQuery: Type.Integer({ minimum: 1, maximum: 1000 }),

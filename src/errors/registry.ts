@@ -1,4 +1,5 @@
 import { SocialErrors } from '../modules/social/social.errors.js';
+import { ImErrors } from '../modules/im/im.errors.js';
 import { UserErrors } from '../modules/user/user.errors.js';
 import type { ErrorSpec } from './app-error.js';
 import { CommonErrors } from './common.errors.js';
@@ -11,6 +12,7 @@ export const ERROR_REGISTRY: Record<string, Record<string, ErrorSpec>> = {
   common: CommonErrors,
   user: UserErrors,
   social: SocialErrors,
+  im: ImErrors,
 };
 
 export function allErrorSpecs(): Array<ErrorSpec & { module: string }> {

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from 'typebox';
 import { SocialEventSchemas } from '../modules/social/social.events.js';
+import { ImEventSchemas } from '../modules/im/im.events.js';
 import { UserEventSchemas } from '../modules/user/user.events.js';
 import type { EventAggregate } from './event-message.js';
 
@@ -11,6 +12,7 @@ import type { EventAggregate } from './event-message.js';
 export const DomainEventSchemas = {
   ...UserEventSchemas,
   ...SocialEventSchemas,
+  ...ImEventSchemas,
 } as const satisfies Record<string, { aggregate: EventAggregate; payload: TSchema }>;
 
 export type DomainEventType = keyof typeof DomainEventSchemas;

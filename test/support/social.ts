@@ -50,3 +50,14 @@ export async function outboxEvents(app: App, ...types: string[]): Promise<Stored
     payload: (JSON.parse(r.envelope) as { payload: Record<string, unknown> }).payload,
   }));
 }
+
+/** Creates an open group owned by `owner` with `members` joined; returns its id. */
+export async function createGroupWith(
+  owner: RegisteredUser,
+  members: RegisteredUser[],
+  body: { name?: string } = {},
+): Promise<string> {
+  const groupId = await createGroup(owner, body);
+  for (const member of members) await joinGroup(member, groupId);
+  return groupId;
+}

@@ -62,6 +62,17 @@ export class WsClient {
     return client;
   }
 
+  /**
+   * Resolves once the server has authenticated and registered this socket: frames
+   * wait for authentication, so the answer to a ping means pushes will now arrive.
+   */
+  async ready(): Promise<this> {
+    const before = this.frames.length;
+    this.send({ frameType: 1 });
+    await this.waitFor((f) => f.frameType === 1 && this.frames.indexOf(f) >= before);
+    return this;
+  }
+
   get isOpen(): boolean {
     return this.socket.readyState === WebSocket.OPEN;
   }

@@ -101,6 +101,42 @@ export interface GroupRequestsTable {
   handledAt: number | null;
 }
 
+export interface ConversationsTable {
+  id: string;
+  chatType: number;
+  maxSeq: number;
+  lastMsgId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ConversationMembersTable {
+  conversationId: string;
+  userId: string;
+  chatType: number;
+  /** The peer (single chat) or the group id. */
+  targetId: string;
+  readSeq: number;
+  /** Messages with seq <= joinSeq predate the member and stay hidden from them. */
+  joinSeq: number;
+  isShow: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  conversationId: string;
+  seq: number;
+  chatType: number;
+  sendId: string;
+  recvId: string;
+  sendTime: number;
+  mType: number;
+  content: string;
+  clientMsgId: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -109,4 +145,7 @@ export interface Database {
   groups: GroupsTable;
   groupMembers: GroupMembersTable;
   groupRequests: GroupRequestsTable;
+  conversations: ConversationsTable;
+  conversationMembers: ConversationMembersTable;
+  messages: MessagesTable;
 }

@@ -51,6 +51,9 @@ export function openStorage(config: Config): Storage {
       const migrator = new Migrator({
         db,
         provider: new StaticMigrationProvider(dialect),
+        // Modules add migrations independently; one that sorts before an applied one
+        // (merged later) still runs instead of stopping start-up.
+        allowUnorderedMigrations: true,
         // Kysely looks for its bookkeeping tables in every schema unless told which.
         ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
       });

@@ -3,6 +3,7 @@ import type { Database } from '../../adapters/storage/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
+import type { GroupMembershipListener } from './group-membership-listener.js';
 import type { GroupRepository } from './group.repository.js';
 import { RoleLevel, type Group } from './social.entity.js';
 import { SocialErrors } from './social.errors.js';
@@ -14,6 +15,7 @@ export interface GroupAdminServiceDeps {
   groups: GroupRepository;
   events: EventRecorder;
   clock: Clock;
+  membership: GroupMembershipListener;
 }
 
 export interface SetRoleInput {
@@ -41,6 +43,7 @@ export class GroupAdminService {
       if (role === RoleLevel.creator) throw new AppError(SocialErrors.creatorCannotQuit);
       await groups.deleteMember(trx, group.id, callerId);
       await groups.addToMemberCount(trx, group.id, -1);
+      await this.deps.membership.memberLeft(trx, group.id, callerId);
       await events.record(trx, 'group_member-left', group.id, {
         groupId: group.id,
         userId: callerId,
@@ -110,6 +113,7 @@ export class GroupAdminService {
       }
       await groups.deleteMember(trx, group.id, userId);
       await groups.addToMemberCount(trx, group.id, -1);
+      await this.deps.membership.memberLeft(trx, group.id, userId);
       await events.record(trx, 'group_member-removed', group.id, {
         groupId: group.id,
         userId,
@@ -133,6 +137,7 @@ export class GroupAdminService {
       await groups.deleteAllMembers(trx, group.id);
       await groups.cancelAllPending(trx, group.id, callerId, now);
       await groups.markDismissed(trx, group.id, now);
+      await this.deps.membership.groupDismissed(trx, group.id);
       await events.record(trx, 'group-dismissed', group.id, {
         groupId: group.id,
         operatorUid: callerId,

@@ -7,6 +7,7 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { UserRepository } from '../user/user.repository.js';
+import type { GroupMembershipListener } from './group-membership-listener.js';
 import type { GroupRepository, MemberPosition } from './group.repository.js';
 import {
   GroupStatus,
@@ -32,6 +33,7 @@ export interface GroupServiceDeps {
   clock: Clock;
   /** Most members a group may have, creator included. */
   memberLimit: number;
+  membership: GroupMembershipListener;
 }
 
 export interface CreateGroupInput {
@@ -124,6 +126,7 @@ export class GroupService {
         roleLevel: RoleLevel.creator,
         joinSource: JoinSource.founded,
       });
+      await this.deps.membership.memberJoined(trx, id, callerId);
     });
     return { id };
   }
@@ -310,6 +313,7 @@ export class GroupService {
     });
     if (!added) return;
     await groups.addToMemberCount(trx, group.id, 1);
+    await this.deps.membership.memberJoined(trx, group.id, member.userId);
     await events.record(trx, 'group_member-joined', group.id, {
       groupId: group.id,
       userId: member.userId,

@@ -12,6 +12,7 @@ export { GroupService } from './group.service.js';
 export { GroupAdminService } from './group-admin.service.js';
 export { GroupRepository } from './group.repository.js';
 export { SocialDirectory } from './social-directory.js';
+export type { GroupMembershipListener } from './group-membership-listener.js';
 export { SocialErrors } from './social.errors.js';
 export { RoleLevel, HandleResult, JoinSource, pairKey } from './social.entity.js';
 

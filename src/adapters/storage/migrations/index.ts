@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-users.js';
 import * as m0002 from './0002-outbox.js';
 import * as m0003 from './0003-social.js';
+import * as m0005 from './0005-im.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '0001-users': m0001,
   '0002-outbox': m0002,
   '0003-social': m0003,
+  '0005-im': m0005,
 };
 
 /**

@@ -1,0 +1,141 @@
+import type { Cache } from '../adapters/cache/cache.js';
+import type { Presence } from '../adapters/presence/presence.js';
+import type { Storage } from '../adapters/storage/storage.js';
+import type { Config } from '../config/config.schema.js';
+import { EventRecorder } from '../events/event-recorder.js';
+import {
+  createImModule,
+  type ChatAccess,
+  type ImModule,
+  type PushDelivery,
+} from '../modules/im/index.js';
+import {
+  FriendRepository,
+  FriendService,
+  GroupAdminService,
+  GroupRepository,
+  GroupService,
+  SocialDirectory,
+  type GroupMembershipListener,
+} from '../modules/social/index.js';
+import {
+  PasswordHasher,
+  TokenService,
+  UserRepository,
+  UserService,
+} from '../modules/user/index.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { RateLimiter } from '../shared/rate-limiter.js';
+
+export interface Services {
+  users: UserService;
+  tokens: TokenService;
+  friends: FriendService;
+  groups: GroupService;
+  groupAdmin: GroupAdminService;
+  /** Read-only social graph for other modules (IM authorization). */
+  socialDirectory: SocialDirectory;
+  im: ImModule;
+}
+
+export interface ServiceDeps {
+  config: Config;
+  storage: Storage;
+  cache: Cache;
+  presence: Presence;
+  delivery: PushDelivery;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Every service on its repositories, and the two seams between modules: IM asks
+ * the user and social modules who may talk (ChatAccess), and social tells IM about
+ * membership changes inside its own transactions (GroupMembershipListener).
+ */
+export function buildServices(deps: ServiceDeps): Services {
+  const { config, cache, presence, clock, logger } = deps;
+  const db = deps.storage.db;
+  const events = new EventRecorder({ clock, source: `easy-chat/${config.nodeId}` });
+  const tokens = new TokenService({
+    secret: config.auth.jwtSecret,
+    ttlSec: config.auth.tokenTtlSec,
+    cache,
+    clock,
+  });
+  const userRepository = new UserRepository(db);
+  const users = new UserService({
+    db,
+    users: userRepository,
+    hasher: new PasswordHasher(config.auth.argon2),
+    tokens,
+    events,
+    loginLimiter: new RateLimiter(cache, 'login'),
+    clock,
+    limits: {
+      loginPerPhone: config.rateLimit.login.perPhone,
+      loginPerIp: config.rateLimit.login.perIp,
+      searchLimit: config.user.searchLimit,
+      maxIdsPerQuery: config.user.maxIdsPerQuery,
+    },
+  });
+
+  const friendRepository = new FriendRepository(db);
+  const groupRepository = new GroupRepository(db);
+  const socialDirectory = new SocialDirectory({
+    friends: friendRepository,
+    groups: groupRepository,
+  });
+
+  const access: ChatAccess = {
+    userExists: async (userId) => (await userRepository.findById(userId)) !== undefined,
+    areFriends: (a, b) => socialDirectory.areFriends(a, b),
+    isGroupMember: async (groupId, userId) =>
+      (await socialDirectory.membership(groupId, userId)) !== undefined,
+    friendIds: (userId) => socialDirectory.friendIds(userId),
+  };
+  const im = createImModule({
+    db,
+    config: config.im,
+    access,
+    presence,
+    delivery: deps.delivery,
+    events,
+    clock,
+    logger,
+  });
+  const membership: GroupMembershipListener = {
+    memberJoined: (trx, groupId, userId) => im.conversations.addGroupMember(trx, groupId, userId),
+    memberLeft: (trx, groupId, userId) => im.conversations.removeGroupMember(trx, groupId, userId),
+    groupDismissed: (trx, groupId) => im.conversations.removeGroup(trx, groupId),
+  };
+
+  const friends = new FriendService({
+    db,
+    friends: friendRepository,
+    users: userRepository,
+    events,
+    presence,
+    clock,
+  });
+  const groups = new GroupService({
+    db,
+    groups: groupRepository,
+    users: userRepository,
+    events,
+    presence,
+    clock,
+    memberLimit: config.social.groupMemberLimit,
+    membership,
+  });
+  const groupAdmin = new GroupAdminService({
+    db,
+    groups: groupRepository,
+    events,
+    clock,
+    membership,
+  });
+
+  return { users, tokens, friends, groups, groupAdmin, socialDirectory, im };
+}

@@ -1,0 +1,10 @@
+/**
+ * What the IM module needs to know about people and groups, answered by the user
+ * and social modules. IM never reads their tables itself.
+ */
+export interface ChatAccess {
+  userExists(userId: string): Promise<boolean>;
+  areFriends(a: string, b: string): Promise<boolean>;
+  isGroupMember(groupId: string, userId: string): Promise<boolean>;
+  friendIds(userId: string): Promise<string[]>;
+}

@@ -1,0 +1,178 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/storage/schema.js';
+import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
+import { AppError } from '../../errors/app-error.js';
+import type { EventRecorder } from '../../events/event-recorder.js';
+import type { Clock } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
+import type { ChatAccess } from './chat-access.js';
+import type { ConversationRepository } from './conversation.repository.js';
+import { ChatType, singleConversationId, type Message } from './im.entity.js';
+import { ImErrors } from './im.errors.js';
+import type { MessageFanout } from './message-fanout.js';
+import type { MessageRepository } from './message.repository.js';
+
+export interface SendInput {
+  conversationId?: string;
+  chatType: ChatType;
+  recvId: string;
+  clientMsgId?: string;
+  msg: { mType: number; content: string };
+}
+
+interface Target {
+  conversationId: string;
+  chatType: ChatType;
+  recvId: string;
+}
+
+export interface ChatServiceDeps {
+  db: Kysely<Database>;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  access: ChatAccess;
+  events: EventRecorder;
+  fanout: MessageFanout;
+  clock: Clock;
+  requireFriendship: boolean;
+}
+
+/**
+ * Sending a message: check who may post, store it with the next seq of its
+ * conversation in one transaction (with its `message-sent` event), and only then
+ * answer and push. A retry with the same clientMsgId returns the stored message.
+ */
+export class ChatService {
+  constructor(private readonly deps: ChatServiceDeps) {}
+
+  async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
+    const target = await this.authorize(senderId, input);
+    const { messages } = this.deps;
+    if (input.clientMsgId) {
+      const existing = await messages.findByClientMsgId(senderId, input.clientMsgId);
+      if (existing) return this.resend(existing, target, exceptConnectionId);
+    }
+    let stored: Message;
+    try {
+      stored = await this.store(senderId, target, input);
+    } catch (err) {
+      // Two sends with one clientMsgId raced: the loser returns the winner's message.
+      if (input.clientMsgId && isUniqueViolation(err)) {
+        const existing = await messages.findByClientMsgId(senderId, input.clientMsgId);
+        if (existing) return this.resend(existing, target, exceptConnectionId);
+      }
+      throw err;
+    }
+    void this.deps.fanout.message(stored, exceptConnectionId);
+    return stored;
+  }
+
+  private async store(senderId: string, target: Target, input: SendInput): Promise<Message> {
+    const { db, conversations, messages, events, clock } = this.deps;
+    const now = clock();
+    const msgId = newId();
+    return db.transaction().execute(async (trx) => {
+      await conversations.ensureConversation(trx, target.conversationId, target.chatType, now);
+      const seq = await conversations.takeNextSeq(trx, target.conversationId, msgId, now);
+      if (seq === undefined) throw new AppError(ImErrors.conversationNotFound);
+      const message: Message = {
+        msgId,
+        conversationId: target.conversationId,
+        chatType: target.chatType,
+        sendId: senderId,
+        recvId: target.recvId,
+        seq,
+        sendTime: now,
+        mType: input.msg.mType,
+        content: input.msg.content,
+        clientMsgId: input.clientMsgId ?? null,
+      };
+      await messages.insert(trx, message);
+      if (target.chatType === ChatType.single) {
+        // Both parties get the conversation on the first message.
+        for (const [userId, peerId] of [
+          [senderId, target.recvId],
+          [target.recvId, senderId],
+        ] as const) {
+          await conversations.ensureMember(
+            trx,
+            {
+              conversationId: target.conversationId,
+              userId,
+              chatType: ChatType.single,
+              targetId: peerId,
+              joinSeq: 0,
+            },
+            now,
+          );
+        }
+      } else {
+        // Normally created when the member joined; this covers members who joined
+        // before the conversation existed.
+        await conversations.ensureMember(
+          trx,
+          {
+            conversationId: target.conversationId,
+            userId: senderId,
+            chatType: ChatType.group,
+            targetId: target.recvId,
+            joinSeq: seq - 1,
+          },
+          now,
+        );
+      }
+      await conversations.showAll(trx, target.conversationId, now);
+      await events.record(trx, 'message-sent', target.conversationId, {
+        msgId,
+        conversationId: target.conversationId,
+        chatType: target.chatType,
+        seq,
+        sendId: senderId,
+        recvId: target.recvId,
+        mType: message.mType,
+        sendTime: now,
+      });
+      return message;
+    });
+  }
+
+  /**
+   * A retried send: the message is stored already. Push it again (the first push
+   * may never have left) and answer with it; clients de-duplicate by seq.
+   */
+  private resend(existing: Message, target: Target, exceptConnectionId?: string): Message {
+    if (existing.conversationId !== target.conversationId) {
+      throw new AppError(ImErrors.clientMsgIdReused);
+    }
+    void this.deps.fanout.message(existing, exceptConnectionId);
+    return existing;
+  }
+
+  /** Resolves the conversation and checks the sender may post to it. */
+  private async authorize(senderId: string, input: SendInput): Promise<Target> {
+    const { access, requireFriendship } = this.deps;
+    if (input.chatType === ChatType.single) {
+      if (input.recvId === senderId) throw new AppError(ImErrors.chatWithSelf);
+      const conversationId = singleConversationId(senderId, input.recvId);
+      if (input.conversationId !== undefined && input.conversationId !== conversationId) {
+        throw new AppError(ImErrors.conversationMismatch);
+      }
+      if (!(await access.userExists(input.recvId))) throw new AppError(ImErrors.recipientNotFound);
+      if (requireFriendship && !(await access.areFriends(senderId, input.recvId))) {
+        throw new AppError(ImErrors.notFriends);
+      }
+      return { conversationId, chatType: ChatType.single, recvId: input.recvId };
+    }
+    const groupId = input.conversationId ?? input.recvId;
+    if (
+      input.conversationId !== undefined &&
+      input.recvId &&
+      input.recvId !== input.conversationId
+    ) {
+      throw new AppError(ImErrors.conversationMismatch);
+    }
+    if (!(await access.isGroupMember(groupId, senderId)))
+      throw new AppError(ImErrors.notGroupMember);
+    return { conversationId: groupId, chatType: ChatType.group, recvId: groupId };
+  }
+}

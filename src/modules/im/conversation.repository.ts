@@ -1,0 +1,203 @@
+import type { Kysely } from 'kysely';
+import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
+import type { ChatType } from './im.entity.js';
+
+export type MemberRow = Pick<
+  ConversationMembersTable,
+  'conversationId' | 'userId' | 'chatType' | 'targetId' | 'readSeq' | 'joinSeq' | 'isShow'
+>;
+
+export interface ConversationListRow extends MemberRow {
+  maxSeq: number;
+  /** My own messages after my readSeq (they never count as unread). */
+  ownAfterRead: number;
+  lastMsgId: string | null;
+}
+
+/**
+ * Conversations and each participant's state. Methods taking `trx` are meant to
+ * run inside the caller's transaction.
+ */
+export class ConversationRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async ensureConversation(
+    trx: Kysely<Database>,
+    id: string,
+    chatType: ChatType,
+    now: number,
+  ): Promise<void> {
+    await trx
+      .insertInto('conversations')
+      .values({ id, chatType, maxSeq: 0, lastMsgId: null, createdAt: now, updatedAt: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  /**
+   * Takes the next seq of a conversation. The row update locks the conversation
+   * until the transaction ends, so concurrent senders get consecutive seqs and
+   * commit in seq order.
+   */
+  async takeNextSeq(
+    trx: Kysely<Database>,
+    id: string,
+    msgId: string,
+    now: number,
+  ): Promise<number | undefined> {
+    const row = await trx
+      .updateTable('conversations')
+      .set((eb) => ({ maxSeq: eb('maxSeq', '+', 1), lastMsgId: msgId, updatedAt: now }))
+      .where('id', '=', id)
+      .returning('maxSeq')
+      .executeTakeFirst();
+    return row?.maxSeq;
+  }
+
+  async maxSeq(id: string, trx: Kysely<Database> = this.db): Promise<number> {
+    const row = await trx
+      .selectFrom('conversations')
+      .select('maxSeq')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.maxSeq ?? 0;
+  }
+
+  /** Adds a participant if absent; an existing participant keeps its state. */
+  async ensureMember(
+    trx: Kysely<Database>,
+    member: Pick<MemberRow, 'conversationId' | 'userId' | 'chatType' | 'targetId' | 'joinSeq'>,
+    now: number,
+  ): Promise<void> {
+    await trx
+      .insertInto('conversationMembers')
+      .values({
+        ...member,
+        readSeq: member.joinSeq,
+        isShow: 1,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflict((oc) => oc.columns(['conversationId', 'userId']).doNothing())
+      .execute();
+  }
+
+  /** A new message makes a hidden conversation visible again for everyone in it. */
+  async showAll(trx: Kysely<Database>, conversationId: string, now: number) {
+    await trx
+      .updateTable('conversationMembers')
+      .set({ isShow: 1, updatedAt: now })
+      .where('conversationId', '=', conversationId)
+      .where('isShow', '=', 0)
+      .execute();
+  }
+
+  async member(conversationId: string, userId: string): Promise<MemberRow | undefined> {
+    return this.db
+      .selectFrom('conversationMembers')
+      .select(['conversationId', 'userId', 'chatType', 'targetId', 'readSeq', 'joinSeq', 'isShow'])
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .executeTakeFirst();
+  }
+
+  async members(conversationId: string): Promise<MemberRow[]> {
+    return this.db
+      .selectFrom('conversationMembers')
+      .select(['conversationId', 'userId', 'chatType', 'targetId', 'readSeq', 'joinSeq', 'isShow'])
+      .where('conversationId', '=', conversationId)
+      .orderBy('userId')
+      .execute();
+  }
+
+  /**
+   * Participants who may see a message with seq `seq` (joined before it), in id
+   * order after `after`, at most `limit`: the recipients of a group push, batched.
+   */
+  async audience(
+    conversationId: string,
+    seq: number,
+    after: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    let q = this.db
+      .selectFrom('conversationMembers')
+      .select('userId')
+      .where('conversationId', '=', conversationId)
+      .where('joinSeq', '<', seq);
+    if (after !== undefined) q = q.where('userId', '>', after);
+    const rows = await q.orderBy('userId').limit(limit).execute();
+    return rows.map((r) => r.userId);
+  }
+
+  /** Every conversation of a user, with what the list view needs, in one query. */
+  async listForUser(userId: string): Promise<ConversationListRow[]> {
+    return this.db
+      .selectFrom('conversationMembers as cm')
+      .innerJoin('conversations as c', 'c.id', 'cm.conversationId')
+      .select((eb) => [
+        'cm.conversationId',
+        'cm.userId',
+        'cm.chatType',
+        'cm.targetId',
+        'cm.readSeq',
+        'cm.joinSeq',
+        'cm.isShow',
+        'c.maxSeq',
+        'c.lastMsgId',
+        eb
+          .selectFrom('messages as m')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('m.conversationId', '=', 'cm.conversationId')
+          .whereRef('m.sendId', '=', 'cm.userId')
+          .whereRef('m.seq', '>', 'cm.readSeq')
+          .as('ownAfterRead'),
+      ])
+      .where('cm.userId', '=', userId)
+      .orderBy('c.updatedAt', 'desc')
+      .execute()
+      .then((rows) => rows.map((r) => ({ ...r, ownAfterRead: Number(r.ownAfterRead ?? 0) })));
+  }
+
+  /** Moves readSeq forward (never back). Returns whether it moved. */
+  async advanceRead(
+    trx: Kysely<Database>,
+    conversationId: string,
+    userId: string,
+    readSeq: number,
+    now: number,
+  ): Promise<boolean> {
+    const result = await trx
+      .updateTable('conversationMembers')
+      .set({ readSeq, updatedAt: now })
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .where('readSeq', '<', readSeq)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async setShow(conversationId: string, userId: string, isShow: boolean, now: number) {
+    await this.db
+      .updateTable('conversationMembers')
+      .set({ isShow: isShow ? 1 : 0, updatedAt: now })
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .execute();
+  }
+
+  async removeMember(trx: Kysely<Database>, conversationId: string, userId: string) {
+    await trx
+      .deleteFrom('conversationMembers')
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .execute();
+  }
+
+  async removeAllMembers(trx: Kysely<Database>, conversationId: string) {
+    await trx
+      .deleteFrom('conversationMembers')
+      .where('conversationId', '=', conversationId)
+      .execute();
+  }
+}

@@ -1,0 +1,215 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/storage/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import type { EventRecorder } from '../../events/event-recorder.js';
+import type { Clock } from '../../shared/clock.js';
+import type { ChatAccess } from './chat-access.js';
+import type { ConversationRepository, MemberRow } from './conversation.repository.js';
+import { ChatType, singleConversationId, type ConversationView } from './im.entity.js';
+import { ImErrors } from './im.errors.js';
+import type { MessageFanout } from './message-fanout.js';
+import type { MessageRepository } from './message.repository.js';
+import type { ReceiptMerger } from './receipt-merger.js';
+
+export interface ConversationServiceDeps {
+  db: Kysely<Database>;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  access: ChatAccess;
+  events: EventRecorder;
+  fanout: MessageFanout;
+  receipts: ReceiptMerger;
+  clock: Clock;
+  requireFriendship: boolean;
+  maxEntriesPerUpdate: number;
+}
+
+/**
+ * A user's conversations: the list with unread counts, opening one, and moving the
+ * read position (which sends read receipts). Also keeps group conversations in
+ * step with group membership.
+ */
+export class ConversationService {
+  constructor(private readonly deps: ConversationServiceDeps) {}
+
+  async list(userId: string): Promise<Record<string, ConversationView>> {
+    const { conversations, messages } = this.deps;
+    const rows = await conversations.listForUser(userId);
+    const lastIds = rows.map((r) => r.lastMsgId).filter((id): id is string => id !== null);
+    const last = new Map((await messages.findByIds(lastIds)).map((m) => [m.msgId, m]));
+    const out: Record<string, ConversationView> = {};
+    for (const row of rows) {
+      const msg = row.lastMsgId ? last.get(row.lastMsgId) : undefined;
+      out[row.conversationId] = {
+        conversationId: row.conversationId,
+        chatType: row.chatType as ChatType,
+        targetId: row.targetId,
+        isShow: row.isShow === 1,
+        maxSeq: row.maxSeq,
+        readSeq: row.readSeq,
+        // Own messages never count; readSeq never passes maxSeq.
+        unread: Math.max(0, row.maxSeq - row.readSeq - row.ownAfterRead),
+        // A member does not see messages from before they joined, the last one included.
+        msg: msg && msg.seq > row.joinSeq ? msg : null,
+      };
+    }
+    return out;
+  }
+
+  /** Opens (creates if needed) a conversation with a user or a group; returns its id. */
+  async setup(userId: string, input: { recvId: string; chatType: ChatType }): Promise<string> {
+    const { access, db, conversations, clock, requireFriendship } = this.deps;
+    const now = clock();
+    if (input.chatType === ChatType.group) {
+      if (!(await access.isGroupMember(input.recvId, userId))) {
+        throw new AppError(ImErrors.notGroupMember);
+      }
+      await db.transaction().execute(async (trx) => {
+        await this.addGroupMember(trx, input.recvId, userId);
+      });
+      await conversations.setShow(input.recvId, userId, true, now);
+      return input.recvId;
+    }
+    if (input.recvId === userId) throw new AppError(ImErrors.chatWithSelf);
+    if (!(await access.userExists(input.recvId))) throw new AppError(ImErrors.recipientNotFound);
+    if (requireFriendship && !(await access.areFriends(userId, input.recvId))) {
+      throw new AppError(ImErrors.notFriends);
+    }
+    const conversationId = singleConversationId(userId, input.recvId);
+    await db.transaction().execute(async (trx) => {
+      await conversations.ensureConversation(trx, conversationId, ChatType.single, now);
+      await conversations.ensureMember(
+        trx,
+        { conversationId, userId, chatType: ChatType.single, targetId: input.recvId, joinSeq: 0 },
+        now,
+      );
+      await conversations.ensureMember(
+        trx,
+        {
+          conversationId,
+          userId: input.recvId,
+          chatType: ChatType.single,
+          targetId: userId,
+          joinSeq: 0,
+        },
+        now,
+      );
+    });
+    await conversations.setShow(conversationId, userId, true, now);
+    return conversationId;
+  }
+
+  /**
+   * Moves the caller's read position forward (never back, never past maxSeq),
+   * records `message-read` and sends a receipt: at once to a single chat's peer,
+   * merged per window in groups. Returns the read position now in effect.
+   */
+  async markRead(
+    userId: string,
+    conversationId: string,
+    readSeq: number,
+    exceptConnectionId?: string,
+  ): Promise<number> {
+    const { db, conversations, events, clock } = this.deps;
+    const member = await this.participant(conversationId, userId);
+    const now = clock();
+    const moved = await db.transaction().execute(async (trx) => {
+      const target = Math.min(readSeq, await conversations.maxSeq(conversationId, trx));
+      if (target <= member.readSeq) return undefined;
+      if (!(await conversations.advanceRead(trx, conversationId, userId, target, now))) {
+        return undefined;
+      }
+      await events.record(trx, 'message-read', conversationId, {
+        conversationId,
+        userId,
+        readSeq: target,
+      });
+      return target;
+    });
+    if (moved === undefined) {
+      return (await conversations.member(conversationId, userId))?.readSeq ?? member.readSeq;
+    }
+    if (member.chatType === ChatType.group) {
+      this.deps.receipts.add(conversationId, userId, moved);
+    } else {
+      void this.deps.fanout.receipt(
+        {
+          conversationId,
+          chatType: ChatType.single,
+          sendId: userId,
+          recvId: member.targetId,
+          readSeq: moved,
+          sendTime: now,
+        },
+        exceptConnectionId,
+      );
+    }
+    return moved;
+  }
+
+  /** The Go system's markChat form: read up to the newest of the given messages. */
+  async markReadByMessages(
+    userId: string,
+    input: { chatType: ChatType; recvId: string; msgIds: string[] },
+    exceptConnectionId?: string,
+  ): Promise<number> {
+    const conversationId =
+      input.chatType === ChatType.single
+        ? singleConversationId(userId, input.recvId)
+        : input.recvId;
+    const found = await this.deps.messages.findByIds(input.msgIds);
+    const seqs = found.filter((m) => m.conversationId === conversationId).map((m) => m.seq);
+    if (seqs.length === 0) throw new AppError(ImErrors.messageNotFound);
+    return this.markRead(userId, conversationId, Math.max(...seqs), exceptConnectionId);
+  }
+
+  /** PUT /v1/im/conversation: read positions and visibility of several conversations. */
+  async update(
+    userId: string,
+    entries: Record<string, { readSeq?: number; isShow?: boolean }>,
+  ): Promise<void> {
+    const ids = Object.keys(entries);
+    if (ids.length > this.deps.maxEntriesPerUpdate)
+      throw new AppError(ImErrors.tooManyConversations);
+    for (const id of ids) await this.participant(id, userId);
+    for (const [id, entry] of Object.entries(entries)) {
+      if (entry.readSeq !== undefined) await this.markRead(userId, id, entry.readSeq);
+      if (entry.isShow !== undefined) {
+        await this.deps.conversations.setShow(id, userId, entry.isShow, this.deps.clock());
+      }
+    }
+  }
+
+  /** The caller's state in a conversation; 403 when they are not in it. */
+  async participant(conversationId: string, userId: string): Promise<MemberRow> {
+    const member = await this.deps.conversations.member(conversationId, userId);
+    if (!member) throw new AppError(ImErrors.notParticipant);
+    return member;
+  }
+
+  /**
+   * Called inside the social module's transaction when someone joins a group: the
+   * member gets the group conversation, reading from the current seq onward.
+   */
+  async addGroupMember(trx: Kysely<Database>, groupId: string, userId: string): Promise<void> {
+    const { conversations, clock } = this.deps;
+    const now = clock();
+    await conversations.ensureConversation(trx, groupId, ChatType.group, now);
+    const joinSeq = await conversations.maxSeq(groupId, trx);
+    await conversations.ensureMember(
+      trx,
+      { conversationId: groupId, userId, chatType: ChatType.group, targetId: groupId, joinSeq },
+      now,
+    );
+  }
+
+  /** Called inside the social module's transaction when someone leaves or is removed. */
+  async removeGroupMember(trx: Kysely<Database>, groupId: string, userId: string): Promise<void> {
+    await this.deps.conversations.removeMember(trx, groupId, userId);
+  }
+
+  /** Called inside the social module's transaction when a group is dismissed. */
+  async removeGroup(trx: Kysely<Database>, groupId: string): Promise<void> {
+    await this.deps.conversations.removeAllMembers(trx, groupId);
+  }
+}

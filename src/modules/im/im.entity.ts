@@ -1,0 +1,54 @@
+/** chatType of DESIGN.md: 1 group, 2 single. */
+export const ChatType = { group: 1, single: 2 } as const;
+export type ChatType = (typeof ChatType)[keyof typeof ChatType];
+
+/** mType: 0 text, 1 image, 2 file, 3 custom. */
+export const MessageType = { text: 0, image: 1, file: 2, custom: 3 } as const;
+
+/** contentType of a push: 0 a chat message, 1 a read receipt. */
+export const ContentType = { chat: 0, readReceipt: 1 } as const;
+
+/** A stored chat message, as clients see it. */
+export interface Message {
+  msgId: string;
+  conversationId: string;
+  chatType: ChatType;
+  sendId: string;
+  recvId: string;
+  seq: number;
+  /** Epoch milliseconds. */
+  sendTime: number;
+  mType: number;
+  content: string;
+  clientMsgId: string | null;
+}
+
+/** One entry of GET /v1/im/conversation. */
+export interface ConversationView {
+  conversationId: string;
+  chatType: ChatType;
+  /** The peer's user id (single) or the group id. */
+  targetId: string;
+  isShow: boolean;
+  maxSeq: number;
+  readSeq: number;
+  unread: number;
+  msg: Message | null;
+}
+
+/**
+ * A single chat's id: the two user ids sorted and joined with "_", so both
+ * parties compute the same id without a lookup.
+ */
+export function singleConversationId(a: string, b: string): string {
+  return a < b ? `${a}_${b}` : `${b}_${a}`;
+}
+
+/** The other party of a single chat, or undefined if `userId` is not one of them. */
+export function peerOf(conversationId: string, userId: string): string | undefined {
+  const parts = conversationId.split('_');
+  if (parts.length !== 2) return undefined;
+  if (parts[0] === userId) return parts[1];
+  if (parts[1] === userId) return parts[0];
+  return undefined;
+}

@@ -1,0 +1,26 @@
+import { Type } from 'typebox';
+
+/** Events of the chat aggregate, keyed (for ordering) by conversation id. */
+export const ImEventSchemas = {
+  'message-sent': {
+    aggregate: 'chat',
+    payload: Type.Object({
+      msgId: Type.String(),
+      conversationId: Type.String(),
+      chatType: Type.Integer(),
+      seq: Type.Integer(),
+      sendId: Type.String(),
+      recvId: Type.String(),
+      mType: Type.Integer(),
+      sendTime: Type.Integer(),
+    }),
+  },
+  'message-read': {
+    aggregate: 'chat',
+    payload: Type.Object({
+      conversationId: Type.String(),
+      userId: Type.String(),
+      readSeq: Type.Integer(),
+    }),
+  },
+} as const;

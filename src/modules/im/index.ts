@@ -1,0 +1,104 @@
+import type { Kysely } from 'kysely';
+import type { Presence } from '../../adapters/presence/presence.js';
+import type { Database } from '../../adapters/storage/schema.js';
+import type { Config } from '../../config/config.schema.js';
+import type { EventRecorder } from '../../events/event-recorder.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ChatAccess } from './chat-access.js';
+import { ChatService } from './chat.service.js';
+import { ConversationRepository } from './conversation.repository.js';
+import { ConversationService } from './conversation.service.js';
+import { HistoryService } from './history.service.js';
+import { MessageFanout } from './message-fanout.js';
+import { MessageRepository } from './message.repository.js';
+import type { PushDelivery } from './push-delivery.js';
+import { ReceiptMerger } from './receipt-merger.js';
+
+export { imRoutes } from './im.routes.js';
+export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
+export { LocalPushDelivery, type PushDelivery } from './push-delivery.js';
+export type { ChatAccess } from './chat-access.js';
+export { ImErrors } from './im.errors.js';
+
+export interface ImModule {
+  chat: ChatService;
+  conversations: ConversationService;
+  history: HistoryService;
+  fanout: MessageFanout;
+  receipts: ReceiptMerger;
+  /** Sends what is still queued (shutdown). */
+  flush(): Promise<void>;
+}
+
+/** Builds the IM services on their repositories; the composition root wires the edges. */
+export function createImModule(deps: {
+  db: Kysely<Database>;
+  config: Config['im'];
+  access: ChatAccess;
+  presence: Presence;
+  delivery: PushDelivery;
+  events: EventRecorder;
+  clock: Clock;
+  logger: Logger;
+}): ImModule {
+  const { db, config, access, events, clock } = deps;
+  const conversationRepo = new ConversationRepository(db);
+  const messages = new MessageRepository(db);
+  const fanout = new MessageFanout({
+    conversations: conversationRepo,
+    delivery: deps.delivery,
+    batchSize: config.fanoutBatchSize,
+    onError: (err, conversationId) => deps.logger.error({ err, conversationId }, 'push failed'),
+  });
+  const receipts = new ReceiptMerger({
+    fanout,
+    windowMs: config.groupReceipts.windowMs,
+    maxBatch: config.groupReceipts.maxBatch,
+    clock,
+  });
+  const conversations = new ConversationService({
+    db,
+    conversations: conversationRepo,
+    messages,
+    access,
+    events,
+    fanout,
+    receipts,
+    clock,
+    requireFriendship: config.requireFriendship,
+    maxEntriesPerUpdate: config.syncMaxConversations,
+  });
+  const chat = new ChatService({
+    db,
+    conversations: conversationRepo,
+    messages,
+    access,
+    events,
+    fanout,
+    clock,
+    requireFriendship: config.requireFriendship,
+  });
+  const history = new HistoryService({
+    conversations: conversationRepo,
+    conversationService: conversations,
+    messages,
+    access,
+    presence: deps.presence,
+    historyPageSize: config.historyPageSize,
+    historyMaxPageSize: config.historyMaxPageSize,
+    syncPageSize: config.syncPageSize,
+    syncMaxConversations: config.syncMaxConversations,
+  });
+  return {
+    chat,
+    conversations,
+    history,
+    fanout,
+    receipts,
+    async flush() {
+      receipts.flushAll();
+      await fanout.drain();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { encodeFrame, FrameType } from '../../gateway/frame.js';
+import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
+import { newId } from '../../shared/ids.js';
+import type { ConversationRepository } from './conversation.repository.js';
+import { ChatType, ContentType, type Message } from './im.entity.js';
+import type { PushDelivery } from './push-delivery.js';
+
+/** The data of a read-receipt push (contentType 1). */
+export interface ReadReceipt {
+  conversationId: string;
+  chatType: ChatType;
+  /** The reader (for merged group receipts: the last reader of the batch). */
+  sendId: string;
+  /** The peer (single chat) or the group id. */
+  recvId: string;
+  readSeq: number;
+  /** Group receipts merged over a window: reader → readSeq. */
+  reads?: Record<string, number>;
+  sendTime: number;
+}
+
+/**
+ * Turns stored messages and receipts into `push` frames for every recipient
+ * device. Work for one conversation runs in order (messages leave in seq order).
+ * Group recipients come from the conversation's participants, in batches, and only
+ * those who joined before the message: a member never sees what predates them.
+ */
+export class MessageFanout {
+  private readonly queue: KeyedSerialQueue;
+
+  constructor(
+    private readonly deps: {
+      conversations: ConversationRepository;
+      delivery: PushDelivery;
+      batchSize: number;
+      onError: (err: unknown, conversationId: string) => void;
+    },
+  ) {
+    this.queue = new KeyedSerialQueue(deps.onError);
+  }
+
+  /** Pushes a stored message to its recipients and the sender's other devices. */
+  message(message: Message, exceptConnectionId?: string): Promise<void> {
+    const frame = encodeFrame({
+      frameType: FrameType.data,
+      id: newId(),
+      method: 'push',
+      formId: message.sendId,
+      data: { ...message, contentType: ContentType.chat },
+    });
+    return this.queue.run(message.conversationId, () =>
+      message.chatType === ChatType.single
+        ? this.toPair(message.recvId, message.sendId, frame, exceptConnectionId)
+        : this.toGroup(message.conversationId, message.seq, frame, exceptConnectionId),
+    );
+  }
+
+  receipt(receipt: ReadReceipt, exceptConnectionId?: string): Promise<void> {
+    const frame = encodeFrame({
+      frameType: FrameType.data,
+      id: newId(),
+      method: 'push',
+      formId: receipt.sendId,
+      data: { ...receipt, contentType: ContentType.readReceipt },
+    });
+    return this.queue.run(receipt.conversationId, () =>
+      receipt.chatType === ChatType.single
+        ? this.toPair(receipt.recvId, receipt.sendId, frame, exceptConnectionId)
+        : this.toGroup(receipt.conversationId, Number.MAX_SAFE_INTEGER, frame, exceptConnectionId),
+    );
+  }
+
+  drain(): Promise<void> {
+    return this.queue.drain();
+  }
+
+  private async toPair(a: string, b: string, frame: string, exceptConnectionId?: string) {
+    await this.deps.delivery.toUsers([a, b], frame, exceptConnectionId);
+  }
+
+  private async toGroup(groupId: string, seq: number, frame: string, exceptConnectionId?: string) {
+    const { conversations, delivery, batchSize } = this.deps;
+    let after: string | undefined;
+    for (;;) {
+      const ids = await conversations.audience(groupId, seq, after, batchSize);
+      if (ids.length > 0) await delivery.toUsers(ids, frame, exceptConnectionId);
+      if (ids.length < batchSize) return;
+      after = ids[ids.length - 1];
+    }
+  }
+}
