@@ -72,9 +72,12 @@ export class ChatService {
     const now = clock();
     const msgId = newId();
     return db.transaction().execute(async (trx) => {
-      await conversations.ensureConversation(trx, target.conversationId, target.chatType, now);
-      const seq = await conversations.takeNextSeq(trx, target.conversationId, msgId, now);
-      if (seq === undefined) throw new AppError(ImErrors.conversationNotFound);
+      const seq = await conversations.takeNextSeq(
+        trx,
+        { id: target.conversationId, chatType: target.chatType },
+        msgId,
+        now,
+      );
       const message: Message = {
         msgId,
         conversationId: target.conversationId,
@@ -88,40 +91,28 @@ export class ChatService {
         clientMsgId: input.clientMsgId ?? null,
       };
       await messages.insert(trx, message);
-      if (target.chatType === ChatType.single) {
+      const { conversationId, recvId, chatType } = target;
+      if (chatType === ChatType.single) {
         // Both parties get the conversation on the first message.
-        for (const [userId, peerId] of [
-          [senderId, target.recvId],
-          [target.recvId, senderId],
-        ] as const) {
-          await conversations.ensureMember(
-            trx,
-            {
-              conversationId: target.conversationId,
-              userId,
-              chatType: ChatType.single,
-              targetId: peerId,
-              joinSeq: 0,
-            },
-            now,
-          );
-        }
+        await conversations.ensureMembers(
+          trx,
+          [
+            { conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: 0 },
+            { conversationId, userId: recvId, chatType, targetId: senderId, joinSeq: 0 },
+          ],
+          now,
+          { show: true },
+        );
       } else {
         // Normally created when the member joined; this covers members who joined
         // before the conversation existed.
-        await conversations.ensureMember(
+        await conversations.ensureMembers(
           trx,
-          {
-            conversationId: target.conversationId,
-            userId: senderId,
-            chatType: ChatType.group,
-            targetId: target.recvId,
-            joinSeq: seq - 1,
-          },
+          [{ conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: seq - 1 }],
           now,
         );
+        await conversations.showAll(trx, conversationId, now);
       }
-      await conversations.showAll(trx, target.conversationId, now);
       await events.record(trx, 'message-sent', target.conversationId, {
         msgId,
         conversationId: target.conversationId,
@@ -157,8 +148,13 @@ export class ChatService {
       if (input.conversationId !== undefined && input.conversationId !== conversationId) {
         throw new AppError(ImErrors.conversationMismatch);
       }
-      if (!(await access.userExists(input.recvId))) throw new AppError(ImErrors.recipientNotFound);
-      if (requireFriendship && !(await access.areFriends(senderId, input.recvId))) {
+      // One query on the usual path: friends exist. Only a refusal asks which error it is.
+      const allowed = requireFriendship
+        ? await access.areFriends(senderId, input.recvId)
+        : await access.userExists(input.recvId);
+      if (!allowed) {
+        if (!(await access.userExists(input.recvId)))
+          throw new AppError(ImErrors.recipientNotFound);
         throw new AppError(ImErrors.notFriends);
       }
       return { conversationId, chatType: ChatType.single, recvId: input.recvId };

@@ -35,23 +35,30 @@ export class ConversationRepository {
   }
 
   /**
-   * Takes the next seq of a conversation. The row update locks the conversation
-   * until the transaction ends, so concurrent senders get consecutive seqs and
-   * commit in seq order.
+   * Takes the next seq of a conversation, creating the conversation with seq 1 if
+   * it is new, in one statement. The row write locks the conversation until the
+   * transaction ends, so concurrent senders get consecutive seqs and commit in
+   * seq order.
    */
   async takeNextSeq(
     trx: Kysely<Database>,
-    id: string,
+    conversation: { id: string; chatType: ChatType },
     msgId: string,
     now: number,
-  ): Promise<number | undefined> {
+  ): Promise<number> {
     const row = await trx
-      .updateTable('conversations')
-      .set((eb) => ({ maxSeq: eb('maxSeq', '+', 1), lastMsgId: msgId, updatedAt: now }))
-      .where('id', '=', id)
+      .insertInto('conversations')
+      .values({ ...conversation, maxSeq: 1, lastMsgId: msgId, createdAt: now, updatedAt: now })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          maxSeq: eb('conversations.maxSeq', '+', 1),
+          lastMsgId: msgId,
+          updatedAt: now,
+        })),
+      )
       .returning('maxSeq')
-      .executeTakeFirst();
-    return row?.maxSeq;
+      .executeTakeFirstOrThrow();
+    return row.maxSeq;
   }
 
   async maxSeq(id: string, trx: Kysely<Database> = this.db): Promise<number> {
@@ -63,22 +70,35 @@ export class ConversationRepository {
     return row?.maxSeq ?? 0;
   }
 
-  /** Adds a participant if absent; an existing participant keeps its state. */
-  async ensureMember(
+  /** Adds participants that are absent; existing participants keep their state. */
+  async ensureMembers(
     trx: Kysely<Database>,
-    member: Pick<MemberRow, 'conversationId' | 'userId' | 'chatType' | 'targetId' | 'joinSeq'>,
+    members: Array<
+      Pick<MemberRow, 'conversationId' | 'userId' | 'chatType' | 'targetId' | 'joinSeq'>
+    >,
     now: number,
+    options: { show?: boolean } = {},
   ): Promise<void> {
     await trx
       .insertInto('conversationMembers')
-      .values({
-        ...member,
-        readSeq: member.joinSeq,
-        isShow: 1,
-        createdAt: now,
-        updatedAt: now,
+      .values(
+        members.map((member) => ({
+          ...member,
+          readSeq: member.joinSeq,
+          isShow: 1,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      )
+      .onConflict((oc) => {
+        const target = oc.columns(['conversationId', 'userId']);
+        // A new message shows a conversation its participant had hidden.
+        return options.show
+          ? target
+              .doUpdateSet({ isShow: 1, updatedAt: now })
+              .where('conversationMembers.isShow', '=', 0)
+          : target.doNothing();
       })
-      .onConflict((oc) => oc.columns(['conversationId', 'userId']).doNothing())
       .execute();
   }
 

@@ -78,20 +78,18 @@ export class ConversationService {
     const conversationId = singleConversationId(userId, input.recvId);
     await db.transaction().execute(async (trx) => {
       await conversations.ensureConversation(trx, conversationId, ChatType.single, now);
-      await conversations.ensureMember(
+      await conversations.ensureMembers(
         trx,
-        { conversationId, userId, chatType: ChatType.single, targetId: input.recvId, joinSeq: 0 },
-        now,
-      );
-      await conversations.ensureMember(
-        trx,
-        {
-          conversationId,
-          userId: input.recvId,
-          chatType: ChatType.single,
-          targetId: userId,
-          joinSeq: 0,
-        },
+        [
+          { conversationId, userId, chatType: ChatType.single, targetId: input.recvId, joinSeq: 0 },
+          {
+            conversationId,
+            userId: input.recvId,
+            chatType: ChatType.single,
+            targetId: userId,
+            joinSeq: 0,
+          },
+        ],
         now,
       );
     });
@@ -196,9 +194,9 @@ export class ConversationService {
     const now = clock();
     await conversations.ensureConversation(trx, groupId, ChatType.group, now);
     const joinSeq = await conversations.maxSeq(groupId, trx);
-    await conversations.ensureMember(
+    await conversations.ensureMembers(
       trx,
-      { conversationId: groupId, userId, chatType: ChatType.group, targetId: groupId, joinSeq },
+      [{ conversationId: groupId, userId, chatType: ChatType.group, targetId: groupId, joinSeq }],
       now,
     );
   }
