@@ -1,4 +1,6 @@
 import type { DestinationStream } from 'pino';
+import type { Broker } from '../adapters/bus/bus.js';
+import { openBroker } from '../adapters/bus/open-broker.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import { MemoryPresence } from '../adapters/presence/memory-presence.js';
@@ -19,6 +21,13 @@ import {
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { RateLimiter } from '../shared/rate-limiter.js';
+import {
+  adminRoutes,
+  EventLayer,
+  EventMetrics,
+  ingestRoutes,
+  type SystemNoticeSink,
+} from '../modules/event/index.js';
 
 export interface App {
   readonly config: Config;
@@ -26,6 +35,8 @@ export interface App {
   readonly storage: Storage;
   readonly cache: Cache;
   readonly presence: Presence;
+  readonly broker: Broker;
+  readonly events: EventLayer;
   readonly http: HttpServer;
   readonly services: { users: UserService; tokens: TokenService };
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -38,6 +49,8 @@ export interface CreateAppOptions {
   clock?: Clock;
   /** Where logs go (tests capture them); stdout by default. */
   logDestination?: DestinationStream;
+  /** Posts system notices into conversations (the IM module provides it). */
+  systemNotices?: SystemNoticeSink;
 }
 
 /**
@@ -53,9 +66,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const storage = openStorage(config);
   let cache: Cache | undefined;
+  let broker: Broker | undefined;
   try {
     await storage.migrate();
     cache = openCache(config);
+    const metrics = new Metrics({ node: config.nodeId });
+    const eventMetrics = new EventMetrics(metrics.registry);
+    broker = await openBroker(config, { logger, observer: eventMetrics });
     const presence: Presence = new MemoryPresence();
 
     const tokens = new TokenService({
@@ -81,10 +98,38 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     });
 
+    const eventLayer = new EventLayer({
+      config,
+      db: storage.db,
+      broker,
+      metrics: eventMetrics,
+      logger,
+      clock,
+      users,
+      tokens,
+      systemNotices: options.systemNotices,
+    });
+
     let draining = false;
-    const metrics = new Metrics({ node: config.nodeId });
-    const http = await buildHttpServer({ config, logger, metrics, isDraining: () => draining });
+    const http = await buildHttpServer({
+      config,
+      logger,
+      metrics,
+      isDraining: () => draining,
+      onServerError: ({ request, status, code, err }) =>
+        eventLayer.reportServerError({
+          requestId: request.id,
+          method: request.method,
+          path: (request.url.split('?')[0] ?? '').slice(0, 500),
+          route: request.routeOptions.url,
+          status,
+          code,
+          message: err instanceof Error ? err.message.slice(0, 1000) : String(err),
+          userId: request.auth?.userId,
+        }),
+    });
     const openCacheRef = cache;
+    const openBrokerRef = broker;
     await http.register(
       healthRoutes({
         metrics,
@@ -93,12 +138,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         checks: [
           { name: 'storage', check: () => storage.ping() },
           { name: 'cache', check: () => openCacheRef.ping() },
+          { name: 'broker', check: () => openBrokerRef.ping() },
         ],
       }),
     );
     if (config.roles.includes('api')) {
       await http.register(userRoutes({ users, tokens }), { prefix: '/v1/user' });
+      await http.register(ingestRoutes({ ingest: eventLayer.ingest }), { prefix: '/v1/events' });
+      await http.register(
+        adminRoutes({ adminToken: config.admin.token, tokens, audit: eventLayer.audit }),
+        { prefix: '/v1/admin' },
+      );
     }
+    // Consumers declare their queues before the relay publishes anything.
+    if (config.roles.includes('worker')) await eventLayer.startWorker();
 
     let stopping: Promise<void> | undefined;
     return {
@@ -107,6 +160,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       storage,
       cache,
       presence,
+      broker,
+      events: eventLayer,
       http,
       services: { users, tokens },
       async start() {
@@ -125,6 +180,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             logger.warn('requests still running at the shutdown deadline; closing them');
             http.server.closeAllConnections();
           }
+          await eventLayer.stop();
+          await openBrokerRef.close();
           await presence.close();
           await openCacheRef.close();
           await storage.close();
@@ -134,6 +191,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     };
   } catch (err) {
+    await broker?.close().catch(() => undefined);
     await cache?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw err;

@@ -1,3 +1,4 @@
+import { EventErrors } from '../modules/event/event.errors.js';
 import { UserErrors } from '../modules/user/user.errors.js';
 import type { ErrorSpec } from './app-error.js';
 import { CommonErrors } from './common.errors.js';
@@ -9,6 +10,7 @@ import { CommonErrors } from './common.errors.js';
 export const ERROR_REGISTRY: Record<string, Record<string, ErrorSpec>> = {
   common: CommonErrors,
   user: UserErrors,
+  event: EventErrors,
 };
 
 export function allErrorSpecs(): Array<ErrorSpec & { module: string }> {

@@ -18,4 +18,9 @@ export const UserEventSchemas = {
     aggregate: 'user',
     payload: Type.Object({ userId: Type.String() }),
   },
+  /** The account was disabled (by an ingested `user-disabled` event): its tokens are revoked. */
+  'user-disabled': {
+    aggregate: 'user',
+    payload: Type.Object({ userId: Type.String(), reason: Type.String(), source: Type.String() }),
+  },
 } as const;

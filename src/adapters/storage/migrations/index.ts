@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-users.js';
 import * as m0002 from './0002-outbox.js';
+import * as m0004 from './0004-events.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -12,6 +13,7 @@ interface MigrationModule {
 const MIGRATIONS: Record<string, MigrationModule> = {
   '0001-users': m0001,
   '0002-outbox': m0002,
+  '0004-events': m0004,
 };
 
 /**
