@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino';
 import { createApp, type App } from '../../src/app/create-app.js';
 import type { Config } from '../../src/config/config.schema.js';
 import { loadConfig, type DeepPartial } from '../../src/config/load-config.js';
+import type { SystemNoticeSink } from '../../src/modules/event/index.js';
 import type { Clock } from '../../src/shared/clock.js';
 import {
   TEST_DATABASE_URL,
@@ -22,6 +23,8 @@ export interface TestAppOptions {
   overrides?: DeepPartial<Config>;
   clock?: Clock;
   logDestination?: DestinationStream;
+  /** Passed to createApp (the IM module's system-notice sink). */
+  systemNotices?: SystemNoticeSink;
 }
 
 export interface TestApp {
@@ -90,6 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await createApp(config, {
     clock: options.clock,
     logDestination: options.logDestination,
+    systemNotices: options.systemNotices,
   });
   const { url } = await app.start();
   return {
