@@ -14,6 +14,12 @@ export const USER_ACTION_QUEUE = 'log.user_action';
 /** Queue of the consumer writing `log.*` events (API errors, explicit actions). */
 export const LOG_QUEUE = 'log.audit';
 
+/** What the log consumers take (also listed in docs/events.md). */
+export const AUDIT_CONSUMER_SPECS = {
+  userActions: { queue: USER_ACTION_QUEUE, topic: DOMAIN_TOPIC, types: AUDITED_DOMAIN_TYPES },
+  logRecords: { queue: LOG_QUEUE, topic: LOG_TOPIC, types: ['log.api_error', 'log.user_action'] },
+} as const;
+
 /**
  * The log consumers: `log.user_action` maps domain events (register, login,
  * friend and group changes; see user-action-map.ts) to audit rows, and
@@ -34,14 +40,8 @@ export class AuditConsumers {
   async start(): Promise<Subscription[]> {
     const { bus } = this.deps;
     return [
-      await bus.consume(
-        { queue: USER_ACTION_QUEUE, topic: DOMAIN_TOPIC, types: AUDITED_DOMAIN_TYPES },
-        (d) => this.onDomainEvent(d),
-      ),
-      await bus.consume(
-        { queue: LOG_QUEUE, topic: LOG_TOPIC, types: ['log.api_error', 'log.user_action'] },
-        (d) => this.onLogEvent(d),
-      ),
+      await bus.consume(AUDIT_CONSUMER_SPECS.userActions, (d) => this.onDomainEvent(d)),
+      await bus.consume(AUDIT_CONSUMER_SPECS.logRecords, (d) => this.onLogEvent(d)),
     ];
   }
 

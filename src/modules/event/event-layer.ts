@@ -9,8 +9,7 @@ import { AuditConsumers } from './audit.consumer.js';
 import { AuditRepository } from './audit.repository.js';
 import type { EventMetrics } from './event-metrics.js';
 import {
-  systemNoticeHandler,
-  userDisabledHandler,
+  builtInIngestHandlers,
   type SystemNoticeSink,
   type UserDisabler,
 } from './ingest.handlers.js';
@@ -104,9 +103,12 @@ export class EventLayer {
       pollIntervalMs: config.outbox.pollIntervalMs,
       retryDelayMs: config.bus.retry.initialMs,
     });
-    this.ingestRegistry
-      .register(userDisabledHandler(deps.users))
-      .register(systemNoticeHandler(deps.systemNotices));
+    for (const handler of builtInIngestHandlers({
+      users: deps.users,
+      systemNotices: deps.systemNotices,
+    })) {
+      this.ingestRegistry.register(handler);
+    }
     this.ingest = new IngestService({
       db,
       registry: this.ingestRegistry,

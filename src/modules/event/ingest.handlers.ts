@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { AppError } from '../../errors/app-error.js';
 import { EventErrors } from './event.errors.js';
-import { defineIngestHandler } from './ingest.registry.js';
+import { defineIngestHandler, type IngestHandler } from './ingest.registry.js';
 
 /** The part of the user module the `user-disabled` handler needs. */
 export interface UserDisabler {
@@ -84,4 +84,12 @@ export function systemNoticeHandler(sink: SystemNoticeSink | undefined) {
       return { delivered };
     },
   });
+}
+
+/** The handlers every server registers; add new built-ins here (the catalogue lists them). */
+export function builtInIngestHandlers(deps: {
+  users: UserDisabler;
+  systemNotices: SystemNoticeSink | undefined;
+}): Array<IngestHandler<unknown, unknown>> {
+  return [userDisabledHandler(deps.users), systemNoticeHandler(deps.systemNotices)];
 }

@@ -14,6 +14,18 @@ export interface NotifySenders {
 /** Pushes waiting in collapse windows at once (each holds its event unacknowledged). */
 const PUSH_CONCURRENCY = 256;
 
+/** What the notify consumers take (also listed in docs/events.md). */
+export const NOTIFY_CONSUMER_SPECS = {
+  email: { queue: 'notify.email', topic: NOTIFY_TOPIC, types: ['notify.email'] },
+  sms: { queue: 'notify.sms', topic: NOTIFY_TOPIC, types: ['notify.sms'] },
+  push: {
+    queue: 'notify.push',
+    topic: NOTIFY_TOPIC,
+    types: ['notify.push'],
+    concurrency: PUSH_CONCURRENCY,
+  },
+} as const;
+
 /**
  * The notify consumers: one durable queue per channel (`notify.email`,
  * `notify.sms`, `notify.push`) on the notify topic, each handing requests to its
@@ -41,32 +53,23 @@ export class NotifyConsumers {
   async start(): Promise<Subscription[]> {
     const { bus } = this.deps;
     const subs = [
-      await bus.consume(
-        { queue: 'notify.email', topic: NOTIFY_TOPIC, types: ['notify.email'] },
-        (d) =>
-          this.once(d, () =>
-            this.count(
-              'email',
-              this.deps.senders.email.send(d.event.payload as EmailMessage, d.event.id),
-            ),
+      await bus.consume(NOTIFY_CONSUMER_SPECS.email, (d) =>
+        this.once(d, () =>
+          this.count(
+            'email',
+            this.deps.senders.email.send(d.event.payload as EmailMessage, d.event.id),
           ),
+        ),
       ),
-      await bus.consume({ queue: 'notify.sms', topic: NOTIFY_TOPIC, types: ['notify.sms'] }, (d) =>
+      await bus.consume(NOTIFY_CONSUMER_SPECS.sms, (d) =>
         this.once(d, () =>
           this.count('sms', this.deps.senders.sms.send(d.event.payload as SmsMessage, d.event.id)),
         ),
       ),
-      await bus.consume(
-        {
-          queue: 'notify.push',
-          topic: NOTIFY_TOPIC,
-          types: ['notify.push'],
-          concurrency: PUSH_CONCURRENCY,
-        },
-        (d) =>
-          this.once(d, () =>
-            this.collapser.submit(d.event.payload as NotifyEventMap['notify.push'], d.event.id),
-          ),
+      await bus.consume(NOTIFY_CONSUMER_SPECS.push, (d) =>
+        this.once(d, () =>
+          this.collapser.submit(d.event.payload as NotifyEventMap['notify.push'], d.event.id),
+        ),
       ),
     ];
     return [
