@@ -39,6 +39,35 @@ describe.runIf(TEST_NATS_URL)('nats', () => {
     };
   });
 
+  it('reattaches a consumer whose stream was deleted and receives what follows', async () => {
+    const options = {
+      ...CONTRACT_OPTIONS,
+      prefix: uniqueName('bt'),
+      url: TEST_NATS_URL!,
+      replicas: 1,
+      duplicateWindowMs: 60_000,
+      ackWaitMs: 5_000,
+      maxAgeMs: 3_600_000,
+    };
+    const broker = await NatsBroker.connect(options);
+    try {
+      const got: string[] = [];
+      await broker.consume(
+        { queue: 'survivor', topic: 'domain', types: ['item-created'] },
+        async (d) => {
+          got.push(d.event.id);
+        },
+      );
+      await broker.deleteTopic('domain');
+      const event = testEvent('item-created');
+      await broker.resilientPublish('domain', [{ event }]);
+      await waitFor(() => got.includes(event.id), 'delivery after the stream came back');
+    } finally {
+      await broker.deleteEverything();
+      await broker.close();
+    }
+  });
+
   it('stores an event published twice within the duplicate window once (msgID)', async () => {
     const options = {
       ...CONTRACT_OPTIONS,
@@ -84,5 +113,32 @@ describe.runIf(TEST_AMQP_URL)('rabbitmq', () => {
       breakTopic: (topic) => broker.deleteTopic(topic),
       cleanup: () => deleteRabbitNames(TEST_AMQP_URL!, broker.declared),
     };
+  });
+
+  it('uses an existing queue declared with other arguments (maxAttempts changed)', async () => {
+    const prefix = uniqueName('bt');
+    const first = await RabbitBroker.connect({ ...CONTRACT_OPTIONS, prefix, url: TEST_AMQP_URL! });
+    const warnings: string[] = [];
+    const second = await RabbitBroker.connect({
+      ...CONTRACT_OPTIONS,
+      maxAttempts: 9,
+      prefix,
+      url: TEST_AMQP_URL!,
+      logger: { warn: (_obj, msg) => void warnings.push(msg), error: () => undefined },
+    });
+    try {
+      const spec = { queue: 'q', topic: 'domain', types: ['item-created'] };
+      await (await first.consume(spec, async () => {})).stop();
+      const got: string[] = [];
+      await second.consume(spec, async (d) => void got.push(d.event.id));
+      const event = testEvent('item-created');
+      await second.publish('domain', [{ event }]);
+      await waitFor(() => got.includes(event.id), 'delivery through the existing queue');
+      expect(warnings).toContain('queue exists with other arguments; using it as it is');
+    } finally {
+      await first.close();
+      await second.close();
+      await deleteRabbitNames(TEST_AMQP_URL!, first.declared);
+    }
   });
 });

@@ -31,7 +31,7 @@ import {
   type BusObserver,
   type InboundDelivery,
 } from './delivery-runner.js';
-import { retryUntilClosed } from './resilient.js';
+import { abortableSleep, retryUntilClosed } from './resilient.js';
 
 const KEY_HEADER = 'Ec-Key';
 const REASON_HEADER = 'Ec-Dead-Reason';
@@ -120,10 +120,8 @@ export class NatsBroker implements Broker {
   async consume(spec: ConsumeSpec, handler: DeliveryHandler): Promise<Subscription> {
     if (this.closed) throw new BrokerClosedError();
     assertName('queue', spec.queue);
-    await this.ensureStream(spec.topic);
     const stream = this.streamName(spec.topic);
     const durable = this.durableName(spec.queue);
-    await this.ensureConsumer(stream, durable, spec.topic);
 
     let wake: (() => void) | undefined;
     const runner = new DeliveryRunner({
@@ -137,21 +135,48 @@ export class NatsBroker implements Broker {
       observer: this.options.observer,
       onCapacity: () => wake?.(),
     });
-    const consumer = await this.js.consumers.get(stream, durable);
-    const messages = await consumer.consume({
-      max_messages: Math.max(2 * (spec.concurrency ?? 1), 16),
-    });
+    const open = async (lostAt?: number) => {
+      await this.ensureStream(spec.topic);
+      await this.ensureConsumer(stream, durable, spec.topic, lostAt);
+      const consumer = await this.js.consumers.get(stream, durable);
+      return consumer.consume({
+        max_messages: Math.max(2 * (spec.concurrency ?? 1), 16),
+        // End the iterator when the consumer or stream disappears, so it is recreated.
+        abort_on_missing_resource: true,
+      });
+    };
+    let messages = await open();
+    const stopped = () => runner.isStopped || this.closing.signal.aborted;
+
     const loop = (async () => {
-      for await (const msg of messages) {
-        const delivery = this.inbound(spec, msg);
-        if (delivery) runner.push(delivery);
-        // Backpressure: take the next message only when a handler slot is free.
-        while (!runner.hasCapacity && !runner.isStopped) {
-          await new Promise<void>((resolve) => (wake = resolve));
+      for (let failures = 0; !stopped();) {
+        try {
+          for await (const msg of messages) {
+            failures = 0;
+            const delivery = this.inbound(spec, msg);
+            if (delivery) runner.push(delivery);
+            // Backpressure: take the next message only when a handler slot is free.
+            while (!runner.hasCapacity && !runner.isStopped) {
+              await new Promise<void>((resolve) => (wake = resolve));
+            }
+            if (runner.isStopped) break;
+          }
+        } catch (err) {
+          this.logger.warn({ err, queue: spec.queue }, 'consumer interrupted');
         }
-        if (runner.isStopped) break;
+        if (stopped()) break;
+        // The consumer or its stream went away (deleted, server restarted): attach again.
+        const lostAt = Date.now();
+        failures += 1;
+        await abortableSleep(Math.min(5_000, 100 * 2 ** failures), this.closing.signal);
+        if (stopped()) break;
+        this.streams.delete(spec.topic);
+        messages = await open(lostAt).catch((err: unknown) => {
+          this.logger.warn({ err, queue: spec.queue }, 'consumer reattach failed');
+          return messages;
+        });
       }
-    })().catch((err: unknown) => this.logger.error({ err, queue: spec.queue }, 'consumer stopped'));
+    })();
 
     const subscription: Subscription = {
       stop: async () => {
@@ -344,15 +369,30 @@ export class NatsBroker implements Broker {
     return pending;
   }
 
-  private async ensureConsumer(stream: string, durable: string, topic: string): Promise<void> {
+  /**
+   * Creates the durable consumer unless it exists. A new queue starts with the
+   * events published from now on, like a queue bound to an exchange; one recreated
+   * after it was lost (`lostAt`) starts a minute before the loss, so events
+   * published while it was gone are not skipped (repeats are de-duplicated).
+   */
+  private async ensureConsumer(
+    stream: string,
+    durable: string,
+    topic: string,
+    lostAt?: number,
+  ): Promise<void> {
     const existing = await this.jsm.consumers.info(stream, durable).catch(() => undefined);
     if (existing) return;
     await this.jsm.consumers
       .add(stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
-        // Like a queue bound to an exchange: events from its creation on.
-        deliver_policy: DeliverPolicy.New,
+        ...(lostAt === undefined
+          ? { deliver_policy: DeliverPolicy.New }
+          : {
+              deliver_policy: DeliverPolicy.StartTime,
+              opt_start_time: new Date(lostAt - 60_000).toISOString(),
+            }),
         // Types are filtered by the runner, so a queue may change its types freely.
         filter_subject: `${this.options.prefix}.${topic}.>`,
         ack_wait: nanos(this.options.ackWaitMs),

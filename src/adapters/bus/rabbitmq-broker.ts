@@ -129,6 +129,7 @@ export class RabbitBroker implements Broker {
 
     // (Re)attaches to the queue; runs again whenever the channel dies unasked.
     const attach = async (): Promise<void> => {
+      await this.declareQueue(spec);
       const ch = await (await this.conn()).createChannel();
       channel = ch;
       ch.on('error', (err: unknown) =>
@@ -139,7 +140,6 @@ export class RabbitBroker implements Broker {
         timers.clear();
         if (!stopped && !this.closed) void reattach();
       });
-      await this.declareQueue(ch, spec);
       // Room for the running handlers plus events waiting for a delayed retry.
       await ch.prefetch(concurrency * 2 + 32);
       await ch.consume(this.queueName(spec.queue), (msg) => {
@@ -336,23 +336,43 @@ export class RabbitBroker implements Broker {
     };
   }
 
-  private async declareQueue(ch: Channel, spec: ConsumeSpec): Promise<void> {
-    await this.ensureExchange(ch, spec.topic);
-    await this.declareDeadLetterQueue(ch, spec.queue);
+  /**
+   * Declares the queue, its dead-letter queue and bindings on a channel of its own.
+   * A queue that already exists with other arguments (say, `bus.maxAttempts` was
+   * changed) makes RabbitMQ close the channel with 406; it is then used as it is.
+   */
+  private async declareQueue(spec: ConsumeSpec): Promise<void> {
+    const conn = await this.conn();
+    let ch = await conn.createChannel();
+    ch.on('error', () => undefined);
     const name = this.queueName(spec.queue);
-    await ch.assertQueue(name, {
-      durable: true,
-      arguments: {
-        'x-queue-type': 'quorum',
-        'x-dead-letter-exchange': this.dlxName(),
-        'x-dead-letter-routing-key': spec.queue,
-        // Backstop: a handler that kills its process is not retried forever.
-        'x-delivery-limit': this.options.maxAttempts + 2,
-      },
-    });
-    this.declared.queues.add(name);
-    for (const type of new Set(spec.types)) {
-      await ch.bindQueue(name, this.exchangeName(spec.topic), type);
+    try {
+      await this.ensureExchange(ch, spec.topic);
+      await this.declareDeadLetterQueue(ch, spec.queue);
+      try {
+        await ch.assertQueue(name, {
+          durable: true,
+          arguments: {
+            'x-queue-type': 'quorum',
+            'x-dead-letter-exchange': this.dlxName(),
+            'x-dead-letter-routing-key': spec.queue,
+            // Backstop: a handler that kills its process is not retried forever.
+            'x-delivery-limit': this.options.maxAttempts + 2,
+          },
+        });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 406) throw err;
+        this.logger.warn({ queue: name }, 'queue exists with other arguments; using it as it is');
+        ch = await conn.createChannel();
+        ch.on('error', () => undefined);
+        await ch.checkQueue(name);
+      }
+      this.declared.queues.add(name);
+      for (const type of new Set(spec.types)) {
+        await ch.bindQueue(name, this.exchangeName(spec.topic), type);
+      }
+    } finally {
+      await ch.close().catch(() => undefined);
     }
   }
 
