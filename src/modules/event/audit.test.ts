@@ -156,6 +156,19 @@ describe.each(STORAGES)('audit log on %s', (storage) => {
 });
 
 describe('audit log edges', () => {
+  it('documents the event routes in the OpenAPI document', async () => {
+    const t = await startTestApp();
+    try {
+      const spec = (await (await fetch(`${t.url}/docs/json`)).json()) as {
+        paths: Record<string, Record<string, { security?: unknown }>>;
+      };
+      expect(spec.paths['/v1/events']?.post).toBeDefined();
+      expect(spec.paths['/v1/admin/audit']?.get?.security).toEqual([{ bearer: [] }]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('is off (404 / 500009) without an admin token', async () => {
     const t = await startTestApp();
     try {

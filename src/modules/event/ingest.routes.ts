@@ -37,8 +37,9 @@ export function ingestRoutes(deps: { ingest: IngestService }): FastifyPluginAsyn
       }
     });
 
+    // '' rather than '/': the route is exactly /v1/events (also in OpenAPI).
     app.post(
-      '/',
+      '',
       {
         schema: {
           tags: ['events'],
