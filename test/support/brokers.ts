@@ -57,3 +57,25 @@ export async function openTestBroker(
   const broker = await RabbitBroker.connect({ ...CONTRACT_OPTIONS, prefix, url: TEST_AMQP_URL! });
   return { broker, cleanup: () => deleteRabbitNames(TEST_AMQP_URL!, broker.declared) };
 }
+
+/** Deletes the streams, exchanges and queues an app's broker created (after app.stop()). */
+export async function cleanupAppBroker(app: {
+  broker: Broker;
+  config: { bus: { prefix: string } };
+}) {
+  if (app.broker instanceof RabbitBroker) {
+    await deleteRabbitNames(TEST_AMQP_URL!, app.broker.declared);
+  } else if (app.broker instanceof NatsBroker) {
+    const admin = await NatsBroker.connect({
+      ...CONTRACT_OPTIONS,
+      prefix: app.config.bus.prefix,
+      url: TEST_NATS_URL!,
+      replicas: 1,
+      duplicateWindowMs: 60_000,
+      ackWaitMs: 5_000,
+      maxAgeMs: 3_600_000,
+    });
+    await admin.deleteEverything();
+    await admin.close();
+  }
+}

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
+import { BROKERS, busOverrides, cleanupAppBroker } from '../../../test/support/brokers.js';
 import { createUser } from '../../../test/support/factories.js';
 import type { HttpClient } from '../../../test/support/http-client.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
@@ -195,6 +196,28 @@ describe('audit log edges', () => {
       expect(text).toContain('easychat_bus_async_send_failures_total');
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe.each(BROKERS.filter((b) => b !== 'memory'))('the whole path on %s', (kind) => {
+  it('carries a registration from the outbox through the broker into the audit log', async () => {
+    const t = await startTestApp({
+      overrides: { ...busOverrides(kind), admin: { token: ADMIN_TOKEN } },
+    });
+    try {
+      expect(t.app.broker.kind).toBe(kind);
+      const user = await createUser(t.client);
+      const res = await eventually(
+        () =>
+          t.client.withToken(ADMIN_TOKEN).get('/v1/admin/audit', { query: { userId: user.id } }),
+        (r) => r.body.data?.list.length >= 1,
+        'registration row',
+      );
+      expect(res.body.data.list[0]).toMatchObject({ action: 'register', userId: user.id });
+    } finally {
+      await t.close();
+      await cleanupAppBroker(t.app);
     }
   });
 });
