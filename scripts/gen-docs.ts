@@ -1,6 +1,9 @@
-// Regenerates the documents derived from code: docs/errors.md.
+// Regenerates the documents derived from code: docs/errors.md, docs/events.md.
 import { writeFileSync } from 'node:fs';
 import { renderErrorDocs } from '../src/errors/error-docs.js';
+import { renderEventDocs } from '../src/modules/event/event-catalogue.js';
 
 writeFileSync(new URL('../docs/errors.md', import.meta.url), renderErrorDocs());
 console.log('wrote docs/errors.md');
+writeFileSync(new URL('../docs/events.md', import.meta.url), renderEventDocs());
+console.log('wrote docs/events.md');

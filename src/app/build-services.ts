@@ -94,6 +94,7 @@ export function buildServices(deps: ServiceDeps): Services {
     isGroupMember: async (groupId, userId) =>
       (await socialDirectory.membership(groupId, userId)) !== undefined,
     friendIds: (userId) => socialDirectory.friendIds(userId),
+    groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };
   const im = createImModule({
     db,

@@ -1,4 +1,6 @@
 import type { DestinationStream } from 'pino';
+import type { Broker } from '../adapters/bus/bus.js';
+import { openBroker } from '../adapters/bus/open-broker.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import { MemoryPresence } from '../adapters/presence/memory-presence.js';
@@ -11,6 +13,7 @@ import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
+import { adminRoutes, EventLayer, EventMetrics, ingestRoutes } from '../modules/event/index.js';
 import {
   imRoutes,
   imWsMethods,
@@ -22,6 +25,13 @@ import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
+import type { Subscription } from '../adapters/bus/bus.js';
+import {
+  OFFLINE_PUSH_QUEUE,
+  SOCIAL_PUSH_METHODS,
+  startGatewayReactions,
+  startOfflinePushes,
+} from './reactions.js';
 
 export interface App {
   readonly config: Config;
@@ -29,13 +39,15 @@ export interface App {
   readonly storage: Storage;
   readonly cache: Cache;
   readonly presence: Presence;
+  readonly broker: Broker;
+  readonly events: EventLayer;
   readonly http: HttpServer;
   /** This process's live WebSocket connections (gateway role). */
   readonly connections: ConnectionRegistry;
   readonly services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   start(): Promise<{ host: string; port: number; url: string }>;
-  /** Drains requests and pushes, then closes the HTTP server, cache and storage. Idempotent. */
+  /** Drains requests and pushes, then closes the HTTP server, broker, cache and storage. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -57,19 +69,49 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const storage = openStorage(config);
   let cache: Cache | undefined;
+  let broker: Broker | undefined;
   try {
     await storage.migrate();
     const openedCache = (cache = openCache(config));
-    const presence: Presence = new MemoryPresence();
     const metrics = new Metrics({ node: config.nodeId });
+    const eventMetrics = new EventMetrics(metrics.registry);
+    const openedBroker = (broker = await openBroker(config, { logger, observer: eventMetrics }));
+    const presence: Presence = new MemoryPresence();
     const gatewayMetrics = new GatewayMetrics(metrics.registry);
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     const delivery = new LocalPushDelivery(connections, (n) => gatewayMetrics.pushes.inc(n));
     const services = buildServices({ config, storage, cache, presence, delivery, clock, logger });
     const { users, tokens, friends, groups, groupAdmin, im } = services;
+    const events = new EventLayer({
+      config,
+      db: storage.db,
+      broker,
+      metrics: eventMetrics,
+      logger,
+      clock,
+      users,
+      tokens,
+      systemNotices: im.systemNotices,
+    });
 
     let draining = false;
-    const http = await buildHttpServer({ config, logger, metrics, isDraining: () => draining });
+    const http = await buildHttpServer({
+      config,
+      logger,
+      metrics,
+      isDraining: () => draining,
+      onServerError: ({ request, status, code, err }) =>
+        events.reportServerError({
+          requestId: request.id,
+          method: request.method,
+          path: (request.url.split('?')[0] ?? '').slice(0, 500),
+          route: request.routeOptions.url,
+          status,
+          code,
+          message: err instanceof Error ? err.message.slice(0, 1000) : String(err),
+          userId: request.auth?.userId,
+        }),
+    });
     await http.register(
       healthRoutes({
         metrics,
@@ -78,6 +120,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         checks: [
           { name: 'storage', check: () => storage.ping() },
           { name: 'cache', check: () => openedCache.ping() },
+          { name: 'broker', check: () => openedBroker.ping() },
         ],
       }),
     );
@@ -90,7 +133,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         imRoutes({ tokens, conversations: im.conversations, history: im.history }),
         { prefix: '/v1/im' },
       );
+      await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
+      await http.register(
+        adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),
+        { prefix: '/v1/admin' },
+      );
     }
+    const reactions: Subscription[] = [];
     if (config.roles.includes('gateway')) {
       await registerGateway(http, {
         settings: config.gateway,
@@ -102,10 +151,33 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           conversations: im.conversations,
           history: im.history,
         }),
-        serverOnlyMethods: SERVER_PUSH_METHODS,
+        serverOnlyMethods: new Set([...SERVER_PUSH_METHODS, ...SOCIAL_PUSH_METHODS]),
         metrics: gatewayMetrics,
         logger,
       });
+      reactions.push(
+        await startGatewayReactions({
+          broker,
+          connections,
+          delivery,
+          directory: services.socialDirectory,
+          logger,
+        }),
+      );
+    }
+    if (config.roles.includes('worker')) {
+      // Consumers declare their queues before the relay publishes anything.
+      reactions.push(
+        await startOfflinePushes({
+          broker,
+          im,
+          presence,
+          notify: events.notify,
+          seen: (id) => events.processed.seen(OFFLINE_PUSH_QUEUE, id),
+          markSeen: (id) => events.processed.mark(OFFLINE_PUSH_QUEUE, id),
+        }),
+      );
+      await events.startWorker();
     }
 
     let stopping: Promise<void> | undefined;
@@ -115,6 +187,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       storage,
       cache,
       presence,
+      broker,
+      events,
       http,
       connections,
       services,
@@ -135,7 +209,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             logger.warn('requests still running at the shutdown deadline; closing them');
             http.server.closeAllConnections();
           }
+          await Promise.all(reactions.map((r) => r.stop()));
+          await events.stop();
           await im.flush();
+          await openedBroker.close();
           await presence.close();
           await openedCache.close();
           await storage.close();
@@ -145,6 +222,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     };
   } catch (err) {
+    await broker?.close().catch(() => undefined);
     await cache?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw err;

@@ -14,6 +14,17 @@ const Window = Type.Object(
   { additionalProperties: false },
 );
 
+const Url = Type.String({ minLength: 1 });
+const Webhook = Type.Object(
+  {
+    url: Type.String(),
+    secret: Type.String(),
+    timeoutMs: PositiveInt,
+    maxAttempts: PositiveInt,
+  },
+  { additionalProperties: false },
+);
+
 function strict<T extends Parameters<typeof Type.Object>[0]>(props: T) {
   return Type.Object(props, { additionalProperties: false });
 }
@@ -104,6 +115,58 @@ export const ConfigSchema = strict({
   }),
   social: strict({
     groupMemberLimit: Type.Integer({ minimum: 2, maximum: 1_000_000 }),
+  }),
+  // --- event layer (docs/events.md) ---
+  bus: strict({
+    driver: Type.Union([Type.Literal('memory'), Type.Literal('nats'), Type.Literal('rabbitmq')]),
+    prefix: Type.String({ pattern: '^[A-Za-z0-9_-]+$' }),
+    maxAttempts: PositiveInt,
+    retry: strict({ initialMs: PositiveInt, maxMs: PositiveInt }),
+    nats: strict({
+      url: Url,
+      replicas: Type.Integer({ minimum: 1, maximum: 5 }),
+      duplicateWindowSec: PositiveInt,
+      ackWaitSec: PositiveInt,
+      maxAgeHours: PositiveInt,
+    }),
+    rabbitmq: strict({ url: Url }),
+  }),
+  outbox: strict({
+    batchSize: Type.Integer({ minimum: 1, maximum: 10000 }),
+    pollIntervalMs: PositiveInt,
+    leaseMs: Type.Integer({ minimum: 100 }),
+    retentionHours: PositiveInt,
+  }),
+  notify: strict({
+    email: strict({
+      driver: Type.Union([Type.Literal('console'), Type.Literal('smtp')]),
+      from: Type.String({ minLength: 1 }),
+      smtp: strict({
+        host: Type.String({ minLength: 1 }),
+        port: Type.Integer({ minimum: 1, maximum: 65535 }),
+        secure: Type.Boolean(),
+        user: Type.String(),
+        password: Type.String(),
+        timeoutMs: PositiveInt,
+      }),
+    }),
+    sms: strict({
+      driver: Type.Union([Type.Literal('console'), Type.Literal('webhook')]),
+      webhook: Webhook,
+    }),
+    push: strict({
+      driver: Type.Union([Type.Literal('console'), Type.Literal('webhook')]),
+      webhook: Webhook,
+      collapseWindowMs: Type.Integer({ minimum: 0 }),
+    }),
+  }),
+  admin: strict({ token: Type.String() }),
+  ingest: strict({
+    timestampToleranceSec: PositiveInt,
+    sources: Type.Record(
+      Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }),
+      strict({ secret: Type.String({ minLength: 16 }), types: Type.Array(Type.String()) }),
+    ),
   }),
 });
 

@@ -102,3 +102,58 @@ describe('loadConfig', () => {
     expect(config.cache.driver).toBe('redis');
   });
 });
+
+describe('event layer settings', () => {
+  it('reads broker URLs and the admin token from short variables', () => {
+    const config = loadConfig({
+      env: 'test',
+      environment: {
+        NATS_URL: 'nats://nats.internal:4222',
+        AMQP_URL: 'amqp://u:p@rabbit:5672',
+        ADMIN_TOKEN: 'a-token',
+        EC_BUS__DRIVER: 'rabbitmq',
+        EC_INGEST__SOURCES__CRM__SECRET: 'crm-secret-0123456789',
+        EC_INGEST__SOURCES__CRM__TYPES: '[user-disabled]',
+      },
+    });
+    expect(config.bus).toMatchObject({
+      driver: 'rabbitmq',
+      nats: { url: 'nats://nats.internal:4222' },
+      rabbitmq: { url: 'amqp://u:p@rabbit:5672' },
+    });
+    expect(config.admin.token).toBe('a-token');
+    expect(config.ingest.sources).toEqual({
+      crm: { secret: 'crm-secret-0123456789', types: ['user-disabled'] },
+    });
+  });
+
+  it('refuses an unknown bus driver and short ingest secrets', () => {
+    expect(() => loadConfig({ env: 'test', environment: { EC_BUS__DRIVER: 'kafka' } })).toThrow(
+      /bus\.driver/,
+    );
+    expect(() =>
+      loadConfig({
+        env: 'test',
+        overrides: { ingest: { sources: { x: { secret: 'short', types: [] } } } },
+      }),
+    ).toThrow(/ingest\.sources\.x\.secret/);
+  });
+
+  it('production refuses a short admin token or ingest secret', () => {
+    const base = { JWT_SECRET: 'x'.repeat(32) };
+    expect(() =>
+      loadConfig({ env: 'production', environment: { ...base, ADMIN_TOKEN: 'short-admin-token' } }),
+    ).toThrow(/admin\.token/);
+    expect(() =>
+      loadConfig({
+        env: 'production',
+        environment: base,
+        overrides: { ingest: { sources: { crm: { secret: 's'.repeat(20), types: ['*'] } } } },
+      }),
+    ).toThrow(/ingest\.sources\.crm\.secret/);
+    expect(
+      loadConfig({ env: 'production', environment: { ...base, ADMIN_TOKEN: 'a'.repeat(32) } }).admin
+        .token,
+    ).toHaveLength(32);
+  });
+});

@@ -49,6 +49,9 @@ const ENV_ALIASES: Record<string, string> = {
   DATABASE_URL: 'storage.postgres.url',
   REDIS_URL: 'cache.redis.url',
   JWT_SECRET: 'auth.jwtSecret',
+  NATS_URL: 'bus.nats.url',
+  AMQP_URL: 'bus.rabbitmq.url',
+  ADMIN_TOKEN: 'admin.token',
 };
 /** Any key can be set as EC_<PATH>, path segments joined by "__": EC_AUTH__TOKEN_TTL_SEC. */
 const ENV_PREFIX = 'EC_';
@@ -106,6 +109,19 @@ function finalize(config: Config): void {
         `auth.jwtSecret: production needs a secret of at least ${MIN_PRODUCTION_SECRET_LENGTH} ` +
           'characters that is not the development default (set JWT_SECRET)',
       );
+    }
+    const adminToken = config.admin.token;
+    if (adminToken !== '' && adminToken.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      throw new ConfigError(
+        `admin.token: production needs at least ${MIN_PRODUCTION_SECRET_LENGTH} characters (or empty to disable)`,
+      );
+    }
+    for (const [name, source] of Object.entries(config.ingest.sources)) {
+      if (source.secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+        throw new ConfigError(
+          `ingest.sources.${name}.secret: production needs at least ${MIN_PRODUCTION_SECRET_LENGTH} characters`,
+        );
+      }
     }
   }
   config.dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(config.dataDir);

@@ -1,5 +1,6 @@
 import { SocialErrors } from '../modules/social/social.errors.js';
 import { ImErrors } from '../modules/im/im.errors.js';
+import { EventErrors } from '../modules/event/event.errors.js';
 import { UserErrors } from '../modules/user/user.errors.js';
 import type { ErrorSpec } from './app-error.js';
 import { CommonErrors } from './common.errors.js';
@@ -13,6 +14,7 @@ export const ERROR_REGISTRY: Record<string, Record<string, ErrorSpec>> = {
   user: UserErrors,
   social: SocialErrors,
   im: ImErrors,
+  event: EventErrors,
 };
 
 export function allErrorSpecs(): Array<ErrorSpec & { module: string }> {

@@ -2,14 +2,18 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import type { Config } from '../config/config.schema.js';
 import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ErrorEnvelope } from './envelope.js';
-import { httpErrorHandler, notFoundHandler } from './error-handler.js';
+import { httpErrorHandler, notFoundHandler, toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { validatorCompiler } from './validation.js';
 
@@ -27,6 +31,15 @@ export interface HttpServerDeps {
   metrics: Metrics;
   /** Set when shutdown starts; new requests then get 503 in the envelope. */
   isDraining: () => boolean;
+  /** Told about every 5xx answer, after it was sent (the audit log); must not throw. */
+  onServerError?: (report: ServerErrorInfo) => void;
+}
+
+export interface ServerErrorInfo {
+  request: FastifyRequest;
+  status: number;
+  code: number;
+  err: unknown;
 }
 
 /**
@@ -50,7 +63,12 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
   // The API speaks JSON only; any other body type is answered with 415.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
-  app.setErrorHandler(httpErrorHandler);
+  app.setErrorHandler((err, request, reply) => {
+    httpErrorHandler(err, request, reply);
+    if (reply.statusCode >= 500 && deps.onServerError) {
+      deps.onServerError({ request, status: reply.statusCode, code: toErrorAnswer(err).code, err });
+    }
+  });
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('auth', null);
   app.addSchema(ErrorEnvelope);

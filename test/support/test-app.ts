@@ -22,6 +22,7 @@ export interface TestAppOptions {
   overrides?: DeepPartial<Config>;
   clock?: Clock;
   logDestination?: DestinationStream;
+  /** Passed to createApp (the IM module's system-notice sink). */
 }
 
 export interface TestApp {

@@ -137,6 +137,51 @@ export interface MessagesTable {
   clientMsgId: string | null;
 }
 
+// --- event layer (migration 0004) ---
+
+/** Events a consumer has applied; the key makes redelivery a no-op. */
+export interface ProcessedEventsTable {
+  consumer: string;
+  eventId: string;
+  processedAt: number;
+}
+
+/** One audited user action or server error. */
+export interface AuditLogTable {
+  id: string;
+  eventId: string;
+  /** 'user_action' | 'api_error' */
+  kind: string;
+  action: string;
+  userId: string | null;
+  targetId: string | null;
+  /** JSON object with the rest of the event. */
+  detail: string;
+  requestId: string | null;
+  method: string | null;
+  path: string | null;
+  status: number | null;
+  code: number | null;
+  source: string;
+  occurredAt: number;
+  recordedAt: number;
+}
+
+/** Ids of events accepted by POST /v1/events, per source (replay protection). */
+export interface IngestedEventsTable {
+  source: string;
+  eventId: string;
+  eventType: string;
+  receivedAt: number;
+}
+
+/** A named lease: who may run a singleton job (the outbox relay) until when. */
+export interface RelayLeasesTable {
+  name: string;
+  owner: string;
+  expiresAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -148,4 +193,8 @@ export interface Database {
   conversations: ConversationsTable;
   conversationMembers: ConversationMembersTable;
   messages: MessagesTable;
+  processedEvents: ProcessedEventsTable;
+  auditLog: AuditLogTable;
+  ingestedEvents: IngestedEventsTable;
+  relayLeases: RelayLeasesTable;
 }

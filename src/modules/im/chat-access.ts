@@ -6,5 +6,6 @@ export interface ChatAccess {
   userExists(userId: string): Promise<boolean>;
   areFriends(a: string, b: string): Promise<boolean>;
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
+  groupExists(groupId: string): Promise<boolean>;
   friendIds(userId: string): Promise<string[]>;
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { ChatAccess } from './chat-access.js';
 import type { ConversationRepository } from './conversation.repository.js';
-import { ChatType, singleConversationId, type Message } from './im.entity.js';
+import { ChatType, SYSTEM_SENDER, singleConversationId, type Message } from './im.entity.js';
 import { ImErrors } from './im.errors.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
@@ -47,6 +47,31 @@ export class ChatService {
 
   async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
     const target = await this.authorize(senderId, input);
+    return this.post(senderId, target, input, exceptConnectionId);
+  }
+
+  /**
+   * Posts a system message (no sender checks) to one user or a group. The
+   * clientMsgId makes a repeated post of the same notice store nothing new.
+   */
+  async sendAsSystem(
+    to: { chatType: ChatType; recvId: string },
+    msg: SendInput['msg'],
+    clientMsgId: string,
+  ): Promise<Message> {
+    const target: Target =
+      to.chatType === ChatType.single
+        ? { conversationId: singleConversationId(SYSTEM_SENDER, to.recvId), ...to }
+        : { conversationId: to.recvId, ...to };
+    return this.post(SYSTEM_SENDER, target, { ...to, msg, clientMsgId });
+  }
+
+  private async post(
+    senderId: string,
+    target: Target,
+    input: SendInput,
+    exceptConnectionId?: string,
+  ): Promise<Message> {
     const { messages } = this.deps;
     if (input.clientMsgId) {
       const existing = await messages.findByClientMsgId(senderId, input.clientMsgId);
@@ -93,16 +118,14 @@ export class ChatService {
       await messages.insert(trx, message);
       const { conversationId, recvId, chatType } = target;
       if (chatType === ChatType.single) {
-        // Both parties get the conversation on the first message.
-        await conversations.ensureMembers(
-          trx,
-          [
-            { conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: 0 },
-            { conversationId, userId: recvId, chatType, targetId: senderId, joinSeq: 0 },
-          ],
-          now,
-          { show: true },
-        );
+        // Both parties get the conversation on the first message (the system is no party).
+        const parties = [
+          { conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: 0 },
+          { conversationId, userId: recvId, chatType, targetId: senderId, joinSeq: 0 },
+        ].filter((p) => p.userId !== SYSTEM_SENDER);
+        await conversations.ensureMembers(trx, parties, now, { show: true });
+      } else if (senderId === SYSTEM_SENDER) {
+        await conversations.showAll(trx, conversationId, now);
       } else {
         // Normally created when the member joined; this covers members who joined
         // before the conversation existed.

@@ -8,6 +8,12 @@ export const MessageType = { text: 0, image: 1, file: 2, custom: 3 } as const;
 /** contentType of a push: 0 a chat message, 1 a read receipt. */
 export const ContentType = { chat: 0, readReceipt: 1 } as const;
 
+/**
+ * The sender id of system messages (notices ingested from other systems). Real
+ * user ids are ULIDs, so this can never be a user; nobody can reply to it.
+ */
+export const SYSTEM_SENDER = 'system';
+
 /** A stored chat message, as clients see it. */
 export interface Message {
   msgId: string;

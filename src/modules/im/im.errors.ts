@@ -19,6 +19,7 @@ export const ImErrors = defineErrors({
     status: 409,
     message: 'clientMsgId was already used for another conversation',
   },
+  groupNotFound: { code: 400011, status: 404, message: 'group not found' },
   tooManyConversations: {
     code: 400010,
     status: 400,

@@ -14,12 +14,14 @@ import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from './push-delivery.js';
 import { ReceiptMerger } from './receipt-merger.js';
+import { SystemNotices } from './system-notices.js';
 
 export { imRoutes } from './im.routes.js';
 export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
 export { LocalPushDelivery, type PushDelivery } from './push-delivery.js';
 export type { ChatAccess } from './chat-access.js';
 export { ImErrors } from './im.errors.js';
+export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
 
 export interface ImModule {
   chat: ChatService;
@@ -27,6 +29,10 @@ export interface ImModule {
   history: HistoryService;
   fanout: MessageFanout;
   receipts: ReceiptMerger;
+  /** Posts notices from other systems as messages (the event layer's sink). */
+  systemNotices: SystemNotices;
+  /** Participants of a message's conversation who may see it (fan-out, offline pushes). */
+  conversationsRepo: ConversationRepository;
   /** Sends what is still queued (shutdown). */
   flush(): Promise<void>;
 }
@@ -96,6 +102,8 @@ export function createImModule(deps: {
     history,
     fanout,
     receipts,
+    systemNotices: new SystemNotices({ chat, access }),
+    conversationsRepo: conversationRepo,
     async flush() {
       receipts.flushAll();
       await fanout.drain();

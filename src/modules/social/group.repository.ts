@@ -166,6 +166,18 @@ export class GroupRepository {
     return rows.map((r) => r.userId);
   }
 
+  /** The creator and managers of a group (who handle its join requests). */
+  async managerIds(groupId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('groupMembers')
+      .select('userId')
+      .where('groupId', '=', groupId)
+      .where('roleLevel', 'in', [1, 2])
+      .orderBy('userId')
+      .execute();
+    return rows.map((r) => r.userId);
+  }
+
   /** A page of members with nickname and avatar (one joined query), in join order. */
   async listMembers(
     groupId: string,

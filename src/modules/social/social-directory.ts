@@ -33,6 +33,11 @@ export class SocialDirectory {
     return this.deps.groups.memberIds(groupId, page);
   }
 
+  /** The creator and managers of a group, in id order. */
+  managerIds(groupId: string): Promise<string[]> {
+    return this.deps.groups.managerIds(groupId);
+  }
+
   /** Whether the group exists and is not dismissed. */
   async groupExists(groupId: string): Promise<boolean> {
     return (await this.deps.groups.findActive(groupId)) !== undefined;

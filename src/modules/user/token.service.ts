@@ -51,9 +51,10 @@ export class TokenService {
     return { token, expire };
   }
 
-  /** Verifies signature, expiry and the denylist; throws 401 / 100003 otherwise. */
+  /** Verifies signature, expiry, the denylist and per-user revocation; throws 401 / 100003 otherwise. */
   async verify(token: string): Promise<AuthContext> {
     let claims: AuthContext;
+    let issuedAt: number;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
@@ -62,14 +63,30 @@ export class TokenService {
       });
       if (!payload.sub || !payload.jti || payload.exp === undefined) throw new Error('claims');
       claims = { userId: payload.sub, jti: payload.jti, exp: payload.exp };
+      issuedAt = payload.iat ?? 0;
     } catch (err) {
       const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token invalid';
       throw new AppError(CommonErrors.unauthorized, reason);
     }
-    if ((await this.deps.cache.get(denyKey(claims.jti))) !== null) {
+    const [denied, revokedBefore] = await Promise.all([
+      this.deps.cache.get(denyKey(claims.jti)),
+      this.deps.cache.get(revokedBeforeKey(claims.userId)),
+    ]);
+    // iat has one-second resolution: a token from the second of revocation is revoked too.
+    if (denied !== null || (revokedBefore !== null && issuedAt <= Number(revokedBefore))) {
       throw new AppError(CommonErrors.unauthorized, 'token revoked');
     }
     return claims;
+  }
+
+  /**
+   * Revokes every token issued to `userId` so far (a disabled account): verify
+   * refuses any token issued at or before now. Tokens issued later are not
+   * affected. The mark lasts as long as the longest token could.
+   */
+  async revokeAllFor(userId: string): Promise<void> {
+    const nowSec = Math.floor(this.deps.clock() / 1000);
+    await this.deps.cache.set(revokedBeforeKey(userId), String(nowSec), this.deps.ttlSec * 1000);
   }
 
   /** Denies the token until its expiry. */
@@ -81,4 +98,8 @@ export class TokenService {
 
 function denyKey(jti: string): string {
   return `deny:${jti}`;
+}
+
+function revokedBeforeKey(userId: string): string {
+  return `revoked-before:${userId}`;
 }

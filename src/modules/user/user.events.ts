@@ -16,6 +16,12 @@ export const UserEventSchemas = {
   },
   'user-logged_out': {
     aggregate: 'user',
-    payload: Type.Object({ userId: Type.String() }),
+    // tokenId: the revoked token's id, so gateways close the sockets opened with it.
+    payload: Type.Object({ userId: Type.String(), tokenId: Type.String() }),
+  },
+  /** The account was disabled (by an ingested `user-disabled` event): its tokens are revoked. */
+  'user-disabled': {
+    aggregate: 'user',
+    payload: Type.Object({ userId: Type.String(), reason: Type.String(), source: Type.String() }),
   },
 } as const;

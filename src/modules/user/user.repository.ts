@@ -80,6 +80,23 @@ export class UserRepository {
     return rows.map(toUser);
   }
 
+  /** Sets the status; returns the previous one, or undefined when the user does not exist. */
+  async setStatus(
+    trx: Kysely<Database>,
+    id: string,
+    status: UserStatus,
+    now: number,
+  ): Promise<UserStatus | undefined> {
+    const before = await trx
+      .selectFrom('users')
+      .select('status')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!before) return undefined;
+    await trx.updateTable('users').set({ status, updatedAt: now }).where('id', '=', id).execute();
+    return before.status as UserStatus;
+  }
+
   async update(
     trx: Kysely<Database>,
     id: string,

@@ -110,11 +110,29 @@ export class UserService {
 
   async logout(auth: AuthContext): Promise<void> {
     await this.deps.tokens.revoke(auth);
-    await this.deps.db
-      .transaction()
-      .execute((trx) =>
-        this.deps.events.record(trx, 'user-logged_out', auth.userId, { userId: auth.userId }),
-      );
+    await this.deps.db.transaction().execute((trx) =>
+      this.deps.events.record(trx, 'user-logged_out', auth.userId, {
+        userId: auth.userId,
+        tokenId: auth.jti,
+      }),
+    );
+  }
+
+  /**
+   * Disables an account: login is refused from now on (403 / 200005) and every
+   * token issued so far stops working. Records `user-disabled` in the outbox, to
+   * which gateways react by closing the user's sockets. Repeating it is harmless.
+   */
+  async disable(userId: string, by: { reason: string; source: string }): Promise<void> {
+    const { db, users, events, clock, tokens } = this.deps;
+    const found = await db.transaction().execute(async (trx) => {
+      const previous = await users.setStatus(trx, userId, UserStatus.disabled, clock());
+      if (previous === undefined) return false;
+      await events.record(trx, 'user-disabled', userId, { userId, ...by });
+      return true;
+    });
+    if (!found) throw new AppError(UserErrors.userNotFound);
+    await tokens.revokeAllFor(userId);
   }
 
   async getProfile(userId: string): Promise<UserInfo> {

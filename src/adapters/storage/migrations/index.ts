@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.js';
 import * as m0001 from './0001-users.js';
 import * as m0002 from './0002-outbox.js';
 import * as m0003 from './0003-social.js';
+import * as m0004 from './0004-events.js';
 import * as m0005 from './0005-im.js';
 
 interface MigrationModule {
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '0001-users': m0001,
   '0002-outbox': m0002,
   '0003-social': m0003,
+  '0004-events': m0004,
   '0005-im': m0005,
 };
 

@@ -1,0 +1,164 @@
+import type { EventMessage } from '../../events/event-message.js';
+import {
+  backoffDelay,
+  type BackoffOptions,
+  type Delivery,
+  type DeliveryHandler,
+  type Subscription,
+} from './bus.js';
+
+/** What an adapter must do with a delivery once the handler has answered. */
+export interface InboundDelivery extends Delivery {
+  ack(): Promise<void> | void;
+  /** Give the event back for redelivery after `delayMs` (attempt + 1). */
+  retry(delayMs: number): Promise<void> | void;
+  /** Move the event to the queue's dead-letter queue and drop it from this queue. */
+  deadLetter(reason: string): Promise<void> | void;
+}
+
+/** Hooks for metrics; all optional. */
+export interface BusObserver {
+  handled?(queue: string, outcome: 'ack' | 'retry' | 'dead' | 'skipped'): void;
+  publishFailed?(topic: string, err: unknown): void;
+}
+
+/** The logging the bus needs (a pino logger fits). */
+export interface BusLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLogger: BusLogger = { warn() {}, error() {} };
+
+export interface RunnerOptions {
+  queue: string;
+  types: readonly string[];
+  handler: DeliveryHandler;
+  concurrency: number;
+  maxAttempts: number;
+  retry: BackoffOptions;
+  logger: BusLogger;
+  observer?: BusObserver;
+  /** Called whenever a handler slot frees up (adapters that push refill then). */
+  onCapacity?: () => void;
+}
+
+/**
+ * The consume loop every adapter shares: runs at most `concurrency` handlers,
+ * started in delivery order; acks on success; on failure retries with backoff or,
+ * at the last attempt, dead-letters. Events of types the queue did not ask for
+ * (a broker that can only filter coarsely) are acknowledged without running.
+ */
+export class DeliveryRunner implements Subscription {
+  private readonly waiting: InboundDelivery[] = [];
+  private readonly types: Set<string>;
+  private running = 0;
+  private stopped = false;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly options: RunnerOptions) {
+    this.types = new Set(options.types);
+  }
+
+  /** Whether another delivery can start now (adapters use it for flow control). */
+  get hasCapacity(): boolean {
+    return !this.stopped && this.running + this.waiting.length < this.options.concurrency;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  push(delivery: InboundDelivery): void {
+    if (!this.types.has(delivery.event.type)) {
+      this.options.observer?.handled?.(this.options.queue, 'skipped');
+      void this.settle(() => delivery.ack(), 'ack');
+      return;
+    }
+    this.waiting.push(delivery);
+    this.pump();
+  }
+
+  /** Hands back deliveries that have not started (for adapters that can requeue them). */
+  drainWaiting(): InboundDelivery[] {
+    return this.waiting.splice(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.running === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.options.concurrency && this.waiting.length > 0) {
+      const next = this.waiting.shift()!;
+      this.running += 1;
+      void this.run(next).finally(() => {
+        this.running -= 1;
+        if (this.running === 0 && this.stopped)
+          for (const resolve of this.idle.splice(0)) resolve();
+        this.pump();
+        if (!this.stopped) this.options.onCapacity?.();
+      });
+    }
+  }
+
+  private async run(delivery: InboundDelivery): Promise<void> {
+    const { queue, handler, maxAttempts, retry, logger, observer } = this.options;
+    try {
+      await handler({
+        event: delivery.event,
+        key: delivery.key,
+        topic: delivery.topic,
+        attempt: delivery.attempt,
+      });
+    } catch (err) {
+      const meta = { err, queue, eventId: delivery.event.id, attempt: delivery.attempt };
+      if (delivery.attempt >= maxAttempts) {
+        logger.error(meta, 'event handler failed for the last time; dead-lettering');
+        observer?.handled?.(queue, 'dead');
+        await this.settle(() => delivery.deadLetter(describe(err)), 'dead-letter');
+      } else {
+        logger.warn(meta, 'event handler failed; will retry');
+        observer?.handled?.(queue, 'retry');
+        await this.settle(() => delivery.retry(backoffDelay(delivery.attempt, retry)), 'retry');
+      }
+      return;
+    }
+    observer?.handled?.(queue, 'ack');
+    await this.settle(() => delivery.ack(), 'ack');
+  }
+
+  private async settle(action: () => Promise<void> | void, what: string): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      // The broker redelivers what it did not hear about; log and go on.
+      this.options.logger.warn({ err, queue: this.options.queue }, `bus ${what} failed`);
+    }
+  }
+}
+
+export function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Parses a wire body into an envelope, or throws with a reason fit for a dead letter. */
+export function decodeEvent(body: Uint8Array | string): EventMessage {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  const parsed = JSON.parse(text) as Partial<EventMessage> | null;
+  if (
+    !parsed ||
+    typeof parsed !== 'object' ||
+    typeof parsed.id !== 'string' ||
+    typeof parsed.type !== 'string'
+  ) {
+    throw new Error('not an event envelope');
+  }
+  return parsed as EventMessage;
+}
+
+export function encodeEvent(event: EventMessage): Buffer {
+  return Buffer.from(JSON.stringify(event));
+}

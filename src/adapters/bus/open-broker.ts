@@ -1,0 +1,36 @@
+import type { Config } from '../../config/config.schema.js';
+import type { Broker } from './bus.js';
+import type { BusLogger, BusObserver } from './delivery-runner.js';
+import { MemoryBroker } from './memory-broker.js';
+import { NatsBroker } from './nats-broker.js';
+import { RabbitBroker } from './rabbitmq-broker.js';
+
+/** Chooses and connects the Broker implementation from `bus.driver`. */
+export async function openBroker(
+  config: Config,
+  deps: { logger?: BusLogger; observer?: BusObserver } = {},
+): Promise<Broker> {
+  const { bus } = config;
+  const base = {
+    prefix: bus.prefix,
+    maxAttempts: bus.maxAttempts,
+    retry: bus.retry,
+    logger: deps.logger,
+    observer: deps.observer,
+  };
+  switch (bus.driver) {
+    case 'memory':
+      return new MemoryBroker(base);
+    case 'nats':
+      return NatsBroker.connect({
+        ...base,
+        url: bus.nats.url,
+        replicas: bus.nats.replicas,
+        duplicateWindowMs: bus.nats.duplicateWindowSec * 1000,
+        ackWaitMs: bus.nats.ackWaitSec * 1000,
+        maxAgeMs: bus.nats.maxAgeHours * 3_600_000,
+      });
+    case 'rabbitmq':
+      return RabbitBroker.connect({ ...base, url: bus.rabbitmq.url });
+  }
+}

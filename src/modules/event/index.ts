@@ -1,0 +1,11 @@
+export { EventLayer, type ServerErrorReport } from './event-layer.js';
+export { EventMetrics } from './event-metrics.js';
+export { EventErrors } from './event.errors.js';
+export { ingestRoutes } from './ingest.routes.js';
+export { adminRoutes } from './audit.routes.js';
+export type { SystemNoticeSink, SystemNotice } from './ingest.handlers.js';
+export { defineIngestHandler, type IngestHandler } from './ingest.registry.js';
+export { Pusher } from './pusher.js';
+export { NOTIFY_TOPIC, NotifyEventSchemas, type NotifyEventMap } from './notify.events.js';
+export { LOG_TOPIC, LogEventSchemas, type LogEventMap } from './log.events.js';
+export { DOMAIN_TOPIC } from './outbox-relay.js';

@@ -1,0 +1,170 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook.js';
+import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { waitFor } from '../../adapters/bus/bus.contract.js';
+import { NOTIFY_TOPIC } from './notify.events.js';
+
+describe('notify consumers', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  async function app(overrides: Parameters<typeof startTestApp>[0]): Promise<TestApp> {
+    const t = await startTestApp(overrides);
+    cleanups.push(() => t.close());
+    return t;
+  }
+
+  it('sends notify.email over SMTP, once per event even when it is delivered twice', async () => {
+    const mails: Array<{ to: string[]; raw: string }> = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, done) {
+        let raw = '';
+        stream.on('data', (c: Buffer) => (raw += c.toString()));
+        stream.on('end', () => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+          done();
+        });
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => smtp.close(() => r())));
+    const port = (smtp.server.address() as AddressInfo).port;
+    const t = await app({
+      overrides: {
+        notify: {
+          email: {
+            driver: 'smtp',
+            from: 'easy-chat <noreply@example.test>',
+            smtp: {
+              host: '127.0.0.1',
+              port,
+              secure: false,
+              user: '',
+              password: '',
+              timeoutMs: 5_000,
+            },
+          },
+        },
+      },
+    });
+
+    const event = await t.app.events.notify.send('notify.email', {
+      to: 'alice@example.test',
+      subject: 'Welcome to easy-chat',
+      text: 'Hello Alice',
+    });
+    await waitFor(() => mails.length >= 1, 'mail');
+    // The broker delivers at least once: a second copy of the same event sends nothing.
+    await t.app.broker.publish(NOTIFY_TOPIC, [{ event }]);
+    await sleep(300);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.to).toEqual(['alice@example.test']);
+    expect(mails[0]!.raw).toContain('Subject: Welcome to easy-chat');
+    expect(mails[0]!.raw).toContain('Hello Alice');
+    expect(mails[0]!.raw).toContain(`Message-ID: <${event.id}@easy-chat>`);
+  });
+
+  it('retries an SMS webhook that fails, in-process then through the broker, until it succeeds', async () => {
+    const provider = await fakeProvider([500, 503, 500]);
+    cleanups.push(provider.close);
+    const t = await app({
+      overrides: { notify: { sms: { driver: 'webhook', webhook: webhook(provider.url, 2) } } },
+    });
+    const event = await t.app.events.notify.send('notify.sms', {
+      phone: '13800000001',
+      template: 'welcome',
+      params: { name: 'Alice' },
+    });
+    await waitFor(() => provider.calls.length >= 4, 'fourth call');
+    await sleep(300);
+    expect(provider.calls).toHaveLength(4);
+    for (const call of provider.calls) {
+      expect(call.signatureOk).toBe(true);
+      expect(call.delivery).toBe(event.id);
+      expect(call.body).toEqual({
+        channel: 'sms',
+        deliveryId: event.id,
+        phone: '13800000001',
+        template: 'welcome',
+        params: { name: 'Alice' },
+      });
+    }
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /easychat_notifications_total\{[^}]*channel="sms"[^}]*outcome="failed"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /easychat_notifications_total\{[^}]*channel="sms"[^}]*outcome="sent"[^}]*\} 1/,
+    );
+  });
+
+  it('gives up on a webhook call after its timeout and tries again', async () => {
+    const provider = await fakeProvider(['hang']);
+    cleanups.push(provider.close);
+    const t = await app({
+      overrides: {
+        notify: {
+          push: { driver: 'webhook', webhook: webhook(provider.url), collapseWindowMs: 0 },
+        },
+      },
+    });
+    await t.app.events.notify.send('notify.push', { userId: 'u1', title: 'Hi', body: 'there' });
+    await waitFor(() => provider.calls.length >= 2, 'second call');
+    await sleep(300);
+    expect(provider.calls).toHaveLength(2);
+  });
+
+  it('collapses chat pushes per user and conversation within the window', async () => {
+    const provider = await fakeProvider([]);
+    cleanups.push(provider.close);
+    const t = await app({
+      overrides: {
+        notify: {
+          push: { driver: 'webhook', webhook: webhook(provider.url), collapseWindowMs: 400 },
+        },
+      },
+    });
+    const chat = (userId: string, conversationId: string, n: number) => ({
+      type: 'notify.push' as const,
+      payload: {
+        userId,
+        title: 'Bob',
+        body: `message ${n}`,
+        data: { conversationId },
+        collapseKey: `chat:${conversationId}`,
+      },
+    });
+    await t.app.events.notify.sendBatch([
+      chat('u1', 'c1', 1),
+      chat('u1', 'c1', 2),
+      chat('u1', 'c2', 1),
+      chat('u1', 'c1', 3),
+      chat('u2', 'c1', 1),
+      {
+        type: 'notify.push',
+        payload: { userId: 'u1', title: 'Friend request', body: 'from Carol' },
+      },
+      chat('u1', 'c1', 4),
+    ]);
+    await waitFor(() => provider.calls.length >= 4, 'four pushes');
+    await sleep(600);
+    const pushes = provider.calls.map((c) => c.body);
+    expect(pushes).toHaveLength(4);
+    const find = (userId: string, key?: string) =>
+      pushes.find((p) => p.userId === userId && p.collapseKey === key);
+    expect(find('u1', 'chat:c1')).toMatchObject({
+      body: 'message 4',
+      count: 4,
+      data: { conversationId: 'c1', collapsedCount: '4' },
+    });
+    expect(find('u1', 'chat:c2')).toMatchObject({ body: 'message 1', count: 1 });
+    expect(find('u2', 'chat:c1')).toMatchObject({ count: 1 });
+    expect(find('u1')).toMatchObject({ title: 'Friend request', count: 1 });
+  });
+});
