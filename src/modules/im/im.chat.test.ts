@@ -489,6 +489,43 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     ).toBeUndefined();
   });
 
+  it('answers malformed chat frames with error frames and keeps serving', async () => {
+    const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
+    await befriend(alice, bob);
+    const a = await connect(alice);
+    const bad: Array<[string, unknown, RegExp]> = [
+      ['conversation.chat', { chatType: 2, recvId: bob.id }, /msg/],
+      ['conversation.chat', { chatType: 3, recvId: bob.id, ...text('x') }, /chatType/],
+      [
+        'conversation.chat',
+        { chatType: 2, recvId: bob.id, msg: { mType: 9, content: 'x' } },
+        /mType/,
+      ],
+      [
+        'conversation.chat',
+        { chatType: 2, recvId: bob.id, msg: { mType: 0, content: '' } },
+        /content/,
+      ],
+      [
+        'conversation.chat',
+        { chatType: 2, recvId: bob.id, clientMsgId: 'x'.repeat(65), ...text('x') },
+        /clientMsgId/,
+      ],
+      ['conversation.markChat', { conversationId: 'c', readSeq: -1 }, /data/],
+      ['conversation.sync', { conversations: { c: 'zero' } }, /conversations/],
+      ['conversation.sync', {}, /conversations/],
+    ];
+    for (const [method, data, msg] of bad) {
+      const answer = await a.request(method, data);
+      expect(answer.frameType, JSON.stringify(data)).toBe(9);
+      expect(answer.data.code).toBe(100002);
+      expect(answer.data.msg).toMatch(msg);
+    }
+    expect(
+      await a.call('conversation.chat', { chatType: 2, recvId: bob.id, ...text('fine') }),
+    ).toMatchObject({ seq: 1 });
+  });
+
   it('answers user.online with online friends only', async () => {
     const [alice, bob, carol, stranger] = await Promise.all(
       Array.from({ length: 4 }, () => createUser(t.client)),
