@@ -6,6 +6,7 @@ import { EventRecorder } from '../events/event-recorder.js';
 import {
   createImModule,
   type ChatAccess,
+  type GroupFanoutJobs,
   type ImModule,
   type PushDelivery,
 } from '../modules/im/index.js';
@@ -45,6 +46,8 @@ export interface ServiceDeps {
   cache: Cache;
   presence: Presence;
   delivery: PushDelivery;
+  /** Large group fan-out through workers (when the bus is shared between processes). */
+  jobs?: GroupFanoutJobs;
   clock: Clock;
   logger: Logger;
 }
@@ -105,6 +108,8 @@ export function buildServices(deps: ServiceDeps): Services {
     events,
     clock,
     logger,
+    jobs: deps.jobs,
+    workerFanoutMin: config.cluster.workerFanoutMin,
   });
   const membership: GroupMembershipListener = {
     memberJoined: (trx, groupId, userId) => im.conversations.addGroupMember(trx, groupId, userId),

@@ -3,7 +3,6 @@ import type { Broker } from '../adapters/bus/bus.js';
 import { openBroker } from '../adapters/bus/open-broker.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
-import { MemoryPresence } from '../adapters/presence/memory-presence.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
@@ -15,9 +14,11 @@ import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
 import { adminRoutes, EventLayer, EventMetrics, ingestRoutes } from '../modules/event/index.js';
 import {
+  GroupFanoutJobs,
   imRoutes,
   imWsMethods,
-  LocalPushDelivery,
+  receivePushes,
+  RoutedPushDelivery,
   SERVER_PUSH_METHODS,
 } from '../modules/im/index.js';
 import { socialRoutes } from '../modules/social/index.js';
@@ -25,6 +26,7 @@ import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
+import { openCluster } from './cluster.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
   OFFLINE_PUSH_QUEUE,
@@ -70,17 +72,45 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const storage = openStorage(config);
   let cache: Cache | undefined;
   let broker: Broker | undefined;
+  let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;
   try {
     await storage.migrate();
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
     const eventMetrics = new EventMetrics(metrics.registry);
     const openedBroker = (broker = await openBroker(config, { logger, observer: eventMetrics }));
-    const presence: Presence = new MemoryPresence();
+    const { presence, mailbox } = (cluster = await openCluster(config, logger));
     const gatewayMetrics = new GatewayMetrics(metrics.registry);
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
-    const delivery = new LocalPushDelivery(connections, (n) => gatewayMetrics.pushes.inc(n));
-    const services = buildServices({ config, storage, cache, presence, delivery, clock, logger });
+    const isGateway = config.roles.includes('gateway');
+    const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
+    const delivery = new RoutedPushDelivery({
+      nodeId: config.nodeId,
+      presence,
+      mailbox,
+      local: isGateway ? connections : undefined,
+      onPush: countPushes,
+    });
+    // One process with the in-process bus fans out inline; a shared bus lets workers do it.
+    const jobs =
+      config.bus.driver === 'memory'
+        ? undefined
+        : new GroupFanoutJobs({
+            broker,
+            partitions: config.cluster.fanoutPartitions,
+            source: `easy-chat/${config.nodeId}`,
+            clock,
+          });
+    const services = buildServices({
+      config,
+      storage,
+      cache,
+      presence,
+      delivery,
+      jobs,
+      clock,
+      logger,
+    });
     const { users, tokens, friends, groups, groupAdmin, im } = services;
     const events = new EventLayer({
       config,
@@ -140,7 +170,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       );
     }
     const reactions: Subscription[] = [];
-    if (config.roles.includes('gateway')) {
+    if (isGateway) {
+      await receivePushes(mailbox, config.nodeId, connections, countPushes);
       await registerGateway(http, {
         settings: config.gateway,
         tokens,
@@ -177,6 +208,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           markSeen: (id) => events.processed.mark(OFFLINE_PUSH_QUEUE, id),
         }),
       );
+      if (jobs) {
+        reactions.push(
+          ...(await jobs.consume((job) =>
+            im.fanout.deliverToGroup(
+              job.conversationId,
+              job.seq,
+              job.frame,
+              job.exceptConnectionId,
+            ),
+          )),
+        );
+      }
       await events.startWorker();
     }
 
@@ -213,6 +256,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           await events.stop();
           await im.flush();
           await openedBroker.close();
+          await mailbox.close();
           await presence.close();
           await openedCache.close();
           await storage.close();
@@ -223,6 +267,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     };
   } catch (err) {
     await broker?.close().catch(() => undefined);
+    await cluster?.mailbox.close().catch(() => undefined);
+    await cluster?.presence.close().catch(() => undefined);
     await cache?.close().catch(() => undefined);
     await storage.close().catch(() => undefined);
     throw err;

@@ -113,6 +113,14 @@ export const ConfigSchema = strict({
     searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),
     maxIdsPerQuery: Type.Integer({ minimum: 1, maximum: 1000 }),
   }),
+  cluster: strict({
+    presence: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+    transport: Type.Union([Type.Literal('memory'), Type.Literal('nats'), Type.Literal('redis')]),
+    heartbeatMs: Type.Integer({ minimum: 100 }),
+    nodeTimeoutMs: Type.Integer({ minimum: 300 }),
+    workerFanoutMin: Type.Integer({ minimum: 0 }),
+    fanoutPartitions: Type.Integer({ minimum: 1, maximum: 256 }),
+  }),
   social: strict({
     groupMemberLimit: Type.Integer({ minimum: 2, maximum: 1_000_000 }),
   }),

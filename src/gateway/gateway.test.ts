@@ -42,7 +42,7 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
   const cache = new MemoryCache();
   const tokens = new TokenService({ secret: 'test-secret', ttlSec: 3600, cache, clock: Date.now });
   const registry = new ConnectionRegistry(settings.maxConnectionsPerUser);
-  const presence = new MemoryPresence();
+  const presence = new MemoryPresence('test-node');
   const metrics = new Metrics({ node: 'test' });
   const logger = createLogger({ level: 'silent', nodeId: 'test' });
   const http = await buildHttpServer({ config, logger, metrics, isDraining: () => false });

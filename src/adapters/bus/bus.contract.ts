@@ -64,6 +64,36 @@ export function brokerContract(
       return opened.broker;
     };
 
+    it('hands an ordered queue one event at a time, in publish order, across competing consumers', async () => {
+      const broker = await start();
+      const started: number[] = [];
+      let running = 0;
+      let maxRunning = 0;
+      const handler = async (d: Delivery) => {
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        started.push((d.event.payload as { n: number }).n);
+        await sleep(Math.random() * 10);
+        running -= 1;
+      };
+      const spec = {
+        queue: 'ordered',
+        topic: 'jobs',
+        types: ['job-queued'],
+        ordered: true,
+        concurrency: 4,
+      };
+      await broker.consume(spec, handler);
+      await broker.consume(spec, handler);
+      await broker.publish(
+        'jobs',
+        Array.from({ length: 20 }, (_, n) => ({ event: testEvent('job-queued', { n }) })),
+      );
+      await waitFor(() => started.length === 20, 'ordered deliveries');
+      expect(started).toEqual(Array.from({ length: 20 }, (_, n) => n));
+      expect(maxRunning).toBe(1);
+    });
+
     it('delivers the types a queue asked for, in publish order, with key and attempt', async () => {
       const broker = await start();
       const got: Delivery[] = [];

@@ -76,6 +76,13 @@ export interface ConsumeSpec {
   types: readonly string[];
   /** Handlers running at once (default 1, which keeps delivery order). */
   concurrency?: number;
+  /**
+   * One event in flight for the whole queue, across every consumer in every
+   * process: the queue is handled strictly in publish order even with several
+   * workers (one of them is active at a time). Implies concurrency 1. A handler
+   * failure holds the queue until the retry succeeds or dead-letters.
+   */
+  ordered?: boolean;
   /** Deliveries of one event before it is dead-lettered (default from the broker options). */
   maxAttempts?: number;
 }

@@ -32,6 +32,9 @@ interface QueueState {
   consumers: DeliveryRunner[];
   deadLetters: DeadLetter[];
   nextConsumer: number;
+  /** One event in flight at a time (ConsumeSpec.ordered). */
+  ordered?: boolean;
+  inFlight: number;
 }
 
 export interface MemoryBrokerOptions extends BrokerOptions {
@@ -101,6 +104,7 @@ export class MemoryBroker implements Broker {
         consumers: [],
         deadLetters: [],
         nextConsumer: 0,
+        inFlight: 0,
       };
       this.queues.set(spec.queue, queue);
     }
@@ -110,20 +114,24 @@ export class MemoryBroker implements Broker {
       queue: spec.queue,
       types: spec.types,
       handler,
-      concurrency: spec.concurrency ?? 1,
+      concurrency: spec.ordered ? 1 : (spec.concurrency ?? 1),
       maxAttempts: spec.maxAttempts ?? this.options.maxAttempts,
       retry: this.options.retry,
       logger: this.logger,
       observer: this.options.observer,
       onCapacity: () => this.flush(state),
     });
+    if (spec.ordered) state.ordered = true;
     state.consumers.push(runner);
     this.flush(state);
     return {
       stop: async () => {
         state.consumers = state.consumers.filter((c) => c !== runner);
         // Deliveries this consumer had not started go back to the queue.
-        for (const d of runner.drainWaiting()) state.pending.unshift(itemOf(d));
+        for (const d of runner.drainWaiting()) {
+          state.pending.unshift(itemOf(d));
+          state.inFlight -= 1;
+        }
         await runner.stop();
         this.flush(state);
       },
@@ -169,29 +177,48 @@ export class MemoryBroker implements Broker {
     this.flush(queue);
   }
 
-  /** Hands pending items to consumers round-robin while any has room. */
+  /**
+   * Hands pending items to consumers round-robin while any has room. An ordered
+   * queue has one active consumer (the oldest) and one event in flight.
+   */
   private flush(queue: QueueState): void {
     while (queue.pending.length > 0) {
-      const live = queue.consumers.filter((c) => c.hasCapacity);
+      if (queue.ordered && (queue.inFlight > 0 || queue.consumers.length === 0)) return;
+      const candidates = queue.ordered ? queue.consumers.slice(0, 1) : queue.consumers;
+      const live = candidates.filter((c) => c.hasCapacity);
       if (live.length === 0) return;
       const runner = live[queue.nextConsumer++ % live.length]!;
+      queue.inFlight += 1;
       runner.push(this.inbound(queue, queue.pending.shift()!));
     }
   }
 
   private inbound(queue: QueueState, item: Item): InboundDelivery {
+    const settled = () => {
+      queue.inFlight -= 1;
+      this.flush(queue);
+    };
     return {
       ...item,
-      ack: () => undefined,
+      ack: settled,
       retry: (delayMs) => {
+        // An ordered queue keeps its slot and retries this event before any other.
+        if (!queue.ordered) queue.inFlight -= 1;
         const timer = setTimeout(() => {
           this.timers.delete(timer);
-          this.enqueue(queue, { ...item, attempt: item.attempt + 1 });
+          const next = { ...item, attempt: item.attempt + 1 };
+          if (queue.ordered) {
+            queue.pending.unshift(next);
+            settled();
+          } else {
+            this.enqueue(queue, next);
+          }
         }, delayMs);
         this.timers.add(timer);
       },
       deadLetter: (reason) => {
         queue.deadLetters.push({ event: item.event, key: item.key, reason });
+        settled();
       },
     };
   }

@@ -128,7 +128,7 @@ export class NatsBroker implements Broker {
       queue: spec.queue,
       types: spec.types,
       handler,
-      concurrency: spec.concurrency ?? 1,
+      concurrency: spec.ordered ? 1 : (spec.concurrency ?? 1),
       maxAttempts: spec.maxAttempts ?? this.options.maxAttempts,
       retry: this.options.retry,
       logger: this.logger,
@@ -137,7 +137,7 @@ export class NatsBroker implements Broker {
     });
     const open = async (lostAt?: number) => {
       await this.ensureStream(spec.topic);
-      await this.ensureConsumer(stream, durable, spec.topic, lostAt);
+      await this.ensureConsumer(stream, durable, spec.topic, lostAt, spec.ordered ?? false);
       const consumer = await this.js.consumers.get(stream, durable);
       return consumer.consume({
         max_messages: Math.max(2 * (spec.concurrency ?? 1), 16),
@@ -379,10 +379,18 @@ export class NatsBroker implements Broker {
     stream: string,
     durable: string,
     topic: string,
-    lostAt?: number,
+    lostAt: number | undefined,
+    ordered: boolean,
   ): Promise<void> {
+    // An ordered queue lets the server hand out one event at a time to all its consumers.
+    const maxAckPending = ordered ? 1 : 1000;
     const existing = await this.jsm.consumers.info(stream, durable).catch(() => undefined);
-    if (existing) return;
+    if (existing) {
+      if (existing.config.max_ack_pending !== maxAckPending) {
+        await this.jsm.consumers.update(stream, durable, { max_ack_pending: maxAckPending });
+      }
+      return;
+    }
     await this.jsm.consumers
       .add(stream, {
         durable_name: durable,
@@ -396,7 +404,7 @@ export class NatsBroker implements Broker {
         // Types are filtered by the runner, so a queue may change its types freely.
         filter_subject: `${this.options.prefix}.${topic}.>`,
         ack_wait: nanos(this.options.ackWaitMs),
-        max_ack_pending: 1000,
+        max_ack_pending: maxAckPending,
       })
       .catch(async (err: unknown) => {
         if (!(await this.jsm.consumers.info(stream, durable).catch(() => undefined))) throw err;

@@ -112,7 +112,7 @@ export class RabbitBroker implements Broker {
   async consume(spec: ConsumeSpec, handler: DeliveryHandler): Promise<Subscription> {
     if (this.closed) throw new BrokerClosedError();
     assertName('queue', spec.queue);
-    const concurrency = spec.concurrency ?? 1;
+    const concurrency = spec.ordered ? 1 : (spec.concurrency ?? 1);
     const runner = new DeliveryRunner({
       queue: spec.queue,
       types: spec.types,
@@ -140,8 +140,9 @@ export class RabbitBroker implements Broker {
         timers.clear();
         if (!stopped && !this.closed) void reattach();
       });
-      // Room for the running handlers plus events waiting for a delayed retry.
-      await ch.prefetch(concurrency * 2 + 32);
+      // Room for the running handlers plus events waiting for a delayed retry; an
+      // ordered queue takes one event at a time (and has a single active consumer).
+      await ch.prefetch(spec.ordered ? 1 : concurrency * 2 + 32);
       await ch.consume(this.queueName(spec.queue), (msg) => {
         if (msg) {
           const delivery = this.inbound(ch, spec, msg, timers);
@@ -358,6 +359,7 @@ export class RabbitBroker implements Broker {
             'x-dead-letter-routing-key': spec.queue,
             // Backstop: a handler that kills its process is not retried forever.
             'x-delivery-limit': this.options.maxAttempts + 2,
+            ...(spec.ordered ? { 'x-single-active-consumer': true } : {}),
           },
         });
       } catch (err) {

@@ -4,6 +4,8 @@ import type { Presence } from './presence.js';
 export class MemoryPresence implements Presence {
   private readonly connections = new Map<string, Set<string>>();
 
+  constructor(private readonly nodeId: string) {}
+
   async connected(userId: string, connectionId: string): Promise<void> {
     let set = this.connections.get(userId);
     if (!set) this.connections.set(userId, (set = new Set()));
@@ -19,6 +21,11 @@ export class MemoryPresence implements Presence {
 
   async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
     return new Set(userIds.filter((id) => this.connections.has(id)));
+  }
+
+  async routes(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const online = userIds.filter((id) => this.connections.has(id));
+    return online.length > 0 ? new Map([[this.nodeId, online]]) : new Map();
   }
 
   async close(): Promise<void> {

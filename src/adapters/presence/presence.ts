@@ -1,7 +1,9 @@
 /**
- * Who is online. Gateways report each authenticated connection; anyone (friend
- * lists, group member lists, push routing) asks which users have at least one.
- * In-process on one node; a Redis implementation shares it across gateways.
+ * Who is online, and on which gateway. Gateways report each authenticated
+ * connection; anyone (friend lists, push routing, offline notifications) asks.
+ * In-process for one node; Redis across many, where each gateway also sends a
+ * heartbeat so that a crashed gateway's users count as offline within
+ * `nodeTimeoutMs`. Both implementations pass presence.contract.ts.
  */
 export interface Presence {
   /** One connection of `userId` opened on this node. */
@@ -10,5 +12,11 @@ export interface Presence {
   disconnected(userId: string, connectionId: string): Promise<void>;
   /** The subset of `userIds` with at least one live connection. */
   onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Where to deliver to these users: live gateway node id → the users connected
+   * there. Users with no live connection are absent.
+   */
+  routes(userIds: readonly string[]): Promise<Map<string, string[]>>;
+  /** Removes this node's connections (shutdown) and stops its heartbeat. */
   close(): Promise<void>;
 }

@@ -13,12 +13,14 @@ import { HistoryService } from './history.service.js';
 import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from './push-delivery.js';
+import type { GroupFanoutJobs } from './fanout-jobs.js';
 import { ReceiptMerger } from './receipt-merger.js';
 import { SystemNotices } from './system-notices.js';
 
 export { imRoutes } from './im.routes.js';
 export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
-export { LocalPushDelivery, type PushDelivery } from './push-delivery.js';
+export { RoutedPushDelivery, receivePushes, type PushDelivery } from './push-delivery.js';
+export { GroupFanoutJobs } from './fanout-jobs.js';
 export type { ChatAccess } from './chat-access.js';
 export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
@@ -47,6 +49,9 @@ export function createImModule(deps: {
   events: EventRecorder;
   clock: Clock;
   logger: Logger;
+  /** Hands large group fan-outs to workers (multi-process deployments). */
+  jobs?: GroupFanoutJobs;
+  workerFanoutMin?: number;
 }): ImModule {
   const { db, config, access, events, clock } = deps;
   const conversationRepo = new ConversationRepository(db);
@@ -56,6 +61,8 @@ export function createImModule(deps: {
     delivery: deps.delivery,
     batchSize: config.fanoutBatchSize,
     onError: (err, conversationId) => deps.logger.error({ err, conversationId }, 'push failed'),
+    jobs: deps.jobs,
+    workerFanoutMin: deps.workerFanoutMin,
   });
   const receipts = new ReceiptMerger({
     fanout,

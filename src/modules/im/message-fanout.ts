@@ -2,6 +2,7 @@ import { encodeFrame, FrameType } from '../../gateway/frame.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
 import { newId } from '../../shared/ids.js';
 import type { ConversationRepository } from './conversation.repository.js';
+import type { GroupFanoutJobs } from './fanout-jobs.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
 import type { PushDelivery } from './push-delivery.js';
 
@@ -34,6 +35,9 @@ export class MessageFanout {
       delivery: PushDelivery;
       batchSize: number;
       onError: (err: unknown, conversationId: string) => void;
+      /** Across processes: groups with more recipients than `workerFanoutMin` go to workers. */
+      jobs?: GroupFanoutJobs;
+      workerFanoutMin?: number;
     },
   ) {
     this.queue = new KeyedSerialQueue(deps.onError);
@@ -79,6 +83,26 @@ export class MessageFanout {
   }
 
   private async toGroup(groupId: string, seq: number, frame: string, exceptConnectionId?: string) {
+    const { jobs, workerFanoutMin = 0 } = this.deps;
+    if (jobs) {
+      const head = await this.deps.conversations.audience(
+        groupId,
+        seq,
+        undefined,
+        workerFanoutMin + 1,
+      );
+      if (head.length > workerFanoutMin) {
+        await jobs.enqueue({ conversationId: groupId, seq, frame, exceptConnectionId });
+      } else {
+        await this.deps.delivery.toUsers(head, frame, exceptConnectionId);
+      }
+      return;
+    }
+    await this.deliverToGroup(groupId, seq, frame, exceptConnectionId);
+  }
+
+  /** Pushes to every participant who may see `seq`, batch by batch (also run by workers). */
+  async deliverToGroup(groupId: string, seq: number, frame: string, exceptConnectionId?: string) {
     const { conversations, delivery, batchSize } = this.deps;
     let after: string | undefined;
     for (;;) {
