@@ -25,9 +25,8 @@ export class RedisMailbox implements NodeMailbox {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [this.publisher, this.subscriber].map((r) => r?.quit().catch(() => r.disconnect())),
-    );
+    const clients = [this.publisher, ...(this.subscriber ? [this.subscriber] : [])];
+    await Promise.all(clients.map((r) => r.quit().catch(() => r.disconnect())));
   }
 
   private channel(nodeId: string): string {
