@@ -3,7 +3,13 @@ import amqp from 'amqplib';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { NatsBroker } from '../../src/adapters/bus/nats-broker.js';
-import { TEST_AMQP_URL, TEST_DATABASE_URL, TEST_NATS_URL, TEST_REDIS_URL, uniqueName } from './backends.js';
+import {
+  TEST_AMQP_URL,
+  TEST_DATABASE_URL,
+  TEST_NATS_URL,
+  TEST_REDIS_URL,
+  uniqueName,
+} from './backends.js';
 import { HttpClient } from './http-client.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -36,11 +42,21 @@ export class Node {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--roles', this.roles], {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...this.env, NODE_ID: this.name, PORT: String(this.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'start', '--roles', this.roles],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...this.env,
+          NODE_ID: this.name,
+          PORT: String(this.port),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     const deadline = Date.now() + 30_000;
@@ -51,7 +67,8 @@ export class Node {
       } catch {
         /* not listening yet */
       }
-      if (Date.now() > deadline) throw new Error(`${this.name} did not become ready:\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} did not become ready:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -161,7 +178,9 @@ async function deleteBusNames(bus: BusKind, prefix: string): Promise<void> {
     return;
   }
   const list = (what: string) =>
-    execFileSync('rabbitmqctl', [`list_${what}`, '-q', '--no-table-headers', 'name'], { encoding: 'utf8' })
+    execFileSync('rabbitmqctl', [`list_${what}`, '-q', '--no-table-headers', 'name'], {
+      encoding: 'utf8',
+    })
       .split('\n')
       .map((n) => n.trim())
       .filter((n) => n.startsWith(`${prefix}.`));
