@@ -1,5 +1,6 @@
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
+import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
 import { EventRecorder } from '../events/event-recorder.js';
@@ -110,6 +111,9 @@ export function buildServices(deps: ServiceDeps): Services {
     logger,
     jobs: deps.jobs,
     workerFanoutMin: config.cluster.workerFanoutMin,
+    // SQLite commits one writer at a time with an fsync each: concurrent sends share one.
+    transact:
+      deps.storage.dialect === 'sqlite' ? new GroupCommitter(db).run : eachInOwnTransaction(db),
   });
   const membership: GroupMembershipListener = {
     memberJoined: (trx, groupId, userId) => im.conversations.addGroupMember(trx, groupId, userId),

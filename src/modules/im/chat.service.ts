@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../adapters/storage/schema.js';
+import type { TransactionRunner } from '../../adapters/storage/group-commit.js';
 import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
 import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -27,7 +26,8 @@ interface Target {
 }
 
 export interface ChatServiceDeps {
-  db: Kysely<Database>;
+  /** Runs the store of one message in a transaction (group commit on SQLite). */
+  transact: TransactionRunner;
   conversations: ConversationRepository;
   messages: MessageRepository;
   access: ChatAccess;
@@ -93,10 +93,10 @@ export class ChatService {
   }
 
   private async store(senderId: string, target: Target, input: SendInput): Promise<Message> {
-    const { db, conversations, messages, events, clock } = this.deps;
+    const { transact, conversations, messages, events, clock } = this.deps;
     const now = clock();
     const msgId = newId();
-    return db.transaction().execute(async (trx) => {
+    return transact(async (trx) => {
       const seq = await conversations.takeNextSeq(
         trx,
         { id: target.conversationId, chatType: target.chatType },

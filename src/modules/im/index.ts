@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Presence } from '../../adapters/presence/presence.js';
+import type { TransactionRunner } from '../../adapters/storage/group-commit.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { Config } from '../../config/config.schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -49,6 +50,8 @@ export function createImModule(deps: {
   events: EventRecorder;
   clock: Clock;
   logger: Logger;
+  /** How a message is stored in its transaction (default: a transaction each). */
+  transact?: TransactionRunner;
   /** Hands large group fan-outs to workers (multi-process deployments). */
   jobs?: GroupFanoutJobs;
   workerFanoutMin?: number;
@@ -83,7 +86,7 @@ export function createImModule(deps: {
     maxEntriesPerUpdate: config.syncMaxConversations,
   });
   const chat = new ChatService({
-    db,
+    transact: deps.transact ?? ((work) => db.transaction().execute(work)),
     conversations: conversationRepo,
     messages,
     access,
