@@ -11,6 +11,7 @@ import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
+import { registerWebApp } from '../http/web-app.js';
 import {
   imRoutes,
   imWsMethods,
@@ -106,6 +107,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         metrics: gatewayMetrics,
         logger,
       });
+    }
+
+    // The web chat app needs both the REST API and the gateway on this origin.
+    if (config.web.enabled && config.roles.includes('api') && config.roles.includes('gateway')) {
+      await registerWebApp(http, { dir: config.web.dir, logger });
     }
 
     let stopping: Promise<void> | undefined;

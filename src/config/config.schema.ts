@@ -105,6 +105,10 @@ export const ConfigSchema = strict({
   social: strict({
     groupMemberLimit: Type.Integer({ minimum: 2, maximum: 1_000_000 }),
   }),
+  web: strict({
+    enabled: Type.Boolean(),
+    dir: Type.String(),
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
