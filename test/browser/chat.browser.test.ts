@@ -6,7 +6,9 @@
  */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ChatClient } from '@easy-chat/sdk';
 import type { Browser, BrowserContext } from 'playwright-core';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniquePhone } from '../support/factories.js';
 import {
@@ -48,13 +50,14 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     return { chat, context };
   }
 
-  async function userIdOf(chat: ChatPage): Promise<string> {
+  async function loginAs(chat: ChatPage): Promise<{ id: string; token: string }> {
     const login = await t.client.post('/v1/user/login', {
       phone: chat.phone,
       password: 'correct-horse-1',
     });
-    const me = await t.client.withToken(login.body.data.token).get('/v1/user/user');
-    return me.body.data.info.id as string;
+    const token = login.body.data.token as string;
+    const me = await t.client.withToken(token).get('/v1/user/user');
+    return { id: me.body.data.info.id as string, token };
   }
 
   it('two people befriend, chat both ways with read receipts, and one catches up after being offline', async () => {
@@ -103,7 +106,7 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     }
 
     // Bob goes offline: the network drops and his socket is cut.
-    const bobId = await userIdOf(bob);
+    const bobId = (await loginAs(bob)).id;
     await bobContext.setOffline(true);
     t.app.connections.closeUser(bobId, 4008, 'test: connection lost');
     await bob.testId('reconnecting').waitFor();
@@ -134,6 +137,18 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     const sent = ['one', 'two', 'three'];
     await carol.chatWith(dan);
     for (const text of sent) await carol.send(text);
+    // Then a script of Carol's sends a batch through the SDK: more than one history page.
+    const script = new ChatClient({
+      baseUrl: t.url,
+      WebSocket,
+      token: (await loginAs(carol)).token,
+    });
+    await script.connect();
+    const batch = Array.from({ length: 40 }, (_, i) => `batch ${i + 1}`);
+    const danId = (await loginAs(dan)).id;
+    for (const content of batch) await script.send({ chatType: 2, recvId: danId, content });
+    script.disconnect();
+    const everything = ['before', ...sent, ...batch];
 
     // Dan opens the app again in two tabs: the session is kept, history is complete.
     const tab1 = new ChatPage(await danContext.newPage(), dan.phone, dan.nickname);
@@ -143,12 +158,24 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
       await tab.page.goto(t.url);
       await tab.testId('me').filter({ hasText: 'Dan' }).waitFor();
     }
+    // Only the front tab runs at full speed (background tabs' timers are throttled).
+    await tab1.page.bringToFront();
     await tab1.openConversation('Carol');
-    await tab1.waitForMessages(['before', ...sent]);
+    // The newest page first; scrolling to the top loads the earlier ones, in order.
+    await tab1.waitForMessages(batch.slice(-30));
+    expect(await tab1.messages().allTextContents()).not.toContain('before');
+    await tab1.testId('messages').evaluate((el) => el.scrollTo({ top: 0 }));
+    await waitForTexts(
+      tab1.messages(),
+      (shown) => shown.join('\n') === everything.join('\n'),
+      'the whole history',
+    );
+    await tab2.page.bringToFront();
     await tab2.openConversation('Carol');
+    await tab1.page.bringToFront();
     await tab1.send('from tab 1');
-    await tab2.waitForMessages(['three', 'from tab 1']);
-    await carol.waitForMessages(['three', 'from tab 1']);
+    await tab2.waitForMessages(['batch 40', 'from tab 1']);
+    await carol.waitForMessages(['batch 40', 'from tab 1']);
   });
 
   it('a group of three chats', async () => {

@@ -94,6 +94,19 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         </div>
       )}
       <div className="messages" ref={scroller} onScroll={onScroll} data-testid="messages">
+        {history?.loaded && !history.exhausted && !history.loading && (
+          <button
+            className="link older"
+            data-testid="load-older"
+            onClick={() => {
+              const el = scroller.current;
+              if (el) anchor.current = { height: el.scrollHeight, top: el.scrollTop };
+              void store.loadOlder(conversationId);
+            }}
+          >
+            Load earlier messages
+          </button>
+        )}
         {history?.loading && <div className="hint center">Loading…</div>}
         {history?.exhausted && messages.length > 0 && (
           <div className="hint center">Beginning of the conversation</div>

@@ -128,6 +128,7 @@ export class Store {
   private client: ChatClient | null = null;
   private onlineTimer: ReturnType<typeof setInterval> | undefined;
   private readonly lookingUp = new Set<string>();
+  private watchingVisibility = false;
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -219,7 +220,10 @@ export class Store {
     client.on('readReceipt', (receipt) => this.onReceipt(receipt));
     client.on('error', (err) => console.warn('easy-chat:', err));
     this.onlineTimer = setInterval(() => void this.refreshOnline(), 15_000);
-    document.addEventListener('visibilitychange', () => this.markActiveRead());
+    if (!this.watchingVisibility) {
+      this.watchingVisibility = true;
+      document.addEventListener('visibilitychange', () => this.markActiveRead());
+    }
     void this.refreshSocial();
     client.connect().catch(() => undefined);
   }
@@ -237,6 +241,7 @@ export class Store {
   private onMessage(message: Message, source: 'push' | 'sync' | 'send'): void {
     const id = message.conversationId;
     const mine = message.sendId === this.state.me?.id;
+    const seen = this.state.activeId === id && document.visibilityState === 'visible';
     this.set((s) => {
       const known = s.conversations[id];
       const conversation: Conversation = known
@@ -245,10 +250,7 @@ export class Store {
             isShow: true,
             maxSeq: Math.max(known.maxSeq, message.seq),
             msg: !known.msg || known.msg.seq <= message.seq ? message : known.msg,
-            unread:
-              mine || s.activeId === id || message.seq <= known.readSeq
-                ? known.unread
-                : known.unread + 1,
+            unread: mine || seen || message.seq <= known.readSeq ? known.unread : known.unread + 1,
             readSeq: mine ? Math.max(known.readSeq, message.seq) : known.readSeq,
           }
         : {
@@ -263,7 +265,7 @@ export class Store {
             isShow: true,
             maxSeq: message.seq,
             readSeq: mine ? message.seq : message.seq - 1,
-            unread: mine || s.activeId === id ? 0 : 1,
+            unread: mine || seen ? 0 : 1,
             msg: message,
           };
       return {
