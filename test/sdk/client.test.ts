@@ -188,6 +188,75 @@ describe('SDK against a real server', () => {
     expect(h.received.map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
+  it('a conversation that began while the client was offline arrives in full on reconnect', async () => {
+    const jay = await createUser(t.client, { nickname: 'jay' });
+    const kim = await createUser(t.client, { nickname: 'kim' });
+    await befriend(jay, kim);
+    const k = await open(kim);
+    const j = await open(jay);
+    k.network.down = true;
+    k.network.cut();
+    await waitUntil(() => k.client.state === 'reconnecting');
+    await j.client.send({ chatType: 2, recvId: kim.id, content: 'first ever' });
+    await j.client.send({ chatType: 2, recvId: kim.id, content: 'second' });
+    k.network.down = false;
+    k.client.socket.reconnectNow();
+    await waitUntil(() => k.received.length === 2);
+    expect(k.received.map((m) => m.content)).toEqual(['first ever', 'second']);
+  });
+
+  it('a push for a new conversation that beats the conversation list loses nothing', async () => {
+    const nat = await createUser(t.client, { nickname: 'nat' });
+    const oli = await createUser(t.client, { nickname: 'oli' });
+    await befriend(nat, oli);
+    // Oli's conversation list can be held back, to let a push arrive before it.
+    let hold = false;
+    let release: (() => void) | undefined;
+    const fetchHeld = async (input: string, init: RequestInit) => {
+      if (hold && input.includes('/v1/im/conversation')) {
+        hold = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return fetch(input, init);
+    };
+    const o = await open(oli, { fetch: fetchHeld });
+    const n = await open(nat);
+    o.network.down = true;
+    o.network.cut();
+    await waitUntil(() => o.client.state === 'reconnecting');
+    await n.client.send({ chatType: 2, recvId: oli.id, content: 'while away' });
+
+    let pushes = 0;
+    o.network.inbound = (frame) => {
+      if (frame.method === 'push') pushes += 1;
+      return true;
+    };
+    hold = true;
+    o.network.down = false;
+    o.client.socket.reconnectNow();
+    await waitUntil(() => release !== undefined, 10_000, 'the held list request');
+    await n.client.send({ chatType: 2, recvId: oli.id, content: 'during the catch-up' });
+    await waitUntil(() => pushes === 1, 10_000, 'the push');
+    expect(o.received).toHaveLength(0);
+    release!();
+    await waitUntil(() => o.received.length === 2 && o.client.state === 'online');
+    expect(o.received.map((m) => m.content)).toEqual(['while away', 'during the catch-up']);
+  });
+
+  it('a send made while the server is closing the socket goes out after the reconnect', async () => {
+    const lee = await createUser(t.client, { nickname: 'lee' });
+    const max = await createUser(t.client, { nickname: 'max' });
+    await befriend(lee, max);
+    const l = await open(lee, { sendTimeoutMs: 10_000 });
+    const m = await open(max);
+    t.app.connections.closeUser(lee.id, 4008, 'slow consumer');
+    // The close frame has arrived (CLOSING) but maybe not yet the close event.
+    await waitUntil(() => [...l.network.sockets].every((s) => s.readyState !== 1));
+    const sent = await l.client.send({ chatType: 2, recvId: max.id, content: 'still here' });
+    expect(sent.seq).toBe(1);
+    await waitUntil(() => m.received.length === 1);
+  });
+
   it('group messages and read receipts arrive as typed events', async () => {
     const [x, y, z] = await Promise.all(
       ['xena', 'yann', 'zoe'].map((nickname) => createUser(t.client, { nickname })),

@@ -77,8 +77,10 @@ export interface ChatClientOptions {
   reconnect?: BackoffOptions;
   /**
    * Where to resume: conversationId → last seq held (e.g. saved from `cursors()`).
-   * A conversation not listed here starts at its maxSeq when first seen: earlier
-   * messages are history, loaded with `api.chatLog`.
+   * Without cursors, the conversations of the first list start at their maxSeq
+   * (earlier messages are history, loaded with `api.chatLog`); a conversation first
+   * listed later (or not in the cursors given) starts at its readSeq, so its unread
+   * messages are delivered.
    */
   cursors?: Record<string, number>;
   random?: () => number;
@@ -128,6 +130,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private syncChain: Promise<void> = Promise.resolve();
   private readonly syncWanted = new Set<string>();
   private syncScheduled = false;
+  /** Whether a conversation list was ever seen (or cursors were given to resume from). */
+  private listed: boolean;
+  /**
+   * Messages of conversations not tracked yet that arrive while a catch-up waits for the
+   * conversation list: where such a conversation starts is only known from the list.
+   */
+  private early: { generation: number; messages: MessageEvent[] } | undefined;
 
   constructor(options: ChatClientOptions) {
     super();
@@ -159,6 +168,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     });
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     for (const [id, seq] of Object.entries(options.cursors ?? {})) this.tracker.start(id, seq);
+    this.listed = options.cursors !== undefined;
 
     this.socket.on('state', (change) => this.onSocketState(change));
     this.socket.on('open', ({ generation }) => {
@@ -167,6 +177,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         clearTimeout(waiter.timer);
         waiter.resolve();
       }
+      this.early = { generation, messages: [] };
       void this.catchUp(generation);
     });
     this.socket.on('frame', (frame) => this.onFrame(frame));
@@ -235,14 +246,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
           data,
           Math.min(remaining, this.socket.requestTimeoutMs),
         );
-        this.deliver(this.tracker.accept(message), 'send');
+        this.receive(message, 'send');
         return message;
       } catch (err) {
         if (!isTransient(err) || Date.now() >= deadline || this.isStopped()) throw err;
-        if (err instanceof ApiError) {
-          // The server is busy or rate limiting: wait a little before the same send again.
-          await sleep(Math.min(200 * 2 ** attempt, 5_000, Math.max(0, deadline - Date.now())));
-        }
+        // A busy server, or a socket closing under us: wait a little (letting its close
+        // event run) before the same send again.
+        const pause = err instanceof ApiError ? 200 * 2 ** attempt : 20;
+        await sleep(Math.min(pause, 5_000, Math.max(0, deadline - Date.now())));
       }
     }
   }
@@ -304,12 +315,31 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.setState({ state: 'syncing' });
     try {
       const list = await this.api.conversations();
-      if (!this.isCurrent(generation)) return;
-      for (const [id, view] of Object.entries(list)) this.tracker.start(id, view.maxSeq);
+      const early = this.early?.generation === generation ? this.early.messages : [];
+      if (this.early?.generation === generation) this.early = undefined;
+      const firstEarly = new Map<string, number>();
+      for (const { message } of early) {
+        const id = message.conversationId;
+        firstEarly.set(id, Math.min(firstEarly.get(id) ?? Infinity, message.seq));
+      }
+      // New to this client: on the first list its messages are history (start at maxSeq);
+      // later it appeared while we were away, so its unread messages are delivered.
+      for (const [id, view] of Object.entries(list)) {
+        const start = this.listed ? view.readSeq : view.maxSeq;
+        this.tracker.start(id, Math.min(start, (firstEarly.get(id) ?? Infinity) - 1));
+      }
+      this.listed = true;
       this.emit('conversations', list);
+      for (const { message, source } of early) this.receive(message, source);
+      if (!this.isCurrent(generation)) return;
       await this.sync();
       if (this.isCurrent(generation)) this.setState({ state: 'online' });
     } catch (err) {
+      if (this.early?.generation === generation) {
+        const { messages } = this.early;
+        this.early = undefined;
+        for (const { message, source } of messages) this.receive(message, source);
+      }
       if (!this.isCurrent(generation)) return;
       if (err instanceof ApiError && err.isUnauthorized) return; // authError already emitted
       this.emit('error', err);
@@ -365,11 +395,19 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       return;
     }
     const { contentType: _contentType, ...message } = data as Message & { contentType: number };
-    const known = this.tracker.has(message.conversationId);
-    this.deliver(this.tracker.accept(message), 'push');
-    if (known && this.tracker.hasGap(message.conversationId)) {
-      void this.sync([message.conversationId]);
+    this.receive(message, 'push');
+  }
+
+  /** A pushed message or a send's answer: delivered in order, held behind a gap, or kept until the list says where its conversation starts. */
+  private receive(message: Message, source: MessageEvent['source']): void {
+    const id = message.conversationId;
+    const known = this.tracker.has(id);
+    if (!known && this.early) {
+      this.early.messages.push({ message, source });
+      return;
     }
+    this.deliver(this.tracker.accept(message), source);
+    if (known && this.tracker.hasGap(id)) void this.sync([id]);
   }
 
   private deliver(messages: Message[], source: MessageEvent['source']): void {

@@ -136,7 +136,8 @@ export class ChatSocket extends Emitter<SocketEvents> {
 
   /** Whether requests can be sent now (open and authenticated). */
   get isOpen(): boolean {
-    return this.stateValue === 'open';
+    // A socket the server is closing is not open, although its close event is still to come.
+    return this.stateValue === 'open' && this.socket?.readyState === OPEN;
   }
 
   /** Starts connecting (and reconnecting after losses) until close() is called. */
