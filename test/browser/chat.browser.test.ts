@@ -1,8 +1,10 @@
 /**
  * The web app in a real browser (headless Debian chromium through playwright-core)
- * against a real server: registration, friends, chat both ways with read
- * receipts, an offline client catching up, two tabs as two devices, a group of
- * three, and the phone-width layout. UPDATE_SCREENSHOT=1 rewrites docs/screenshot.png.
+ * against a real server: registration, friends, chat both ways with read receipts,
+ * an offline client catching up in order, a refused send retried, a reopened page
+ * scrolling back through history, two tabs as two devices, a group of three with
+ * approval to join, the profile, and the phone-width layout.
+ * UPDATE_SCREENSHOT=1 rewrites docs/screenshot.png and docs/screenshot-phone.png.
  */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -123,6 +125,29 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     await bob.waitForMessages(missed);
     const shown = await bob.messages().allTextContents();
     expect(shown).toEqual([...said, ...missed]);
+
+    // A send the server refuses (no longer friends) shows as failed with Retry; once they
+    // are friends again, Retry sends it with the same clientMsgId.
+    const bobAuth = await loginAs(bob);
+    const aliceAuth = await loginAs(alice);
+    const asBob = t.client.withToken(bobAuth.token);
+    const asAlice = t.client.withToken(aliceAuth.token);
+    await asBob.delete('/v1/social/friend', { query: { friendUid: aliceAuth.id } });
+    await alice.testId('composer').fill('Still friends?');
+    await alice.testId('composer').press('Enter');
+    const failed = alice.page.locator('[data-testid=message][data-status=failed]');
+    await failed.filter({ hasText: 'Still friends?' }).waitFor();
+    const asked = await asAlice.post('/v1/social/friend/putIn', { userId: bobAuth.id });
+    await asBob.put('/v1/social/friend/putIn', {
+      friendReqId: asked.body.data.id,
+      handleResult: 2,
+    });
+    await alice.testId('retry').click();
+    await alice.page
+      .locator('[data-testid=message][data-status=sent]')
+      .filter({ hasText: 'Still friends?' })
+      .waitFor();
+    await bob.waitForMessages(['Still friends?']);
   });
 
   it('a closed page comes back with the history in order, and two tabs act as two devices', async () => {
@@ -178,14 +203,16 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     await carol.waitForMessages(['batch 40', 'from tab 1']);
   });
 
-  it('a group of three chats', async () => {
+  it('a group of three: approval to join, members, and chat', async () => {
     const { chat: erin } = await person('Erin');
     const { chat: finn } = await person('Finn');
     // The third member uses a phone-width window.
     const { chat: gus } = await person('Gus', { width: 390, height: 844 });
 
+    // Erin's group needs approval to join.
     await erin.tab('Groups');
     await erin.testId('group-name').fill('Hiking club');
+    await erin.page.getByLabel('Joining needs approval').check();
     await erin.testId('create-group').click();
     const group = erin.testId('group').filter({ hasText: 'Hiking club' });
     await group.waitFor();
@@ -195,6 +222,20 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
       await member.tab('Groups');
       await member.testId('join-group-id').fill(groupId);
       await member.testId('join-group').click();
+      await member.page.getByRole('alert').filter({ hasText: 'waiting for approval' }).waitFor();
+    }
+    await erin.page.getByRole('button', { name: 'Refresh' }).click();
+    await waitForTexts(erin.testId('group-request'), (r) => r.length === 2, 'two join requests');
+    for (const name of ['Finn', 'Gus']) {
+      await erin
+        .testId('group-request')
+        .filter({ hasText: name })
+        .getByTestId('approve-join')
+        .click();
+      await erin.testId('group-request').filter({ hasText: name }).waitFor({ state: 'detached' });
+    }
+    for (const member of [finn, gus]) {
+      await member.page.getByRole('button', { name: 'Refresh' }).click();
       await member.testId('group').filter({ hasText: 'Hiking club' }).click();
       await member.testId('chat-title').filter({ hasText: 'Hiking club' }).waitFor();
     }
@@ -213,6 +254,12 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
         path: resolve(import.meta.dirname, '../../docs/screenshot-phone.png'),
       });
     }
+    // Profile: Erin changes her nickname.
+    await erin.tab('Me');
+    await erin.page.getByLabel('Nickname').fill('Erin the guide');
+    await erin.page.getByRole('button', { name: 'Save' }).click();
+    await erin.testId('me').filter({ hasText: 'Erin the guide' }).waitFor();
+
     // Phone width: the chat fills the screen and Back returns to the list.
     await gus.page.getByRole('button', { name: 'Back' }).click();
     await gus.tab('Chats');
