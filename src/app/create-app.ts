@@ -13,6 +13,7 @@ import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
 import { adminRoutes, EventLayer, EventMetrics, ingestRoutes } from '../modules/event/index.js';
+import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
   imRoutes,
@@ -221,6 +222,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         );
       }
       await events.startWorker();
+    }
+
+    // The web chat app needs both the REST API and the gateway on this origin.
+    if (config.web.enabled && config.roles.includes('api') && config.roles.includes('gateway')) {
+      await registerWebApp(http, { dir: config.web.dir, logger });
     }
 
     let stopping: Promise<void> | undefined;

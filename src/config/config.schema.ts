@@ -176,6 +176,10 @@ export const ConfigSchema = strict({
       strict({ secret: Type.String({ minLength: 16 }), types: Type.Array(Type.String()) }),
     ),
   }),
+  web: strict({
+    enabled: Type.Boolean(),
+    dir: Type.String(),
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

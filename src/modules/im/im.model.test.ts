@@ -1,17 +1,19 @@
 /**
  * A randomized check in the style of Zulip's verify_action: a random mix of sends,
- * reads, group joins and reconnects runs against the real server while each user
- * keeps the state a client would keep, built only from answers, pushes and the
- * gap-repair sync a client does on reconnect or when a push skips a seq. At the
- * end every client's state must equal a fresh fetch of its conversations, unread
- * counts and history.
+ * reads, group joins, disconnects and server-side cuts runs against the real server
+ * while each user keeps the state a client would keep, built only from the client
+ * SDK's events (answers, pushes, and the sync it does on reconnect or when a push
+ * skips a seq). At the end every client's state must equal a fresh fetch of its
+ * conversations, unread counts and history, and no message may have been delivered
+ * twice.
  */
+import { ChatClient } from '@easy-chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
 
 interface Msg {
   seq: number;
@@ -38,19 +40,43 @@ function prng(seed: number) {
   };
 }
 
-/** What a client keeps: conversations with their messages, from pushes and syncs. */
+/**
+ * What a client keeps, built only from the SDK's events: `message` (pushes, the
+ * catch-up sync after every connect, gap repairs, send answers), the conversation
+ * list it fetches on connect, and the answers to its reads.
+ */
 class ModelClient {
-  socket: WsClient | undefined;
+  readonly client: ChatClient;
   readonly conversations = new Map<string, ConvState>();
-  private syncing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly user: RegisteredUser,
-    private readonly url: string,
-  ) {}
+    url: string,
+  ) {
+    this.client = new ChatClient({
+      baseUrl: url,
+      token: user.token,
+      WebSocket,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    });
+    this.client.on('message', ({ message }) => this.apply(message));
+    this.client.on('conversations', (list) => {
+      for (const [id, view] of Object.entries(list)) {
+        const state = this.conv(id);
+        state.readSeq = Math.max(state.readSeq, view.readSeq);
+        state.maxSeq = Math.max(state.maxSeq, view.maxSeq);
+      }
+    });
+  }
 
+  /** Connected and caught up (the SDK reconnects by itself after a server-side cut). */
   get online(): boolean {
-    return this.socket?.isOpen ?? false;
+    return this.client.state === 'online';
+  }
+
+  /** Stopped by this client: the model reconnects it with connect(). */
+  get stopped(): boolean {
+    return this.client.state === 'idle';
   }
 
   conv(id: string): ConvState {
@@ -60,19 +86,14 @@ class ModelClient {
     return state;
   }
 
-  /** Where each conversation's history starts for this user (a group's join point). */
-  readonly joinPoints = new Map<string, number>();
-
-  /** Highest seq up to which this client has every message. */
-  contiguous(id: string): number {
-    const state = this.conv(id);
-    let seq = this.joinPoints.get(id) ?? 0;
-    while (state.messages.has(seq + 1)) seq += 1;
-    return seq;
-  }
+  /** Messages the SDK delivered a second time (it must never). */
+  readonly duplicates: string[] = [];
 
   apply(message: Msg & { conversationId: string }): void {
     const state = this.conv(message.conversationId);
+    if (state.messages.has(message.seq)) {
+      this.duplicates.push(`${message.conversationId}#${message.seq}`);
+    }
     state.messages.set(message.seq, {
       seq: message.seq,
       msgId: message.msgId,
@@ -82,54 +103,22 @@ class ModelClient {
     state.maxSeq = Math.max(state.maxSeq, message.seq);
   }
 
-  /** Connect (subscribe to pushes) first, then catch up: pushes during the catch-up are de-duplicated by seq. */
-  async connect(api: (path: string) => Promise<any>): Promise<void> {
-    this.socket = await (await WsClient.connect(this.url, { token: this.user.token })).ready();
-    this.socket.socket.on('message', (raw) =>
-      this.onFrame(JSON.parse((raw as Buffer).toString('utf8')) as Frame),
-    );
-    const list = (await api('/v1/im/conversation')).conversationList as Record<
-      string,
-      { readSeq: number; maxSeq: number }
-    >;
-    for (const [id, view] of Object.entries(list)) {
-      const state = this.conv(id);
-      state.readSeq = Math.max(state.readSeq, view.readSeq);
-    }
-    await this.sync(Object.keys(list));
-  }
-
-  private onFrame(frame: Frame): void {
-    if (frame.method !== 'push' || frame.data?.contentType !== 0) return;
-    const message = frame.data as Msg & { conversationId: string };
-    const before = this.contiguous(message.conversationId);
-    this.apply(message);
-    if (message.seq > before + 1) void this.sync([message.conversationId]);
-  }
-
-  sync(ids: string[]): Promise<void> {
-    const run = async () => {
-      if (!this.online || ids.length === 0) return;
-      for (;;) {
-        const request = Object.fromEntries(ids.map((id) => [id, this.contiguous(id)]));
-        const answer = await this.socket!.call('conversation.sync', { conversations: request });
-        let more = false;
-        for (const [id, page] of Object.entries(answer.conversations as Record<string, any>)) {
-          if (page.error) continue;
-          for (const m of page.messages) this.apply({ ...m, conversationId: id });
-          this.conv(id).maxSeq = Math.max(this.conv(id).maxSeq, page.maxSeq);
-          more ||= page.hasMore;
+  /** Connects and waits for the catch-up sync (subscribe first, then sync: the SDK's job). */
+  async connect(): Promise<void> {
+    const online = new Promise<void>((resolve) => {
+      const off = this.client.on('state', ({ state }) => {
+        if (state === 'online') {
+          off();
+          resolve();
         }
-        if (!more) return;
-      }
-    };
-    this.syncing = this.syncing.then(run, run);
-    return this.syncing;
+      });
+    });
+    await this.client.connect();
+    await online;
   }
 
-  async disconnect(): Promise<void> {
-    await this.socket?.close();
-    this.socket = undefined;
+  disconnect(): void {
+    this.client.disconnect();
   }
 
   /** The state a fresh fetch would show, computed from what this client holds. */
@@ -183,7 +172,7 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
     const groupId = await createGroupWith(founding[0]!, founding.slice(1));
     const inGroup = new Set(founding.map((u) => u.id));
     const clients = users.map((u) => new ModelClient(u, t.url));
-    for (const client of clients) await client.connect(api(client.user));
+    for (const client of clients) await client.connect();
 
     const log: string[] = [];
     for (let step = 0; step < 160; step += 1) {
@@ -191,18 +180,17 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
       const roll = random();
       if (!client.online) {
         log.push(`${step}: reconnect ${client.user.nickname}`);
-        await client.connect(api(client.user));
+        await client.connect();
       } else if (roll < 0.55) {
         const toGroup = inGroup.has(client.user.id) && random() < 0.5;
         const peer = pick(clients.filter((c) => c !== client)).user;
         const content = `s${step}`;
-        const answer = await client.socket!.call(
-          'conversation.chat',
+        // The answer reaches the model as a 'message' event (source 'send').
+        const answer = await client.client.send(
           toGroup
-            ? { chatType: 1, recvId: groupId, msg: { mType: 0, content } }
-            : { chatType: 2, recvId: peer.id, msg: { mType: 0, content } },
+            ? { chatType: 1, recvId: groupId, content }
+            : { chatType: 2, recvId: peer.id, content },
         );
-        client.apply(answer);
         log.push(
           `${step}: ${client.user.nickname} → ${toGroup ? 'group' : peer.nickname} #${answer.seq}`,
         );
@@ -211,15 +199,16 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
         if (known.length === 0) continue;
         const [id, state] = pick(known);
         const target = Math.floor(random() * (state.maxSeq + 1));
-        const answer = await client.socket!.call('conversation.markChat', {
-          conversationId: id,
-          readSeq: target,
-        });
-        state.readSeq = Math.max(state.readSeq, answer.readSeq);
-        log.push(`${step}: ${client.user.nickname} read ${id.slice(-4)} to ${answer.readSeq}`);
-      } else if (roll < 0.92) {
+        const readSeq = await client.client.markRead(id, target);
+        state.readSeq = Math.max(state.readSeq, readSeq);
+        log.push(`${step}: ${client.user.nickname} read ${id.slice(-4)} to ${readSeq}`);
+      } else if (roll < 0.86) {
         log.push(`${step}: ${client.user.nickname} goes offline`);
-        await client.disconnect();
+        client.disconnect();
+      } else if (roll < 0.92) {
+        // The server drops the socket: the SDK reconnects and catches up by itself.
+        log.push(`${step}: ${client.user.nickname} is cut off`);
+        t.app.connections.closeUser(client.user.id, 4008, 'model: connection lost');
       } else {
         const outsider = clients.find((c) => !inGroup.has(c.user.id));
         if (!outsider) continue;
@@ -229,15 +218,14 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
         });
         expect(res.body.data.joined).toBe(true);
         inGroup.add(outsider.user.id);
-        // A client learns a new conversation from the list; history starts at its join.
+        // History starts at the join (the SDK learns it from its first push or list).
         const view = (await api(outsider.user)('/v1/im/conversation')).conversationList[groupId];
-        outsider.joinPoints.set(groupId, view.readSeq);
         outsider.conv(groupId).readSeq = view.readSeq;
         outsider.conv(groupId).maxSeq = Math.max(outsider.conv(groupId).maxSeq, view.maxSeq);
         log.push(`${step}: ${outsider.user.nickname} joins the group at ${view.readSeq}`);
       }
     }
-    for (const client of clients) if (!client.online) await client.connect(api(client.user));
+    for (const client of clients) if (!client.online) await client.connect();
 
     // Let in-flight pushes and gap repairs land, then compare with a fresh fetch.
     const fresh = async (client: ModelClient) => {
@@ -282,6 +270,9 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
         `seed ${seed}, user ${client.user.nickname}\n${log.slice(-30).join('\n')}`,
       ).toEqual(expected);
     }
-    await Promise.all(clients.map((c) => c.disconnect()));
+    for (const client of clients) {
+      expect(client.duplicates, client.user.nickname).toEqual([]);
+      client.disconnect();
+    }
   });
 });

@@ -1,0 +1,33 @@
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export {
+  ChatClient,
+  newClientMsgId,
+  websocketUrl,
+  type ChatClientEvents,
+  type ChatClientOptions,
+  type ConnectionState,
+  type ConnectionStateChange,
+  type MessageEvent,
+  type SendInput,
+} from './client.js';
+export { Emitter } from './emitter.js';
+export { ApiError, DisconnectedError, ErrorCode, isTransient, TimeoutError } from './errors.js';
+export {
+  RestClient,
+  ROUTES,
+  type FetchLike,
+  type RestClientOptions,
+  type RouteName,
+} from './rest.js';
+export {
+  ChatSocket,
+  CloseCode,
+  type ChatSocketOptions,
+  type SocketEvents,
+  type SocketState,
+  type SocketStateChange,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './socket.js';
+export { SeqTracker } from './tracker.js';
+export * from './types.js';

@@ -1,0 +1,311 @@
+import { ApiError, ErrorCode, TimeoutError } from './errors.js';
+import type {
+  ChatLogQuery,
+  Conversation,
+  CreateGroupInput,
+  FindUsersQuery,
+  Friend,
+  FriendRequest,
+  FriendRequestAnswer,
+  FriendRequestInput,
+  Group,
+  GroupJoinAnswer,
+  GroupJoinInput,
+  GroupRequest,
+  HandleFriendRequestInput,
+  HandleGroupRequestInput,
+  LoginInput,
+  MembersPage,
+  MembersQuery,
+  Message,
+  OnlineList,
+  ReadRecords,
+  RegisterInput,
+  SetRoleInput,
+  SetupConversationInput,
+  TokenData,
+  UpdateConversationsInput,
+  UpdateUserInput,
+  UserInfo,
+} from './types.js';
+
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * Every HTTP route the SDK calls. The server's tests compare this table with the
+ * OpenAPI document the server serves, both ways, so a route added, renamed or
+ * removed on either side fails the build.
+ */
+export const ROUTES = {
+  register: { method: 'POST', path: '/v1/user/register', auth: false },
+  login: { method: 'POST', path: '/v1/user/login', auth: false },
+  me: { method: 'GET', path: '/v1/user/user', auth: true },
+  updateMe: { method: 'PUT', path: '/v1/user/user', auth: true },
+  findUsers: { method: 'GET', path: '/v1/user/users', auth: true },
+  logout: { method: 'POST', path: '/v1/user/logout', auth: true },
+
+  requestFriend: { method: 'POST', path: '/v1/social/friend/putIn', auth: true },
+  handleFriendRequest: { method: 'PUT', path: '/v1/social/friend/putIn', auth: true },
+  friendRequests: { method: 'GET', path: '/v1/social/friend/putIns', auth: true },
+  friends: { method: 'GET', path: '/v1/social/friends', auth: true },
+  onlineFriends: { method: 'GET', path: '/v1/social/friends/online', auth: true },
+  deleteFriend: { method: 'DELETE', path: '/v1/social/friend', auth: true },
+  createGroup: { method: 'POST', path: '/v1/social/group', auth: true },
+  dismissGroup: { method: 'DELETE', path: '/v1/social/group', auth: true },
+  joinGroup: { method: 'POST', path: '/v1/social/group/putIn', auth: true },
+  handleGroupRequest: { method: 'PUT', path: '/v1/social/group/putIn', auth: true },
+  groupRequests: { method: 'GET', path: '/v1/social/group/putIns', auth: true },
+  groups: { method: 'GET', path: '/v1/social/groups', auth: true },
+  members: { method: 'GET', path: '/v1/social/group/users', auth: true },
+  onlineMembers: { method: 'GET', path: '/v1/social/group/users/online', auth: true },
+  quitGroup: { method: 'POST', path: '/v1/social/group/quit', auth: true },
+  setRole: { method: 'PUT', path: '/v1/social/group/member', auth: true },
+  removeMember: { method: 'DELETE', path: '/v1/social/group/member', auth: true },
+
+  chatLog: { method: 'GET', path: '/v1/im/chatlog', auth: true },
+  readRecords: { method: 'GET', path: '/v1/im/chatlog/readRecords', auth: true },
+  setupConversation: { method: 'POST', path: '/v1/im/setup/conversation', auth: true },
+  conversations: { method: 'GET', path: '/v1/im/conversation', auth: true },
+  updateConversations: { method: 'PUT', path: '/v1/im/conversation', auth: true },
+} as const satisfies Record<string, { method: HttpMethod; path: string; auth: boolean }>;
+
+export type RouteName = keyof typeof ROUTES;
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+type RequestInit = {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+};
+
+export interface RestClientOptions {
+  /** The server, e.g. `http://localhost:8080`; '' means same origin (browsers). */
+  baseUrl: string;
+  token?: string | null;
+  /** Defaults to the global fetch (browsers, Node 18+). */
+  fetch?: FetchLike;
+  /** Per-request timeout; default 15 s. */
+  timeoutMs?: number;
+  /** Called when an answer is 401 / 100003 (the token stopped working). */
+  onUnauthorized?: (error: ApiError) => void;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The typed REST client: one method per route, answers unwrapped from the
+ * `{code, msg, data}` envelope, errors thrown as ApiError with the server's code.
+ */
+export class RestClient {
+  token: string | null;
+  private readonly baseUrl: string;
+  private readonly fetchFn: FetchLike;
+  private readonly timeoutMs: number;
+  private readonly onUnauthorized: ((error: ApiError) => void) | undefined;
+
+  constructor(options: RestClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token ?? null;
+    const fetchFn = options.fetch ?? globalThis.fetch;
+    if (!fetchFn) throw new Error('easy-chat sdk: no fetch available; pass options.fetch');
+    this.fetchFn = (input, init) => fetchFn(input, init);
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.onUnauthorized = options.onUnauthorized;
+  }
+
+  /** Calls one route: `body` for POST/PUT, `query` for GET/DELETE. */
+  async call<T>(name: RouteName, input: { body?: unknown; query?: Query } = {}): Promise<T> {
+    const route = ROUTES[name];
+    let url = `${this.baseUrl}${route.path}`;
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(input.query ?? {})) {
+      if (value !== undefined) params.set(key, String(value));
+    }
+    const search = params.toString();
+    if (search) url += `?${search}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (route.auth && this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | undefined;
+    if (route.method === 'POST' || route.method === 'PUT') {
+      body = JSON.stringify(input.body ?? {});
+      headers['content-type'] = 'application/json';
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchFn(url, {
+        method: route.method,
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      text = await response.text();
+    } catch (err) {
+      if (controller.signal.aborted) {
+        throw new TimeoutError(`${route.method} ${route.path}: no answer in ${this.timeoutMs} ms`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    let envelope: { code?: unknown; msg?: unknown; data?: unknown };
+    try {
+      envelope = JSON.parse(text) as typeof envelope;
+    } catch {
+      throw new ApiError(
+        ErrorCode.serverError,
+        `${route.method} ${route.path}: answer is not JSON (HTTP ${response.status})`,
+        response.status,
+      );
+    }
+    if (response.ok && envelope.code === 200) return envelope.data as T;
+    const error = new ApiError(
+      typeof envelope.code === 'number' ? envelope.code : ErrorCode.serverError,
+      typeof envelope.msg === 'string' ? envelope.msg : `HTTP ${response.status}`,
+      response.status,
+    );
+    if (error.isUnauthorized && route.auth) this.onUnauthorized?.(error);
+    throw error;
+  }
+
+  // --- user -------------------------------------------------------------------
+
+  /** Registers and keeps the token for later calls. */
+  async register(input: RegisterInput): Promise<TokenData> {
+    const data = await this.call<TokenData>('register', { body: input });
+    this.token = data.token;
+    return data;
+  }
+
+  /** Logs in and keeps the token for later calls. */
+  async login(input: LoginInput): Promise<TokenData> {
+    const data = await this.call<TokenData>('login', { body: input });
+    this.token = data.token;
+    return data;
+  }
+
+  /** Revokes this token (other devices stay logged in) and forgets it. */
+  async logout(): Promise<void> {
+    await this.call('logout');
+    this.token = null;
+  }
+
+  async me(): Promise<UserInfo> {
+    return (await this.call<{ info: UserInfo }>('me')).info;
+  }
+
+  async updateMe(input: UpdateUserInput): Promise<UserInfo> {
+    return (await this.call<{ info: UserInfo }>('updateMe', { body: input })).info;
+  }
+
+  async findUsers(query: FindUsersQuery): Promise<UserInfo[]> {
+    return (await this.call<{ list: UserInfo[] }>('findUsers', { query: { ...query } })).list;
+  }
+
+  // --- friends ----------------------------------------------------------------
+
+  requestFriend(input: FriendRequestInput): Promise<FriendRequestAnswer> {
+    return this.call('requestFriend', { body: input });
+  }
+
+  async handleFriendRequest(input: HandleFriendRequestInput): Promise<void> {
+    await this.call('handleFriendRequest', { body: input });
+  }
+
+  /** Pending requests addressed to me. */
+  async friendRequests(): Promise<FriendRequest[]> {
+    return (await this.call<{ list: FriendRequest[] }>('friendRequests')).list;
+  }
+
+  async friends(): Promise<Friend[]> {
+    return (await this.call<{ list: Friend[] }>('friends')).list;
+  }
+
+  async onlineFriends(): Promise<Record<string, boolean>> {
+    return (await this.call<OnlineList>('onlineFriends')).onlineList;
+  }
+
+  async deleteFriend(friendUid: string): Promise<void> {
+    await this.call('deleteFriend', { query: { friendUid } });
+  }
+
+  // --- groups -----------------------------------------------------------------
+
+  async createGroup(input: CreateGroupInput): Promise<{ id: string }> {
+    return this.call('createGroup', { body: input });
+  }
+
+  async dismissGroup(groupId: string): Promise<void> {
+    await this.call('dismissGroup', { query: { groupId } });
+  }
+
+  /** Applies (joinSource 2) or invites `reqId` (joinSource 1). */
+  joinGroup(input: GroupJoinInput): Promise<GroupJoinAnswer> {
+    return this.call('joinGroup', { body: input });
+  }
+
+  async handleGroupRequest(input: HandleGroupRequestInput): Promise<void> {
+    await this.call('handleGroupRequest', { body: input });
+  }
+
+  /** Pending join requests of a group (creator and managers). */
+  async groupRequests(groupId: string): Promise<GroupRequest[]> {
+    return (await this.call<{ list: GroupRequest[] }>('groupRequests', { query: { groupId } }))
+      .list;
+  }
+
+  async groups(): Promise<Group[]> {
+    return (await this.call<{ list: Group[] }>('groups')).list;
+  }
+
+  /** One page of members; pass `nextCursor` back as `cursor` for the next. */
+  members(query: MembersQuery): Promise<MembersPage> {
+    return this.call('members', { query: { ...query } });
+  }
+
+  async onlineMembers(groupId: string): Promise<Record<string, boolean>> {
+    return (await this.call<OnlineList>('onlineMembers', { query: { groupId } })).onlineList;
+  }
+
+  async quitGroup(groupId: string): Promise<void> {
+    await this.call('quitGroup', { body: { groupId } });
+  }
+
+  async setRole(input: SetRoleInput): Promise<void> {
+    await this.call('setRole', { body: input });
+  }
+
+  async removeMember(groupId: string, userId: string): Promise<void> {
+    await this.call('removeMember', { query: { groupId, userId } });
+  }
+
+  // --- im ---------------------------------------------------------------------
+
+  /** History, newest first; scroll back with `endSeq` = oldest seq received − 1. */
+  async chatLog(query: ChatLogQuery): Promise<Message[]> {
+    return (await this.call<{ list: Message[] }>('chatLog', { query: { ...query } })).list;
+  }
+
+  readRecords(msgId: string): Promise<ReadRecords> {
+    return this.call('readRecords', { query: { msgId } });
+  }
+
+  async setupConversation(input: SetupConversationInput): Promise<string> {
+    return (await this.call<{ conversationId: string }>('setupConversation', { body: input }))
+      .conversationId;
+  }
+
+  /** My conversations by id, with unread counts and the last message. */
+  async conversations(): Promise<Record<string, Conversation>> {
+    return (await this.call<{ conversationList: Record<string, Conversation> }>('conversations'))
+      .conversationList;
+  }
+
+  async updateConversations(input: UpdateConversationsInput): Promise<void> {
+    await this.call('updateConversations', { body: input });
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The wire types of the easy-chat API (docs/api.md, docs/websocket.md). They are
+ * written out here so the SDK has no dependency on the server; the server's test
+ * suite (test/sdk/contract.test.ts) checks them against the server's TypeBox
+ * schemas at type level and the route table against the served OpenAPI document.
+ */
+
+/** chatType: 1 group, 2 single. */
+export const ChatType = { group: 1, single: 2 } as const;
+export type ChatType = (typeof ChatType)[keyof typeof ChatType];
+
+/** mType: 0 text, 1 image, 2 file, 3 custom. */
+export const MessageType = { text: 0, image: 1, file: 2, custom: 3 } as const;
+
+/** handleResult of friend and group requests. */
+export const HandleResult = { pending: 1, accepted: 2, refused: 3, cancelled: 4 } as const;
+
+/** roleLevel of a group member. */
+export const RoleLevel = { creator: 1, manager: 2, member: 3 } as const;
+
+/** joinSource of a group request: 1 invited, 2 applied. */
+export const JoinSource = { invited: 1, applied: 2 } as const;
+
+// --- user ---------------------------------------------------------------------
+
+export interface RegisterInput {
+  phone: string;
+  password: string;
+  nickname: string;
+  sex?: number;
+  avatar?: string;
+}
+
+export interface LoginInput {
+  phone: string;
+  password: string;
+}
+
+export interface TokenData {
+  token: string;
+  /** Expiry, epoch seconds. */
+  expire: number;
+}
+
+export interface UserInfo {
+  id: string;
+  /** The caller's own phone; masked for other users. */
+  mobile: string;
+  nickname: string;
+  sex: number;
+  avatar: string;
+}
+
+export interface UpdateUserInput {
+  nickname?: string;
+  sex?: number;
+  avatar?: string;
+}
+
+/** At least one filter; they combine with AND. */
+export interface FindUsersQuery {
+  /** Comma-separated user ids. */
+  ids?: string;
+  phone?: string;
+  /** Case-insensitive substring of the nickname. */
+  name?: string;
+}
+
+// --- social -------------------------------------------------------------------
+
+export interface FriendRequestInput {
+  userId: string;
+  reqMsg?: string;
+}
+
+export interface FriendRequestAnswer {
+  id: string;
+  /** 1 pending; 2 when this call accepted their pending request to you. */
+  handleResult: number;
+}
+
+export interface HandleFriendRequestInput {
+  friendReqId: string;
+  /** 2 accept, 3 refuse (addressee), 4 cancel (sender). */
+  handleResult: 2 | 3 | 4;
+}
+
+export interface FriendRequest {
+  id: string;
+  /** The addressee (the caller). */
+  userId: string;
+  /** The sender. */
+  reqUid: string;
+  reqMsg: string;
+  reqTime: number;
+  handleResult: number;
+}
+
+export interface Friend {
+  friendUid: string;
+  nickname: string;
+  avatar: string;
+  remark: string;
+  addSource: number;
+}
+
+export interface OnlineList {
+  onlineList: Record<string, boolean>;
+}
+
+export interface CreateGroupInput {
+  name: string;
+  icon?: string;
+  isVerify?: boolean;
+}
+
+export interface GroupJoinInput {
+  groupId: string;
+  reqMsg?: string;
+  /** 1 invite `reqId`, 2 apply for myself. */
+  joinSource: 1 | 2;
+  reqId?: string;
+}
+
+export interface GroupJoinAnswer {
+  /** The pending request, when not joined at once. */
+  id?: string;
+  joined: boolean;
+}
+
+export interface HandleGroupRequestInput {
+  groupReqId: string;
+  groupId: string;
+  /** 2 accept, 3 refuse (creator/managers), 4 cancel (applicant or inviter). */
+  handleResult: 2 | 3 | 4;
+}
+
+export interface GroupRequest {
+  id: string;
+  groupId: string;
+  reqId: string;
+  reqMsg: string;
+  reqTime: number;
+  joinSource: number;
+  inviterUid: string;
+  handleUid: string;
+  handleResult: number;
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  icon: string;
+  status: number;
+  creatorUid: string;
+  groupType: number;
+  isVerify: boolean;
+  notification: string;
+  memberCount: number;
+}
+
+export interface GroupMember {
+  userId: string;
+  roleLevel: number;
+  nickname: string;
+  avatar: string;
+  joinTime: number;
+}
+
+export interface MembersQuery {
+  groupId: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface MembersPage {
+  list: GroupMember[];
+  nextCursor: string | null;
+}
+
+export interface SetRoleInput {
+  groupId: string;
+  userId: string;
+  /** 1 transfer ownership, 2 manager, 3 ordinary member. */
+  roleLevel: 1 | 2 | 3;
+}
+
+// --- im -----------------------------------------------------------------------
+
+/** A stored chat message. */
+export interface Message {
+  msgId: string;
+  conversationId: string;
+  chatType: number;
+  sendId: string;
+  recvId: string;
+  /** Dense per conversation: 1, 2, 3 … */
+  seq: number;
+  /** Epoch milliseconds. */
+  sendTime: number;
+  mType: number;
+  content: string;
+  clientMsgId: string | null;
+}
+
+export interface ChatLogQuery {
+  conversationId: string;
+  startSeq?: number;
+  endSeq?: number;
+  count?: number;
+  startSendTime?: number;
+  endSendTime?: number;
+}
+
+export interface ReadRecords {
+  reads: string[];
+  unReads: string[];
+}
+
+export interface SetupConversationInput {
+  recvId: string;
+  chatType: 1 | 2;
+}
+
+export interface Conversation {
+  conversationId: string;
+  chatType: number;
+  /** The peer (single chat) or the group id. */
+  targetId: string;
+  isShow: boolean;
+  maxSeq: number;
+  readSeq: number;
+  unread: number;
+  /** The last message, or null. */
+  msg: Message | null;
+}
+
+export interface UpdateConversationsInput {
+  conversationList: Record<string, { readSeq?: number; isShow?: boolean }>;
+}
+
+// --- WebSocket ----------------------------------------------------------------
+
+/** frameType values. */
+export const FrameType = { data: 0, ping: 1, ack: 2, noAck: 3, error: 9 } as const;
+
+export interface Frame {
+  frameType: number;
+  id?: string;
+  ackSeq?: number;
+  method?: string;
+  formId?: string;
+  data?: unknown;
+}
+
+/** `conversation.chat` data. */
+export interface ChatInput {
+  conversationId?: string;
+  chatType: 1 | 2;
+  recvId: string;
+  clientMsgId?: string;
+  msg: { mType: number; content: string };
+}
+
+/** `conversation.markChat` data (the Go system's `{chatType, recvId, msgIds}` also works). */
+export type MarkChatInput =
+  | { conversationId: string; readSeq: number }
+  | { chatType: 1 | 2; recvId: string; msgIds: string[] };
+
+/** `conversation.sync` data: conversationId → the last seq held. */
+export interface SyncInput {
+  conversations: Record<string, number>;
+}
+
+export interface SyncPage {
+  /** Messages after the requested seq, oldest first. */
+  messages: Message[];
+  /** More follow: ask again from the last seq received. */
+  hasMore: boolean;
+  maxSeq: number;
+  /** Set instead of messages when the caller may not read this conversation. */
+  error?: { code: number; msg: string };
+}
+
+export interface SyncAnswer {
+  conversations: Record<string, SyncPage>;
+}
+
+/** The methods a client may call over the socket, with their data and answers. */
+export interface WsMethods {
+  'conversation.chat': { data: ChatInput; answer: Message };
+  'conversation.markChat': { data: MarkChatInput; answer: { readSeq: number } };
+  'conversation.sync': { data: SyncInput; answer: SyncAnswer };
+  'user.online': { data: Record<string, never>; answer: OnlineList };
+}
+
+/** contentType of a push: 0 chat message, 1 read receipt. */
+export const ContentType = { chat: 0, readReceipt: 1 } as const;
+
+/** A read receipt push (contentType 1). */
+export interface ReadReceipt {
+  conversationId: string;
+  chatType: number;
+  /** The reader (for merged group receipts: the last reader of the batch). */
+  sendId: string;
+  /** The peer (single chat) or the group id. */
+  recvId: string;
+  readSeq: number;
+  /** Group receipts merged over a window: reader → readSeq. */
+  reads?: Record<string, number>;
+  sendTime: number;
+}
+
+export type ChatPush = Message & { contentType: 0 };
+export type ReceiptPush = ReadReceipt & { contentType: 1 };

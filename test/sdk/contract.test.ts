@@ -1,0 +1,119 @@
+/**
+ * The SDK declares its own wire types and route table (it must not depend on the
+ * server). This file ties them to the server: at type level (checked by
+ * `npm run check`, since tsc compiles the tests) every SDK type must equal the
+ * `Static` type of the server's TypeBox schema, and at run time the SDK's route
+ * table must equal the routes of the served OpenAPI document.
+ */
+import type * as sdk from '@easy-chat/sdk';
+import { ROUTES } from '@easy-chat/sdk';
+import type { Static, TSchema } from 'typebox';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import type { SyncPage } from '../../src/modules/im/history.service.js';
+import type { Message as ServerMessage } from '../../src/modules/im/im.entity.js';
+import type * as im from '../../src/modules/im/im.schema.js';
+import type { ReadReceipt } from '../../src/modules/im/message-fanout.js';
+import type * as friend from '../../src/modules/social/friend.schema.js';
+import type * as group from '../../src/modules/social/group.schema.js';
+import type * as social from '../../src/modules/social/social.schema.js';
+import type * as user from '../../src/modules/user/user.schema.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/** The `data` of a success envelope schema. */
+type Data<T> = T extends { data: infer D } ? D : never;
+type DataOf<S extends TSchema> = Data<Static<S>>;
+
+describe('SDK types equal the server schemas', () => {
+  it('user', () => {
+    expectTypeOf<sdk.RegisterInput>().toEqualTypeOf<Static<typeof user.RegisterBody>>();
+    expectTypeOf<sdk.LoginInput>().toEqualTypeOf<Static<typeof user.LoginBody>>();
+    expectTypeOf<sdk.TokenData>().toEqualTypeOf<DataOf<typeof user.TokenResponse>>();
+    expectTypeOf<sdk.UserInfo>().toEqualTypeOf<Static<typeof user.UserInfoSchema>>();
+    expectTypeOf<sdk.UpdateUserInput>().toEqualTypeOf<Static<typeof user.UpdateUserBody>>();
+    expectTypeOf<sdk.FindUsersQuery>().toEqualTypeOf<Static<typeof user.FindUsersQuery>>();
+  });
+
+  it('social', () => {
+    expectTypeOf<sdk.FriendRequestInput>().toEqualTypeOf<Static<typeof friend.FriendPutInBody>>();
+    expectTypeOf<sdk.FriendRequestAnswer>().toEqualTypeOf<
+      DataOf<typeof friend.FriendPutInResponse>
+    >();
+    expectTypeOf<sdk.HandleFriendRequestInput>().toEqualTypeOf<
+      Static<typeof friend.FriendHandleBody>
+    >();
+    expectTypeOf<sdk.FriendRequest[]>().toEqualTypeOf<
+      DataOf<typeof friend.FriendRequestListResponse>['list']
+    >();
+    expectTypeOf<sdk.Friend[]>().toEqualTypeOf<DataOf<typeof friend.FriendListResponse>['list']>();
+    expectTypeOf<sdk.OnlineList>().toEqualTypeOf<DataOf<typeof social.OnlineResponse>>();
+    expectTypeOf<sdk.CreateGroupInput>().toEqualTypeOf<Static<typeof group.CreateGroupBody>>();
+    expectTypeOf<sdk.GroupJoinInput>().toEqualTypeOf<Static<typeof group.GroupPutInBody>>();
+    expectTypeOf<sdk.GroupJoinAnswer>().toEqualTypeOf<DataOf<typeof group.GroupPutInResponse>>();
+    expectTypeOf<sdk.HandleGroupRequestInput>().toEqualTypeOf<
+      Static<typeof group.GroupHandleBody>
+    >();
+    expectTypeOf<sdk.GroupRequest[]>().toEqualTypeOf<
+      DataOf<typeof group.GroupRequestListResponse>['list']
+    >();
+    expectTypeOf<sdk.Group[]>().toEqualTypeOf<DataOf<typeof group.GroupListResponse>['list']>();
+    expectTypeOf<sdk.MembersQuery>().toEqualTypeOf<Static<typeof group.MembersQuery>>();
+    expectTypeOf<sdk.MembersPage>().toEqualTypeOf<DataOf<typeof group.MemberListResponse>>();
+    expectTypeOf<sdk.SetRoleInput>().toEqualTypeOf<Static<typeof group.SetRoleBody>>();
+  });
+
+  it('im over HTTP', () => {
+    expectTypeOf<sdk.Message>().toEqualTypeOf<Static<typeof im.MessageSchema>>();
+    expectTypeOf<sdk.ChatLogQuery>().toEqualTypeOf<Static<typeof im.ChatLogQuery>>();
+    expectTypeOf<sdk.ReadRecords>().toEqualTypeOf<DataOf<typeof im.ReadRecordsResponse>>();
+    expectTypeOf<sdk.SetupConversationInput>().toEqualTypeOf<
+      Static<typeof im.SetupConversationBody>
+    >();
+    expectTypeOf<sdk.Conversation>().toEqualTypeOf<Static<typeof im.ConversationViewSchema>>();
+    expectTypeOf<sdk.UpdateConversationsInput>().toEqualTypeOf<
+      Static<typeof im.UpdateConversationsBody>
+    >();
+  });
+
+  it('im over the WebSocket', () => {
+    expectTypeOf<sdk.ChatInput>().toEqualTypeOf<Static<typeof im.ChatData>>();
+    expectTypeOf<sdk.MarkChatInput>().toEqualTypeOf<Static<typeof im.MarkChatData>>();
+    expectTypeOf<sdk.SyncInput>().toEqualTypeOf<Static<typeof im.SyncData>>();
+    // Answers and pushes have no schema on the server; they are its domain types.
+    expectTypeOf<ServerMessage>().toExtend<sdk.Message>();
+    expectTypeOf<SyncPage>().toExtend<sdk.SyncPage>();
+    expectTypeOf<ReadReceipt>().toExtend<sdk.ReadReceipt>();
+  });
+});
+
+describe('SDK routes equal the served OpenAPI document', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('every user, social and im route, both ways', async () => {
+    const res = await fetch(`${t.url}/docs/json`);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    const served = Object.entries(doc.paths)
+      .filter(([path]) => /^\/v1\/(user|social|im)\//.test(path))
+      .flatMap(([path, methods]) =>
+        Object.keys(methods)
+          .filter((m) => ['get', 'post', 'put', 'delete'].includes(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      )
+      .sort();
+    const sdkRoutes = Object.values(ROUTES)
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
+    expect(sdkRoutes).toEqual(served);
+
+    // Routes without a bearer requirement in the document are the SDK's unauthenticated ones.
+    for (const route of Object.values(ROUTES)) {
+      const op = doc.paths[route.path]![route.method.toLowerCase()] as { security?: unknown[] };
+      expect(Boolean(op.security?.length), `${route.method} ${route.path}`).toBe(route.auth);
+    }
+  });
+});

@@ -1,0 +1,143 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+/** Debian's chromium; `.ci/run` installs it. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Builds the web app from source into a fresh directory (about a second). */
+export async function buildWebApp(): Promise<string> {
+  const { build } = await import('vite');
+  const outDir = mkdtempSync(join(tmpdir(), 'easy-chat-web-build-'));
+  await build({
+    configFile: resolve(import.meta.dirname, '../../web/vite.config.ts'),
+    build: { outDir, emptyOutDir: true },
+    logLevel: 'warn',
+  });
+  return outDir;
+}
+
+/**
+ * Waits until the texts of the elements `locator` matches satisfy `check`,
+ * re-reading the page each 50 ms (the DOM has no event for "the list now says X").
+ */
+export async function waitForTexts(
+  locator: Locator,
+  check: (texts: string[]) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let texts: string[] = [];
+  for (;;) {
+    texts = (await locator.allTextContents()).map((t) => t.trim());
+    if (check(texts)) return texts;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(texts)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The chat app as one person uses it, in one page. */
+export class ChatPage {
+  constructor(
+    readonly page: Page,
+    readonly phone: string,
+    readonly nickname: string,
+  ) {}
+
+  testId(id: string): Locator {
+    return this.page.getByTestId(id);
+  }
+
+  async register(url: string): Promise<void> {
+    await this.page.goto(url);
+    await this.testId('register-tab').click();
+    await this.page.locator('input[name=phone]').fill(this.phone);
+    await this.page.locator('input[name=password]').fill('correct-horse-1');
+    await this.page.locator('input[name=nickname]').fill(this.nickname);
+    await this.page.getByRole('button', { name: 'Create account' }).click();
+    await this.testId('me').filter({ hasText: this.nickname }).waitFor();
+  }
+
+  async tab(name: 'Chats' | 'Contacts' | 'Groups' | 'Me'): Promise<void> {
+    await this.page.locator('nav.tabs button', { hasText: name }).click();
+  }
+
+  async requestFriend(other: ChatPage): Promise<void> {
+    await this.tab('Contacts');
+    await this.testId('user-search').fill(other.phone);
+    await this.page.getByRole('button', { name: 'Search' }).click();
+    await this.testId('search-result').filter({ hasText: other.nickname }).waitFor();
+    await this.testId('add-friend').click();
+    await this.page.getByRole('alert').filter({ hasText: 'Friend request sent' }).waitFor();
+  }
+
+  async acceptFriend(other: ChatPage): Promise<void> {
+    await this.tab('Contacts');
+    await this.page.getByRole('button', { name: 'Refresh' }).first().click();
+    const request = this.testId('friend-request').filter({ hasText: other.nickname });
+    await request.waitFor();
+    await request.getByTestId('accept-friend').click();
+    await this.testId('friend').filter({ hasText: other.nickname }).waitFor();
+  }
+
+  /** Opens the chat with a friend from Contacts. */
+  async chatWith(other: ChatPage): Promise<void> {
+    await this.tab('Contacts');
+    await this.page.getByRole('button', { name: 'Refresh' }).first().click();
+    await this.testId('friend').filter({ hasText: other.nickname }).click();
+    await this.testId('chat-title').filter({ hasText: other.nickname }).waitFor();
+  }
+
+  async openConversation(title: string): Promise<void> {
+    await this.tab('Chats');
+    await this.page.locator(`[data-testid=conversation][data-title="${title}"]`).click();
+    await this.testId('chat-title').filter({ hasText: title }).waitFor();
+  }
+
+  /** Types and sends a message, and waits until the server has stored it. */
+  async send(text: string): Promise<void> {
+    await this.testId('composer').fill(text);
+    await this.testId('composer').press('Enter');
+    await this.page
+      .locator('[data-testid=message][data-status=sent]')
+      .filter({ hasText: text })
+      .waitFor();
+  }
+
+  /** The message texts shown in the open chat, in order. */
+  messages(): Locator {
+    return this.testId('message-content');
+  }
+
+  /** Waits until the open chat ends with `texts`, in this order, each once. */
+  async waitForMessages(texts: string[]): Promise<void> {
+    await waitForTexts(
+      this.messages(),
+      (shown) =>
+        shown.slice(-texts.length).join('\n') === texts.join('\n') &&
+        texts.every((t) => shown.filter((s) => s === t).length === 1),
+      `${this.nickname} to see ${JSON.stringify(texts)}`,
+    );
+  }
+}

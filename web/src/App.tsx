@@ -1,0 +1,169 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { ChatView } from './ChatView.js';
+import { colourOf, initials, useAppState } from './hooks.js';
+import { Sidebar } from './Sidebar.js';
+import { store } from './store.js';
+
+export function App() {
+  const state = useAppState();
+  const [resuming, setResuming] = useState(true);
+
+  useEffect(() => {
+    store
+      .resume()
+      .catch((err: unknown) => store.fail(err))
+      .finally(() => setResuming(false));
+  }, []);
+
+  if (resuming) return <div className="splash">easy-chat</div>;
+  if (!state.me) return <AuthScreen />;
+  const reconnecting =
+    state.wasOnline && (state.connection === 'reconnecting' || state.connection === 'connecting');
+  return (
+    <div className={`layout ${state.activeId ? 'chat-open' : ''}`}>
+      {reconnecting && (
+        <div className="banner" role="status" data-testid="reconnecting">
+          Connection lost. Reconnecting…
+        </div>
+      )}
+      {state.connection === 'stopped' && (
+        <div className="banner banner-error" role="status">
+          Disconnected: this account was signed in on too many devices.
+        </div>
+      )}
+      <Sidebar />
+      <main className="main">
+        {state.activeId ? (
+          <ChatView conversationId={state.activeId} />
+        ) : (
+          <div className="empty">Pick a conversation, or find friends in Contacts.</div>
+        )}
+      </main>
+      <Notice />
+    </div>
+  );
+}
+
+function Notice() {
+  const { notice } = useAppState();
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => store.dismissNotice(), 5000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+  if (!notice) return null;
+  return (
+    <div
+      className={`notice notice-${notice.kind}`}
+      role="alert"
+      onClick={() => store.dismissNotice()}
+    >
+      {notice.text}
+    </div>
+  );
+}
+
+function AuthScreen() {
+  const { notice } = useAppState();
+  const [mode, setMode] = useState<'login' | 'register'>('login');
+  const [phone, setPhone] = useState('');
+  const [password, setPassword] = useState('');
+  const [nickname, setNickname] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (mode === 'login') await store.login(phone.trim(), password);
+      else await store.register(phone.trim(), password, nickname.trim());
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="auth">
+      <form className="auth-card" onSubmit={(e) => void submit(e)}>
+        <div className="brand">
+          <span className="brand-mark" /> easy-chat
+        </div>
+        <div className="tabs">
+          <button
+            type="button"
+            className={mode === 'login' ? 'active' : ''}
+            onClick={() => setMode('login')}
+          >
+            Log in
+          </button>
+          <button
+            type="button"
+            className={mode === 'register' ? 'active' : ''}
+            onClick={() => setMode('register')}
+            data-testid="register-tab"
+          >
+            Register
+          </button>
+        </div>
+        <label>
+          Phone
+          <input
+            name="phone"
+            inputMode="tel"
+            autoComplete="username"
+            value={phone}
+            onChange={(e) => setPhone(e.target.value)}
+            placeholder="13800000001"
+            required
+          />
+        </label>
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            minLength={mode === 'register' ? 8 : 1}
+            required
+          />
+        </label>
+        {mode === 'register' && (
+          <label>
+            Nickname
+            <input
+              name="nickname"
+              value={nickname}
+              onChange={(e) => setNickname(e.target.value)}
+              maxLength={24}
+              required
+            />
+          </label>
+        )}
+        {(error ?? notice?.text) && <p className="form-error">{error ?? notice?.text}</p>}
+        <button className="primary" type="submit" disabled={busy}>
+          {mode === 'login' ? 'Log in' : 'Create account'}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+export function Avatar({ id, name, online }: { id: string; name?: string; online?: boolean }) {
+  return (
+    <span className="avatar" style={{ background: colourOf(id) }}>
+      {initials(name)}
+      {online !== undefined && (
+        <span
+          className={`dot ${online ? 'dot-on' : ''}`}
+          data-testid={online ? 'online-dot' : undefined}
+        />
+      )}
+    </span>
+  );
+}
