@@ -219,6 +219,13 @@ export class Store {
     client.on('message', ({ message, source }) => this.onMessage(message, source));
     client.on('readReceipt', (receipt) => this.onReceipt(receipt));
     client.on('error', (err) => console.warn('easy-chat:', err));
+    // Social pushes (friend.request, group.member.joined, …): reload what they changed.
+    client.on('serverEvent', (frame) => {
+      if (frame.method?.startsWith('friend.'))
+        void this.refreshFriends().catch((e: unknown) => this.fail(e));
+      if (frame.method?.startsWith('group.'))
+        void this.refreshGroups().catch((e: unknown) => this.fail(e));
+    });
     this.onlineTimer = setInterval(() => void this.refreshOnline(), 15_000);
     if (!this.watchingVisibility) {
       this.watchingVisibility = true;
