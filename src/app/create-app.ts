@@ -242,7 +242,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       connections,
       services,
       async start() {
-        await http.listen({ host: config.server.host, port: config.server.port });
+        await http.listen({
+          host: config.server.host,
+          port: config.server.port,
+          backlog: config.server.backlog,
+        });
         const address = http.server.address();
         const port = typeof address === 'object' && address ? address.port : config.server.port;
         const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;

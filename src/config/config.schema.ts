@@ -43,6 +43,7 @@ export const ConfigSchema = strict({
     host: Type.String({ minLength: 1 }),
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     bodyLimitBytes: PositiveInt,
+    backlog: PositiveInt,
     trustProxy: Type.Boolean(),
     shutdownTimeoutMs: PositiveInt,
   }),

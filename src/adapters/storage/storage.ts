@@ -7,6 +7,7 @@ import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { StaticMigrationProvider } from './migrations/index.js';
+import { CachedStatementDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -83,7 +84,7 @@ function sqliteDialect(config: Config): SqliteDialect {
       database.pragma('journal_mode = WAL');
       database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       database.pragma('foreign_keys = ON');
-      return database;
+      return new CachedStatementDatabase(database);
     },
   });
 }
