@@ -21,7 +21,7 @@ export class CachedStatementDatabase implements SqliteDatabase {
     if (statement) {
       this.statements.delete(sql);
     } else {
-      statement = this.database.prepare(sql) as unknown as SqliteStatement;
+      statement = this.database.prepare(sql);
       if (this.statements.size >= this.max) {
         this.statements.delete(this.statements.keys().next().value!);
       }
