@@ -55,12 +55,14 @@ listen:
   - port: ${xmppPort}
     ip: "127.0.0.1"
     module: ejabberd_c2s
+    backlog: 4096
     max_stanza_size: 262144
     shaper: c2s_shaper
     access: c2s
   - port: ${httpPort}
     ip: "127.0.0.1"
     module: ejabberd_http
+    backlog: 4096
     request_handlers:
       /ws: ejabberd_http_ws
       /api: mod_http_api

@@ -218,7 +218,7 @@ async function sendSequence(set: ConnSet, sender: number, to: Target, count: num
 
 /** Drops every socket of a set (the server sees them go); their users stay for `storm`. */
 function drop(set: ConnSet) {
-  for (const c of set.conns) c.socket.terminate();
+  for (const c of set.conns) c?.socket.terminate();
   return { dropped: set.conns.length };
 }
 
@@ -233,7 +233,8 @@ async function storm(
 ) {
   const { driver, url } = set;
   const users = set.conns.map((c) => c.user);
-  const conns: Conn[] = [];
+  // Same order as before, so callers' indexes stay valid (a failed one leaves a hole).
+  const conns: Conn[] = new Array<Conn>(users.length);
   set.conns = conns;
   await sleep(Math.max(0, opts.startAt - now()));
   const inSync: number[] = [];
@@ -247,7 +248,7 @@ async function storm(
         try {
           const conn = await driver.open(url, user);
           listenForGroup(set, conn);
-          conns.push(conn);
+          conns[i] = conn;
           const from = opts.sync?.[i];
           if (from) {
             const seqs = { ...from };
@@ -330,12 +331,12 @@ process.on('message', (message: any) => {
         return storm(setOf(message.set), message);
       case 'disconnect': {
         const set = sets.get(message.set);
-        for (const c of set?.conns ?? []) c.socket.terminate();
+        for (const c of set?.conns ?? []) c?.socket.terminate();
         sets.delete(message.set);
         return {};
       }
       case 'close':
-        for (const set of sets.values()) for (const c of set.conns) c.socket.terminate();
+        for (const set of sets.values()) for (const c of set.conns) c?.socket.terminate();
         setTimeout(() => process.exit(0), 50);
         return {};
       default:
