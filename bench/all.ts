@@ -5,18 +5,22 @@
 import { spawn } from 'node:child_process';
 import { log } from './support/run.js';
 
-const scripts = ['idle', 'private-chat', 'group', 'reconnect-storm', 'history'];
+const scripts = ['idle', 'group', 'private-chat', 'reconnect-storm', 'history'];
 const only = process.env.BENCH_ONLY?.split(',');
 
 let child: ReturnType<typeof spawn> | undefined;
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => {
+    // The running scenario stops what it started; no further scenario starts.
+    stopping = true;
     child?.kill(signal);
   });
 
 let failed = 0;
 for (const script of scripts) {
   if (only && !only.includes(script)) continue;
+  if (stopping) break;
   log(`== ${script}`);
   const code = await new Promise<number | null>((resolve) => {
     child = spawn(process.execPath, ['--import', 'tsx', `bench/${script}.ts`], {
@@ -29,4 +33,4 @@ for (const script of scripts) {
     log(`${script} failed (${code})`);
   }
 }
-process.exit(failed ? 1 : 0);
+process.exit(failed || stopping ? 1 : 0);

@@ -226,9 +226,7 @@ if (isMain(import.meta))
     const result = await runPrivate({
       pairs: envNumber('BENCH_PAIRS', 100),
       stepSeconds: envNumber('BENCH_STEP', 10),
-      rates: (
-        process.env.BENCH_RATES ?? '100,200,300,400,500,650,800,1000,1250,1600,2000,2500,3200,4000'
-      )
+      rates: (process.env.BENCH_RATES ?? '100,200,300,400,600,800,1000,1300,1600,2000,2500,3200')
         .split(',')
         .map(Number),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),

@@ -15,7 +15,7 @@ import type { Meta } from './support/meta.js';
 import { lineChart, type Series } from './support/svg.js';
 
 const root = join(benchDir, '..');
-const chartsDir = join(benchDir, 'charts');
+let chartsDir = join(benchDir, 'charts');
 
 function load<T>(name: string): T | undefined {
   const file = join(resultsDir, `${name}.json`);
@@ -285,12 +285,18 @@ function historySection(r: HistoryResult): string[] {
   return out;
 }
 
-export function writeReport() {
-  const idle = load<IdleResult>('idle');
-  const priv = load<PrivateResult>('private-chat');
-  const group = load<GroupResult>('group');
-  const storm = load<StormResult>('reconnect-storm');
-  const history = load<HistoryResult>('history');
+export interface Results {
+  idle?: IdleResult;
+  priv?: PrivateResult;
+  group?: GroupResult;
+  storm?: StormResult;
+  history?: HistoryResult;
+}
+
+/** BENCHMARKS.md's text for these results; charts go to `charts` (bench/charts). */
+export function renderReport(results: Results, charts = join(benchDir, 'charts')): string {
+  chartsDir = charts;
+  const { idle, priv, group, storm, history } = results;
   const meta = [idle, priv, group, storm, history].find(Boolean)?.meta;
   const header = readFileSync(join(benchDir, 'BENCHMARKS.head.md'), 'utf8');
   const out = [header.trimEnd(), ''];
@@ -317,7 +323,19 @@ export function writeReport() {
     if (result) out.push(...section(), '');
     else out.push(`_\`npm run ${script}\` has not been run yet._`, '');
   }
-  writeFileSync(join(root, 'BENCHMARKS.md'), `${out.join('\n').trimEnd()}\n`);
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** Rewrites BENCHMARKS.md and bench/charts from bench/results. */
+export function writeReport() {
+  const text = renderReport({
+    idle: load<IdleResult>('idle'),
+    priv: load<PrivateResult>('private-chat'),
+    group: load<GroupResult>('group'),
+    storm: load<StormResult>('reconnect-storm'),
+    history: load<HistoryResult>('history'),
+  });
+  writeFileSync(join(root, 'BENCHMARKS.md'), text);
 }
 
 if (isMain(import.meta)) writeReport();

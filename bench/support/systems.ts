@@ -126,7 +126,6 @@ export { ejabberdUnavailable, ejabberdVersion };
 
 export async function startEjabberdSystem(): Promise<System> {
   const server = await startEjabberd();
-  const unregister = onCleanup(() => server.stop());
   const password = 'bench-password';
   const run = unique();
   return {
@@ -146,10 +145,7 @@ export async function startEjabberdSystem(): Promise<System> {
       const room = await server.createRoom(`g${unique()}`, users.length + 10);
       return { id: room, users, joinRoom: room };
     },
-    async stop() {
-      unregister();
-      await server.stop();
-    },
+    stop: () => server.stop(),
   };
 }
 
