@@ -285,6 +285,65 @@ function historySection(r: HistoryResult): string[] {
   return out;
 }
 
+/** One line per scenario with easy-chat's figure and its ratios, for the top of the page. */
+function summary(r: Results): string[] {
+  const out: string[] = [];
+  if (r.idle) {
+    const first = Math.min(...r.idle.rows.map((x) => x.requested));
+    const rows = r.idle.rows.filter((x) => x.requested === first);
+    const easy = rows.find((x) => isEasy(x.system));
+    if (easy)
+      out.push(
+        `- **Idle connections** (${first}): ${f1(easy.bytesPerConnection / 1024)} KiB per socket; ${rows
+          .filter((x) => x !== easy)
+          .map(
+            (x) =>
+              `${ratio(easy.bytesPerConnection, x.bytesPerConnection)} of ${x.system} (${f1(x.bytesPerConnection / 1024)} KiB)`,
+          )
+          .join(', ')}.`,
+      );
+  }
+  if (r.priv) {
+    const ej = r.priv.rows.find((x) => x.system === 'ejabberd');
+    out.push(
+      `- **Private chat** capacity (questions/s, each answered, p99 round trip ≤ ${r.priv.options.breakMs} ms): ${r.priv.rows
+        .map(
+          (x) =>
+            `${x.system} ${x.capacity}${ej && x !== ej ? ` (${ratio(x.capacity, ej.capacity)} of ejabberd)` : ''}`,
+        )
+        .join(', ')}.`,
+    );
+  }
+  if (r.group)
+    for (const size of [...new Set(r.group.rows.map((x) => x.size))]) {
+      const rows = r.group.rows.filter((x) => x.size === size);
+      const easy = rows.find((x) => isEasy(x.system));
+      if (!easy) continue;
+      out.push(
+        `- **Group of ${size}**: ${f0(easy.perSecond)} deliveries/s, last member after ${f0(easy.lastMemberP50)} ms (median); ${rows
+          .filter((x) => x !== easy)
+          .map((x) => `${ratio(easy.perSecond, x.perSecond)} the deliveries/s of ${x.system}`)
+          .join(', ')}.`,
+      );
+    }
+  if (r.storm)
+    out.push(
+      `- **Reconnect storm** (${r.storm.options.clients} clients, ${r.storm.options.missed} missed each): ${r.storm.rows
+        .map((x) => {
+          const k = x.runs.find((y) => y.kind === 'reconnect + sync');
+          return `${x.system} all in sync after ${f0(k?.allInSyncMs ?? NaN)} ms`;
+        })
+        .join(', ')}.`,
+    );
+  if (r.history) {
+    const chat = r.history.rows.filter((x) => x.endpoint.includes('chatlog'));
+    out.push(
+      `- **History reads**: ${chat.map((x) => `${x.system} ${f0(x.rps)} pages/s`).join(', ')}.`,
+    );
+  }
+  return out;
+}
+
 export interface Results {
   idle?: IdleResult;
   priv?: PrivateResult;
@@ -300,6 +359,8 @@ export function renderReport(results: Results, charts = join(benchDir, 'charts')
   const meta = [idle, priv, group, storm, history].find(Boolean)?.meta;
   const header = readFileSync(join(benchDir, 'BENCHMARKS.head.md'), 'utf8');
   const out = [header.trimEnd(), ''];
+  const lines = summary(results);
+  if (lines.length) out.push('## Summary', '', ...lines, '');
   if (meta) {
     out.push('## Machine and versions', '');
     out.push(

@@ -25,7 +25,8 @@ export async function freePort(): Promise<number> {
 /**
  * Starts the built CLI (dist/cli.js) in its own process on a loopback port, so the
  * load generator and the server do not share an event loop. With
- * BENCH_SERVER_FROM_SOURCE=1 (the smoke tests) or no build, src/cli.ts runs under tsx.
+ * BENCH_SERVER_FROM_SOURCE=1 (the smoke tests) or no build, src/cli.ts runs under tsx;
+ * BENCH_SERVER_NODE_ARGS adds node flags (--cpu-prof).
  */
 export async function startServer(
   env: Record<string, string>,
@@ -35,8 +36,10 @@ export async function startServer(
   const fromSource =
     process.env.BENCH_SERVER_FROM_SOURCE === '1' || !existsSync(join(root, 'dist/cli.js'));
   const entry = fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
+  // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const dataDir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-'));
-  const child = spawn(process.execPath, [...entry, 'start', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...args], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
