@@ -7,7 +7,7 @@
  * in turn, BENCH_GROUP_ROUNDS times, in alternating order.
  *
  *   npm run bench:group    BENCH_GROUP_SIZES=1000,10000 BENCH_GROUP_MESSAGES=20
- *                          BENCH_GROUP_ROUNDS=2 BENCH_WORKERS=4
+ *                          BENCH_GROUP_ROUNDS=3 BENCH_WORKERS=4
  */
 import { connectUsers, type Placement } from './support/clients.js';
 import type { Target } from './support/drivers.js';
@@ -207,7 +207,7 @@ if (isMain(import.meta))
     const result = await runGroup({
       sizes: (process.env.BENCH_GROUP_SIZES ?? '1000,10000').split(',').map(Number),
       messages: envNumber('BENCH_GROUP_MESSAGES', 20),
-      rounds: envNumber('BENCH_GROUP_ROUNDS', 2),
+      rounds: envNumber('BENCH_GROUP_ROUNDS', 3),
       workers: envNumber('BENCH_WORKERS', 4),
       systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],
       timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,

@@ -8,7 +8,7 @@
  * Socket.IO: processes sharing Redis; ws: independent processes) and the clients come
  * from several load generators. ejabberd is one Erlang node and stops at its limit.
  *
- *   npm run bench:idle     BENCH_IDLE=10000 BENCH_IDLE_MAX=40000 BENCH_IDLE_PER_PROCESS=15000
+ *   npm run bench:idle     BENCH_IDLE=10000 BENCH_IDLE_MAX=60000 BENCH_IDLE_PER_PROCESS=15000
  */
 import { connectUsers } from './support/clients.js';
 import { log, envNumber, isMain, main, sleep, writeResult } from './support/run.js';
@@ -121,7 +121,7 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
 if (isMain(import.meta))
   main(async () => {
     const opts: IdleOptions = {
-      counts: [envNumber('BENCH_IDLE', 10_000), envNumber('BENCH_IDLE_MAX', 40_000)],
+      counts: [envNumber('BENCH_IDLE', 10_000), envNumber('BENCH_IDLE_MAX', 60_000)],
       perProcess: envNumber('BENCH_IDLE_PER_PROCESS', 15_000),
       ejabberdMax: envNumber('BENCH_IDLE_EJABBERD_MAX', 19_500),
       systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],

@@ -6,7 +6,7 @@
  * noise hits them alike. A system stops climbing once it breaks: p99 round trip over
  * BENCH_BREAK_MS, fewer than 95% of questions answered, or too many in flight.
  *
- *   npm run bench:private   BENCH_PAIRS=100 BENCH_STEP=10 BENCH_RATES=100,200,...
+ *   npm run bench:private   BENCH_PAIRS=100 BENCH_STEP=8 BENCH_RATES=100,200,...
  *                           BENCH_BREAK_MS=1000 BENCH_WORKERS=2
  */
 import { connectUsers, type Placement } from './support/clients.js';
@@ -225,8 +225,8 @@ if (isMain(import.meta))
   main(async () => {
     const result = await runPrivate({
       pairs: envNumber('BENCH_PAIRS', 100),
-      stepSeconds: envNumber('BENCH_STEP', 10),
-      rates: (process.env.BENCH_RATES ?? '100,200,300,400,600,800,1000,1300,1600,2000,2500,3200')
+      stepSeconds: envNumber('BENCH_STEP', 8),
+      rates: (process.env.BENCH_RATES ?? '100,150,200,250,300,400,500,600,800,1000,1300,1600,2000')
         .split(',')
         .map(Number),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),

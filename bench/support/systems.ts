@@ -65,7 +65,13 @@ export async function startEasyChat(opts: {
   if (processes > 1 && opts.storage !== 'postgres')
     throw new Error('several easy-chat processes need PostgreSQL');
   const schema = `bench_${unique()}`;
-  const env: Record<string, string> = { ...EASY_CHAT_ENV, ...opts.env };
+  // EC_* variables of the benchmark's own environment reach the servers (experiments).
+  const fromEnv = Object.entries(process.env).filter(([k, v]) => k.startsWith('EC_') && v);
+  const env: Record<string, string> = {
+    ...EASY_CHAT_ENV,
+    ...(Object.fromEntries(fromEnv) as Record<string, string>),
+    ...opts.env,
+  };
   if (opts.storage === 'postgres')
     Object.assign(env, {
       EC_STORAGE__DRIVER: 'postgres',
