@@ -73,7 +73,7 @@ async function measure(
     await sleep(1000);
     const before = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
     const started = performance.now();
-    await connectUsers(pool, system, 'idle', users, 200);
+    await connectUsers(pool, system, 'idle', users, 100);
     const connectSeconds = (performance.now() - started) / 1000;
     await sleep(3000);
     const after = system.pids().reduce((n, pid) => n + rssOf(pid), 0);

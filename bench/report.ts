@@ -358,9 +358,14 @@ export function renderReport(results: Results, charts = join(benchDir, 'charts')
   const { idle, priv, group, storm, history } = results;
   const meta = [idle, priv, group, storm, history].find(Boolean)?.meta;
   const header = readFileSync(join(benchDir, 'BENCHMARKS.head.md'), 'utf8');
-  const out = [header.trimEnd(), ''];
+  // Title and introduction, the summary and findings, then the method and the sections.
+  const [intro, method = ''] = header.split(/^(?=## Method)/m) as [string, string?];
+  const out = [intro.trimEnd(), ''];
   const lines = summary(results);
   if (lines.length) out.push('## Summary', '', ...lines, '');
+  const findings = join(benchDir, 'BENCHMARKS.findings.md');
+  if (existsSync(findings)) out.push(readFileSync(findings, 'utf8').trimEnd(), '');
+  out.push(method.trimEnd(), '');
   if (meta) {
     out.push('## Machine and versions', '');
     out.push(

@@ -1,6 +1,6 @@
 /** Connecting a system's users from the load-generator pool, spread over processes and servers. */
 import type { ClientUser } from './drivers.js';
-import { withProgress } from './run.js';
+import { log, withProgress } from './run.js';
 import type { System } from './systems.js';
 import { split, type Pool } from './worker-pool.js';
 
@@ -37,6 +37,7 @@ export async function connectUsers(
           const byUrl = split(items, system.urls.length);
           let connected = 0;
           let failed = 0;
+          let retried = 0;
           const errors: string[] = [];
           for (let p = 0; p < byUrl.length; p += 1) {
             const group = byUrl[p]!;
@@ -44,6 +45,7 @@ export async function connectUsers(
             const r = await pool.workers[w]!.run<{
               connected: number;
               failed: number;
+              retried: number;
               errors: string[];
             }>('connect', {
               set,
@@ -57,13 +59,16 @@ export async function connectUsers(
             );
             connected = r.connected;
             failed += r.failed;
+            retried += r.retried;
             errors.push(...r.errors);
           }
-          return { connected, failed, errors };
+          return { connected, failed, retried, errors };
         }),
       ),
   );
   const failed = results.reduce((n, r) => n + r.failed, 0);
+  const retried = results.reduce((n, r) => n + r.retried, 0);
+  if (retried > 0) log(`  ${system.label}: ${retried} connection attempts failed and were retried`);
   if (failed > 0)
     throw new Error(
       `${system.label}: ${failed}/${users.length} sockets failed: ${results

@@ -58,8 +58,11 @@ const fmt = (v: number) =>
 
 export function lineChart(o: ChartOptions): string {
   const width = o.width ?? 720;
-  const height = o.height ?? 400;
-  const m = { left: 70, right: 20, top: 40, bottom: 90 };
+  // Legend below the plot: 3 columns, or 2 when names are long.
+  const columns = Math.max(...o.series.map((s) => s.name.length)) > 30 ? 2 : 3;
+  const legendRows = Math.ceil(o.series.length / columns);
+  const height = (o.height ?? 360) + 16 * legendRows;
+  const m = { left: 70, right: 20, top: 40, bottom: 58 + 16 * legendRows };
   const pts = o.series
     .flatMap((s) => s.points)
     .filter(
@@ -140,9 +143,9 @@ export function lineChart(o: ChartOptions): string {
             `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${color}"/>`,
           );
     }
-    const col = i % 3;
-    const row = Math.floor(i / 3);
-    const lx = m.left + col * (w / 3);
+    const col = i % columns;
+    const row = Math.floor(i / columns);
+    const lx = m.left + col * (w / columns);
     const ly = legendY + row * 16;
     parts.push(
       `<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,

@@ -69,6 +69,7 @@ async function inBatches<T>(items: T[], concurrency: number, work: (t: T) => Pro
 async function connect(set: ConnSet, users: ClientUser[], concurrency: number) {
   const { driver, url } = set;
   let failed = 0;
+  let retried = 0;
   const errors = new Set<string>();
   const opened: Conn[] = new Array(users.length);
   let done = 0;
@@ -78,13 +79,23 @@ async function connect(set: ConnSet, users: ClientUser[], concurrency: number) {
       users.map((u, i) => [u, i] as const),
       concurrency,
       async ([user, i]) => {
-        try {
-          const conn = await driver.open(url, user);
-          listenForGroup(set, conn);
-          opened[i] = conn;
-        } catch (err) {
-          failed += 1;
-          if (errors.size < 5) errors.add(String((err as Error).message ?? err));
+        // Like a real client, retry a refused or reset attempt (up to 3, 1 s apart).
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            const conn = await driver.open(url, user);
+            listenForGroup(set, conn);
+            opened[i] = conn;
+            break;
+          } catch (err) {
+            if (attempt < 3) {
+              retried += 1;
+              await sleep(1000);
+              continue;
+            }
+            failed += 1;
+            if (errors.size < 5) errors.add(String((err as Error).message ?? err));
+            break;
+          }
         }
         done += 1;
       },
@@ -93,7 +104,7 @@ async function connect(set: ConnSet, users: ClientUser[], concurrency: number) {
     clearInterval(timer);
   }
   set.conns.push(...opened.filter(Boolean));
-  return { connected: set.conns.length, failed, errors: [...errors] };
+  return { connected: set.conns.length, failed, retried, errors: [...errors] };
 }
 
 async function join(set: ConnSet, room: string, concurrency: number) {
