@@ -20,6 +20,19 @@ import {
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every wait on a server is bounded: a hung handshake or answer fails instead. */
+const OPEN_TIMEOUT_MS = 30_000;
+const ANSWER_TIMEOUT_MS = 60_000;
+/** A storm's reconnect may wait out several SYN retries (1, 3, 7, 15, 31 s …). */
+const STORM_TIMEOUT_MS = 120_000;
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Connections of one system under test; a worker may hold several side by side. */
 interface ConnSet {
   driver: Driver;
@@ -82,7 +95,7 @@ async function connect(set: ConnSet, users: ClientUser[], concurrency: number) {
         // Like a real client, retry a refused or reset attempt (up to 3, 1 s apart).
         for (let attempt = 1; ; attempt += 1) {
           try {
-            const conn = await driver.open(url, user);
+            const conn = await within(driver.open(url, user), OPEN_TIMEOUT_MS, 'connect');
             listenForGroup(set, conn);
             opened[i] = conn;
             break;
@@ -113,7 +126,11 @@ async function join(set: ConnSet, room: string, concurrency: number) {
   const timer = setInterval(() => progress({ joined: done }), 500);
   try {
     await inBatches(conns, concurrency, async (conn) => {
-      await driver.join?.(conn, room, conn.user.id.split('@')[0]!);
+      await within(
+        driver.join?.(conn, room, conn.user.id.split('@')[0]!) ?? Promise.resolve(),
+        ANSWER_TIMEOUT_MS,
+        'join',
+      );
       done += 1;
     });
   } finally {
@@ -221,7 +238,7 @@ async function sendSequence(set: ConnSet, sender: number, to: Target, count: num
   for (let i = 0; i < count; i += 1) {
     const t = now();
     sentAt[`G${i}`] = t;
-    await set.driver.send(conn, to, `G${i}|${t}`);
+    await within(set.driver.send(conn, to, `G${i}|${t}`), ANSWER_TIMEOUT_MS, 'send');
     progress({ sent: i + 1 });
   }
   return { sentAt };
@@ -257,16 +274,18 @@ async function storm(
     await Promise.all(
       users.map(async (user, i) => {
         try {
-          const conn = await driver.open(url, user);
+          const conn = await within(driver.open(url, user), STORM_TIMEOUT_MS, 'reconnect');
           listenForGroup(set, conn);
           conns[i] = conn;
           const from = opts.sync?.[i];
           if (from) {
             const seqs = { ...from };
             for (;;) {
-              const answer = await driver.request!(conn, 'conversation.sync', {
-                conversations: seqs,
-              });
+              const answer = await within(
+                driver.request!(conn, 'conversation.sync', { conversations: seqs }),
+                ANSWER_TIMEOUT_MS,
+                'sync',
+              );
               if (answer.frameType !== 2) throw new Error(JSON.stringify(answer.data));
               let more = false;
               for (const [id, c] of Object.entries(
