@@ -1,178 +1,199 @@
 /**
- * Scale-out figures, side by side in one run on PostgreSQL + Redis + NATS:
- *  - private messages/s end to end with one gateway process vs two (pairs split
- *    so that senders and receivers sit on different gateways when there are two);
- *  - the cost of a delivery across gateways: the same cluster, pairs on one
- *    gateway vs pairs split across two.
- * Every server role and the load generators are separate processes.
+ * Scale-out figures on PostgreSQL + Redis + NATS, side by side in one run, with the
+ * private-chat scenario's method (open-loop questions A → B answered at once, rising
+ * offered rates until the p99 round trip passes BENCH_BREAK_MS):
+ *  - capacity with one gateway process against two (each pair split across the two);
+ *  - the cost of a delivery across gateways: in the two-gateway cluster, pairs split
+ *    across the gateways against pairs whose ends share a gateway (half the pairs on
+ *    each, so both layouts load both gateways alike).
+ * The api, the gateways, the worker and the load generators are separate processes.
  *
- *   npm run bench:scale   (BENCH_PAIRS=60 BENCH_DURATION=10 BENCH_ROUNDS=2)
+ *   npm run bench:scale   BENCH_PAIRS=60 BENCH_STEP=6 BENCH_RATES=100,200,... BENCH_BREAK_MS=1000
  */
 import pg from 'pg';
+import type { Entry, PrivateOptions } from './private-chat.js';
+import { step } from './private-chat.js';
 import { befriendPairs, registerUsers, type BenchUser } from './support/fixtures.js';
+import { envNumber, isMain, log, main, sleep } from './support/run.js';
 import { startServer, type ServerProcess } from './support/server-process.js';
-import { percentile, Worker } from './support/worker-pool.js';
+import { DATABASE_URL, EASY_CHAT_ENV, REDIS_URL } from './support/systems.js';
+import { Pool } from './support/worker-pool.js';
 
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 60);
-const DURATION_MS = Number(process.env.BENCH_DURATION ?? 10) * 1000;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
-
-const log = (...args: unknown[]) =>
-  console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...args);
-
-interface Layout {
+interface Cluster {
   api: ServerProcess;
   gateways: ServerProcess[];
-  worker: ServerProcess;
-  schema: string;
   stop(): Promise<void>;
 }
 
-async function startLayout(gatewayCount: number): Promise<Layout> {
-  const schema = `bench_scale_${Date.now()}`;
-  const prefix = `bs${Date.now()}`;
+async function startCluster(gatewayCount: number): Promise<Cluster> {
+  const id = `${Date.now().toString(36)}${gatewayCount}`;
   const env = {
-    EC_AUTH__ARGON2__MEMORY_KIB: '1024',
-    EC_AUTH__ARGON2__TIME_COST: '1',
-    EC_GATEWAY__FRAMES_PER_SEC: '100000',
-    EC_GATEWAY__FRAME_BURST: '100000',
-    EC_GATEWAY__MAX_PENDING_REQUESTS: '10000',
+    ...EASY_CHAT_ENV,
     EC_STORAGE__DRIVER: 'postgres',
     DATABASE_URL,
-    EC_STORAGE__POSTGRES__SCHEMA: schema,
+    EC_STORAGE__POSTGRES__SCHEMA: `bench_scale_${id}`,
     EC_CACHE__DRIVER: 'redis',
     REDIS_URL,
-    EC_CACHE__REDIS__KEY_PREFIX: `${prefix}:`,
+    EC_CACHE__REDIS__KEY_PREFIX: `bs${id}:`,
     EC_BUS__DRIVER: 'nats',
-    NATS_URL,
-    EC_BUS__PREFIX: prefix,
+    NATS_URL: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+    EC_BUS__PREFIX: `bs${id}`,
     EC_CLUSTER__PRESENCE: 'redis',
     EC_CLUSTER__TRANSPORT: 'nats',
   };
-  const api = await startServer({ ...env, NODE_ID: 'api' }, ['--roles', 'api']);
+  const api = await startServer({ ...env, NODE_ID: `api-${id}` }, ['--roles', 'api']);
   const gateways = await Promise.all(
     Array.from({ length: gatewayCount }, (_, i) =>
-      startServer({ ...env, NODE_ID: `gw${i}` }, ['--roles', 'gateway']),
+      startServer({ ...env, NODE_ID: `gw${i}-${id}` }, ['--roles', 'gateway']),
     ),
   );
-  const worker = await startServer({ ...env, NODE_ID: 'worker' }, ['--roles', 'worker']);
+  const worker = await startServer({ ...env, NODE_ID: `wk-${id}` }, ['--roles', 'worker']);
   return {
     api,
     gateways,
-    worker,
-    schema,
     async stop() {
       await Promise.all([api, ...gateways, worker].map((s) => s.stop()));
       const client = new pg.Client({ connectionString: DATABASE_URL });
       await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.query(`drop schema if exists "${env.EC_STORAGE__POSTGRES__SCHEMA}" cascade`);
       await client.end();
     },
   };
 }
 
-/** Closed loop: every pair's sender keeps one message in flight; receivers are on `receiverGateway`. */
-async function runPairs(
-  senderUrl: string,
-  receiverUrl: string,
+/**
+ * Connects every pair (both ends in one load generator) and returns the entry the
+ * private-chat step runs: `where(i)` gives the gateway URLs of pair i's two ends.
+ */
+async function place(
+  label: string,
+  pool: Pool,
+  cluster: Cluster,
   pairs: Array<[BenchUser, BenchUser]>,
-): Promise<{ rate: number; p50: number; p99: number; delivered: number; sent: number }> {
-  const workers = [Worker.start(), Worker.start()];
+  where: (i: number) => [string, string],
+): Promise<Entry> {
+  const perWorker: Entry['pairs'] = pool.workers.map(() => []);
+  const counts = pool.workers.map(() => 0);
+  for (const [i, [a, b]] of pairs.entries()) {
+    const w = i % pool.size;
+    const [urlA, urlB] = where(i);
+    for (const [user, url] of [
+      [a, urlA],
+      [b, urlB],
+    ] as const) {
+      const r = await pool.workers[w]!.run<{ connected: number; failed: number }>('connect', {
+        set: label,
+        driver: 'easy-chat',
+        url,
+        users: [user],
+      });
+      if (r.failed > 0) throw new Error(`${label}: a socket failed to connect`);
+      counts[w] = r.connected;
+    }
+    perWorker[w]!.push({ a: counts[w]! - 2, b: counts[w]! - 1 });
+  }
+  return {
+    system: {
+      label,
+      driver: 'easy-chat',
+      urls: cluster.gateways.map((g) => g.url),
+    } as Entry['system'],
+    set: label,
+    pairs: perWorker,
+    row: { system: label, steps: [], capacity: 0 },
+    done: false,
+  };
+}
+
+async function prepare(cluster: Cluster, count: number): Promise<Array<[BenchUser, BenchUser]>> {
+  const users = await registerUsers(cluster.api.url, count * 2);
+  const pairs = Array.from(
+    { length: count },
+    (_, i) => [users[2 * i]!, users[2 * i + 1]!] as [BenchUser, BenchUser],
+  );
+  await befriendPairs(cluster.api.url, pairs);
+  return pairs;
+}
+
+export async function runScaleOut(opts: PrivateOptions) {
+  const pool = new Pool(opts.workers);
+  const one = await startCluster(1);
+  const two = await startCluster(2);
+  const entries: Entry[] = [];
   try {
-    const halves = [pairs.filter((_, i) => i % 2 === 0), pairs.filter((_, i) => i % 2 === 1)];
-    await Promise.all(
-      workers.map(async (w, i) => {
-        await w.run('connect', { url: senderUrl, tokens: halves[i]!.map(([a]) => a.token) });
-        await w.run('connect', { url: receiverUrl, tokens: halves[i]!.map(([, b]) => b.token) });
-      }),
+    const [g] = one.gateways;
+    const [g0, g1] = two.gateways;
+    entries.push(
+      await place('one gateway', pool, one, await prepare(one, opts.pairs), () => [g!.url, g!.url]),
     );
-    const results = await Promise.all(
-      workers.map((w, i) =>
-        w.run('pairs', {
-          pairs: halves[i]!.map(([, b], k) => ({ sender: k, recvId: b.id })),
-          durationMs: DURATION_MS,
-        }),
+    entries.push(
+      await place(
+        'two gateways, ends on different gateways',
+        pool,
+        two,
+        await prepare(two, opts.pairs),
+        () => [g0!.url, g1!.url],
       ),
     );
-    const acks = results.flatMap((r) => r.ackLatencies as number[]);
-    const deliveries = results.flatMap((r) => r.deliveryLatencies as number[]);
-    return {
-      rate: acks.length / (DURATION_MS / 1000),
-      p50: percentile(deliveries, 50),
-      p99: percentile(deliveries, 99),
-      delivered: deliveries.length,
-      sent: acks.length,
-    };
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function main() {
-  const figures: Record<string, Array<Awaited<ReturnType<typeof runPairs>>>> = {};
-  const add = (label: string, r: Awaited<ReturnType<typeof runPairs>>) => {
-    (figures[label] ??= []).push(r);
-    log(
-      `  ${label}: ${r.rate.toFixed(0)} msg/s, delivery p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms (${r.delivered}/${r.sent})`,
+    entries.push(
+      await place(
+        'two gateways, ends on the same gateway',
+        pool,
+        two,
+        await prepare(two, opts.pairs),
+        (i) => (i % 2 === 0 ? [g0!.url, g0!.url] : [g1!.url, g1!.url]),
+      ),
     );
-  };
-  for (let round = 1; round <= ROUNDS; round += 1) {
-    for (const gatewayCount of [1, 2]) {
-      log(`round ${round}: ${gatewayCount} gateway(s)`);
-      const layout = await startLayout(gatewayCount);
-      try {
-        const users = await registerUsers(layout.api.url, PAIRS * 2);
-        const pairs: Array<[BenchUser, BenchUser]> = [];
-        for (let i = 0; i < PAIRS; i += 1) pairs.push([users[2 * i]!, users[2 * i + 1]!]);
-        await befriendPairs(layout.api.url, pairs);
-        const [gw0, gw1] = layout.gateways;
-        if (gatewayCount === 1) {
-          add('one gateway', await runPairs(gw0!.url, gw0!.url, pairs));
-        } else {
-          add('two gateways, pairs split across them', await runPairs(gw0!.url, gw1!.url, pairs));
-          add('two gateways, each pair on one gateway', await runPairs(gw0!.url, gw0!.url, pairs));
-        }
-      } finally {
-        await layout.stop();
+    for (const entry of entries)
+      await step(entry, pool, opts.rates[0]!, { ...opts, stepSeconds: 2 });
+    for (const [k, rate] of opts.rates.entries()) {
+      const live = entries.filter((e) => !e.done);
+      if (live.length === 0) break;
+      for (const entry of k % 2 === 0 ? live : [...live].reverse()) {
+        const s = await step(entry, pool, rate, opts);
+        entry.row.steps.push(s);
+        if (s.broken) entry.done = true;
+        else entry.row.capacity = rate;
+        await sleep(1000);
       }
     }
+  } finally {
+    await pool.stop();
+    await Promise.all([one.stop(), two.stop()]);
   }
-  const summary = (label: string) => {
-    const rs = figures[label]!;
-    return {
-      rate: median(rs.map((r) => r.rate)),
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
-    };
-  };
-  const one = summary('one gateway');
-  const split = summary('two gateways, pairs split across them');
-  const same = summary('two gateways, each pair on one gateway');
-  console.log(
-    `\nScale-out on PostgreSQL + Redis + NATS, ${PAIRS} pairs, ${DURATION_MS / 1000}s x ${ROUNDS} rounds (median), Node ${process.version}\n`,
-  );
-  console.log('| layout | msg/s | delivery p50 | delivery p99 | vs one gateway |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const [label, s] of [
-    ['one gateway', one],
-    ['two gateways, pairs split across them', split],
-    ['two gateways, each pair on one gateway', same],
-  ] as const) {
-    console.log(
-      `| ${label} | ${s.rate.toFixed(0)} | ${s.p50.toFixed(1)} ms | ${s.p99.toFixed(1)} ms | ${(s.rate / one.rate).toFixed(2)} |`,
-    );
-  }
-  console.log(
-    `\nCost of a delivery across gateways (split vs same gateway, same cluster): throughput ${(split.rate / same.rate).toFixed(2)}x, p50 latency +${(split.p50 - same.p50).toFixed(1)} ms`,
-  );
+  return entries.map((e) => e.row);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (isMain(import.meta))
+  main(async () => {
+    const rows = await runScaleOut({
+      pairs: envNumber('BENCH_PAIRS', 60),
+      stepSeconds: envNumber('BENCH_STEP', 6),
+      rates: (process.env.BENCH_RATES ?? '100,150,200,250,300,400,500,600,800,1000')
+        .split(',')
+        .map(Number),
+      breakMs: envNumber('BENCH_BREAK_MS', 1000),
+      workers: envNumber('BENCH_WORKERS', 2),
+      systems: [],
+    });
+    const base = rows[0]!;
+    const at = (row: (typeof rows)[number], rate: number) => row.steps.find((s) => s.rate === rate);
+    console.log(`\nScale-out on PostgreSQL + Redis + NATS, Node ${process.version}\n`);
+    console.log(
+      '| layout | capacity (questions/s) | vs one gateway | round trip p50 / p99 at the highest rate all kept |',
+    );
+    console.log('| --- | ---: | ---: | ---: |');
+    const common = Math.min(...rows.map((r) => r.capacity));
+    for (const row of rows) {
+      const s = at(row, common);
+      console.log(
+        `| ${row.system} | ${row.capacity} | ${(row.capacity / base.capacity).toFixed(2)} | ${s ? `${s.rtt.p50.toFixed(1)} / ${s.rtt.p99.toFixed(1)} ms @ ${common}/s` : '–'} |`,
+      );
+    }
+    const split = at(rows[1]!, common);
+    const same = at(rows[2]!, common);
+    if (split && same)
+      log(
+        `cost of crossing gateways at ${common}/s: round trip p50 +${(split.rtt.p50 - same.rtt.p50).toFixed(1)} ms, one-way p50 +${(split.oneWay.p50 - same.oneWay.p50).toFixed(1)} ms`,
+      );
+  });

@@ -56,7 +56,7 @@ export async function registerUsers(
         token,
       );
       done += 1;
-      if (done % 500 === 0) onProgress?.(done);
+      if (done % 1000 === 0) onProgress?.(done);
       return { id: info.id, token };
     },
   );
@@ -86,6 +86,7 @@ export async function createGroupOf(
   base: string,
   owner: BenchUser,
   members: BenchUser[],
+  onProgress?: (n: number) => void,
 ): Promise<string> {
   const { id } = await call<{ id: string }>(
     `${base}/v1/social/group`,
@@ -93,8 +94,11 @@ export async function createGroupOf(
     { name: 'bench' },
     owner.token,
   );
-  await inBatches(members, 25, (m) =>
-    call(`${base}/v1/social/group/putIn`, 'POST', { groupId: id, joinSource: 2 }, m.token),
-  );
+  let done = 0;
+  await inBatches(members, 25, async (m) => {
+    await call(`${base}/v1/social/group/putIn`, 'POST', { groupId: id, joinSource: 2 }, m.token);
+    done += 1;
+    if (done % 1000 === 0) onProgress?.(done);
+  });
   return id;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,14 +24,22 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts the built CLI (dist/cli.js) in its own process on a loopback port, so the
- * load generator and the server do not share an event loop.
+ * load generator and the server do not share an event loop. With
+ * BENCH_SERVER_FROM_SOURCE=1 (the smoke tests) or no build, src/cli.ts runs under tsx;
+ * BENCH_SERVER_NODE_ARGS adds node flags (--cpu-prof).
  */
 export async function startServer(
   env: Record<string, string>,
   args: string[] = [],
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/cli.js', 'start', ...args], {
+  const fromSource =
+    process.env.BENCH_SERVER_FROM_SOURCE === '1' || !existsSync(join(root, 'dist/cli.js'));
+  const entry = fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
+  // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-'));
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...args], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -40,7 +48,7 @@ export async function startServer(
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       PORT: String(port),
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'easy-chat-bench-')),
+      DATA_DIR: dataDir,
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -54,17 +62,24 @@ export async function startServer(
       /* not listening yet */
     }
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error('server did not become ready');
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('server did not become ready');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
     child,
     stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
         child.kill('SIGTERM');
-      }),
+      }).then(() => rmSync(dataDir, { recursive: true, force: true })),
   };
 }

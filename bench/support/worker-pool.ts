@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { DriverName } from './drivers.js';
 
 /** A load-generator child process driven over IPC (see ws-worker.ts). */
 export class Worker {
@@ -7,20 +8,33 @@ export class Worker {
     number,
     { resolve: (v: any) => void; reject: (e: Error) => void }
   >();
+  /** Latest progress the worker reported (counts while a command runs). */
+  progress: Record<string, number> = {};
 
   private constructor(readonly child: ChildProcess) {
-    child.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(m.error));
-      else w.resolve(m.result);
+    child.on(
+      'message',
+      (m: { id?: number; result?: unknown; error?: string; progress?: Record<string, number> }) => {
+        if (m.progress) {
+          this.progress = m.progress;
+          return;
+        }
+        const w = this.waiting.get(m.id!);
+        if (!w) return;
+        this.waiting.delete(m.id!);
+        if (m.error) w.reject(new Error(m.error));
+        else w.resolve(m.result);
+      },
+    );
+    child.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`load generator exited (${code})`));
+      this.waiting.clear();
     });
   }
 
   static start(): Worker {
     const child = fork(new URL('./ws-worker.ts', import.meta.url).pathname, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return new Worker(child);
@@ -29,17 +43,50 @@ export class Worker {
   run<T = any>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error('load generator is gone'));
       this.waiting.set(id, { resolve, reject });
       this.child.send({ id, cmd, ...args });
     });
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
+    const timeout = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await this.run('close').catch(() => undefined);
     await exited;
+    clearTimeout(timeout);
   }
+}
+
+/** Several load generators used together. */
+export class Pool {
+  readonly workers: Worker[];
+  constructor(count: number) {
+    this.workers = Array.from({ length: count }, () => Worker.start());
+  }
+  get size() {
+    return this.workers.length;
+  }
+  setup(driver: DriverName) {
+    return this.all('setup', () => ({ driver }));
+  }
+  all<T = any>(cmd: string, args: (i: number) => Record<string, unknown> = () => ({})) {
+    return Promise.all(this.workers.map((w, i) => w.run<T>(cmd, args(i))));
+  }
+  /** Sum of one progress counter over every worker. */
+  total(key: string): number {
+    return this.workers.reduce((n, w) => n + (w.progress[key] ?? 0), 0);
+  }
+  stop() {
+    return Promise.all(this.workers.map((w) => w.stop()));
+  }
+}
+
+export function split<T>(items: T[], parts: number): T[][] {
+  const out: T[][] = Array.from({ length: parts }, () => []);
+  items.forEach((item, i) => out[i % parts]!.push(item));
+  return out;
 }
 
 export function percentile(values: number[], p: number): number {

@@ -1,139 +1,372 @@
 /**
- * A load-generator process: holds many WebSocket connections and runs commands
- * sent by the benchmark over IPC, so the clients never share an event loop with
- * the server or the orchestrating script. Raw `ws` frames keep its own cost low.
+ * A load-generator process: holds many WebSocket connections and runs commands sent
+ * by the benchmark over IPC, so the clients never share an event loop with the server
+ * or the orchestrating script. The wire protocol is a driver (drivers.ts): raw frames
+ * on `ws`, the same cost for every system measured.
+ *
+ * Message contents carry their send time (`<kind><tag>|<epoch ms>`), so a receiver
+ * knows its latency without asking anyone. Clocks: every process here reads the same
+ * machine clock (performance.timeOrigin + now()).
  */
-import WebSocket from 'ws';
+import {
+  drivers,
+  type ClientUser,
+  type Conn,
+  type Driver,
+  type DriverName,
+  type Target,
+} from './drivers.js';
 
-interface Conn {
-  socket: WebSocket;
-  pending: Map<string, (frame: any) => void>;
-}
-
-const conns: Conn[] = [];
-let nextId = 0;
 const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Chat pushes received, by conversation and seq → arrival time (epoch ms, fractional). */
-const arrivals = new Map<string, number>();
-let pushCount = 0;
-const deliveryLatencies: number[] = [];
-
-function open(url: string, token: string): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const conn: Conn = { socket, pending: new Map() };
-    socket.on('message', (raw) => {
-      const at = now();
-      const frame = JSON.parse((raw as Buffer).toString('utf8'));
-      if (frame.method === 'push' && frame.data?.contentType === 0) {
-        pushCount += 1;
-        const key = `${frame.data.conversationId}:${frame.data.seq}`;
-        arrivals.set(key, Math.max(arrivals.get(key) ?? 0, at));
-        const sentAt = Number(/^t(\d+(\.\d+)?)/.exec(frame.data.content)?.[1]);
-        if (sentAt) deliveryLatencies.push(at - sentAt);
-        return;
-      }
-      const waiter =
-        frame.id !== undefined
-          ? conn.pending.get(frame.id)
-          : frame.frameType === 1
-            ? conn.pending.get('ping')
-            : undefined;
-      if (waiter) {
-        conn.pending.delete(frame.id ?? 'ping');
-        waiter(frame);
-      }
-    });
-    socket.once('open', () => {
-      conn.pending.set('ping', () => resolve(conn));
-      socket.send('{"frameType":1}');
-    });
-    socket.once('error', reject);
+/** Every wait on a server is bounded: a hung handshake or answer fails instead. */
+const OPEN_TIMEOUT_MS = 30_000;
+const ANSWER_TIMEOUT_MS = 60_000;
+/** A storm's reconnect may wait out several SYN retries (1, 3, 7, 15, 31 s …). */
+const STORM_TIMEOUT_MS = 120_000;
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
   });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function request(conn: Conn, method: string, data: unknown): Promise<any> {
-  const id = String(nextId++);
-  return new Promise((resolve) => {
-    conn.pending.set(id, resolve);
-    conn.socket.send(JSON.stringify({ frameType: 0, id, method, data }));
-  });
+/** Connections of one system under test; a worker may hold several side by side. */
+interface ConnSet {
+  driver: Driver;
+  url: string;
+  conns: Conn[];
+  /** Group messages received (from someone else): count, delay since sending, last arrival by tag. */
+  received: number;
+  delays: number[];
+  lastArrival: Map<string, number>;
+}
+const sets = new Map<string, ConnSet>();
+
+function setOf(name: string): ConnSet {
+  const set = sets.get(name);
+  if (!set) throw new Error(`no connection set ${name}`);
+  return set;
 }
 
-async function connectAll(url: string, tokens: string[], concurrency: number) {
-  let failed = 0;
-  for (let i = 0; i < tokens.length; i += concurrency) {
-    const batch = await Promise.allSettled(
-      tokens.slice(i, i + concurrency).map((t) => open(url, t)),
-    );
-    for (const r of batch) {
-      if (r.status === 'fulfilled') conns.push(r.value);
-      else failed += 1;
-    }
-  }
-  return { connected: conns.length, failed };
+function progress(data: Record<string, unknown>) {
+  process.send?.({ progress: data });
 }
 
-/** Closed loop: each pair's sender keeps one message in flight for `durationMs`. */
-async function runPairs(pairs: Array<{ sender: number; recvId: string }>, durationMs: number) {
-  deliveryLatencies.length = 0;
-  const ackLatencies: number[] = [];
-  let errors = 0;
-  const deadline = now() + durationMs;
+function sentAtOf(content: string): number {
+  return Number(content.slice(content.indexOf('|') + 1));
+}
+
+function listenForGroup(set: ConnSet, conn: Conn) {
+  conn.onMessage = (m) => {
+    if (m.from === conn.user.id || !m.content.startsWith('G')) return;
+    const at = now();
+    const tag = m.content.slice(0, m.content.indexOf('|'));
+    set.received += 1;
+    set.delays.push(at - sentAtOf(m.content));
+    if ((set.lastArrival.get(tag) ?? 0) < at) set.lastArrival.set(tag, at);
+  };
+}
+
+async function inBatches<T>(items: T[], concurrency: number, work: (t: T) => Promise<void>) {
+  let next = 0;
   await Promise.all(
-    pairs.map(async ({ sender, recvId }) => {
-      const conn = conns[sender]!;
-      while (now() < deadline) {
-        const t = now();
-        const answer = await request(conn, 'conversation.chat', {
-          chatType: 2,
-          recvId,
-          msg: { mType: 0, content: `t${t}` },
-        });
-        if (answer.frameType === 2) ackLatencies.push(now() - t);
-        else errors += 1;
-      }
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
     }),
   );
-  await new Promise((r) => setTimeout(r, 500)); // let the last pushes land
-  return { ackLatencies, deliveryLatencies: [...deliveryLatencies], errors };
 }
 
-async function sendSequential(sender: number, data: Record<string, unknown>, count: number) {
-  const sentAt: Record<number, number> = {};
+async function connect(set: ConnSet, users: ClientUser[], concurrency: number) {
+  const { driver, url } = set;
+  let failed = 0;
+  let retried = 0;
+  const errors = new Set<string>();
+  const opened: Conn[] = new Array(users.length);
+  let done = 0;
+  const timer = setInterval(() => progress({ connected: done }), 500);
+  try {
+    await inBatches(
+      users.map((u, i) => [u, i] as const),
+      concurrency,
+      async ([user, i]) => {
+        // Like a real client, retry a refused or reset attempt (up to 3, 1 s apart).
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            const conn = await within(driver.open(url, user), OPEN_TIMEOUT_MS, 'connect');
+            listenForGroup(set, conn);
+            opened[i] = conn;
+            break;
+          } catch (err) {
+            if (attempt < 3) {
+              retried += 1;
+              await sleep(1000);
+              continue;
+            }
+            failed += 1;
+            if (errors.size < 5) errors.add(String((err as Error).message ?? err));
+            break;
+          }
+        }
+        done += 1;
+      },
+    );
+  } finally {
+    clearInterval(timer);
+  }
+  set.conns.push(...opened.filter(Boolean));
+  return { connected: set.conns.length, failed, retried, errors: [...errors] };
+}
+
+async function join(set: ConnSet, room: string, concurrency: number) {
+  const { driver, conns } = set;
+  let done = 0;
+  const timer = setInterval(() => progress({ joined: done }), 500);
+  try {
+    await inBatches(conns, concurrency, async (conn) => {
+      await within(
+        driver.join?.(conn, room, conn.user.id.split('@')[0]!) ?? Promise.resolve(),
+        ANSWER_TIMEOUT_MS,
+        'join',
+      );
+      done += 1;
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  return { joined: done };
+}
+
+/**
+ * Open loop: `rate` questions per second in total, spread round-robin over the pairs.
+ * The receiver of a question answers it at once; the asker measures the round trip
+ * (sent → stored → delivered → answered → answer delivered).
+ */
+async function exchange(
+  set: ConnSet,
+  opts: {
+    pairs: Array<{ a: number; b: number }>;
+    rate: number;
+    durationMs: number;
+    drainMs: number;
+    maxInFlight: number;
+  },
+) {
+  const { driver, conns } = set;
+  const oneWay: number[] = [];
+  const roundTrip: number[] = [];
+  let sent = 0;
+  let delivered = 0;
+  let answered = 0;
+  let errors = 0;
+  const errorTexts = new Set<string>();
+  const fail = (err: unknown) => {
+    errors += 1;
+    if (errorTexts.size < 5) errorTexts.add(String((err as Error).message ?? err));
+  };
+  for (const { a, b } of opts.pairs) {
+    const asker = conns[a]!;
+    const answerer = conns[b]!;
+    asker.onMessage = (m) => {
+      if (!m.content.startsWith('A')) return;
+      answered += 1;
+      roundTrip.push(now() - sentAtOf(m.content));
+    };
+    answerer.onMessage = (m) => {
+      if (!m.content.startsWith('Q')) return;
+      delivered += 1;
+      oneWay.push(now() - sentAtOf(m.content));
+      driver
+        .send(answerer, { kind: 'user', id: asker.user.id }, `A${m.content.slice(1)}`)
+        .catch(fail);
+    };
+  }
+  const start = now();
+  let overloaded = false;
+  let next = 0;
+  const timer = setInterval(
+    () => progress({ sent, delivered, answered, errors, inFlight: sent - answered }),
+    1000,
+  );
+  try {
+    while (now() - start < opts.durationMs) {
+      const due = Math.floor(((now() - start) / 1000) * opts.rate) - sent;
+      for (let i = 0; i < due; i += 1) {
+        if (sent - answered > opts.maxInFlight) {
+          overloaded = true;
+          break;
+        }
+        const pair = opts.pairs[next++ % opts.pairs.length]!;
+        const asker = conns[pair.a]!;
+        sent += 1;
+        driver
+          .send(asker, { kind: 'user', id: conns[pair.b]!.user.id }, `Q${sent}|${now()}`)
+          .catch(fail);
+      }
+      if (overloaded) break;
+      await sleep(2);
+    }
+    const elapsed = now() - start;
+    const drainUntil = now() + opts.drainMs;
+    while (answered + errors < sent && now() < drainUntil) await sleep(20);
+    return {
+      sent,
+      delivered,
+      answered,
+      errors,
+      errorTexts: [...errorTexts],
+      overloaded,
+      elapsedMs: elapsed,
+      oneWay,
+      roundTrip,
+    };
+  } finally {
+    clearInterval(timer);
+    for (const { a, b } of opts.pairs) {
+      listenForGroup(set, conns[a]!);
+      listenForGroup(set, conns[b]!);
+    }
+  }
+}
+
+/** One sender, one message at a time: the next goes when the server has taken the last. */
+async function sendSequence(set: ConnSet, sender: number, to: Target, count: number) {
+  const conn = set.conns[sender]!;
+  const sentAt: Record<string, number> = {};
   for (let i = 0; i < count; i += 1) {
     const t = now();
-    const answer = await request(conns[sender]!, 'conversation.chat', {
-      ...data,
-      msg: { mType: 0, content: `t${t}` },
-    });
-    sentAt[answer.data.seq] = t;
+    sentAt[`G${i}`] = t;
+    await within(set.driver.send(conn, to, `G${i}|${t}`), ANSWER_TIMEOUT_MS, 'send');
+    progress({ sent: i + 1 });
   }
   return { sentAt };
+}
+
+/** Drops every socket of a set (the server sees them go); their users stay for `storm`. */
+function drop(set: ConnSet) {
+  for (const c of set.conns) c?.socket.terminate();
+  return { dropped: set.conns.length };
+}
+
+/**
+ * Reconnect storm: the sockets dropped by `drop` all reconnect at once; each
+ * one, once logged in, syncs from the seqs it held (easy-chat `conversation.sync`, paged)
+ * and is "in sync" when the last page is in. Times are from the storm's start.
+ */
+async function storm(
+  set: ConnSet,
+  opts: { startAt: number; sync: Array<Record<string, number>> | null },
+) {
+  const { driver, url } = set;
+  const users = set.conns.map((c) => c.user);
+  // Same order as before, so callers' indexes stay valid (a failed one leaves a hole).
+  const conns: Conn[] = new Array<Conn>(users.length);
+  set.conns = conns;
+  await sleep(Math.max(0, opts.startAt - now()));
+  const inSync: number[] = [];
+  let messages = 0;
+  let failed = 0;
+  const errors = new Set<string>();
+  const timer = setInterval(() => progress({ inSync: inSync.length, messages }), 500);
+  try {
+    await Promise.all(
+      users.map(async (user, i) => {
+        try {
+          const conn = await within(driver.open(url, user), STORM_TIMEOUT_MS, 'reconnect');
+          listenForGroup(set, conn);
+          conns[i] = conn;
+          const from = opts.sync?.[i];
+          if (from) {
+            const seqs = { ...from };
+            for (;;) {
+              const answer = await within(
+                driver.request!(conn, 'conversation.sync', { conversations: seqs }),
+                ANSWER_TIMEOUT_MS,
+                'sync',
+              );
+              if (answer.frameType !== 2) throw new Error(JSON.stringify(answer.data));
+              let more = false;
+              for (const [id, c] of Object.entries(
+                answer.data.conversations as Record<
+                  string,
+                  { messages: Array<{ seq: number }>; hasMore: boolean }
+                >,
+              )) {
+                messages += c.messages.length;
+                if (c.messages.length) seqs[id] = c.messages[c.messages.length - 1]!.seq;
+                more ||= c.hasMore;
+              }
+              if (!more) break;
+            }
+          }
+          inSync.push(now() - opts.startAt);
+        } catch (err) {
+          failed += 1;
+          if (errors.size < 5) errors.add(String((err as Error).message ?? err));
+        }
+      }),
+    );
+  } finally {
+    clearInterval(timer);
+  }
+  return { inSync, messages, failed, errors: [...errors] };
 }
 
 process.on('message', (message: any) => {
   const reply = (result: unknown) => process.send!({ id: message.id, result });
   const run = async () => {
     switch (message.cmd) {
-      case 'connect':
-        return connectAll(message.url, message.tokens, message.concurrency ?? 200);
-      case 'pairs':
-        return runPairs(message.pairs, message.durationMs);
-      case 'send':
-        return sendSequential(message.sender, message.data, message.count);
-      case 'arrivals':
-        return { pushCount, arrivals: Object.fromEntries(arrivals) };
-      case 'reset':
-        arrivals.clear();
-        pushCount = 0;
-        deliveryLatencies.length = 0;
+      case 'connect': {
+        let set = sets.get(message.set);
+        if (!set) {
+          set = {
+            driver: drivers[message.driver as DriverName],
+            url: message.url,
+            conns: [],
+            received: 0,
+            delays: [],
+            lastArrival: new Map(),
+          };
+          sets.set(message.set, set);
+        }
+        set.url = message.url;
+        return connect(set, message.users, message.concurrency ?? 100);
+      }
+      case 'join':
+        return join(setOf(message.set), message.room, message.concurrency ?? 50);
+      case 'exchange':
+        return exchange(setOf(message.set), message);
+      case 'sendSequence':
+        return sendSequence(setOf(message.set), message.sender, message.to, message.count);
+      case 'arrivals': {
+        const set = setOf(message.set);
+        return {
+          received: set.received,
+          delays: message.delays ? set.delays : [],
+          last: Object.fromEntries(set.lastArrival),
+        };
+      }
+      case 'reset': {
+        const set = setOf(message.set);
+        set.received = 0;
+        set.delays = [];
+        set.lastArrival = new Map();
         return {};
+      }
+      case 'drop':
+        return drop(setOf(message.set));
+      case 'storm':
+        return storm(setOf(message.set), message);
+      case 'disconnect': {
+        const set = sets.get(message.set);
+        for (const c of set?.conns ?? []) c?.socket.terminate();
+        sets.delete(message.set);
+        return {};
+      }
       case 'close':
-        for (const c of conns) c.socket.terminate();
+        for (const set of sets.values()) for (const c of set.conns) c?.socket.terminate();
         setTimeout(() => process.exit(0), 50);
         return {};
       default:
@@ -142,3 +375,4 @@ process.on('message', (message: any) => {
   };
   run().then(reply, (err: unknown) => process.send!({ id: message.id, error: String(err) }));
 });
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,218 @@
+/**
+ * Scenario 3, group fan-out: a group of 1,000 and one of 10,000 members, all online. One
+ * member sends BENCH_GROUP_MESSAGES messages, each once the server has taken the last
+ * one; every other member receives each. Reported: deliveries per second and the time
+ * until the last member has a message. For each size every system is connected at once
+ * (each load generator holds a share of every system's members), and the systems send
+ * in turn, BENCH_GROUP_ROUNDS times, in alternating order.
+ *
+ *   npm run bench:group    BENCH_GROUP_SIZES=1000,10000 BENCH_GROUP_MESSAGES=20
+ *                          BENCH_GROUP_ROUNDS=3 BENCH_WORKERS=4
+ */
+import { connectUsers, type Placement } from './support/clients.js';
+import type { Target } from './support/drivers.js';
+import { machine, type Meta } from './support/meta.js';
+import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
+import {
+  ejabberdUnavailable,
+  startEasyChat,
+  startEjabberdSystem,
+  startRawWs,
+  startSocketIo,
+  type System,
+} from './support/systems.js';
+import { percentile, Pool } from './support/worker-pool.js';
+
+export type GroupSystem = 'easy-chat' | 'ejabberd' | 'socket.io' | 'ws';
+
+export interface GroupOptions {
+  sizes: number[];
+  messages: number;
+  rounds: number;
+  workers: number;
+  systems: GroupSystem[];
+  /** Longest wait for one round's deliveries. */
+  timeoutMs: number;
+}
+
+export interface GroupRound {
+  deliveries: number;
+  expected: number;
+  perSecond: number;
+  /** Per message: time from sending until the last member had it (ms). */
+  lastMemberP50: number;
+  lastMemberMax: number;
+  /** Delay of every delivery, as quantiles 0..100 (101 points), for the chart. */
+  delayQuantiles: number[];
+}
+export interface GroupRow {
+  system: string;
+  size: number;
+  rounds: GroupRound[];
+  /** Median over rounds. */
+  perSecond: number;
+  lastMemberP50: number;
+  lastMemberMax: number;
+  complete: boolean;
+}
+export interface GroupResult {
+  meta: Meta;
+  options: GroupOptions;
+  rows: GroupRow[];
+  skipped: string[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Entry {
+  system: System;
+  set: string;
+  target: Target;
+  sender: Placement;
+  members: number;
+  row: GroupRow;
+}
+
+async function prepare(system: System, pool: Pool, size: number, set: string): Promise<Entry> {
+  log(`group: ${system.label}, ${size} members`);
+  const users = await system.makeUsers(size);
+  const group = await system.group(users);
+  const placed = await connectUsers(pool, system, set, group.users, 100);
+  if (group.joinRoom) {
+    await withProgress(
+      `${system.label}: joining the room`,
+      () => `${pool.total('joined')}/${size}`,
+      () => pool.all('join', () => ({ set, room: group.joinRoom, concurrency: 20 })),
+    );
+  }
+  return {
+    system,
+    set,
+    target: { kind: 'group', id: group.id },
+    sender: placed[0]!,
+    members: size,
+    row: {
+      system: system.label,
+      size,
+      rounds: [],
+      perSecond: 0,
+      lastMemberP50: 0,
+      lastMemberMax: 0,
+      complete: true,
+    },
+  };
+}
+
+async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<GroupRound> {
+  await pool.all('reset', () => ({ set: entry.set }));
+  const expected = (entry.members - 1) * opts.messages;
+  const { sentAt } = await withProgress(
+    `${entry.system.label} (${entry.members}): sending`,
+    () => `sent ${pool.workers[entry.sender.worker]!.progress.sent ?? 0}/${opts.messages}`,
+    () =>
+      pool.workers[entry.sender.worker]!.run<{ sentAt: Record<string, number> }>('sendSequence', {
+        set: entry.set,
+        sender: entry.sender.index,
+        to: entry.target,
+        count: opts.messages,
+      }),
+  );
+  const deadline = Date.now() + opts.timeoutMs;
+  let arrivals: Array<{ received: number; delays: number[]; last: Record<string, number> }> = [];
+  for (;;) {
+    arrivals = await pool.all('arrivals', () => ({ set: entry.set }));
+    const total = arrivals.reduce((n, a) => n + a.received, 0);
+    if (total >= expected || Date.now() > deadline) break;
+    await sleep(100);
+  }
+  arrivals = await pool.all('arrivals', () => ({ set: entry.set, delays: true }));
+  const deliveries = arrivals.reduce((n, a) => n + a.received, 0);
+  const last: Record<string, number> = {};
+  for (const a of arrivals)
+    for (const [tag, t] of Object.entries(a.last)) last[tag] = Math.max(last[tag] ?? 0, t);
+  const lastMember = Object.entries(sentAt).map(([tag, t]) => (last[tag] ?? NaN) - t);
+  const start = Math.min(...Object.values(sentAt));
+  const end = Math.max(...Object.values(last));
+  const delays = arrivals.flatMap((a) => a.delays).sort((a, b) => a - b);
+  const r: GroupRound = {
+    deliveries,
+    expected,
+    perSecond: deliveries / ((end - start) / 1000),
+    lastMemberP50: percentile(lastMember, 50),
+    lastMemberMax: Math.max(...lastMember),
+    delayQuantiles: Array.from(
+      { length: 101 },
+      (_, q) => delays[Math.min(delays.length - 1, Math.floor((q / 100) * delays.length))]!,
+    ),
+  };
+  log(
+    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms (${deliveries}/${expected})`,
+  );
+  return r;
+}
+
+export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
+  const meta = machine();
+  const skipped: string[] = [];
+  const rows: GroupRow[] = [];
+  const why = ejabberdUnavailable();
+  const names = opts.systems.filter((s) => {
+    if (s === 'ejabberd' && why) {
+      skipped.push(`ejabberd: ${why}`);
+      log(`group: skipping ejabberd: ${why}`);
+      return false;
+    }
+    return true;
+  });
+  for (const size of opts.sizes) {
+    const pool = new Pool(opts.workers);
+    const entries: Entry[] = [];
+    try {
+      for (const name of names) {
+        const system =
+          name === 'easy-chat'
+            ? await startEasyChat({ storage: 'sqlite' })
+            : name === 'ejabberd'
+              ? await startEjabberdSystem()
+              : name === 'socket.io'
+                ? await startSocketIo()
+                : await startRawWs();
+        entries.push(await prepare(system, pool, size, name));
+      }
+      for (let k = 0; k < opts.rounds; k += 1) {
+        const order = k % 2 === 0 ? entries : [...entries].reverse();
+        for (const entry of order) {
+          entry.row.rounds.push(await round(entry, pool, opts));
+          await sleep(1000);
+        }
+      }
+    } finally {
+      await pool.stop();
+      for (const e of entries) await e.system.stop();
+    }
+    for (const { row } of entries) {
+      row.perSecond = median(row.rounds.map((r) => r.perSecond));
+      row.lastMemberP50 = median(row.rounds.map((r) => r.lastMemberP50));
+      row.lastMemberMax = median(row.rounds.map((r) => r.lastMemberMax));
+      row.complete = row.rounds.every((r) => r.deliveries >= r.expected);
+      rows.push(row);
+    }
+  }
+  meta.loadAfter = machine().loadBefore;
+  return { meta, options: opts, rows, skipped };
+}
+
+if (isMain(import.meta))
+  main(async () => {
+    const result = await runGroup({
+      sizes: (process.env.BENCH_GROUP_SIZES ?? '1000,10000').split(',').map(Number),
+      messages: envNumber('BENCH_GROUP_MESSAGES', 20),
+      rounds: envNumber('BENCH_GROUP_ROUNDS', 3),
+      workers: envNumber('BENCH_WORKERS', 4),
+      systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],
+      timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,
+    });
+    writeResult('group', result);
+    const { writeReport } = await import('./report.js');
+    writeReport();
+  });

@@ -1,0 +1,199 @@
+/**
+ * Scenario 5, history reads: `GET /v1/im/chatlog` pages (50 messages, newest first,
+ * from a random point of a conversation's history) per second with autocannon, on
+ * SQLite and PostgreSQL, against `GET /healthz` on the same server as the baseline.
+ * Rounds alternate between the servers; the median is reported.
+ *
+ *   npm run bench:history  BENCH_HISTORY_PAIRS=10 BENCH_HISTORY_MESSAGES=500
+ *                          BENCH_DURATION=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50
+ */
+import autocannon from 'autocannon';
+import { connectUsers } from './support/clients.js';
+import type { ClientUser } from './support/drivers.js';
+import { machine, type Meta } from './support/meta.js';
+import { envNumber, isMain, log, main, withProgress, writeResult } from './support/run.js';
+import { startEasyChat, type System } from './support/systems.js';
+import { Pool } from './support/worker-pool.js';
+
+export interface HistoryOptions {
+  pairs: number;
+  messages: number;
+  pageSize: number;
+  durationSeconds: number;
+  rounds: number;
+  connections: number;
+  storages: Array<'sqlite' | 'postgres'>;
+}
+export interface HistoryRow {
+  system: string;
+  endpoint: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+export interface HistoryResult {
+  meta: Meta;
+  options: HistoryOptions;
+  rows: HistoryRow[];
+}
+
+interface Target {
+  system: System;
+  readers: Array<{ token: string; conversationId: string }>;
+}
+
+async function prepare(storage: 'sqlite' | 'postgres', opts: HistoryOptions): Promise<Target> {
+  const system = await startEasyChat({ storage });
+  const users = await system.makeUsers(opts.pairs * 2);
+  const pairs = Array.from(
+    { length: opts.pairs },
+    (_, i) => [users[2 * i]!, users[2 * i + 1]!] as [ClientUser, ClientUser],
+  );
+  await system.pair(pairs);
+  const pool = new Pool(1);
+  try {
+    const placed = await connectUsers(
+      pool,
+      system,
+      'writers',
+      pairs.map(([a]) => a),
+      20,
+    );
+    await withProgress(
+      `${system.label}: writing ${opts.pairs} x ${opts.messages} messages`,
+      () => `${pool.total('sent')}`,
+      () =>
+        Promise.all(
+          pairs.map(([, b], i) =>
+            pool.workers[0]!.run('sendSequence', {
+              set: 'writers',
+              sender: placed[i]!.index,
+              to: { kind: 'user', id: b.id },
+              count: opts.messages,
+            }),
+          ),
+        ),
+    );
+  } finally {
+    await pool.stop();
+  }
+  const readers = pairs.map(([a, b]) => ({
+    token: b.token!,
+    conversationId: [a.id, b.id].sort().join('_'),
+  }));
+  return { system, readers };
+}
+
+function run(options: autocannon.Options): Promise<autocannon.Result> {
+  return autocannon(options);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
+  const meta = machine();
+  const targets: Target[] = [];
+  const samples = new Map<
+    string,
+    {
+      system: string;
+      endpoint: string;
+      rps: number[];
+      p50: number[];
+      p99: number[];
+      errors: number;
+    }
+  >();
+  try {
+    for (const storage of opts.storages) {
+      log(`history: ${storage}`);
+      targets.push(await prepare(storage, opts));
+    }
+    const endpoints: Array<[string, (t: Target) => autocannon.Options]> = [
+      ['GET /healthz (baseline)', (t) => ({ url: `${t.system.urls[0]}/healthz` })],
+      [
+        `GET /v1/im/chatlog (${opts.pageSize} per page)`,
+        (t) => {
+          let k = 0;
+          return {
+            url: `${t.system.urls[0]}/v1/im/chatlog`,
+            requests: [
+              {
+                setupRequest: (req) => {
+                  const reader = t.readers[k++ % t.readers.length]!;
+                  const endSeq =
+                    opts.pageSize + Math.floor(Math.random() * (opts.messages - opts.pageSize + 1));
+                  return {
+                    ...req,
+                    path: `/v1/im/chatlog?conversationId=${reader.conversationId}&endSeq=${endSeq}&count=${opts.pageSize}`,
+                    headers: { authorization: `Bearer ${reader.token}` },
+                  };
+                },
+              },
+            ],
+          };
+        },
+      ],
+    ];
+    for (let round = 1; round <= opts.rounds; round += 1)
+      for (const [endpoint, options] of endpoints) {
+        const order = round % 2 === 1 ? targets : [...targets].reverse();
+        for (const t of order) {
+          const r = await run({
+            connections: opts.connections,
+            duration: opts.durationSeconds,
+            ...options(t),
+          });
+          const key = `${endpoint}|${t.system.label}`;
+          const s = samples.get(key) ?? {
+            system: t.system.label,
+            endpoint,
+            rps: [],
+            p50: [],
+            p99: [],
+            errors: 0,
+          };
+          s.rps.push(r.requests.average);
+          s.p50.push(r.latency.p50);
+          s.p99.push(r.latency.p99);
+          s.errors += r.non2xx + r.errors;
+          samples.set(key, s);
+          log(
+            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.system.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms`,
+          );
+        }
+      }
+  } finally {
+    for (const t of targets) await t.system.stop();
+  }
+  meta.loadAfter = machine().loadBefore;
+  return {
+    meta,
+    options: opts,
+    rows: [...samples.values()].map((s) => ({
+      system: s.system,
+      endpoint: s.endpoint,
+      rps: median(s.rps),
+      p50: median(s.p50),
+      p99: median(s.p99),
+      errors: s.errors,
+    })),
+  };
+}
+
+if (isMain(import.meta))
+  main(async () => {
+    const result = await runHistory({
+      pairs: envNumber('BENCH_HISTORY_PAIRS', 10),
+      messages: envNumber('BENCH_HISTORY_MESSAGES', 500),
+      pageSize: 50,
+      durationSeconds: envNumber('BENCH_DURATION', 5),
+      rounds: envNumber('BENCH_ROUNDS', 3),
+      connections: envNumber('BENCH_CONNECTIONS', 50),
+      storages: ['sqlite', 'postgres'],
+    });
+    writeResult('history', result);
+    const { writeReport } = await import('./report.js');
+    writeReport();
+  });

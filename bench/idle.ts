@@ -1,0 +1,139 @@
+/**
+ * Scenario 1, idle connections: server memory per authenticated, idle WebSocket, at
+ * 10,000 and at the largest count this machine allows, for easy-chat, ejabberd,
+ * Socket.IO (Redis adapter) and a bare `ws` server.
+ *
+ * A process may hold 20,000 open files, so past PER_PROCESS connections a system runs
+ * several server processes (easy-chat: all-in-one processes on one PostgreSQL;
+ * Socket.IO: processes sharing Redis; ws: independent processes) and the clients come
+ * from several load generators. ejabberd is one Erlang node and stops at its limit.
+ *
+ *   npm run bench:idle     BENCH_IDLE=10000 BENCH_IDLE_MAX=60000 BENCH_IDLE_PER_PROCESS=15000
+ */
+import { connectUsers } from './support/clients.js';
+import { log, envNumber, isMain, main, sleep, writeResult } from './support/run.js';
+import { rssOf } from './support/rss.js';
+import { machine, type Meta } from './support/meta.js';
+import {
+  ejabberdUnavailable,
+  startEasyChat,
+  startEjabberdSystem,
+  startRawWs,
+  startSocketIo,
+  type System,
+} from './support/systems.js';
+import { Pool } from './support/worker-pool.js';
+
+export interface IdleOptions {
+  counts: number[];
+  perProcess: number;
+  /** Most connections one ejabberd node takes here (its open-file limit). */
+  ejabberdMax: number;
+  systems: SystemName[];
+}
+export type SystemName = 'easy-chat' | 'ejabberd' | 'socket.io' | 'ws';
+
+export interface IdleRow {
+  system: string;
+  requested: number;
+  connections: number;
+  processes: number;
+  bytesPerConnection: number;
+  connectPerSecond: number;
+  totalRssMiB: number;
+}
+export interface IdleResult {
+  meta: Meta;
+  options: IdleOptions;
+  rows: IdleRow[];
+  skipped: string[];
+}
+
+const CLIENTS_PER_WORKER = 12_000;
+const WARM_PER_PROCESS = 50;
+
+async function measure(
+  name: SystemName,
+  requested: number,
+  opts: IdleOptions,
+): Promise<IdleRow | undefined> {
+  const count = name === 'ejabberd' ? Math.min(requested, opts.ejabberdMax) : requested;
+  const processes = name === 'ejabberd' ? 1 : Math.ceil(count / opts.perProcess);
+  const system: System =
+    name === 'easy-chat'
+      ? await startEasyChat({ storage: processes > 1 ? 'postgres' : 'sqlite', processes })
+      : name === 'ejabberd'
+        ? await startEjabberdSystem()
+        : name === 'socket.io'
+          ? await startSocketIo(processes)
+          : await startRawWs(processes);
+  const pool = new Pool(Math.max(1, Math.ceil(count / CLIENTS_PER_WORKER)));
+  try {
+    log(`idle: ${system.label}, ${count} connections`);
+    const users = await system.makeUsers(count);
+    // A few sockets per server process first, so code paths are compiled and the
+    // heap set up before measuring: what is left is the cost of each socket.
+    const warm = users.slice(0, Math.min(WARM_PER_PROCESS * processes, Math.floor(count / 10)));
+    const measured = users.slice(warm.length);
+    await connectUsers(pool, system, 'warm-up', warm, 20);
+    await sleep(1000);
+    const before = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
+    const started = performance.now();
+    await connectUsers(pool, system, 'idle', measured, 100);
+    const connectSeconds = (performance.now() - started) / 1000;
+    await sleep(5000);
+    const after = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
+    const row: IdleRow = {
+      system: system.label,
+      requested,
+      connections: count,
+      processes,
+      bytesPerConnection: (after - before) / measured.length,
+      connectPerSecond: measured.length / connectSeconds,
+      totalRssMiB: after / 2 ** 20,
+    };
+    log(
+      `  ${(row.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${row.connectPerSecond.toFixed(0)} connections/s`,
+    );
+    return row;
+  } finally {
+    await pool.stop();
+    await system.stop();
+  }
+}
+
+export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
+  const meta = machine();
+  const rows: IdleRow[] = [];
+  const skipped: string[] = [];
+  const why = ejabberdUnavailable();
+  const systems = opts.systems.filter((s) => {
+    if (s === 'ejabberd' && why) {
+      skipped.push(`ejabberd: ${why}`);
+      log(`idle: skipping ejabberd: ${why}`);
+      return false;
+    }
+    return true;
+  });
+  for (const count of opts.counts)
+    for (const name of systems) {
+      const row = await measure(name, count, opts);
+      if (row) rows.push(row);
+    }
+  meta.loadAfter = machine().loadBefore;
+  return { meta, options: opts, rows, skipped };
+}
+
+if (isMain(import.meta))
+  main(async () => {
+    const opts: IdleOptions = {
+      counts: [envNumber('BENCH_IDLE', 10_000), envNumber('BENCH_IDLE_MAX', 60_000)],
+      perProcess: envNumber('BENCH_IDLE_PER_PROCESS', 15_000),
+      ejabberdMax: envNumber('BENCH_IDLE_EJABBERD_MAX', 19_500),
+      systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],
+    };
+    const result = await runIdle(opts);
+    writeResult('idle', result);
+    const { writeReport } = await import('./report.js');
+    writeReport();
+  });

@@ -1,0 +1,407 @@
+/**
+ * Writes BENCHMARKS.md and bench/charts/*.svg from the results the scenario scripts
+ * left in bench/results/. Each scenario script calls this when it ends; it can also be
+ * run alone (`npm run bench:report`).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GroupResult } from './group.js';
+import type { HistoryResult } from './history.js';
+import type { IdleResult } from './idle.js';
+import type { PrivateResult } from './private-chat.js';
+import type { StormResult } from './reconnect-storm.js';
+import { benchDir, isMain, resultsDir } from './support/run.js';
+import type { Meta } from './support/meta.js';
+import { lineChart, type Series } from './support/svg.js';
+
+const root = join(benchDir, '..');
+let chartsDir = join(benchDir, 'charts');
+
+function load<T>(name: string): T | undefined {
+  const file = join(resultsDir, `${name}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+}
+
+function chart(name: string, svg: string): string {
+  mkdirSync(chartsDir, { recursive: true });
+  writeFileSync(join(chartsDir, name), svg);
+  return `![${name}](bench/charts/${name})`;
+}
+
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const ratio = (a: number, b: number) =>
+  Number.isFinite(a / b) && b ? `${(a / b).toFixed(2)}×` : '–';
+const isEasy = (s: string) => s.startsWith('easy-chat');
+const base = (s: string) => s.replace(/ x\d+$/, '');
+
+function when(meta: Meta) {
+  const load = `load average ${meta.loadBefore.toFixed(1)} → ${meta.loadAfter?.toFixed(1) ?? '?'}`;
+  return `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC at commit ${meta.commit}, ${load} on ${meta.cores} cores.`;
+}
+
+function idleSection(r: IdleResult): string[] {
+  const out = ['## 1. Idle connections', '', when(r.meta), ''];
+  out.push(
+    'Server memory for authenticated, idle WebSockets held by separate load-generator processes: the RSS growth of every server process of the system, 5 s after the last socket opened, divided by the sockets. Each server process first takes 50 sockets that are not counted (compiled code and heap set-up are a cost per process, not per socket). Lower is better; the ratio is easy-chat ÷ peer (below 1 means easy-chat uses less).',
+    '',
+  );
+  const counts = [...new Set(r.rows.map((x) => x.requested))];
+  const peers = [...new Set(r.rows.filter((x) => !isEasy(x.system)).map((x) => base(x.system)))];
+  out.push(
+    `| connections asked | easy-chat | ${peers.map((p) => `${p} | easy-chat ÷ ${p}`).join(' | ')} |`,
+    `| ---: | ---: | ${peers.map(() => '---: | ---:').join(' | ')} |`,
+  );
+  for (const c of counts) {
+    const rows = r.rows.filter((x) => x.requested === c);
+    const easy = rows.find((x) => isEasy(x.system));
+    const cell = (x?: (typeof rows)[number]) =>
+      x
+        ? `${f1(x.bytesPerConnection / 1024)} KiB (${x.connections}${x.processes > 1 ? ` on ${x.processes} processes` : ''})`
+        : '–';
+    out.push(
+      `| ${c} | ${cell(easy)} | ${peers
+        .map((p) => {
+          const peer = rows.find((x) => base(x.system) === p);
+          return `${cell(peer)} | ${easy && peer ? ratio(easy.bytesPerConnection, peer.bytesPerConnection) : '–'}`;
+        })
+        .join(' | ')} |`,
+    );
+  }
+  out.push('', 'Connection rate while opening them (connections/s, noisy):', '');
+  out.push(
+    '| system | connections | processes | connections/s | total RSS MiB |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const x of r.rows)
+    out.push(
+      `| ${x.system} | ${x.connections} | ${x.processes} | ${f0(x.connectPerSecond)} | ${f0(x.totalRssMiB)} |`,
+    );
+  if (r.skipped.length) out.push('', `Skipped: ${r.skipped.join('; ')}.`);
+  return out;
+}
+
+function privateSection(r: PrivateResult): string[] {
+  const out = ['## 2. Private chat', '', when(r.meta), ''];
+  out.push(
+    `${r.options.pairs} pairs, open loop: at each step the load generators offer a fixed number of questions per second (${r.options.stepSeconds} s per step); each question is a private message A → B that B answers at once. The round trip is sent → stored → delivered → answered → answer delivered (two stored messages). A system's capacity is the highest offered rate it kept with p99 round trip ≤ ${r.options.breakMs} ms, ≥ 95% answered and < 1% errors. Steps alternate between systems, all connected at once.`,
+    '',
+  );
+  const ej = r.rows.find((x) => x.system === 'ejabberd');
+  out.push(
+    '| system | capacity (questions/s) | messages/s stored and delivered | ratio to ejabberd |',
+    '| --- | ---: | ---: | ---: |',
+  );
+  for (const x of r.rows)
+    out.push(
+      `| ${x.system} | ${x.capacity} | ${x.capacity * 2} | ${ej ? ratio(x.capacity, ej.capacity) : '–'} |`,
+    );
+  // Latency at the highest rate every system kept.
+  const common = Math.min(...r.rows.map((x) => x.capacity));
+  out.push('', `Round trip at ${common} questions/s, the highest rate every system kept (ms):`, '');
+  out.push(
+    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  const at = (x: (typeof r.rows)[number]) => x.steps.find((s) => s.rate === common);
+  for (const x of r.rows) {
+    const s = at(x);
+    const e = ej && at(ej);
+    if (!s) continue;
+    out.push(
+      `| ${x.system} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${f1(s.oneWay.p50)} | ${f1(s.oneWay.p99)} | ${e ? ratio(s.rtt.p99, e.rtt.p99) : '–'} |`,
+    );
+  }
+  out.push(
+    '',
+    'Every step:',
+    '',
+    '| system | offered/s | answered/s | p50 | p95 | p99 ms | errors | broke |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
+  for (const x of r.rows)
+    for (const s of x.steps)
+      out.push(
+        `| ${x.system} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
+      );
+  const series: Series[] = r.rows.flatMap((x) => [
+    {
+      name: `${x.system} p99`,
+      points: x.steps.map((s) => [s.rate, s.rtt.p99] as [number, number]),
+    },
+    {
+      name: `${x.system} p50`,
+      points: x.steps.map((s) => [s.rate, s.rtt.p50] as [number, number]),
+      dashed: true,
+    },
+  ]);
+  out.push(
+    '',
+    chart(
+      'private-latency.svg',
+      lineChart({
+        title: 'Private chat: round trip vs offered load',
+        xLabel: 'questions per second offered',
+        yLabel: 'round trip (ms, log)',
+        series,
+        logY: true,
+      }),
+    ),
+  );
+  out.push(
+    '',
+    chart(
+      'private-distribution.svg',
+      lineChart({
+        title: `Private chat: round-trip distribution at ${common} questions/s`,
+        xLabel: 'percentile',
+        yLabel: 'round trip (ms, log)',
+        logY: true,
+        series: r.rows.map((x) => ({
+          name: x.system,
+          points: (at(x)?.rttQuantiles ?? []).map((v, q) => [q, v] as [number, number]),
+        })),
+      }),
+    ),
+  );
+  if (r.skipped.length) out.push('', `Skipped: ${r.skipped.join('; ')}.`);
+  return out;
+}
+
+function groupSection(r: GroupResult): string[] {
+  const out = ['## 3. Group fan-out', '', when(r.meta), ''];
+  out.push(
+    `All members online. One member sends ${r.options.messages} messages, each once the server has taken the previous one (easy-chat: stored and answered; Socket.IO: acknowledged; ejabberd and ws: the sender's own copy came back). Deliveries per second = deliveries ÷ (last arrival − first send); "last member" = time from sending a message until the last member had it (median over messages, and the worst). ${r.options.rounds} rounds per system in alternating order; medians over rounds, with the spread over rounds. Ratios are easy-chat ÷ peer: above 1 means easy-chat delivers faster; for the last-member time below 1 means easy-chat is quicker.`,
+    '',
+  );
+  const sizes = [...new Set(r.rows.map((x) => x.size))];
+  out.push(
+    '| members | system | deliveries/s (rounds) | last member p50 / max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const size of sizes) {
+    const rows = r.rows.filter((x) => x.size === size);
+    const easy = rows.find((x) => isEasy(x.system));
+    for (const x of rows) {
+      const spread = x.rounds.map((k) => f0(k.perSecond)).join(', ');
+      const delivered = x.rounds.reduce((n, k) => n + k.deliveries, 0);
+      const expected = x.rounds.reduce((n, k) => n + k.expected, 0);
+      out.push(
+        `| ${size} | ${x.system} | ${f0(x.perSecond)} (${spread}) | ${f0(x.lastMemberP50)} / ${f0(x.lastMemberMax)} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} |`,
+      );
+    }
+  }
+  for (const size of sizes) {
+    const rows = r.rows.filter((x) => x.size === size);
+    const series: Series[] = rows.map((x) => {
+      const sorted = [...x.rounds].sort((a, b) => a.perSecond - b.perSecond);
+      const mid = sorted[Math.floor(sorted.length / 2)]!;
+      return {
+        name: x.system,
+        points: mid.delayQuantiles.map((v, q) => [v, q] as [number, number]),
+      };
+    });
+    out.push(
+      '',
+      chart(
+        `group-${size}.svg`,
+        lineChart({
+          title: `Group of ${size}: fan-out completion (${r.options.messages} messages, median round)`,
+          xLabel: 'ms since the message was sent',
+          yLabel: '% of deliveries done',
+          series,
+        }),
+      ),
+    );
+  }
+  if (r.skipped.length) out.push('', `Skipped: ${r.skipped.join('; ')}.`);
+  return out;
+}
+
+function stormSection(r: StormResult): string[] {
+  const out = ['## 4. Reconnect storm', '', when(r.meta), ''];
+  out.push(
+    `${r.options.clients} clients in groups of ${r.options.groupSize} drop together; while they are away each group gets ${r.options.missed} messages; then all reconnect at the same instant and each syncs its group from the seq it held (\`conversation.sync\`, paged). "Reconnect only" is the same storm before the messages, without the sync: the cost of authentication and the socket alone. easy-chat only (the peers have no sync call to compare); SQLite and PostgreSQL in the same run.`,
+    '',
+  );
+  out.push(
+    '| system | storm | all in sync ms | p50 | p95 | p99 | messages synced | failed | ÷ reconnect only |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const x of r.rows) {
+    const only = x.runs.find((k) => k.kind === 'reconnect only');
+    for (const k of x.runs)
+      out.push(
+        `| ${x.system} | ${k.kind} | ${f0(k.allInSyncMs)} | ${f0(k.p50)} | ${f0(k.p95)} | ${f0(k.p99)} | ${k.messages} | ${k.failed} | ${only && k !== only ? ratio(k.allInSyncMs, only.allInSyncMs) : ''} |`,
+      );
+  }
+  const [a, b] = r.rows;
+  const syncOf = (x?: (typeof r.rows)[number]) =>
+    x?.runs.find((k) => k.kind === 'reconnect + sync');
+  if (a && b && syncOf(a) && syncOf(b))
+    out.push(
+      '',
+      `${b.system} ÷ ${a.system}, all in sync: ${ratio(syncOf(b)!.allInSyncMs, syncOf(a)!.allInSyncMs)}.`,
+    );
+  out.push(
+    '',
+    chart(
+      'reconnect-storm.svg',
+      lineChart({
+        title: `Reconnect storm: ${r.options.clients} clients`,
+        xLabel: 'ms since the storm began',
+        yLabel: '% of clients in sync',
+        series: r.rows.flatMap((x) =>
+          x.runs.map((k) => ({
+            name: `${x.system}, ${k.kind}`,
+            color: x.system.includes('SQLite') ? '#1f77b4' : '#17becf',
+            dashed: k.kind === 'reconnect only',
+            points: k.quantiles.map((v, q) => [v, q] as [number, number]),
+          })),
+        ),
+      }),
+    ),
+  );
+  return out;
+}
+
+function historySection(r: HistoryResult): string[] {
+  const out = ['## 5. History reads', '', when(r.meta), ''];
+  out.push(
+    `autocannon, ${r.options.connections} connections, ${r.options.durationSeconds} s × ${r.options.rounds} rounds alternating between the servers (median). Each request reads a page of ${r.options.pageSize} messages from a random point of one of ${r.options.pairs} conversations of ${r.options.messages} messages. \`GET /healthz\` on the same server is the baseline (the HTTP stack alone).`,
+    '',
+    '| system | endpoint | req/s | p50 ms | p99 ms | errors | ÷ baseline |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const x of r.rows) {
+    const b = r.rows.find((y) => y.system === x.system && y.endpoint.includes('healthz'));
+    out.push(
+      `| ${x.system} | ${x.endpoint} | ${f0(x.rps)} | ${x.p50} | ${x.p99} | ${x.errors} | ${b && b !== x ? ratio(x.rps, b.rps) : ''} |`,
+    );
+  }
+  const chat = r.rows.filter((x) => x.endpoint.includes('chatlog'));
+  if (chat.length === 2)
+    out.push('', `${chat[1]!.system} ÷ ${chat[0]!.system}: ${ratio(chat[1]!.rps, chat[0]!.rps)}.`);
+  return out;
+}
+
+/** One line per scenario with easy-chat's figure and its ratios, for the top of the page. */
+function summary(r: Results): string[] {
+  const out: string[] = [];
+  if (r.idle)
+    for (const count of [...new Set(r.idle.rows.map((x) => x.requested))]) {
+      const rows = r.idle.rows.filter((x) => x.requested === count);
+      const easy = rows.find((x) => isEasy(x.system));
+      if (!easy) continue;
+      out.push(
+        `- **Idle connections** (${count}${easy.processes > 1 ? ` on ${easy.processes} processes` : ''}): ${f1(easy.bytesPerConnection / 1024)} KiB per socket; ${rows
+          .filter((x) => x !== easy)
+          .map(
+            (x) =>
+              `${ratio(easy.bytesPerConnection, x.bytesPerConnection)} of ${base(x.system)} (${f1(x.bytesPerConnection / 1024)} KiB${x.connections !== count ? ` at ${x.connections}` : ''})`,
+          )
+          .join(', ')}.`,
+      );
+    }
+  if (r.priv) {
+    const ej = r.priv.rows.find((x) => x.system === 'ejabberd');
+    out.push(
+      `- **Private chat** capacity (questions/s, each answered, p99 round trip ≤ ${r.priv.options.breakMs} ms): ${r.priv.rows
+        .map(
+          (x) =>
+            `${x.system} ${x.capacity}${ej && x !== ej ? ` (${ratio(x.capacity, ej.capacity)} of ejabberd)` : ''}`,
+        )
+        .join(', ')}.`,
+    );
+  }
+  if (r.group)
+    for (const size of [...new Set(r.group.rows.map((x) => x.size))]) {
+      const rows = r.group.rows.filter((x) => x.size === size);
+      const easy = rows.find((x) => isEasy(x.system));
+      if (!easy) continue;
+      out.push(
+        `- **Group of ${size}**: ${f0(easy.perSecond)} deliveries/s, last member after ${f0(easy.lastMemberP50)} ms (median); ${rows
+          .filter((x) => x !== easy)
+          .map((x) => `${ratio(easy.perSecond, x.perSecond)} the deliveries/s of ${x.system}`)
+          .join(', ')}.`,
+      );
+    }
+  if (r.storm)
+    out.push(
+      `- **Reconnect storm** (${r.storm.options.clients} clients, ${r.storm.options.missed} missed each): ${r.storm.rows
+        .map((x) => {
+          const k = x.runs.find((y) => y.kind === 'reconnect + sync');
+          return `${x.system} all in sync after ${f0(k?.allInSyncMs ?? NaN)} ms`;
+        })
+        .join(', ')}.`,
+    );
+  if (r.history) {
+    const chat = r.history.rows.filter((x) => x.endpoint.includes('chatlog'));
+    out.push(
+      `- **History reads**: ${chat.map((x) => `${x.system} ${f0(x.rps)} pages/s`).join(', ')}.`,
+    );
+  }
+  return out;
+}
+
+export interface Results {
+  idle?: IdleResult;
+  priv?: PrivateResult;
+  group?: GroupResult;
+  storm?: StormResult;
+  history?: HistoryResult;
+}
+
+/** BENCHMARKS.md's text for these results; charts go to `charts` (bench/charts). */
+export function renderReport(results: Results, charts = join(benchDir, 'charts')): string {
+  chartsDir = charts;
+  const { idle, priv, group, storm, history } = results;
+  const meta = [idle, priv, group, storm, history].find(Boolean)?.meta;
+  const header = readFileSync(join(benchDir, 'BENCHMARKS.head.md'), 'utf8');
+  // Title and introduction, the summary and findings, then the method and the sections.
+  const [intro, method = ''] = header.split(/^(?=## Method)/m) as [string, string?];
+  const out = [intro.trimEnd(), ''];
+  const lines = summary(results);
+  if (lines.length) out.push('## Summary', '', ...lines, '');
+  const findings = join(benchDir, 'BENCHMARKS.findings.md');
+  if (existsSync(findings)) out.push(readFileSync(findings, 'utf8').trimEnd(), '');
+  out.push(method.trimEnd(), '');
+  if (meta) {
+    out.push('## Machine and versions', '');
+    out.push(
+      `- ${meta.cpu}, ${meta.cores} cores, ${meta.memoryGiB} GiB, shared with other engineers' builds and tests; Node ${meta.node}`,
+    );
+    out.push(
+      `- ${Object.entries(meta.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    out.push('');
+  }
+  const sections: Array<[unknown, () => string[], string]> = [
+    [idle, () => idleSection(idle!), 'bench:idle'],
+    [priv, () => privateSection(priv!), 'bench:private'],
+    [group, () => groupSection(group!), 'bench:group'],
+    [storm, () => stormSection(storm!), 'bench:storm'],
+    [history, () => historySection(history!), 'bench:history'],
+  ];
+  for (const [result, section, script] of sections) {
+    if (result) out.push(...section(), '');
+    else out.push(`_\`npm run ${script}\` has not been run yet._`, '');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** Rewrites BENCHMARKS.md and bench/charts from bench/results. */
+export function writeReport() {
+  const text = renderReport({
+    idle: load<IdleResult>('idle'),
+    priv: load<PrivateResult>('private-chat'),
+    group: load<GroupResult>('group'),
+    storm: load<StormResult>('reconnect-storm'),
+    history: load<HistoryResult>('history'),
+  });
+  writeFileSync(join(root, 'BENCHMARKS.md'), text);
+}
+
+if (isMain(import.meta)) writeReport();

@@ -1,0 +1,246 @@
+/**
+ * The systems measured, behind one shape: start N server processes, make users and a
+ * group, report the servers' pids (for memory), stop. Each registers its own cleanup,
+ * so a failing or interrupted script stops everything it started.
+ */
+import { fork } from 'node:child_process';
+import pg from 'pg';
+import {
+  ejabberdUnavailable,
+  ejabberdVersion,
+  startEjabberd,
+  XMPP_DOMAIN,
+} from '../peers/ejabberd.js';
+import type { ClientUser, DriverName } from './drivers.js';
+import { befriendPairs, createGroupOf, registerUsers } from './fixtures.js';
+import { log, onCleanup } from './run.js';
+import { freePort, startServer, type ServerProcess } from './server-process.js';
+
+export interface System {
+  label: string;
+  driver: DriverName;
+  /** One URL per server process; clients are spread over them. */
+  urls: string[];
+  pids(): number[];
+  makeUsers(count: number): Promise<ClientUser[]>;
+  /** Makes each pair able to chat (friends on easy-chat; nothing to do elsewhere). */
+  pair(pairs: Array<[ClientUser, ClientUser]>): Promise<void>;
+  /**
+   * A group of all these users (the first owns it): the users to connect (Socket.IO
+   * carries its rooms in the token), and the room XMPP clients must join.
+   */
+  group(users: ClientUser[]): Promise<{ id: string; users: ClientUser[]; joinRoom?: string }>;
+  stop(): Promise<void>;
+}
+
+export const DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL =
+  process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Settings that keep the benchmark measuring chat, not the limiters or password hashing. */
+export const EASY_CHAT_ENV = {
+  EC_AUTH__ARGON2__MEMORY_KIB: '1024',
+  EC_AUTH__ARGON2__TIME_COST: '1',
+  EC_GATEWAY__FRAMES_PER_SEC: '100000',
+  EC_GATEWAY__FRAME_BURST: '100000',
+  EC_GATEWAY__IDLE_TIMEOUT_MS: '600000',
+  EC_GATEWAY__MAX_PENDING_REQUESTS: '10000',
+  EC_SOCIAL__GROUP_MEMBER_LIMIT: '100000',
+};
+
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+// ---------------------------------------------------------------- easy-chat
+
+export async function startEasyChat(opts: {
+  storage: 'sqlite' | 'postgres';
+  processes?: number;
+  env?: Record<string, string>;
+}): Promise<System> {
+  const processes = opts.processes ?? 1;
+  if (processes > 1 && opts.storage !== 'postgres')
+    throw new Error('several easy-chat processes need PostgreSQL');
+  const schema = `bench_${unique()}`;
+  // EC_* variables of the benchmark's own environment reach the servers (experiments).
+  const fromEnv = Object.entries(process.env).filter(([k, v]) => k.startsWith('EC_') && v);
+  const env: Record<string, string> = {
+    ...EASY_CHAT_ENV,
+    ...(Object.fromEntries(fromEnv) as Record<string, string>),
+    ...opts.env,
+  };
+  if (opts.storage === 'postgres')
+    Object.assign(env, {
+      EC_STORAGE__DRIVER: 'postgres',
+      DATABASE_URL,
+      EC_STORAGE__POSTGRES__SCHEMA: schema,
+    });
+  const servers: ServerProcess[] = [];
+  const stop = async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+    if (opts.storage === 'postgres') {
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    }
+  };
+  const unregister = onCleanup(stop);
+  // The first process creates the schema; the others start once it is there.
+  servers.push(await startServer(env));
+  servers.push(
+    ...(await Promise.all(Array.from({ length: processes - 1 }, () => startServer(env)))),
+  );
+  const base = servers[0]!.url;
+  const label = `easy-chat (${opts.storage === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`;
+  return {
+    label: processes > 1 ? `${label} x${processes}` : label,
+    driver: 'easy-chat',
+    urls: servers.map((s) => s.url),
+    pids: () => servers.map((s) => s.child.pid!),
+    async makeUsers(count) {
+      const users = await registerUsers(base, count, (n) => log(`  registered ${n}/${count}`));
+      return users.map((u) => ({ id: u.id, token: u.token }));
+    },
+    async pair(pairs) {
+      await befriendPairs(
+        base,
+        pairs.map(([a, b]) => [
+          { id: a.id, token: a.token! },
+          { id: b.id, token: b.token! },
+        ]),
+      );
+    },
+    async group(users) {
+      const [owner, ...members] = users.map((u) => ({ id: u.id, token: u.token! }));
+      const id = await createGroupOf(base, owner!, members, (n) => log(`  joined ${n}`));
+      return { id, users };
+    },
+    async stop() {
+      unregister();
+      await stop();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- ejabberd
+
+export { ejabberdUnavailable, ejabberdVersion };
+
+export async function startEjabberdSystem(): Promise<System> {
+  const server = await startEjabberd();
+  const password = 'bench-password';
+  const run = unique();
+  return {
+    label: 'ejabberd',
+    driver: 'xmpp',
+    urls: [server.wsUrl],
+    pids: () => [server.pid],
+    async makeUsers(count) {
+      const names = Array.from({ length: count }, (_, i) => `b${run}_${i}`);
+      await server.register(names, password, (n) => log(`  registered ${n}/${count}`));
+      return names.map((n) => ({ id: `${n}@${XMPP_DOMAIN}`, password }));
+    },
+    async pair() {
+      /* XMPP needs no roster entry to chat */
+    },
+    async group(users) {
+      const room = await server.createRoom(`g${unique()}`, users.length + 10);
+      return { id: room, users, joinRoom: room };
+    },
+    stop: () => server.stop(),
+  };
+}
+
+// ---------------------------------------------------------------- Node peers (forked processes)
+
+interface Forked {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function forkServer(script: string, env: Record<string, string>): Promise<Forked> {
+  const port = await freePort();
+  const child = fork(new URL(`../peers/${script}`, import.meta.url).pathname, [], {
+    execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+async function forkedSystem(
+  label: string,
+  driver: DriverName,
+  script: string,
+  processes: number,
+  env: Record<string, string>,
+  users: (count: number) => ClientUser[],
+  group: System['group'],
+): Promise<System> {
+  const servers: Forked[] = [];
+  const stop = async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+  };
+  const unregister = onCleanup(stop);
+  for (let i = 0; i < processes; i += 1) servers.push(await forkServer(script, env));
+  return {
+    label: processes > 1 ? `${label} x${processes}` : label,
+    driver,
+    urls: servers.map((s) => s.url),
+    pids: () => servers.map((s) => s.pid),
+    makeUsers: async (count) => users(count),
+    pair: async () => undefined,
+    group,
+    async stop() {
+      unregister();
+      await stop();
+    },
+  };
+}
+
+export function startSocketIo(processes = 1): Promise<System> {
+  const run = unique();
+  return forkedSystem(
+    'Socket.IO + Redis adapter',
+    'socket.io',
+    'socketio-server.ts',
+    processes,
+    { REDIS_URL, SIO_KEY: `bench-sio-${run}` },
+    (count) => Array.from({ length: count }, (_, i) => ({ id: `u:s${i}`, token: `s${i}` })),
+    async (users) => {
+      const room = `g:${unique()}`;
+      return { id: room, users: users.map((u) => ({ ...u, token: `${u.token}|${room}` })) };
+    },
+  );
+}
+
+export function startRawWs(processes = 1): Promise<System> {
+  return forkedSystem(
+    'bare ws',
+    'ws',
+    'raw-ws-server.ts',
+    processes,
+    {},
+    (count) => Array.from({ length: count }, (_, i) => ({ id: `w${i}` })),
+    async (users) => ({ id: 'everyone', users }),
+  );
+}

@@ -1,0 +1,259 @@
+/**
+ * Smoke runs of every benchmark scenario with tiny sizes, so the scripts keep working.
+ * The full runs (npm run bench:*) stay out of CI. ejabberd is never started here (CI
+ * machines do not have it): its runs are switched off and must skip with a reason.
+ * Socket.IO needs Redis (TEST_REDIS_URL), PostgreSQL runs need TEST_DATABASE_URL.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runGroup, type GroupResult, type GroupSystem } from '../bench/group.js';
+import { runHistory, type HistoryResult } from '../bench/history.js';
+import { runIdle, type IdleResult, type SystemName } from '../bench/idle.js';
+import { runPrivate, type PrivateResult, type PrivateSystem } from '../bench/private-chat.js';
+import { runStorm, type StormResult } from '../bench/reconnect-storm.js';
+import { renderReport } from '../bench/report.js';
+import { cleanupAll } from '../bench/support/run.js';
+import { lineChart } from '../bench/support/svg.js';
+import { runScaleOut } from '../bench/scale-out.js';
+import { TEST_DATABASE_URL, TEST_NATS_URL, TEST_REDIS_URL } from './support/backends.js';
+
+const TIMEOUT = 180_000;
+const results: {
+  idle?: IdleResult;
+  priv?: PrivateResult;
+  group?: GroupResult;
+  storm?: StormResult;
+  history?: HistoryResult;
+} = {};
+
+beforeAll(() => {
+  // Servers from src/ under tsx (the suite does not build dist/); no ejabberd.
+  process.env.BENCH_SERVER_FROM_SOURCE = '1';
+  process.env.BENCH_EJABBERD = '0';
+  if (TEST_DATABASE_URL) process.env.BENCH_DATABASE_URL = TEST_DATABASE_URL;
+  if (TEST_REDIS_URL) process.env.BENCH_REDIS_URL = TEST_REDIS_URL;
+});
+afterAll(async () => {
+  await cleanupAll();
+});
+
+const peers = <T extends string>(...names: T[]) =>
+  names.filter((n) => n !== 'socket.io' || TEST_REDIS_URL);
+
+describe('benchmark scenarios, tiny', () => {
+  it(
+    '1. idle connections: memory per socket for each system, ejabberd skipped with a reason',
+    async () => {
+      const systems = peers<SystemName>('easy-chat', 'ejabberd', 'socket.io', 'ws');
+      const r = await runIdle({ counts: [30], perProcess: 1000, ejabberdMax: 30, systems });
+      expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
+      expect(r.rows.map((x) => x.system)).toEqual(
+        ['easy-chat (SQLite)', TEST_REDIS_URL && 'Socket.IO + Redis adapter', 'bare ws'].filter(
+          Boolean,
+        ),
+      );
+      for (const row of r.rows) {
+        expect(row.connections).toBe(30);
+        expect(row.connectPerSecond).toBeGreaterThan(0);
+      }
+      results.idle = r;
+    },
+    TIMEOUT,
+  );
+
+  it.runIf(TEST_DATABASE_URL)(
+    '1b. idle connections over several easy-chat processes on one PostgreSQL',
+    async () => {
+      const r = await runIdle({
+        counts: [40],
+        perProcess: 25,
+        ejabberdMax: 0,
+        systems: ['easy-chat'],
+      });
+      expect(r.rows[0]).toMatchObject({
+        system: 'easy-chat (PostgreSQL) x2',
+        connections: 40,
+        processes: 2,
+      });
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '2. private chat: open loop, every question answered, on each storage',
+    async () => {
+      const systems: PrivateSystem[] = [
+        'easy-chat-sqlite',
+        ...(TEST_DATABASE_URL ? (['easy-chat-postgres'] as const) : []),
+        'ejabberd',
+      ];
+      const r = await runPrivate({
+        pairs: 4,
+        stepSeconds: 1,
+        rates: [20, 40],
+        breakMs: 5000,
+        workers: 2,
+        systems,
+      });
+      expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
+      expect(r.rows).toHaveLength(systems.length - 1);
+      for (const row of r.rows) {
+        expect(row.steps.length).toBeGreaterThan(0);
+        const [first] = row.steps;
+        expect(first!.sent).toBeGreaterThan(0);
+        expect(first!.answered).toBe(first!.sent);
+        expect(first!.errors).toBe(0);
+        expect(first!.rtt.p50).toBeGreaterThan(0);
+      }
+      results.priv = r;
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '3. group fan-out: every member gets every message',
+    async () => {
+      const systems = peers<GroupSystem>('easy-chat', 'ejabberd', 'socket.io', 'ws');
+      const r = await runGroup({
+        sizes: [12],
+        messages: 3,
+        rounds: 2,
+        workers: 2,
+        systems,
+        timeoutMs: 20_000,
+      });
+      expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
+      expect(r.rows).toHaveLength(systems.length - 1);
+      for (const row of r.rows) {
+        expect(row.complete).toBe(true);
+        expect(row.rounds[0]!.deliveries).toBe(11 * 3);
+        expect(row.perSecond).toBeGreaterThan(0);
+      }
+      results.group = r;
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '4. reconnect storm: every client back and in sync with what it missed',
+    async () => {
+      const r = await runStorm({
+        clients: 24,
+        missed: 3,
+        groupSize: 8,
+        workers: 2,
+        storages: ['sqlite'],
+      });
+      const [sqlite] = r.rows;
+      expect(sqlite!.runs.map((x) => [x.kind, x.failed, x.messages])).toEqual([
+        ['reconnect only', 0, 0],
+        ['reconnect + sync', 0, 24 * 3],
+      ]);
+      results.storm = r;
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '5. history reads with autocannon, against /healthz',
+    async () => {
+      const r = await runHistory({
+        pairs: 2,
+        messages: 60,
+        pageSize: 50,
+        durationSeconds: 1,
+        rounds: 1,
+        connections: 2,
+        storages: ['sqlite'],
+      });
+      expect(r.rows.map((x) => x.endpoint)).toEqual([
+        'GET /healthz (baseline)',
+        'GET /v1/im/chatlog (50 per page)',
+      ]);
+      for (const row of r.rows) {
+        expect(row.rps).toBeGreaterThan(0);
+        expect(row.errors).toBe(0);
+      }
+      results.history = r;
+    },
+    TIMEOUT,
+  );
+
+  it('BENCHMARKS.md: a table per scenario and SVG charts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-charts-'));
+    try {
+      const text = renderReport(results, dir);
+      for (const heading of [
+        '## 1. Idle connections',
+        '## 2. Private chat',
+        '## 3. Group fan-out',
+        '## 4. Reconnect storm',
+        '## 5. History reads',
+      ])
+        expect(text).toContain(heading);
+      expect(text).not.toContain('has not been run yet');
+      expect(readdirSync(dir).sort()).toEqual([
+        'group-12.svg',
+        'private-distribution.svg',
+        'private-latency.svg',
+        'reconnect-storm.svg',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('charts are standalone SVG', () => {
+    const svg = lineChart({
+      title: 'a < b',
+      xLabel: 'x',
+      yLabel: 'y',
+      logY: true,
+      series: [
+        {
+          name: 'easy-chat',
+          points: [
+            [1, 1],
+            [2, 10],
+            [3, 100],
+          ],
+        },
+      ],
+    });
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('a &lt; b');
+    expect(svg).not.toMatch(/NaN|href=/);
+  });
+});
+
+describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL && TEST_NATS_URL)(
+  'scale-out scenario, tiny',
+  () => {
+    it(
+      'measures one gateway, two with ends apart and two with ends together',
+      async () => {
+        process.env.BENCH_NATS_URL = TEST_NATS_URL;
+        const rows = await runScaleOut({
+          pairs: 2,
+          stepSeconds: 1,
+          rates: [10],
+          breakMs: 5_000,
+          workers: 1,
+          systems: [],
+        });
+        expect(rows.map((r) => r.system)).toEqual([
+          'one gateway',
+          'two gateways, ends on different gateways',
+          'two gateways, ends on the same gateway',
+        ]);
+        for (const row of rows) {
+          expect(row.steps).toHaveLength(1);
+          expect(row.steps[0]!.answered).toBeGreaterThan(0);
+        }
+      },
+      TIMEOUT,
+    );
+  },
+);
