@@ -99,6 +99,39 @@ describe.runIf(TEST_NATS_URL)('nats', () => {
       await broker.close();
     }
   });
+  it('keeps a handler that outlasts ack_wait from being redelivered while it runs', async () => {
+    const options = {
+      ...CONTRACT_OPTIONS,
+      prefix: uniqueName('bt'),
+      url: TEST_NATS_URL!,
+      replicas: 1,
+      duplicateWindowMs: 60_000,
+      ackWaitMs: 1_000,
+      maxAgeMs: 3_600_000,
+    };
+    const broker = await NatsBroker.connect(options);
+    try {
+      const attempts: number[] = [];
+      let finished = 0;
+      await broker.consume(
+        { queue: 'slow', topic: 'domain', types: ['item-created'] },
+        async (d) => {
+          attempts.push(d.attempt);
+          // Three ack deadlines long: without progress reports the server redelivers.
+          await new Promise((r) => setTimeout(r, 3_000));
+          finished += 1;
+        },
+      );
+      await broker.publish('domain', [{ event: testEvent('item-created') }]);
+      await waitFor(() => finished === 1, 'the slow handler to finish', 10_000);
+      // Give a redelivery, had there been one, time to arrive and run.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(attempts).toEqual([1]);
+    } finally {
+      await broker.deleteEverything();
+      await broker.close();
+    }
+  }, 20_000);
 });
 
 describe.runIf(TEST_AMQP_URL)('rabbitmq', () => {

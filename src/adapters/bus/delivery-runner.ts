@@ -14,6 +14,11 @@ export interface InboundDelivery extends Delivery {
   retry(delayMs: number): Promise<void> | void;
   /** Move the event to the queue's dead-letter queue and drop it from this queue. */
   deadLetter(reason: string): Promise<void> | void;
+  /**
+   * Tell the broker the handler is still at work, so it does not hand the event to
+   * another consumer while this one runs (brokers with an ack deadline).
+   */
+  inProgress?(): Promise<void> | void;
 }
 
 /** Hooks for metrics; all optional. */
@@ -41,6 +46,11 @@ export interface RunnerOptions {
   observer?: BusObserver;
   /** Called whenever a handler slot frees up (adapters that push refill then). */
   onCapacity?: () => void;
+  /**
+   * While a handler runs, call the delivery's `inProgress` this often (adapters whose
+   * broker redelivers unacknowledged events after a deadline set it below that).
+   */
+  progressEveryMs?: number;
 }
 
 /**
@@ -105,7 +115,14 @@ export class DeliveryRunner implements Subscription {
   }
 
   private async run(delivery: InboundDelivery): Promise<void> {
-    const { queue, handler, maxAttempts, retry, logger, observer } = this.options;
+    const { queue, handler, maxAttempts, retry, logger, observer, progressEveryMs } = this.options;
+    const heartbeat =
+      delivery.inProgress && progressEveryMs
+        ? setInterval(
+            () => void this.settle(() => delivery.inProgress!(), 'progress'),
+            progressEveryMs,
+          )
+        : undefined;
     try {
       await handler({
         event: delivery.event,
@@ -125,6 +142,8 @@ export class DeliveryRunner implements Subscription {
         await this.settle(() => delivery.retry(backoffDelay(delivery.attempt, retry)), 'retry');
       }
       return;
+    } finally {
+      clearInterval(heartbeat);
     }
     observer?.handled?.(queue, 'ack');
     await this.settle(() => delivery.ack(), 'ack');

@@ -134,6 +134,9 @@ export class NatsBroker implements Broker {
       logger: this.logger,
       observer: this.options.observer,
       onCapacity: () => wake?.(),
+      // A handler may outlast ack_wait (a fan-out to a large group): reset the
+      // server's redelivery timer well before it fires.
+      progressEveryMs: Math.max(100, Math.floor(this.options.ackWaitMs / 3)),
     });
     const open = async (lostAt?: number) => {
       await this.ensureStream(spec.topic);
@@ -307,6 +310,7 @@ export class NatsBroker implements Broker {
       attempt: msg.info.deliveryCount,
       ack: () => msg.ack(),
       retry: (delayMs) => msg.nak(delayMs),
+      inProgress: () => msg.working(),
       deadLetter: async (reason) => {
         await this.deadLetterRaw(spec.queue, msg.data, key, reason);
         msg.term(reason.slice(0, 200));
