@@ -12,7 +12,13 @@ import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
-import { adminRoutes, EventLayer, EventMetrics, ingestRoutes } from '../modules/event/index.js';
+import {
+  adminRoutes,
+  deadLetterRoutes,
+  EventLayer,
+  EventMetrics,
+  ingestRoutes,
+} from '../modules/event/index.js';
 import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
@@ -167,6 +173,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
       await http.register(
         adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),
+        { prefix: '/v1/admin' },
+      );
+      await http.register(
+        deadLetterRoutes({
+          adminToken: config.admin.token,
+          tokens,
+          broker,
+          queues: [...events.queues, OFFLINE_PUSH_QUEUE, ...(jobs?.queues() ?? [])],
+        }),
         { prefix: '/v1/admin' },
       );
     }

@@ -216,6 +216,39 @@ export function brokerContract(
       expect(await broker.takeDeadLetters('mixed', 10)).toEqual([]);
     });
 
+    it('replays dead letters to their queue for a fresh set of attempts', async () => {
+      const broker = await start();
+      let broken = true;
+      const log: string[] = [];
+      await broker.consume(
+        { queue: 'mended', topic: 'domain', types: ['item-created'] },
+        async (d) => {
+          log.push(`${d.event.id}#${d.attempt}`);
+          if (broken) throw new Error('not yet');
+        },
+      );
+      const event = testEvent('item-created', { n: 1 });
+      await broker.publish('domain', [{ event, key: 'k1' }]);
+      await waitFor(() => log.includes(`${event.id}#3`), 'last attempt');
+      broken = false;
+      // Dead-lettering may lag the last attempt by a broker round trip.
+      let replayed: Awaited<ReturnType<Broker['replayDeadLetters']>> = [];
+      for (let i = 0; i < 100 && replayed.length === 0; i += 1) {
+        replayed = await broker.replayDeadLetters('mended', 10);
+        if (replayed.length === 0) await sleep(50);
+      }
+      expect(replayed).toHaveLength(1);
+      expect(replayed[0]!.event).toEqual(event);
+      expect(replayed[0]!.key).toBe('k1');
+      expect(replayed[0]!.reason).toContain('not yet');
+      await waitFor(() => log.length === 4, 'the replayed delivery');
+      expect(log[3]).toBe(`${event.id}#1`);
+      await sleep(200);
+      expect(log).toHaveLength(4);
+      expect(await broker.takeDeadLetters('mended', 10)).toEqual([]);
+      expect(await broker.replayDeadLetters('mended', 10)).toEqual([]);
+    });
+
     it('runs up to `concurrency` handlers at once', async () => {
       const broker = await start();
       let running = 0;

@@ -68,6 +68,15 @@ export interface Consumer {
   subscribe(topic: string, handler: DeliveryHandler, ...types: string[]): Promise<Subscription>;
   /** Removes and returns up to `limit` events from a queue's dead-letter queue. */
   takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]>;
+  /**
+   * Moves up to `limit` events from a queue's dead-letter queue back to the queue, for
+   * a fresh set of attempts (after the cause was fixed), and returns them. Each is
+   * published again before it leaves the dead-letter queue, so a crash in between
+   * repeats it rather than losing it. Where the broker cannot address one queue
+   * (NATS), the event goes to its topic and every queue of the topic sees it again;
+   * consumers skip events they have processed.
+   */
+  replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]>;
 }
 
 export interface ConsumeSpec {

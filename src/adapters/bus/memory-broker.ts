@@ -159,6 +159,16 @@ export class MemoryBroker implements Broker {
     return this.queues.get(queue)?.deadLetters.splice(0, limit) ?? [];
   }
 
+  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    const state = this.queues.get(queue);
+    if (!state) return [];
+    const dead = state.deadLetters.splice(0, limit);
+    for (const { event, key } of dead) {
+      this.enqueue(state, { event, key, topic: state.topic, attempt: 1 });
+    }
+    return dead;
+  }
+
   async ping(): Promise<void> {
     if (this.closed) throw new BrokerClosedError();
   }

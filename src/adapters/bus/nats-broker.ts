@@ -35,6 +35,8 @@ import { abortableSleep, retryUntilClosed } from './resilient.js';
 
 const KEY_HEADER = 'Ec-Key';
 const REASON_HEADER = 'Ec-Dead-Reason';
+/** The topic a dead letter came from, so a replay knows where to publish it. */
+const TOPIC_HEADER = 'Ec-Topic';
 const DAY_MS = 86_400_000;
 
 export interface NatsBrokerOptions extends BrokerOptions {
@@ -257,6 +259,47 @@ export class NatsBroker implements Broker {
     return out;
   }
 
+  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    await this.ensureDlqStream();
+    const stream = this.dlqStreamName();
+    const subject = this.dlqSubject(queue);
+    const out: DeadLetter[] = [];
+    let seq = 1;
+    while (out.length < limit) {
+      // STREAM.MSG.GET takes next_by_subj (server 2.9+); the client's type omits it.
+      const query = { seq, next_by_subj: subject } as { seq: number };
+      const stored = await this.jsm.streams.getMessage(stream, query);
+      if (!stored) break;
+      seq = stored.seq + 1;
+      const topic = stored.header.get(TOPIC_HEADER);
+      let event;
+      try {
+        event = decodeEvent(stored.data);
+      } catch {
+        event = undefined;
+      }
+      if (!topic || !event) {
+        // Left in place for `takeDeadLetters` and a human: nothing to replay it as.
+        this.logger.warn({ queue, seq: stored.seq }, 'dead letter cannot be replayed; left');
+        continue;
+      }
+      const key = stored.header.get(KEY_HEADER) || event.id;
+      await this.ensureStream(topic);
+      const h = headers();
+      h.set(KEY_HEADER, key);
+      // A msgID of its own: the event's id may still be inside the duplicate window
+      // (it would be dropped), and a replay repeated after a crash between the
+      // publish and the delete below stores it once.
+      await this.js.publish(this.subject(topic, event.type), stored.data, {
+        msgID: `${event.id}.replay.${stored.seq}`,
+        headers: h,
+      });
+      await this.jsm.streams.deleteMessage(stream, stored.seq, false);
+      out.push({ event, key, reason: stored.header.get(REASON_HEADER) || 'dead-lettered' });
+    }
+    return out;
+  }
+
   async ping(): Promise<void> {
     if (this.closed) throw new BrokerClosedError();
     await this.nc.flush();
@@ -292,12 +335,7 @@ export class NatsBroker implements Broker {
       event = decodeEvent(msg.data);
     } catch (err) {
       // Cannot be handled now or ever: keep the bytes for a human, then drop.
-      void this.deadLetterRaw(
-        spec.queue,
-        msg.data,
-        msg.headers?.get(KEY_HEADER) ?? '',
-        describe(err),
-      )
+      void this.deadLetterRaw(spec, msg.data, msg.headers?.get(KEY_HEADER) ?? '', describe(err))
         .then(() => msg.term())
         .catch((e: unknown) => this.logger.warn({ err: e }, 'dead-lettering failed'));
       return undefined;
@@ -312,18 +350,19 @@ export class NatsBroker implements Broker {
       retry: (delayMs) => msg.nak(delayMs),
       inProgress: () => msg.working(),
       deadLetter: async (reason) => {
-        await this.deadLetterRaw(spec.queue, msg.data, key, reason);
+        await this.deadLetterRaw(spec, msg.data, key, reason);
         msg.term(reason.slice(0, 200));
       },
     };
   }
 
-  private async deadLetterRaw(queue: string, data: Uint8Array, key: string, reason: string) {
+  private async deadLetterRaw(spec: ConsumeSpec, data: Uint8Array, key: string, reason: string) {
     await this.ensureDlqStream();
     const h = headers();
     h.set(KEY_HEADER, key);
+    h.set(TOPIC_HEADER, spec.topic);
     h.set(REASON_HEADER, reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
-    await this.js.publish(this.dlqSubject(queue), data, { headers: h });
+    await this.js.publish(this.dlqSubject(spec.queue), data, { headers: h });
   }
 
   private ensureStream(topic: string): Promise<void> {

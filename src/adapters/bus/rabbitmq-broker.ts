@@ -231,17 +231,66 @@ export class RabbitBroker implements Broker {
         ch.ack(msg);
         try {
           const event = decodeEvent(msg.content);
-          const death = (
-            msg.properties.headers?.['x-death'] as Array<{ reason?: string }> | undefined
-          )?.[0];
           out.push({
             event,
             key: headerString(msg, KEY_HEADER) ?? event.id,
-            reason: headerString(msg, REASON_HEADER) ?? death?.reason ?? 'dead-lettered',
+            reason: reasonOf(msg),
           });
         } catch {
           this.logger.warn({ queue }, 'dropping an undecodable dead letter');
         }
+      }
+      return out;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    const conn = await this.conn();
+    // checkQueue closes its channel when the queue is missing: a channel of its own.
+    const probe = await conn.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      await probe.checkQueue(this.queueName(queue));
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      await this.declareDeadLetterQueue(ch, queue);
+      const pub = await this.confirmChannel();
+      const out: DeadLetter[] = [];
+      while (out.length < limit) {
+        const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
+        if (!msg) break;
+        let event;
+        try {
+          event = decodeEvent(msg.content);
+        } catch {
+          // Not acknowledged: it returns to the dead-letter queue when the channel closes.
+          this.logger.warn({ queue }, 'dead letter cannot be replayed; left');
+          continue;
+        }
+        const key = headerString(msg, KEY_HEADER) ?? event.id;
+        // Straight to the queue through the default exchange (not to the topic's other
+        // queues), confirmed before the dead letter is acknowledged.
+        await new Promise<void>((resolve, reject) =>
+          pub.sendToQueue(
+            this.queueName(queue),
+            msg.content,
+            {
+              persistent: true,
+              messageId: event.id,
+              contentType: 'application/json',
+              headers: { [KEY_HEADER]: key },
+            },
+            (err: unknown) => (err ? reject(toError(err)) : resolve()),
+          ),
+        );
+        ch.ack(msg);
+        out.push({ event, key, reason: reasonOf(msg) });
       }
       return out;
     } finally {
@@ -454,6 +503,14 @@ function headerString(msg: { properties: { headers?: Record<string, unknown> } }
   if (typeof value === 'string' && value !== '') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   return undefined;
+}
+
+/** Why a dead letter died: our handler's reason, else the broker's (`x-death`). */
+function reasonOf(msg: { properties: { headers?: Record<string, unknown> } }): string {
+  const death = (
+    msg.properties.headers?.['x-death'] as Array<{ reason?: string }> | undefined
+  )?.[0];
+  return headerString(msg, REASON_HEADER) ?? death?.reason ?? 'dead-lettered';
 }
 
 function toError(err: unknown): Error {

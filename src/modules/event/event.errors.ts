@@ -28,4 +28,5 @@ export const EventErrors = defineErrors({
   },
   adminDisabled: { code: 500009, status: 404, message: 'the admin API is not enabled' },
   eventRejected: { code: 500010, status: 422, message: 'the event was refused by its handler' },
+  queueUnknown: { code: 500011, status: 404, message: 'no such queue' },
 });

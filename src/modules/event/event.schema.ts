@@ -74,3 +74,29 @@ export const AuditListResponse = EnvelopeOf(
     nextCursor: NullableString,
   }),
 );
+
+/** POST /v1/admin/deadLetters/{replay,discard} body. */
+export const DeadLetterBody = Type.Object({
+  queue: Type.String({
+    minLength: 1,
+    maxLength: 128,
+    pattern: '^[A-Za-z0-9_-][A-Za-z0-9_.-]*$',
+    description: 'a consumer queue, e.g. notify.sms',
+  }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
+export type DeadLetterBody = Static<typeof DeadLetterBody>;
+
+export const DeadLetterListResponse = EnvelopeOf(
+  Type.Object({
+    list: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        type: Type.String(),
+        key: Type.String(),
+        reason: Type.String({ description: 'why it was dead-lettered' }),
+        event: Type.Unknown({ description: 'the whole event envelope' }),
+      }),
+    ),
+  }),
+);

@@ -3,6 +3,7 @@ export { EventMetrics } from './event-metrics.js';
 export { EventErrors } from './event.errors.js';
 export { ingestRoutes } from './ingest.routes.js';
 export { adminRoutes } from './audit.routes.js';
+export { deadLetterRoutes } from './dead-letter.routes.js';
 export type { SystemNoticeSink, SystemNotice } from './ingest.handlers.js';
 export { defineIngestHandler, type IngestHandler } from './ingest.registry.js';
 export { Pusher } from './pusher.js';

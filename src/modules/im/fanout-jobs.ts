@@ -55,6 +55,11 @@ export class GroupFanoutJobs {
     return subscriptions;
   }
 
+  /** The queues jobs wait in (one per partition), for the admin API's dead letters. */
+  queues(): string[] {
+    return Array.from({ length: this.deps.partitions }, (_, p) => this.topic(p));
+  }
+
   private topic(partition: number): string {
     return `im-fanout-${partition}`;
   }
