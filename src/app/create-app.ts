@@ -34,6 +34,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
+import { PRESENCE_METHOD, PresenceAnnouncer } from './presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
   OFFLINE_PUSH_QUEUE,
@@ -186,8 +187,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       );
     }
     const reactions: Subscription[] = [];
+    let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
       await receivePushes(mailbox, config.nodeId, connections, countPushes);
+      announcer = new PresenceAnnouncer({
+        presence,
+        directory: services.socialDirectory,
+        delivery,
+        logger,
+      });
       await registerGateway(http, {
         settings: config.gateway,
         tokens,
@@ -198,9 +206,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           conversations: im.conversations,
           history: im.history,
         }),
-        serverOnlyMethods: new Set([...SERVER_PUSH_METHODS, ...SOCIAL_PUSH_METHODS]),
+        serverOnlyMethods: new Set([
+          ...SERVER_PUSH_METHODS,
+          ...SOCIAL_PUSH_METHODS,
+          PRESENCE_METHOD,
+        ]),
         metrics: gatewayMetrics,
         logger,
+        // A gateway shutting down closes every socket; its users reconnect elsewhere.
+        onPresenceChange: (userId) => {
+          if (!draining) announcer?.changed(userId);
+        },
       });
       reactions.push(
         await startGatewayReactions({
@@ -277,6 +293,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             logger.warn('requests still running at the shutdown deadline; closing them');
             http.server.closeAllConnections();
           }
+          await announcer?.idle();
           await Promise.all(reactions.map((r) => r.stop()));
           await events.stop();
           await im.flush();

@@ -40,6 +40,11 @@ export interface GatewayDeps {
   serverOnlyMethods: ReadonlySet<string>;
   metrics: GatewayMetrics;
   logger: Logger;
+  /**
+   * Called once presence is updated, when a user's first connection on this gateway
+   * opened or its last one closed (to tell the user's friends).
+   */
+  onPresenceChange?: (userId: string) => void;
 }
 
 /** Rate-limit violations in a row after which the socket is closed instead of answered. */
@@ -132,9 +137,13 @@ class Session {
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
     metrics.connections.inc();
-    void presence
-      .connected(auth.userId, this.connection.id)
-      .catch((err: unknown) => log.error({ err }, 'presence update failed'));
+    const first = registry.forUser(auth.userId).length === 1;
+    void presence.connected(auth.userId, this.connection.id).then(
+      () => {
+        if (first) deps.onPresenceChange?.(auth.userId);
+      },
+      (err: unknown) => log.error({ err }, 'presence update failed'),
+    );
     socket.once('close', (code) => this.closed(code));
   }
 
@@ -253,9 +262,14 @@ class Session {
     // A socket the server cut (slow consumer) reports 1006; count the reason we chose.
     metrics.closes.inc({ code: String(this.connection.closeCode ?? code) });
     if (registry.remove(this.connection)) metrics.connections.dec();
-    void presence
-      .disconnected(this.connection.userId, this.connection.id)
-      .catch((err: unknown) => this.log.error({ err }, 'presence update failed'));
+    const { userId } = this.connection;
+    const last = registry.forUser(userId).length === 0;
+    void presence.disconnected(userId, this.connection.id).then(
+      () => {
+        if (last) this.deps.onPresenceChange?.(userId);
+      },
+      (err: unknown) => this.log.error({ err }, 'presence update failed'),
+    );
   }
 }
 

@@ -112,6 +112,11 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     await bobContext.setOffline(true);
     t.app.connections.closeUser(bobId, 4008, 'test: connection lost');
     await bob.testId('reconnecting').waitFor();
+    // Alice sees him go at once: presence is pushed (the poll runs once a minute).
+    const bobsDot = alice.page.locator(
+      '[data-testid=conversation][data-title="Bob"] [data-testid=online-dot]',
+    );
+    await bobsDot.waitFor({ state: 'detached', timeout: 5_000 });
 
     const missed = ['While you were away 1', 'While you were away 2', 'While you were away 3'];
     for (const text of missed) await alice.send(text);
@@ -122,6 +127,7 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     // Back online: the app reconnects, syncs and shows the missed messages in order, once.
     await bobContext.setOffline(false);
     await bob.testId('reconnecting').waitFor({ state: 'detached', timeout: 30_000 });
+    await bobsDot.waitFor({ timeout: 5_000 });
     await bob.waitForMessages(missed);
     const shown = await bob.messages().allTextContents();
     expect(shown).toEqual([...said, ...missed]);

@@ -3,7 +3,13 @@
  * de-duplication by (conversationId, seq), gap repair, send retries that store a
  * message once, and the close codes that stop reconnecting.
  */
-import { ApiError, ChatClient, ChatType, type ConnectionStateChange } from '@easy-chat/sdk';
+import {
+  ApiError,
+  ChatClient,
+  ChatType,
+  type ConnectionStateChange,
+  type PresenceChange,
+} from '@easy-chat/sdk';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, type RegisteredUser } from '../support/factories.js';
@@ -273,6 +279,23 @@ describe('SDK against a real server', () => {
     await waitUntil(() => receipts.length > 0);
     expect(receipts[0]).toMatchObject({ conversationId: groupId, reads: { [y!.id]: m.seq } });
     expect(await cx.client.onlineFriends()).toEqual({});
+  });
+
+  it('friends coming online and going offline arrive as presence events', async () => {
+    const [pia, quinn] = await Promise.all(
+      ['pia', 'quinn'].map((nickname) => createUser(t.client, { nickname })),
+    );
+    await befriend(pia!, quinn!);
+    const cp = await open(pia!);
+    const changes: PresenceChange[] = [];
+    cp.client.on('presence', (change) => changes.push(change));
+    const cq = await open(quinn!);
+    await waitUntil(() => changes.length === 1, 10_000, 'online');
+    expect(changes[0]).toEqual({ userId: quinn!.id, online: true });
+    expect(await cp.client.onlineFriends()).toEqual({ [quinn!.id]: true });
+    cq.client.disconnect();
+    await waitUntil(() => changes.length === 2, 10_000, 'offline');
+    expect(changes[1]).toEqual({ userId: quinn!.id, online: false });
   });
 
   it('a refused token stops reconnecting and reports an auth error', async () => {

@@ -221,12 +221,25 @@ export class Store {
     client.on('error', (err) => console.warn('easy-chat:', err));
     // Social pushes (friend.request, group.member.joined, …): reload what they changed.
     client.on('serverEvent', (frame) => {
-      if (frame.method?.startsWith('friend.'))
+      if (frame.method?.startsWith('friend.')) {
         void this.refreshFriends().catch((e: unknown) => this.fail(e));
+        void this.refreshOnline();
+      }
       if (frame.method?.startsWith('group.'))
         void this.refreshGroups().catch((e: unknown) => this.fail(e));
     });
-    this.onlineTimer = setInterval(() => void this.refreshOnline(), 15_000);
+    // Friends coming and going are pushed (user.presence).
+    client.on('presence', ({ userId, online }) =>
+      this.set((s) => {
+        const next = { ...s.online };
+        if (online) next[userId] = true;
+        else delete next[userId];
+        return { online: next };
+      }),
+    );
+    // The push misses a friend whose gateway crashed (offline when its heartbeat
+    // expires, with nobody to announce it): re-read now and then.
+    this.onlineTimer = setInterval(() => void this.refreshOnline(), 60_000);
     if (!this.watchingVisibility) {
       this.watchingVisibility = true;
       document.addEventListener('visibilitychange', () => this.markActiveRead());

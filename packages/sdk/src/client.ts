@@ -42,6 +42,11 @@ export interface MessageEvent {
   source: 'push' | 'sync' | 'send';
 }
 
+export interface PresenceChange {
+  userId: string;
+  online: boolean;
+}
+
 export interface ChatClientEvents extends Record<string, unknown> {
   /** A chat message, exactly once per (conversationId, seq), in seq order per conversation. */
   message: MessageEvent;
@@ -52,7 +57,9 @@ export interface ChatClientEvents extends Record<string, unknown> {
   state: ConnectionStateChange;
   /** The token was refused (HTTP 401 or close 4001): log in again. */
   authError: ApiError;
-  /** A server push other than chat and read receipts (method other than "push"). */
+  /** A friend came online or went offline (`user.presence` push). */
+  presence: PresenceChange;
+  /** A server push other than chat, read receipts and presence (method other than "push"). */
   serverEvent: Frame;
   /** A background failure (a catch-up sync that failed); the client keeps going. */
   error: unknown;
@@ -378,6 +385,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   }
 
   private onFrame(frame: Frame): void {
+    if (frame.method === 'user.presence') {
+      this.emit('presence', frame.data as PresenceChange);
+      return;
+    }
     if (frame.method !== 'push') {
       this.emit('serverEvent', frame);
       return;

@@ -8,6 +8,7 @@ export {
   type ConnectionState,
   type ConnectionStateChange,
   type MessageEvent,
+  type PresenceChange,
   type SendInput,
 } from './client.js';
 export { Emitter } from './emitter.js';
