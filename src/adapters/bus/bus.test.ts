@@ -15,17 +15,23 @@ brokerContract(
   { topicsCanVanish: false },
 );
 
+/** A NATS broker's options with a prefix of its own. */
+function natsOptions(overrides: { ackWaitMs?: number } = {}) {
+  return {
+    ...CONTRACT_OPTIONS,
+    prefix: uniqueName('bt'),
+    url: TEST_NATS_URL!,
+    replicas: 1,
+    duplicateWindowMs: 60_000,
+    ackWaitMs: 5_000,
+    maxAgeMs: 3_600_000,
+    ...overrides,
+  };
+}
+
 describe.runIf(TEST_NATS_URL)('nats', () => {
   brokerContract('nats', async () => {
-    const options = {
-      ...CONTRACT_OPTIONS,
-      prefix: uniqueName('bt'),
-      url: TEST_NATS_URL!,
-      replicas: 1,
-      duplicateWindowMs: 60_000,
-      ackWaitMs: 5_000,
-      maxAgeMs: 3_600_000,
-    };
+    const options = natsOptions();
     const broker = await NatsBroker.connect(options);
     // A second connection cleans up, since the broker under test may be closed by then.
     return {
@@ -40,15 +46,7 @@ describe.runIf(TEST_NATS_URL)('nats', () => {
   });
 
   it('reattaches a consumer whose stream was deleted and receives what follows', async () => {
-    const options = {
-      ...CONTRACT_OPTIONS,
-      prefix: uniqueName('bt'),
-      url: TEST_NATS_URL!,
-      replicas: 1,
-      duplicateWindowMs: 60_000,
-      ackWaitMs: 5_000,
-      maxAgeMs: 3_600_000,
-    };
+    const options = natsOptions();
     const broker = await NatsBroker.connect(options);
     try {
       const got: string[] = [];
@@ -69,15 +67,7 @@ describe.runIf(TEST_NATS_URL)('nats', () => {
   });
 
   it('stores an event published twice within the duplicate window once (msgID)', async () => {
-    const options = {
-      ...CONTRACT_OPTIONS,
-      prefix: uniqueName('bt'),
-      url: TEST_NATS_URL!,
-      replicas: 1,
-      duplicateWindowMs: 60_000,
-      ackWaitMs: 5_000,
-      maxAgeMs: 3_600_000,
-    };
+    const options = natsOptions();
     const broker = await NatsBroker.connect(options);
     try {
       const got: string[] = [];
@@ -100,15 +90,7 @@ describe.runIf(TEST_NATS_URL)('nats', () => {
     }
   });
   it('keeps a handler that outlasts ack_wait from being redelivered while it runs', async () => {
-    const options = {
-      ...CONTRACT_OPTIONS,
-      prefix: uniqueName('bt'),
-      url: TEST_NATS_URL!,
-      replicas: 1,
-      duplicateWindowMs: 60_000,
-      ackWaitMs: 1_000,
-      maxAgeMs: 3_600_000,
-    };
+    const options = natsOptions({ ackWaitMs: 1_000 });
     const broker = await NatsBroker.connect(options);
     try {
       const attempts: number[] = [];

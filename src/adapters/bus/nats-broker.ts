@@ -9,7 +9,14 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  headers,
+  nanos,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/transport-node';
+import type { EventMessage } from '../../events/event-message.js';
 import {
   assertName,
   BrokerClosedError,
@@ -233,60 +240,36 @@ export class NatsBroker implements Broker {
   }
 
   async takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    await this.ensureDlqStream();
-    const stream = this.dlqStreamName();
-    const subject = this.dlqSubject(queue);
     const out: DeadLetter[] = [];
-    let seq = 1;
-    while (out.length < limit) {
-      // STREAM.MSG.GET takes next_by_subj (server 2.9+); the client's type omits it.
-      const query = { seq, next_by_subj: subject } as { seq: number };
-      const stored = await this.jsm.streams.getMessage(stream, query);
-      if (!stored) break;
-      seq = stored.seq + 1;
-      await this.jsm.streams.deleteMessage(stream, stored.seq, false);
-      try {
-        const event = decodeEvent(stored.data);
-        out.push({
-          event,
-          key: stored.header.get(KEY_HEADER) || event.id,
-          reason: stored.header.get(REASON_HEADER) || 'dead-lettered',
-        });
-      } catch {
+    if (limit <= 0) return out;
+    for await (const stored of this.storedDeadLetters(queue)) {
+      await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
+      const event = decodeOrUndefined(stored.data);
+      if (!event) {
         this.logger.warn({ queue, seq: stored.seq }, 'dropping an undecodable dead letter');
+        continue;
       }
+      out.push(deadLetterOf(event, stored.header));
+      if (out.length >= limit) break;
     }
     return out;
   }
 
   async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    await this.ensureDlqStream();
-    const stream = this.dlqStreamName();
-    const subject = this.dlqSubject(queue);
     const out: DeadLetter[] = [];
-    let seq = 1;
-    while (out.length < limit) {
-      // STREAM.MSG.GET takes next_by_subj (server 2.9+); the client's type omits it.
-      const query = { seq, next_by_subj: subject } as { seq: number };
-      const stored = await this.jsm.streams.getMessage(stream, query);
-      if (!stored) break;
-      seq = stored.seq + 1;
+    if (limit <= 0) return out;
+    for await (const stored of this.storedDeadLetters(queue)) {
       const topic = stored.header.get(TOPIC_HEADER);
-      let event;
-      try {
-        event = decodeEvent(stored.data);
-      } catch {
-        event = undefined;
-      }
+      const event = decodeOrUndefined(stored.data);
       if (!topic || !event) {
         // Left in place for `takeDeadLetters` and a human: nothing to replay it as.
         this.logger.warn({ queue, seq: stored.seq }, 'dead letter cannot be replayed; left');
         continue;
       }
-      const key = stored.header.get(KEY_HEADER) || event.id;
+      const dead = deadLetterOf(event, stored.header);
       await this.ensureStream(topic);
       const h = headers();
-      h.set(KEY_HEADER, key);
+      h.set(KEY_HEADER, dead.key);
       // A msgID of its own: the event's id may still be inside the duplicate window
       // (it would be dropped), and a replay repeated after a crash between the
       // publish and the delete below stores it once.
@@ -294,10 +277,25 @@ export class NatsBroker implements Broker {
         msgID: `${event.id}.replay.${stored.seq}`,
         headers: h,
       });
-      await this.jsm.streams.deleteMessage(stream, stored.seq, false);
-      out.push({ event, key, reason: stored.header.get(REASON_HEADER) || 'dead-lettered' });
+      await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
+      out.push(dead);
+      if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /** A queue's dead letters, oldest first, read one by one from the dead-letter stream. */
+  private async *storedDeadLetters(queue: string) {
+    await this.ensureDlqStream();
+    const subject = this.dlqSubject(queue);
+    for (let seq = 1; ;) {
+      // STREAM.MSG.GET takes next_by_subj (server 2.9+); the client's type omits it.
+      const query = { seq, next_by_subj: subject } as { seq: number };
+      const stored = await this.jsm.streams.getMessage(this.dlqStreamName(), query);
+      if (!stored) return;
+      seq = stored.seq + 1;
+      yield stored;
+    }
   }
 
   async ping(): Promise<void> {
@@ -474,4 +472,20 @@ export class NatsBroker implements Broker {
   private dlqSubject(queue: string): string {
     return `${this.options.prefix}.dlq.${queue}`;
   }
+}
+
+function decodeOrUndefined(data: Uint8Array): EventMessage | undefined {
+  try {
+    return decodeEvent(data);
+  } catch {
+    return undefined;
+  }
+}
+
+function deadLetterOf(event: EventMessage, header: MsgHdrs): DeadLetter {
+  return {
+    event,
+    key: header.get(KEY_HEADER) || event.id,
+    reason: header.get(REASON_HEADER) || 'dead-lettered',
+  };
 }
