@@ -27,6 +27,20 @@ export function busOverrides(kind: BrokerKind) {
   };
 }
 
+/** Options of a NATS broker on the test server under `prefix`. */
+export function testNatsOptions(prefix: string, overrides: { ackWaitMs?: number } = {}) {
+  return {
+    ...CONTRACT_OPTIONS,
+    prefix,
+    url: TEST_NATS_URL!,
+    replicas: 1,
+    duplicateWindowMs: 60_000,
+    ackWaitMs: 5_000,
+    maxAgeMs: 3_600_000,
+    ...overrides,
+  };
+}
+
 /** A broker of `kind` with a unique prefix, and a cleanup that deletes what it created. */
 export async function openTestBroker(
   kind: BrokerKind,
@@ -36,15 +50,7 @@ export async function openTestBroker(
     return { broker: new MemoryBroker({ prefix, ...CONTRACT_OPTIONS }), cleanup: async () => {} };
   }
   if (kind === 'nats') {
-    const options = {
-      ...CONTRACT_OPTIONS,
-      prefix,
-      url: TEST_NATS_URL!,
-      replicas: 1,
-      duplicateWindowMs: 60_000,
-      ackWaitMs: 5_000,
-      maxAgeMs: 3_600_000,
-    };
+    const options = testNatsOptions(prefix);
     return {
       broker: await NatsBroker.connect(options),
       cleanup: async () => {
@@ -66,15 +72,7 @@ export async function cleanupAppBroker(app: {
   if (app.broker instanceof RabbitBroker) {
     await deleteRabbitNames(TEST_AMQP_URL!, app.broker.declared);
   } else if (app.broker instanceof NatsBroker) {
-    const admin = await NatsBroker.connect({
-      ...CONTRACT_OPTIONS,
-      prefix: app.config.bus.prefix,
-      url: TEST_NATS_URL!,
-      replicas: 1,
-      duplicateWindowMs: 60_000,
-      ackWaitMs: 5_000,
-      maxAgeMs: 3_600_000,
-    });
+    const admin = await NatsBroker.connect(testNatsOptions(app.config.bus.prefix));
     await admin.deleteEverything();
     await admin.close();
   }

@@ -10,6 +10,7 @@ import {
   TEST_REDIS_URL,
   uniqueName,
 } from './backends.js';
+import { testNatsOptions } from './brokers.js';
 import { HttpClient } from './http-client.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -163,16 +164,7 @@ export async function startCluster(bus: BusKind): Promise<Cluster> {
 /** Deletes the streams, or the queues and exchanges, that the cluster's processes created. */
 async function deleteBusNames(bus: BusKind, prefix: string): Promise<void> {
   if (bus === 'nats') {
-    const admin = await NatsBroker.connect({
-      url: TEST_NATS_URL!,
-      prefix,
-      maxAttempts: 1,
-      retry: { initialMs: 10, maxMs: 10 },
-      replicas: 1,
-      duplicateWindowMs: 1_000,
-      ackWaitMs: 1_000,
-      maxAgeMs: 60_000,
-    });
+    const admin = await NatsBroker.connect(testNatsOptions(prefix));
     await admin.deleteEverything();
     await admin.close();
     return;

@@ -5,6 +5,7 @@ import { MemoryBroker } from './memory-broker.js';
 import { NatsBroker } from './nats-broker.js';
 import { RabbitBroker } from './rabbitmq-broker.js';
 import { deleteRabbitNames } from './test-cleanup.js';
+import { testNatsOptions } from '../../../test/support/brokers.js';
 
 brokerContract(
   'memory',
@@ -16,18 +17,8 @@ brokerContract(
 );
 
 /** A NATS broker's options with a prefix of its own. */
-function natsOptions(overrides: { ackWaitMs?: number } = {}) {
-  return {
-    ...CONTRACT_OPTIONS,
-    prefix: uniqueName('bt'),
-    url: TEST_NATS_URL!,
-    replicas: 1,
-    duplicateWindowMs: 60_000,
-    ackWaitMs: 5_000,
-    maxAgeMs: 3_600_000,
-    ...overrides,
-  };
-}
+const natsOptions = (overrides: { ackWaitMs?: number } = {}) =>
+  testNatsOptions(uniqueName('bt'), overrides);
 
 describe.runIf(TEST_NATS_URL)('nats', () => {
   brokerContract('nats', async () => {

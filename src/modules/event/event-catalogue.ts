@@ -14,15 +14,17 @@ const PRODUCER_BY_AGGREGATE: Record<string, string> = {
   system: 'event module',
 };
 
-const CONSUMERS: ReadonlyArray<{ queue: string; topic: string; types: readonly string[] }> = [
-  ...Object.values(AUDIT_CONSUMER_SPECS),
-  ...Object.values(NOTIFY_CONSUMER_SPECS),
-];
+/** The event layer's durable consumers (audit log and notifications). */
+export const EVENT_LAYER_CONSUMERS: ReadonlyArray<{
+  queue: string;
+  topic: string;
+  types: readonly string[];
+}> = [...Object.values(AUDIT_CONSUMER_SPECS), ...Object.values(NOTIFY_CONSUMER_SPECS)];
 
 function consumersOf(topic: string, type: string): string {
-  const queues = CONSUMERS.filter((c) => c.topic === topic && c.types.includes(type)).map(
-    (c) => `\`${c.queue}\``,
-  );
+  const queues = EVENT_LAYER_CONSUMERS.filter(
+    (c) => c.topic === topic && c.types.includes(type),
+  ).map((c) => `\`${c.queue}\``);
   return queues.length > 0 ? queues.join(', ') : '–';
 }
 

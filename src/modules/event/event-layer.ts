@@ -5,7 +5,8 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Kysely } from 'kysely';
 import type { TokenService } from '../user/token.service.js';
-import { AUDIT_CONSUMER_SPECS, AuditConsumers } from './audit.consumer.js';
+import { AuditConsumers } from './audit.consumer.js';
+import { EVENT_LAYER_CONSUMERS } from './event-catalogue.js';
 import { AuditRepository } from './audit.repository.js';
 import type { EventMetrics } from './event-metrics.js';
 import {
@@ -16,7 +17,7 @@ import {
 import { IngestRegistry } from './ingest.registry.js';
 import { IngestService } from './ingest.service.js';
 import { LOG_TOPIC, type LogEventMap } from './log.events.js';
-import { NOTIFY_CONSUMER_SPECS, NotifyConsumers, type NotifySenders } from './notify.consumer.js';
+import { NotifyConsumers, type NotifySenders } from './notify.consumer.js';
 import { NOTIFY_TOPIC, type NotifyEventMap } from './notify.events.js';
 import { ConsoleSender, SmtpEmailSender, WebhookSender, type Sender } from './notify.senders.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -122,9 +123,7 @@ export class EventLayer {
 
   /** The queues of the event layer's consumers (audit log and notifications). */
   get queues(): string[] {
-    return [...Object.values(AUDIT_CONSUMER_SPECS), ...Object.values(NOTIFY_CONSUMER_SPECS)].map(
-      (spec) => spec.queue,
-    );
+    return EVENT_LAYER_CONSUMERS.map((spec) => spec.queue);
   }
 
   /** Sends a 5xx to the audit log without waiting (failures are logged and counted). */
