@@ -222,7 +222,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         await startGatewayReactions({
           broker,
           connections,
-          delivery,
+          onPush: countPushes,
           directory: services.socialDirectory,
           logger,
         }),

@@ -6,7 +6,7 @@ import { CloseCode } from '../gateway/close-codes.js';
 import type { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { encodeFrame, FrameType } from '../gateway/frame.js';
 import { DOMAIN_TOPIC, type NotifyEventMap, type Pusher } from '../modules/event/index.js';
-import { ChatType, SYSTEM_SENDER, type ImModule, type PushDelivery } from '../modules/im/index.js';
+import { ChatType, SYSTEM_SENDER, type ImModule } from '../modules/im/index.js';
 import type { SocialDirectory } from '../modules/social/index.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -52,11 +52,12 @@ export const SOCIAL_PUSH_METHODS: readonly string[] = Object.values(SOCIAL_PUSHE
 export async function startGatewayReactions(deps: {
   broker: Broker;
   connections: ConnectionRegistry;
-  delivery: PushDelivery;
+  /** Counts pushes written to this gateway's sockets (metrics). */
+  onPush?: (count: number) => void;
   directory: SocialDirectory;
   logger: Logger;
 }): Promise<Subscription> {
-  const { connections, delivery, directory, logger } = deps;
+  const { connections, directory, logger } = deps;
   const handle = async ({ event }: Delivery) => {
     if (event.type === 'user-disabled') {
       const { userId } = event.payload as Payload<'user-disabled'>;
@@ -76,7 +77,9 @@ export async function startGatewayReactions(deps: {
       | undefined;
     if (!push) return;
     const recipients = [...new Set(await push.to(event.payload, directory))];
-    await delivery.toUsers(recipients, pushFrame(push.method, event));
+    // Every gateway sees every event, so each writes to its own sockets only; routing
+    // through presence would deliver the frame once per gateway.
+    deps.onPush?.(connections.deliver(recipients, pushFrame(push.method, event)));
   };
   return deps.broker.subscribe(
     DOMAIN_TOPIC,

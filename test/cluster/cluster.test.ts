@@ -108,8 +108,13 @@ describe.runIf(BUSES.length > 0).each(BUSES)('cluster of processes on %s', (bus)
       await a.waitFor((f) => f.method === 'push' && f.data?.msgId === reply.msgId);
 
       // Two users both on gateway B: gateway A hears nothing of their chat.
-      await befriend(erin!, frank!);
       const [e, f] = [await connect(c.gatewayB, erin!), await connect(c.gatewayB, frank!)];
+      await befriend(erin!, frank!);
+      // Social pushes come through the outbox in order: once theirs arrived, Alice's
+      // friend events (relayed earlier) have reached gateway A as well.
+      await e.waitFor((x) => x.method === 'friend.added');
+      await f.waitFor((x) => x.method === 'friend.added');
+      await new Promise((r) => setTimeout(r, 200));
       const before = await pushCount(c.gatewayA);
       const local = await e.call('conversation.chat', {
         chatType: 2,
