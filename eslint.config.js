@@ -21,6 +21,27 @@ export default tseslint.config(
     },
   },
   {
+    // Mass assignment: SQL writes name every column. A spread or a whole object handed
+    // to values()/set() would write whatever keys it carries at run time.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(values|set|doUpdateSet)$/]:not([callee.object.name="Object"]) ObjectExpression > SpreadElement',
+          message: 'Name each column written to SQL; do not spread an object into values()/set().',
+        },
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(values|set|doUpdateSet)$/][arguments.length=1]:not([callee.object.name="Object"]) > Identifier.arguments',
+          message: 'Name each column written to SQL; do not pass a whole object to values()/set().',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -228,12 +228,7 @@ class Session {
     const data = frame.data ?? {};
     if (!handler.validator.Check(data)) {
       metrics.framesIn.inc({ type: 'invalid' });
-      const first = handler.validator.Errors(data)[0];
-      const where = first?.instancePath ? `data${first.instancePath.replaceAll('/', '.')}` : 'data';
-      return fail({
-        code: CommonErrors.badRequest.code,
-        msg: `${where} ${first?.message ?? 'is invalid'}`,
-      });
+      return fail({ code: CommonErrors.badRequest.code, msg: handler.invalidReason(data) });
     }
     metrics.framesIn.inc({ type: 'request' });
     try {

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { closeObjects, describeSchemaError } from '../shared/closed-schema.js';
 import type { Connection } from './connection.js';
 
 /** What a WebSocket method handler knows about its caller. */
@@ -14,14 +15,24 @@ export interface WsContext {
 export interface WsMethod<S extends TSchema = TSchema> {
   readonly validator: Validator<Record<string, never>, S>;
   handle(ctx: WsContext, data: Static<S>): Promise<unknown>;
+  /** Why `data` does not fit the schema, for the error frame (`data has unknown key "x"`). */
+  invalidReason(data: unknown): string;
 }
 
-/** Declares a method; the schema is compiled once. */
+/**
+ * Declares a method; the schema is closed (an unknown key in `data` is refused,
+ * see closed-schema.ts) and compiled once.
+ */
 export function wsMethod<S extends TSchema>(
   schema: S,
   handle: (ctx: WsContext, data: Static<S>) => Promise<unknown>,
 ): WsMethod<S> {
-  return { validator: Compile<S, Validator<Record<string, never>, S>>(schema), handle };
+  const validator = Compile<S, Validator<Record<string, never>, S>>(closeObjects(schema));
+  return {
+    validator,
+    handle,
+    invalidReason: (data) => describeSchemaError(validator.Errors(data)[0], 'data'),
+  };
 }
 
 /** Method name → handler. A plain map: adding a method is adding an entry. */

@@ -15,7 +15,7 @@ import type { Logger } from '../shared/logger.js';
 import { ErrorEnvelope } from './envelope.js';
 import { httpErrorHandler, notFoundHandler, toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
-import { validatorCompiler } from './validation.js';
+import { closeRouteSchemas, formatSchemaErrors, validatorCompiler } from './validation.js';
 
 export type HttpServer = FastifyInstance<
   Server,
@@ -58,11 +58,14 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
     // Our own draining check answers in the envelope instead.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only; any other body type is answered with 415.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
+  // Before any route exists, so every route (and the OpenAPI document) gets closed schemas.
+  app.addHook('onRoute', closeRouteSchemas);
   app.setErrorHandler((err, request, reply) => {
     httpErrorHandler(err, request, reply);
     if (reply.statusCode >= 500 && deps.onServerError) {

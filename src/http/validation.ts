@@ -1,13 +1,16 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifySchemaCompiler, FastifySchemaValidationError, RouteOptions } from 'fastify';
+import { closeObjects, unknownKey } from '../shared/closed-schema.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const shared: Options = {
   useDefaults: true,
-  removeAdditional: true,
+  // Unknown keys are refused (closed schemas below), never silently dropped: a
+  // client that misspells a field learns it, and nothing unlisted reaches a service.
+  removeAdditional: false,
   allErrors: false,
   // TypeBox adds annotations (e.g. $id, description) that strict mode would flag.
   strict: false,
@@ -25,3 +28,35 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object) as ReturnType<
     FastifySchemaCompiler<unknown>
   >;
+
+/** The request parts whose schemas are closed (headers always carry extra keys). */
+const CLOSED_PARTS = ['body', 'querystring', 'params'] as const;
+
+/**
+ * onRoute hook: closes every object of a route's body, query and params schemas
+ * (`additionalProperties: false`), before the route is compiled and before the
+ * OpenAPI document reads it, so the document shows the same closed schema.
+ */
+export function closeRouteSchemas(route: RouteOptions): void {
+  const schema = route.schema;
+  if (!schema) return;
+  const closed = { ...schema };
+  for (const part of CLOSED_PARTS) {
+    if (schema[part] !== undefined) closed[part] = closeObjects(schema[part]);
+  }
+  route.schema = closed;
+}
+
+/**
+ * Fastify's schemaErrorFormatter: one line naming what is wrong. An unknown key is
+ * named (`body has unknown key "zzz"`); anything else reads like Fastify's own
+ * message (`body/phone must match pattern ...`).
+ */
+export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const lines = errors.map((e) =>
+    e.keyword === 'additionalProperties'
+      ? unknownKey(`${dataVar}${e.instancePath}`, String(e.params.additionalProperty))
+      : `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`,
+  );
+  return new Error(lines.join(', '));
+}

@@ -43,7 +43,23 @@ export class AuditRepository {
   async insert(trx: Kysely<Database>, record: AuditRecord): Promise<void> {
     await trx
       .insertInto('auditLog')
-      .values({ ...record, detail: JSON.stringify(record.detail) })
+      .values({
+        id: record.id,
+        eventId: record.eventId,
+        kind: record.kind,
+        action: record.action,
+        userId: record.userId,
+        targetId: record.targetId,
+        detail: JSON.stringify(record.detail),
+        requestId: record.requestId,
+        method: record.method,
+        path: record.path,
+        status: record.status,
+        code: record.code,
+        source: record.source,
+        occurredAt: record.occurredAt,
+        recordedAt: record.recordedAt,
+      })
       .onConflict((oc) => oc.column('eventId').doNothing())
       .execute();
   }

@@ -5,6 +5,7 @@ import type { TSchema } from 'typebox';
 import type { Database } from '../../adapters/storage/schema.js';
 import { AppError, isAppError } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
+import { closeObjects, describeSchemaError } from '../../shared/closed-schema.js';
 import { EventErrors } from './event.errors.js';
 import type { EventMetrics } from './event-metrics.js';
 import type {
@@ -184,15 +185,13 @@ export class IngestService {
     }
     let validator = this.validators.get(handler.payload);
     if (!validator) {
-      validator = Compile(handler.payload);
+      // Closed like every input: an unknown payload key is refused, naming it.
+      validator = Compile(closeObjects(handler.payload));
       this.validators.set(handler.payload, validator);
     }
     if (!validator.Check(raw)) {
-      const first = validator.Errors(raw)[0];
-      const where = first?.instancePath
-        ? `payload${first.instancePath.replace(/\//g, '.')}`
-        : 'payload';
-      throw new AppError(EventErrors.payloadInvalid, `${where}: ${first?.message ?? 'invalid'}`);
+      const reason = describeSchemaError(validator.Errors(raw)[0], 'payload');
+      throw new AppError(EventErrors.payloadInvalid, reason);
     }
     return raw;
   }

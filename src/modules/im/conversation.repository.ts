@@ -48,7 +48,14 @@ export class ConversationRepository {
   ): Promise<number> {
     const row = await trx
       .insertInto('conversations')
-      .values({ ...conversation, maxSeq: 1, lastMsgId: msgId, createdAt: now, updatedAt: now })
+      .values({
+        id: conversation.id,
+        chatType: conversation.chatType,
+        maxSeq: 1,
+        lastMsgId: msgId,
+        createdAt: now,
+        updatedAt: now,
+      })
       .onConflict((oc) =>
         oc.column('id').doUpdateSet((eb) => ({
           maxSeq: eb('conversations.maxSeq', '+', 1),
@@ -83,7 +90,11 @@ export class ConversationRepository {
       .insertInto('conversationMembers')
       .values(
         members.map((member) => ({
-          ...member,
+          conversationId: member.conversationId,
+          userId: member.userId,
+          chatType: member.chatType,
+          targetId: member.targetId,
+          joinSeq: member.joinSeq,
           readSeq: member.joinSeq,
           isShow: 1,
           createdAt: now,

@@ -53,7 +53,11 @@ export class FriendRepository {
     const inserted = await q
       .insertInto('friendRequests')
       .values({
-        ...row,
+        id: row.id,
+        userId: row.userId,
+        reqUid: row.reqUid,
+        reqMsg: row.reqMsg,
+        reqTime: row.reqTime,
         pairKey: pairKey(row.userId, row.reqUid),
         handleResult: HandleResult.pending,
         handledAt: null,

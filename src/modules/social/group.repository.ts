@@ -54,7 +54,23 @@ export class GroupRepository {
   constructor(private readonly db: Db) {}
 
   async insertGroup(q: Db, row: GroupsTable): Promise<void> {
-    await q.insertInto('groups').values(row).execute();
+    await q
+      .insertInto('groups')
+      .values({
+        id: row.id,
+        name: row.name,
+        icon: row.icon,
+        status: row.status,
+        creatorUid: row.creatorUid,
+        groupType: row.groupType,
+        isVerify: row.isVerify,
+        notification: row.notification,
+        notificationUid: row.notificationUid,
+        memberCount: row.memberCount,
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+      })
+      .execute();
   }
 
   /**
@@ -118,7 +134,15 @@ export class GroupRepository {
   async insertMember(q: Db, row: GroupMembersTable): Promise<boolean> {
     const inserted = await q
       .insertInto('groupMembers')
-      .values(row)
+      .values({
+        groupId: row.groupId,
+        userId: row.userId,
+        roleLevel: row.roleLevel,
+        joinTime: row.joinTime,
+        joinSource: row.joinSource,
+        inviterUid: row.inviterUid,
+        operatorUid: row.operatorUid,
+      })
       .onConflict((oc) => oc.doNothing())
       .returning('userId')
       .executeTakeFirst();
@@ -258,7 +282,18 @@ export class GroupRepository {
   ): Promise<boolean> {
     const inserted = await q
       .insertInto('groupRequests')
-      .values({ ...row, handleResult: HandleResult.pending, handleUid: null, handledAt: null })
+      .values({
+        id: row.id,
+        groupId: row.groupId,
+        reqId: row.reqId,
+        reqMsg: row.reqMsg,
+        reqTime: row.reqTime,
+        joinSource: row.joinSource,
+        inviterUid: row.inviterUid,
+        handleResult: HandleResult.pending,
+        handleUid: null,
+        handledAt: null,
+      })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();

@@ -34,8 +34,22 @@ export interface UserPatch {
 export class UserRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Writes exactly the listed columns (never a spread: an extra key must not reach SQL). */
   async insert(trx: Kysely<Database>, row: UsersTable): Promise<void> {
-    await trx.insertInto('users').values(row).execute();
+    await trx
+      .insertInto('users')
+      .values({
+        id: row.id,
+        phone: row.phone,
+        nickname: row.nickname,
+        passwordHash: row.passwordHash,
+        sex: row.sex,
+        avatar: row.avatar,
+        status: row.status,
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+      })
+      .execute();
   }
 
   async findById(id: string): Promise<User | undefined> {
@@ -103,9 +117,16 @@ export class UserRepository {
     patch: UserPatch,
     now: number,
   ): Promise<User | undefined> {
+    // Only the profile fields, named one by one: whatever else `patch` carries at
+    // run time (a password hash, an id) is never written.
     const row = await trx
       .updateTable('users')
-      .set({ ...patch, updatedAt: now })
+      .set({
+        nickname: patch.nickname,
+        sex: patch.sex,
+        avatar: patch.avatar,
+        updatedAt: now,
+      })
       .where('id', '=', id)
       .returning(PUBLIC_COLUMNS)
       .executeTakeFirst();
