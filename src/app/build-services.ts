@@ -43,6 +43,8 @@ export interface Services {
 
 export interface ServiceDeps {
   config: Config;
+  /** The configured JWT secret, or the one generated into dataDir (config/jwt-secret.ts). */
+  jwtSecret: string;
   storage: Storage;
   cache: Cache;
   presence: Presence;
@@ -63,7 +65,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const db = deps.storage.db;
   const events = new EventRecorder({ clock, source: `easy-chat/${config.nodeId}` });
   const tokens = new TokenService({
-    secret: config.auth.jwtSecret,
+    secret: deps.jwtSecret,
     ttlSec: config.auth.tokenTtlSec,
     cache,
     clock,

@@ -6,6 +6,7 @@ import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
+import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
@@ -77,6 +78,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     { level: config.log.level, nodeId: config.nodeId },
     options.logDestination,
   );
+  const jwt = resolveJwtSecret(config.auth.jwtSecret, config.dataDir);
+  if (jwt.created) {
+    logger.info(
+      { path: jwt.created },
+      'generated a JWT secret; processes sharing tokens need the same one (set JWT_SECRET)',
+    );
+  }
   const storage = openStorage(config);
   let cache: Cache | undefined;
   let broker: Broker | undefined;
@@ -111,6 +119,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           });
     const services = buildServices({
       config,
+      jwtSecret: jwt.secret,
       storage,
       cache,
       presence,

@@ -1,7 +1,6 @@
 import { Type, type Static } from 'typebox';
 
-/** The JWT secret shipped in config/default.yaml. Production refuses to start with it. */
-export const DEFAULT_JWT_SECRET = 'easy-chat-development-secret-change-me';
+/** Shortest admin token and ingest secret production accepts. */
 export const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
 const Role = Type.Union([Type.Literal('api'), Type.Literal('gateway'), Type.Literal('worker')]);
@@ -80,7 +79,8 @@ export const ConfigSchema = strict({
     }),
   }),
   auth: strict({
-    jwtSecret: Type.String({ minLength: 1 }),
+    /** Empty: generated on first start into dataDir/jwt-secret (not in production). */
+    jwtSecret: Type.String(),
     tokenTtlSec: PositiveInt,
     argon2: strict({
       memoryKib: Type.Integer({ minimum: 1024 }),

@@ -2,7 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_JWT_SECRET } from './config.schema.js';
 import { ConfigError, loadConfig } from './load-config.js';
 
 const yamlFile = (text: string) => {
@@ -10,6 +9,9 @@ const yamlFile = (text: string) => {
   writeFileSync(path, text);
   return path;
 };
+
+/** What `openssl rand -hex 32` prints. */
+const STRONG_SECRET = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 
 describe('loadConfig', () => {
   it('layers default.yaml, the environment file, --config, then variables', () => {
@@ -34,7 +36,7 @@ describe('loadConfig', () => {
         DATA_DIR: '/tmp/ec-data',
         DATABASE_URL: 'postgres://db/x',
         REDIS_URL: 'redis://r:6379',
-        JWT_SECRET: 's'.repeat(40),
+        JWT_SECRET: STRONG_SECRET,
         LOG_LEVEL: 'warn',
         EC_ROLES: 'api,worker',
         EC_SERVER__TRUST_PROXY: 'true',
@@ -43,7 +45,7 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/tmp/ec-data');
     expect(config.storage.postgres.url).toBe('postgres://db/x');
     expect(config.cache.redis.url).toBe('redis://r:6379');
-    expect(config.auth.jwtSecret).toBe('s'.repeat(40));
+    expect(config.auth.jwtSecret).toBe(STRONG_SECRET);
     expect(config.log.level).toBe('warn');
     expect(config.roles).toEqual(['api', 'worker']);
     expect(config.server.trustProxy).toBe(true);
@@ -80,22 +82,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: 'staging', environment: {} })).toThrow(/unknown environment/);
   });
 
-  it('production refuses the default secret and short secrets, and accepts a strong one', () => {
+  it('production requires a secret; every mode refuses published, short and patterned ones', () => {
     expect(() => loadConfig({ env: 'production', environment: {} })).toThrow(/auth\.jwtSecret/);
-    expect(() =>
-      loadConfig({ env: 'production', environment: { JWT_SECRET: DEFAULT_JWT_SECRET } }),
-    ).toThrow(/auth\.jwtSecret/);
-    expect(() =>
-      loadConfig({ env: 'production', environment: { JWT_SECRET: 'short-secret' } }),
-    ).toThrow(/at least 32/);
-    const ok = loadConfig({ env: 'production', environment: { JWT_SECRET: 'x'.repeat(32) } });
+    const weak: Array<[string, RegExp]> = [
+      ['easy-chat-development-secret-change-me', /published value/],
+      ['replace-with-a-random-string-of-at-least-32-characters', /published value/],
+      ['your-256-bit-secret-your-256-bit-secret', /published value/],
+      ['short-secret', /shorter than 32/],
+      ['x'.repeat(40), /distinct characters/],
+      ['ab'.repeat(20), /distinct characters/],
+    ];
+    for (const env of ['development', 'test', 'production']) {
+      for (const [secret, reason] of weak) {
+        expect(() => loadConfig({ env, environment: { JWT_SECRET: secret } }), secret).toThrow(
+          reason,
+        );
+      }
+    }
+    const ok = loadConfig({ env: 'production', environment: { JWT_SECRET: STRONG_SECRET } });
     expect(ok.env).toBe('production');
+    // Outside production an empty secret means "generate one into dataDir".
+    expect(loadConfig({ env: 'development', environment: {} }).auth.jwtSecret).toBe('');
   });
 
   it('keeps config/production.example.yaml valid', () => {
     const config = loadConfig({
       env: 'production',
-      environment: {},
+      environment: { JWT_SECRET: STRONG_SECRET },
       file: new URL('../../config/production.example.yaml', import.meta.url).pathname,
     });
     expect(config.storage.driver).toBe('postgres');
@@ -140,7 +153,7 @@ describe('event layer settings', () => {
   });
 
   it('production refuses a short admin token or ingest secret', () => {
-    const base = { JWT_SECRET: 'x'.repeat(32) };
+    const base = { JWT_SECRET: STRONG_SECRET };
     expect(() =>
       loadConfig({ env: 'production', environment: { ...base, ADMIN_TOKEN: 'short-admin-token' } }),
     ).toThrow(/admin\.token/);

@@ -4,17 +4,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import {
-  ConfigSchema,
-  DEFAULT_JWT_SECRET,
-  MIN_PRODUCTION_SECRET_LENGTH,
-  type Config,
-} from './config.schema.js';
+import { ConfigError } from './config-error.js';
+import { ConfigSchema, MIN_PRODUCTION_SECRET_LENGTH, type Config } from './config.schema.js';
+import { weakSecretReason } from './jwt-secret.js';
 
-/** Raised when configuration cannot be used; the message names the offending key. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface LoadConfigOptions {
   /** Environment name; defaults to EASY_CHAT_ENV, then NODE_ENV, then development. */
@@ -102,12 +96,21 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 }
 
 function finalize(config: Config): void {
+  const secret = config.auth.jwtSecret;
+  // Empty means "generate one into dataDir" (src/config/jwt-secret.ts), except in
+  // production, where several processes must share one secret the operator chose.
+  const weak = secret === '' ? undefined : weakSecretReason(secret);
+  if (weak) {
+    throw new ConfigError(
+      `auth.jwtSecret: refused because ${weak}; set JWT_SECRET to 32+ random characters ` +
+        '(openssl rand -hex 32) or leave it empty to have one generated',
+    );
+  }
   if (config.env === 'production') {
-    const secret = config.auth.jwtSecret;
-    if (secret === DEFAULT_JWT_SECRET || secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    if (secret === '') {
       throw new ConfigError(
-        `auth.jwtSecret: production needs a secret of at least ${MIN_PRODUCTION_SECRET_LENGTH} ` +
-          'characters that is not the development default (set JWT_SECRET)',
+        'auth.jwtSecret: production needs a secret of at least 32 random characters, shared ' +
+          'by every process (set JWT_SECRET, e.g. openssl rand -hex 32)',
       );
     }
     const adminToken = config.admin.token;

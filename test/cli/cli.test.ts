@@ -111,7 +111,11 @@ describe('easy-chat CLI', () => {
       (await fetch(`${base}/v1/user/register`, { method: 'POST', body, headers })).status,
     ).toBe(200);
 
-    const login = fetch(`${base}/v1/user/login`, { method: 'POST', body, headers });
+    const login = fetch(`${base}/v1/user/login`, {
+      method: 'POST',
+      body: JSON.stringify({ phone: '13900000001', password: 'password-1' }),
+      headers,
+    });
     await new Promise((r) => setTimeout(r, 20));
     run.kill('SIGTERM');
     expect((await login).status).toBe(200);

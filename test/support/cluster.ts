@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { createServer } from 'node:net';
 import pg from 'pg';
@@ -115,6 +116,8 @@ export async function startCluster(bus: BusKind): Promise<Cluster> {
   const nodeTimeoutMs = 1_500;
   const env: Record<string, string> = {
     EASY_CHAT_ENV: 'test',
+    // Every process of the cluster signs and checks tokens with one secret.
+    JWT_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     EC_STORAGE__DRIVER: 'postgres',
