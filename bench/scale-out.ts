@@ -10,7 +10,6 @@
  *
  *   npm run bench:scale   BENCH_PAIRS=60 BENCH_STEP=6 BENCH_RATES=100,200,... BENCH_BREAK_MS=1000
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Entry, PrivateOptions } from './private-chat.js';
 import { step } from './private-chat.js';
@@ -41,8 +40,6 @@ async function startCluster(gatewayCount: number): Promise<Cluster> {
     EC_BUS__PREFIX: `bs${id}`,
     EC_CLUSTER__PRESENCE: 'redis',
     EC_CLUSTER__TRANSPORT: 'nats',
-    // Every process of the deployment signs and checks tokens with one secret.
-    JWT_SECRET: randomBytes(32).toString('hex'),
   };
   const api = await startServer({ ...env, NODE_ID: `api-${id}` }, ['--roles', 'api']);
   const gateways = await Promise.all(

@@ -4,6 +4,7 @@
  * so a failing or interrupted script stops everything it started.
  */
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import {
   ejabberdUnavailable,
@@ -49,6 +50,9 @@ export const EASY_CHAT_ENV = {
   EC_GATEWAY__IDLE_TIMEOUT_MS: '600000',
   EC_GATEWAY__MAX_PENDING_REQUESTS: '10000',
   EC_SOCIAL__GROUP_MEMBER_LIMIT: '100000',
+  EC_RATE_LIMIT__REGISTER__PER_IP__LIMIT: '100000000',
+  // One secret for every process of a run (each has a data directory of its own).
+  JWT_SECRET: randomBytes(32).toString('hex'),
 };
 
 let counter = 0;

@@ -78,10 +78,13 @@ export function buildServices(deps: ServiceDeps): Services {
     tokens,
     events,
     loginLimiter: new RateLimiter(cache, 'login'),
+    registerLimiter: new RateLimiter(cache, 'register'),
     clock,
     limits: {
+      loginPerPhoneAndIp: config.rateLimit.login.perPhoneAndIp,
       loginPerPhone: config.rateLimit.login.perPhone,
       loginPerIp: config.rateLimit.login.perIp,
+      registerPerIp: config.rateLimit.register.perIp,
       searchLimit: config.user.searchLimit,
       maxIdsPerQuery: config.user.maxIdsPerQuery,
     },

@@ -43,7 +43,8 @@ export const ConfigSchema = strict({
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     bodyLimitBytes: PositiveInt,
     backlog: PositiveInt,
-    trustProxy: Type.Boolean(),
+    /** Proxy addresses/CIDRs whose X-Forwarded-For is believed (trusted-proxies.ts). */
+    trustProxy: Type.Array(Type.String()),
     shutdownTimeoutMs: PositiveInt,
   }),
   log: strict({
@@ -89,7 +90,8 @@ export const ConfigSchema = strict({
     }),
   }),
   rateLimit: strict({
-    login: strict({ perPhone: Window, perIp: Window }),
+    login: strict({ perPhoneAndIp: Window, perPhone: Window, perIp: Window }),
+    register: strict({ perIp: Window }),
   }),
   gateway: strict({
     path: Type.String({ pattern: '^/' }),

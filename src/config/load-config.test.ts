@@ -39,7 +39,7 @@ describe('loadConfig', () => {
         JWT_SECRET: STRONG_SECRET,
         LOG_LEVEL: 'warn',
         EC_ROLES: 'api,worker',
-        EC_SERVER__TRUST_PROXY: 'true',
+        EC_SERVER__TRUST_PROXY: '10.0.0.5,10.1.0.0/16',
       },
     });
     expect(config.dataDir).toBe('/tmp/ec-data');
@@ -48,7 +48,7 @@ describe('loadConfig', () => {
     expect(config.auth.jwtSecret).toBe(STRONG_SECRET);
     expect(config.log.level).toBe('warn');
     expect(config.roles).toEqual(['api', 'worker']);
-    expect(config.server.trustProxy).toBe(true);
+    expect(config.server.trustProxy).toEqual(['10.0.0.5', '10.1.0.0/16']);
     expect(config.nodeId).toMatch(/-\d+$/);
   });
 
@@ -103,6 +103,35 @@ describe('loadConfig', () => {
     expect(ok.env).toBe('production');
     // Outside production an empty secret means "generate one into dataDir".
     expect(loadConfig({ env: 'development', environment: {} }).auth.jwtSecret).toBe('');
+  });
+
+  it('trusts only listed proxies: true is refused, lists and CIDRs are checked', () => {
+    expect(loadConfig({ env: 'development', environment: {} }).server.trustProxy).toEqual([]);
+    const production = loadConfig({
+      env: 'production',
+      environment: { JWT_SECRET: STRONG_SECRET },
+    });
+    expect(production.server.trustProxy).toEqual([]);
+    const listed = loadConfig({
+      env: 'test',
+      environment: { EC_SERVER__TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,::1,loopback' },
+    });
+    expect(listed.server.trustProxy).toEqual(['10.0.0.5', '10.1.0.0/16', '::1', 'loopback']);
+    expect(() =>
+      loadConfig({ env: 'test', environment: { EC_SERVER__TRUST_PROXY: 'true' } }),
+    ).toThrow(/server\.trustProxy: true would let any client choose its address/);
+    expect(() =>
+      loadConfig({
+        env: 'test',
+        environment: {},
+        overrides: { server: { trustProxy: true } },
+      } as never),
+    ).toThrow(/server\.trustProxy/);
+    for (const bad of ['10.0.0.0/33', 'proxy.internal', '10.0.0.1/8/8']) {
+      expect(() =>
+        loadConfig({ env: 'test', environment: { EC_SERVER__TRUST_PROXY: bad } }),
+      ).toThrow(/is not an IP address/);
+    }
   });
 
   it('keeps config/production.example.yaml valid', () => {

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { ConfigSchema, MIN_PRODUCTION_SECRET_LENGTH, type Config } from './config.schema.js';
 import { weakSecretReason } from './jwt-secret.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
 
 export { ConfigError };
 
@@ -73,6 +74,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (options.overrides) deepMerge(merged, options.overrides);
   // Roles given as a comma list (EC_ROLES=api,gateway or --roles api,gateway).
   if (typeof merged.roles === 'string') merged.roles = merged.roles.split(',').map((r) => r.trim());
+  if (isTree(merged.server))
+    merged.server.trustProxy = parseTrustedProxies(merged.server.trustProxy);
 
   const converted = Value.Convert(ConfigSchema, merged);
   const errors = Value.Errors(ConfigSchema, converted);

@@ -52,7 +52,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     loggerInstance: deps.logger,
     bodyLimit: config.server.bodyLimitBytes,
-    trustProxy: config.server.trustProxy,
+    // Only the listed proxies' X-Forwarded-For counts (config/trusted-proxies.ts).
+    trustProxy: config.server.trustProxy.length > 0 ? config.server.trustProxy : false,
     requestIdHeader: 'x-request-id',
     genReqId: () => newId(),
     // Our own draining check answers in the envelope instead.

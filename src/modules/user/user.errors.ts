@@ -12,4 +12,9 @@ export const UserErrors = defineErrors({
     status: 400,
     message: 'give at least one of ids, phone or name',
   },
+  registerRateLimited: {
+    code: 200007,
+    status: 429,
+    message: 'too many registrations from this address, try later',
+  },
 });

@@ -37,7 +37,7 @@ export function userRoutes(deps: {
         },
       },
       async (request) => {
-        const { token, expire } = await users.register(request.body);
+        const { token, expire } = await users.register(request.body, request.ip);
         return ok({ token, expire });
       },
     );

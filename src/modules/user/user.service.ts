@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
 import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
-import { AppError } from '../../errors/app-error.js';
+import { AppError, type ErrorSpec } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
-import type { RateLimiter, RateLimitRule } from '../../shared/rate-limiter.js';
+import type { RateLimiter, RateLimitResult, RateLimitRule } from '../../shared/rate-limiter.js';
 import { Sex, UserStatus, type User, type UserInfo } from './user.entity.js';
 import { UserErrors } from './user.errors.js';
 import type { UserPatch, UserRepository } from './user.repository.js';
@@ -33,10 +33,13 @@ export interface UserServiceDeps {
   tokens: TokenService;
   events: EventRecorder;
   loginLimiter: RateLimiter;
+  registerLimiter: RateLimiter;
   clock: Clock;
   limits: {
+    loginPerPhoneAndIp: RateLimitRule;
     loginPerPhone: RateLimitRule;
     loginPerIp: RateLimitRule;
+    registerPerIp: RateLimitRule;
     searchLimit: number;
     maxIdsPerQuery: number;
   };
@@ -46,8 +49,15 @@ export interface UserServiceDeps {
 export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
 
-  async register(input: RegisterInput): Promise<IssuedToken & { user: User }> {
-    const { users, hasher, db, events, clock } = this.deps;
+  /**
+   * Every attempt from an address counts, before anything else is looked at: each
+   * one may cost an argon2 hash, and a flood of accounts is its own abuse.
+   */
+  async register(input: RegisterInput, ip: string): Promise<IssuedToken & { user: User }> {
+    const { users, hasher, db, events, clock, registerLimiter, limits } = this.deps;
+    await withinLimits(UserErrors.registerRateLimited, [
+      registerLimiter.hit(`ip:${ip}`, limits.registerPerIp),
+    ]);
     // Cheap early answer for the common case; the UNIQUE index decides races.
     if (await users.existsByPhone(input.phone)) throw new AppError(UserErrors.phoneTaken);
     const passwordHash = await hasher.hash(input.password);
@@ -78,22 +88,19 @@ export class UserService {
   }
 
   /**
-   * Every attempt counts against both the phone's and the client IP's window,
-   * before the password is checked, so guessing is bounded either way.
+   * Every attempt counts, before the password is checked, against three windows (as
+   * OWASP's authentication guidance recommends): the phone from this address (the
+   * tight one: guessing from one place), the phone from everywhere (looser: a guess
+   * spread over many addresses) and the address whatever the phone (stuffing). A
+   * stranger guessing from elsewhere therefore does not lock the owner out.
    */
   async login(phone: string, password: string, ip: string): Promise<IssuedToken> {
     const { users, hasher, loginLimiter, limits, db, events } = this.deps;
-    const [byPhone, byIp] = await Promise.all([
+    await withinLimits(UserErrors.loginRateLimited, [
+      loginLimiter.hit(`phone-ip:${phone}:${ip}`, limits.loginPerPhoneAndIp),
       loginLimiter.hit(`phone:${phone}`, limits.loginPerPhone),
       loginLimiter.hit(`ip:${ip}`, limits.loginPerIp),
     ]);
-    if (!byPhone.allowed || !byIp.allowed) {
-      const retryAfterMs = Math.max(
-        byPhone.allowed ? 0 : byPhone.retryAfterMs,
-        byIp.allowed ? 0 : byIp.retryAfterMs,
-      );
-      throw new RateLimitedError(retryAfterMs);
-    }
     const credentials = await users.findCredentialsByPhone(phone);
     const valid = credentials
       ? await hasher.verify(credentials.passwordHash, password)
@@ -170,10 +177,21 @@ export class UserService {
   }
 }
 
-/** Thrown when a login window is exhausted; carries Retry-After for the edge. */
+/** Thrown when a rate-limit window is exhausted; carries Retry-After for the edge. */
 export class RateLimitedError extends AppError {
-  constructor(readonly retryAfterMs: number) {
-    super(UserErrors.loginRateLimited);
+  constructor(
+    spec: ErrorSpec,
+    readonly retryAfterMs: number,
+  ) {
+    super(spec);
+  }
+}
+
+/** Awaits the window hits; throws `spec` (with the longest wait) if any is exhausted. */
+async function withinLimits(spec: ErrorSpec, hits: Array<Promise<RateLimitResult>>) {
+  const refused = (await Promise.all(hits)).filter((r) => !r.allowed);
+  if (refused.length > 0) {
+    throw new RateLimitedError(spec, Math.max(...refused.map((r) => r.retryAfterMs)));
   }
 }
 
