@@ -22,6 +22,7 @@ import {
 } from '../modules/social/index.js';
 import {
   PasswordHasher,
+  TokenRevocations,
   TokenService,
   UserRepository,
   UserService,
@@ -67,7 +68,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const tokens = new TokenService({
     secret: deps.jwtSecret,
     ttlSec: config.auth.tokenTtlSec,
-    cache,
+    revocations: new TokenRevocations({ db, cache, clock }),
     clock,
   });
   const userRepository = new UserRepository(db);

@@ -9,6 +9,8 @@ import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { Metrics } from '../http/metrics.js';
+import { openStorage } from '../adapters/storage/storage.js';
+import { TokenRevocations } from '../modules/user/token-revocations.js';
 import { TokenService } from '../modules/user/token.service.js';
 import { createLogger } from '../shared/logger.js';
 import { ConnectionRegistry } from './connection-registry.js';
@@ -40,7 +42,15 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
   const { config, cleanup } = testConfig();
   const settings: GatewaySettings = { ...config.gateway, ...overrides };
   const cache = new MemoryCache();
-  const tokens = new TokenService({ secret: 'test-secret', ttlSec: 3600, cache, clock: Date.now });
+  const storage = openStorage(config);
+  await storage.migrate();
+  const revocations = new TokenRevocations({ db: storage.db, cache, clock: Date.now });
+  const tokens = new TokenService({
+    secret: 'test-secret',
+    ttlSec: 3600,
+    revocations,
+    clock: Date.now,
+  });
   const registry = new ConnectionRegistry(settings.maxConnectionsPerUser);
   const presence = new MemoryPresence('test-node');
   const metrics = new Metrics({ node: 'test' });
@@ -103,6 +113,7 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
     close: async () => {
       await http.close();
       await cache.close();
+      await storage.close();
       await cleanup();
     },
   };

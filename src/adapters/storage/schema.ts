@@ -182,6 +182,19 @@ export interface RelayLeasesTable {
   expiresAt: number;
 }
 
+// --- token revocations (migration 0006) ---
+
+/**
+ * Revoked access tokens, kept in SQL so a logout survives a cache restart. `key` is
+ * `t:<token id>` (one logged-out token, value 0) or `u:<user id>` (every token of the
+ * user issued at or before `value`, epoch seconds). Rows go when `expiresAt` passes.
+ */
+export interface TokenRevocationsTable {
+  key: string;
+  value: number;
+  expiresAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -197,4 +210,5 @@ export interface Database {
   auditLog: AuditLogTable;
   ingestedEvents: IngestedEventsTable;
   relayLeases: RelayLeasesTable;
+  tokenRevocations: TokenRevocationsTable;
 }

@@ -1,9 +1,9 @@
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import type { Cache } from '../../adapters/cache/cache.js';
 import { AppError } from '../../errors/app-error.js';
 import { CommonErrors } from '../../errors/common.errors.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
+import type { TokenRevocations } from './token-revocations.js';
 
 /** Who a verified token speaks for. */
 export interface AuthContext {
@@ -24,15 +24,21 @@ const ALGORITHM = 'HS256';
 const ISSUER = 'easy-chat';
 
 /**
- * Issues and checks access tokens (HS256 JWTs) and keeps the denylist of tokens
- * that logged out. The denylist lives in the shared Cache, each entry only until
- * the token would have expired anyway.
+ * Issues and checks access tokens (HS256 JWTs). Tokens that logged out, and the
+ * tokens of disabled accounts, are refused until they would have expired anyway;
+ * those revocations are kept in SQL and read through the cache (token-revocations.ts),
+ * so they survive a cache restart.
  */
 export class TokenService {
   private readonly key: Uint8Array;
 
   constructor(
-    private readonly deps: { secret: string; ttlSec: number; cache: Cache; clock: Clock },
+    private readonly deps: {
+      secret: string;
+      ttlSec: number;
+      revocations: TokenRevocations;
+      clock: Clock;
+    },
   ) {
     this.key = new TextEncoder().encode(deps.secret);
   }
@@ -68,12 +74,7 @@ export class TokenService {
       const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token invalid';
       throw new AppError(CommonErrors.unauthorized, reason);
     }
-    const [denied, revokedBefore] = await Promise.all([
-      this.deps.cache.get(denyKey(claims.jti)),
-      this.deps.cache.get(revokedBeforeKey(claims.userId)),
-    ]);
-    // iat has one-second resolution: a token from the second of revocation is revoked too.
-    if (denied !== null || (revokedBefore !== null && issuedAt <= Number(revokedBefore))) {
+    if (await this.deps.revocations.isRevoked({ ...claims, iat: issuedAt })) {
       throw new AppError(CommonErrors.unauthorized, 'token revoked');
     }
     return claims;
@@ -85,21 +86,13 @@ export class TokenService {
    * affected. The mark lasts as long as the longest token could.
    */
   async revokeAllFor(userId: string): Promise<void> {
-    const nowSec = Math.floor(this.deps.clock() / 1000);
-    await this.deps.cache.set(revokedBeforeKey(userId), String(nowSec), this.deps.ttlSec * 1000);
+    const now = this.deps.clock();
+    const nowSec = Math.floor(now / 1000);
+    await this.deps.revocations.revokeUserBefore(userId, nowSec, now + this.deps.ttlSec * 1000);
   }
 
   /** Denies the token until its expiry. */
   async revoke(claims: AuthContext): Promise<void> {
-    const ttlMs = claims.exp * 1000 - this.deps.clock();
-    if (ttlMs > 0) await this.deps.cache.set(denyKey(claims.jti), '1', ttlMs);
+    await this.deps.revocations.revokeToken(claims.jti, claims.exp * 1000);
   }
-}
-
-function denyKey(jti: string): string {
-  return `deny:${jti}`;
-}
-
-function revokedBeforeKey(userId: string): string {
-  return `revoked-before:${userId}`;
 }

@@ -5,6 +5,7 @@ import * as m0002 from './0002-outbox.js';
 import * as m0003 from './0003-social.js';
 import * as m0004 from './0004-events.js';
 import * as m0005 from './0005-im.js';
+import * as m0006 from './0006-token-revocations.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '0003-social': m0003,
   '0004-events': m0004,
   '0005-im': m0005,
+  '0006-token-revocations': m0006,
 };
 
 /**
