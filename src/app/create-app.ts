@@ -14,6 +14,11 @@ import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
 import {
+  metricsRoute,
+  startMetricsListener,
+  type MetricsListener,
+} from '../http/metrics-access.js';
+import {
   adminRoutes,
   deadLetterRoutes,
   EventLayer,
@@ -56,8 +61,11 @@ export interface App {
   /** This process's live WebSocket connections (gateway role). */
   readonly connections: ConnectionRegistry;
   readonly services: Services;
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
-  start(): Promise<{ host: string; port: number; url: string }>;
+  /**
+   * Starts listening; resolves with the bound address (port 0 picks a free port) and,
+   * when `metrics.listener` is enabled, the metrics listener's URL.
+   */
+  start(): Promise<{ host: string; port: number; url: string; metricsUrl?: string }>;
   /** Drains requests and pushes, then closes the HTTP server, broker, cache and storage. Idempotent. */
   stop(): Promise<void>;
 }
@@ -161,7 +169,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     });
     await http.register(
       healthRoutes({
-        metrics,
         nodeId: config.nodeId,
         roles: config.roles,
         checks: [
@@ -171,6 +178,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         ],
       }),
     );
+    if (config.metrics.token !== '') {
+      await http.register(metricsRoute({ metrics, token: config.metrics.token }));
+    }
     if (config.roles.includes('api')) {
       await http.register(userRoutes({ users, tokens }), { prefix: '/v1/user' });
       await http.register(socialRoutes({ friends, groups, groupAdmin, tokens }), {
@@ -270,6 +280,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }
 
     let stopping: Promise<void> | undefined;
+    let metricsListener: MetricsListener | undefined;
     return {
       config,
       logger,
@@ -290,8 +301,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         const address = http.server.address();
         const port = typeof address === 'object' && address ? address.port : config.server.port;
         const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
-        logger.info({ port, roles: config.roles, storage: storage.dialect }, 'easy-chat started');
-        return { host, port, url: `http://${host}:${port}` };
+        if (config.metrics.listener.enabled) {
+          metricsListener = await startMetricsListener(metrics, config.metrics.listener);
+        }
+        logger.info(
+          { port, roles: config.roles, storage: storage.dialect, metrics: metricsListener?.url },
+          'easy-chat started',
+        );
+        return { host, port, url: `http://${host}:${port}`, metricsUrl: metricsListener?.url };
       },
       stop() {
         stopping ??= (async () => {
@@ -302,6 +319,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             logger.warn('requests still running at the shutdown deadline; closing them');
             http.server.closeAllConnections();
           }
+          await metricsListener?.close();
           await announcer?.idle();
           await Promise.all(reactions.map((r) => r.stop()));
           await events.stop();

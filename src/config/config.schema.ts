@@ -172,6 +172,14 @@ export const ConfigSchema = strict({
     }),
   }),
   admin: strict({ token: Type.String() }),
+  metrics: strict({
+    token: Type.String(),
+    listener: strict({
+      enabled: Type.Boolean(),
+      host: Type.String({ minLength: 1 }),
+      port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    }),
+  }),
   ingest: strict({
     timestampToleranceSec: PositiveInt,
     sources: Type.Record(

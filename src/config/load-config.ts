@@ -47,6 +47,7 @@ const ENV_ALIASES: Record<string, string> = {
   NATS_URL: 'bus.nats.url',
   AMQP_URL: 'bus.rabbitmq.url',
   ADMIN_TOKEN: 'admin.token',
+  METRICS_TOKEN: 'metrics.token',
 };
 /** Any key can be set as EC_<PATH>, path segments joined by "__": EC_AUTH__TOKEN_TTL_SEC. */
 const ENV_PREFIX = 'EC_';
@@ -116,11 +117,15 @@ function finalize(config: Config): void {
           'by every process (set JWT_SECRET, e.g. openssl rand -hex 32)',
       );
     }
-    const adminToken = config.admin.token;
-    if (adminToken !== '' && adminToken.length < MIN_PRODUCTION_SECRET_LENGTH) {
-      throw new ConfigError(
-        `admin.token: production needs at least ${MIN_PRODUCTION_SECRET_LENGTH} characters (or empty to disable)`,
-      );
+    for (const [key, token] of [
+      ['admin.token', config.admin.token],
+      ['metrics.token', config.metrics.token],
+    ] as const) {
+      if (token !== '' && token.length < MIN_PRODUCTION_SECRET_LENGTH) {
+        throw new ConfigError(
+          `${key}: production needs at least ${MIN_PRODUCTION_SECRET_LENGTH} characters (or empty to disable)`,
+        );
+      }
     }
     for (const [name, source] of Object.entries(config.ingest.sources)) {
       if (source.secret.length < MIN_PRODUCTION_SECRET_LENGTH) {

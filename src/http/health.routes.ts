@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { EnvelopeOf, ok } from './envelope.js';
-import type { Metrics } from './metrics.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -14,10 +13,9 @@ const StatusResponse = EnvelopeOf(
   Type.Object({ status: Type.String(), node: Type.String(), roles: Type.Array(Type.String()) }),
 );
 
-/** Liveness, readiness (every dependency answers) and Prometheus metrics. */
+/** Liveness and readiness (every dependency answers); metrics are in metrics-access.ts. */
 export function healthRoutes(deps: {
   checks: ReadinessCheck[];
-  metrics: Metrics;
   nodeId: string;
   roles: string[];
 }): FastifyPluginAsyncTypebox {
@@ -53,16 +51,6 @@ export function healthRoutes(deps: {
           }
         }
         return status('ready');
-      },
-    );
-
-    // Prometheus text format, the one route outside the JSON envelope.
-    app.get(
-      '/metrics',
-      { schema: { tags, summary: 'Prometheus metrics' } },
-      async (_req, reply) => {
-        void reply.header('content-type', deps.metrics.registry.contentType);
-        return deps.metrics.registry.metrics();
       },
     );
   };

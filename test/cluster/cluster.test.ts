@@ -15,6 +15,7 @@ import {
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import { befriend, createGroupWith } from '../support/social.js';
 import { WsClient, type Frame } from '../support/ws-client.js';
+import { fetchMetrics } from '../support/metrics.js';
 
 const BUSES = (['nats', 'rabbitmq'] as BusKind[]).filter(clusterServersAvailable);
 const LONG = 120_000;
@@ -38,7 +39,7 @@ async function until(
 }
 
 async function pushCount(node: Node): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const text = await (await fetchMetrics(node.url)).text();
   return Number(/^easychat_ws_pushes_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
 }
 

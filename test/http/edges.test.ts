@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../support/backends.js';
 import { createUser } from '../support/factories.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { fetchMetrics } from '../support/metrics.js';
 
 describe('HTTP edges', () => {
   let t: TestApp;
@@ -47,7 +48,7 @@ describe('HTTP edges', () => {
 
   it('serves Prometheus metrics including request timings', async () => {
     await t.client.get('/healthz');
-    const res = await fetch(`${t.url}/metrics`);
+    const res = await fetchMetrics(t.url);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();

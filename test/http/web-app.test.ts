@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { fetchMetrics } from '../support/metrics.js';
 
 describe('the web app at /', () => {
   let dir: string;
@@ -43,7 +44,7 @@ describe('the web app at /', () => {
       }
       expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
-      expect((await fetch(`${t.url}/metrics`)).status).toBe(200);
+      expect((await fetchMetrics(t.url)).status).toBe(200);
       expect((await fetch(`${t.url}/docs/json`)).status).toBe(200);
       const ws = await fetch(`${t.url}/ws`);
       expect(ws.status).not.toBe(200);

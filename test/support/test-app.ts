@@ -29,6 +29,8 @@ export interface TestApp {
   app: App;
   config: Config;
   url: string;
+  /** The metrics listener's URL, when `metrics.listener` is enabled. */
+  metricsUrl?: string;
   client: HttpClient;
   close(): Promise<void>;
 }
@@ -92,11 +94,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     clock: options.clock,
     logDestination: options.logDestination,
   });
-  const { url } = await app.start();
+  const { url, metricsUrl } = await app.start();
   return {
     app,
     config,
     url,
+    metricsUrl,
     client: new HttpClient(url),
     async close() {
       await app.stop();

@@ -5,6 +5,7 @@ import { BROKERS, busOverrides, cleanupAppBroker } from '../../../test/support/b
 import { createUser } from '../../../test/support/factories.js';
 import type { HttpClient } from '../../../test/support/http-client.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { fetchMetrics } from '../../../test/support/metrics.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 
@@ -189,7 +190,7 @@ describe('audit log edges', () => {
       expect(res.status).toBe(503);
       expect(res.body).toEqual({ code: 100011, msg: 'broker is not reachable', data: null });
       const text = await eventually(
-        async () => (await fetch(`${t.url}/metrics`)).text(),
+        async () => (await fetchMetrics(t.url)).text(),
         (m) => /easychat_bus_async_send_failures_total\{[^}]*topic="log"[^}]*\} 1/.test(m),
         'async failure metric',
       );

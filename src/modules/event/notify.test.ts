@@ -5,6 +5,7 @@ import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { waitFor } from '../../adapters/bus/bus.contract.js';
 import { NOTIFY_TOPIC } from './notify.events.js';
+import { fetchMetrics } from '../../../test/support/metrics.js';
 
 describe('notify consumers', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -95,7 +96,7 @@ describe('notify consumers', () => {
         params: { name: 'Alice' },
       });
     }
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await fetchMetrics(t.url)).text();
     expect(metrics).toMatch(
       /easychat_notifications_total\{[^}]*channel="sms"[^}]*outcome="failed"[^}]*\} 1/,
     );
