@@ -68,7 +68,9 @@ export function httpErrorHandler(err: unknown, request: FastifyRequest, reply: F
   if (answer.status >= 500) {
     request.log.error({ err, code: answer.code }, 'request failed');
   } else {
-    request.log.info({ code: answer.code, msg: answer.msg }, 'request rejected');
+    // `msg` is the log line's own message ("request rejected"); the error's text goes
+    // under errMsg, or the line would carry two msg keys and readers keep only one.
+    request.log.info({ code: answer.code, errMsg: answer.msg }, 'request rejected');
   }
   const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
   if (typeof retryAfterMs === 'number') {

@@ -33,6 +33,15 @@ export function createLogger(
       level: options.level,
       base: { node: options.nodeId },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      formatters: {
+        // A logged object's own `msg` would sit next to the line's message as a second
+        // "msg" key (JSON readers keep one, dropping the other): keep it as errMsg.
+        log: (object) => {
+          if (!Object.hasOwn(object, 'msg')) return object;
+          const { msg, ...rest } = object;
+          return { ...rest, errMsg: msg };
+        },
+      },
       serializers: {
         req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
           method: req.method,
