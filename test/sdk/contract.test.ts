@@ -10,7 +10,10 @@ import { ROUTES } from '@easy-chat/sdk';
 import type { Static, TSchema } from 'typebox';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { SyncPage } from '../../src/modules/im/history.service.js';
-import type { Message as ServerMessage } from '../../src/modules/im/im.entity.js';
+import type {
+  ConversationState,
+  Message as ServerMessage,
+} from '../../src/modules/im/im.entity.js';
 import type * as im from '../../src/modules/im/im.schema.js';
 import type { ReadReceipt } from '../../src/modules/im/message-fanout.js';
 import type * as friend from '../../src/modules/social/friend.schema.js';
@@ -82,6 +85,7 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<ServerMessage>().toExtend<sdk.Message>();
     expectTypeOf<SyncPage>().toExtend<sdk.SyncPage>();
     expectTypeOf<ReadReceipt>().toExtend<sdk.ReadReceipt>();
+    expectTypeOf<ConversationState>().toEqualTypeOf<sdk.ConversationState>();
   });
 });
 

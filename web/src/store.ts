@@ -5,6 +5,7 @@ import {
   newClientMsgId,
   type ConnectionState,
   type Conversation,
+  type ConversationState,
   type Friend,
   type FriendRequest,
   type Group,
@@ -218,6 +219,7 @@ export class Store {
     client.on('conversations', (list) => this.onConversations(list));
     client.on('message', ({ message, source }) => this.onMessage(message, source));
     client.on('readReceipt', (receipt) => this.onReceipt(receipt));
+    client.on('conversationUpdated', (state) => this.onConversationUpdated(state));
     client.on('error', (err) => console.warn('easy-chat:', err));
     // Social pushes (friend.request, group.member.joined, …): reload what they changed.
     client.on('serverEvent', (frame) => {
@@ -270,7 +272,13 @@ export class Store {
             isShow: true,
             maxSeq: Math.max(known.maxSeq, message.seq),
             msg: !known.msg || known.msg.seq <= message.seq ? message : known.msg,
-            unread: mine || seen || message.seq <= known.readSeq ? known.unread : known.unread + 1,
+            // Sending marks read: my own newest message clears the badge.
+            unread:
+              mine && message.seq >= known.maxSeq
+                ? 0
+                : mine || seen || message.seq <= known.readSeq
+                  ? known.unread
+                  : known.unread + 1,
             readSeq: mine ? Math.max(known.readSeq, message.seq) : known.readSeq,
           }
         : {
@@ -298,6 +306,26 @@ export class Store {
       void this.refreshGroups();
     }
     if (source !== 'send' && this.state.activeId === id) this.markActiveRead();
+  }
+
+  /** My read position or visibility changed on another device (or by sending there). */
+  private onConversationUpdated(state: ConversationState): void {
+    this.set((s) => {
+      const conversation = s.conversations[state.conversationId];
+      if (!conversation) return {};
+      const readSeq = Math.max(conversation.readSeq, state.readSeq);
+      return {
+        conversations: {
+          ...s.conversations,
+          [state.conversationId]: {
+            ...conversation,
+            isShow: state.isShow,
+            readSeq,
+            unread: readSeq >= conversation.maxSeq ? 0 : conversation.unread,
+          },
+        },
+      };
+    });
   }
 
   private onReceipt(receipt: ReadReceipt): void {

@@ -7,6 +7,7 @@ import { SeqTracker } from './tracker.js';
 import {
   ContentType,
   type Conversation,
+  type ConversationState,
   type Frame,
   type Message,
   type ReadReceipt,
@@ -52,6 +53,8 @@ export interface ChatClientEvents extends Record<string, unknown> {
   message: MessageEvent;
   /** Someone read a conversation (contentType 1 push). */
   readReceipt: ReadReceipt;
+  /** My own state of a conversation changed on another device (`conversation.updated`). */
+  conversationUpdated: ConversationState;
   /** The conversation list, fetched on every (re)connect before the catch-up sync. */
   conversations: Record<string, Conversation>;
   state: ConnectionStateChange;
@@ -387,6 +390,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private onFrame(frame: Frame): void {
     if (frame.method === 'user.presence') {
       this.emit('presence', frame.data as PresenceChange);
+      return;
+    }
+    if (frame.method === 'conversation.updated') {
+      this.emit('conversationUpdated', frame.data as ConversationState);
       return;
     }
     if (frame.method !== 'push') {

@@ -311,5 +311,19 @@ export interface ReadReceipt {
   sendTime: number;
 }
 
+/**
+ * My own state of a conversation, pushed (method `conversation.updated`) to my other
+ * devices when it changes: I read it elsewhere, sent into it (sending marks read), or
+ * hid it. `pinned`, `muted` and `clearSeq` are false / 0 until the server has them.
+ */
+export interface ConversationState {
+  conversationId: string;
+  pinned: boolean;
+  muted: boolean;
+  isShow: boolean;
+  readSeq: number;
+  clearSeq: number;
+}
+
 export type ChatPush = Message & { contentType: 0 };
 export type ReceiptPush = ReadReceipt & { contentType: 1 };

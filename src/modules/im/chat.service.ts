@@ -10,6 +10,7 @@ import { ChatType, SYSTEM_SENDER, singleConversationId, type Message } from './i
 import { ImErrors } from './im.errors.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
+import type { ReadState } from './read-state.js';
 
 export interface SendInput {
   conversationId?: string;
@@ -33,14 +34,22 @@ export interface ChatServiceDeps {
   access: ChatAccess;
   events: EventRecorder;
   fanout: MessageFanout;
+  readState: ReadState;
   clock: Clock;
   requireFriendship: boolean;
+}
+
+/** A stored message and, when the send moved the sender's read position, where it was. */
+interface Stored {
+  message: Message;
+  readBefore?: number;
 }
 
 /**
  * Sending a message: check who may post, store it with the next seq of its
  * conversation in one transaction (with its `message-sent` event), and only then
- * answer and push. A retry with the same clientMsgId returns the stored message.
+ * answer and push. Sending marks the conversation read for the sender up to its
+ * message. A retry with the same clientMsgId returns the stored message.
  */
 export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
@@ -77,7 +86,7 @@ export class ChatService {
       const existing = await messages.findByClientMsgId(senderId, input.clientMsgId);
       if (existing) return this.resend(existing, target, exceptConnectionId);
     }
-    let stored: Message;
+    let stored: Stored;
     try {
       stored = await this.store(senderId, target, input);
     } catch (err) {
@@ -88,11 +97,32 @@ export class ChatService {
       }
       throw err;
     }
-    void this.deps.fanout.message(stored, exceptConnectionId);
-    return stored;
+    void this.deps.fanout.message(stored.message, exceptConnectionId);
+    if (stored.readBefore !== undefined)
+      this.readOwn(stored.message, stored.readBefore, exceptConnectionId);
+    return stored.message;
   }
 
-  private async store(senderId: string, target: Target, input: SendInput): Promise<Message> {
+  /**
+   * The sender has read up to its own message: its other devices hear it (the
+   * sending one knows from its answer). If the move passed over messages of others,
+   * they get a read receipt, as if the sender had marked them read.
+   */
+  private readOwn(message: Message, readBefore: number, exceptConnectionId?: string): void {
+    const move = {
+      conversationId: message.conversationId,
+      chatType: message.chatType,
+      userId: message.sendId,
+      targetId: message.recvId,
+      readSeq: message.seq,
+      // A new message shows its conversation to everyone in it.
+      isShow: true,
+    };
+    this.deps.readState.changed(move, exceptConnectionId);
+    if (readBefore < message.seq - 1) this.deps.readState.receipt(move, exceptConnectionId);
+  }
+
+  private async store(senderId: string, target: Target, input: SendInput): Promise<Stored> {
     const { transact, conversations, messages, events, clock } = this.deps;
     const now = clock();
     const msgId = newId();
@@ -146,7 +176,11 @@ export class ChatService {
         mType: message.mType,
         sendTime: now,
       });
-      return message;
+      const readBefore =
+        senderId === SYSTEM_SENDER
+          ? undefined
+          : await conversations.readUpToOwn(trx, conversationId, senderId, seq, now);
+      return { message, readBefore };
     });
   }
 

@@ -190,6 +190,28 @@ export class ConversationRepository {
       .then((rows) => rows.map((r) => ({ ...r, ownAfterRead: Number(r.ownAfterRead ?? 0) })));
   }
 
+  /**
+   * A sender has read its conversation up to its own message: moves its readSeq to
+   * `seq` (never back). Returns the readSeq it had before when it moved.
+   */
+  async readUpToOwn(
+    trx: Kysely<Database>,
+    conversationId: string,
+    userId: string,
+    seq: number,
+    now: number,
+  ): Promise<number | undefined> {
+    const row = await trx
+      .selectFrom('conversationMembers')
+      .select('readSeq')
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .executeTakeFirst();
+    if (!row || row.readSeq >= seq) return undefined;
+    await this.advanceRead(trx, conversationId, userId, seq, now);
+    return row.readSeq;
+  }
+
   /** Moves readSeq forward (never back). Returns whether it moved. */
   async advanceRead(
     trx: Kysely<Database>,

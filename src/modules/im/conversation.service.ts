@@ -7,9 +7,8 @@ import type { ChatAccess } from './chat-access.js';
 import type { ConversationRepository, MemberRow } from './conversation.repository.js';
 import { ChatType, singleConversationId, type ConversationView } from './im.entity.js';
 import { ImErrors } from './im.errors.js';
-import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
-import type { ReceiptMerger } from './receipt-merger.js';
+import type { ReadState } from './read-state.js';
 
 export interface ConversationServiceDeps {
   db: Kysely<Database>;
@@ -17,8 +16,7 @@ export interface ConversationServiceDeps {
   messages: MessageRepository;
   access: ChatAccess;
   events: EventRecorder;
-  fanout: MessageFanout;
-  receipts: ReceiptMerger;
+  readState: ReadState;
   clock: Clock;
   requireFriendship: boolean;
   maxEntriesPerUpdate: number;
@@ -99,8 +97,9 @@ export class ConversationService {
 
   /**
    * Moves the caller's read position forward (never back, never past maxSeq),
-   * records `message-read` and sends a receipt: at once to a single chat's peer,
-   * merged per window in groups. Returns the read position now in effect.
+   * records `message-read`, sends a receipt (at once to a single chat's peer,
+   * merged per window in groups) and `conversation.updated` to the caller's other
+   * devices. Returns the read position now in effect.
    */
   async markRead(
     userId: string,
@@ -127,21 +126,16 @@ export class ConversationService {
     if (moved === undefined) {
       return (await conversations.member(conversationId, userId))?.readSeq ?? member.readSeq;
     }
-    if (member.chatType === ChatType.group) {
-      this.deps.receipts.add(conversationId, userId, moved);
-    } else {
-      void this.deps.fanout.receipt(
-        {
-          conversationId,
-          chatType: ChatType.single,
-          sendId: userId,
-          recvId: member.targetId,
-          readSeq: moved,
-          sendTime: now,
-        },
-        exceptConnectionId,
-      );
-    }
+    const move = {
+      conversationId,
+      chatType: member.chatType as ChatType,
+      userId,
+      targetId: member.targetId,
+      readSeq: moved,
+      isShow: member.isShow === 1,
+    };
+    this.deps.readState.receipt(move, exceptConnectionId);
+    this.deps.readState.changed(move, exceptConnectionId);
     return moved;
   }
 
@@ -174,6 +168,13 @@ export class ConversationService {
       if (entry.readSeq !== undefined) await this.markRead(userId, id, entry.readSeq);
       if (entry.isShow !== undefined) {
         await this.deps.conversations.setShow(id, userId, entry.isShow, this.deps.clock());
+        const member = await this.participant(id, userId);
+        this.deps.readState.changed({
+          conversationId: id,
+          userId,
+          readSeq: member.readSeq,
+          isShow: member.isShow === 1,
+        });
       }
     }
   }

@@ -111,7 +111,7 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     const aliceView = (await alice.client.get('/v1/im/conversation')).body.data.conversationList[
       conversationId
     ];
-    expect(aliceView).toMatchObject({ targetId: bob.id, maxSeq: 3, readSeq: 0, unread: 0 });
+    expect(aliceView).toMatchObject({ targetId: bob.id, maxSeq: 3, readSeq: 3, unread: 0 });
 
     const put = await bob.client.put('/v1/im/conversation', {
       conversationList: { [conversationId]: { readSeq: 2 } },

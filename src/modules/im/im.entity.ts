@@ -29,6 +29,20 @@ export interface Message {
   clientMsgId: string | null;
 }
 
+/**
+ * A user's own state of one conversation, pushed to the user's other devices as
+ * `conversation.updated` when it changes. `pinned`, `muted` and `clearSeq` are
+ * false / 0 until those features exist (DESIGN.md section 7).
+ */
+export interface ConversationState {
+  conversationId: string;
+  pinned: boolean;
+  muted: boolean;
+  isShow: boolean;
+  readSeq: number;
+  clearSeq: number;
+}
+
 /** One entry of GET /v1/im/conversation. */
 export interface ConversationView {
   conversationId: string;

@@ -101,6 +101,8 @@ class ModelClient {
       content: message.content,
     });
     state.maxSeq = Math.max(state.maxSeq, message.seq);
+    // Sending marks read: my own message is read up to its seq (from any of my devices).
+    if (message.sendId === this.user.id) state.readSeq = Math.max(state.readSeq, message.seq);
   }
 
   /** Connects and waits for the catch-up sync (subscribe first, then sync: the SDK's job). */

@@ -15,6 +15,7 @@ import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from './push-delivery.js';
 import type { GroupFanoutJobs } from './fanout-jobs.js';
+import { ReadState } from './read-state.js';
 import { ReceiptMerger } from './receipt-merger.js';
 import { SystemNotices } from './system-notices.js';
 
@@ -73,14 +74,14 @@ export function createImModule(deps: {
     maxBatch: config.groupReceipts.maxBatch,
     clock,
   });
+  const readState = new ReadState({ fanout, receipts, clock });
   const conversations = new ConversationService({
     db,
     conversations: conversationRepo,
     messages,
     access,
     events,
-    fanout,
-    receipts,
+    readState,
     clock,
     requireFriendship: config.requireFriendship,
     maxEntriesPerUpdate: config.syncMaxConversations,
@@ -92,6 +93,7 @@ export function createImModule(deps: {
     access,
     events,
     fanout,
+    readState,
     clock,
     requireFriendship: config.requireFriendship,
   });

@@ -3,8 +3,11 @@ import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
 import { newId } from '../../shared/ids.js';
 import type { ConversationRepository } from './conversation.repository.js';
 import type { GroupFanoutJobs } from './fanout-jobs.js';
-import { ChatType, ContentType, type Message } from './im.entity.js';
+import { ChatType, ContentType, type ConversationState, type Message } from './im.entity.js';
 import type { PushDelivery } from './push-delivery.js';
+
+/** The push method carrying a user's own conversation state to their other devices. */
+export const CONVERSATION_UPDATED = 'conversation.updated';
 
 /** The data of a read-receipt push (contentType 1). */
 export interface ReadReceipt {
@@ -72,6 +75,27 @@ export class MessageFanout {
         ? this.toPair(receipt.recvId, receipt.sendId, frame, exceptConnectionId)
         : this.toGroup(receipt.conversationId, Number.MAX_SAFE_INTEGER, frame, exceptConnectionId),
     );
+  }
+
+  /**
+   * `conversation.updated` to a user's own devices (but the one that caused it),
+   * queued behind what the conversation already has queued, so a device hears of a
+   * message before it hears that the message was read.
+   */
+  conversationUpdated(
+    userId: string,
+    state: ConversationState,
+    exceptConnectionId?: string,
+  ): Promise<void> {
+    const frame = encodeFrame({
+      frameType: FrameType.data,
+      id: newId(),
+      method: CONVERSATION_UPDATED,
+      data: state,
+    });
+    return this.queue.run(state.conversationId, async () => {
+      await this.deps.delivery.toUsers([userId], frame, exceptConnectionId);
+    });
   }
 
   drain(): Promise<void> {

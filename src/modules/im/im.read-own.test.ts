@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORAGES } from '../../../test/support/backends.js';
+import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
+import { befriend, createGroupWith } from '../../../test/support/social.js';
+import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+
+const updated = (conversationId: string, readSeq: number) => (f: Frame) =>
+  f.frameType === 0 &&
+  f.method === 'conversation.updated' &&
+  f.data?.conversationId === conversationId &&
+  f.data?.readSeq === readSeq;
+const receipt = (conversationId: string) => (f: Frame) =>
+  f.frameType === 0 &&
+  f.method === 'push' &&
+  f.data?.contentType === 1 &&
+  f.data?.conversationId === conversationId;
+const chat = (conversationId: string, seq: number) => (f: Frame) =>
+  f.method === 'push' &&
+  f.data?.contentType === 0 &&
+  f.data?.conversationId === conversationId &&
+  f.data?.seq === seq;
+
+describe.each(STORAGES)('sending marks read for the sender on %s', (storage) => {
+  let t: TestApp;
+  const sockets: WsClient[] = [];
+  beforeAll(async () => {
+    t = await startTestApp({ storage });
+  });
+  afterAll(async () => {
+    await Promise.all(sockets.map((s) => s.close()));
+    await t.close();
+  });
+
+  async function connect(user: RegisteredUser): Promise<WsClient> {
+    const client = await WsClient.connect(t.url, { token: user.token });
+    sockets.push(client);
+    return client.ready();
+  }
+  const say = (content: string, extra: Record<string, unknown> = {}) => ({
+    msg: { mType: 0, content },
+    ...extra,
+  });
+  async function entry(user: RegisteredUser, conversationId: string) {
+    const res = await user.client.get('/v1/im/conversation');
+    return res.body.data.conversationList[conversationId] as { readSeq: number; unread: number };
+  }
+
+  it('a reply clears the sender’s badge, tells its other devices and the peer', async () => {
+    const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
+    await befriend(alice, bob);
+    const conversationId = [alice.id, bob.id].sort().join('_');
+    const b = await connect(bob);
+    for (const n of [1, 2, 3]) {
+      await b.call('conversation.chat', { chatType: 2, recvId: alice.id, ...say(`m${n}`) });
+    }
+    expect(await entry(alice, conversationId)).toMatchObject({ readSeq: 0, unread: 3 });
+
+    const [phone, laptop] = [await connect(alice), await connect(alice)];
+    const sent = await phone.call('conversation.chat', {
+      chatType: 2,
+      recvId: bob.id,
+      ...say('reply', { clientMsgId: 'reply-1' }),
+    });
+    expect(sent.seq).toBe(4);
+    expect(await entry(alice, conversationId)).toMatchObject({ readSeq: 4, unread: 0 });
+    // Bob's own count is untouched: he has not read the reply.
+    expect(await entry(bob, conversationId)).toMatchObject({ readSeq: 3, unread: 1 });
+
+    // The other device: the message, then the new read state.
+    await laptop.waitFor(chat(conversationId, 4));
+    const change = await laptop.waitFor(updated(conversationId, 4));
+    expect(change).toMatchObject({
+      method: 'conversation.updated',
+      data: { conversationId, pinned: false, muted: false, isShow: true, readSeq: 4, clearSeq: 0 },
+    });
+    expect(laptop.frames.indexOf(change)).toBeGreaterThan(
+      laptop.frames.findIndex(chat(conversationId, 4)),
+    );
+    // The peer learns that its three messages were read (the reply passed over them).
+    const read = await b.waitFor(receipt(conversationId));
+    expect(read.data).toMatchObject({ sendId: alice.id, readSeq: 4 });
+
+    // A reply right after (nothing skipped): the other device hears, the peer gets no receipt.
+    await phone.call('conversation.chat', { chatType: 2, recvId: bob.id, ...say('again') });
+    await laptop.waitFor(updated(conversationId, 5));
+    await b.waitFor(chat(conversationId, 5));
+    await b.ready();
+    expect(b.frames.filter(receipt(conversationId))).toHaveLength(1);
+    // The sending device learns from its answer; it is not told again.
+    expect(phone.frames.filter((f) => f.method === 'conversation.updated')).toEqual([]);
+  });
+
+  it('only ever moves forward: retrying an old send does not move the read position back', async () => {
+    const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
+    await befriend(alice, bob);
+    const conversationId = [alice.id, bob.id].sort().join('_');
+    const [a, b] = [await connect(alice), await connect(bob)];
+    const first = await a.call('conversation.chat', {
+      chatType: 2,
+      recvId: bob.id,
+      ...say('first', { clientMsgId: 'c-1' }),
+    });
+    await b.call('conversation.chat', { chatType: 2, recvId: alice.id, ...say('answer') });
+    await a.call('conversation.markChat', { conversationId, readSeq: 2 });
+    const retried = await a.call('conversation.chat', {
+      chatType: 2,
+      recvId: bob.id,
+      ...say('first', { clientMsgId: 'c-1' }),
+    });
+    expect(retried.msgId).toBe(first.msgId);
+    expect(await entry(alice, conversationId)).toMatchObject({ readSeq: 2, unread: 0 });
+  });
+
+  it('in a group: the sender’s unread is 0 and its other devices get the change', async () => {
+    const [owner, carol, dave] = [
+      await createUser(t.client),
+      await createUser(t.client),
+      await createUser(t.client),
+    ];
+    const groupId = await createGroupWith(owner, [carol, dave]);
+    const d = await connect(dave);
+    await d.call('conversation.chat', { chatType: 1, recvId: groupId, ...say('d1') });
+    await d.call('conversation.chat', { chatType: 1, recvId: groupId, ...say('d2') });
+    expect(await entry(carol, groupId)).toMatchObject({ unread: 2 });
+
+    const [phone, laptop] = [await connect(carol), await connect(carol)];
+    const sent = await phone.call('conversation.chat', {
+      chatType: 1,
+      recvId: groupId,
+      ...say('c1'),
+    });
+    expect(await entry(carol, groupId)).toMatchObject({ readSeq: sent.seq, unread: 0 });
+    expect((await laptop.waitFor(updated(groupId, sent.seq))).data).toEqual({
+      conversationId: groupId,
+      pinned: false,
+      muted: false,
+      isShow: true,
+      readSeq: sent.seq,
+      clearSeq: 0,
+    });
+    // Dave's messages were passed over: the merged group receipt names carol.
+    const merged = await d.waitFor(
+      (f) => receipt(groupId)(f) && f.data.reads?.[carol.id] === sent.seq,
+    );
+    expect(merged.data.reads[carol.id]).toBe(sent.seq);
+  });
+
+  it('reading elsewhere reaches the other devices as conversation.updated too', async () => {
+    const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
+    await befriend(alice, bob);
+    const conversationId = [alice.id, bob.id].sort().join('_');
+    const b = await connect(bob);
+    await b.call('conversation.chat', { chatType: 2, recvId: alice.id, ...say('hi') });
+    const [phone, laptop] = [await connect(alice), await connect(alice)];
+    await phone.call('conversation.markChat', { conversationId, readSeq: 1 });
+    await laptop.waitFor(updated(conversationId, 1));
+    const hidden = await alice.client.put('/v1/im/conversation', {
+      conversationList: { [conversationId]: { isShow: false } },
+    });
+    expect(hidden.status).toBe(200);
+    const change = await laptop.waitFor(
+      (f) => f.method === 'conversation.updated' && f.data?.isShow === false,
+    );
+    expect(change.data).toMatchObject({ conversationId, readSeq: 1, isShow: false });
+  });
+});
