@@ -21,8 +21,8 @@ import { RabbitBroker } from '../src/adapters/bus/rabbitmq-broker.js';
 import { deleteRabbitNames } from '../src/adapters/bus/test-cleanup.js';
 import { openStorage, type Storage } from '../src/adapters/storage/storage.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { DOMAIN_TOPIC, OutboxRelay } from '../src/modules/event/outbox-relay.js';
-import { RelayLease } from '../src/modules/event/relay-lease.js';
+import { DOMAIN_TOPIC, OutboxRelay } from '../src/events/outbox-relay.js';
+import { RelayLease } from '../src/events/relay-lease.js';
 import { newId } from '../src/shared/ids.js';
 import { createLogger } from '../src/shared/logger.js';
 

@@ -28,7 +28,7 @@ import {
 } from '../modules/user/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import { RateLimiter } from '../shared/rate-limiter.js';
+import { RateLimiter } from '../adapters/cache/rate-limiter.js';
 
 export interface Services {
   users: UserService;

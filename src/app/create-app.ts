@@ -12,13 +12,11 @@ import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
-import {
-  adminRoutes,
-  deadLetterRoutes,
-  EventLayer,
-  EventMetrics,
-  ingestRoutes,
-} from '../modules/event/index.js';
+import { deadLetterRoutes } from '../events/dead-letter.routes.js';
+import { EventMetrics } from '../events/event-metrics.js';
+import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
+import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
@@ -34,7 +32,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
-import { PRESENCE_METHOD, PresenceAnnouncer } from './presence-announcer.js';
+import { PRESENCE_METHOD, PresenceAnnouncer } from '../modules/social/presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
   OFFLINE_PUSH_QUEUE,

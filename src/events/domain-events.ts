@@ -2,7 +2,7 @@ import type { Static, TSchema } from 'typebox';
 import { SocialEventSchemas } from '../modules/social/social.events.js';
 import { ImEventSchemas } from '../modules/im/im.events.js';
 import { UserEventSchemas } from '../modules/user/user.events.js';
-import type { EventAggregate } from './event-message.js';
+import type { EventAggregate } from '../adapters/bus/event-message.js';
 
 /**
  * Every domain event type with its payload schema and aggregate. Modules declare

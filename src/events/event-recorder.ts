@@ -3,7 +3,7 @@ import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { DomainEventSchemas, type DomainEventMap, type DomainEventType } from './domain-events.js';
-import type { EventMessage } from './event-message.js';
+import type { EventMessage } from '../adapters/bus/event-message.js';
 
 /** Current payload version written by this code. */
 export const EVENT_VERSION = 1;

@@ -4,9 +4,9 @@ import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
 import { AppError, isAppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
-import { bearerToken } from '../http/auth.js';
+import { bearerToken } from '../auth/authenticate.js';
 import { toErrorAnswer } from '../http/error-handler.js';
-import type { AuthContext, TokenService } from '../modules/user/token.service.js';
+import type { AuthContext, TokenService } from '../auth/token.service.js';
 import type { Logger } from '../shared/logger.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -18,7 +18,7 @@ import {
   errorFrame,
   parseClientFrame,
   type ClientFrame,
-} from './frame.js';
+} from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { WsMethods } from './ws-method.js';
 

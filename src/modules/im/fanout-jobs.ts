@@ -1,5 +1,5 @@
 import type { Broker, Subscription } from '../../adapters/bus/bus.js';
-import type { EventMessage } from '../../events/event-message.js';
+import type { EventMessage } from '../../adapters/bus/event-message.js';
 import { EVENT_VERSION } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
