@@ -1,10 +1,10 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../dialect.js';
-import * as m0001 from './0001-users.js';
-import * as m0002 from './0002-outbox.js';
-import * as m0003 from './0003-social.js';
-import * as m0004 from './0004-events.js';
-import * as m0005 from './0005-im.js';
+import * as m0001 from '../../../modules/user/migrations/0001-users.js';
+import * as m0002 from '../../../events/migrations/0002-outbox.js';
+import * as m0003 from '../../../modules/social/migrations/0003-social.js';
+import * as m0004 from '../../../events/migrations/0004-events.js';
+import * as m0005 from '../../../modules/im/migrations/0005-im.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../dialect.js';
+import type { Dialect } from '../../adapters/storage/dialect.js';
 
 /**
  * The transactional outbox: a domain event is inserted in the same transaction as
