@@ -5,6 +5,7 @@ import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
 import type { Config } from '../config/config.schema.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
@@ -75,7 +76,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     { level: config.log.level, nodeId: config.nodeId },
     options.logDestination,
   );
-  const storage = openStorage(config);
+  const storage = openStorage(config, MIGRATIONS);
   let cache: Cache | undefined;
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;

@@ -5,6 +5,7 @@ import { testConfig } from '../../test/support/test-app.js';
 import { waitFor } from '../adapters/bus/bus.contract.js';
 import type { Broker } from '../adapters/bus/bus.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
 import { EventRecorder } from './event-recorder.js';
 import { createLogger } from '../shared/logger.js';
 import { DOMAIN_TOPIC, OutboxRelay } from './outbox-relay.js';
@@ -33,7 +34,7 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
 
   async function setup() {
     const made = testConfig({ storage: storageKind });
-    storage = openStorage(made.config);
+    storage = openStorage(made.config, MIGRATIONS);
     cleanups.push(made.cleanup, () => storage.close());
     await storage.migrate();
     const opened = await openTestBroker(brokerKind);
