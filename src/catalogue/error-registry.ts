@@ -2,6 +2,7 @@ import { SocialErrors } from '../modules/social/social.errors.js';
 import { ImErrors } from '../modules/im/im.errors.js';
 import { EventErrors } from '../events/event.errors.js';
 import { UserErrors } from '../modules/user/user.errors.js';
+import { AdminErrors } from '../auth/admin.errors.js';
 import type { ErrorSpec } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 
@@ -14,7 +15,7 @@ export const ERROR_REGISTRY: Record<string, Record<string, ErrorSpec>> = {
   user: UserErrors,
   social: SocialErrors,
   im: ImErrors,
-  event: EventErrors,
+  event: { ...EventErrors, ...AdminErrors },
 };
 
 export function allErrorSpecs(): Array<ErrorSpec & { module: string }> {

@@ -3,7 +3,7 @@ import type { Broker, DeadLetter } from '../adapters/bus/bus.js';
 import { AppError } from '../errors/app-error.js';
 import { errorResponses, ok } from '../http/envelope.js';
 import type { TokenService } from '../auth/token.service.js';
-import { authenticateAdmin } from '../modules/audit/audit.routes.js';
+import { authenticateAdmin } from '../auth/admin-auth.js';
 import { EventErrors } from './event.errors.js';
 import { DeadLetterBody, DeadLetterListResponse } from './event.schema.js';
 

@@ -1,6 +1,6 @@
 import { defineErrors } from '../errors/app-error.js';
 
-/** Event layer errors (5xxxxx): ingestion and the admin API. */
+/** Event layer errors (5xxxxx): ingestion and dead letters; the admin credential's are in auth/admin.errors.ts. */
 export const EventErrors = defineErrors({
   signatureInvalid: {
     code: 500001,
@@ -15,7 +15,6 @@ export const EventErrors = defineErrors({
   eventReplayed: { code: 500003, status: 409, message: 'event id was already received' },
   unknownEventType: { code: 500004, status: 400, message: 'no handler for this event type' },
   payloadInvalid: { code: 500005, status: 400, message: 'event payload is invalid' },
-  adminForbidden: { code: 500006, status: 403, message: 'admin credential required' },
   typeNotAllowed: {
     code: 500007,
     status: 403,
@@ -26,7 +25,6 @@ export const EventErrors = defineErrors({
     status: 503,
     message: 'the handler for this event type is not available on this server',
   },
-  adminDisabled: { code: 500009, status: 404, message: 'the admin API is not enabled' },
   eventRejected: { code: 500010, status: 422, message: 'the event was refused by its handler' },
   queueUnknown: { code: 500011, status: 404, message: 'no such queue' },
 });

@@ -1,39 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { onRequestAsyncHookHandler } from 'fastify';
 import { AppError } from '../../errors/app-error.js';
 import { CommonErrors } from '../../errors/common.errors.js';
-import { bearerToken } from '../../auth/authenticate.js';
+import { authenticateAdmin } from '../../auth/admin-auth.js';
 import { errorResponses, ok } from '../../http/envelope.js';
 import type { TokenService } from '../../auth/token.service.js';
 import type { AuditRepository } from './audit.repository.js';
-import { EventErrors } from '../../events/event.errors.js';
 import { AuditListResponse, AuditQuery } from '../../events/event.schema.js';
-
-/**
- * Admin credential check: the bearer must equal `admin.token`. A missing or
- * unrecognisable credential is 401; a valid user token is 403 (authenticated,
- * not an admin); an empty `admin.token` turns the admin API off (404).
- */
-export function authenticateAdmin(
-  adminToken: string,
-  tokens: TokenService,
-): onRequestAsyncHookHandler {
-  const expected = digest(adminToken);
-  return async (request) => {
-    if (adminToken === '') throw new AppError(EventErrors.adminDisabled);
-    const token = bearerToken(request.headers.authorization);
-    if (!token) throw new AppError(CommonErrors.unauthorized, 'admin credential missing');
-    if (timingSafeEqual(digest(token), expected)) return;
-    const asUser = await tokens.verify(token).catch(() => undefined);
-    if (asUser) throw new AppError(EventErrors.adminForbidden);
-    throw new AppError(CommonErrors.unauthorized, 'admin credential invalid');
-  };
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
 
 /** `/v1/admin`: the audit log, newest first, with filters and a cursor. */
 export function adminRoutes(deps: {
