@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DomainEventSchemas } from '../events/domain-events.js';
+import { DomainEventSchemas } from './domain-events.js';
 import { renderEventDocs } from './event-catalogue.js';
 
 describe('event catalogue', () => {

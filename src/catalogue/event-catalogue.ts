@@ -1,5 +1,5 @@
 import type { TSchema } from 'typebox';
-import { DomainEventSchemas } from '../events/domain-events.js';
+import { DomainEventSchemas } from './domain-events.js';
 import { AUDIT_CONSUMER_SPECS } from '../modules/audit/audit.consumer.js';
 import { builtInIngestHandlers } from '../modules/ingest/ingest.handlers.js';
 import { LogEventSchemas } from '../modules/audit/log.events.js';

@@ -6,6 +6,7 @@ import { waitFor } from '../adapters/bus/bus.contract.js';
 import type { Broker } from '../adapters/bus/bus.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import { MIGRATIONS } from '../catalogue/migrations.js';
+import { DomainEventSchemas } from '../catalogue/domain-events.js';
 import { EventRecorder } from './event-recorder.js';
 import { createLogger } from '../shared/logger.js';
 import { DOMAIN_TOPIC, OutboxRelay } from './outbox-relay.js';
@@ -63,7 +64,11 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
 
   /** Records `count` events round-robin over `keys`, a transaction each, like services do. */
   async function record(count: number, keys: string[]) {
-    const recorder = new EventRecorder({ clock: Date.now, source: 'test' });
+    const recorder = new EventRecorder({
+      clock: Date.now,
+      source: 'test',
+      schemas: DomainEventSchemas,
+    });
     const ids: string[] = [];
     for (let i = 0; i < count; i += 1) {
       const key = keys[i % keys.length]!;
