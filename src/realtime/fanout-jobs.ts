@@ -1,8 +1,8 @@
-import type { Broker, Subscription } from '../../adapters/bus/bus.js';
-import type { EventMessage } from '../../adapters/bus/event-message.js';
-import { EVENT_VERSION } from '../../events/event-recorder.js';
-import type { Clock } from '../../shared/clock.js';
-import { newId } from '../../shared/ids.js';
+import type { Broker, Subscription } from '../adapters/bus/bus.js';
+import type { EventMessage } from '../adapters/bus/event-message.js';
+import { EVENT_VERSION } from '../events/event-recorder.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
 
 /** A group push handed to the workers: the frame and whom it is for. */
 export interface FanoutJob {
