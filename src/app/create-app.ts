@@ -5,6 +5,7 @@ import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
 import type { Config } from '../config/config.schema.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
@@ -18,13 +19,11 @@ import {
   startMetricsListener,
   type MetricsListener,
 } from '../http/metrics-access.js';
-import {
-  adminRoutes,
-  deadLetterRoutes,
-  EventLayer,
-  EventMetrics,
-  ingestRoutes,
-} from '../modules/event/index.js';
+import { deadLetterRoutes } from '../events/dead-letter.routes.js';
+import { EventMetrics } from '../events/event-metrics.js';
+import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
+import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
@@ -40,7 +39,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
-import { PRESENCE_METHOD, PresenceAnnouncer } from './presence-announcer.js';
+import { PRESENCE_METHOD, PresenceAnnouncer } from '../modules/social/presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
   OFFLINE_PUSH_QUEUE,
@@ -93,7 +92,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       'generated a JWT secret; processes sharing tokens need the same one (set JWT_SECRET)',
     );
   }
-  const storage = openStorage(config);
+  const storage = openStorage(config, MIGRATIONS);
   let cache: Cache | undefined;
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;

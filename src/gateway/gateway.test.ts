@@ -10,8 +10,9 @@ import { CommonErrors } from '../errors/common.errors.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { Metrics } from '../http/metrics.js';
 import { openStorage } from '../adapters/storage/storage.js';
-import { TokenRevocations } from '../modules/user/token-revocations.js';
-import { TokenService } from '../modules/user/token.service.js';
+import { TokenRevocations } from '../auth/token-revocations.js';
+import { TokenService } from '../auth/token.service.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
 import { createLogger } from '../shared/logger.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { registerGateway, type GatewaySettings } from './gateway.js';
@@ -42,7 +43,7 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
   const { config, cleanup } = testConfig();
   const settings: GatewaySettings = { ...config.gateway, ...overrides };
   const cache = new MemoryCache();
-  const storage = openStorage(config);
+  const storage = openStorage(config, MIGRATIONS);
   await storage.migrate();
   const revocations = new TokenRevocations({ db: storage.db, cache, clock: Date.now });
   const tokens = new TokenService({

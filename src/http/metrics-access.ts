@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
-import { bearerToken } from './auth.js';
+import { bearerToken } from '../auth/authenticate.js';
 import type { Metrics } from './metrics.js';
 
 /**

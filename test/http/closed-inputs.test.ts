@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imWsMethods } from '../../src/modules/im/index.js';
 import { UserRepository } from '../../src/modules/user/user.repository.js';
-import { signBody, SIGNATURE_HEADER } from '../../src/modules/event/ingest.signature.js';
+import { signBody, SIGNATURE_HEADER } from '../../src/modules/ingest/ingest.signature.js';
 import { STORAGES } from '../support/backends.js';
 import { createUser, uniquePhone, type RegisteredUser } from '../support/factories.js';
 import { befriend, createGroupWith } from '../support/social.js';
