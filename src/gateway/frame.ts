@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { compileInput } from '../shared/input-schema.js';
 
 /** frameType values of the Go system's frame. */
 export const FrameType = {
@@ -30,7 +30,7 @@ export const ClientFrameSchema = Type.Object({
 });
 export type ClientFrame = Static<typeof ClientFrameSchema>;
 
-const checkFrame = Compile(ClientFrameSchema);
+const checkFrame = compileInput(ClientFrameSchema);
 
 export type ParsedFrame =
   { ok: true; frame: ClientFrame } | { ok: false; reason: string; id?: string; method?: string };
