@@ -91,8 +91,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const eventMetrics = new EventMetrics(metrics.registry);
     const openedBroker = (broker = await openBroker(config, { logger, observer: eventMetrics }));
     const { presence, mailbox } = (cluster = await openCluster(config, logger));
-    const gatewayMetrics = new GatewayMetrics(metrics.registry);
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
+    const gatewayMetrics = new GatewayMetrics(metrics.registry, connections);
     const isGateway = config.roles.includes('gateway');
     const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
     const delivery = new RoutedPushDelivery({

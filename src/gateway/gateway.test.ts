@@ -51,7 +51,7 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
     tokens,
     presence,
     registry,
-    metrics: new GatewayMetrics(metrics.registry),
+    metrics: new GatewayMetrics(metrics.registry, registry),
     logger,
     serverOnlyMethods: new Set(['push']),
     methods: {
@@ -248,7 +248,16 @@ describe('gateway frames', () => {
     const client = await WsClient.connect(g.url, { token: await g.token('u1') });
     client.send({ frameType: 0, id: 'big', method: 'echo', data: { text: 'x'.repeat(5000) } });
     const error = await client.waitFor((f) => f.frameType === 9);
+    expect(error).toMatchObject({ id: 'big', method: 'echo' });
     expect(error.data).toEqual({ code: 100006, msg: 'frame larger than 4096 bytes' });
+    // The request's id is read from the unparsed frame even after its data, never from inside it.
+    client.sendRaw(
+      JSON.stringify({ data: { id: 'inner', text: 'x'.repeat(5000) }, frameType: 0, id: 'late' }),
+    );
+    expect(await client.waitFor((f) => f.frameType === 9 && f.id !== 'big')).toMatchObject({
+      id: 'late',
+      data: { code: 100006 },
+    });
     expect(await client.call('echo', { text: 'small' })).toEqual({ text: 'small' });
     client.send({ frameType: 0, id: 'huge', method: 'echo', data: { text: 'x'.repeat(10_000) } });
     expect((await client.closed).code).toBe(1009);
