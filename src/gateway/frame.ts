@@ -41,7 +41,8 @@ export function parseClientFrame(text: string): ParsedFrame {
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'frame is not valid JSON' };
+    // A cut or broken frame may still show which request it was.
+    return { ok: false, reason: 'frame is not valid JSON', ...readFrameHead(text) };
   }
   if (checkFrame.Check(value)) return { ok: true, frame: value };
   const partial = (typeof value === 'object' && value !== null ? value : {}) as Record<

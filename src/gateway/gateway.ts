@@ -169,7 +169,8 @@ class Session {
       if (this.rateViolations > MAX_RATE_VIOLATIONS) {
         connection.close(CloseCode.rateLimited, 'frame rate limit exceeded');
       } else {
-        connection.send(errorFrame(undefined, undefined, answerOf(CommonErrors.tooManyRequests)));
+        const { id, method } = readFrameHead(textOf(raw));
+        connection.send(errorFrame(id, method, answerOf(CommonErrors.tooManyRequests)));
       }
       return;
     }
@@ -181,7 +182,8 @@ class Session {
     }
     if (size > settings.maxFrameBytes) {
       metrics.framesIn.inc({ type: 'too_large' });
-      // Not parsed, but its id is read so the client can tell which request failed.
+      // Not parsed, but its id is read so the client can tell which request failed
+      // (so are those of rate-limited frames and frames that are not valid JSON).
       const head = readFrameHead(textOf(raw));
       connection.send(
         errorFrame(head.id, head.method, {
