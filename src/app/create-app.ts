@@ -5,6 +5,7 @@ import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
 import type { Config } from '../config/config.schema.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
@@ -13,13 +14,11 @@ import type { WsMethods } from '../gateway/ws-method.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
-import {
-  adminRoutes,
-  deadLetterRoutes,
-  EventLayer,
-  EventMetrics,
-  ingestRoutes,
-} from '../modules/event/index.js';
+import { deadLetterRoutes } from '../events/dead-letter.routes.js';
+import { EventMetrics } from '../events/event-metrics.js';
+import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
+import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
@@ -35,7 +34,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
-import { PRESENCE_METHOD, PresenceAnnouncer } from './presence-announcer.js';
+import { PRESENCE_METHOD, PresenceAnnouncer } from '../modules/social/presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
   OFFLINE_PUSH_QUEUE,
@@ -80,7 +79,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     { level: config.log.level, nodeId: config.nodeId },
     options.logDestination,
   );
-  const storage = openStorage(config);
+  const storage = openStorage(config, MIGRATIONS);
   let cache: Cache | undefined;
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;

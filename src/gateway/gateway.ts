@@ -1,12 +1,12 @@
 import websocket from '@fastify/websocket';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
-import { AppError, isAppError } from '../errors/app-error.js';
+import { isAppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
-import { bearerToken } from '../http/auth.js';
+import { authenticateUpgrade } from '../auth/upgrade-auth.js';
 import { toErrorAnswer } from '../http/error-handler.js';
-import type { AuthContext, TokenService } from '../modules/user/token.service.js';
+import type { AuthContext, TokenService } from '../auth/token.service.js';
 import type { Logger } from '../shared/logger.js';
 import { AddressLimit } from './address-limit.js';
 import { CloseCode } from './close-codes.js';
@@ -20,7 +20,7 @@ import {
   parseClientFrame,
   readFrameHead,
   type ClientFrame,
-} from './frame.js';
+} from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { WsMethods } from './ws-method.js';
 
@@ -88,7 +88,7 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
     const buffer = (raw: RawData) => early.push(raw);
     socket.on('message', buffer);
     socket.on('error', (err) => request.log.debug({ err }, 'websocket error'));
-    void authenticate(request, deps.tokens).then(
+    void authenticateUpgrade(request, deps.tokens).then(
       (auth) => {
         socket.off('message', buffer);
         if (socket.readyState !== socket.OPEN) return;
@@ -103,27 +103,6 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
       },
     );
   });
-}
-
-async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<AuthContext> {
-  const token =
-    bearerToken(request.headers.authorization) ??
-    (request.query as Record<string, unknown>).token ??
-    lastProtocol(request.headers['sec-websocket-protocol']);
-  if (typeof token !== 'string' || token === '') {
-    throw new AppError(CommonErrors.unauthorized, 'token missing');
-  }
-  return tokens.verify(token);
-}
-
-/** `Sec-WebSocket-Protocol: <token>` or `bearer, <token>`: the token is the last entry. */
-function lastProtocol(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header.join(',') : header;
-  return value
-    ?.split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .pop();
 }
 
 /**

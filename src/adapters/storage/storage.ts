@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
 import { isUniqueViolation } from './storage-errors.js';
-import { StaticMigrationProvider } from './migrations/index.js';
+import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
 import { CachedStatementDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
 
@@ -26,8 +26,11 @@ export interface Storage {
 const PG_INT8_OID = 20;
 const PG_NUMERIC_OID = 1700;
 
-/** Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`. */
-export function openStorage(config: Config): Storage {
+/**
+ * Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`;
+ * `migrate()` runs `migrations` (the app's list: src/catalogue/migrations.ts).
+ */
+export function openStorage(config: Config, migrations: MigrationList): Storage {
   const dialect = config.storage.driver;
   const db =
     dialect === 'sqlite'
@@ -51,7 +54,7 @@ export function openStorage(config: Config): Storage {
       }
       const migrator = new Migrator({
         db,
-        provider: new StaticMigrationProvider(dialect),
+        provider: new StaticMigrationProvider(migrations, dialect),
         // Modules add migrations independently; one that sorts before an applied one
         // (merged later) still runs instead of stopping start-up.
         allowUnorderedMigrations: true,

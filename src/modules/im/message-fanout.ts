@@ -1,10 +1,10 @@
-import { encodeFrame, FrameType } from '../../gateway/frame.js';
+import { encodeFrame, FrameType } from '../../realtime/frame.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
 import { newId } from '../../shared/ids.js';
 import type { ConversationRepository } from './conversation.repository.js';
-import type { GroupFanoutJobs } from './fanout-jobs.js';
+import type { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
-import type { PushDelivery } from './push-delivery.js';
+import type { PushDelivery } from '../../realtime/push-delivery.js';
 
 /** The data of a read-receipt push (contentType 1). */
 export interface ReadReceipt {
