@@ -1,8 +1,8 @@
 import websocket from '@fastify/websocket';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
-import { isAppError } from '../errors/app-error.js';
+import { AppError, isAppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { authenticateUpgrade } from '../auth/upgrade-auth.js';
 import { toErrorAnswer } from '../http/error-handler.js';

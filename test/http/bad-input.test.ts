@@ -6,10 +6,10 @@
  * and SQLite and PostgreSQL answer every input alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allErrorSpecs } from '../../src/errors/registry.js';
-import { ClientFrameSchema } from '../../src/gateway/frame.js';
-import { builtInIngestHandlers } from '../../src/modules/event/ingest.handlers.js';
-import { SIGNATURE_HEADER, signBody } from '../../src/modules/event/ingest.signature.js';
+import { allErrorSpecs } from '../../src/catalogue/error-registry.js';
+import { ClientFrameSchema } from '../../src/realtime/frame.js';
+import { builtInIngestHandlers } from '../../src/modules/ingest/ingest.handlers.js';
+import { SIGNATURE_HEADER, signBody } from '../../src/modules/ingest/ingest.signature.js';
 import { STORAGES, type StorageKind } from '../support/backends.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import {
