@@ -49,6 +49,8 @@ export const EASY_CHAT_ENV = {
   EC_GATEWAY__FRAME_BURST: '100000',
   EC_GATEWAY__IDLE_TIMEOUT_MS: '600000',
   EC_GATEWAY__MAX_PENDING_REQUESTS: '10000',
+  // Every load-generator socket comes from 127.0.0.1.
+  EC_GATEWAY__MAX_CONNECTIONS_PER_ADDRESS: '0',
   EC_SOCIAL__GROUP_MEMBER_LIMIT: '100000',
   EC_RATE_LIMIT__REGISTER__PER_IP__LIMIT: '100000000',
   // One secret for every process of a run (each has a data directory of its own).

@@ -1,7 +1,8 @@
 import type { Static, TSchema } from 'typebox';
-import { Compile, type Validator } from 'typebox/compile';
+import type { Validator } from 'typebox/compile';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { closeObjects, describeSchemaError } from '../shared/closed-schema.js';
+import { compileInput } from '../shared/input-schema.js';
 import type { Connection } from './connection.js';
 
 /** What a WebSocket method handler knows about its caller. */
@@ -13,6 +14,8 @@ export interface WsContext {
 
 /** One request method: its payload schema (checked before `handle` runs) and handler. */
 export interface WsMethod<S extends TSchema = TSchema> {
+  /** The payload schema as declared (tests walk it; the validator adds the input rules). */
+  readonly schema: S;
   readonly validator: Validator<Record<string, never>, S>;
   handle(ctx: WsContext, data: Static<S>): Promise<unknown>;
   /** Why `data` does not fit the schema, for the error frame (`data has unknown key "x"`). */
@@ -21,14 +24,15 @@ export interface WsMethod<S extends TSchema = TSchema> {
 
 /**
  * Declares a method; the schema is closed (an unknown key in `data` is refused,
- * see closed-schema.ts) and compiled once.
+ * see closed-schema.ts) and compiled once, with the input rules (docs/api.md).
  */
 export function wsMethod<S extends TSchema>(
   schema: S,
   handle: (ctx: WsContext, data: Static<S>) => Promise<unknown>,
 ): WsMethod<S> {
-  const validator = Compile<S, Validator<Record<string, never>, S>>(closeObjects(schema));
+  const validator = compileInput(closeObjects(schema));
   return {
+    schema,
     validator,
     handle,
     invalidReason: (data) => describeSchemaError(validator.Errors(data)[0], 'data'),

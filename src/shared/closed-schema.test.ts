@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { compileInput } from './input-schema.js';
 import { describe, expect, it } from 'vitest';
 import { closeObjects, describeSchemaError } from './closed-schema.js';
 
@@ -12,7 +12,7 @@ describe('closeObjects', () => {
     either: Type.Union([Type.Object({ a: Type.String() }), Type.Object({ b: Type.String() })]),
     anything: Type.Unknown(),
   });
-  const closed = Compile(closeObjects(schema));
+  const closed = compileInput(closeObjects(schema));
   const valid = {
     name: 'n',
     msg: { content: 'c' },
@@ -36,7 +36,7 @@ describe('closeObjects', () => {
 
   it('leaves records, unknown values and the original schema as they were', () => {
     expect(closed.Check({ ...valid, byId: { any: { seq: 2 }, key: { seq: 3 } } })).toBe(true);
-    expect(Compile(schema).Check({ ...valid, zzz: 1 })).toBe(true);
+    expect(compileInput(schema).Check({ ...valid, zzz: 1 })).toBe(true);
   });
 
   it('names the unknown key and its place', () => {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { Compile } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import type { Database } from '../../adapters/storage/schema.js';
 import { AppError, isAppError } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
 import { closeObjects, describeSchemaError } from '../../shared/closed-schema.js';
+import { compileInput } from '../../shared/input-schema.js';
 import { EventErrors } from '../../events/event.errors.js';
 import type { EventMetrics } from '../../events/event-metrics.js';
 import type {
@@ -46,7 +46,7 @@ export interface IngestResult {
  * registered for the type through its hooks.
  */
 export class IngestService {
-  private readonly validators = new Map<TSchema, ReturnType<typeof Compile>>();
+  private readonly validators = new Map<TSchema, ReturnType<typeof compileInput>>();
 
   constructor(
     private readonly deps: {
@@ -186,7 +186,7 @@ export class IngestService {
     let validator = this.validators.get(handler.payload);
     if (!validator) {
       // Closed like every input: an unknown payload key is refused, naming it.
-      validator = Compile(closeObjects(handler.payload));
+      validator = compileInput(closeObjects(handler.payload));
       this.validators.set(handler.payload, validator);
     }
     if (!validator.Check(raw)) {
