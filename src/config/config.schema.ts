@@ -25,6 +25,18 @@ const Webhook = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A topic on the broker: its name (in stream, subject and exchange names and in
+ * every message key `{name}:{type}`) and the payload codec easy-chat writes.
+ */
+const TopicWire = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 64 }),
+    codec: Type.Union([Type.Literal('json'), Type.Literal('protobuf')]),
+  },
+  { additionalProperties: false },
+);
+
 function strict<T extends Parameters<typeof Type.Object>[0]>(props: T) {
   return Type.Object(props, { additionalProperties: false });
 }
@@ -139,6 +151,8 @@ export const ConfigSchema = strict({
       maxAgeHours: PositiveInt,
     }),
     rabbitmq: strict({ url: Url }),
+    /** Name on the broker and payload codec of the notify and log topics. */
+    topics: strict({ notify: TopicWire, log: TopicWire }),
   }),
   outbox: strict({
     batchSize: Type.Integer({ minimum: 1, maximum: 10000 }),

@@ -8,6 +8,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import {
   connect,
@@ -17,6 +18,7 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import type { EventMessage } from './event-message.js';
+import { bodyDigestId, undecodableEvent, WireFormats } from './codec.js';
 import {
   assertName,
   BrokerClosedError,
@@ -29,10 +31,8 @@ import {
   type Subscription,
 } from './bus.js';
 import {
-  decodeEvent,
   DeliveryRunner,
   describe,
-  encodeEvent,
   silentLogger,
   type BusLogger,
   type BusObserver,
@@ -44,6 +44,11 @@ const KEY_HEADER = 'Ec-Key';
 const REASON_HEADER = 'Ec-Dead-Reason';
 /** The topic a dead letter came from, so a replay knows where to publish it. */
 const TOPIC_HEADER = 'Ec-Topic';
+/** The event type of a dead letter (its subject names the queue instead). */
+const TYPE_HEADER = 'Ec-Type';
+const CONTENT_TYPE_HEADER = 'Content-Type';
+/** Set by publishers that de-duplicate (the msgID): an id for messages without one. */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 const DAY_MS = 86_400_000;
 
 export interface NatsBrokerOptions extends BrokerOptions {
@@ -62,10 +67,12 @@ export interface NatsBrokerOptions extends BrokerOptions {
 
 /**
  * NATS JetStream: a topic is a stream `<prefix>_<topic>` over subjects
- * `<prefix>.<topic>.<type>`; a queue is a durable pull consumer of that stream
- * (explicit acks, new events from its creation on); dead letters go to the stream
- * `<prefix>_dlq` under `<prefix>.dlq.<queue>`. The event id is the `msgID`, so a
- * relay that re-publishes within the duplicate window stores the event once.
+ * `<prefix>.<topic>.<type>` (the topic under its `bus.topics` name); a queue is a
+ * durable pull consumer of that stream (explicit acks, new events from its creation
+ * on); dead letters go to the stream `<prefix>_dlq` under `<prefix>.dlq.<queue>`.
+ * The event id is the `msgID`, so a relay that re-publishes within the duplicate
+ * window stores the event once. Bodies are the topic's codec, named by the
+ * `Content-Type` header.
  */
 export class NatsBroker implements Broker {
   readonly kind = 'nats' as const;
@@ -73,6 +80,7 @@ export class NatsBroker implements Broker {
   private readonly subscriptions = new Set<Subscription>();
   private readonly closing = new AbortController();
   private readonly logger: BusLogger;
+  private readonly formats: WireFormats;
   private closed: Promise<void> | undefined;
 
   private constructor(
@@ -82,6 +90,7 @@ export class NatsBroker implements Broker {
     private readonly jsm: JetStreamManager,
   ) {
     this.logger = options.logger ?? silentLogger;
+    this.formats = options.formats ?? new WireFormats();
   }
 
   static async connect(options: NatsBrokerOptions): Promise<NatsBroker> {
@@ -102,9 +111,11 @@ export class NatsBroker implements Broker {
     // Publishes are pipelined on the one connection, so the stream stores them in
     // call order; the server's acks (one per event) are awaited together.
     const acks = events.map(({ event, key }) => {
+      const { body, contentType } = this.formats.encode(topic, event);
       const h = headers();
       h.set(KEY_HEADER, key ?? event.id);
-      return this.js.publish(this.subject(topic, event.type), encodeEvent(event), {
+      h.set(CONTENT_TYPE_HEADER, contentType);
+      return this.js.publish(this.subject(topic, event.type), body, {
         msgID: event.id,
         headers: h,
       });
@@ -159,13 +170,14 @@ export class NatsBroker implements Broker {
     };
     let messages = await open();
     const stopped = () => runner.isStopped || this.closing.signal.aborted;
+    const wanted = new Set(spec.types);
 
     const loop = (async () => {
       for (let failures = 0; !stopped();) {
         try {
           for await (const msg of messages) {
             failures = 0;
-            const delivery = this.inbound(spec, msg);
+            const delivery = this.inbound(spec, wanted, msg);
             if (delivery) runner.push(delivery);
             // Backpressure: take the next message only when a handler slot is free.
             while (!runner.hasCapacity && !runner.isStopped) {
@@ -213,12 +225,13 @@ export class NatsBroker implements Broker {
     const wanted = new Set(types);
     // JetStream publishes are ordinary NATS messages too, so a core subscription
     // sees them live on every node without a durable consumer.
-    const sub = this.nc.subscribe(`${this.options.prefix}.${topic}.>`, {
+    const sub = this.nc.subscribe(this.subject(topic, '>'), {
       callback: (err, msg) => {
         if (err) return;
+        const type = this.typeOf(topic, msg.subject);
+        if (!wanted.has(type)) return;
         try {
-          const event = decodeEvent(msg.data);
-          if (!wanted.has(event.type)) return;
+          const event = this.read(topic, msg.data, type, msg.headers, () => bodyDigestId(msg.data));
           const key = msg.headers?.get(KEY_HEADER) || event.id;
           handler({ event, key, topic, attempt: 1 }).catch((e: unknown) =>
             this.logger.warn({ err: e, topic }, 'subscriber failed'),
@@ -244,12 +257,7 @@ export class NatsBroker implements Broker {
     if (limit <= 0) return out;
     for await (const stored of this.storedDeadLetters(queue)) {
       await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
-      const event = decodeOrUndefined(stored.data);
-      if (!event) {
-        this.logger.warn({ queue, seq: stored.seq }, 'dropping an undecodable dead letter');
-        continue;
-      }
-      out.push(deadLetterOf(event, stored.header));
+      out.push(this.deadLetterOf(stored).dead);
       if (out.length >= limit) break;
     }
     return out;
@@ -260,16 +268,18 @@ export class NatsBroker implements Broker {
     if (limit <= 0) return out;
     for await (const stored of this.storedDeadLetters(queue)) {
       const topic = stored.header.get(TOPIC_HEADER);
-      const event = decodeOrUndefined(stored.data);
-      if (!topic || !event) {
+      const { dead, decoded } = this.deadLetterOf(stored);
+      if (!topic || !decoded) {
         // Left in place for `takeDeadLetters` and a human: nothing to replay it as.
         this.logger.warn({ queue, seq: stored.seq }, 'dead letter cannot be replayed; left');
         continue;
       }
-      const dead = deadLetterOf(event, stored.header);
+      const event = dead.event;
       await this.ensureStream(topic);
       const h = headers();
       h.set(KEY_HEADER, dead.key);
+      const contentType = stored.header.get(CONTENT_TYPE_HEADER);
+      if (contentType) h.set(CONTENT_TYPE_HEADER, contentType);
       // A msgID of its own: the event's id may still be inside the duplicate window
       // (it would be dropped), and a replay repeated after a crash between the
       // publish and the delete below stores it once.
@@ -327,13 +337,30 @@ export class NatsBroker implements Broker {
     await this.jsm.streams.delete(this.streamName(topic));
   }
 
-  private inbound(spec: ConsumeSpec, msg: JsMsg): InboundDelivery | undefined {
-    let event;
+  private inbound(spec: ConsumeSpec, wanted: Set<string>, msg: JsMsg): InboundDelivery | undefined {
+    const type = this.typeOf(spec.topic, msg.subject);
+    if (!wanted.has(type)) {
+      // Another queue's type on the same stream: not this queue's to read.
+      msg.ack();
+      this.options.observer?.handled?.(spec.queue, 'skipped');
+      return undefined;
+    }
+    const contentType = msg.headers?.get(CONTENT_TYPE_HEADER) || undefined;
+    let event: EventMessage;
     try {
-      event = decodeEvent(msg.data);
+      event = this.read(
+        spec.topic,
+        msg.data,
+        type,
+        msg.headers,
+        () => `${msg.info.stream}:${msg.seq}`,
+      );
     } catch (err) {
       // Cannot be handled now or ever: keep the bytes for a human, then drop.
-      void this.deadLetterRaw(spec, msg.data, msg.headers?.get(KEY_HEADER) ?? '', describe(err))
+      this.logger.warn({ err, queue: spec.queue }, 'undecodable event; dead-lettering');
+      this.options.observer?.handled?.(spec.queue, 'dead');
+      const key = msg.headers?.get(KEY_HEADER) ?? '';
+      void this.deadLetterRaw(spec, msg.data, { key, type, contentType, reason: describe(err) })
         .then(() => msg.term())
         .catch((e: unknown) => this.logger.warn({ err: e }, 'dead-lettering failed'));
       return undefined;
@@ -348,28 +375,75 @@ export class NatsBroker implements Broker {
       retry: (delayMs) => msg.nak(delayMs),
       inProgress: () => msg.working(),
       deadLetter: async (reason) => {
-        await this.deadLetterRaw(spec, msg.data, key, reason);
+        await this.deadLetterRaw(spec, msg.data, { key, type, contentType, reason });
         msg.term(reason.slice(0, 200));
       },
     };
   }
 
-  private async deadLetterRaw(spec: ConsumeSpec, data: Uint8Array, key: string, reason: string) {
+  /** Reads a message of `topic` with its codec; throws `UndecodableEventError`. */
+  private read(
+    topic: string,
+    data: Uint8Array,
+    type: string,
+    hdrs: MsgHdrs | undefined,
+    brokerId: () => string,
+  ): EventMessage {
+    return this.formats.decode(topic, data, {
+      type,
+      contentType: hdrs?.get(CONTENT_TYPE_HEADER) || undefined,
+      fallbackId: () => hdrs?.get(MSG_ID_HEADER) || brokerId(),
+      fallbackTimestamp: () => Date.now(),
+    });
+  }
+
+  /** A stored dead letter as the admin API shows it; `decoded` false for undecodable bytes. */
+  private deadLetterOf(stored: StoredMsg): { dead: DeadLetter; decoded: boolean } {
+    const h = stored.header;
+    const type = h.get(TYPE_HEADER);
+    const reason = h.get(REASON_HEADER) || 'dead-lettered';
+    const fallbackId = () => h.get(MSG_ID_HEADER) || `${this.dlqStreamName()}:${stored.seq}`;
+    try {
+      const event = this.formats.decode(h.get(TOPIC_HEADER), stored.data, {
+        type,
+        contentType: h.get(CONTENT_TYPE_HEADER) || undefined,
+        fallbackId,
+        fallbackTimestamp: () => stored.time.getTime(),
+      });
+      return { dead: { event, key: h.get(KEY_HEADER) || event.id, reason }, decoded: true };
+    } catch {
+      const event = undecodableEvent(stored.data, {
+        type,
+        id: fallbackId(),
+        timestamp: stored.time.getTime(),
+        contentType: h.get(CONTENT_TYPE_HEADER) || undefined,
+      });
+      return { dead: { event, key: h.get(KEY_HEADER) || event.id, reason }, decoded: false };
+    }
+  }
+
+  private async deadLetterRaw(
+    spec: ConsumeSpec,
+    data: Uint8Array,
+    about: { key: string; type: string; contentType?: string; reason: string },
+  ) {
     await this.ensureDlqStream();
     const h = headers();
-    h.set(KEY_HEADER, key);
+    h.set(KEY_HEADER, about.key);
     h.set(TOPIC_HEADER, spec.topic);
-    h.set(REASON_HEADER, reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
+    h.set(TYPE_HEADER, about.type);
+    if (about.contentType) h.set(CONTENT_TYPE_HEADER, about.contentType);
+    h.set(REASON_HEADER, about.reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
     await this.js.publish(this.dlqSubject(spec.queue), data, { headers: h });
   }
 
   private ensureStream(topic: string): Promise<void> {
     assertName('topic', topic);
-    if (topic === 'dlq') throw new Error('topic name "dlq" is reserved');
+    if (this.formats.name(topic) === 'dlq') throw new Error('topic name "dlq" is reserved');
     return this.ensure(
       topic,
       this.streamName(topic),
-      [`${this.options.prefix}.${topic}.>`],
+      [this.subject(topic, '>')],
       this.options.maxAgeMs,
     );
   }
@@ -443,7 +517,7 @@ export class NatsBroker implements Broker {
               opt_start_time: new Date(lostAt - 60_000).toISOString(),
             }),
         // Types are filtered by the runner, so a queue may change its types freely.
-        filter_subject: `${this.options.prefix}.${topic}.>`,
+        filter_subject: this.subject(topic, '>'),
         ack_wait: nanos(this.options.ackWaitMs),
         max_ack_pending: maxAckPending,
       })
@@ -452,13 +526,20 @@ export class NatsBroker implements Broker {
       });
   }
 
+  /** `<prefix>.<topic name>.<type>`; type `>` is every type. */
   private subject(topic: string, type: string): string {
-    assertName('event type', type);
-    return `${this.options.prefix}.${topic}.${type}`;
+    if (type !== '>') assertName('event type', type);
+    return `${this.options.prefix}.${this.formats.name(topic)}.${type}`;
+  }
+
+  /** The event type a subject of `topic` names ("" if it is not one). */
+  private typeOf(topic: string, subject: string): string {
+    const head = `${this.options.prefix}.${this.formats.name(topic)}.`;
+    return subject.startsWith(head) ? subject.slice(head.length) : '';
   }
 
   private streamName(topic: string): string {
-    return `${this.options.prefix}_${topic}`.replace(/\./g, '_');
+    return `${this.options.prefix}_${this.formats.name(topic)}`.replace(/\./g, '_');
   }
 
   private durableName(queue: string): string {
@@ -472,20 +553,4 @@ export class NatsBroker implements Broker {
   private dlqSubject(queue: string): string {
     return `${this.options.prefix}.dlq.${queue}`;
   }
-}
-
-function decodeOrUndefined(data: Uint8Array): EventMessage | undefined {
-  try {
-    return decodeEvent(data);
-  } catch {
-    return undefined;
-  }
-}
-
-function deadLetterOf(event: EventMessage, header: MsgHdrs): DeadLetter {
-  return {
-    event,
-    key: header.get(KEY_HEADER) || event.id,
-    reason: header.get(REASON_HEADER) || 'dead-lettered',
-  };
 }

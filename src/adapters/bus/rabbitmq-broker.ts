@@ -15,11 +15,11 @@ import {
   type OutgoingEvent,
   type Subscription,
 } from './bus.js';
+import { bodyDigestId, undecodableEvent, WireFormats } from './codec.js';
+import type { EventMessage } from './event-message.js';
 import {
-  decodeEvent,
   DeliveryRunner,
   describe,
-  encodeEvent,
   silentLogger,
   type BusLogger,
   type BusObserver,
@@ -29,6 +29,8 @@ import { abortableSleep, retryUntilClosed } from './resilient.js';
 
 const KEY_HEADER = 'ec-key';
 const REASON_HEADER = 'ec-dead-reason';
+/** The topic a dead letter came from (its decoding depends on it). */
+const TOPIC_HEADER = 'ec-topic';
 
 export interface RabbitBrokerOptions extends BrokerOptions {
   url: string;
@@ -37,8 +39,8 @@ export interface RabbitBrokerOptions extends BrokerOptions {
 }
 
 /**
- * RabbitMQ: a topic is a durable topic exchange `<prefix>.<topic>` routed by event
- * type; a queue is a durable quorum queue `<prefix>.<queue>` bound to the types it
+ * RabbitMQ: a topic is a durable topic exchange `<prefix>.<topic>` (the topic under
+ * its `bus.topics` name) routed by event type, which the `type` property repeats; a queue is a durable quorum queue `<prefix>.<queue>` bound to the types it
  * asked for, whose dead-letter exchange `<prefix>.dlx` routes to `<queue>.dlq`.
  * Publishing uses a confirm channel, so `publish` resolves only after the broker
  * took responsibility for every event. Redeliveries are counted by the quorum
@@ -53,6 +55,7 @@ export class RabbitBroker implements Broker {
   private readonly subscriptions = new Set<Subscription>();
   private readonly closing = new AbortController();
   private readonly logger: BusLogger;
+  private readonly formats: WireFormats;
   private closed: Promise<void> | undefined;
   /** Everything this instance declared (tests and benchmarks delete it afterwards). */
   readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
@@ -60,6 +63,7 @@ export class RabbitBroker implements Broker {
   constructor(private readonly options: RabbitBrokerOptions) {
     assertName('prefix', options.prefix);
     this.logger = options.logger ?? silentLogger;
+    this.formats = options.formats ?? new WireFormats();
   }
 
   /** Connects eagerly so that a wrong URL fails at start-up. */
@@ -78,14 +82,16 @@ export class RabbitBroker implements Broker {
       ({ event, key }) =>
         new Promise<void>((resolve, reject) => {
           assertName('event type', event.type);
+          const { body, contentType } = this.formats.encode(topic, event);
           ch.publish(
             exchange,
             event.type,
-            encodeEvent(event),
+            Buffer.from(body.buffer, body.byteOffset, body.byteLength),
             {
               persistent: true,
               messageId: event.id,
-              contentType: 'application/json',
+              type: event.type,
+              contentType,
               timestamp: Math.floor(event.timestamp / 1000),
               headers: { [KEY_HEADER]: key ?? event.id },
             },
@@ -198,7 +204,7 @@ export class RabbitBroker implements Broker {
       (msg) => {
         if (!msg) return;
         try {
-          const event = decodeEvent(msg.content);
+          const event = this.read(topic, msg);
           const key = headerString(msg, KEY_HEADER) ?? event.id;
           handler({ event, key, topic, attempt: 1 }).catch((err: unknown) =>
             this.logger.warn({ err, topic }, 'subscriber failed'),
@@ -229,16 +235,7 @@ export class RabbitBroker implements Broker {
         const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
         if (!msg) break;
         ch.ack(msg);
-        try {
-          const event = decodeEvent(msg.content);
-          out.push({
-            event,
-            key: headerString(msg, KEY_HEADER) ?? event.id,
-            reason: reasonOf(msg),
-          });
-        } catch {
-          this.logger.warn({ queue }, 'dropping an undecodable dead letter');
-        }
+        out.push(this.deadLetterOf(msg).dead);
       }
       return out;
     } finally {
@@ -265,15 +262,13 @@ export class RabbitBroker implements Broker {
       while (out.length < limit) {
         const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
         if (!msg) break;
-        let event;
-        try {
-          event = decodeEvent(msg.content);
-        } catch {
+        const { dead, decoded } = this.deadLetterOf(msg);
+        if (!decoded) {
           // Not acknowledged: it returns to the dead-letter queue when the channel closes.
           this.logger.warn({ queue }, 'dead letter cannot be replayed; left');
           continue;
         }
-        const key = headerString(msg, KEY_HEADER) ?? event.id;
+        const { event, key } = dead;
         // Straight to the queue through the default exchange (not to the topic's other
         // queues), confirmed before the dead letter is acknowledged.
         await new Promise<void>((resolve, reject) =>
@@ -283,14 +278,15 @@ export class RabbitBroker implements Broker {
             {
               persistent: true,
               messageId: event.id,
-              contentType: 'application/json',
-              headers: { [KEY_HEADER]: key },
+              type: event.type,
+              contentType: msg.properties.contentType as string | undefined,
+              headers: { [KEY_HEADER]: key, [TOPIC_HEADER]: headerString(msg, TOPIC_HEADER) ?? '' },
             },
             (err: unknown) => (err ? reject(toError(err)) : resolve()),
           ),
         );
         ch.ack(msg);
-        out.push({ event, key, reason: reasonOf(msg) });
+        out.push(dead);
       }
       return out;
     } finally {
@@ -327,12 +323,14 @@ export class RabbitBroker implements Broker {
     msg: ConsumeMessage,
     timers: Set<NodeJS.Timeout>,
   ): InboundDelivery | undefined {
-    let event;
+    let event: EventMessage;
     try {
-      event = decodeEvent(msg.content);
+      event = this.read(spec.topic, msg);
     } catch (err) {
+      // Cannot be handled now or ever: to the dead letters with the reason, for a human.
       this.logger.warn({ err, queue: spec.queue }, 'undecodable event; dead-lettering');
-      ch.nack(msg, false, false);
+      this.options.observer?.handled?.(spec.queue, 'dead');
+      void this.deadLetterMsg(ch, spec, msg, headerString(msg, KEY_HEADER) ?? '', describe(err));
       return undefined;
     }
     const key = headerString(msg, KEY_HEADER) ?? event.id;
@@ -355,35 +353,94 @@ export class RabbitBroker implements Broker {
         }, delayMs);
         timers.add(timer);
       },
-      deadLetter: async (reason) => {
-        try {
-          // Through the dead-letter exchange, carrying the reason for a human.
-          const pub = await this.confirmChannel();
-          await this.declareDeadLetterQueue(pub, spec.queue);
-          await new Promise<void>((resolve, reject) =>
-            pub.publish(
-              this.dlxName(),
-              spec.queue,
-              msg.content,
-              {
-                persistent: true,
-                messageId: event.id,
-                contentType: 'application/json',
-                headers: { [KEY_HEADER]: key, [REASON_HEADER]: reason.slice(0, 1000) },
-              },
-              (err: unknown) => (err ? reject(toError(err)) : resolve()),
-            ),
-          );
-          ch.ack(msg);
-        } catch (err) {
-          this.logger.warn(
-            { err, queue: spec.queue },
-            'dead-letter publish failed; rejecting instead',
-          );
-          ch.nack(msg, false, false);
-        }
-      },
+      deadLetter: (reason) => this.deadLetterMsg(ch, spec, msg, key, reason),
     };
+  }
+
+  /** Moves a message to the queue's dead letters through the dead-letter exchange, with the reason. */
+  private async deadLetterMsg(
+    ch: Channel,
+    spec: ConsumeSpec,
+    msg: ConsumeMessage,
+    key: string,
+    reason: string,
+  ): Promise<void> {
+    try {
+      const pub = await this.confirmChannel();
+      await this.declareDeadLetterQueue(pub, spec.queue);
+      await new Promise<void>((resolve, reject) =>
+        pub.publish(
+          this.dlxName(),
+          spec.queue,
+          msg.content,
+          {
+            persistent: true,
+            messageId: msg.properties.messageId as string | undefined,
+            type: this.typeOf(spec.topic, msg),
+            contentType: msg.properties.contentType as string | undefined,
+            headers: {
+              [KEY_HEADER]: key,
+              [TOPIC_HEADER]: spec.topic,
+              [REASON_HEADER]: reason.slice(0, 1000),
+            },
+          },
+          (err: unknown) => (err ? reject(toError(err)) : resolve()),
+        ),
+      );
+      ch.ack(msg);
+    } catch (err) {
+      this.logger.warn({ err, queue: spec.queue }, 'dead-letter publish failed; rejecting instead');
+      try {
+        ch.nack(msg, false, false);
+      } catch {
+        /* channel gone: the broker returns the message by itself */
+      }
+    }
+  }
+
+  /**
+   * The event type of a message: its routing key when it came through the topic's
+   * exchange, else (a replay or a dead letter) the `type` property.
+   */
+  private typeOf(topic: string, msg: MessageLike): string {
+    if (msg.fields.exchange === this.exchangeName(topic)) return msg.fields.routingKey;
+    return (msg.properties.type as string | undefined) ?? msg.fields.routingKey;
+  }
+
+  /** Reads a message of `topic` with its codec; throws `UndecodableEventError`. */
+  private read(topic: string, msg: MessageLike): EventMessage {
+    const messageId = msg.properties.messageId as string | undefined;
+    const seconds = Number(msg.properties.timestamp);
+    return this.formats.decode(topic, msg.content, {
+      type: this.typeOf(topic, msg),
+      contentType: msg.properties.contentType as string | undefined,
+      fallbackId: () => messageId || bodyDigestId(msg.content),
+      fallbackTimestamp: () => (seconds > 0 ? seconds * 1000 : Date.now()),
+    });
+  }
+
+  /** A dead-letter queue's message as the admin API shows it; `decoded` false for undecodable bytes. */
+  private deadLetterOf(msg: MessageLike): { dead: DeadLetter; decoded: boolean } {
+    const topic = headerString(msg, TOPIC_HEADER) ?? '';
+    const reason = reasonOf(msg);
+    try {
+      const event = this.read(topic, msg);
+      return {
+        dead: { event, key: headerString(msg, KEY_HEADER) ?? event.id, reason },
+        decoded: true,
+      };
+    } catch {
+      const event = undecodableEvent(msg.content, {
+        type: this.typeOf(topic, msg),
+        id: (msg.properties.messageId as string | undefined) || bodyDigestId(msg.content),
+        timestamp: Date.now(),
+        contentType: msg.properties.contentType as string | undefined,
+      });
+      return {
+        dead: { event, key: headerString(msg, KEY_HEADER) ?? event.id, reason },
+        decoded: false,
+      };
+    }
   }
 
   /**
@@ -485,7 +542,7 @@ export class RabbitBroker implements Broker {
   }
 
   private exchangeName(topic: string): string {
-    return `${this.options.prefix}.${topic}`;
+    return `${this.options.prefix}.${this.formats.name(topic)}`;
   }
   private queueName(queue: string): string {
     return `${this.options.prefix}.${queue}`;
@@ -497,6 +554,11 @@ export class RabbitBroker implements Broker {
     return `${this.options.prefix}.dlx`;
   }
 }
+
+/** What this adapter reads of a consumed or fetched message. */
+type MessageLike = Pick<ConsumeMessage, 'content' | 'properties'> & {
+  fields: { exchange: string; routingKey: string };
+};
 
 function headerString(msg: { properties: { headers?: Record<string, unknown> } }, name: string) {
   const value = msg.properties.headers?.[name];

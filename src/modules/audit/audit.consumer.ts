@@ -87,11 +87,12 @@ export class AuditConsumers {
           userId: p.userId ?? null,
           targetId: null,
           detail: { message: p.message, ...(p.route ? { route: p.route } : {}) },
-          requestId: p.requestId,
+          // Empty and zero are "not known" (a Go producer's protobuf leaves them unset).
+          requestId: p.requestId || null,
           method: p.method,
           path: p.path,
-          status: p.status,
-          code: p.code,
+          status: p.status || null,
+          code: p.code || null,
         });
       } else {
         const p = event.payload as LogEventMap['log.user_action'];
