@@ -140,9 +140,14 @@ export class EventLayer {
     this.log.sendAsync('log.api_error', report);
   }
 
-  /** Worker role: consumers first (so their queues exist), then the relay and housekeeping. */
+  /**
+   * Worker role: consumers first (so their queues exist), then the relay and
+   * housekeeping. A topic with `bus.topics.<topic>.consume: false` is left to
+   * another system's consumers (the Go services).
+   */
   async startWorker(): Promise<void> {
     const { broker, processed, metrics } = { ...this.deps, processed: this.processed };
+    const { topics } = this.deps.config.bus;
     this.subscriptions.push(
       ...(await new AuditConsumers({
         bus: broker,
@@ -150,15 +155,19 @@ export class EventLayer {
         audit: this.audit,
         processed,
         clock: this.deps.clock,
-      }).start()),
-      ...(await new NotifyConsumers({
-        bus: broker,
-        senders: this.senders,
-        processed,
-        collapseWindowMs: this.deps.config.notify.push.collapseWindowMs,
-        metrics,
-      }).start()),
+      }).start({ logRecords: topics.log.consume })),
     );
+    if (topics.notify.consume) {
+      this.subscriptions.push(
+        ...(await new NotifyConsumers({
+          bus: broker,
+          senders: this.senders,
+          processed,
+          collapseWindowMs: this.deps.config.notify.push.collapseWindowMs,
+          metrics,
+        }).start()),
+      );
+    }
     this.relay.start();
     this.housekeeping = setInterval(() => void this.prune(), HOUSEKEEPING_INTERVAL_MS);
     this.housekeeping.unref();

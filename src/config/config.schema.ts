@@ -27,12 +27,15 @@ const Webhook = Type.Object(
 
 /**
  * A topic on the broker: its name (in stream, subject and exchange names and in
- * every message key `{name}:{type}`) and the payload codec easy-chat writes.
+ * every message key `{name}:{type}`), the payload codec easy-chat writes, and
+ * whether easy-chat's worker consumes it (false when another system, such as the
+ * Go notify service, does).
  */
 const TopicWire = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 64 }),
     codec: Type.Union([Type.Literal('json'), Type.Literal('protobuf')]),
+    consume: Type.Boolean(),
   },
   { additionalProperties: false },
 );

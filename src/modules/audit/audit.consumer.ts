@@ -37,11 +37,14 @@ export class AuditConsumers {
     },
   ) {}
 
-  async start(): Promise<Subscription[]> {
+  /** `logRecords: false` leaves the log topic to another consumer (`bus.topics.log.consume`). */
+  async start({ logRecords = true } = {}): Promise<Subscription[]> {
     const { bus } = this.deps;
     return [
       await bus.consume(AUDIT_CONSUMER_SPECS.userActions, (d) => this.onDomainEvent(d)),
-      await bus.consume(AUDIT_CONSUMER_SPECS.logRecords, (d) => this.onLogEvent(d)),
+      ...(logRecords
+        ? [await bus.consume(AUDIT_CONSUMER_SPECS.logRecords, (d) => this.onLogEvent(d))]
+        : []),
     ];
   }
 
