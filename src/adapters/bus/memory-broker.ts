@@ -28,6 +28,8 @@ interface Item {
   key: string;
   topic: string;
   attempt: number;
+  /** The decoded event, shared by the queues' copies of the item (decoded once). */
+  decoded: { event?: EventMessage };
 }
 
 interface QueueState {
@@ -78,7 +80,8 @@ export class MemoryBroker implements Broker {
     // shared and the codec runs here too; every queue decodes its own copy.
     const items = events.map(({ event, key }): Item => {
       const { body, contentType } = this.formats.encode(topic, event);
-      return { body, contentType, type: event.type, key: key ?? event.id, topic, attempt: 1 };
+      const { type, id } = event;
+      return { body, contentType, type, key: key ?? id, topic, attempt: 1, decoded: {} };
     });
     for (const item of items) this.route(item);
   }
@@ -97,7 +100,8 @@ export class MemoryBroker implements Broker {
     if (this.closed) throw new BrokerClosedError();
     assertName('topic', topic);
     const key = options.key ?? '';
-    this.route({ body, contentType: options.contentType, type, key, topic, attempt: 1 });
+    const { contentType } = options;
+    this.route({ body, contentType, type, key, topic, attempt: 1, decoded: {} });
   }
 
   private route(item: Item): void {
@@ -108,7 +112,7 @@ export class MemoryBroker implements Broker {
     for (const listener of this.listeners.get(item.topic) ?? []) {
       if (!listener.types.has(item.type)) continue;
       try {
-        const event = this.read(item);
+        const event = structuredClone(this.read(item));
         listener
           .handler({ event, key: item.key || event.id, topic: item.topic, attempt: 1 })
           .catch((err: unknown) =>
@@ -121,12 +125,13 @@ export class MemoryBroker implements Broker {
   }
 
   private read(item: Item): EventMessage {
-    return this.formats.decode(item.topic, item.body, {
+    item.decoded.event ??= this.formats.decode(item.topic, item.body, {
       type: item.type,
       contentType: item.contentType,
       fallbackId: () => bodyDigestId(item.body),
       fallbackTimestamp: () => Date.now(),
     });
+    return item.decoded.event;
   }
 
   async resilientPublish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {

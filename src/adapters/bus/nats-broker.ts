@@ -8,7 +8,6 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type StoredMsg,
 } from '@nats-io/jetstream';
 import {
   connect,
@@ -18,7 +17,13 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import type { EventMessage } from './event-message.js';
-import { bodyDigestId, undecodableEvent, WireFormats } from './codec.js';
+import { bodyDigestId, WireFormats } from './codec.js';
+import {
+  CONTENT_TYPE_HEADER,
+  KEY_HEADER,
+  MSG_ID_HEADER,
+  NatsDeadLetters,
+} from './nats-dead-letters.js';
 import {
   assertName,
   BrokerClosedError,
@@ -39,17 +44,6 @@ import {
   type InboundDelivery,
 } from './delivery-runner.js';
 import { abortableSleep, retryUntilClosed } from './resilient.js';
-
-const KEY_HEADER = 'Ec-Key';
-const REASON_HEADER = 'Ec-Dead-Reason';
-/** The topic a dead letter came from, so a replay knows where to publish it. */
-const TOPIC_HEADER = 'Ec-Topic';
-/** The event type of a dead letter (its subject names the queue instead). */
-const TYPE_HEADER = 'Ec-Type';
-const CONTENT_TYPE_HEADER = 'Content-Type';
-/** Set by publishers that de-duplicate (the msgID): an id for messages without one. */
-const MSG_ID_HEADER = 'Nats-Msg-Id';
-const DAY_MS = 86_400_000;
 
 export interface NatsBrokerOptions extends BrokerOptions {
   url: string;
@@ -81,6 +75,7 @@ export class NatsBroker implements Broker {
   private readonly closing = new AbortController();
   private readonly logger: BusLogger;
   private readonly formats: WireFormats;
+  private readonly deadLetters: NatsDeadLetters;
   private closed: Promise<void> | undefined;
 
   private constructor(
@@ -91,6 +86,18 @@ export class NatsBroker implements Broker {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.formats = options.formats ?? new WireFormats();
+    this.deadLetters = new NatsDeadLetters({
+      prefix: options.prefix,
+      js,
+      jsm,
+      formats: this.formats,
+      logger: this.logger,
+      ensure: (key, name, subjects, maxAgeMs) => this.ensure(key, name, subjects, maxAgeMs),
+      republish: async (topic, type, data, h, msgID) => {
+        await this.ensureStream(topic);
+        await this.js.publish(this.subject(topic, type), data, { msgID, headers: h });
+      },
+    });
   }
 
   static async connect(options: NatsBrokerOptions): Promise<NatsBroker> {
@@ -252,60 +259,12 @@ export class NatsBroker implements Broker {
     return subscription;
   }
 
-  async takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const out: DeadLetter[] = [];
-    if (limit <= 0) return out;
-    for await (const stored of this.storedDeadLetters(queue)) {
-      await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
-      out.push(this.deadLetterOf(stored).dead);
-      if (out.length >= limit) break;
-    }
-    return out;
+  takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.take(queue, limit);
   }
 
-  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const out: DeadLetter[] = [];
-    if (limit <= 0) return out;
-    for await (const stored of this.storedDeadLetters(queue)) {
-      const topic = stored.header.get(TOPIC_HEADER);
-      const { dead, decoded } = this.deadLetterOf(stored);
-      if (!topic || !decoded) {
-        // Left in place for `takeDeadLetters` and a human: nothing to replay it as.
-        this.logger.warn({ queue, seq: stored.seq }, 'dead letter cannot be replayed; left');
-        continue;
-      }
-      const event = dead.event;
-      await this.ensureStream(topic);
-      const h = headers();
-      h.set(KEY_HEADER, dead.key);
-      const contentType = stored.header.get(CONTENT_TYPE_HEADER);
-      if (contentType) h.set(CONTENT_TYPE_HEADER, contentType);
-      // A msgID of its own: the event's id may still be inside the duplicate window
-      // (it would be dropped), and a replay repeated after a crash between the
-      // publish and the delete below stores it once.
-      await this.js.publish(this.subject(topic, event.type), stored.data, {
-        msgID: `${event.id}.replay.${stored.seq}`,
-        headers: h,
-      });
-      await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
-      out.push(dead);
-      if (out.length >= limit) break;
-    }
-    return out;
-  }
-
-  /** A queue's dead letters, oldest first, read one by one from the dead-letter stream. */
-  private async *storedDeadLetters(queue: string) {
-    await this.ensureDlqStream();
-    const subject = this.dlqSubject(queue);
-    for (let seq = 1; ;) {
-      // STREAM.MSG.GET takes next_by_subj (server 2.9+); the client's type omits it.
-      const query = { seq, next_by_subj: subject } as { seq: number };
-      const stored = await this.jsm.streams.getMessage(this.dlqStreamName(), query);
-      if (!stored) return;
-      seq = stored.seq + 1;
-      yield stored;
-    }
+  replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.replay(queue, limit);
   }
 
   async ping(): Promise<void> {
@@ -360,7 +319,8 @@ export class NatsBroker implements Broker {
       this.logger.warn({ err, queue: spec.queue }, 'undecodable event; dead-lettering');
       this.options.observer?.handled?.(spec.queue, 'dead');
       const key = msg.headers?.get(KEY_HEADER) ?? '';
-      void this.deadLetterRaw(spec, msg.data, { key, type, contentType, reason: describe(err) })
+      void this.deadLetters
+        .store(spec, msg.data, { key, type, contentType, reason: describe(err) })
         .then(() => msg.term())
         .catch((e: unknown) => this.logger.warn({ err: e }, 'dead-lettering failed'));
       return undefined;
@@ -375,7 +335,7 @@ export class NatsBroker implements Broker {
       retry: (delayMs) => msg.nak(delayMs),
       inProgress: () => msg.working(),
       deadLetter: async (reason) => {
-        await this.deadLetterRaw(spec, msg.data, { key, type, contentType, reason });
+        await this.deadLetters.store(spec, msg.data, { key, type, contentType, reason });
         msg.term(reason.slice(0, 200));
       },
     };
@@ -397,46 +357,6 @@ export class NatsBroker implements Broker {
     });
   }
 
-  /** A stored dead letter as the admin API shows it; `decoded` false for undecodable bytes. */
-  private deadLetterOf(stored: StoredMsg): { dead: DeadLetter; decoded: boolean } {
-    const h = stored.header;
-    const type = h.get(TYPE_HEADER);
-    const reason = h.get(REASON_HEADER) || 'dead-lettered';
-    const fallbackId = () => h.get(MSG_ID_HEADER) || `${this.dlqStreamName()}:${stored.seq}`;
-    try {
-      const event = this.formats.decode(h.get(TOPIC_HEADER), stored.data, {
-        type,
-        contentType: h.get(CONTENT_TYPE_HEADER) || undefined,
-        fallbackId,
-        fallbackTimestamp: () => stored.time.getTime(),
-      });
-      return { dead: { event, key: h.get(KEY_HEADER) || event.id, reason }, decoded: true };
-    } catch {
-      const event = undecodableEvent(stored.data, {
-        type,
-        id: fallbackId(),
-        timestamp: stored.time.getTime(),
-        contentType: h.get(CONTENT_TYPE_HEADER) || undefined,
-      });
-      return { dead: { event, key: h.get(KEY_HEADER) || event.id, reason }, decoded: false };
-    }
-  }
-
-  private async deadLetterRaw(
-    spec: ConsumeSpec,
-    data: Uint8Array,
-    about: { key: string; type: string; contentType?: string; reason: string },
-  ) {
-    await this.ensureDlqStream();
-    const h = headers();
-    h.set(KEY_HEADER, about.key);
-    h.set(TOPIC_HEADER, spec.topic);
-    h.set(TYPE_HEADER, about.type);
-    if (about.contentType) h.set(CONTENT_TYPE_HEADER, about.contentType);
-    h.set(REASON_HEADER, about.reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
-    await this.js.publish(this.dlqSubject(spec.queue), data, { headers: h });
-  }
-
   private ensureStream(topic: string): Promise<void> {
     assertName('topic', topic);
     if (this.formats.name(topic) === 'dlq') throw new Error('topic name "dlq" is reserved');
@@ -445,15 +365,6 @@ export class NatsBroker implements Broker {
       this.streamName(topic),
       [this.subject(topic, '>')],
       this.options.maxAgeMs,
-    );
-  }
-
-  private ensureDlqStream(): Promise<void> {
-    return this.ensure(
-      '\0dlq',
-      this.dlqStreamName(),
-      [`${this.options.prefix}.dlq.>`],
-      30 * DAY_MS,
     );
   }
 
@@ -544,13 +455,5 @@ export class NatsBroker implements Broker {
 
   private durableName(queue: string): string {
     return `${this.options.prefix}_${queue}`.replace(/\./g, '_');
-  }
-
-  private dlqStreamName(): string {
-    return `${this.options.prefix}_dlq`.replace(/\./g, '_');
-  }
-
-  private dlqSubject(queue: string): string {
-    return `${this.options.prefix}.dlq.${queue}`;
   }
 }

@@ -15,7 +15,14 @@ import {
   type OutgoingEvent,
   type Subscription,
 } from './bus.js';
-import { bodyDigestId, undecodableEvent, WireFormats } from './codec.js';
+import { bodyDigestId, WireFormats } from './codec.js';
+import {
+  headerString,
+  KEY_HEADER,
+  RabbitDeadLetters,
+  toError,
+  type MessageLike,
+} from './rabbitmq-dead-letters.js';
 import type { EventMessage } from './event-message.js';
 import {
   DeliveryRunner,
@@ -26,11 +33,6 @@ import {
   type InboundDelivery,
 } from './delivery-runner.js';
 import { abortableSleep, retryUntilClosed } from './resilient.js';
-
-const KEY_HEADER = 'ec-key';
-const REASON_HEADER = 'ec-dead-reason';
-/** The topic a dead letter came from (its decoding depends on it). */
-const TOPIC_HEADER = 'ec-topic';
 
 export interface RabbitBrokerOptions extends BrokerOptions {
   url: string;
@@ -56,6 +58,7 @@ export class RabbitBroker implements Broker {
   private readonly closing = new AbortController();
   private readonly logger: BusLogger;
   private readonly formats: WireFormats;
+  private readonly deadLetters: RabbitDeadLetters;
   private closed: Promise<void> | undefined;
   /** Everything this instance declared (tests and benchmarks delete it afterwards). */
   readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
@@ -64,6 +67,16 @@ export class RabbitBroker implements Broker {
     assertName('prefix', options.prefix);
     this.logger = options.logger ?? silentLogger;
     this.formats = options.formats ?? new WireFormats();
+    this.deadLetters = new RabbitDeadLetters({
+      prefix: options.prefix,
+      logger: this.logger,
+      conn: () => this.conn(),
+      confirmChannel: () => this.confirmChannel(),
+      declared: this.declared,
+      queueName: (queue) => this.queueName(queue),
+      read: (topic, msg) => this.read(topic, msg),
+      typeOf: (topic, msg) => this.typeOf(topic, msg),
+    });
   }
 
   /** Connects eagerly so that a wrong URL fails at start-up. */
@@ -225,73 +238,12 @@ export class RabbitBroker implements Broker {
     return subscription;
   }
 
-  async takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const ch = await (await this.conn()).createChannel();
-    ch.on('error', () => undefined);
-    try {
-      await this.declareDeadLetterQueue(ch, queue);
-      const out: DeadLetter[] = [];
-      while (out.length < limit) {
-        const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
-        if (!msg) break;
-        ch.ack(msg);
-        out.push(this.deadLetterOf(msg).dead);
-      }
-      return out;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+  takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.take(queue, limit);
   }
 
-  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const conn = await this.conn();
-    // checkQueue closes its channel when the queue is missing: a channel of its own.
-    const probe = await conn.createChannel();
-    probe.on('error', () => undefined);
-    try {
-      await probe.checkQueue(this.queueName(queue));
-    } finally {
-      await probe.close().catch(() => undefined);
-    }
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      await this.declareDeadLetterQueue(ch, queue);
-      const pub = await this.confirmChannel();
-      const out: DeadLetter[] = [];
-      while (out.length < limit) {
-        const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
-        if (!msg) break;
-        const { dead, decoded } = this.deadLetterOf(msg);
-        if (!decoded) {
-          // Not acknowledged: it returns to the dead-letter queue when the channel closes.
-          this.logger.warn({ queue }, 'dead letter cannot be replayed; left');
-          continue;
-        }
-        const { event, key } = dead;
-        // Straight to the queue through the default exchange (not to the topic's other
-        // queues), confirmed before the dead letter is acknowledged.
-        await new Promise<void>((resolve, reject) =>
-          pub.sendToQueue(
-            this.queueName(queue),
-            msg.content,
-            {
-              persistent: true,
-              messageId: event.id,
-              type: event.type,
-              contentType: msg.properties.contentType as string | undefined,
-              headers: { [KEY_HEADER]: key, [TOPIC_HEADER]: headerString(msg, TOPIC_HEADER) ?? '' },
-            },
-            (err: unknown) => (err ? reject(toError(err)) : resolve()),
-          ),
-        );
-        ch.ack(msg);
-        out.push(dead);
-      }
-      return out;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+  replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.replay(queue, limit);
   }
 
   async ping(): Promise<void> {
@@ -330,7 +282,13 @@ export class RabbitBroker implements Broker {
       // Cannot be handled now or ever: to the dead letters with the reason, for a human.
       this.logger.warn({ err, queue: spec.queue }, 'undecodable event; dead-lettering');
       this.options.observer?.handled?.(spec.queue, 'dead');
-      void this.deadLetterMsg(ch, spec, msg, headerString(msg, KEY_HEADER) ?? '', describe(err));
+      void this.deadLetters.store(
+        ch,
+        spec,
+        msg,
+        headerString(msg, KEY_HEADER) ?? '',
+        describe(err),
+      );
       return undefined;
     }
     const key = headerString(msg, KEY_HEADER) ?? event.id;
@@ -353,49 +311,8 @@ export class RabbitBroker implements Broker {
         }, delayMs);
         timers.add(timer);
       },
-      deadLetter: (reason) => this.deadLetterMsg(ch, spec, msg, key, reason),
+      deadLetter: (reason) => this.deadLetters.store(ch, spec, msg, key, reason),
     };
-  }
-
-  /** Moves a message to the queue's dead letters through the dead-letter exchange, with the reason. */
-  private async deadLetterMsg(
-    ch: Channel,
-    spec: ConsumeSpec,
-    msg: ConsumeMessage,
-    key: string,
-    reason: string,
-  ): Promise<void> {
-    try {
-      const pub = await this.confirmChannel();
-      await this.declareDeadLetterQueue(pub, spec.queue);
-      await new Promise<void>((resolve, reject) =>
-        pub.publish(
-          this.dlxName(),
-          spec.queue,
-          msg.content,
-          {
-            persistent: true,
-            messageId: msg.properties.messageId as string | undefined,
-            type: this.typeOf(spec.topic, msg),
-            contentType: msg.properties.contentType as string | undefined,
-            headers: {
-              [KEY_HEADER]: key,
-              [TOPIC_HEADER]: spec.topic,
-              [REASON_HEADER]: reason.slice(0, 1000),
-            },
-          },
-          (err: unknown) => (err ? reject(toError(err)) : resolve()),
-        ),
-      );
-      ch.ack(msg);
-    } catch (err) {
-      this.logger.warn({ err, queue: spec.queue }, 'dead-letter publish failed; rejecting instead');
-      try {
-        ch.nack(msg, false, false);
-      } catch {
-        /* channel gone: the broker returns the message by itself */
-      }
-    }
   }
 
   /**
@@ -419,30 +336,6 @@ export class RabbitBroker implements Broker {
     });
   }
 
-  /** A dead-letter queue's message as the admin API shows it; `decoded` false for undecodable bytes. */
-  private deadLetterOf(msg: MessageLike): { dead: DeadLetter; decoded: boolean } {
-    const topic = headerString(msg, TOPIC_HEADER) ?? '';
-    const reason = reasonOf(msg);
-    try {
-      const event = this.read(topic, msg);
-      return {
-        dead: { event, key: headerString(msg, KEY_HEADER) ?? event.id, reason },
-        decoded: true,
-      };
-    } catch {
-      const event = undecodableEvent(msg.content, {
-        type: this.typeOf(topic, msg),
-        id: (msg.properties.messageId as string | undefined) || bodyDigestId(msg.content),
-        timestamp: Date.now(),
-        contentType: msg.properties.contentType as string | undefined,
-      });
-      return {
-        dead: { event, key: headerString(msg, KEY_HEADER) ?? event.id, reason },
-        decoded: false,
-      };
-    }
-  }
-
   /**
    * Declares the queue, its dead-letter queue and bindings on a channel of its own.
    * A queue that already exists with other arguments (say, `bus.maxAttempts` was
@@ -455,13 +348,13 @@ export class RabbitBroker implements Broker {
     const name = this.queueName(spec.queue);
     try {
       await this.ensureExchange(ch, spec.topic);
-      await this.declareDeadLetterQueue(ch, spec.queue);
+      await this.deadLetters.declare(ch, spec.queue);
       try {
         await ch.assertQueue(name, {
           durable: true,
           arguments: {
             'x-queue-type': 'quorum',
-            'x-dead-letter-exchange': this.dlxName(),
+            'x-dead-letter-exchange': this.deadLetters.exchangeName,
             'x-dead-letter-routing-key': spec.queue,
             // Backstop: a handler that kills its process is not retried forever.
             'x-delivery-limit': this.options.maxAttempts + 2,
@@ -482,15 +375,6 @@ export class RabbitBroker implements Broker {
     } finally {
       await ch.close().catch(() => undefined);
     }
-  }
-
-  private async declareDeadLetterQueue(ch: Channel, queue: string): Promise<void> {
-    await ch.assertExchange(this.dlxName(), 'direct', { durable: true });
-    this.declared.exchanges.add(this.dlxName());
-    const dlq = this.deadLetterQueueName(queue);
-    await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    this.declared.queues.add(dlq);
-    await ch.bindQueue(dlq, this.dlxName(), queue);
   }
 
   private ensureExchange(ch: Channel, topic: string): Promise<void> {
@@ -547,34 +431,4 @@ export class RabbitBroker implements Broker {
   private queueName(queue: string): string {
     return `${this.options.prefix}.${queue}`;
   }
-  private deadLetterQueueName(queue: string): string {
-    return `${this.options.prefix}.${queue}.dlq`;
-  }
-  private dlxName(): string {
-    return `${this.options.prefix}.dlx`;
-  }
-}
-
-/** What this adapter reads of a consumed or fetched message. */
-type MessageLike = Pick<ConsumeMessage, 'content' | 'properties'> & {
-  fields: { exchange: string; routingKey: string };
-};
-
-function headerString(msg: { properties: { headers?: Record<string, unknown> } }, name: string) {
-  const value = msg.properties.headers?.[name];
-  if (typeof value === 'string' && value !== '') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return undefined;
-}
-
-/** Why a dead letter died: our handler's reason, else the broker's (`x-death`). */
-function reasonOf(msg: { properties: { headers?: Record<string, unknown> } }): string {
-  const death = (
-    msg.properties.headers?.['x-death'] as Array<{ reason?: string }> | undefined
-  )?.[0];
-  return headerString(msg, REASON_HEADER) ?? death?.reason ?? 'dead-lettered';
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(describe(err));
 }
