@@ -11,6 +11,7 @@ import type { Config } from '../config/config.schema.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
+import type { WsMethods } from '../gateway/ws-method.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
@@ -54,6 +55,8 @@ export interface App {
   readonly http: HttpServer;
   /** This process's live WebSocket connections (gateway role). */
   readonly connections: ConnectionRegistry;
+  /** The WebSocket methods clients may call (gateway role; empty otherwise). */
+  readonly wsMethods: WsMethods;
   readonly services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   start(): Promise<{ host: string; port: number; url: string }>;
@@ -92,8 +95,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       formats: topicFormats(config.bus.topics),
     }));
     const { presence, mailbox } = (cluster = await openCluster(config, logger));
-    const gatewayMetrics = new GatewayMetrics(metrics.registry);
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
+    const gatewayMetrics = new GatewayMetrics(metrics.registry, connections);
     const isGateway = config.roles.includes('gateway');
     const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
     const delivery = new RoutedPushDelivery({
@@ -191,6 +194,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       );
     }
     const reactions: Subscription[] = [];
+    const wsMethods: WsMethods = isGateway
+      ? imWsMethods({ chat: im.chat, conversations: im.conversations, history: im.history })
+      : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
       await receivePushes(mailbox, config.nodeId, connections, countPushes);
@@ -205,11 +211,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         tokens,
         presence,
         registry: connections,
-        methods: imWsMethods({
-          chat: im.chat,
-          conversations: im.conversations,
-          history: im.history,
-        }),
+        methods: wsMethods,
         serverOnlyMethods: new Set([
           ...SERVER_PUSH_METHODS,
           ...SOCIAL_PUSH_METHODS,
@@ -275,6 +277,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       events,
       http,
       connections,
+      wsMethods,
       services,
       async start() {
         await http.listen({

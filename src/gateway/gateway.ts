@@ -1,13 +1,14 @@
 import websocket from '@fastify/websocket';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
-import { isAppError } from '../errors/app-error.js';
+import { AppError, isAppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { authenticateUpgrade } from '../auth/upgrade-auth.js';
 import { toErrorAnswer } from '../http/error-handler.js';
 import type { AuthContext, TokenService } from '../auth/token.service.js';
 import type { Logger } from '../shared/logger.js';
+import { AddressLimit } from './address-limit.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -17,6 +18,7 @@ import {
   answerFrame,
   errorFrame,
   parseClientFrame,
+  readFrameHead,
   type ClientFrame,
 } from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -28,6 +30,8 @@ export interface GatewaySettings extends ConnectionLimits {
   /** Requests a connection may have waiting before new ones are refused. */
   maxPendingRequests: number;
   maxConnectionsPerUser: number;
+  /** Open sockets per client address; more upgrades get HTTP 429 (0 = no cap). */
+  maxConnectionsPerAddress: number;
 }
 
 export interface GatewayDeps {
@@ -70,7 +74,16 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
     },
   });
 
-  app.get(settings.path, { websocket: true }, (socket, request) => {
+  const perAddress = new AddressLimit(settings.maxConnectionsPerAddress);
+  // Refused before the upgrade, so the client reads an HTTP 429 envelope.
+  const admit = async (request: FastifyRequest) => {
+    if (request.ws && !perAddress.admit(request.ip, request.raw.socket)) {
+      request.log.info({ address: request.ip }, 'websocket refused: address at its cap');
+      throw new AppError(CommonErrors.tooManyRequests, 'too many connections from this address');
+    }
+  };
+
+  app.get(settings.path, { websocket: true, onRequest: admit }, (socket, request) => {
     const early: RawData[] = [];
     const buffer = (raw: RawData) => early.push(raw);
     socket.on('message', buffer);
@@ -109,13 +122,12 @@ class Session {
     private readonly deps: GatewayDeps,
     private readonly log: FastifyBaseLogger,
   ) {
-    const { registry, presence, metrics, settings } = deps;
+    const { registry, presence, settings } = deps;
     this.connection = new Connection(socket, auth.userId, auth.jti, settings, () =>
       log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
     );
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
-    metrics.connections.inc();
     const first = registry.forUser(auth.userId).length === 1;
     void presence.connected(auth.userId, this.connection.id).then(
       () => {
@@ -136,7 +148,8 @@ class Session {
       if (this.rateViolations > MAX_RATE_VIOLATIONS) {
         connection.close(CloseCode.rateLimited, 'frame rate limit exceeded');
       } else {
-        connection.send(errorFrame(undefined, undefined, answerOf(CommonErrors.tooManyRequests)));
+        const { id, method } = readFrameHead(textOf(raw));
+        connection.send(errorFrame(id, method, answerOf(CommonErrors.tooManyRequests)));
       }
       return;
     }
@@ -148,8 +161,11 @@ class Session {
     }
     if (size > settings.maxFrameBytes) {
       metrics.framesIn.inc({ type: 'too_large' });
+      // Not parsed, but its id is read so the client can tell which request failed
+      // (so are those of rate-limited frames and frames that are not valid JSON).
+      const head = readFrameHead(textOf(raw));
       connection.send(
-        errorFrame(undefined, undefined, {
+        errorFrame(head.id, head.method, {
           code: CommonErrors.payloadTooLarge.code,
           msg: `frame larger than ${settings.maxFrameBytes} bytes`,
         }),
@@ -240,7 +256,7 @@ class Session {
     this.connection.dispose();
     // A socket the server cut (slow consumer) reports 1006; count the reason we chose.
     metrics.closes.inc({ code: String(this.connection.closeCode ?? code) });
-    if (registry.remove(this.connection)) metrics.connections.dec();
+    registry.remove(this.connection);
     const { userId } = this.connection;
     const last = registry.forUser(userId).length === 0;
     void presence.disconnected(userId, this.connection.id).then(
