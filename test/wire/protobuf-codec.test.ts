@@ -239,6 +239,13 @@ describe.runIf(RUN_PROTOC_TESTS)('protobuf codec against protoc', () => {
     expect(
       refuse('notify.email', protocEncode(`${PKG}.EmailNotifyReq`, 'subject: "no recipient"')),
     ).toMatch(/EmailNotifyReq does not make a valid notify\.email: to /);
+    // The input rules hold for another system's messages too: no NUL in any string.
+    expect(
+      refuse(
+        'notify.email',
+        protocEncode(`${PKG}.EmailNotifyReq`, 'to: "a@x.y" subject: "s\\000" content: "c"'),
+      ),
+    ).toMatch(/EmailNotifyReq does not make a valid notify\.email: subject /);
     expect(refuse('notify.push', protocEncode(`${PKG}.PushNotifyReq`, 'title: "T"'))).toBe(
       'easychat.mq.v1.PushNotifyReq: names no user (uid and user_id are empty)',
     );

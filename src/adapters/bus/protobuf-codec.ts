@@ -7,7 +7,7 @@ import {
   type MessageShape,
 } from '@bufbuild/protobuf';
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { compileInput } from '../../shared/input-schema.js';
 import { UndecodableEventError, type DecodeHints, type EventCodec } from './codec.js';
 import type { EventMessage } from './event-message.js';
 
@@ -52,7 +52,7 @@ export class ProtobufCodec implements EventCodec {
   readonly contentType = PROTOBUF_CONTENT_TYPE;
   /** The media type registered for protobuf in 2023. */
   readonly alsoAccepts = ['application/protobuf'];
-  private readonly validators = new Map<string, ReturnType<typeof Compile>>();
+  private readonly validators = new Map<string, ReturnType<typeof compileInput>>();
 
   constructor(private readonly mappings: Readonly<Record<string, ProtoMapping>>) {
     for (const [type, { message, payload }] of Object.entries(mappings)) {
@@ -62,7 +62,8 @@ export class ProtobufCodec implements EventCodec {
           `${message.typeName} (for ${type}) lacks envelope fields ${missing.join()}`,
         );
       }
-      this.validators.set(type, Compile(payload));
+      // With the input rules (no NUL in strings, safe numbers): another system wrote it.
+      this.validators.set(type, compileInput(payload));
     }
   }
 
