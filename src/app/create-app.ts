@@ -1,6 +1,7 @@
 import type { DestinationStream } from 'pino';
 import type { Broker } from '../adapters/bus/bus.js';
 import { openBroker } from '../adapters/bus/open-broker.js';
+import { topicFormats } from '../catalogue/topic-formats.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
@@ -104,7 +105,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
     const eventMetrics = new EventMetrics(metrics.registry);
-    const openedBroker = (broker = await openBroker(config, { logger, observer: eventMetrics }));
+    const openedBroker = (broker = await openBroker(config, {
+      logger,
+      observer: eventMetrics,
+      formats: topicFormats(config.bus.topics),
+    }));
     const { presence, mailbox } = (cluster = await openCluster(config, logger));
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     const gatewayMetrics = new GatewayMetrics(metrics.registry, connections);

@@ -100,6 +100,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 }
 
 function finalize(config: Config): void {
+  checkTopicNames(config);
   const secret = config.auth.jwtSecret;
   // Empty means "generate one into dataDir" (src/config/jwt-secret.ts), except in
   // production, where several processes must share one secret the operator chose.
@@ -213,4 +214,17 @@ function isTree(value: unknown): value is Tree {
 function pathOf(instancePath: string): string {
   const path = instancePath.replace(/^\//, '').split('/').join('.');
   return path === '' ? '(root)' : path;
+}
+
+/** Topic names on the broker must not collide with each other, the domain topic or dead letters. */
+function checkTopicNames(config: Config): void {
+  const taken = new Map([
+    ['domain', 'the domain topic'],
+    ['dlq', 'the dead letters'],
+  ]);
+  for (const [topic, { name }] of Object.entries(config.bus.topics)) {
+    const owner = taken.get(name);
+    if (owner) throw new ConfigError(`bus.topics.${topic}.name: "${name}" is taken by ${owner}`);
+    taken.set(name, `bus.topics.${topic}`);
+  }
 }

@@ -1,3 +1,4 @@
+import type { WireFormats } from './codec.js';
 import type { EventMessage } from './event-message.js';
 
 /**
@@ -131,6 +132,8 @@ export interface BrokerOptions {
   /** Deliveries of one event before dead-lettering, unless the ConsumeSpec says otherwise. */
   maxAttempts: number;
   retry: BackoffOptions;
+  /** Topic names on the broker and payload codecs (default: every topic by its name, JSON). */
+  formats?: WireFormats;
 }
 
 /** Thrown by publish/resilientPublish once the broker is closed. */

@@ -1,14 +1,18 @@
 import type { Config } from '../../config/config.schema.js';
 import type { Broker } from './bus.js';
+import type { WireFormats } from './codec.js';
 import type { BusLogger, BusObserver } from './delivery-runner.js';
 import { MemoryBroker } from './memory-broker.js';
 import { NatsBroker } from './nats-broker.js';
 import { RabbitBroker } from './rabbitmq-broker.js';
 
-/** Chooses and connects the Broker implementation from `bus.driver`. */
+/**
+ * Chooses and connects the Broker implementation from `bus.driver`. `formats` are
+ * the topics' names and codecs (`bus.topics`, joined in src/catalogue/topic-formats.ts).
+ */
 export async function openBroker(
   config: Config,
-  deps: { logger?: BusLogger; observer?: BusObserver } = {},
+  deps: { logger?: BusLogger; observer?: BusObserver; formats?: WireFormats } = {},
 ): Promise<Broker> {
   const { bus } = config;
   const base = {
@@ -17,6 +21,7 @@ export async function openBroker(
     retry: bus.retry,
     logger: deps.logger,
     observer: deps.observer,
+    formats: deps.formats,
   };
   switch (bus.driver) {
     case 'memory':
