@@ -5,6 +5,7 @@ import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { isOutage } from '../adapters/unavailable.js';
 import type { Config } from '../config/config.schema.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
@@ -25,6 +26,7 @@ import {
   imRoutes,
   imWsMethods,
   receivePushes,
+  RESYNC_METHOD,
   RoutedPushDelivery,
   SERVER_PUSH_METHODS,
 } from '../modules/im/index.js';
@@ -34,6 +36,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
+import { LocalResync } from './local-resync.js';
 import { PRESENCE_METHOD, PresenceAnnouncer } from './presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
@@ -77,7 +80,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     { level: config.log.level, nodeId: config.nodeId },
     options.logDestination,
   );
-  const storage = openStorage(config);
+  const storage = openStorage(config, {
+    onConnectionError: (err) => logger.warn({ err }, 'database connection lost'),
+  });
   let cache: Cache | undefined;
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;
@@ -86,11 +91,22 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
     const eventMetrics = new EventMetrics(metrics.registry);
-    const openedBroker = (broker = await openBroker(config, { logger, observer: eventMetrics }));
-    const { presence, mailbox } = (cluster = await openCluster(config, logger));
+    const openedBroker = (broker = await openBroker(config, {
+      logger,
+      observer: eventMetrics,
+      isTransient: isOutage,
+    }));
     const gatewayMetrics = new GatewayMetrics(metrics.registry);
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     const isGateway = config.roles.includes('gateway');
+    // Pushes to this gateway's sockets may have been lost (presence or transport down):
+    // every socket here is told to resync.
+    const localGap = new LocalResync(connections, logger, () =>
+      gatewayMetrics.resyncHints.inc({ scope: 'local' }),
+    );
+    const { presence, mailbox } = (cluster = await openCluster(config, logger, {
+      onPresenceRestored: () => localGap.schedule('presence restored'),
+    }));
     const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
     const delivery = new RoutedPushDelivery({
       nodeId: config.nodeId,
@@ -98,6 +114,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       mailbox,
       local: isGateway ? connections : undefined,
       onPush: countPushes,
+      onUnrouted: (n) => gatewayMetrics.unrouted.inc(n),
+      onResyncTold: (n) => gatewayMetrics.resyncHints.inc({ scope: 'users' }, n),
+      onRepairDropped: (n) =>
+        logger.error(
+          { users: n },
+          'too many unrouted recipients waiting; some will not be told to resync',
+        ),
     });
     // One process with the in-process bus fans out inline; a shared bus lets workers do it.
     const jobs =
@@ -189,7 +212,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const reactions: Subscription[] = [];
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
-      await receivePushes(mailbox, config.nodeId, connections, countPushes);
+      await receivePushes(mailbox, config.nodeId, connections, {
+        onPush: countPushes,
+        onGap: () => localGap.schedule('push transport reconnected'),
+      });
       announcer = new PresenceAnnouncer({
         presence,
         directory: services.socialDirectory,
@@ -208,6 +234,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         }),
         serverOnlyMethods: new Set([
           ...SERVER_PUSH_METHODS,
+          RESYNC_METHOD,
           ...SOCIAL_PUSH_METHODS,
           PRESENCE_METHOD,
         ]),
@@ -294,6 +321,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             http.server.closeAllConnections();
           }
           await announcer?.idle();
+          localGap.stop();
+          delivery.repair.stop();
           await Promise.all(reactions.map((r) => r.stop()));
           await events.stop();
           await im.flush();

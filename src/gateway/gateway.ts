@@ -1,12 +1,14 @@
 import websocket from '@fastify/websocket';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
 import { AppError, isAppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { bearerToken } from '../http/auth.js';
-import { toErrorAnswer } from '../http/error-handler.js';
+import { reasonOf, toErrorAnswer } from '../http/error-handler.js';
 import type { AuthContext, TokenService } from '../modules/user/token.service.js';
+import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -51,8 +53,14 @@ export interface GatewayDeps {
 const MAX_RATE_VIOLATIONS = 50;
 
 /**
- * Registers `GET /ws` on the HTTP server (same port). Authentication happens after
- * the upgrade so that a bad token gets a close code and reason the client can read.
+ * Registers `GET /ws` on the HTTP server (same port). The token is checked and
+ * the socket registered in presence during the upgrade request, before the 101
+ * answer, and locally as soon as the socket exists (in the same tick as the 101):
+ * by the time a client sees `open`, pushes reach it. A missing or bad token still
+ * gets its upgrade, then a 4001 close with the reason (browsers can read a close
+ * reason, never a refused upgrade's body); a dependency that is down (the token
+ * denylist in Redis, say) refuses the upgrade with a 503 envelope, and the client
+ * retries as after any network failure.
  */
 export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const { settings, registry, metrics } = deps;
@@ -70,26 +78,75 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
     },
   });
 
-  app.get(settings.path, { websocket: true }, (socket, request) => {
-    const early: RawData[] = [];
-    const buffer = (raw: RawData) => early.push(raw);
-    socket.on('message', buffer);
-    socket.on('error', (err) => request.log.debug({ err }, 'websocket error'));
-    void authenticate(request, deps.tokens).then(
-      (auth) => {
-        socket.off('message', buffer);
-        if (socket.readyState !== socket.OPEN) return;
-        const session = new Session(socket, auth, deps, request.log);
-        for (const raw of early) session.receive(raw, false);
-        socket.on('message', (raw, isBinary) => session.receive(raw, isBinary));
+  const admissions = new WeakMap<IncomingMessage, Admission>();
+  app.get(
+    settings.path,
+    {
+      websocket: true,
+      preValidation: async (request) => {
+        if (request.ws) admissions.set(request.raw, await admit(request, deps));
       },
-      (err: unknown) => {
+    },
+    (socket, request) => {
+      const admission = admissions.get(request.raw);
+      admissions.delete(request.raw);
+      socket.on('error', (err) => request.log.debug({ err }, 'websocket error'));
+      if (!admission?.auth) {
         metrics.closes.inc({ code: String(CloseCode.unauthorized) });
-        const reason = isAppError(err) ? err.message : 'unauthorized';
-        socket.close(CloseCode.unauthorized, reason);
-      },
-    );
-  });
+        socket.close(CloseCode.unauthorized, admission?.refused ?? 'unauthorized');
+        return;
+      }
+      admission.claimed = true;
+      const session = new Session(
+        socket,
+        admission.auth,
+        admission.connectionId,
+        deps,
+        request.log,
+      );
+      socket.on('message', (raw, isBinary) => session.receive(raw, isBinary));
+    },
+  );
+}
+
+/** What the upgrade request settled before the socket exists. */
+interface Admission {
+  auth?: AuthContext;
+  /** Why the token was refused (the 4001 close reason). */
+  refused?: string;
+  connectionId: string;
+  /** A session took the socket over (and with it the presence entry). */
+  claimed: boolean;
+}
+
+/**
+ * Authenticates an upgrade request and registers its connection in presence.
+ * A refused token is not an error here (the socket is closed 4001 after the
+ * upgrade); anything else thrown (503) answers the upgrade request itself.
+ */
+async function admit(request: FastifyRequest, deps: GatewayDeps): Promise<Admission> {
+  const connectionId = newId();
+  let auth: AuthContext;
+  try {
+    auth = await authenticate(request, deps.tokens);
+  } catch (err) {
+    if (isAppError(err) && err.status === 401) {
+      return { refused: err.message, connectionId, claimed: false };
+    }
+    throw err;
+  }
+  const admission: Admission = { auth, connectionId, claimed: false };
+  await deps.presence.connected(auth.userId, connectionId);
+  // A client gone before the upgrade completes never gets a session to remove its entry.
+  const release = () => {
+    if (!admission.claimed) {
+      void deps.presence.disconnected(auth.userId, connectionId).catch(() => undefined);
+    }
+  };
+  const raw = request.raw.socket;
+  if (raw.destroyed) release();
+  else raw.once('close', release);
+  return admission;
 }
 
 async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<AuthContext> {
@@ -114,7 +171,7 @@ function lastProtocol(header: string | string[] | undefined): string | undefined
 }
 
 /**
- * One authenticated socket's life: registration, frame handling and clean-up.
+ * One authenticated socket's life: local registration, frame handling and clean-up.
  * Requests of one connection run one at a time, so a client's sends are stored
  * in the order it sent them.
  */
@@ -127,23 +184,24 @@ class Session {
   constructor(
     socket: WebSocket,
     auth: AuthContext,
+    connectionId: string,
     private readonly deps: GatewayDeps,
     private readonly log: FastifyBaseLogger,
   ) {
-    const { registry, presence, metrics, settings } = deps;
-    this.connection = new Connection(socket, auth.userId, auth.jti, settings, () =>
-      log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
+    const { registry, metrics, settings } = deps;
+    this.connection = new Connection(
+      socket,
+      auth.userId,
+      auth.jti,
+      settings,
+      () => log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
+      connectionId,
     );
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
     metrics.connections.inc();
-    const first = registry.forUser(auth.userId).length === 1;
-    void presence.connected(auth.userId, this.connection.id).then(
-      () => {
-        if (first) deps.onPresenceChange?.(auth.userId);
-      },
-      (err: unknown) => log.error({ err }, 'presence update failed'),
-    );
+    // Presence already counts this connection (registered during the upgrade).
+    if (registry.forUser(auth.userId).length === 1) deps.onPresenceChange?.(auth.userId);
     socket.once('close', (code) => this.closed(code));
   }
 
@@ -244,7 +302,14 @@ class Session {
       if (answer) this.connection.send(answerFrame(id, method, result ?? {}));
     } catch (err) {
       const { code, msg, status } = toErrorAnswer(err);
-      if (status >= 500) this.log.error({ err, method }, 'websocket request failed');
+      if (status === 503) {
+        this.log.warn(
+          { code, method, reason: reasonOf(err) },
+          'websocket request refused: unavailable',
+        );
+      } else if (status >= 500) {
+        this.log.error({ err, method }, 'websocket request failed');
+      }
       fail({ code, msg });
     }
   }

@@ -8,7 +8,11 @@ import { RabbitBroker } from './rabbitmq-broker.js';
 /** Chooses and connects the Broker implementation from `bus.driver`. */
 export async function openBroker(
   config: Config,
-  deps: { logger?: BusLogger; observer?: BusObserver } = {},
+  deps: {
+    logger?: BusLogger;
+    observer?: BusObserver;
+    isTransient?: (err: unknown) => boolean;
+  } = {},
 ): Promise<Broker> {
   const { bus } = config;
   const base = {
@@ -17,6 +21,7 @@ export async function openBroker(
     retry: bus.retry,
     logger: deps.logger,
     observer: deps.observer,
+    isTransient: deps.isTransient,
   };
   switch (bus.driver) {
     case 'memory':

@@ -21,6 +21,7 @@ import { SystemNotices } from './system-notices.js';
 export { imRoutes } from './im.routes.js';
 export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
 export { RoutedPushDelivery, receivePushes, type PushDelivery } from './push-delivery.js';
+export { RESYNC_METHOD, resyncFrame } from './push-repair.js';
 export { GroupFanoutJobs } from './fanout-jobs.js';
 export type { ChatAccess } from './chat-access.js';
 export { ImErrors } from './im.errors.js';
