@@ -33,6 +33,7 @@ import {
 import { socialRoutes } from '../modules/social/index.js';
 import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { LogSink } from '../shared/log-sink.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
@@ -66,7 +67,7 @@ export interface App {
 
 export interface CreateAppOptions {
   clock?: Clock;
-  /** Where logs go (tests capture them); stdout by default. */
+  /** Where logs go (tests capture them); stdout through a LogSink by default. */
   logDestination?: DestinationStream;
 }
 
@@ -76,9 +77,10 @@ export interface CreateAppOptions {
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
+  const sink = options.logDestination ? undefined : new LogSink();
   const logger = createLogger(
     { level: config.log.level, nodeId: config.nodeId },
-    options.logDestination,
+    options.logDestination ?? sink,
   );
   const storage = openStorage(config, {
     onConnectionError: (err) => logger.warn({ err }, 'database connection lost'),
@@ -90,6 +92,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await storage.migrate();
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
+    if (sink) metrics.countDroppedLogLines(sink);
     const eventMetrics = new EventMetrics(metrics.registry);
     const openedBroker = (broker = await openBroker(config, {
       logger,
