@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isOutage } from '../../adapters/unavailable.js';
 import { encodeFrame, FrameType } from '../../gateway/frame.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
 import { newId } from '../../shared/ids.js';
@@ -5,6 +7,10 @@ import type { ConversationRepository } from './conversation.repository.js';
 import type { GroupFanoutJobs } from './fanout-jobs.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
 import type { PushDelivery } from './push-delivery.js';
+
+/** Tries of a push that meets an outage: with the delays below, about five minutes. */
+const OUTAGE_ATTEMPTS = 80;
+const OUTAGE_MAX_DELAY_MS = 4_000;
 
 /** The data of a read-receipt push (contentType 1). */
 export interface ReadReceipt {
@@ -28,6 +34,7 @@ export interface ReadReceipt {
  */
 export class MessageFanout {
   private readonly queue: KeyedSerialQueue;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: {
@@ -52,7 +59,7 @@ export class MessageFanout {
       formId: message.sendId,
       data: { ...message, contentType: ContentType.chat },
     });
-    return this.queue.run(message.conversationId, () =>
+    return this.run(message.conversationId, () =>
       message.chatType === ChatType.single
         ? this.toPair(message.recvId, message.sendId, frame, exceptConnectionId)
         : this.toGroup(message.conversationId, message.seq, frame, exceptConnectionId),
@@ -67,15 +74,40 @@ export class MessageFanout {
       formId: receipt.sendId,
       data: { ...receipt, contentType: ContentType.readReceipt },
     });
-    return this.queue.run(receipt.conversationId, () =>
+    return this.run(receipt.conversationId, () =>
       receipt.chatType === ChatType.single
         ? this.toPair(receipt.recvId, receipt.sendId, frame, exceptConnectionId)
         : this.toGroup(receipt.conversationId, Number.MAX_SAFE_INTEGER, frame, exceptConnectionId),
     );
   }
 
+  /** Sends what is queued; pushes waiting out an outage give up (shutdown). */
   drain(): Promise<void> {
+    this.stopping.abort();
     return this.queue.drain();
+  }
+
+  /**
+   * Runs one conversation's push work in order. The message is already stored and
+   * acknowledged, so a push that meets an outage (the group's audience cannot be read,
+   * the fan-out job cannot be queued) is tried again until the outage ends: the
+   * conversation's later pushes wait behind it, which costs nothing while nothing can
+   * be stored anyway.
+   */
+  private run(conversationId: string, task: () => Promise<void>): Promise<void> {
+    return this.queue.run(conversationId, async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await task();
+        } catch (err) {
+          if (!isOutage(err) || attempt >= OUTAGE_ATTEMPTS || this.stopping.signal.aborted) {
+            throw err;
+          }
+          const delay = Math.min(OUTAGE_MAX_DELAY_MS, 100 * 2 ** attempt);
+          await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        }
+      }
+    });
   }
 
   private async toPair(a: string, b: string, frame: string, exceptConnectionId?: string) {
