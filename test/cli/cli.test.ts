@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -36,16 +36,6 @@ function runCli(args: string[], env: Record<string, string>): Run {
     closeStdout: () => child.stdout.destroy(),
     exited: () => child.exitCode !== null || child.signalCode !== null,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {

@@ -14,6 +14,7 @@ import {
 } from '../support/cluster.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import { befriend, createGroupWith } from '../support/social.js';
+import { until } from '../support/wait.js';
 import { WsClient, type Frame } from '../support/ws-client.js';
 
 const BUSES = (['nats', 'rabbitmq'] as BusKind[]).filter(clusterServersAvailable);
@@ -24,18 +25,6 @@ const chatPushes = (client: WsClient, conversationId: string) =>
     (f: Frame) =>
       f.method === 'push' && f.data?.contentType === 0 && f.data.conversationId === conversationId,
   );
-
-async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function pushCount(node: Node): Promise<number> {
   const text = await (await fetch(`${node.url}/metrics`)).text();

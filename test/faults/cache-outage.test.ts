@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '../support/chat-stream.js';
+import { until } from '../support/wait.js';
 import { createUser } from '../support/factories.js';
 import { OwnRedis, redisServerAvailable } from '../support/redis-server.js';
 import { befriend } from '../support/social.js';

@@ -8,18 +8,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL, uniqueName } from '../support/backends.js';
-import { ChatStream, FollowingClient, until } from '../support/chat-stream.js';
-import {
-  clusterServersAvailable,
-  dropSchema,
-  Node,
-  startCluster,
-  type Cluster,
-} from '../support/cluster.js';
+import { ChatStream, FollowingClient } from '../support/chat-stream.js';
+import { until } from '../support/wait.js';
+import { clusterServersAvailable, Node, startCluster, type Cluster } from '../support/cluster.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import { HttpClient } from '../support/http-client.js';
 import { befriend } from '../support/social.js';
 import { hostPort, TcpProxy } from '../support/tcp-proxy.js';
+import { dropSchema } from '../support/test-app.js';
 import { WsClient } from '../support/ws-client.js';
 
 const LONG = 180_000;

@@ -7,7 +7,8 @@
  * must resume within a few seconds of Redis coming back, with no client action.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChatStream, FollowingClient, until } from '../support/chat-stream.js';
+import { ChatStream, FollowingClient } from '../support/chat-stream.js';
+import { until } from '../support/wait.js';
 import {
   clusterServersAvailable,
   startCluster,

@@ -1,6 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import amqp from 'amqplib';
-import pg from 'pg';
 import { NatsBroker } from '../../src/adapters/bus/nats-broker.js';
 import {
   TEST_AMQP_URL,
@@ -12,6 +11,7 @@ import {
 import { testNatsOptions } from './brokers.js';
 import { HttpClient } from './http-client.js';
 import { freePort } from './ports.js';
+import { dropSchema } from './test-app.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -171,17 +171,6 @@ export async function startCluster(bus: BusKind, options: ClusterOptions = {}): 
       await deleteBusNames(bus, prefix);
     },
   };
-}
-
-/** Drops a PostgreSQL schema of a test run (on the shared server, not through any proxy). */
-export async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Deletes the streams, or the queues and exchanges, that the cluster's processes created. */
