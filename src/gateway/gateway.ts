@@ -1,15 +1,13 @@
 import websocket from '@fastify/websocket';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
-import { AppError, isAppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
-import { bearerToken } from '../http/auth.js';
 import { reasonOf, toErrorAnswer } from '../http/error-handler.js';
 import type { AuthContext, TokenService } from '../modules/user/token.service.js';
-import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import { admit, type Admission } from './admission.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -107,67 +105,6 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
       socket.on('message', (raw, isBinary) => session.receive(raw, isBinary));
     },
   );
-}
-
-/** What the upgrade request settled before the socket exists. */
-interface Admission {
-  auth?: AuthContext;
-  /** Why the token was refused (the 4001 close reason). */
-  refused?: string;
-  connectionId: string;
-  /** A session took the socket over (and with it the presence entry). */
-  claimed: boolean;
-}
-
-/**
- * Authenticates an upgrade request and registers its connection in presence.
- * A refused token is not an error here (the socket is closed 4001 after the
- * upgrade); anything else thrown (503) answers the upgrade request itself.
- */
-async function admit(request: FastifyRequest, deps: GatewayDeps): Promise<Admission> {
-  const connectionId = newId();
-  let auth: AuthContext;
-  try {
-    auth = await authenticate(request, deps.tokens);
-  } catch (err) {
-    if (isAppError(err) && err.status === 401) {
-      return { refused: err.message, connectionId, claimed: false };
-    }
-    throw err;
-  }
-  const admission: Admission = { auth, connectionId, claimed: false };
-  await deps.presence.connected(auth.userId, connectionId);
-  // A client gone before the upgrade completes never gets a session to remove its entry.
-  const release = () => {
-    if (!admission.claimed) {
-      void deps.presence.disconnected(auth.userId, connectionId).catch(() => undefined);
-    }
-  };
-  const raw = request.raw.socket;
-  if (raw.destroyed) release();
-  else raw.once('close', release);
-  return admission;
-}
-
-async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<AuthContext> {
-  const token =
-    bearerToken(request.headers.authorization) ??
-    (request.query as Record<string, unknown>).token ??
-    lastProtocol(request.headers['sec-websocket-protocol']);
-  if (typeof token !== 'string' || token === '') {
-    throw new AppError(CommonErrors.unauthorized, 'token missing');
-  }
-  return tokens.verify(token);
-}
-
-/** `Sec-WebSocket-Protocol: <token>` or `bearer, <token>`: the token is the last entry. */
-function lastProtocol(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header.join(',') : header;
-  return value
-    ?.split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .pop();
 }
 
 /**
