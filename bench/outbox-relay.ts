@@ -20,9 +20,10 @@ import { NatsBroker } from '../src/adapters/bus/nats-broker.js';
 import { RabbitBroker } from '../src/adapters/bus/rabbitmq-broker.js';
 import { deleteRabbitNames } from '../src/adapters/bus/test-cleanup.js';
 import { openStorage, type Storage } from '../src/adapters/storage/storage.js';
+import { MIGRATIONS } from '../src/catalogue/migrations.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { DOMAIN_TOPIC, OutboxRelay } from '../src/modules/event/outbox-relay.js';
-import { RelayLease } from '../src/modules/event/relay-lease.js';
+import { DOMAIN_TOPIC, OutboxRelay } from '../src/events/outbox-relay.js';
+import { RelayLease } from '../src/events/relay-lease.js';
 import { newId } from '../src/shared/ids.js';
 import { createLogger } from '../src/shared/logger.js';
 
@@ -154,7 +155,7 @@ async function main() {
       },
     },
   });
-  const storage = openStorage(config);
+  const storage = openStorage(config, MIGRATIONS);
   await storage.migrate();
   const targets = await openTargets();
   const results = new Map<string, number[]>();

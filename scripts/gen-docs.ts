@@ -1,7 +1,7 @@
 // Regenerates the documents derived from code: docs/errors.md, docs/events.md.
 import { writeFileSync } from 'node:fs';
-import { renderErrorDocs } from '../src/errors/error-docs.js';
-import { renderEventDocs } from '../src/modules/event/event-catalogue.js';
+import { renderErrorDocs } from '../src/catalogue/error-docs.js';
+import { renderEventDocs } from '../src/catalogue/event-catalogue.js';
 
 writeFileSync(new URL('../docs/errors.md', import.meta.url), renderErrorDocs());
 console.log('wrote docs/errors.md');

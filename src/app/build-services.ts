@@ -3,6 +3,7 @@ import type { Presence } from '../adapters/presence/presence.js';
 import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
+import { DomainEventSchemas } from '../catalogue/domain-events.js';
 import { EventRecorder } from '../events/event-recorder.js';
 import {
   createImModule,
@@ -28,7 +29,7 @@ import {
 } from '../modules/user/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import { RateLimiter } from '../shared/rate-limiter.js';
+import { RateLimiter } from '../adapters/cache/rate-limiter.js';
 
 export interface Services {
   users: UserService;
@@ -61,7 +62,11 @@ export interface ServiceDeps {
 export function buildServices(deps: ServiceDeps): Services {
   const { config, cache, presence, clock, logger } = deps;
   const db = deps.storage.db;
-  const events = new EventRecorder({ clock, source: `easy-chat/${config.nodeId}` });
+  const events = new EventRecorder({
+    clock,
+    source: `easy-chat/${config.nodeId}`,
+    schemas: DomainEventSchemas,
+  });
   const tokens = new TokenService({
     secret: config.auth.jwtSecret,
     ttlSec: config.auth.tokenTtlSec,

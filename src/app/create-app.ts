@@ -6,6 +6,7 @@ import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import { isOutage } from '../adapters/unavailable.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
 import type { Config } from '../config/config.schema.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
@@ -13,20 +14,17 @@ import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
-import {
-  adminRoutes,
-  deadLetterRoutes,
-  EventLayer,
-  EventMetrics,
-  ingestRoutes,
-} from '../modules/event/index.js';
+import { deadLetterRoutes } from '../events/dead-letter.routes.js';
+import { EventMetrics } from '../events/event-metrics.js';
+import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
+import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
   imRoutes,
   imWsMethods,
   receivePushes,
-  RESYNC_METHOD,
   RoutedPushDelivery,
   SERVER_PUSH_METHODS,
 } from '../modules/im/index.js';
@@ -37,8 +35,9 @@ import { LogSink } from '../shared/log-sink.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
-import { LocalResync } from './local-resync.js';
-import { PRESENCE_METHOD, PresenceAnnouncer } from './presence-announcer.js';
+import { LocalResync } from '../realtime/local-resync.js';
+import { RESYNC_METHOD } from '../realtime/push-repair.js';
+import { PRESENCE_METHOD, PresenceAnnouncer } from '../modules/social/presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
   OFFLINE_PUSH_QUEUE,
@@ -82,7 +81,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     { level: config.log.level, nodeId: config.nodeId },
     options.logDestination ?? sink,
   );
-  const storage = openStorage(config, {
+  const storage = openStorage(config, MIGRATIONS, {
     onConnectionError: (err) => logger.warn({ err }, 'database connection lost'),
   });
   let cache: Cache | undefined;

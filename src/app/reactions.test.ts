@@ -4,7 +4,7 @@ import { fakeProvider, webhook } from '../../test/support/fake-webhook.js';
 import { befriend, createGroupWith } from '../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../test/support/test-app.js';
 import { WsClient } from '../../test/support/ws-client.js';
-import { signBody, SIGNATURE_HEADER } from '../modules/event/ingest.signature.js';
+import { signBody, SIGNATURE_HEADER } from '../modules/ingest/ingest.signature.js';
 
 const INGEST_SECRET = 'ops-secret-0123456789abcdef';
 

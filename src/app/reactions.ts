@@ -1,11 +1,13 @@
 import type { Broker, Delivery, Subscription } from '../adapters/bus/bus.js';
 import type { Presence } from '../adapters/presence/presence.js';
-import type { EventMessage } from '../events/event-message.js';
+import type { EventMessage } from '../adapters/bus/event-message.js';
 import type { DomainEventMap } from '../events/domain-events.js';
 import { CloseCode } from '../gateway/close-codes.js';
 import type { ConnectionRegistry } from '../gateway/connection-registry.js';
-import { encodeFrame, FrameType } from '../gateway/frame.js';
-import { DOMAIN_TOPIC, type NotifyEventMap, type Pusher } from '../modules/event/index.js';
+import { encodeFrame, FrameType } from '../realtime/frame.js';
+import { DOMAIN_TOPIC } from '../events/outbox-relay.js';
+import type { Pusher } from '../events/pusher.js';
+import type { NotifyEventMap } from '../modules/notify/notify.events.js';
 import { ChatType, SYSTEM_SENDER, type ImModule } from '../modules/im/index.js';
 import type { SocialDirectory } from '../modules/social/index.js';
 import type { Logger } from '../shared/logger.js';

@@ -1,22 +1,31 @@
 import type { Static, TSchema } from 'typebox';
-import { SocialEventSchemas } from '../modules/social/social.events.js';
-import { ImEventSchemas } from '../modules/im/im.events.js';
-import { UserEventSchemas } from '../modules/user/user.events.js';
-import type { EventAggregate } from './event-message.js';
+import type { EventAggregate } from '../adapters/bus/event-message.js';
+
+/** How a module declares its domain events: type → aggregate and payload schema. */
+export type EventSchemaTable = Record<string, { aggregate: EventAggregate; payload: TSchema }>;
+
+/** The payload type of every event in a module's table. */
+export type PayloadsOf<T extends EventSchemaTable> = { [K in keyof T]: Static<T[K]['payload']> };
 
 /**
- * Every domain event type with its payload schema and aggregate. Modules declare
- * their own table of events; this is the one place that joins them, so that
- * `EventRecorder.record()` is type-checked and the catalogue can be generated.
+ * Every domain event type with its payload type. It is empty here: each module
+ * adds its table by augmenting this interface in its `<module>.events.ts`
+ *
+ * ```ts
+ * declare module '../../events/domain-events.js' {
+ *   interface DomainEventMap extends PayloadsOf<typeof UserEventSchemas> {}
+ * }
+ * ```
+ *
+ * so `EventRecorder.record()` and typed consumers (`consumeEvents`) are checked
+ * against every module's events while this layer imports none of them. The
+ * run-time table (aggregates, schemas for the catalogue) is joined in
+ * src/catalogue/domain-events.ts, which the compiler holds to this map.
  */
-export const DomainEventSchemas = {
-  ...UserEventSchemas,
-  ...SocialEventSchemas,
-  ...ImEventSchemas,
-} as const satisfies Record<string, { aggregate: EventAggregate; payload: TSchema }>;
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by module augmentation
+export interface DomainEventMap {}
 
-export type DomainEventType = keyof typeof DomainEventSchemas;
+export type DomainEventType = keyof DomainEventMap;
 
-export type DomainEventMap = {
-  [K in DomainEventType]: Static<(typeof DomainEventSchemas)[K]['payload']>;
-};
+/** The aggregate of each event type, as the recorder needs it at run time. */
+export type DomainEventAggregates = { [K in DomainEventType]: { aggregate: EventAggregate } };

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { DomainEventSchemas, type DomainEventMap, type DomainEventType } from './domain-events.js';
-import type { EventMessage } from './event-message.js';
+import type { DomainEventAggregates, DomainEventMap, DomainEventType } from './domain-events.js';
+import type { EventMessage } from '../adapters/bus/event-message.js';
 
 /** Current payload version written by this code. */
 export const EVENT_VERSION = 1;
@@ -14,7 +14,14 @@ export const EVENT_VERSION = 1;
  * relay publishes outbox rows to the broker after commit.
  */
 export class EventRecorder {
-  constructor(private readonly deps: { clock: Clock; source: string }) {}
+  constructor(
+    private readonly deps: {
+      clock: Clock;
+      source: string;
+      /** Each type's aggregate (src/catalogue/domain-events.ts). */
+      schemas: DomainEventAggregates;
+    },
+  ) {}
 
   async record<K extends DomainEventType>(
     trx: Kysely<Database>,
@@ -26,7 +33,7 @@ export class EventRecorder {
     const event: EventMessage<DomainEventMap[K]> = {
       id: newId(),
       type,
-      aggregate: DomainEventSchemas[type].aggregate,
+      aggregate: this.deps.schemas[type].aggregate,
       timestamp: this.deps.clock(),
       payload,
       metadata: {

@@ -1,9 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Presence } from '../adapters/presence/presence.js';
-import { AppError, isAppError } from '../errors/app-error.js';
-import { CommonErrors } from '../errors/common.errors.js';
-import { bearerToken } from '../http/auth.js';
-import type { AuthContext, TokenService } from '../modules/user/token.service.js';
+import type { AuthContext, TokenService } from '../auth/token.service.js';
+import { authenticateUpgrade } from '../auth/upgrade-auth.js';
+import { isAppError } from '../errors/app-error.js';
 import { newId } from '../shared/ids.js';
 
 /** What the upgrade request settled before the socket exists. */
@@ -28,7 +27,7 @@ export async function admit(
   const connectionId = newId();
   let auth: AuthContext;
   try {
-    auth = await authenticate(request, deps.tokens);
+    auth = await authenticateUpgrade(request, deps.tokens);
   } catch (err) {
     if (isAppError(err) && err.status === 401) {
       return { refused: err.message, connectionId, claimed: false };
@@ -47,25 +46,4 @@ export async function admit(
   if (raw.destroyed) release();
   else raw.once('close', release);
   return admission;
-}
-
-async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<AuthContext> {
-  const token =
-    bearerToken(request.headers.authorization) ??
-    (request.query as Record<string, unknown>).token ??
-    lastProtocol(request.headers['sec-websocket-protocol']);
-  if (typeof token !== 'string' || token === '') {
-    throw new AppError(CommonErrors.unauthorized, 'token missing');
-  }
-  return tokens.verify(token);
-}
-
-/** `Sec-WebSocket-Protocol: <token>` or `bearer, <token>`: the token is the last entry. */
-function lastProtocol(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header.join(',') : header;
-  return value
-    ?.split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .pop();
 }

@@ -9,7 +9,7 @@ import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { Metrics } from '../http/metrics.js';
-import { TokenService } from '../modules/user/token.service.js';
+import { TokenService } from '../auth/token.service.js';
 import { createLogger } from '../shared/logger.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { registerGateway, type GatewaySettings } from './gateway.js';

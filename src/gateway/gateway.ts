@@ -5,7 +5,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { reasonOf, toErrorAnswer } from '../http/error-handler.js';
-import type { AuthContext, TokenService } from '../modules/user/token.service.js';
+import type { AuthContext, TokenService } from '../auth/token.service.js';
 import type { Logger } from '../shared/logger.js';
 import { admit, type Admission } from './admission.js';
 import { CloseCode } from './close-codes.js';
@@ -18,7 +18,7 @@ import {
   errorFrame,
   parseClientFrame,
   type ClientFrame,
-} from './frame.js';
+} from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { WsMethods } from './ws-method.js';
 

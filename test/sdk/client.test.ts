@@ -16,7 +16,7 @@ import { createUser, type RegisteredUser } from '../support/factories.js';
 import { Network, sdkClient, waitUntil } from '../support/sdk.js';
 import { befriend, createGroupWith } from '../support/social.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { resyncFrame } from '../../src/modules/im/index.js';
+import { resyncFrame } from '../../src/realtime/push-repair.js';
 
 describe('SDK against a real server', () => {
   let t: TestApp;

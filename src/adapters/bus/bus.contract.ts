@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EventMessage } from '../../events/event-message.js';
+import type { EventMessage } from './event-message.js';
 import { newId } from '../../shared/ids.js';
 import { BrokerClosedError, type Broker, type BrokerOptions, type Delivery } from './bus.js';
 

@@ -1,4 +1,4 @@
-import type { EventMessage } from '../../events/event-message.js';
+import type { EventMessage } from './event-message.js';
 
 /**
  * The event bus: a `Publisher` that puts events on named topics and a `Consumer`

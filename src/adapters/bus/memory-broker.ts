@@ -1,4 +1,4 @@
-import type { EventMessage } from '../../events/event-message.js';
+import type { EventMessage } from './event-message.js';
 import {
   assertName,
   BrokerClosedError,

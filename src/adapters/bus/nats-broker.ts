@@ -16,7 +16,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import type { EventMessage } from '../../events/event-message.js';
+import type { EventMessage } from './event-message.js';
 import {
   assertName,
   BrokerClosedError,

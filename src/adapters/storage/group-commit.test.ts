@@ -4,6 +4,7 @@ import { testConfig } from '../../../test/support/test-app.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { GroupCommitter } from './group-commit.js';
 import { openStorage, type Storage } from './storage.js';
+import { MIGRATIONS } from '../../catalogue/migrations.js';
 
 describe.each(STORAGES)('GroupCommitter on %s', (kind) => {
   let storage: Storage | undefined;
@@ -15,7 +16,7 @@ describe.each(STORAGES)('GroupCommitter on %s', (kind) => {
   const open = async () => {
     const made = testConfig({ storage: kind });
     cleanup = made.cleanup;
-    storage = openStorage(made.config);
+    storage = openStorage(made.config, MIGRATIONS);
     await storage.migrate();
     return storage;
   };

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { openStorage, type Storage } from './storage.js';
+import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { isUniqueViolation } from './storage-errors.js';
 
 describe.each(STORAGES)('storage on %s', (kind) => {
@@ -15,7 +16,7 @@ describe.each(STORAGES)('storage on %s', (kind) => {
   function open(): Storage {
     const made = testConfig({ storage: kind });
     cleanup = made.cleanup;
-    storage = openStorage(made.config);
+    storage = openStorage(made.config, MIGRATIONS);
     return storage;
   }
 

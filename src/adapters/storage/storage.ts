@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
 import { isUniqueViolation } from './storage-errors.js';
-import { StaticMigrationProvider } from './migrations/index.js';
+import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
 import { CachedStatementDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
 
@@ -35,8 +35,15 @@ export interface StorageOptions {
   onConnectionError?: (err: Error) => void;
 }
 
-/** Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`. */
-export function openStorage(config: Config, options: StorageOptions = {}): Storage {
+/**
+ * Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`;
+ * `migrate()` runs `migrations` (the app's list: src/catalogue/migrations.ts).
+ */
+export function openStorage(
+  config: Config,
+  migrations: MigrationList,
+  options: StorageOptions = {},
+): Storage {
   const dialect = config.storage.driver;
   const db =
     dialect === 'sqlite'
@@ -60,7 +67,7 @@ export function openStorage(config: Config, options: StorageOptions = {}): Stora
       }
       const migrator = new Migrator({
         db,
-        provider: new StaticMigrationProvider(dialect),
+        provider: new StaticMigrationProvider(migrations, dialect),
         // Modules add migrations independently; one that sorts before an applied one
         // (merged later) still runs instead of stopping start-up.
         allowUnorderedMigrations: true,

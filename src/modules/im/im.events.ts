@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { EventSchemaTable, PayloadsOf } from '../../events/domain-events.js';
 
 /** Events of the chat aggregate, keyed (for ordering) by conversation id. */
 export const ImEventSchemas = {
@@ -23,4 +24,9 @@ export const ImEventSchemas = {
       readSeq: Type.Integer(),
     }),
   },
-} as const;
+} as const satisfies EventSchemaTable;
+
+declare module '../../events/domain-events.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the augmentation adds the table's events
+  interface DomainEventMap extends PayloadsOf<typeof ImEventSchemas> {}
+}

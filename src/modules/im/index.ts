@@ -13,16 +13,19 @@ import { ConversationService } from './conversation.service.js';
 import { HistoryService } from './history.service.js';
 import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
-import type { PushDelivery } from './push-delivery.js';
-import type { GroupFanoutJobs } from './fanout-jobs.js';
+import type { PushDelivery } from '../../realtime/push-delivery.js';
+import type { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
 import { ReceiptMerger } from './receipt-merger.js';
 import { SystemNotices } from './system-notices.js';
 
 export { imRoutes } from './im.routes.js';
 export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
-export { RoutedPushDelivery, receivePushes, type PushDelivery } from './push-delivery.js';
-export { RESYNC_METHOD, resyncFrame } from './push-repair.js';
-export { GroupFanoutJobs } from './fanout-jobs.js';
+export {
+  RoutedPushDelivery,
+  receivePushes,
+  type PushDelivery,
+} from '../../realtime/push-delivery.js';
+export { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
 export type { ChatAccess } from './chat-access.js';
 export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';

@@ -3,7 +3,7 @@ import { DependencyUnavailableError } from '../../adapters/unavailable.js';
 import type { ConversationRepository } from './conversation.repository.js';
 import { ChatType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
-import type { PushDelivery } from './push-delivery.js';
+import type { PushDelivery } from '../../realtime/push-delivery.js';
 
 const message = (seq: number): Message => ({
   msgId: `m${seq}`,

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isOutage } from '../../adapters/unavailable.js';
-import { encodeFrame, FrameType } from '../../gateway/frame.js';
+import { encodeFrame, FrameType } from '../../realtime/frame.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
 import { newId } from '../../shared/ids.js';
 import type { ConversationRepository } from './conversation.repository.js';
-import type { GroupFanoutJobs } from './fanout-jobs.js';
+import type { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
-import type { PushDelivery } from './push-delivery.js';
+import type { PushDelivery } from '../../realtime/push-delivery.js';
 
 /** Tries of a push that meets an outage: with the delays below, about five minutes. */
 const OUTAGE_ATTEMPTS = 80;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authenticate, caller } from '../../http/auth.js';
+import { authenticate, caller } from '../../auth/authenticate.js';
 import { errorResponses, ok } from '../../http/envelope.js';
-import type { TokenService } from '../user/token.service.js';
+import type { TokenService } from '../../auth/token.service.js';
 import type { GroupAdminService } from './group-admin.service.js';
 import {
   CreateGroupBody,

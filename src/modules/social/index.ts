@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { TokenService } from '../user/token.service.js';
+import type { TokenService } from '../../auth/token.service.js';
 import { friendRoutes } from './friend.routes.js';
 import type { FriendService } from './friend.service.js';
 import type { GroupAdminService } from './group-admin.service.js';

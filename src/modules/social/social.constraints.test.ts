@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { openStorage, type Storage } from '../../adapters/storage/storage.js';
+import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
 import { pairKey } from './social.entity.js';
 
@@ -15,7 +16,7 @@ describe.each(STORAGES)('social constraints on %s', (kind) => {
   beforeAll(async () => {
     const made = testConfig({ storage: kind });
     cleanup = made.cleanup;
-    storage = openStorage(made.config);
+    storage = openStorage(made.config, MIGRATIONS);
     await storage.migrate();
   });
   afterAll(async () => {

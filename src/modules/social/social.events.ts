@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { EventSchemaTable, PayloadsOf } from '../../events/domain-events.js';
 
 const Id = Type.String();
 const Optional = (description: string) => Type.Optional(Type.String({ description }));
@@ -118,4 +119,9 @@ export const SocialEventSchemas = {
       fromRoleLevel: Type.Integer({ description: 'the former creator’s new role' }),
     }),
   },
-} as const;
+} as const satisfies EventSchemaTable;
+
+declare module '../../events/domain-events.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the augmentation adds the table's events
+  interface DomainEventMap extends PayloadsOf<typeof SocialEventSchemas> {}
+}

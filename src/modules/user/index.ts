@@ -1,7 +1,7 @@
 export { UserService, RateLimitedError, maskPhone } from './user.service.js';
 export { UserRepository } from './user.repository.js';
 export { PasswordHasher } from './password-hasher.js';
-export { TokenService, type AuthContext } from './token.service.js';
+export { TokenService, type AuthContext } from '../../auth/token.service.js';
 export { userRoutes } from './user.routes.js';
 export { UserErrors } from './user.errors.js';
 export type { User, UserInfo } from './user.entity.js';

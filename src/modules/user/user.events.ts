@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { EventSchemaTable, PayloadsOf } from '../../events/domain-events.js';
 
 /** Events of the user aggregate, keyed (for ordering) by user id. */
 export const UserEventSchemas = {
@@ -24,4 +25,9 @@ export const UserEventSchemas = {
     aggregate: 'user',
     payload: Type.Object({ userId: Type.String(), reason: Type.String(), source: Type.String() }),
   },
-} as const;
+} as const satisfies EventSchemaTable;
+
+declare module '../../events/domain-events.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the augmentation adds the table's events
+  interface DomainEventMap extends PayloadsOf<typeof UserEventSchemas> {}
+}

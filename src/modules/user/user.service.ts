@@ -5,12 +5,12 @@ import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
-import type { RateLimiter, RateLimitRule } from '../../shared/rate-limiter.js';
+import type { RateLimiter, RateLimitRule } from '../../adapters/cache/rate-limiter.js';
 import { Sex, UserStatus, type User, type UserInfo } from './user.entity.js';
 import { UserErrors } from './user.errors.js';
 import type { UserPatch, UserRepository } from './user.repository.js';
 import type { PasswordHasher } from './password-hasher.js';
-import type { AuthContext, IssuedToken, TokenService } from './token.service.js';
+import type { AuthContext, IssuedToken, TokenService } from '../../auth/token.service.js';
 
 export interface RegisterInput {
   phone: string;

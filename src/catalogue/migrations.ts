@@ -1,0 +1,19 @@
+import type { MigrationList } from '../adapters/storage/migration-provider.js';
+import * as m0002 from '../events/migrations/0002-outbox.js';
+import * as m0004 from '../events/migrations/0004-events.js';
+import * as m0005 from '../modules/im/migrations/0005-im.js';
+import * as m0003 from '../modules/social/migrations/0003-social.js';
+import * as m0001 from '../modules/user/migrations/0001-users.js';
+
+/**
+ * Every migration, by name. Each lives beside the module that owns its tables; a
+ * new one takes the next number (names are the keys applied databases remember,
+ * so an existing name never changes).
+ */
+export const MIGRATIONS: MigrationList = {
+  '0001-users': m0001,
+  '0002-outbox': m0002,
+  '0003-social': m0003,
+  '0004-events': m0004,
+  '0005-im': m0005,
+};

@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BROKERS, openTestBroker } from '../../test/support/brokers.js';
+import { STORAGES } from '../../test/support/backends.js';
+import { testConfig } from '../../test/support/test-app.js';
+import { waitFor } from '../adapters/bus/bus.contract.js';
+import type { Broker } from '../adapters/bus/bus.js';
+import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
+import { DomainEventSchemas } from '../catalogue/domain-events.js';
+import { EventRecorder } from './event-recorder.js';
+import { createLogger } from '../shared/logger.js';
+import { DOMAIN_TOPIC, OutboxRelay } from './outbox-relay.js';
+import { ProcessedEvents } from './processed-events.js';
+import { RelayLease } from './relay-lease.js';
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const logger = createLogger({ level: 'silent', nodeId: 'test' });
+
+const combos = STORAGES.flatMap((storage) => BROKERS.map((broker) => [storage, broker] as const));
+
+describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerKind) => {
+  let storage: Storage;
+  let broker: Broker;
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function setup() {
+    const made = testConfig({ storage: storageKind });
+    storage = openStorage(made.config, MIGRATIONS);
+    cleanups.push(made.cleanup, () => storage.close());
+    await storage.migrate();
+    const opened = await openTestBroker(brokerKind);
+    broker = opened.broker;
+    cleanups.push(opened.cleanup, () => broker.close());
+  }
+
+  function relay(owner: string, leaseMs = 10_000, batchSize = 10) {
+    return new OutboxRelay({
+      db: storage.db,
+      publisher: broker,
+      lease: new RelayLease({
+        db: storage.db,
+        name: 'outbox',
+        owner,
+        ttlMs: leaseMs,
+        clock: Date.now,
+      }),
+      clock: Date.now,
+      logger,
+      batchSize,
+      pollIntervalMs: 20,
+      retryDelayMs: 20,
+    });
+  }
+
+  /** Records `count` events round-robin over `keys`, a transaction each, like services do. */
+  async function record(count: number, keys: string[]) {
+    const recorder = new EventRecorder({
+      clock: Date.now,
+      source: 'test',
+      schemas: DomainEventSchemas,
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const key = keys[i % keys.length]!;
+      const event = await storage.db
+        .transaction()
+        .execute((trx) =>
+          recorder.record(trx, 'user-updated', key, { userId: key, fields: [String(i)] }),
+        );
+      ids.push(event.id);
+    }
+    return ids;
+  }
+
+  /** An idempotent consumer: counts raw deliveries and applications, keeps order per key. */
+  async function consumeOnce() {
+    const processed = new ProcessedEvents({ db: storage.db, clock: Date.now });
+    const seen = { deliveries: 0, applied: [] as string[], perKey: new Map<string, number[]>() };
+    await broker.consume(
+      { queue: 'projector', topic: DOMAIN_TOPIC, types: ['user-updated'] },
+      async (d) => {
+        seen.deliveries += 1;
+        await processed.once('projector', d.event.id, async () => {
+          seen.applied.push(d.event.id);
+          const n = Number((d.event.payload as { fields: string[] }).fields[0]);
+          seen.perKey.set(d.key, [...(seen.perKey.get(d.key) ?? []), n]);
+        });
+      },
+    );
+    return seen;
+  }
+
+  async function unpublished() {
+    const rows = await storage.db
+      .selectFrom('outboxEvents')
+      .select('id')
+      .where('publishedAt', 'is', null)
+      .execute();
+    return rows.length;
+  }
+
+  it('publishes every recorded event once, in order per key, and marks it', async () => {
+    await setup();
+    const seen = await consumeOnce();
+    const ids = await record(25, ['u1', 'u2', 'u3']);
+    const r = relay('w1');
+    r.start();
+    cleanups.push(() => r.stop());
+    await waitFor(() => seen.applied.length >= 25, 'all events applied');
+    expect(new Set(seen.applied)).toEqual(new Set(ids));
+    for (const [, ns] of seen.perKey) expect(ns).toEqual([...ns].sort((a, b) => a - b));
+    await until(async () => (await unpublished()) === 0, 'rows marked published');
+  });
+
+  it('loses nothing when a relay dies between publishing and marking', async () => {
+    await setup();
+    const seen = await consumeOnce();
+    const ids = await record(25, ['u1', 'u2']);
+
+    // Relay A takes the lease, publishes its first batch, and dies before marking it.
+    const a = relay('worker-a', 300);
+    const lease = new RelayLease({
+      db: storage.db,
+      name: 'outbox',
+      owner: 'worker-a',
+      ttlMs: 300,
+      clock: Date.now,
+    });
+    expect(await lease.acquire()).toBe(true);
+    const batch = await a.readBatch();
+    expect(batch).toHaveLength(10);
+    await a.publishBatch(batch);
+    // (no markPublished: the process is gone, its lease still runs)
+
+    // Relay B may not publish while A's lease lasts, then takes over and finishes.
+    const b = relay('worker-b', 300);
+    expect(await b.relayOnce()).toBe(0);
+    b.start();
+    cleanups.push(() => b.stop());
+    await waitFor(() => seen.applied.length >= 25, 'every event applied');
+    await until(async () => (await unpublished()) === 0, 'rows marked published');
+    await new Promise((r) => setTimeout(r, 200));
+    // Each event was applied exactly once although the first batch went out twice.
+    expect(seen.applied).toHaveLength(25);
+    expect(new Set(seen.applied)).toEqual(new Set(ids));
+    // NATS drops the re-published batch by msgID; the others deliver it again.
+    expect(seen.deliveries).toBe(brokerKind === 'nats' ? 25 : 35);
+  });
+
+  it('lets one of several relays publish at a time, keeping the order per key', async () => {
+    await setup();
+    const seen = await consumeOnce();
+    const relays = ['w1', 'w2', 'w3'].map((owner) => relay(owner, 5_000, 7));
+    for (const r of relays) {
+      r.start();
+      cleanups.push(() => r.stop());
+    }
+    const ids = await record(40, ['k1', 'k2', 'k3', 'k4']);
+    await waitFor(() => seen.applied.length >= 40, 'all applied');
+    expect(new Set(seen.applied)).toEqual(new Set(ids));
+    for (const [, ns] of seen.perKey) expect(ns).toEqual([...ns].sort((a, b) => a - b));
+    const owners = await storage.db.selectFrom('relayLeases').select('owner').execute();
+    expect(owners).toHaveLength(1);
+  });
+});

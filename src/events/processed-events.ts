@@ -1,0 +1,61 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../adapters/storage/schema.js';
+import type { Clock } from '../shared/clock.js';
+
+/**
+ * Consumer-side de-duplication: the broker delivers at least once, so each
+ * consumer records the ids it applied. For consumers that write to the database
+ * the mark is part of the same transaction as the writes, so an event is applied
+ * exactly once; for side effects outside the database (mail, webhooks) the mark
+ * follows the effect, so only a crash between the two repeats it.
+ */
+export class ProcessedEvents {
+  constructor(private readonly deps: { db: Kysely<Database>; clock: Clock }) {}
+
+  /** Runs `apply` in a transaction unless `consumer` already applied `eventId`; returns whether it ran. */
+  async once(
+    consumer: string,
+    eventId: string,
+    apply: (trx: Kysely<Database>) => Promise<void>,
+  ): Promise<boolean> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      // ON CONFLICT DO NOTHING works on both engines and, unlike catching the
+      // violation, leaves a PostgreSQL transaction usable.
+      const result = await trx
+        .insertInto('processedEvents')
+        .values({ consumer, eventId, processedAt: this.deps.clock() })
+        .onConflict((oc) => oc.columns(['consumer', 'eventId']).doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+      await apply(trx);
+      return true;
+    });
+  }
+
+  async seen(consumer: string, eventId: string): Promise<boolean> {
+    const row = await this.deps.db
+      .selectFrom('processedEvents')
+      .select('eventId')
+      .where('consumer', '=', consumer)
+      .where('eventId', '=', eventId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async mark(consumer: string, eventId: string): Promise<void> {
+    await this.deps.db
+      .insertInto('processedEvents')
+      .values({ consumer, eventId, processedAt: this.deps.clock() })
+      .onConflict((oc) => oc.columns(['consumer', 'eventId']).doNothing())
+      .execute();
+  }
+
+  /** Forgets marks older than `before` (epoch ms); redeliveries that late are not expected. */
+  async prune(before: number): Promise<number> {
+    const result = await this.deps.db
+      .deleteFrom('processedEvents')
+      .where('processedAt', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,98 @@
+import type { Consumer, Delivery, Subscription } from '../../adapters/bus/bus.js';
+import type { EventMetrics } from '../../events/event-metrics.js';
+import { PushCollapser } from './notify.collapser.js';
+import { NOTIFY_TOPIC, type NotifyEventMap } from './notify.events.js';
+import type { EmailMessage, PushMessage, Sender, SmsMessage } from './notify.senders.js';
+import type { ProcessedEvents } from '../../events/processed-events.js';
+
+export interface NotifySenders {
+  email: Sender<EmailMessage>;
+  sms: Sender<SmsMessage>;
+  push: Sender<PushMessage>;
+}
+
+/** Pushes waiting in collapse windows at once (each holds its event unacknowledged). */
+const PUSH_CONCURRENCY = 256;
+
+/** What the notify consumers take (also listed in docs/events.md). */
+export const NOTIFY_CONSUMER_SPECS = {
+  email: { queue: 'notify.email', topic: NOTIFY_TOPIC, types: ['notify.email'] },
+  sms: { queue: 'notify.sms', topic: NOTIFY_TOPIC, types: ['notify.sms'] },
+  push: {
+    queue: 'notify.push',
+    topic: NOTIFY_TOPIC,
+    types: ['notify.push'],
+    concurrency: PUSH_CONCURRENCY,
+  },
+} as const;
+
+/**
+ * The notify consumers: one durable queue per channel (`notify.email`,
+ * `notify.sms`, `notify.push`) on the notify topic, each handing requests to its
+ * sender. An event id already delivered is skipped; the mark is written after
+ * the sender succeeded, so only a crash in between sends twice (the delivery id
+ * travels with the message so the far end can drop the repeat).
+ */
+export class NotifyConsumers {
+  private readonly collapser: PushCollapser;
+
+  constructor(
+    private readonly deps: {
+      bus: Consumer;
+      senders: NotifySenders;
+      processed: ProcessedEvents;
+      collapseWindowMs: number;
+      metrics?: EventMetrics;
+    },
+  ) {
+    this.collapser = new PushCollapser(deps.collapseWindowMs, (push, deliveryId) =>
+      this.count('push', deps.senders.push.send(push, deliveryId)),
+    );
+  }
+
+  async start(): Promise<Subscription[]> {
+    const { bus } = this.deps;
+    const subs = [
+      await bus.consume(NOTIFY_CONSUMER_SPECS.email, (d) =>
+        this.once(d, () =>
+          this.count(
+            'email',
+            this.deps.senders.email.send(d.event.payload as EmailMessage, d.event.id),
+          ),
+        ),
+      ),
+      await bus.consume(NOTIFY_CONSUMER_SPECS.sms, (d) =>
+        this.once(d, () =>
+          this.count('sms', this.deps.senders.sms.send(d.event.payload as SmsMessage, d.event.id)),
+        ),
+      ),
+      await bus.consume(NOTIFY_CONSUMER_SPECS.push, (d) =>
+        this.once(d, () =>
+          this.collapser.submit(d.event.payload as NotifyEventMap['notify.push'], d.event.id),
+        ),
+      ),
+    ];
+    return [
+      ...subs,
+      // Stopping sends what is still collapsing, so those events can be acknowledged.
+      { stop: () => this.collapser.flushAll() },
+    ];
+  }
+
+  private async once(d: Delivery, deliver: () => Promise<void>): Promise<void> {
+    const queue = d.event.type;
+    if (await this.deps.processed.seen(queue, d.event.id)) return;
+    await deliver();
+    await this.deps.processed.mark(queue, d.event.id);
+  }
+
+  private async count(channel: string, sending: Promise<void>): Promise<void> {
+    try {
+      await sending;
+      this.deps.metrics?.notifications.inc({ channel, outcome: 'sent' });
+    } catch (err) {
+      this.deps.metrics?.notifications.inc({ channel, outcome: 'failed' });
+      throw err;
+    }
+  }
+}
