@@ -74,9 +74,13 @@ export function openStorage(
         // Kysely looks for its bookkeeping tables in every schema unless told which.
         ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
       });
-      const { error, results } = await migrator.migrateToLatest();
-      const failed = results?.find((r) => r.status === 'Error');
-      if (error) {
+      for (let attempt = 1; ; attempt += 1) {
+        const { error, results } = await migrator.migrateToLatest();
+        if (!error) return;
+        // Kysely's introspection scans every schema of the database; one dropped
+        // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
+        if (attempt < 5 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
+        const failed = results?.find((r) => r.status === 'Error');
         throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
       }
     },
@@ -87,6 +91,12 @@ export function openStorage(
       await db.destroy();
     },
   };
+}
+
+/** PostgreSQL's "schema does not exist" (3F000) about a schema that is not ours. */
+function isOtherSchemaGone(err: unknown, ours: string): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === '3F000' && typeof message === 'string' && !message.includes(`"${ours}"`);
 }
 
 function sqliteDialect(config: Config): SqliteDialect {
