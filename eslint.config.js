@@ -18,8 +18,22 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/require-await': 'off',
+      // Client input is compiled with the input rules (src/shared/input-schema.ts).
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'typebox/compile',
+              importNames: ['Compile'],
+              message: 'Use compileInput from src/shared/input-schema.ts (adds the input rules).',
+            },
+          ],
+        },
+      ],
     },
   },
+  { files: ['src/shared/input-schema.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {

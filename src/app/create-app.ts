@@ -11,6 +11,7 @@ import type { Config } from '../config/config.schema.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { registerGateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
+import type { WsMethods } from '../gateway/ws-method.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
@@ -57,6 +58,8 @@ export interface App {
   readonly http: HttpServer;
   /** This process's live WebSocket connections (gateway role). */
   readonly connections: ConnectionRegistry;
+  /** The WebSocket methods clients may call (gateway role; empty otherwise). */
+  readonly wsMethods: WsMethods;
   readonly services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   start(): Promise<{ host: string; port: number; url: string }>;
@@ -98,8 +101,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       observer: eventMetrics,
       isTransient: isOutage,
     }));
-    const gatewayMetrics = new GatewayMetrics(metrics.registry);
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
+    const gatewayMetrics = new GatewayMetrics(metrics.registry, connections);
     const isGateway = config.roles.includes('gateway');
     // Pushes to this gateway's sockets may have been lost (presence or transport down):
     // every socket here is told to resync.
@@ -212,6 +215,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       );
     }
     const reactions: Subscription[] = [];
+    const wsMethods: WsMethods = isGateway
+      ? imWsMethods({ chat: im.chat, conversations: im.conversations, history: im.history })
+      : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
       await receivePushes(mailbox, config.nodeId, connections, {
@@ -229,11 +235,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         tokens,
         presence,
         registry: connections,
-        methods: imWsMethods({
-          chat: im.chat,
-          conversations: im.conversations,
-          history: im.history,
-        }),
+        methods: wsMethods,
         serverOnlyMethods: new Set([
           ...SERVER_PUSH_METHODS,
           RESYNC_METHOD,
@@ -300,6 +302,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       events,
       http,
       connections,
+      wsMethods,
       services,
       async start() {
         await http.listen({

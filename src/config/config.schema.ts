@@ -46,6 +46,8 @@ export const ConfigSchema = strict({
     backlog: PositiveInt,
     trustProxy: Type.Boolean(),
     shutdownTimeoutMs: PositiveInt,
+    headersTimeoutMs: PositiveInt,
+    requestTimeoutMs: PositiveInt,
   }),
   log: strict({
     level: Type.Union([
@@ -95,6 +97,7 @@ export const ConfigSchema = strict({
     path: Type.String({ pattern: '^/' }),
     maxFrameBytes: Type.Integer({ minimum: 1024 }),
     maxConnectionsPerUser: PositiveInt,
+    maxConnectionsPerAddress: Type.Integer({ minimum: 0 }),
     idleTimeoutMs: Type.Integer({ minimum: 1000 }),
     sendHighWaterBytes: Type.Integer({ minimum: 1024 }),
     framesPerSec: PositiveInt,

@@ -13,4 +13,14 @@ export const CommonErrors = defineErrors({
   unsupportedMediaType: { code: 100009, status: 415, message: 'unsupported content type' },
   shuttingDown: { code: 100010, status: 503, message: 'server is shutting down' },
   dependencyUnavailable: { code: 100011, status: 503, message: 'a backing service is unavailable' },
+  headersTooLarge: {
+    code: 100012,
+    status: 431,
+    message: 'request line and headers larger than 16 KiB',
+  },
+  requestTimeout: {
+    code: 100013,
+    status: 408,
+    message: 'the request did not arrive in time',
+  },
 });

@@ -9,12 +9,20 @@ export class GatewayMetrics {
   readonly unrouted: Counter;
   readonly resyncHints: Counter<'scope'>;
 
-  constructor(registry: Registry) {
+  /**
+   * `open` is the gateway's connection registry: the gauge reads its size when
+   * scraped, so no path that adds or drops a connection (a close, an eviction by a
+   * newer device) can leave it counting wrong.
+   */
+  constructor(registry: Registry, open: { readonly size: number }) {
     const registers = [registry];
     this.connections = new Gauge({
       name: 'easychat_ws_connections',
       help: 'Open authenticated WebSocket connections on this gateway',
       registers,
+      collect() {
+        this.set(open.size);
+      },
     });
     this.framesIn = new Counter({
       name: 'easychat_ws_frames_in_total',

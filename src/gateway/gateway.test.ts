@@ -59,7 +59,7 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
     tokens,
     presence,
     registry,
-    metrics: new GatewayMetrics(metrics.registry),
+    metrics: new GatewayMetrics(metrics.registry, registry),
     logger,
     serverOnlyMethods: new Set(['push']),
     methods: {
@@ -212,6 +212,11 @@ describe('gateway frames', () => {
       msg: 'frame is not valid JSON',
     });
     expect((await errorOf(() => client.sendRaw('[1,2]'))).code).toBe(100002);
+    // A cut frame still names its request.
+    expect(
+      (await errorOf(() => client.sendRaw('{"frameType":0,"id":"cut","method":"echo","da'), 'cut'))
+        .msg,
+    ).toBe('frame is not valid JSON');
     expect(
       (await errorOf(() => client.send({ frameType: 'zero', id: 'x1', method: 'echo' }), 'x1')).msg,
     ).toMatch(/frameType/);
@@ -269,7 +274,16 @@ describe('gateway frames', () => {
     const client = await WsClient.connect(g.url, { token: await g.token('u1') });
     client.send({ frameType: 0, id: 'big', method: 'echo', data: { text: 'x'.repeat(5000) } });
     const error = await client.waitFor((f) => f.frameType === 9);
+    expect(error).toMatchObject({ id: 'big', method: 'echo' });
     expect(error.data).toEqual({ code: 100006, msg: 'frame larger than 4096 bytes' });
+    // The request's id is read from the unparsed frame even after its data, never from inside it.
+    client.sendRaw(
+      JSON.stringify({ data: { id: 'inner', text: 'x'.repeat(5000) }, frameType: 0, id: 'late' }),
+    );
+    expect(await client.waitFor((f) => f.frameType === 9 && f.id !== 'big')).toMatchObject({
+      id: 'late',
+      data: { code: 100006 },
+    });
     expect(await client.call('echo', { text: 'small' })).toEqual({ text: 'small' });
     client.send({ frameType: 0, id: 'huge', method: 'echo', data: { text: 'x'.repeat(10_000) } });
     expect((await client.closed).code).toBe(1009);
@@ -278,9 +292,12 @@ describe('gateway frames', () => {
   it('limits the frame rate per connection', async () => {
     const g = await startGateway({ framesPerSec: 5, frameBurst: 5 });
     const client = await WsClient.connect(g.url, { token: await g.token('u1') });
-    for (let i = 0; i < 12; i += 1) client.send({ frameType: 1 });
+    for (let i = 0; i < 11; i += 1) client.send({ frameType: 1 });
+    client.send({ frameType: 0, id: 'r12', method: 'whoami', data: {} });
     const limited = await client.waitForCount((f) => f.frameType === 9, 7);
     expect(limited[0]!.data.code).toBe(100007);
+    // The refused request is answered with its own id.
+    expect(limited[6]).toMatchObject({ id: 'r12', method: 'whoami', data: { code: 100007 } });
     expect(client.frames.filter((f) => f.frameType === 1)).toHaveLength(5);
   });
 });

@@ -1,12 +1,14 @@
 import websocket from '@fastify/websocket';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
+import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { reasonOf, toErrorAnswer } from '../http/error-handler.js';
 import type { AuthContext, TokenService } from '../auth/token.service.js';
 import type { Logger } from '../shared/logger.js';
+import { AddressLimit } from './address-limit.js';
 import { admit, type Admission } from './admission.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -17,6 +19,7 @@ import {
   answerFrame,
   errorFrame,
   parseClientFrame,
+  readFrameHead,
   type ClientFrame,
 } from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -28,6 +31,8 @@ export interface GatewaySettings extends ConnectionLimits {
   /** Requests a connection may have waiting before new ones are refused. */
   maxPendingRequests: number;
   maxConnectionsPerUser: number;
+  /** Open sockets per client address; more upgrades get HTTP 429 (0 = no cap). */
+  maxConnectionsPerAddress: number;
 }
 
 export interface GatewayDeps {
@@ -76,11 +81,21 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
     },
   });
 
+  const perAddress = new AddressLimit(settings.maxConnectionsPerAddress);
+  // Refused before the upgrade, so the client reads an HTTP 429 envelope.
+  const capAddress = async (request: FastifyRequest) => {
+    if (request.ws && !perAddress.admit(request.ip, request.raw.socket)) {
+      request.log.info({ address: request.ip }, 'websocket refused: address at its cap');
+      throw new AppError(CommonErrors.tooManyRequests, 'too many connections from this address');
+    }
+  };
+
   const admissions = new WeakMap<IncomingMessage, Admission>();
   app.get(
     settings.path,
     {
       websocket: true,
+      onRequest: capAddress,
       preValidation: async (request) => {
         if (request.ws) admissions.set(request.raw, await admit(request, deps));
       },
@@ -125,7 +140,7 @@ class Session {
     private readonly deps: GatewayDeps,
     private readonly log: FastifyBaseLogger,
   ) {
-    const { registry, metrics, settings } = deps;
+    const { registry, settings } = deps;
     this.connection = new Connection(
       socket,
       auth.userId,
@@ -136,7 +151,6 @@ class Session {
     );
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
-    metrics.connections.inc();
     // Presence already counts this connection (registered during the upgrade).
     if (registry.forUser(auth.userId).length === 1) deps.onPresenceChange?.(auth.userId);
     socket.once('close', (code) => this.closed(code));
@@ -152,7 +166,8 @@ class Session {
       if (this.rateViolations > MAX_RATE_VIOLATIONS) {
         connection.close(CloseCode.rateLimited, 'frame rate limit exceeded');
       } else {
-        connection.send(errorFrame(undefined, undefined, answerOf(CommonErrors.tooManyRequests)));
+        const { id, method } = readFrameHead(textOf(raw));
+        connection.send(errorFrame(id, method, answerOf(CommonErrors.tooManyRequests)));
       }
       return;
     }
@@ -164,8 +179,11 @@ class Session {
     }
     if (size > settings.maxFrameBytes) {
       metrics.framesIn.inc({ type: 'too_large' });
+      // Not parsed, but its id is read so the client can tell which request failed
+      // (so are those of rate-limited frames and frames that are not valid JSON).
+      const head = readFrameHead(textOf(raw));
       connection.send(
-        errorFrame(undefined, undefined, {
+        errorFrame(head.id, head.method, {
           code: CommonErrors.payloadTooLarge.code,
           msg: `frame larger than ${settings.maxFrameBytes} bytes`,
         }),
@@ -263,7 +281,7 @@ class Session {
     this.connection.dispose();
     // A socket the server cut (slow consumer) reports 1006; count the reason we chose.
     metrics.closes.inc({ code: String(this.connection.closeCode ?? code) });
-    if (registry.remove(this.connection)) metrics.connections.dec();
+    registry.remove(this.connection);
     const { userId } = this.connection;
     const last = registry.forUser(userId).length === 0;
     void presence.disconnected(userId, this.connection.id).then(

@@ -12,6 +12,7 @@ import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import { handleClientError } from './client-errors.js';
 import { ErrorEnvelope } from './envelope.js';
 import { httpErrorHandler, notFoundHandler, toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -49,6 +50,7 @@ export interface ServerErrorInfo {
  */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
   const { config } = deps;
+  const { headersTimeoutMs, requestTimeoutMs } = config.server;
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     loggerInstance: deps.logger,
     bodyLimit: config.server.bodyLimitBytes,
@@ -58,6 +60,17 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
     // Our own draining check answers in the envelope instead.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Slow clients may not hold sockets: the head and the whole request have deadlines
+    // (408), checked often enough that the deadline is what a client gets.
+    requestTimeout: requestTimeoutMs,
+    http: {
+      // Node refuses a head deadline later than the whole request's.
+      headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(headersTimeoutMs),
+    },
+    // Requests the parser refuses (431, 408, 400) are answered in the envelope too.
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The API speaks JSON only; any other body type is answered with 415.
@@ -94,4 +107,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   return app;
+}
+
+/** How often Node looks for requests past their deadline: a quarter of it, 100 ms to 1 s. */
+function checkingInterval(headersTimeoutMs: number): number {
+  return Math.min(1_000, Math.max(100, Math.floor(headersTimeoutMs / 4)));
 }

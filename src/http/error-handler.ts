@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isStorageUnavailable } from '../adapters/storage/storage-errors.js';
+import { isInvalidInput, isStorageUnavailable } from '../adapters/storage/storage-errors.js';
 import { isDependencyUnavailable } from '../adapters/unavailable.js';
 import { isAppError, type ErrorSpec } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
@@ -54,6 +54,7 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
   }
   if (isStorageUnavailable(err)) return answerOf(CommonErrors.databaseBusy);
   if (isDependencyUnavailable(err)) return answerOf(CommonErrors.dependencyUnavailable);
+  if (isInvalidInput(err)) return answerOf(CommonErrors.badRequest);
   // Other 4xx raised by Fastify or plugins (e.g. a malformed header).
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

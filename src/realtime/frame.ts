@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { compileInput } from '../shared/input-schema.js';
 
 /** frameType values of the Go system's frame. */
 export const FrameType = {
@@ -30,7 +30,7 @@ export const ClientFrameSchema = Type.Object({
 });
 export type ClientFrame = Static<typeof ClientFrameSchema>;
 
-const checkFrame = Compile(ClientFrameSchema);
+const checkFrame = compileInput(ClientFrameSchema);
 
 export type ParsedFrame =
   { ok: true; frame: ClientFrame } | { ok: false; reason: string; id?: string; method?: string };
@@ -41,7 +41,8 @@ export function parseClientFrame(text: string): ParsedFrame {
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'frame is not valid JSON' };
+    // A cut or broken frame may still show which request it was.
+    return { ok: false, reason: 'frame is not valid JSON', ...readFrameHead(text) };
   }
   if (checkFrame.Check(value)) return { ok: true, frame: value };
   const partial = (typeof value === 'object' && value !== null ? value : {}) as Record<
@@ -56,6 +57,63 @@ export function parseClientFrame(text: string): ParsedFrame {
     ...(typeof partial.id === 'string' ? { id: partial.id.slice(0, 128) } : {}),
     ...(typeof partial.method === 'string' ? { method: partial.method.slice(0, 64) } : {}),
   };
+}
+
+/**
+ * The top-level `id` and `method` of a frame too large to parse, read by scanning its
+ * text without building it: strings are skipped as a whole and only keys at depth 1
+ * count, so a nested "id" inside `data` is never mistaken for the frame's. The error
+ * answering an oversized request can then carry the request's id.
+ */
+export function readFrameHead(text: string): { id?: string; method?: string } {
+  const out: { id?: string; method?: string } = {};
+  let depth = 0;
+  let key: string | undefined;
+  let expectValue = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i];
+    if (ch === '"') {
+      const end = stringEnd(text, i);
+      if (end < 0) break;
+      if (depth === 1 && !expectValue) {
+        key = decodeString(text.slice(i, end + 1));
+      } else if (depth === 1 && (key === 'id' || key === 'method')) {
+        const value = decodeString(text.slice(i, end + 1));
+        if (value !== undefined) out[key] = value.slice(0, key === 'id' ? 128 : 64);
+        if (out.id !== undefined && out.method !== undefined) break;
+      }
+      if (depth === 1) expectValue = false;
+      i = end;
+    } else if (ch === '{' || ch === '[') {
+      depth += 1;
+      expectValue = false;
+    } else if (ch === '}' || ch === ']') {
+      depth -= 1;
+    } else if (ch === ':' && depth === 1) {
+      expectValue = true;
+    } else if (ch === ',' && depth === 1) {
+      key = undefined;
+      expectValue = false;
+    }
+  }
+  return out;
+}
+
+/** Index of the quote closing the string that opens at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i += 1) {
+    if (text[i] === '\\') i += 1;
+    else if (text[i] === '"') return i;
+  }
+  return -1;
+}
+
+function decodeString(literal: string): string | undefined {
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A server frame, serialized. Fields absent from an answer are left out. */

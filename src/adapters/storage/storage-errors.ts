@@ -63,3 +63,20 @@ export function isStorageUnavailable(err: unknown): boolean {
     typeof message === 'string' && PG_CLIENT_UNAVAILABLE.some((text) => message.includes(text))
   );
 }
+
+const PG_INVALID_INPUT = new Set([
+  '22P05', // untranslatable_character (e.g. \u0000 in text)
+  '22021', // character_not_in_repertoire (invalid byte sequence, NUL)
+  '22003', // numeric_value_out_of_range (a number past BIGINT)
+  '22P02', // invalid_text_representation (e.g. "1e+300" for a BIGINT)
+]);
+
+/**
+ * The store refused a value the client sent (a character or number it cannot hold).
+ * The validation layer refuses such input first (src/shared/input-schema.ts); this is
+ * the last line, so that what slips past it is a 400, never a 500.
+ */
+export function isInvalidInput(err: unknown): boolean {
+  const code = (err as DriverError | null)?.code;
+  return typeof code === 'string' && PG_INVALID_INPUT.has(code);
+}

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { Compile } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import type { Database } from '../../adapters/storage/schema.js';
 import { AppError, isAppError } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
+import { compileInput } from '../../shared/input-schema.js';
 import { EventErrors } from '../../events/event.errors.js';
 import type { EventMetrics } from '../../events/event-metrics.js';
 import type {
@@ -45,7 +45,7 @@ export interface IngestResult {
  * registered for the type through its hooks.
  */
 export class IngestService {
-  private readonly validators = new Map<TSchema, ReturnType<typeof Compile>>();
+  private readonly validators = new Map<TSchema, ReturnType<typeof compileInput>>();
 
   constructor(
     private readonly deps: {
@@ -184,7 +184,7 @@ export class IngestService {
     }
     let validator = this.validators.get(handler.payload);
     if (!validator) {
-      validator = Compile(handler.payload);
+      validator = compileInput(handler.payload);
       this.validators.set(handler.payload, validator);
     }
     if (!validator.Check(raw)) {
