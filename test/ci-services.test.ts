@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HAS_PROTOC } from './support/protoc.js';
 
 /**
  * Server-backed tests are skipped when their URL is unset. CI sets
@@ -12,4 +13,7 @@ describe.runIf(process.env.CI_REQUIRE_SERVICES === '1')('CI runs against every s
       expect(process.env[name], name).toBeTruthy();
     },
   );
+  it('protoc is installed (the protobuf tests need it)', () => {
+    expect(HAS_PROTOC).toBe(true);
+  });
 });

@@ -1,6 +1,7 @@
 import type { DestinationStream } from 'pino';
 import type { Broker } from '../adapters/bus/bus.js';
 import { openBroker } from '../adapters/bus/open-broker.js';
+import { topicFormats } from '../catalogue/topic-formats.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
@@ -100,6 +101,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       logger,
       observer: eventMetrics,
       isTransient: isOutage,
+      formats: topicFormats(config.bus.topics),
     }));
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     const gatewayMetrics = new GatewayMetrics(metrics.registry, connections);

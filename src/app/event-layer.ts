@@ -78,18 +78,19 @@ export class EventLayer {
   constructor(private readonly deps: EventLayerDeps) {
     const { config, db, broker, metrics, logger, clock } = deps;
     const source = `easy-chat/${config.nodeId}`;
-    const pusher = <M extends Record<string, unknown>>(topic: string) =>
+    const pusher = <M extends Record<string, unknown>>(topic: string, topicName: string) =>
       new Pusher<M>({
         publisher: broker,
         topic,
+        topicName,
         source,
         aggregate: 'system',
         clock,
         logger,
         onAsyncFailure: (t) => metrics.asyncSendFailures.inc({ topic: t }),
       });
-    this.notify = pusher<NotifyEventMap>(NOTIFY_TOPIC);
-    this.log = pusher<LogEventMap>(LOG_TOPIC);
+    this.notify = pusher<NotifyEventMap>(NOTIFY_TOPIC, config.bus.topics.notify.name);
+    this.log = pusher<LogEventMap>(LOG_TOPIC, config.bus.topics.log.name);
     this.audit = new AuditRepository(db);
     this.processed = new ProcessedEvents({ db, clock });
     this.relay = new OutboxRelay({
@@ -131,14 +132,22 @@ export class EventLayer {
     return EVENT_LAYER_CONSUMERS.map((spec) => spec.queue);
   }
 
-  /** Sends a 5xx to the audit log without waiting (failures are logged and counted). */
+  /**
+   * Sends a 5xx to the audit log without waiting (failures are logged and counted),
+   * keyed `{topic}:log.api_error` like the Go system's log events.
+   */
   reportServerError(report: ServerErrorReport): void {
-    this.log.sendAsync('log.api_error', report, report.requestId);
+    this.log.sendAsync('log.api_error', report);
   }
 
-  /** Worker role: consumers first (so their queues exist), then the relay and housekeeping. */
+  /**
+   * Worker role: consumers first (so their queues exist), then the relay and
+   * housekeeping. A topic with `bus.topics.<topic>.consume: false` is left to
+   * another system's consumers (the Go services).
+   */
   async startWorker(): Promise<void> {
     const { broker, processed, metrics } = { ...this.deps, processed: this.processed };
+    const { topics } = this.deps.config.bus;
     this.subscriptions.push(
       ...(await new AuditConsumers({
         bus: broker,
@@ -146,15 +155,19 @@ export class EventLayer {
         audit: this.audit,
         processed,
         clock: this.deps.clock,
-      }).start()),
-      ...(await new NotifyConsumers({
-        bus: broker,
-        senders: this.senders,
-        processed,
-        collapseWindowMs: this.deps.config.notify.push.collapseWindowMs,
-        metrics,
-      }).start()),
+      }).start({ logRecords: topics.log.consume })),
     );
+    if (topics.notify.consume) {
+      this.subscriptions.push(
+        ...(await new NotifyConsumers({
+          bus: broker,
+          senders: this.senders,
+          processed,
+          collapseWindowMs: this.deps.config.notify.push.collapseWindowMs,
+          metrics,
+        }).start()),
+      );
+    }
     this.relay.start();
     this.housekeeping = setInterval(() => void this.prune(), HOUSEKEEPING_INTERVAL_MS);
     this.housekeeping.unref();

@@ -125,7 +125,6 @@ export async function startOfflinePushes(deps: {
       const message = event.payload as Payload<'message-sent'>;
       const push = (userId: string) => ({
         type: 'notify.push' as const,
-        key: userId,
         payload: {
           userId,
           title: 'New message',

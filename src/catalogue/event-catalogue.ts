@@ -5,6 +5,7 @@ import { builtInIngestHandlers } from '../modules/ingest/ingest.handlers.js';
 import { LogEventSchemas } from '../modules/audit/log.events.js';
 import { NOTIFY_CONSUMER_SPECS } from '../modules/notify/notify.consumer.js';
 import { NotifyEventSchemas } from '../modules/notify/notify.events.js';
+import { PROTOBUF_CODECS } from './topic-formats.js';
 
 /** Which module produces a domain event, by its aggregate. */
 const PRODUCER_BY_AGGREGATE: Record<string, string> = {
@@ -71,10 +72,10 @@ export function renderEventDocs(): string {
   const awaited = AUDIT_CONSUMER_SPECS.userActions.types
     .filter((t) => !produced.has(t))
     .map((t) => code(t));
-  const simple = (topic: string, map: Record<string, { payload: TSchema }>) =>
+  const simple = (topic: keyof typeof PROTOBUF_CODECS, map: Record<string, { payload: TSchema }>) =>
     Object.entries(map).map(
       ([type, def]) =>
-        `| ${code(type)} | ${code(renderSchema(def.payload))} | ${consumersOf(topic, type)} |`,
+        `| ${code(type)} | ${code(renderSchema(def.payload))} | ${code(PROTOBUF_CODECS[topic].messageName(type) ?? '?')} | ${consumersOf(topic, type)} |`,
     );
   const handlers = builtInIngestHandlers({
     users: { disable: async () => {} },
@@ -106,14 +107,20 @@ export function renderEventDocs(): string {
     '',
     '## Notification requests (topic `notify`, sent directly)',
     '',
-    '| type | payload | consumers |',
-    '| --- | --- | --- |',
+    'Keyed `{topic}:{type}`. With `bus.topics.<topic>.codec: protobuf` the payload travels as the',
+    "Go system's protobuf message named here (proto/easychat/mq/v1/), the envelope in its fields",
+    '100-103; see "Protobuf payloads" in event-layer.md.',
+    '',
+    '| type | payload | protobuf message | consumers |',
+    '| --- | --- | --- | --- |',
     ...simple('notify', NotifyEventSchemas),
     '',
     '## Log records (topic `log`, sent directly)',
     '',
-    '| type | payload | consumers |',
-    '| --- | --- | --- |',
+    'Keyed and encoded like the notification requests.',
+    '',
+    '| type | payload | protobuf message | consumers |',
+    '| --- | --- | --- | --- |',
     ...simple('log', LogEventSchemas),
     '',
     '## Ingested events (`POST /v1/events`)',

@@ -25,6 +25,21 @@ const Webhook = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A topic on the broker: its name (in stream, subject and exchange names and in
+ * every message key `{name}:{type}`), the payload codec easy-chat writes, and
+ * whether easy-chat's worker consumes it (false when another system, such as the
+ * Go notify service, does).
+ */
+const TopicWire = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 64 }),
+    codec: Type.Union([Type.Literal('json'), Type.Literal('protobuf')]),
+    consume: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
 function strict<T extends Parameters<typeof Type.Object>[0]>(props: T) {
   return Type.Object(props, { additionalProperties: false });
 }
@@ -142,6 +157,8 @@ export const ConfigSchema = strict({
       maxAgeHours: PositiveInt,
     }),
     rabbitmq: strict({ url: Url }),
+    /** Name on the broker and payload codec of the notify and log topics. */
+    topics: strict({ notify: TopicWire, log: TopicWire }),
   }),
   outbox: strict({
     batchSize: Type.Integer({ minimum: 1, maximum: 10000 }),

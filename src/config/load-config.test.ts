@@ -139,6 +139,32 @@ describe('event layer settings', () => {
     ).toThrow(/ingest\.sources\.x\.secret/);
   });
 
+  it('takes topic names and codecs, refusing an unknown codec and names that collide', () => {
+    const config = loadConfig({
+      env: 'test',
+      environment: { EC_BUS__TOPICS__NOTIFY__CODEC: 'protobuf' },
+      overrides: { bus: { topics: { notify: { name: 'notify_topic' }, log: { consume: false } } } },
+    });
+    expect(config.bus.topics).toEqual({
+      notify: { name: 'notify_topic', codec: 'protobuf', consume: true },
+      log: { name: 'log', codec: 'json', consume: false },
+    });
+    const topics =
+      (notify: string, log: string, codec = 'json') =>
+      () =>
+        loadConfig({
+          env: 'test',
+          overrides: { bus: { topics: { notify: { name: notify, codec }, log: { name: log } } } },
+        } as Parameters<typeof loadConfig>[0]);
+    expect(topics('notify', 'log', 'avro')).toThrow(/bus\.topics\.notify\.codec/);
+    expect(topics('same', 'same')).toThrow(
+      /bus\.topics\.log\.name: "same" is taken by bus\.topics\.notify/,
+    );
+    expect(topics('domain', 'log')).toThrow(/"domain" is taken by the domain topic/);
+    expect(topics('notify', 'dlq')).toThrow(/"dlq" is taken by the dead letters/);
+    expect(topics('notify.x', 'log')).toThrow(/bus\.topics\.notify\.name/);
+  });
+
   it('production refuses a short admin token or ingest secret', () => {
     const base = { JWT_SECRET: 'x'.repeat(32) };
     expect(() =>

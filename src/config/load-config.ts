@@ -102,6 +102,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 }
 
 function finalize(config: Config): void {
+  checkTopicNames(config);
   if (config.env === 'production') {
     const secret = config.auth.jwtSecret;
     if (secret === DEFAULT_JWT_SECRET || secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
@@ -202,4 +203,17 @@ function isTree(value: unknown): value is Tree {
 function pathOf(instancePath: string): string {
   const path = instancePath.replace(/^\//, '').split('/').join('.');
   return path === '' ? '(root)' : path;
+}
+
+/** Topic names on the broker must not collide with each other, the domain topic or dead letters. */
+function checkTopicNames(config: Config): void {
+  const taken = new Map([
+    ['domain', 'the domain topic'],
+    ['dlq', 'the dead letters'],
+  ]);
+  for (const [topic, { name }] of Object.entries(config.bus.topics)) {
+    const owner = taken.get(name);
+    if (owner) throw new ConfigError(`bus.topics.${topic}.name: "${name}" is taken by ${owner}`);
+    taken.set(name, `bus.topics.${topic}`);
+  }
 }

@@ -70,7 +70,7 @@ describe.each(BROKERS)('dead letters on %s', (kind) => {
       {
         id: event.id,
         type: 'notify.sms',
-        key: event.id,
+        key: 'notify:notify.sms',
         reason: expect.stringContaining('500') as string,
         event,
       },

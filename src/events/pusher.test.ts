@@ -17,12 +17,13 @@ describe.each(BROKERS)('Pusher on the %s broker', (kind) => {
     await cleanup();
   });
 
-  async function setup() {
+  async function setup(topicName?: string) {
     ({ broker, cleanup } = await openTestBroker(kind));
     const failures: string[] = [];
     const pusher = new Pusher<DemoMap>({
       publisher: broker,
       topic: 'demo',
+      topicName,
       source: 'test',
       aggregate: 'system',
       clock: Date.now,
@@ -63,9 +64,23 @@ describe.each(BROKERS)('Pusher on the %s broker', (kind) => {
       { text: 'four' },
       { n: 5 },
     ]);
-    expect(got[0]!.key).toBe(one.id);
-    expect(got.slice(1).every((d) => d.key === 'k')).toBe(true);
+    // Keys are `{topic}:{key}` as the Go system's formatKey builds them; the type by default.
+    expect(got[0]!.key).toBe('demo:demo.ping');
+    expect(got.slice(1).map((d) => d.key)).toEqual(['demo:k', 'demo:k', 'demo:k', 'demo:k']);
     await expect(pusher.send('demo.ping', { n: 6 })).rejects.toBeInstanceOf(BrokerClosedError);
+  });
+
+  it("starts every key with the topic's name on the broker when it has one", async () => {
+    const { pusher, got } = await setup('demo_topic');
+    await pusher.send('demo.note', { text: 'one' });
+    pusher.sendAsync('demo.ping', { n: 2 });
+    await pusher.sendBatch([{ type: 'demo.ping', payload: { n: 3 } }]);
+    await waitFor(() => got.length >= 3, 'three deliveries');
+    expect(got.map((d) => d.key)).toEqual([
+      'demo_topic:demo.note',
+      'demo_topic:demo.ping',
+      'demo_topic:demo.ping',
+    ]);
   });
 
   it('counts a failed sendAsync instead of throwing', async () => {

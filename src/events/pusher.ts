@@ -9,6 +9,8 @@ import type { Logger } from '../shared/logger.js';
 export interface PusherDeps {
   publisher: Publisher;
   topic: string;
+  /** The topic's name on the broker (`bus.topics.<topic>.name`), which starts every key. */
+  topicName?: string;
   source: string;
   aggregate: EventAggregate;
   clock: Clock;
@@ -17,13 +19,24 @@ export interface PusherDeps {
   onAsyncFailure?: (topic: string, err: unknown) => void;
 }
 
+/**
+ * The message key of an event: `{topic}:{key}`, as the Go system's `formatKey`
+ * builds it, where key defaults to the event type (`notify_topic:notify.email`).
+ * The Go consumers tell the messages of one topic apart by it; on a partitioned
+ * broker it is the partition key.
+ */
+export function formatKey(topicName: string, key: string): string {
+  return `${topicName}:${key}`;
+}
+
 export type PusherItem<M> = {
   [K in keyof M & string]: { type: K; payload: M[K]; key?: string };
 }[keyof M & string];
 
 /**
  * The transport for one topic, typed by its event map: every send builds the
- * envelope (id, timestamp, metadata) and publishes it.
+ * envelope (id, timestamp, metadata) and publishes it under the key
+ * `{topic}:{key ?? type}` (formatKey).
  * - `send` waits for the broker's confirmation;
  * - `sendWithKey` does too, and events with one key keep their order;
  * - `sendBatch` publishes several in order with one confirmation wait;
@@ -58,7 +71,7 @@ export class Pusher<M extends Record<string, unknown>> {
 
   async send<K extends keyof M & string>(type: K, payload: M[K]): Promise<EventMessage<M[K]>> {
     const event = this.build(type, payload);
-    await this.publish([{ event }]);
+    await this.publish([{ event, key: this.key(type) }]);
     return event;
   }
 
@@ -68,14 +81,14 @@ export class Pusher<M extends Record<string, unknown>> {
     payload: M[K],
   ): Promise<EventMessage<M[K]>> {
     const event = this.build(type, payload);
-    await this.publish([{ event, key }]);
+    await this.publish([{ event, key: this.key(key) }]);
     return event;
   }
 
   async sendBatch(items: ReadonlyArray<PusherItem<M>>): Promise<EventMessage[]> {
     const events = items.map((item) => ({
       event: this.build(item.type, item.payload),
-      key: item.key,
+      key: this.key(item.key ?? item.type),
     }));
     await this.publish(events);
     return events.map((e) => e.event);
@@ -83,12 +96,16 @@ export class Pusher<M extends Record<string, unknown>> {
 
   sendAsync<K extends keyof M & string>(type: K, payload: M[K], key?: string): void {
     const event = this.build(type, payload);
-    const sending = this.publish([{ event, key }]).catch((err: unknown) => {
+    const sending = this.publish([{ event, key: this.key(key ?? type) }]).catch((err: unknown) => {
       this.deps.onAsyncFailure?.(this.deps.topic, err);
       this.deps.logger.warn({ err, topic: this.deps.topic, type }, 'async event send failed');
     });
     this.inFlight.add(sending);
     void sending.finally(() => this.inFlight.delete(sending));
+  }
+
+  private key(key: string): string {
+    return formatKey(this.deps.topicName ?? this.deps.topic, key);
   }
 
   async close(): Promise<void> {

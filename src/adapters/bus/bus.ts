@@ -1,3 +1,4 @@
+import type { WireFormats } from './codec.js';
 import type { EventMessage } from './event-message.js';
 
 /**
@@ -137,6 +138,8 @@ export interface BrokerOptions {
    * for as long as they last and never dead-letter the event.
    */
   isTransient?: (err: unknown) => boolean;
+  /** Topic names on the broker and payload codecs (default: every topic by its name, JSON). */
+  formats?: WireFormats;
 }
 
 /** Thrown by publish/resilientPublish once the broker is closed. */

@@ -1,4 +1,3 @@
-import type { EventMessage } from './event-message.js';
 import {
   backoffDelay,
   type BackoffOptions,
@@ -165,23 +164,4 @@ export class DeliveryRunner implements Subscription {
 
 export function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-/** Parses a wire body into an envelope, or throws with a reason fit for a dead letter. */
-export function decodeEvent(body: Uint8Array | string): EventMessage {
-  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
-  const parsed = JSON.parse(text) as Partial<EventMessage> | null;
-  if (
-    !parsed ||
-    typeof parsed !== 'object' ||
-    typeof parsed.id !== 'string' ||
-    typeof parsed.type !== 'string'
-  ) {
-    throw new Error('not an event envelope');
-  }
-  return parsed as EventMessage;
-}
-
-export function encodeEvent(event: EventMessage): Buffer {
-  return Buffer.from(JSON.stringify(event));
 }

@@ -1,4 +1,5 @@
 import type { EventMessage } from './event-message.js';
+import { bodyDigestId, undecodableEvent, WireFormats } from './codec.js';
 import {
   assertName,
   BrokerClosedError,
@@ -16,21 +17,28 @@ import {
   type BusLogger,
   type BusObserver,
   type InboundDelivery,
+  describe,
 } from './delivery-runner.js';
 
+/** A message as it sits in a queue: bytes, as a server-backed broker holds them. */
 interface Item {
-  event: EventMessage;
+  body: Uint8Array;
+  contentType?: string;
+  type: string;
   key: string;
   topic: string;
   attempt: number;
+  /** The decoded event, shared by the queues' copies of the item (decoded once). */
+  decoded: { event?: EventMessage };
 }
 
 interface QueueState {
+  name: string;
   topic: string;
   types: Set<string>;
   pending: Item[];
   consumers: DeliveryRunner[];
-  deadLetters: DeadLetter[];
+  deadLetters: Array<{ item: Item; reason: string }>;
   nextConsumer: number;
   /** One event in flight at a time (ConsumeSpec.ordered). */
   ordered?: boolean;
@@ -56,34 +64,74 @@ export class MemoryBroker implements Broker {
   >();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly logger: BusLogger;
+  private readonly formats: WireFormats;
+  private readonly items = new WeakMap<InboundDelivery, Item>();
   private closed = false;
 
   constructor(private readonly options: MemoryBrokerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.formats = options.formats ?? new WireFormats();
   }
 
   async publish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {
     if (this.closed) throw new BrokerClosedError();
     assertName('topic', topic);
-    for (const { event, key } of events) {
-      // A copy through JSON, as a real broker would deliver, so no object is shared.
-      const copy = JSON.parse(JSON.stringify(event)) as EventMessage;
-      const item: Item = { event: copy, key: key ?? event.id, topic, attempt: 1 };
-      for (const queue of this.queues.values()) {
-        if (queue.topic === topic && queue.types.has(event.type)) this.enqueue(queue, { ...item });
-      }
-      for (const listener of this.listeners.get(topic) ?? []) {
-        if (!listener.types.has(event.type)) continue;
+    // Encoded with the topic's codec, as a real broker carries them, so no object is
+    // shared and the codec runs here too; every queue decodes its own copy.
+    const items = events.map(({ event, key }): Item => {
+      const { body, contentType } = this.formats.encode(topic, event);
+      const { type, id } = event;
+      return { body, contentType, type, key: key ?? id, topic, attempt: 1, decoded: {} };
+    });
+    for (const item of items) this.route(item);
+  }
+
+  /**
+   * Puts bytes on a topic as another producer in this process would (tests of
+   * payloads written elsewhere): `type` routes it, `contentType` picks the codec
+   * (else the topic's).
+   */
+  async publishRaw(
+    topic: string,
+    type: string,
+    body: Uint8Array,
+    options: { key?: string; contentType?: string } = {},
+  ): Promise<void> {
+    if (this.closed) throw new BrokerClosedError();
+    assertName('topic', topic);
+    const key = options.key ?? '';
+    const { contentType } = options;
+    this.route({ body, contentType, type, key, topic, attempt: 1, decoded: {} });
+  }
+
+  private route(item: Item): void {
+    for (const queue of this.queues.values()) {
+      if (queue.topic === item.topic && queue.types.has(item.type))
+        this.enqueue(queue, { ...item });
+    }
+    for (const listener of this.listeners.get(item.topic) ?? []) {
+      if (!listener.types.has(item.type)) continue;
+      try {
+        const event = structuredClone(this.read(item));
         listener
-          .handler({
-            event: JSON.parse(JSON.stringify(copy)) as EventMessage,
-            key: item.key,
-            topic,
-            attempt: 1,
-          })
-          .catch((err: unknown) => this.logger.warn({ err, topic }, 'subscriber failed'));
+          .handler({ event, key: item.key || event.id, topic: item.topic, attempt: 1 })
+          .catch((err: unknown) =>
+            this.logger.warn({ err, topic: item.topic }, 'subscriber failed'),
+          );
+      } catch (err) {
+        this.logger.warn({ err, topic: item.topic }, 'undecodable event on subscription');
       }
     }
+  }
+
+  private read(item: Item): EventMessage {
+    item.decoded.event ??= this.formats.decode(item.topic, item.body, {
+      type: item.type,
+      contentType: item.contentType,
+      fallbackId: () => bodyDigestId(item.body),
+      fallbackTimestamp: () => Date.now(),
+    });
+    return item.decoded.event;
   }
 
   async resilientPublish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {
@@ -98,6 +146,7 @@ export class MemoryBroker implements Broker {
     let queue = this.queues.get(spec.queue);
     if (!queue) {
       queue = {
+        name: spec.queue,
         topic: spec.topic,
         types: new Set(),
         pending: [],
@@ -130,7 +179,7 @@ export class MemoryBroker implements Broker {
         state.consumers = state.consumers.filter((c) => c !== runner);
         // Deliveries this consumer had not started go back to the queue.
         for (const d of runner.drainWaiting()) {
-          state.pending.unshift(itemOf(d));
+          state.pending.unshift(this.itemOf(d));
           state.inFlight -= 1;
         }
         await runner.stop();
@@ -157,17 +206,46 @@ export class MemoryBroker implements Broker {
   }
 
   async takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    return this.queues.get(queue)?.deadLetters.splice(0, limit) ?? [];
+    const dead = this.queues.get(queue)?.deadLetters.splice(0, limit) ?? [];
+    return dead.map((d) => this.deadLetterOf(d).dead);
   }
 
   async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
     const state = this.queues.get(queue);
     if (!state) return [];
-    const dead = state.deadLetters.splice(0, limit);
-    for (const { event, key } of dead) {
-      this.enqueue(state, { event, key, topic: state.topic, attempt: 1 });
+    const out: DeadLetter[] = [];
+    const left: QueueState['deadLetters'] = [];
+    while (out.length < limit && state.deadLetters.length > 0) {
+      const d = state.deadLetters.shift()!;
+      const { dead, decoded } = this.deadLetterOf(d);
+      // Undecodable bytes stay for `takeDeadLetters` and a human: nothing to replay them as.
+      if (!decoded) {
+        left.push(d);
+        continue;
+      }
+      this.enqueue(state, { ...d.item, attempt: 1 });
+      out.push(dead);
     }
-    return dead;
+    state.deadLetters.unshift(...left);
+    return out;
+  }
+
+  private deadLetterOf({ item, reason }: { item: Item; reason: string }): {
+    dead: DeadLetter;
+    decoded: boolean;
+  } {
+    try {
+      const event = this.read(item);
+      return { dead: { event, key: item.key || event.id, reason }, decoded: true };
+    } catch {
+      const event = undecodableEvent(item.body, {
+        type: item.type,
+        id: bodyDigestId(item.body),
+        timestamp: Date.now(),
+        contentType: item.contentType,
+      });
+      return { dead: { event, key: item.key || event.id, reason }, decoded: false };
+    }
   }
 
   async ping(): Promise<void> {
@@ -199,18 +277,32 @@ export class MemoryBroker implements Broker {
       const live = candidates.filter((c) => c.hasCapacity);
       if (live.length === 0) return;
       const runner = live[queue.nextConsumer++ % live.length]!;
+      const item = queue.pending.shift()!;
+      let event: EventMessage;
+      try {
+        event = this.read(item);
+      } catch (err) {
+        // Cannot be handled now or ever: to the dead letters with the reason.
+        this.logger.warn({ err, topic: item.topic }, 'undecodable event; dead-lettering');
+        this.options.observer?.handled?.(queue.name, 'dead');
+        queue.deadLetters.push({ item, reason: describe(err) });
+        continue;
+      }
       queue.inFlight += 1;
-      runner.push(this.inbound(queue, queue.pending.shift()!));
+      runner.push(this.inbound(queue, item, event));
     }
   }
 
-  private inbound(queue: QueueState, item: Item): InboundDelivery {
+  private inbound(queue: QueueState, item: Item, event: EventMessage): InboundDelivery {
     const settled = () => {
       queue.inFlight -= 1;
       this.flush(queue);
     };
-    return {
-      ...item,
+    const delivery: InboundDelivery = {
+      event,
+      key: item.key || event.id,
+      topic: item.topic,
+      attempt: item.attempt,
       ack: settled,
       retry: (delayMs) => {
         // An ordered queue keeps its slot and retries this event before any other.
@@ -228,13 +320,15 @@ export class MemoryBroker implements Broker {
         this.timers.add(timer);
       },
       deadLetter: (reason) => {
-        queue.deadLetters.push({ event: item.event, key: item.key, reason });
+        queue.deadLetters.push({ item, reason });
         settled();
       },
     };
+    this.items.set(delivery, item);
+    return delivery;
   }
-}
 
-function itemOf(d: InboundDelivery): Item {
-  return { event: d.event, key: d.key, topic: d.topic, attempt: d.attempt };
+  private itemOf(d: InboundDelivery): Item {
+    return this.items.get(d)!;
+  }
 }

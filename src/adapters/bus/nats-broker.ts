@@ -17,6 +17,13 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import type { EventMessage } from './event-message.js';
+import { bodyDigestId, WireFormats } from './codec.js';
+import {
+  CONTENT_TYPE_HEADER,
+  KEY_HEADER,
+  MSG_ID_HEADER,
+  NatsDeadLetters,
+} from './nats-dead-letters.js';
 import {
   assertName,
   BrokerClosedError,
@@ -29,22 +36,14 @@ import {
   type Subscription,
 } from './bus.js';
 import {
-  decodeEvent,
   DeliveryRunner,
   describe,
-  encodeEvent,
   silentLogger,
   type BusLogger,
   type BusObserver,
   type InboundDelivery,
 } from './delivery-runner.js';
 import { abortableSleep, retryUntilClosed } from './resilient.js';
-
-const KEY_HEADER = 'Ec-Key';
-const REASON_HEADER = 'Ec-Dead-Reason';
-/** The topic a dead letter came from, so a replay knows where to publish it. */
-const TOPIC_HEADER = 'Ec-Topic';
-const DAY_MS = 86_400_000;
 
 export interface NatsBrokerOptions extends BrokerOptions {
   url: string;
@@ -62,10 +61,12 @@ export interface NatsBrokerOptions extends BrokerOptions {
 
 /**
  * NATS JetStream: a topic is a stream `<prefix>_<topic>` over subjects
- * `<prefix>.<topic>.<type>`; a queue is a durable pull consumer of that stream
- * (explicit acks, new events from its creation on); dead letters go to the stream
- * `<prefix>_dlq` under `<prefix>.dlq.<queue>`. The event id is the `msgID`, so a
- * relay that re-publishes within the duplicate window stores the event once.
+ * `<prefix>.<topic>.<type>` (the topic under its `bus.topics` name); a queue is a
+ * durable pull consumer of that stream (explicit acks, new events from its creation
+ * on); dead letters go to the stream `<prefix>_dlq` under `<prefix>.dlq.<queue>`.
+ * The event id is the `msgID`, so a relay that re-publishes within the duplicate
+ * window stores the event once. Bodies are the topic's codec, named by the
+ * `Content-Type` header.
  */
 export class NatsBroker implements Broker {
   readonly kind = 'nats' as const;
@@ -73,6 +74,8 @@ export class NatsBroker implements Broker {
   private readonly subscriptions = new Set<Subscription>();
   private readonly closing = new AbortController();
   private readonly logger: BusLogger;
+  private readonly formats: WireFormats;
+  private readonly deadLetters: NatsDeadLetters;
   private closed: Promise<void> | undefined;
 
   private constructor(
@@ -82,6 +85,19 @@ export class NatsBroker implements Broker {
     private readonly jsm: JetStreamManager,
   ) {
     this.logger = options.logger ?? silentLogger;
+    this.formats = options.formats ?? new WireFormats();
+    this.deadLetters = new NatsDeadLetters({
+      prefix: options.prefix,
+      js,
+      jsm,
+      formats: this.formats,
+      logger: this.logger,
+      ensure: (key, name, subjects, maxAgeMs) => this.ensure(key, name, subjects, maxAgeMs),
+      republish: async (topic, type, data, h, msgID) => {
+        await this.ensureStream(topic);
+        await this.js.publish(this.subject(topic, type), data, { msgID, headers: h });
+      },
+    });
   }
 
   static async connect(options: NatsBrokerOptions): Promise<NatsBroker> {
@@ -102,9 +118,11 @@ export class NatsBroker implements Broker {
     // Publishes are pipelined on the one connection, so the stream stores them in
     // call order; the server's acks (one per event) are awaited together.
     const acks = events.map(({ event, key }) => {
+      const { body, contentType } = this.formats.encode(topic, event);
       const h = headers();
       h.set(KEY_HEADER, key ?? event.id);
-      return this.js.publish(this.subject(topic, event.type), encodeEvent(event), {
+      h.set(CONTENT_TYPE_HEADER, contentType);
+      return this.js.publish(this.subject(topic, event.type), body, {
         msgID: event.id,
         headers: h,
       });
@@ -160,13 +178,14 @@ export class NatsBroker implements Broker {
     };
     let messages = await open();
     const stopped = () => runner.isStopped || this.closing.signal.aborted;
+    const wanted = new Set(spec.types);
 
     const loop = (async () => {
       for (let failures = 0; !stopped();) {
         try {
           for await (const msg of messages) {
             failures = 0;
-            const delivery = this.inbound(spec, msg);
+            const delivery = this.inbound(spec, wanted, msg);
             if (delivery) runner.push(delivery);
             // Backpressure: take the next message only when a handler slot is free.
             while (!runner.hasCapacity && !runner.isStopped) {
@@ -214,12 +233,13 @@ export class NatsBroker implements Broker {
     const wanted = new Set(types);
     // JetStream publishes are ordinary NATS messages too, so a core subscription
     // sees them live on every node without a durable consumer.
-    const sub = this.nc.subscribe(`${this.options.prefix}.${topic}.>`, {
+    const sub = this.nc.subscribe(this.subject(topic, '>'), {
       callback: (err, msg) => {
         if (err) return;
+        const type = this.typeOf(topic, msg.subject);
+        if (!wanted.has(type)) return;
         try {
-          const event = decodeEvent(msg.data);
-          if (!wanted.has(event.type)) return;
+          const event = this.read(topic, msg.data, type, msg.headers, () => bodyDigestId(msg.data));
           const key = msg.headers?.get(KEY_HEADER) || event.id;
           handler({ event, key, topic, attempt: 1 }).catch((e: unknown) =>
             this.logger.warn({ err: e, topic }, 'subscriber failed'),
@@ -240,63 +260,12 @@ export class NatsBroker implements Broker {
     return subscription;
   }
 
-  async takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const out: DeadLetter[] = [];
-    if (limit <= 0) return out;
-    for await (const stored of this.storedDeadLetters(queue)) {
-      await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
-      const event = decodeOrUndefined(stored.data);
-      if (!event) {
-        this.logger.warn({ queue, seq: stored.seq }, 'dropping an undecodable dead letter');
-        continue;
-      }
-      out.push(deadLetterOf(event, stored.header));
-      if (out.length >= limit) break;
-    }
-    return out;
+  takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.take(queue, limit);
   }
 
-  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const out: DeadLetter[] = [];
-    if (limit <= 0) return out;
-    for await (const stored of this.storedDeadLetters(queue)) {
-      const topic = stored.header.get(TOPIC_HEADER);
-      const event = decodeOrUndefined(stored.data);
-      if (!topic || !event) {
-        // Left in place for `takeDeadLetters` and a human: nothing to replay it as.
-        this.logger.warn({ queue, seq: stored.seq }, 'dead letter cannot be replayed; left');
-        continue;
-      }
-      const dead = deadLetterOf(event, stored.header);
-      await this.ensureStream(topic);
-      const h = headers();
-      h.set(KEY_HEADER, dead.key);
-      // A msgID of its own: the event's id may still be inside the duplicate window
-      // (it would be dropped), and a replay repeated after a crash between the
-      // publish and the delete below stores it once.
-      await this.js.publish(this.subject(topic, event.type), stored.data, {
-        msgID: `${event.id}.replay.${stored.seq}`,
-        headers: h,
-      });
-      await this.jsm.streams.deleteMessage(this.dlqStreamName(), stored.seq, false);
-      out.push(dead);
-      if (out.length >= limit) break;
-    }
-    return out;
-  }
-
-  /** A queue's dead letters, oldest first, read one by one from the dead-letter stream. */
-  private async *storedDeadLetters(queue: string) {
-    await this.ensureDlqStream();
-    const subject = this.dlqSubject(queue);
-    for (let seq = 1; ;) {
-      // STREAM.MSG.GET takes next_by_subj (server 2.9+); the client's type omits it.
-      const query = { seq, next_by_subj: subject } as { seq: number };
-      const stored = await this.jsm.streams.getMessage(this.dlqStreamName(), query);
-      if (!stored) return;
-      seq = stored.seq + 1;
-      yield stored;
-    }
+  replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.replay(queue, limit);
   }
 
   async ping(): Promise<void> {
@@ -328,13 +297,31 @@ export class NatsBroker implements Broker {
     await this.jsm.streams.delete(this.streamName(topic));
   }
 
-  private inbound(spec: ConsumeSpec, msg: JsMsg): InboundDelivery | undefined {
-    let event;
+  private inbound(spec: ConsumeSpec, wanted: Set<string>, msg: JsMsg): InboundDelivery | undefined {
+    const type = this.typeOf(spec.topic, msg.subject);
+    if (!wanted.has(type)) {
+      // Another queue's type on the same stream: not this queue's to read.
+      msg.ack();
+      this.options.observer?.handled?.(spec.queue, 'skipped');
+      return undefined;
+    }
+    const contentType = msg.headers?.get(CONTENT_TYPE_HEADER) || undefined;
+    let event: EventMessage;
     try {
-      event = decodeEvent(msg.data);
+      event = this.read(
+        spec.topic,
+        msg.data,
+        type,
+        msg.headers,
+        () => `${msg.info.stream}:${msg.seq}`,
+      );
     } catch (err) {
       // Cannot be handled now or ever: keep the bytes for a human, then drop.
-      void this.deadLetterRaw(spec, msg.data, msg.headers?.get(KEY_HEADER) ?? '', describe(err))
+      this.logger.warn({ err, queue: spec.queue }, 'undecodable event; dead-lettering');
+      this.options.observer?.handled?.(spec.queue, 'dead');
+      const key = msg.headers?.get(KEY_HEADER) ?? '';
+      void this.deadLetters
+        .store(spec, msg.data, { key, type, contentType, reason: describe(err) })
         .then(() => msg.term())
         .catch((e: unknown) => this.logger.warn({ err: e }, 'dead-lettering failed'));
       return undefined;
@@ -349,38 +336,36 @@ export class NatsBroker implements Broker {
       retry: (delayMs) => msg.nak(delayMs),
       inProgress: () => msg.working(),
       deadLetter: async (reason) => {
-        await this.deadLetterRaw(spec, msg.data, key, reason);
+        await this.deadLetters.store(spec, msg.data, { key, type, contentType, reason });
         msg.term(reason.slice(0, 200));
       },
     };
   }
 
-  private async deadLetterRaw(spec: ConsumeSpec, data: Uint8Array, key: string, reason: string) {
-    await this.ensureDlqStream();
-    const h = headers();
-    h.set(KEY_HEADER, key);
-    h.set(TOPIC_HEADER, spec.topic);
-    h.set(REASON_HEADER, reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
-    await this.js.publish(this.dlqSubject(spec.queue), data, { headers: h });
+  /** Reads a message of `topic` with its codec; throws `UndecodableEventError`. */
+  private read(
+    topic: string,
+    data: Uint8Array,
+    type: string,
+    hdrs: MsgHdrs | undefined,
+    brokerId: () => string,
+  ): EventMessage {
+    return this.formats.decode(topic, data, {
+      type,
+      contentType: hdrs?.get(CONTENT_TYPE_HEADER) || undefined,
+      fallbackId: () => hdrs?.get(MSG_ID_HEADER) || brokerId(),
+      fallbackTimestamp: () => Date.now(),
+    });
   }
 
   private ensureStream(topic: string): Promise<void> {
     assertName('topic', topic);
-    if (topic === 'dlq') throw new Error('topic name "dlq" is reserved');
+    if (this.formats.name(topic) === 'dlq') throw new Error('topic name "dlq" is reserved');
     return this.ensure(
       topic,
       this.streamName(topic),
-      [`${this.options.prefix}.${topic}.>`],
+      [this.subject(topic, '>')],
       this.options.maxAgeMs,
-    );
-  }
-
-  private ensureDlqStream(): Promise<void> {
-    return this.ensure(
-      '\0dlq',
-      this.dlqStreamName(),
-      [`${this.options.prefix}.dlq.>`],
-      30 * DAY_MS,
     );
   }
 
@@ -444,7 +429,7 @@ export class NatsBroker implements Broker {
               opt_start_time: new Date(lostAt - 60_000).toISOString(),
             }),
         // Types are filtered by the runner, so a queue may change its types freely.
-        filter_subject: `${this.options.prefix}.${topic}.>`,
+        filter_subject: this.subject(topic, '>'),
         ack_wait: nanos(this.options.ackWaitMs),
         max_ack_pending: maxAckPending,
       })
@@ -453,40 +438,23 @@ export class NatsBroker implements Broker {
       });
   }
 
+  /** `<prefix>.<topic name>.<type>`; type `>` is every type. */
   private subject(topic: string, type: string): string {
-    assertName('event type', type);
-    return `${this.options.prefix}.${topic}.${type}`;
+    if (type !== '>') assertName('event type', type);
+    return `${this.options.prefix}.${this.formats.name(topic)}.${type}`;
+  }
+
+  /** The event type a subject of `topic` names ("" if it is not one). */
+  private typeOf(topic: string, subject: string): string {
+    const head = `${this.options.prefix}.${this.formats.name(topic)}.`;
+    return subject.startsWith(head) ? subject.slice(head.length) : '';
   }
 
   private streamName(topic: string): string {
-    return `${this.options.prefix}_${topic}`.replace(/\./g, '_');
+    return `${this.options.prefix}_${this.formats.name(topic)}`.replace(/\./g, '_');
   }
 
   private durableName(queue: string): string {
     return `${this.options.prefix}_${queue}`.replace(/\./g, '_');
   }
-
-  private dlqStreamName(): string {
-    return `${this.options.prefix}_dlq`.replace(/\./g, '_');
-  }
-
-  private dlqSubject(queue: string): string {
-    return `${this.options.prefix}.dlq.${queue}`;
-  }
-}
-
-function decodeOrUndefined(data: Uint8Array): EventMessage | undefined {
-  try {
-    return decodeEvent(data);
-  } catch {
-    return undefined;
-  }
-}
-
-function deadLetterOf(event: EventMessage, header: MsgHdrs): DeadLetter {
-  return {
-    event,
-    key: header.get(KEY_HEADER) || event.id,
-    reason: header.get(REASON_HEADER) || 'dead-lettered',
-  };
 }

@@ -1,17 +1,22 @@
 import type { Config } from '../../config/config.schema.js';
 import type { Broker } from './bus.js';
+import type { WireFormats } from './codec.js';
 import type { BusLogger, BusObserver } from './delivery-runner.js';
 import { MemoryBroker } from './memory-broker.js';
 import { NatsBroker } from './nats-broker.js';
 import { RabbitBroker } from './rabbitmq-broker.js';
 
-/** Chooses and connects the Broker implementation from `bus.driver`. */
+/**
+ * Chooses and connects the Broker implementation from `bus.driver`. `formats` are
+ * the topics' names and codecs (`bus.topics`, joined in src/catalogue/topic-formats.ts).
+ */
 export async function openBroker(
   config: Config,
   deps: {
     logger?: BusLogger;
     observer?: BusObserver;
     isTransient?: (err: unknown) => boolean;
+    formats?: WireFormats;
   } = {},
 ): Promise<Broker> {
   const { bus } = config;
@@ -22,6 +27,7 @@ export async function openBroker(
     logger: deps.logger,
     observer: deps.observer,
     isTransient: deps.isTransient,
+    formats: deps.formats,
   };
   switch (bus.driver) {
     case 'memory':

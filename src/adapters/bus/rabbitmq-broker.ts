@@ -15,20 +15,24 @@ import {
   type OutgoingEvent,
   type Subscription,
 } from './bus.js';
+import { bodyDigestId, WireFormats } from './codec.js';
 import {
-  decodeEvent,
+  headerString,
+  KEY_HEADER,
+  RabbitDeadLetters,
+  toError,
+  type MessageLike,
+} from './rabbitmq-dead-letters.js';
+import type { EventMessage } from './event-message.js';
+import {
   DeliveryRunner,
   describe,
-  encodeEvent,
   silentLogger,
   type BusLogger,
   type BusObserver,
   type InboundDelivery,
 } from './delivery-runner.js';
 import { abortableSleep, retryUntilClosed } from './resilient.js';
-
-const KEY_HEADER = 'ec-key';
-const REASON_HEADER = 'ec-dead-reason';
 
 export interface RabbitBrokerOptions extends BrokerOptions {
   url: string;
@@ -37,8 +41,8 @@ export interface RabbitBrokerOptions extends BrokerOptions {
 }
 
 /**
- * RabbitMQ: a topic is a durable topic exchange `<prefix>.<topic>` routed by event
- * type; a queue is a durable quorum queue `<prefix>.<queue>` bound to the types it
+ * RabbitMQ: a topic is a durable topic exchange `<prefix>.<topic>` (the topic under
+ * its `bus.topics` name) routed by event type, which the `type` property repeats; a queue is a durable quorum queue `<prefix>.<queue>` bound to the types it
  * asked for, whose dead-letter exchange `<prefix>.dlx` routes to `<queue>.dlq`.
  * Publishing uses a confirm channel, so `publish` resolves only after the broker
  * took responsibility for every event. Redeliveries are counted by the quorum
@@ -53,6 +57,8 @@ export class RabbitBroker implements Broker {
   private readonly subscriptions = new Set<Subscription>();
   private readonly closing = new AbortController();
   private readonly logger: BusLogger;
+  private readonly formats: WireFormats;
+  private readonly deadLetters: RabbitDeadLetters;
   private closed: Promise<void> | undefined;
   /** Everything this instance declared (tests and benchmarks delete it afterwards). */
   readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
@@ -60,6 +66,17 @@ export class RabbitBroker implements Broker {
   constructor(private readonly options: RabbitBrokerOptions) {
     assertName('prefix', options.prefix);
     this.logger = options.logger ?? silentLogger;
+    this.formats = options.formats ?? new WireFormats();
+    this.deadLetters = new RabbitDeadLetters({
+      prefix: options.prefix,
+      logger: this.logger,
+      conn: () => this.conn(),
+      confirmChannel: () => this.confirmChannel(),
+      declared: this.declared,
+      queueName: (queue) => this.queueName(queue),
+      read: (topic, msg) => this.read(topic, msg),
+      typeOf: (topic, msg) => this.typeOf(topic, msg),
+    });
   }
 
   /** Connects eagerly so that a wrong URL fails at start-up. */
@@ -78,14 +95,16 @@ export class RabbitBroker implements Broker {
       ({ event, key }) =>
         new Promise<void>((resolve, reject) => {
           assertName('event type', event.type);
+          const { body, contentType } = this.formats.encode(topic, event);
           ch.publish(
             exchange,
             event.type,
-            encodeEvent(event),
+            Buffer.from(body.buffer, body.byteOffset, body.byteLength),
             {
               persistent: true,
               messageId: event.id,
-              contentType: 'application/json',
+              type: event.type,
+              contentType,
               timestamp: Math.floor(event.timestamp / 1000),
               headers: { [KEY_HEADER]: key ?? event.id },
             },
@@ -199,7 +218,7 @@ export class RabbitBroker implements Broker {
       (msg) => {
         if (!msg) return;
         try {
-          const event = decodeEvent(msg.content);
+          const event = this.read(topic, msg);
           const key = headerString(msg, KEY_HEADER) ?? event.id;
           handler({ event, key, topic, attempt: 1 }).catch((err: unknown) =>
             this.logger.warn({ err, topic }, 'subscriber failed'),
@@ -220,83 +239,12 @@ export class RabbitBroker implements Broker {
     return subscription;
   }
 
-  async takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const ch = await (await this.conn()).createChannel();
-    ch.on('error', () => undefined);
-    try {
-      await this.declareDeadLetterQueue(ch, queue);
-      const out: DeadLetter[] = [];
-      while (out.length < limit) {
-        const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
-        if (!msg) break;
-        ch.ack(msg);
-        try {
-          const event = decodeEvent(msg.content);
-          out.push({
-            event,
-            key: headerString(msg, KEY_HEADER) ?? event.id,
-            reason: reasonOf(msg),
-          });
-        } catch {
-          this.logger.warn({ queue }, 'dropping an undecodable dead letter');
-        }
-      }
-      return out;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+  takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.take(queue, limit);
   }
 
-  async replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
-    const conn = await this.conn();
-    // checkQueue closes its channel when the queue is missing: a channel of its own.
-    const probe = await conn.createChannel();
-    probe.on('error', () => undefined);
-    try {
-      await probe.checkQueue(this.queueName(queue));
-    } finally {
-      await probe.close().catch(() => undefined);
-    }
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    try {
-      await this.declareDeadLetterQueue(ch, queue);
-      const pub = await this.confirmChannel();
-      const out: DeadLetter[] = [];
-      while (out.length < limit) {
-        const msg = await ch.get(this.deadLetterQueueName(queue), { noAck: false });
-        if (!msg) break;
-        let event;
-        try {
-          event = decodeEvent(msg.content);
-        } catch {
-          // Not acknowledged: it returns to the dead-letter queue when the channel closes.
-          this.logger.warn({ queue }, 'dead letter cannot be replayed; left');
-          continue;
-        }
-        const key = headerString(msg, KEY_HEADER) ?? event.id;
-        // Straight to the queue through the default exchange (not to the topic's other
-        // queues), confirmed before the dead letter is acknowledged.
-        await new Promise<void>((resolve, reject) =>
-          pub.sendToQueue(
-            this.queueName(queue),
-            msg.content,
-            {
-              persistent: true,
-              messageId: event.id,
-              contentType: 'application/json',
-              headers: { [KEY_HEADER]: key },
-            },
-            (err: unknown) => (err ? reject(toError(err)) : resolve()),
-          ),
-        );
-        ch.ack(msg);
-        out.push({ event, key, reason: reasonOf(msg) });
-      }
-      return out;
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+  replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    return this.deadLetters.replay(queue, limit);
   }
 
   async ping(): Promise<void> {
@@ -328,12 +276,20 @@ export class RabbitBroker implements Broker {
     msg: ConsumeMessage,
     timers: Set<NodeJS.Timeout>,
   ): InboundDelivery | undefined {
-    let event;
+    let event: EventMessage;
     try {
-      event = decodeEvent(msg.content);
+      event = this.read(spec.topic, msg);
     } catch (err) {
+      // Cannot be handled now or ever: to the dead letters with the reason, for a human.
       this.logger.warn({ err, queue: spec.queue }, 'undecodable event; dead-lettering');
-      ch.nack(msg, false, false);
+      this.options.observer?.handled?.(spec.queue, 'dead');
+      void this.deadLetters.store(
+        ch,
+        spec,
+        msg,
+        headerString(msg, KEY_HEADER) ?? '',
+        describe(err),
+      );
       return undefined;
     }
     const key = headerString(msg, KEY_HEADER) ?? event.id;
@@ -356,35 +312,29 @@ export class RabbitBroker implements Broker {
         }, delayMs);
         timers.add(timer);
       },
-      deadLetter: async (reason) => {
-        try {
-          // Through the dead-letter exchange, carrying the reason for a human.
-          const pub = await this.confirmChannel();
-          await this.declareDeadLetterQueue(pub, spec.queue);
-          await new Promise<void>((resolve, reject) =>
-            pub.publish(
-              this.dlxName(),
-              spec.queue,
-              msg.content,
-              {
-                persistent: true,
-                messageId: event.id,
-                contentType: 'application/json',
-                headers: { [KEY_HEADER]: key, [REASON_HEADER]: reason.slice(0, 1000) },
-              },
-              (err: unknown) => (err ? reject(toError(err)) : resolve()),
-            ),
-          );
-          ch.ack(msg);
-        } catch (err) {
-          this.logger.warn(
-            { err, queue: spec.queue },
-            'dead-letter publish failed; rejecting instead',
-          );
-          ch.nack(msg, false, false);
-        }
-      },
+      deadLetter: (reason) => this.deadLetters.store(ch, spec, msg, key, reason),
     };
+  }
+
+  /**
+   * The event type of a message: its routing key when it came through the topic's
+   * exchange, else (a replay or a dead letter) the `type` property.
+   */
+  private typeOf(topic: string, msg: MessageLike): string {
+    if (msg.fields.exchange === this.exchangeName(topic)) return msg.fields.routingKey;
+    return (msg.properties.type as string | undefined) ?? msg.fields.routingKey;
+  }
+
+  /** Reads a message of `topic` with its codec; throws `UndecodableEventError`. */
+  private read(topic: string, msg: MessageLike): EventMessage {
+    const messageId = msg.properties.messageId as string | undefined;
+    const seconds = Number(msg.properties.timestamp);
+    return this.formats.decode(topic, msg.content, {
+      type: this.typeOf(topic, msg),
+      contentType: msg.properties.contentType as string | undefined,
+      fallbackId: () => messageId || bodyDigestId(msg.content),
+      fallbackTimestamp: () => (seconds > 0 ? seconds * 1000 : Date.now()),
+    });
   }
 
   /**
@@ -399,13 +349,13 @@ export class RabbitBroker implements Broker {
     const name = this.queueName(spec.queue);
     try {
       await this.ensureExchange(ch, spec.topic);
-      await this.declareDeadLetterQueue(ch, spec.queue);
+      await this.deadLetters.declare(ch, spec.queue);
       try {
         await ch.assertQueue(name, {
           durable: true,
           arguments: {
             'x-queue-type': 'quorum',
-            'x-dead-letter-exchange': this.dlxName(),
+            'x-dead-letter-exchange': this.deadLetters.exchangeName,
             'x-dead-letter-routing-key': spec.queue,
             // Backstop: a handler that kills its process is not retried forever.
             'x-delivery-limit': this.options.maxAttempts + 2,
@@ -426,15 +376,6 @@ export class RabbitBroker implements Broker {
     } finally {
       await ch.close().catch(() => undefined);
     }
-  }
-
-  private async declareDeadLetterQueue(ch: Channel, queue: string): Promise<void> {
-    await ch.assertExchange(this.dlxName(), 'direct', { durable: true });
-    this.declared.exchanges.add(this.dlxName());
-    const dlq = this.deadLetterQueueName(queue);
-    await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    this.declared.queues.add(dlq);
-    await ch.bindQueue(dlq, this.dlxName(), queue);
   }
 
   private ensureExchange(ch: Channel, topic: string): Promise<void> {
@@ -486,34 +427,9 @@ export class RabbitBroker implements Broker {
   }
 
   private exchangeName(topic: string): string {
-    return `${this.options.prefix}.${topic}`;
+    return `${this.options.prefix}.${this.formats.name(topic)}`;
   }
   private queueName(queue: string): string {
     return `${this.options.prefix}.${queue}`;
   }
-  private deadLetterQueueName(queue: string): string {
-    return `${this.options.prefix}.${queue}.dlq`;
-  }
-  private dlxName(): string {
-    return `${this.options.prefix}.dlx`;
-  }
-}
-
-function headerString(msg: { properties: { headers?: Record<string, unknown> } }, name: string) {
-  const value = msg.properties.headers?.[name];
-  if (typeof value === 'string' && value !== '') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return undefined;
-}
-
-/** Why a dead letter died: our handler's reason, else the broker's (`x-death`). */
-function reasonOf(msg: { properties: { headers?: Record<string, unknown> } }): string {
-  const death = (
-    msg.properties.headers?.['x-death'] as Array<{ reason?: string }> | undefined
-  )?.[0];
-  return headerString(msg, REASON_HEADER) ?? death?.reason ?? 'dead-lettered';
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(describe(err));
 }

@@ -37,11 +37,14 @@ export class AuditConsumers {
     },
   ) {}
 
-  async start(): Promise<Subscription[]> {
+  /** `logRecords: false` leaves the log topic to another consumer (`bus.topics.log.consume`). */
+  async start({ logRecords = true } = {}): Promise<Subscription[]> {
     const { bus } = this.deps;
     return [
       await bus.consume(AUDIT_CONSUMER_SPECS.userActions, (d) => this.onDomainEvent(d)),
-      await bus.consume(AUDIT_CONSUMER_SPECS.logRecords, (d) => this.onLogEvent(d)),
+      ...(logRecords
+        ? [await bus.consume(AUDIT_CONSUMER_SPECS.logRecords, (d) => this.onLogEvent(d))]
+        : []),
     ];
   }
 
@@ -87,11 +90,12 @@ export class AuditConsumers {
           userId: p.userId ?? null,
           targetId: null,
           detail: { message: p.message, ...(p.route ? { route: p.route } : {}) },
-          requestId: p.requestId,
+          // Empty and zero are "not known" (a Go producer's protobuf leaves them unset).
+          requestId: p.requestId || null,
           method: p.method,
           path: p.path,
-          status: p.status,
-          code: p.code,
+          status: p.status || null,
+          code: p.code || null,
         });
       } else {
         const p = event.payload as LogEventMap['log.user_action'];

@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook.js';
+import { smtpSink } from '../../../test/support/fake-smtp.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { waitFor } from '../../adapters/bus/bus.contract.js';
 import { NOTIFY_TOPIC } from './notify.events.js';
@@ -18,41 +17,10 @@ describe('notify consumers', () => {
   }
 
   it('sends notify.email over SMTP, once per event even when it is delivered twice', async () => {
-    const mails: Array<{ to: string[]; raw: string }> = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, done) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => (raw += c.toString()));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-          done();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => smtp.close(() => r())));
-    const port = (smtp.server.address() as AddressInfo).port;
-    const t = await app({
-      overrides: {
-        notify: {
-          email: {
-            driver: 'smtp',
-            from: 'easy-chat <noreply@example.test>',
-            smtp: {
-              host: '127.0.0.1',
-              port,
-              secure: false,
-              user: '',
-              password: '',
-              timeoutMs: 5_000,
-            },
-          },
-        },
-      },
-    });
+    const smtp = await smtpSink();
+    cleanups.push(smtp.close);
+    const { mails } = smtp;
+    const t = await app({ overrides: { notify: { email: smtp.email } } });
 
     const event = await t.app.events.notify.send('notify.email', {
       to: 'alice@example.test',
