@@ -14,6 +14,9 @@ Environment: PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, JWT_SECRET, LOG_LEVE
 EASY_CHAT_ENV (development | test | production), and EC_<PATH> for any key
 (e.g. EC_STORAGE__DRIVER=postgres). See docs/configuration.md.`;
 
+/** Time after the request drain (server.shutdownTimeoutMs) to close adapters before exiting anyway. */
+const CLOSE_GRACE_MS = 5_000;
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -36,6 +39,11 @@ async function main(argv: string[]): Promise<number> {
   const app = await createApp(config);
   await app.start();
 
+  // A promise nobody awaited must not take every socket of this process down with it.
+  process.on('unhandledRejection', (err) => {
+    app.logger.error({ err }, 'unhandled promise rejection (a bug; the process keeps running)');
+  });
+
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -44,6 +52,14 @@ async function main(argv: string[]): Promise<number> {
       process.exit(1);
     }
     app.logger.info({ signal }, 'shutting down');
+    // Requests drain for up to shutdownTimeoutMs; closing the connections to the
+    // servers gets a little more. Whatever still hangs then (a server that does not
+    // answer), the process exits.
+    const deadlineMs = config.server.shutdownTimeoutMs + CLOSE_GRACE_MS;
+    setTimeout(() => {
+      app.logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
     app.stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.js';
 export async function openCluster(
   config: Config,
   logger: Logger,
+  hooks: { onPresenceRestored?: () => void } = {},
 ): Promise<{ presence: Presence; mailbox: NodeMailbox }> {
   const { cluster, cache, bus, nodeId } = config;
   warnIfSplitWithoutSharing(config, logger);
@@ -23,6 +24,7 @@ export async function openCluster(
           nodeId,
           heartbeatMs: cluster.heartbeatMs,
           nodeTimeoutMs: cluster.nodeTimeoutMs,
+          onRestored: hooks.onPresenceRestored,
         })
       : new MemoryPresence(nodeId);
   let mailbox: NodeMailbox;

@@ -6,6 +6,7 @@ import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { isOutage } from '../adapters/unavailable.js';
 import { MIGRATIONS } from '../catalogue/migrations.js';
 import type { Config } from '../config/config.schema.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
@@ -38,9 +39,12 @@ import {
 import { socialRoutes } from '../modules/social/index.js';
 import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { LogSink } from '../shared/log-sink.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
+import { LocalResync } from '../realtime/local-resync.js';
+import { RESYNC_METHOD } from '../realtime/push-repair.js';
 import { PRESENCE_METHOD, PresenceAnnouncer } from '../modules/social/presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
 import {
@@ -75,7 +79,7 @@ export interface App {
 
 export interface CreateAppOptions {
   clock?: Clock;
-  /** Where logs go (tests capture them); stdout by default. */
+  /** Where logs go (tests capture them); stdout through a LogSink by default. */
   logDestination?: DestinationStream;
 }
 
@@ -85,9 +89,10 @@ export interface CreateAppOptions {
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
+  const sink = options.logDestination ? undefined : new LogSink();
   const logger = createLogger(
     { level: config.log.level, nodeId: config.nodeId },
-    options.logDestination,
+    options.logDestination ?? sink,
   );
   const jwt = resolveJwtSecret(config.auth.jwtSecret, config.dataDir);
   if (jwt.created) {
@@ -96,7 +101,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       'generated a JWT secret; processes sharing tokens need the same one (set JWT_SECRET)',
     );
   }
-  const storage = openStorage(config, MIGRATIONS);
+  const storage = openStorage(config, MIGRATIONS, {
+    onConnectionError: (err) => logger.warn({ err }, 'database connection lost'),
+  });
   let cache: Cache | undefined;
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;
@@ -104,16 +111,25 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await storage.migrate();
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
+    if (sink) metrics.countDroppedLogLines(sink);
     const eventMetrics = new EventMetrics(metrics.registry);
     const openedBroker = (broker = await openBroker(config, {
       logger,
       observer: eventMetrics,
+      isTransient: isOutage,
       formats: topicFormats(config.bus.topics),
     }));
-    const { presence, mailbox } = (cluster = await openCluster(config, logger));
     const connections = new ConnectionRegistry(config.gateway.maxConnectionsPerUser);
     const gatewayMetrics = new GatewayMetrics(metrics.registry, connections);
     const isGateway = config.roles.includes('gateway');
+    // Pushes to this gateway's sockets may have been lost (presence or transport down):
+    // every socket here is told to resync.
+    const localGap = new LocalResync(connections, logger, () =>
+      gatewayMetrics.resyncHints.inc({ scope: 'local' }),
+    );
+    const { presence, mailbox } = (cluster = await openCluster(config, logger, {
+      onPresenceRestored: () => localGap.schedule('presence restored'),
+    }));
     const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
     const delivery = new RoutedPushDelivery({
       nodeId: config.nodeId,
@@ -121,6 +137,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       mailbox,
       local: isGateway ? connections : undefined,
       onPush: countPushes,
+      onUnrouted: (n) => gatewayMetrics.unrouted.inc(n),
+      onResyncTold: (n) => gatewayMetrics.resyncHints.inc({ scope: 'users' }, n),
+      onRepairDropped: (n) =>
+        logger.error(
+          { users: n },
+          'too many unrouted recipients waiting; some will not be told to resync',
+        ),
     });
     // One process with the in-process bus fans out inline; a shared bus lets workers do it.
     const jobs =
@@ -218,7 +241,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
-      await receivePushes(mailbox, config.nodeId, connections, countPushes);
+      await receivePushes(mailbox, config.nodeId, connections, {
+        onPush: countPushes,
+        onGap: () => localGap.schedule('push transport reconnected'),
+      });
       announcer = new PresenceAnnouncer({
         presence,
         directory: services.socialDirectory,
@@ -233,6 +259,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         methods: wsMethods,
         serverOnlyMethods: new Set([
           ...SERVER_PUSH_METHODS,
+          RESYNC_METHOD,
           ...SOCIAL_PUSH_METHODS,
           PRESENCE_METHOD,
         ]),
@@ -328,6 +355,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           }
           await metricsListener?.close();
           await announcer?.idle();
+          localGap.stop();
+          delivery.repair.stop();
           await Promise.all(reactions.map((r) => r.stop()));
           await events.stop();
           await im.flush();

@@ -19,7 +19,6 @@ const CLOSE_GRACE_MS = 1_000;
  * client never costs other connections memory or time.
  */
 export class Connection {
-  readonly id = newId();
   readonly openedAt = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -35,6 +34,8 @@ export class Connection {
     readonly tokenId: string,
     private readonly limits: ConnectionLimits,
     private readonly onSlowConsumer: (connection: Connection) => void = () => undefined,
+    /** Given before the upgrade when presence learns of the socket first. */
+    readonly id: string = newId(),
   ) {
     this.bucket = new TokenBucket(limits.framesPerSec, limits.frameBurst);
     this.touch();

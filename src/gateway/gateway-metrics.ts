@@ -6,6 +6,8 @@ export class GatewayMetrics {
   readonly framesIn: Counter<'type'>;
   readonly pushes: Counter;
   readonly closes: Counter<'code'>;
+  readonly unrouted: Counter;
+  readonly resyncHints: Counter<'scope'>;
 
   /**
    * `open` is the gateway's connection registry: the gauge reads its size when
@@ -37,6 +39,17 @@ export class GatewayMetrics {
       name: 'easychat_ws_closes_total',
       help: 'Connections closed, by close code',
       labelNames: ['code'] as const,
+      registers,
+    });
+    this.unrouted = new Counter({
+      name: 'easychat_push_unrouted_total',
+      help: 'Recipients a push could not be routed to (presence or transport down); told to resync later',
+      registers,
+    });
+    this.resyncHints = new Counter({
+      name: 'easychat_push_resync_hints_total',
+      help: 'session.resync frames: to unrouted users (users) or to every socket of this gateway after its routing was lost (local)',
+      labelNames: ['scope'] as const,
       registers,
     });
   }

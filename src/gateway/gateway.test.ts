@@ -39,6 +39,14 @@ afterEach(async () => {
  * The gateway alone on a real HTTP server, with a few methods of its own; the chat
  * methods are tested with the whole app in the IM module.
  */
+async function until(check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<Harness> {
   const { config, cleanup } = testConfig();
   const settings: GatewaySettings = { ...config.gateway, ...overrides };
@@ -144,7 +152,20 @@ describe('gateway authentication', () => {
     expect(await revoked.closed).toEqual({ code: 4001, reason: 'token revoked' });
   });
 
-  it('processes frames sent right after the socket opens, before authentication finished', async () => {
+  it('has the socket registered, locally and in presence, by the time the client sees it open', async () => {
+    const g = await startGateway();
+    const token = await g.token('at-open');
+    for (let i = 0; i < 20; i += 1) {
+      const client = await WsClient.connect(g.url, { token });
+      // Nothing awaited since `open`: the server must already know the socket.
+      expect(g.registry.forUser('at-open')).toHaveLength(1);
+      expect(await g.presence.onlineAmong(['at-open'])).toEqual(new Set(['at-open']));
+      await client.close();
+      await until(() => g.registry.forUser('at-open').length === 0);
+    }
+  });
+
+  it('processes frames sent right after the socket opens', async () => {
     const g = await startGateway();
     const client = await WsClient.connect(g.url, { token: await g.token('early') });
     client.send({ frameType: 0, id: 'a', method: 'echo', data: { text: 'first' } });

@@ -1,14 +1,15 @@
 import websocket from '@fastify/websocket';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Presence } from '../adapters/presence/presence.js';
-import { AppError, isAppError } from '../errors/app-error.js';
+import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
-import { authenticateUpgrade } from '../auth/upgrade-auth.js';
-import { toErrorAnswer } from '../http/error-handler.js';
+import { reasonOf, toErrorAnswer } from '../http/error-handler.js';
 import type { AuthContext, TokenService } from '../auth/token.service.js';
 import type { Logger } from '../shared/logger.js';
 import { AddressLimit } from './address-limit.js';
+import { admit, type Admission } from './admission.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { ConnectionRegistry } from './connection-registry.js';
@@ -55,8 +56,14 @@ export interface GatewayDeps {
 const MAX_RATE_VIOLATIONS = 50;
 
 /**
- * Registers `GET /ws` on the HTTP server (same port). Authentication happens after
- * the upgrade so that a bad token gets a close code and reason the client can read.
+ * Registers `GET /ws` on the HTTP server (same port). The token is checked and
+ * the socket registered in presence during the upgrade request, before the 101
+ * answer, and locally as soon as the socket exists (in the same tick as the 101):
+ * by the time a client sees `open`, pushes reach it. A missing or bad token still
+ * gets its upgrade, then a 4001 close with the reason (browsers can read a close
+ * reason, never a refused upgrade's body); a dependency that is down (the token
+ * denylist in Redis, say) refuses the upgrade with a 503 envelope, and the client
+ * retries as after any network failure.
  */
 export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const { settings, registry, metrics } = deps;
@@ -76,37 +83,47 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
 
   const perAddress = new AddressLimit(settings.maxConnectionsPerAddress);
   // Refused before the upgrade, so the client reads an HTTP 429 envelope.
-  const admit = async (request: FastifyRequest) => {
+  const capAddress = async (request: FastifyRequest) => {
     if (request.ws && !perAddress.admit(request.ip, request.raw.socket)) {
       request.log.info({ address: request.ip }, 'websocket refused: address at its cap');
       throw new AppError(CommonErrors.tooManyRequests, 'too many connections from this address');
     }
   };
 
-  app.get(settings.path, { websocket: true, onRequest: admit }, (socket, request) => {
-    const early: RawData[] = [];
-    const buffer = (raw: RawData) => early.push(raw);
-    socket.on('message', buffer);
-    socket.on('error', (err) => request.log.debug({ err }, 'websocket error'));
-    void authenticateUpgrade(request, deps.tokens).then(
-      (auth) => {
-        socket.off('message', buffer);
-        if (socket.readyState !== socket.OPEN) return;
-        const session = new Session(socket, auth, deps, request.log);
-        for (const raw of early) session.receive(raw, false);
-        socket.on('message', (raw, isBinary) => session.receive(raw, isBinary));
+  const admissions = new WeakMap<IncomingMessage, Admission>();
+  app.get(
+    settings.path,
+    {
+      websocket: true,
+      onRequest: capAddress,
+      preValidation: async (request) => {
+        if (request.ws) admissions.set(request.raw, await admit(request, deps));
       },
-      (err: unknown) => {
+    },
+    (socket, request) => {
+      const admission = admissions.get(request.raw);
+      admissions.delete(request.raw);
+      socket.on('error', (err) => request.log.debug({ err }, 'websocket error'));
+      if (!admission?.auth) {
         metrics.closes.inc({ code: String(CloseCode.unauthorized) });
-        const reason = isAppError(err) ? err.message : 'unauthorized';
-        socket.close(CloseCode.unauthorized, reason);
-      },
-    );
-  });
+        socket.close(CloseCode.unauthorized, admission?.refused ?? 'unauthorized');
+        return;
+      }
+      admission.claimed = true;
+      const session = new Session(
+        socket,
+        admission.auth,
+        admission.connectionId,
+        deps,
+        request.log,
+      );
+      socket.on('message', (raw, isBinary) => session.receive(raw, isBinary));
+    },
+  );
 }
 
 /**
- * One authenticated socket's life: registration, frame handling and clean-up.
+ * One authenticated socket's life: local registration, frame handling and clean-up.
  * Requests of one connection run one at a time, so a client's sends are stored
  * in the order it sent them.
  */
@@ -119,22 +136,23 @@ class Session {
   constructor(
     socket: WebSocket,
     auth: AuthContext,
+    connectionId: string,
     private readonly deps: GatewayDeps,
     private readonly log: FastifyBaseLogger,
   ) {
-    const { registry, presence, settings } = deps;
-    this.connection = new Connection(socket, auth.userId, auth.jti, settings, () =>
-      log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
+    const { registry, settings } = deps;
+    this.connection = new Connection(
+      socket,
+      auth.userId,
+      auth.jti,
+      settings,
+      () => log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
+      connectionId,
     );
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
-    const first = registry.forUser(auth.userId).length === 1;
-    void presence.connected(auth.userId, this.connection.id).then(
-      () => {
-        if (first) deps.onPresenceChange?.(auth.userId);
-      },
-      (err: unknown) => log.error({ err }, 'presence update failed'),
-    );
+    // Presence already counts this connection (registered during the upgrade).
+    if (registry.forUser(auth.userId).length === 1) deps.onPresenceChange?.(auth.userId);
     socket.once('close', (code) => this.closed(code));
   }
 
@@ -234,7 +252,14 @@ class Session {
       if (answer) this.connection.send(answerFrame(id, method, result ?? {}));
     } catch (err) {
       const { code, msg, status } = toErrorAnswer(err);
-      if (status >= 500) this.log.error({ err, method }, 'websocket request failed');
+      if (status === 503) {
+        this.log.warn(
+          { code, method, reason: reasonOf(err) },
+          'websocket request refused: unavailable',
+        );
+      } else if (status >= 500) {
+        this.log.error({ err, method }, 'websocket request failed');
+      }
       fail({ code, msg });
     }
   }

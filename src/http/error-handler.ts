@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isInvalidInput, isStorageUnavailable } from '../adapters/storage/storage-errors.js';
+import { isDependencyUnavailable } from '../adapters/unavailable.js';
 import { isAppError, type ErrorSpec } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 
@@ -32,7 +33,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { spec: ErrorSpec; msg: string }> = 
 
 /**
  * The one mapper from any thrown value to the envelope. Known errors keep their
- * code and message; client mistakes detected by Fastify become 4xx; anything
+ * code and message; client mistakes detected by Fastify become 4xx; a dependency
+ * that is down becomes 503 (100004 storage, 100011 cache and the like); anything
  * else is 500 / 100001 with a generic message, logged with its cause.
  */
 export function toErrorAnswer(err: unknown): ErrorAnswer {
@@ -51,6 +53,7 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
     return { status: 400, code: CommonErrors.badRequest.code, msg: 'body is not valid JSON' };
   }
   if (isStorageUnavailable(err)) return answerOf(CommonErrors.databaseBusy);
+  if (isDependencyUnavailable(err)) return answerOf(CommonErrors.dependencyUnavailable);
   if (isInvalidInput(err)) return answerOf(CommonErrors.badRequest);
   // Other 4xx raised by Fastify or plugins (e.g. a malformed header).
   const status = fastifyError.statusCode;
@@ -66,7 +69,10 @@ function answerOf(spec: ErrorSpec): ErrorAnswer {
 
 export function httpErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const answer = toErrorAnswer(err);
-  if (answer.status >= 500) {
+  if (answer.status === 503) {
+    // An outage answers every request 503: one short line each, not a stack trace.
+    request.log.warn({ code: answer.code, reason: reasonOf(err) }, 'request refused: unavailable');
+  } else if (answer.status >= 500) {
     request.log.error({ err, code: answer.code }, 'request failed');
   } else {
     // `msg` is the log line's own message ("request rejected"); the error's text goes
@@ -78,6 +84,13 @@ export function httpErrorHandler(err: unknown, request: FastifyRequest, reply: F
     void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   }
   void reply.status(answer.status).send({ code: answer.code, msg: answer.msg, data: null });
+}
+
+/** The root cause's message, for a one-line log of an outage. */
+export function reasonOf(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

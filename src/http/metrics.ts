@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DropReason, LogSink } from '../shared/log-sink.js';
 
 /**
  * Prometheus metrics of one app instance. A registry per instance (not the global
@@ -24,6 +25,21 @@ export class Metrics {
   constructor(defaultLabels: Record<string, string>) {
     this.registry.setDefaultLabels(defaultLabels);
     collectDefaultMetrics({ register: this.registry, prefix: 'easychat_' });
+  }
+
+  /** Exposes the log lines a sink dropped (output closed, or its reader stalled). */
+  countDroppedLogLines(sink: LogSink): void {
+    const reasons: DropReason[] = ['closed', 'backlog'];
+    new Counter({
+      name: 'easychat_log_lines_dropped_total',
+      help: 'Log lines dropped because the log output was closed (EPIPE) or not read (backlog)',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const reason of reasons) this.inc({ reason }, sink.droppedLines(reason));
+      },
+    });
   }
 
   /** Times every request by its route pattern (not the raw URL, which would explode labels). */

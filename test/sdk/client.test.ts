@@ -16,6 +16,7 @@ import { createUser, type RegisteredUser } from '../support/factories.js';
 import { Network, sdkClient, waitUntil } from '../support/sdk.js';
 import { befriend, createGroupWith } from '../support/social.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { resyncFrame } from '../../src/realtime/push-repair.js';
 
 describe('SDK against a real server', () => {
   let t: TestApp;
@@ -128,6 +129,35 @@ describe('SDK against a real server', () => {
       query: { conversationId: again.conversationId },
     });
     expect(history.body.data.list).toHaveLength(3);
+  });
+
+  it('catches up when the server says pushes were missed (session.resync)', async () => {
+    const gina = await createUser(t.client, { nickname: 'gina' });
+    const hugo = await createUser(t.client, { nickname: 'hugo' });
+    await befriend(gina, hugo);
+    const g = await open(gina);
+    const network = new Network();
+    // Routing is lost for a while (as in a Redis outage): Hugo's pushes never arrive,
+    // and no later push reveals the gap.
+    let routing = true;
+    network.inbound = (frame) => routing || frame.method !== 'push';
+    const h = await open(hugo, { network });
+    const first = await g.client.send({ chatType: 2, recvId: hugo.id, content: 'live' });
+    await waitUntil(() => h.received.length === 1, 10_000, 'the live push');
+    routing = false;
+    await g.client.send({ chatType: 2, recvId: hugo.id, content: 'lost 1' });
+    await g.client.send({ chatType: 2, recvId: hugo.id, content: 'lost 2' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.received).toHaveLength(1);
+
+    routing = true;
+    const sources: string[] = [];
+    h.client.on('message', ({ source }) => sources.push(source));
+    t.app.connections.deliver([hugo.id], resyncFrame());
+    await waitUntil(() => h.received.length === 3, 10_000, 'the resync');
+    expect(h.received.map((m) => m.content)).toEqual(['live', 'lost 1', 'lost 2']);
+    expect(sources).toEqual(['sync', 'sync']);
+    expect(h.client.cursors()[first.conversationId]).toBe(3);
   });
 
   it('a send whose answer is lost is retried with the same clientMsgId and stored once', async () => {

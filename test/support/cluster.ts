@@ -1,8 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
-import { createServer } from 'node:net';
-import pg from 'pg';
 import { NatsBroker } from '../../src/adapters/bus/nats-broker.js';
 import {
   TEST_AMQP_URL,
@@ -13,20 +11,12 @@ import {
 } from './backends.js';
 import { testNatsOptions } from './brokers.js';
 import { HttpClient } from './http-client.js';
+import { freePort } from './ports.js';
+import { dropSchema } from './test-app.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
 export type BusKind = 'nats' | 'rabbitmq';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One easy-chat process of a cluster, started from the real CLI. */
 export class Node {
@@ -41,6 +31,18 @@ export class Node {
     private readonly env: Record<string, string>,
   ) {
     this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** Started and not exited (a crash on an unhandled error shows here). */
+  get alive(): boolean {
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
+  }
+
+  /** Starts a process on a free port (call start() to run it). */
+  static async create(name: string, roles: string, env: Record<string, string>): Promise<Node> {
+    return new Node(name, roles, await freePort(), env);
   }
 
   async start(): Promise<void> {
@@ -78,18 +80,21 @@ export class Node {
   /** SIGKILL: no clean-up of any kind, like a crash. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.alive) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM, then SIGKILL if the process is still there after `ms`. */
+  async stop(ms = 20_000): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.alive) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -103,6 +108,15 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+export interface ClusterOptions {
+  /** PostgreSQL to use instead of TEST_DATABASE_URL (a fault-injecting proxy, say). */
+  databaseUrl?: string;
+  /** Redis to use instead of TEST_REDIS_URL (one the test may restart). */
+  redisUrl?: string;
+  /** More environment for every process. */
+  env?: Record<string, string>;
+}
+
 export const clusterServersAvailable = (bus: BusKind) =>
   Boolean(TEST_DATABASE_URL && TEST_REDIS_URL && (bus === 'nats' ? TEST_NATS_URL : TEST_AMQP_URL));
 
@@ -110,7 +124,7 @@ export const clusterServersAvailable = (bus: BusKind) =>
  * Four processes on PostgreSQL, Redis and the broker: one api, two gateways,
  * one worker, each with a schema, key prefix and bus prefix of this run.
  */
-export async function startCluster(bus: BusKind): Promise<Cluster> {
+export async function startCluster(bus: BusKind, options: ClusterOptions = {}): Promise<Cluster> {
   const schema = uniqueName('cl').toLowerCase();
   const prefix = uniqueName('cl');
   const nodeTimeoutMs = 1_500;
@@ -121,10 +135,10 @@ export async function startCluster(bus: BusKind): Promise<Cluster> {
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     EC_STORAGE__DRIVER: 'postgres',
-    DATABASE_URL: TEST_DATABASE_URL!,
+    DATABASE_URL: options.databaseUrl ?? TEST_DATABASE_URL!,
     EC_STORAGE__POSTGRES__SCHEMA: schema,
     EC_CACHE__DRIVER: 'redis',
-    REDIS_URL: TEST_REDIS_URL!,
+    REDIS_URL: options.redisUrl ?? TEST_REDIS_URL!,
     EC_CACHE__REDIS__KEY_PREFIX: `${prefix}:`,
     EC_BUS__DRIVER: bus,
     EC_BUS__PREFIX: prefix,
@@ -137,8 +151,9 @@ export async function startCluster(bus: BusKind): Promise<Cluster> {
     // Groups above two recipients go through the worker, so the tests exercise it.
     EC_CLUSTER__WORKER_FANOUT_MIN: '2',
     EC_CLUSTER__FANOUT_PARTITIONS: '4',
+    ...options.env,
   };
-  const make = async (name: string, roles: string) => new Node(name, roles, await freePort(), env);
+  const make = (name: string, roles: string) => Node.create(name, roles, env);
   const api = await make('api-1', 'api');
   const gatewayA = await make('gw-a', 'gateway');
   const gatewayB = await make('gw-b', 'gateway');
@@ -155,10 +170,7 @@ export async function startCluster(bus: BusKind): Promise<Cluster> {
     nodeTimeoutMs,
     async stop() {
       await Promise.all([api, gatewayA, gatewayB, worker].map((n) => n.stop()));
-      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
+      await dropSchema(schema);
       await deleteBusNames(bus, prefix);
     },
   };

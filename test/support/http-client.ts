@@ -18,6 +18,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
   token?: string | null;
+  /** Fails the request (AbortError) after this long, to bound waits on a server in trouble. */
+  timeoutMs?: number;
 }
 
 /** A tiny client over real sockets (global fetch), so tests exercise the real HTTP stack. */
@@ -47,7 +49,8 @@ export class HttpClient {
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await fetch(url, { method, headers, body });
+    const signal = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
+    const response = await fetch(url, { method, headers, body, signal });
     const text = await response.text();
     let parsed: EnvelopeBody<T>;
     try {

@@ -108,7 +108,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-async function dropSchema(schema: string): Promise<void> {
+/** Drops a PostgreSQL schema a test created (on the shared server). */
+export async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {

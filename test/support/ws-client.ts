@@ -26,6 +26,7 @@ export class WsClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private readonly waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> =
     [];
+  private readonly listeners: Array<(f: Frame) => void> = [];
 
   private constructor(readonly socket: WebSocket) {
     this.closed = new Promise((resolve) =>
@@ -34,6 +35,7 @@ export class WsClient {
     socket.on('message', (raw) => {
       const frame = JSON.parse((raw as Buffer).toString('utf8')) as Frame;
       this.frames.push(frame);
+      for (const listener of this.listeners) listener(frame);
       for (const waiter of [...this.waiters]) {
         if (waiter.match(frame)) {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -41,6 +43,11 @@ export class WsClient {
         }
       }
     });
+  }
+
+  /** Calls `listener` with every frame received from now on. */
+  onFrame(listener: (f: Frame) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Opens a socket; resolves once open (authentication may still close it after). */

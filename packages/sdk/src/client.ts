@@ -127,6 +127,8 @@ const SYNC_CHUNK = 100;
  *   de-duplicated by (conversationId, seq).
  * - A push that skips a seq is held and the conversation is synced; `message`
  *   events come exactly once per seq and in seq order per conversation.
+ * - When the server says pushes may have been missed (`session.resync`), it
+ *   catches up as after a reconnect.
  * - `send` stamps a clientMsgId and retries with the same id across timeouts and
  *   reconnects, so a message is stored once however often it is sent.
  */
@@ -147,6 +149,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    * conversation list: where such a conversation starts is only known from the list.
    */
   private early: { generation: number; messages: MessageEvent[] } | undefined;
+  /** The catch-up running (after an open, or a resync the server asked for). */
+  private catchingUp: Promise<void> = Promise.resolve();
 
   constructor(options: ChatClientOptions) {
     super();
@@ -188,7 +192,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         waiter.resolve();
       }
       this.early = { generation, messages: [] };
-      void this.catchUp(generation);
+      this.catchingUp = this.catchUp(generation);
     });
     this.socket.on('frame', (frame) => this.onFrame(frame));
     this.socket.on('authError', (err) => {
@@ -387,7 +391,25 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
   }
 
+  /**
+   * The server could not route pushes for a while (a Redis outage, say) and says
+   * some may be missing: catch up exactly as after a reconnect, once any catch-up
+   * already running is done.
+   */
+  private resync(): void {
+    const generation = this.socket.currentGeneration;
+    this.catchingUp = this.catchingUp.then(() => {
+      if (!this.isCurrent(generation)) return;
+      this.early = { generation, messages: [] };
+      return this.catchUp(generation);
+    });
+  }
+
   private onFrame(frame: Frame): void {
+    if (frame.method === 'session.resync') {
+      this.resync();
+      return;
+    }
     if (frame.method === 'user.presence') {
       this.emit('presence', frame.data as PresenceChange);
       return;

@@ -237,8 +237,9 @@ export class ChatSocket extends Emitter<SocketEvents> {
     }, this.options.connectTimeoutMs);
 
     socket.onopen = () => {
-      // Frames wait for authentication on the server, so the pong means this socket
-      // is authenticated and registered: pushes flow from here on.
+      // The server authenticates and registers a socket before its upgrade completes;
+      // a refused token still gets the upgrade, then a 4001 close. So the first frame
+      // back (the pong) means this socket is accepted: pushes flow from here on.
       if (current()) socket.send(JSON.stringify({ frameType: FrameType.ping }));
     };
     socket.onmessage = (event) => {

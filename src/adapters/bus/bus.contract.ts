@@ -12,9 +12,13 @@ export interface OpenedBroker {
   breakTopic?(topic: string): Promise<void>;
 }
 
+/** What a contract handler throws to stand for a dependency outage (the database down). */
+export class TestOutage extends Error {}
+
 export const CONTRACT_OPTIONS: Omit<BrokerOptions, 'prefix'> = {
   maxAttempts: 3,
   retry: { initialMs: 20, maxMs: 200 },
+  isTransient: (err) => err instanceof TestOutage,
 };
 
 export function testEvent(type: string, payload: unknown = {}): EventMessage {
@@ -214,6 +218,24 @@ export function brokerContract(
       await sleep(200);
       expect(log.filter((l) => l.startsWith(poison.id))).toHaveLength(3);
       expect(await broker.takeDeadLetters('mixed', 10)).toEqual([]);
+    });
+
+    it('waits out an outage past maxAttempts instead of dead-lettering', async () => {
+      const broker = await start();
+      const attempts: number[] = [];
+      const event = testEvent('item-created');
+      await broker.consume(
+        { queue: 'outage', topic: 'domain', types: ['item-created'] },
+        async (d) => {
+          attempts.push(d.attempt);
+          if (attempts.length <= 5) throw new TestOutage('database unreachable');
+        },
+      );
+      await broker.publish('domain', [{ event }]);
+      await waitFor(() => attempts.length >= 6, 'the try after the outage');
+      await sleep(300);
+      expect(attempts).toHaveLength(6);
+      expect(await broker.takeDeadLetters('outage', 10)).toEqual([]);
     });
 
     it('replays dead letters to their queue for a fresh set of attempts', async () => {

@@ -132,6 +132,12 @@ export interface BrokerOptions {
   /** Deliveries of one event before dead-lettering, unless the ConsumeSpec says otherwise. */
   maxAttempts: number;
   retry: BackoffOptions;
+  /**
+   * Whether a handler's error means a dependency is down (the database, say) rather
+   * than that the event cannot be handled. Such failures are retried with backoff
+   * for as long as they last and never dead-letter the event.
+   */
+  isTransient?: (err: unknown) => boolean;
   /** Topic names on the broker and payload codecs (default: every topic by its name, JSON). */
   formats?: WireFormats;
 }

@@ -43,6 +43,8 @@ export interface RunnerOptions {
   retry: BackoffOptions;
   logger: BusLogger;
   observer?: BusObserver;
+  /** See BrokerOptions.isTransient: such failures never count towards dead-lettering. */
+  isTransient?: (err: unknown) => boolean;
   /** Called whenever a handler slot frees up (adapters that push refill then). */
   onCapacity?: () => void;
   /**
@@ -55,7 +57,8 @@ export interface RunnerOptions {
 /**
  * The consume loop every adapter shares: runs at most `concurrency` handlers,
  * started in delivery order; acks on success; on failure retries with backoff or,
- * at the last attempt, dead-letters. Events of types the queue did not ask for
+ * at the last attempt, dead-letters (unless the failure is transient: an outage of a
+ * dependency is waited out, it is not the event's fault). Events of types the queue did not ask for
  * (a broker that can only filter coarsely) are acknowledged without running.
  */
 export class DeliveryRunner implements Subscription {
@@ -114,7 +117,8 @@ export class DeliveryRunner implements Subscription {
   }
 
   private async run(delivery: InboundDelivery): Promise<void> {
-    const { queue, handler, maxAttempts, retry, logger, observer, progressEveryMs } = this.options;
+    const { queue, handler, maxAttempts, retry, logger, observer, progressEveryMs, isTransient } =
+      this.options;
     const heartbeat =
       delivery.inProgress && progressEveryMs
         ? setInterval(
@@ -131,7 +135,7 @@ export class DeliveryRunner implements Subscription {
       });
     } catch (err) {
       const meta = { err, queue, eventId: delivery.event.id, attempt: delivery.attempt };
-      if (delivery.attempt >= maxAttempts) {
+      if (delivery.attempt >= maxAttempts && !isTransient?.(err)) {
         logger.error(meta, 'event handler failed for the last time; dead-lettering');
         observer?.handled?.(queue, 'dead');
         await this.settle(() => delivery.deadLetter(describe(err)), 'dead-letter');

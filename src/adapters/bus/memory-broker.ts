@@ -168,6 +168,7 @@ export class MemoryBroker implements Broker {
       retry: this.options.retry,
       logger: this.logger,
       observer: this.options.observer,
+      isTransient: this.options.isTransient,
       onCapacity: () => this.flush(state),
     });
     if (spec.ordered) state.ordered = true;

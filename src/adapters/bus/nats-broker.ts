@@ -160,6 +160,7 @@ export class NatsBroker implements Broker {
       retry: this.options.retry,
       logger: this.logger,
       observer: this.options.observer,
+      isTransient: this.options.isTransient,
       onCapacity: () => wake?.(),
       // A handler may outlast ack_wait (a fan-out to a large group): reset the
       // server's redelivery timer well before it fires.

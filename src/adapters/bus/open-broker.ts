@@ -12,7 +12,12 @@ import { RabbitBroker } from './rabbitmq-broker.js';
  */
 export async function openBroker(
   config: Config,
-  deps: { logger?: BusLogger; observer?: BusObserver; formats?: WireFormats } = {},
+  deps: {
+    logger?: BusLogger;
+    observer?: BusObserver;
+    isTransient?: (err: unknown) => boolean;
+    formats?: WireFormats;
+  } = {},
 ): Promise<Broker> {
   const { bus } = config;
   const base = {
@@ -21,6 +26,7 @@ export async function openBroker(
     retry: bus.retry,
     logger: deps.logger,
     observer: deps.observer,
+    isTransient: deps.isTransient,
     formats: deps.formats,
   };
   switch (bus.driver) {

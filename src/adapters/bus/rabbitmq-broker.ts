@@ -141,6 +141,7 @@ export class RabbitBroker implements Broker {
       retry: this.options.retry,
       logger: this.logger,
       observer: this.options.observer,
+      isTransient: this.options.isTransient,
     });
     const timers = new Set<NodeJS.Timeout>();
     let channel: Channel | undefined;

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { redisCall } from '../redis.js';
 import type { Cache } from './cache.js';
 
 /**
@@ -17,7 +18,11 @@ export interface RedisCacheOptions {
   keyPrefix: string;
 }
 
-/** Cache on Redis, shared by every easy-chat process that points at the same server. */
+/**
+ * Cache on Redis, shared by every easy-chat process that points at the same server.
+ * While Redis is unreachable every call fails fast with DependencyUnavailableError
+ * (503 / 100011); the client reconnects by itself.
+ */
 export class RedisCache implements Cache {
   private readonly redis: Redis;
 
@@ -30,38 +35,51 @@ export class RedisCache implements Cache {
       lazyConnect: false,
     });
     this.redis.defineCommand('ecIncrementWindow', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    // Connection errors surface through the calls; unheard, ioredis prints each one.
+    this.redis.on('error', () => undefined);
   }
 
   async get(key: string): Promise<string | null> {
-    return this.redis.get(key);
+    return this.call(() => this.redis.get(key));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    if (ttlMs === undefined) await this.redis.set(key, value);
-    else await this.redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.call(() =>
+      ttlMs === undefined
+        ? this.redis.set(key, value)
+        : this.redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))),
+    );
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const result = await this.redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const result = await this.call(() =>
+      this.redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+    );
     return result === 'OK';
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(key);
+    await this.call(() => this.redis.del(key));
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
     const redis = this.redis as unknown as IncrementCommand;
-    const [count, ttl] = await redis.ecIncrementWindow(key, Math.max(1, Math.ceil(windowMs)));
+    const [count, ttl] = await this.call(() =>
+      redis.ecIncrementWindow(key, Math.max(1, Math.ceil(windowMs))),
+    );
     return { count, ttlMs: Math.max(0, ttl) };
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    await this.call(() => this.redis.ping());
   }
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private call<T>(call: () => Promise<T>): Promise<T> {
+    return redisCall(this.redis, 'cache', call);
   }
 }
 

@@ -8,8 +8,12 @@
  */
 export interface NodeMailbox {
   send(nodeId: string, message: string): Promise<void>;
-  /** Starts receiving this node's messages, in the order each sender sent them. */
-  listen(nodeId: string, handler: (message: string) => void): Promise<void>;
+  /**
+   * Starts receiving this node's messages, in the order each sender sent them.
+   * `onGap` is called when messages may have been lost: the connection to the
+   * transport dropped and came back (the receiver then tells its sockets to sync).
+   */
+  listen(nodeId: string, handler: (message: string) => void, onGap?: () => void): Promise<void>;
   close(): Promise<void>;
 }
 

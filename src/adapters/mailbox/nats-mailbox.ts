@@ -30,7 +30,12 @@ export class NatsMailbox implements NodeMailbox {
     this.nc.publish(this.subject(nodeId), this.encoder.encode(message));
   }
 
-  async listen(nodeId: string, handler: (message: string) => void): Promise<void> {
+  async listen(
+    nodeId: string,
+    handler: (message: string) => void,
+    onGap?: () => void,
+  ): Promise<void> {
+    if (onGap) void this.watchReconnects(onGap);
     this.subscriptions.push(
       this.nc.subscribe(this.subject(nodeId), {
         callback: (err, msg) => {
@@ -45,6 +50,13 @@ export class NatsMailbox implements NodeMailbox {
   async close(): Promise<void> {
     for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
     await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  /** NATS resubscribes after a reconnect; core messages published meanwhile are gone. */
+  private async watchReconnects(onGap: () => void): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'reconnect') onGap();
+    }
   }
 
   private subject(nodeId: string): string {

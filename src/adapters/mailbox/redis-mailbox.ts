@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { redisCall } from '../redis.js';
 import type { NodeMailbox } from './mailbox.js';
 
 /** Mailboxes as Redis pub/sub channels `<prefix>deliver:<nodeId>` (at most once). */
@@ -8,20 +9,36 @@ export class RedisMailbox implements NodeMailbox {
 
   constructor(private readonly options: { url: string; prefix: string }) {
     this.publisher = new Redis(options.url, { maxRetriesPerRequest: 2 });
+    this.publisher.on('error', () => undefined);
   }
 
   async send(nodeId: string, message: string): Promise<void> {
-    await this.publisher.publish(this.channel(nodeId), message);
+    await redisCall(this.publisher, 'push transport', () =>
+      this.publisher.publish(this.channel(nodeId), message),
+    );
   }
 
-  async listen(nodeId: string, handler: (message: string) => void): Promise<void> {
+  async listen(
+    nodeId: string,
+    handler: (message: string) => void,
+    onGap?: () => void,
+  ): Promise<void> {
     // A subscribed connection can do nothing else, so it is a connection of its own.
-    this.subscriber ??= new Redis(this.options.url);
+    const subscriber = (this.subscriber ??= new Redis(this.options.url));
+    subscriber.on('error', () => undefined);
     const channel = this.channel(nodeId);
-    this.subscriber.on('message', (from: string, message: string) => {
+    subscriber.on('message', (from: string, message: string) => {
       if (from === channel) handler(message);
     });
-    await this.subscriber.subscribe(channel);
+    await subscriber.subscribe(channel);
+    // ioredis subscribes again after reconnecting; what was published meanwhile is gone.
+    let dropped = false;
+    subscriber.on('close', () => (dropped = true));
+    subscriber.on('ready', () => {
+      if (!dropped) return;
+      dropped = false;
+      onGap?.();
+    });
   }
 
   async close(): Promise<void> {

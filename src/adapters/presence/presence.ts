@@ -6,11 +6,14 @@
  * `nodeTimeoutMs`. Both implementations pass presence.contract.ts.
  */
 export interface Presence {
-  /** One connection of `userId` opened on this node. */
+  /**
+   * One connection of `userId` opened on this node. Never fails because the shared
+   * store is down: the connection is kept and registered there once it answers.
+   */
   connected(userId: string, connectionId: string): Promise<void>;
   /** That connection closed. The user stays online while any other connection lives. */
   disconnected(userId: string, connectionId: string): Promise<void>;
-  /** The subset of `userIds` with at least one live connection. */
+  /** The subset of `userIds` with at least one live connection. Lookups throw DependencyUnavailableError while the store is down. */
   onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
   /**
    * Where to deliver to these users: live gateway node id → the users connected

@@ -27,7 +27,24 @@ const PG_UNAVAILABLE = new Set([
   '40P01', // deadlock_detected
   '55P03', // lock_not_available
 ]);
-const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+const NET_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** What node-postgres says when a connection broke or could not be made in time. */
+const PG_CLIENT_UNAVAILABLE = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'is not queryable',
+  'Query read timeout',
+];
 
 /**
  * The store is temporarily unable to serve (busy, locked, unreachable): the client
@@ -39,11 +56,11 @@ export function isStorageUnavailable(err: unknown): boolean {
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_'))
       return true;
     if (PG_UNAVAILABLE.has(code) || NET_UNAVAILABLE.has(code)) return true;
+    // Class 08: connection exceptions (the server dropped or refused the session).
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
   }
   return (
-    typeof message === 'string' &&
-    (message.includes('timeout exceeded when trying to connect') ||
-      message.includes('Connection terminated'))
+    typeof message === 'string' && PG_CLIENT_UNAVAILABLE.some((text) => message.includes(text))
   );
 }
 

@@ -26,17 +26,30 @@ export interface Storage {
 const PG_INT8_OID = 20;
 const PG_NUMERIC_OID = 1700;
 
+export interface StorageOptions {
+  /**
+   * A connection to the server broke (PostgreSQL restarted, network cut). The pool
+   * drops that connection and opens a new one for the next query; requests that
+   * were using it fail with a storage-unavailable error (503 / 100004).
+   */
+  onConnectionError?: (err: Error) => void;
+}
+
 /**
  * Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`;
  * `migrate()` runs `migrations` (the app's list: src/catalogue/migrations.ts).
  */
-export function openStorage(config: Config, migrations: MigrationList): Storage {
+export function openStorage(
+  config: Config,
+  migrations: MigrationList,
+  options: StorageOptions = {},
+): Storage {
   const dialect = config.storage.driver;
   const db =
     dialect === 'sqlite'
       ? new Kysely<Database>({ dialect: sqliteDialect(config), plugins: [new CamelCasePlugin()] })
       : new Kysely<Database>({
-          dialect: postgresDialect(config),
+          dialect: postgresDialect(config, options.onConnectionError ?? (() => undefined)),
           plugins: [new CamelCasePlugin()],
         });
 
@@ -61,9 +74,13 @@ export function openStorage(config: Config, migrations: MigrationList): Storage 
         // Kysely looks for its bookkeeping tables in every schema unless told which.
         ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
       });
-      const { error, results } = await migrator.migrateToLatest();
-      const failed = results?.find((r) => r.status === 'Error');
-      if (error) {
+      for (let attempt = 1; ; attempt += 1) {
+        const { error, results } = await migrator.migrateToLatest();
+        if (!error) return;
+        // Kysely's introspection scans every schema of the database; one dropped
+        // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
+        if (attempt < 5 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
+        const failed = results?.find((r) => r.status === 'Error');
         throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
       }
     },
@@ -74,6 +91,12 @@ export function openStorage(config: Config, migrations: MigrationList): Storage 
       await db.destroy();
     },
   };
+}
+
+/** PostgreSQL's "schema does not exist" (3F000) about a schema that is not ours. */
+function isOtherSchemaGone(err: unknown, ours: string): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === '3F000' && typeof message === 'string' && !message.includes(`"${ours}"`);
 }
 
 function sqliteDialect(config: Config): SqliteDialect {
@@ -92,23 +115,30 @@ function sqliteDialect(config: Config): SqliteDialect {
   });
 }
 
-function postgresDialect(config: Config): PostgresDialect {
+function postgresDialect(config: Config, onError: (err: Error) => void): PostgresDialect {
   const { url, poolSize, schema, connectTimeoutMs } = config.storage.postgres;
-  return new PostgresDialect({
-    pool: new pg.Pool({
-      connectionString: url,
-      max: poolSize,
-      connectionTimeoutMillis: connectTimeoutMs,
-      // Every connection works in the configured schema (tests use one schema each).
-      options: `-c search_path=${schema}`,
-      application_name: `easy-chat:${config.nodeId}`,
-      // BIGINT (epoch ms, seq, counts) fits a JS number for the next 285,000 years.
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-          oid === PG_INT8_OID || oid === PG_NUMERIC_OID
-            ? (value: string) => Number(value)
-            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
-      },
-    }),
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: connectTimeoutMs,
+    // TCP keepalive finds a peer that vanished without closing (host down, cable cut).
+    keepAlive: true,
+    // Every connection works in the configured schema (tests use one schema each).
+    options: `-c search_path=${schema}`,
+    application_name: `easy-chat:${config.nodeId}`,
+    // BIGINT (epoch ms, seq, counts) fits a JS number for the next 285,000 years.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+        oid === PG_INT8_OID || oid === PG_NUMERIC_OID
+          ? (value: string) => Number(value)
+          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+    },
   });
+  // A connection that breaks emits 'error' on its client, and on the pool too while
+  // idle. Unheard, either kills the process. The pool already discards broken
+  // connections; the query that used one fails and is answered 503. Each error is
+  // reported once, by the client's listener.
+  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('error', () => undefined);
+  return new PostgresDialect({ pool });
 }

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isOutage } from '../../adapters/unavailable.js';
 import { encodeFrame, FrameType } from '../../realtime/frame.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
 import { newId } from '../../shared/ids.js';
@@ -8,6 +10,10 @@ import type { PushDelivery } from '../../realtime/push-delivery.js';
 
 /** The push method carrying a user's own conversation state to their other devices. */
 export const CONVERSATION_UPDATED = 'conversation.updated';
+
+/** Tries of a push that meets an outage: with the delays below, about five minutes. */
+const OUTAGE_ATTEMPTS = 80;
+const OUTAGE_MAX_DELAY_MS = 4_000;
 
 /** The data of a read-receipt push (contentType 1). */
 export interface ReadReceipt {
@@ -31,6 +37,7 @@ export interface ReadReceipt {
  */
 export class MessageFanout {
   private readonly queue: KeyedSerialQueue;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: {
@@ -55,7 +62,7 @@ export class MessageFanout {
       formId: message.sendId,
       data: { ...message, contentType: ContentType.chat },
     });
-    return this.queue.run(message.conversationId, () =>
+    return this.run(message.conversationId, () =>
       message.chatType === ChatType.single
         ? this.toPair(message.recvId, message.sendId, frame, exceptConnectionId)
         : this.toGroup(message.conversationId, message.seq, frame, exceptConnectionId),
@@ -70,7 +77,7 @@ export class MessageFanout {
       formId: receipt.sendId,
       data: { ...receipt, contentType: ContentType.readReceipt },
     });
-    return this.queue.run(receipt.conversationId, () =>
+    return this.run(receipt.conversationId, () =>
       receipt.chatType === ChatType.single
         ? this.toPair(receipt.recvId, receipt.sendId, frame, exceptConnectionId)
         : this.toGroup(receipt.conversationId, Number.MAX_SAFE_INTEGER, frame, exceptConnectionId),
@@ -93,13 +100,38 @@ export class MessageFanout {
       method: CONVERSATION_UPDATED,
       data: state,
     });
-    return this.queue.run(state.conversationId, async () => {
+    return this.run(state.conversationId, async () => {
       await this.deps.delivery.toUsers([userId], frame, exceptConnectionId);
     });
   }
 
+  /** Sends what is queued; pushes waiting out an outage give up (shutdown). */
   drain(): Promise<void> {
+    this.stopping.abort();
     return this.queue.drain();
+  }
+
+  /**
+   * Runs one conversation's push work in order. The message is already stored and
+   * acknowledged, so a push that meets an outage (the group's audience cannot be read,
+   * the fan-out job cannot be queued) is tried again until the outage ends: the
+   * conversation's later pushes wait behind it, which costs nothing while nothing can
+   * be stored anyway.
+   */
+  private run(conversationId: string, task: () => Promise<void>): Promise<void> {
+    return this.queue.run(conversationId, async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await task();
+        } catch (err) {
+          if (!isOutage(err) || attempt >= OUTAGE_ATTEMPTS || this.stopping.signal.aborted) {
+            throw err;
+          }
+          const delay = Math.min(OUTAGE_MAX_DELAY_MS, 100 * 2 ** attempt);
+          await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        }
+      }
+    });
   }
 
   private async toPair(a: string, b: string, frame: string, exceptConnectionId?: string) {

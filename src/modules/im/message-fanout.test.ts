@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { DependencyUnavailableError } from '../../adapters/unavailable.js';
+import type { ConversationRepository } from './conversation.repository.js';
+import { ChatType, type Message } from './im.entity.js';
+import { MessageFanout } from './message-fanout.js';
+import type { PushDelivery } from '../../realtime/push-delivery.js';
+
+const message = (seq: number): Message => ({
+  msgId: `m${seq}`,
+  conversationId: 'group-1',
+  chatType: ChatType.group,
+  sendId: 'alice',
+  recvId: 'group-1',
+  seq,
+  sendTime: 0,
+  mType: 0,
+  content: `hello ${seq}`,
+  clientMsgId: null,
+});
+
+/** A fan-out whose group audience fails `failures` times (an outage), then answers. */
+function fanoutWithOutage(failures: number, error: () => Error) {
+  let left = failures;
+  const pushed: number[] = [];
+  const errors: unknown[] = [];
+  const conversations = {
+    audience: async () => {
+      if (left > 0) {
+        left -= 1;
+        throw error();
+      }
+      return ['bob', 'carol'];
+    },
+  } as unknown as ConversationRepository;
+  const delivery: PushDelivery = {
+    toUsers: async (_users, frame) => {
+      pushed.push((JSON.parse(frame) as { data: { seq: number } }).data.seq);
+      return 2;
+    },
+  };
+  const fanout = new MessageFanout({
+    conversations,
+    delivery,
+    batchSize: 100,
+    onError: (err) => errors.push(err),
+  });
+  return { fanout, pushed, errors };
+}
+
+describe('MessageFanout', () => {
+  it('waits an outage out: a stored message is pushed once the audience can be read, in order', async () => {
+    const { fanout, pushed, errors } = fanoutWithOutage(
+      3,
+      () => new DependencyUnavailableError('database'),
+    );
+    await Promise.all([fanout.message(message(1)), fanout.message(message(2))]);
+    expect(pushed).toEqual([1, 2]);
+    expect(errors).toEqual([]);
+  });
+
+  it('gives up at once on an error that is not an outage', async () => {
+    const { fanout, pushed, errors } = fanoutWithOutage(1, () => new Error('a bug'));
+    await fanout.message(message(1));
+    await fanout.message(message(2));
+    expect(pushed).toEqual([2]);
+    expect(errors).toHaveLength(1);
+  });
+});
