@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
+import { fetchMetrics } from '../support/metrics.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -162,7 +163,7 @@ describe('easy-chat CLI', () => {
       const res = await fetch(`${base}/v1/user/user`, { signal: AbortSignal.timeout(5_000) });
       expect(res.status).toBe(401);
     }
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetchMetrics(base)).text();
     const dropped = /^easychat_log_lines_dropped_total\{[^}]*reason="closed"[^}]*\} (\d+)/m.exec(
       metrics,
     );
