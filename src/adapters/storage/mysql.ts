@@ -6,7 +6,7 @@ import {
   type Transaction,
   type TransactionBuilder,
 } from 'kysely';
-import { createConnection, createPool } from 'mysql2/promise';
+import { createConnection } from 'mysql2/promise';
 import { createPool as createCallbackPool } from 'mysql2';
 import type { Config } from '../../config/config.schema.js';
 import { isTransientConflict } from './storage-errors.js';
@@ -46,7 +46,8 @@ export function mysqlDialect(config: Config, onError: (err: Error) => void): Mys
   return new MysqlDialect({
     pool,
     onCreateConnection: async (connection) => {
-      for (const statement of SESSION_SETUP) await connection.executeQuery(CompiledQuery.raw(statement));
+      for (const statement of SESSION_SETUP)
+        await connection.executeQuery(CompiledQuery.raw(statement));
     },
   });
 }
