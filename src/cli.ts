@@ -4,8 +4,10 @@ import { parseArgs } from 'node:util';
 import { createApp } from './app/create-app.js';
 import { ALL_ROLES, type Role } from './config/config.schema.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
+import { IMPORT_USAGE, importCommand } from './import/import-command.js';
 
 const USAGE = `usage: easy-chat start [--roles api,gateway,worker] [--config FILE]
+       easy-chat import go-easy-chat --from mysql://… (see easy-chat import --help)
 
   --roles    roles this process runs (default: all of ${ALL_ROLES.join(', ')})
   --config   YAML file merged over config/default.yaml and config/<env>.yaml
@@ -18,6 +20,14 @@ EASY_CHAT_ENV (development | test | production), and EC_<PATH> for any key
 const CLOSE_GRACE_MS = 5_000;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'import') {
+    if (existsSync('.env')) process.loadEnvFile('.env');
+    if (argv.length === 1) {
+      console.log(IMPORT_USAGE);
+      return 2;
+    }
+    return importCommand(argv);
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -96,6 +96,20 @@ export class UserRepository {
     return rows.map(toUser);
   }
 
+  /**
+   * Replaces a password hash by a new one of the same password, unless it changed
+   * meanwhile (a concurrent login re-hashed it first). True if replaced.
+   */
+  async replacePasswordHash(id: string, oldHash: string, newHash: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ passwordHash: newHash })
+      .where('id', '=', id)
+      .where('passwordHash', '=', oldHash)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   /** Sets the status; returns the previous one, or undefined when the user does not exist. */
   async setStatus(
     trx: Kysely<Database>,

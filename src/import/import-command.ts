@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { openStorage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
+import { loadConfig } from '../config/load-config.js';
+import { GoSource } from './go-easy-chat/go-source.js';
+import { importGoEasyChat } from './go-easy-chat/importer.js';
+import { formatSummary } from './go-easy-chat/summary.js';
+import { ProgressBar } from './progress-bar.js';
+
+export const IMPORT_USAGE = `usage: easy-chat import go-easy-chat --from mysql://user:pass@host:3306/db [--config FILE] [--batch N]
+
+  --from     the Go easy-chat's MySQL database (read only)
+  --config   YAML file merged over config/default.yaml and config/<env>.yaml: the
+             easy-chat storage to import into (any driver), as for "start"
+  --batch    rows per statement (default 500)
+
+Copies users, friends, friend requests, groups, members and join requests. Running
+it again imports only what is missing; an interrupted run continues where it stopped.
+See docs/from-go-easy-chat.md.`;
+
+/** `easy-chat import go-easy-chat …`; returns the exit code. */
+export async function importCommand(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      from: { type: 'string' },
+      config: { type: 'string' },
+      batch: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const batchSize = values.batch === undefined ? 500 : Number(values.batch);
+  if (
+    values.help ||
+    positionals[1] !== 'go-easy-chat' ||
+    !values.from ||
+    !/^(mysql|mariadb):\/\//i.test(values.from) ||
+    !Number.isInteger(batchSize) ||
+    batchSize < 1 ||
+    batchSize > 10_000
+  ) {
+    console.log(IMPORT_USAGE);
+    return values.help ? 0 : 2;
+  }
+
+  const config = loadConfig({ file: values.config });
+  const storage = openStorage(config, MIGRATIONS);
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let source: GoSource | undefined;
+  try {
+    await storage.migrate();
+    source = await GoSource.open(values.from);
+    console.error(`importing ${GoSource.describe(values.from)} into ${config.storage.driver}`);
+    const summary = await importGoEasyChat(source, storage.db, {
+      batchSize,
+      progress: new ProgressBar(),
+      signal: abort.signal,
+    });
+    console.log(formatSummary(summary));
+    return 0;
+  } catch (err) {
+    if (abort.signal.aborted) {
+      console.error(
+        '\ninterrupted: what was imported stays; run the same command again to continue',
+      );
+      return 130;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await source?.close();
+    await storage.close();
+  }
+}
