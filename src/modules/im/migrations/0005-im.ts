@@ -43,7 +43,9 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
 
   // Un-hiding on a new message touches only hidden rows, not every member of a big group.
   // (MySQL has no partial indexes: the index covers is_show instead.)
-  const hidden = db.schema.createIndex('conversation_members_hidden_idx').on('conversation_members');
+  const hidden = db.schema
+    .createIndex('conversation_members_hidden_idx')
+    .on('conversation_members');
   await (
     dialect === 'mysql'
       ? hidden.columns(['conversation_id', 'is_show'])

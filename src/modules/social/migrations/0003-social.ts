@@ -102,7 +102,12 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('operator_uid', 'varchar(32)')
     .addPrimaryKeyConstraint('group_members_pkey', ['group_id', 'user_id'])
     .execute();
-  await partialUnique('group_members_one_creator_uq', 'group_members', ['group_id'], 'role_level = 1');
+  await partialUnique(
+    'group_members_one_creator_uq',
+    'group_members',
+    ['group_id'],
+    'role_level = 1',
+  );
   await db.schema
     .createIndex('group_members_user_idx')
     .on('group_members')
