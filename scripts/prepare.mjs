@@ -5,8 +5,10 @@
 // Skipped where there is nothing to build with: a production install without
 // TypeScript, or a Docker stage that copied package.json before the sources.
 import { spawnSync } from 'node:child_process';
+import console from 'node:console';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import process from 'node:process';
 
 const sdkConfig = 'packages/sdk/tsconfig.build.json';
 let tsc;
