@@ -1,6 +1,7 @@
 // ESLint flat config: typed rules from typescript-eslint over the whole project.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint-rules/layers.js';
 
 export default tseslint.config(
   // src/gen: generated from proto/ by `npm run generate` (kept current by a test, not by hand).
@@ -9,7 +10,11 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        // scripts/prepare.mjs is plain JavaScript: it runs at install, before tsx may exist.
+        projectService: { allowDefaultProject: ['scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': [
@@ -69,5 +74,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // Imports between the folders of src/ point downward (eslint-rules/layers.js has the
+    // order). Tests are exempt: they drive the whole app from any level.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.contract.ts'],
+    plugins: { local: layers },
+    rules: { 'local/layers': ['error', { srcDir: `${import.meta.dirname}/src` }] },
+  },
+  { files: ['eslint.config.js', 'eslint-rules/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -5,34 +5,36 @@ import { loadConfig } from '../config/load-config.js';
 import { GoSource } from './go-easy-chat/go-source.js';
 import { importGoEasyChat } from './go-easy-chat/importer.js';
 import { formatSummary } from './go-easy-chat/summary.js';
+import { IMPORT_HELP } from '../cli/args.js';
 import { ProgressBar } from './progress-bar.js';
-
-export const IMPORT_USAGE = `usage: easy-chat import go-easy-chat --from mysql://user:pass@host:3306/db [--config FILE] [--batch N]
-
-  --from     the Go easy-chat's MySQL database (read only)
-  --config   YAML file merged over config/default.yaml and config/<env>.yaml: the
-             easy-chat storage to import into (any driver), as for "start"
-  --batch    rows per statement (default 500)
-
-Copies users, friends, friend requests, groups, members and join requests. Running
-it again imports only what is missing; an interrupted run continues where it stopped.
-See docs/from-go-easy-chat.md.`;
 
 /** `easy-chat import go-easy-chat …`; returns the exit code. */
 export async function importCommand(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      from: { type: 'string' },
-      config: { type: 'string' },
-      batch: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        from: { type: 'string' },
+        config: { type: 'string' },
+        batch: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    const message = (err as Error).message.split('. ')[0];
+    console.error(`easy-chat import: ${message}; see easy-chat import --help`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  if (values.help) {
+    console.log(IMPORT_HELP);
+    return 0;
+  }
   const batchSize = values.batch === undefined ? 500 : Number(values.batch);
   if (
-    values.help ||
     positionals[1] !== 'go-easy-chat' ||
     !values.from ||
     !/^(mysql|mariadb):\/\//i.test(values.from) ||
@@ -40,8 +42,8 @@ export async function importCommand(argv: string[]): Promise<number> {
     batchSize < 1 ||
     batchSize > 10_000
   ) {
-    console.log(IMPORT_USAGE);
-    return values.help ? 0 : 2;
+    console.error(IMPORT_HELP);
+    return 2;
   }
 
   const config = loadConfig({ file: values.config });

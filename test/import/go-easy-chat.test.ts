@@ -410,7 +410,7 @@ describe.runIf(TEST_MYSQL_URL)('import from the Go easy-chat', () => {
         },
       );
       let help = '';
-      usage.stdout.on('data', (d: Buffer) => (help += d.toString()));
+      usage.stderr.on('data', (d: Buffer) => (help += d.toString()));
       expect(await new Promise((resolve) => usage.on('exit', resolve))).toBe(2);
       expect(help).toContain('--from');
     } finally {
