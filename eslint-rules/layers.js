@@ -20,7 +20,8 @@ export const LAYERS = [
   ['modules'],
   ['catalogue'],
   ['app'],
-  ['cli.ts'],
+  // The command line: the server's (cli.ts, cli/) and the import commands (import/).
+  ['cli.ts', 'cli', 'import'],
 ];
 
 const rank = new Map(LAYERS.flatMap((folders, index) => folders.map((f) => [f, index])));
