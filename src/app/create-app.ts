@@ -41,7 +41,7 @@ import { SERVER_ONLY_METHODS } from '../catalogue/server-pushes.js';
 import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { LogSink } from '../shared/log-sink.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createLogger, prettyDestination, wantsPrettyLogs, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
 import { LocalResync } from '../realtime/local-resync.js';
@@ -83,10 +83,11 @@ export interface CreateAppOptions {
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
-  const sink = options.logDestination ? undefined : new LogSink();
+  const pretty = !options.logDestination && wantsPrettyLogs();
+  const sink = options.logDestination || pretty ? undefined : new LogSink();
   const logger = createLogger(
     { level: config.log.level, nodeId: config.nodeId },
-    options.logDestination ?? sink,
+    options.logDestination ?? (pretty ? prettyDestination() : sink),
   );
   const jwt = resolveJwtSecret(config.auth.jwtSecret, config.dataDir);
   if (jwt.created) {
@@ -102,7 +103,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;
   try {
-    await storage.migrate();
+    // An empty or old database can take a while: say what is happening.
+    await storage.migrate((progress) =>
+      progress.phase === 'pending'
+        ? logger.info(
+            { migrations: progress.names },
+            `database: applying ${progress.names.length} migration(s)`,
+          )
+        : logger.info(
+            { migrations: progress.names, ms: progress.ms },
+            `database: applied ${progress.names.length} migration(s) in ${progress.ms} ms`,
+          ),
+    );
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
     if (sink) metrics.countDroppedLogLines(sink);
