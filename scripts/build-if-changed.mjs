@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-argument -- plain JavaScript (runs before tsx exists); its types are in build-if-changed.d.mts */
 // `npm start`'s build step: compiles the server and builds the web app only when
 // their inputs are newer than their outputs, so a start with nothing changed goes
 // straight to `node dist/cli.js start` instead of spending ~20 s rebuilding.
