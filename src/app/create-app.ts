@@ -31,6 +31,7 @@ import { registerWebApp } from '../http/web-app.js';
 import {
   GroupFanoutJobs,
   imRoutes,
+  imAdminRoutes,
   imWsMethods,
   receivePushes,
   RoutedPushDelivery,
@@ -226,6 +227,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         { prefix: '/v1/admin' },
       );
       await http.register(
+        imAdminRoutes({ adminToken: config.admin.token, tokens, changes: im.changes }),
+        { prefix: '/v1/admin' },
+      );
+      await http.register(
         deadLetterRoutes({
           adminToken: config.admin.token,
           tokens,
@@ -237,7 +242,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }
     const reactions: Subscription[] = [];
     const wsMethods: WsMethods = isGateway
-      ? imWsMethods({ chat: im.chat, conversations: im.conversations, history: im.history })
+      ? imWsMethods({
+          chat: im.chat,
+          conversations: im.conversations,
+          history: im.history,
+          changes: im.changes,
+          typing: im.typing,
+        })
       : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {

@@ -8,6 +8,7 @@ import {
   ChatLogQuery,
   ChatLogResponse,
   ConversationsResponse,
+  DeleteConversationQuery,
   EmptyResponse,
   ReadRecordsQuery,
   ReadRecordsResponse,
@@ -96,13 +97,31 @@ export function imRoutes(deps: {
         schema: {
           tags,
           security,
-          summary: 'Move read positions forward and show or hide conversations',
+          summary: 'Move read positions forward; show, hide, pin or mute conversations',
           body: UpdateConversationsBody,
           response: { 200: EmptyResponse, ...errorResponses },
         },
       },
       async (request) => {
         await conversations.update(caller(request).userId, request.body.conversationList);
+        return ok({});
+      },
+    );
+
+    app.delete(
+      '/conversation',
+      {
+        onRequest,
+        schema: {
+          tags,
+          security,
+          summary: 'Hide a conversation and clear its history, for me only',
+          querystring: DeleteConversationQuery,
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        await conversations.remove(caller(request).userId, request.query.conversationId);
         return ok({});
       },
     );

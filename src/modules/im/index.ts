@@ -11,6 +11,7 @@ import { ChatService } from './chat.service.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ConversationService } from './conversation.service.js';
 import { HistoryService } from './history.service.js';
+import { MessageChangeService, type RevokeHook } from './message-change.service.js';
 import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
@@ -18,8 +19,10 @@ import type { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
 import { ReadState } from './read-state.js';
 import { ReceiptMerger } from './receipt-merger.js';
 import { SystemNotices } from './system-notices.js';
+import { TypingRelay } from './typing-relay.js';
 
 export { imRoutes } from './im.routes.js';
+export { imAdminRoutes } from './im-admin.routes.js';
 export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
 export {
   RoutedPushDelivery,
@@ -35,6 +38,9 @@ export interface ImModule {
   chat: ChatService;
   conversations: ConversationService;
   history: HistoryService;
+  /** Recall, edit, reactions, delete for me. */
+  changes: MessageChangeService;
+  typing: TypingRelay;
   fanout: MessageFanout;
   receipts: ReceiptMerger;
   /** Posts notices from other systems as messages (the event layer's sink). */
@@ -60,6 +66,8 @@ export function createImModule(deps: {
   /** Hands large group fan-outs to workers (multi-process deployments). */
   jobs?: GroupFanoutJobs;
   workerFanoutMin?: number;
+  /** Runs inside a recall's transaction (releases what the message referenced). */
+  onRevoke?: RevokeHook;
 }): ImModule {
   const { db, config, access, events, clock } = deps;
   const conversationRepo = new ConversationRepository(db);
@@ -112,10 +120,33 @@ export function createImModule(deps: {
     syncPageSize: config.syncPageSize,
     syncMaxConversations: config.syncMaxConversations,
   });
+  const changes = new MessageChangeService({
+    db,
+    conversations: conversationRepo,
+    messages,
+    access,
+    fanout,
+    clock,
+    limits: {
+      revokeWindowMs: config.revokeWindowSeconds * 1000,
+      editWindowMs: config.editWindowSeconds * 1000,
+      maxEmojis: config.reactions.maxEmojis,
+      maxReactionsPerUser: config.reactions.maxPerUser,
+    },
+    onRevoke: deps.onRevoke,
+  });
+  const typing = new TypingRelay({
+    conversations: conversationRepo,
+    delivery: deps.delivery,
+    clock,
+    minIntervalMs: config.typing.minIntervalMs,
+  });
   return {
     chat,
     conversations,
     history,
+    changes,
+    typing,
     fanout,
     receipts,
     systemNotices: new SystemNotices({ chat, access }),

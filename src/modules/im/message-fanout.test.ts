@@ -16,6 +16,7 @@ const message = (seq: number): Message => ({
   mType: 0,
   content: `hello ${seq}`,
   clientMsgId: null,
+  modSeq: 0,
 });
 
 /** A fan-out whose group audience fails `failures` times (an outage), then answers. */

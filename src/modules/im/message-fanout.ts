@@ -69,6 +69,26 @@ export class MessageFanout {
     );
   }
 
+  /**
+   * Pushes the current state of a changed message (contentType 2) to everyone who
+   * may see it, queued behind the conversation's earlier pushes, so a device hears
+   * of a message before it hears of its change.
+   */
+  change(message: Message, exceptConnectionId?: string): Promise<void> {
+    const frame = encodeFrame({
+      frameType: FrameType.data,
+      id: newId(),
+      method: 'push',
+      formId: message.sendId,
+      data: { ...message, contentType: ContentType.change },
+    });
+    return this.run(message.conversationId, () =>
+      message.chatType === ChatType.single
+        ? this.toPair(message.recvId, message.sendId, frame, exceptConnectionId)
+        : this.toGroup(message.conversationId, message.seq, frame, exceptConnectionId),
+    );
+  }
+
   receipt(receipt: ReadReceipt, exceptConnectionId?: string): Promise<void> {
     const frame = encodeFrame({
       frameType: FrameType.data,
