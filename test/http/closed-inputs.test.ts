@@ -255,7 +255,13 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
       'user.online': {},
     };
     const methods = Object.keys(
-      imWsMethods({ chat: null!, conversations: null!, history: null!, changes: null!, typing: null! }),
+      imWsMethods({
+        chat: null!,
+        conversations: null!,
+        history: null!,
+        changes: null!,
+        typing: null!,
+      }),
     ).sort();
     expect(methods).toEqual(Object.keys(samples).sort());
     const ws = await (await WsClient.connect(t.url, { token: alice.token })).ready();

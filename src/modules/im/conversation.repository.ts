@@ -314,14 +314,13 @@ export class ConversationRepository {
     settings: MemberSettings,
     now: number,
   ): Promise<void> {
-    const set: Partial<Record<'pinned' | 'muted' | 'isShow', number>> = {};
-    if (settings.pinned !== undefined) set.pinned = settings.pinned ? 1 : 0;
-    if (settings.muted !== undefined) set.muted = settings.muted ? 1 : 0;
-    if (settings.isShow !== undefined) set.isShow = settings.isShow ? 1 : 0;
-    if (Object.keys(set).length === 0) return;
+    const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+    const { pinned, muted, isShow } = settings;
+    if (pinned === undefined && muted === undefined && isShow === undefined) return;
+    // Kysely leaves out undefined values: only the settings given are written.
     await this.db
       .updateTable('conversationMembers')
-      .set({ ...set, updatedAt: now })
+      .set({ pinned: flag(pinned), muted: flag(muted), isShow: flag(isShow), updatedAt: now })
       .where('conversationId', '=', conversationId)
       .where('userId', '=', userId)
       .execute();

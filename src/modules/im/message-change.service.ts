@@ -84,7 +84,12 @@ export class MessageChangeService {
       await messages.eraseVersions(trx, msgId);
       await this.deps.onRevoke?.(trx, current);
       const out: Message[] = [];
-      out.push({ ...withoutReactions(current), content: '', revoked: { by: userId, at: now }, modSeq });
+      out.push({
+        ...withoutReactions(current),
+        content: '',
+        revoked: { by: userId, at: now },
+        modSeq,
+      });
       for (const quote of quoting) {
         modSeq += 1;
         const replyTo = { ...quote.replyTo!, excerpt: '', revoked: true as const };
@@ -93,7 +98,10 @@ export class MessageChangeService {
       }
       return out;
     });
-    for (const m of changed) void this.deps.fanout.change(m, exceptConnectionId);
+    // The recalling device has the recalled message in its answer, not the replies quoting it.
+    changed.forEach(
+      (m, i) => void this.deps.fanout.change(m, i === 0 ? exceptConnectionId : undefined),
+    );
     return changed[0] ?? message;
   }
 
@@ -179,9 +187,9 @@ export class MessageChangeService {
     const floor = Math.max(member.joinSeq, member.clearSeq);
     const mine = found.filter((m) => m.conversationId === conversationId && m.seq > floor);
     if (mine.length !== ids.length) throw new AppError(ImErrors.messageNotFound);
-    await db.transaction().execute((trx) =>
-      messages.deleteFor(trx, userId, conversationId, ids, clock()),
-    );
+    await db
+      .transaction()
+      .execute((trx) => messages.deleteFor(trx, userId, conversationId, ids, clock()));
   }
 
   /**

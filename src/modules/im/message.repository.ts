@@ -100,7 +100,11 @@ export class MessageRepository {
 
   /** A message as stored inside the caller's transaction (after its modSeq lock). */
   async findIn(trx: Kysely<Database>, id: string): Promise<Message | undefined> {
-    const row = await trx.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await trx
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toMessage(row);
   }
 
@@ -116,14 +120,23 @@ export class MessageRepository {
   }
 
   async update(trx: Kysely<Database>, msgId: string, patch: MessagePatch): Promise<void> {
-    const { reactions, ...rest } = patch;
+    const { reactions } = patch;
     await trx
       .updateTable('messages')
       .set({
-        ...rest,
-        ...(reactions !== undefined
-          ? { reactions: reactions && Object.keys(reactions).length ? JSON.stringify(reactions) : null }
-          : {}),
+        modSeq: patch.modSeq,
+        content: patch.content,
+        editedAt: patch.editedAt,
+        revokedBy: patch.revokedBy,
+        revokedAt: patch.revokedAt,
+        replyTo: patch.replyTo,
+        // Kysely leaves out undefined values: only what the patch names is written.
+        reactions:
+          reactions === undefined
+            ? undefined
+            : reactions && Object.keys(reactions).length > 0
+              ? JSON.stringify(reactions)
+              : null,
       })
       .where('id', '=', msgId)
       .execute();
@@ -134,7 +147,16 @@ export class MessageRepository {
     trx: Kysely<Database>,
     version: { id: string; msgId: string; content: string; editedBy: string; replacedAt: number },
   ): Promise<void> {
-    await trx.insertInto('messageVersions').values(version).execute();
+    await trx
+      .insertInto('messageVersions')
+      .values({
+        id: version.id,
+        msgId: version.msgId,
+        content: version.content,
+        editedBy: version.editedBy,
+        replacedAt: version.replacedAt,
+      })
+      .execute();
   }
 
   /** Erases the audit copies of a recalled message: its content is kept nowhere. */
@@ -168,10 +190,12 @@ export class MessageRepository {
       .where('msgId', 'in', msgIds)
       .execute();
     const done = new Set(existing.map((r) => r.msgId));
-    const rows = msgIds
-      .filter((id) => !done.has(id))
-      .map((msgId) => ({ userId, conversationId, msgId, deletedAt: now }));
-    if (rows.length > 0) await trx.insertInto('messageDeletions').values(rows).execute();
+    const fresh = msgIds.filter((id) => !done.has(id));
+    if (fresh.length === 0) return;
+    await trx
+      .insertInto('messageDeletions')
+      .values(fresh.map((msgId) => ({ userId, conversationId, msgId, deletedAt: now })))
+      .execute();
   }
 }
 

@@ -74,7 +74,12 @@ export class TypingRelay {
     }
     let after: string | undefined;
     for (;;) {
-      const ids = await conversations.audience(conversationId, Number.MAX_SAFE_INTEGER, after, BATCH);
+      const ids = await conversations.audience(
+        conversationId,
+        Number.MAX_SAFE_INTEGER,
+        after,
+        BATCH,
+      );
       const others = ids.filter((id) => id !== userId);
       if (others.length > 0) await delivery.toUsers(others, frame);
       if (ids.length < BATCH) return;
