@@ -70,9 +70,7 @@ export function imWsMethods(deps: {
       changes.edit(ctx.userId, data.conversationId, data.msgId, data.content, ctx.connection.id),
     ),
 
-    'message.react': wsMethod(ReactData, (ctx, data) =>
-      changes.react(ctx.userId, data, ctx.connection.id),
-    ),
+    'message.react': wsMethod(ReactData, (ctx, data) => changes.react(ctx.userId, data)),
 
     'message.delete': wsMethod(DeleteMessagesData, async (ctx, data) => {
       await changes.deleteForMe(ctx.userId, data.conversationId, data.msgIds);

@@ -144,7 +144,6 @@ export class MessageChangeService {
   async react(
     userId: string,
     input: { conversationId: string; msgId: string; emoji: string; add: boolean },
-    exceptConnectionId?: string,
   ): Promise<{ reactions: Record<string, string[]> }> {
     const { db, conversations, messages, limits } = this.deps;
     const { conversationId, msgId, emoji, add } = input;
@@ -174,7 +173,8 @@ export class MessageChangeService {
       if (Object.keys(reactions).length > 0) changed.reactions = reactions;
       return { reactions, changed };
     });
-    if (result.changed) void this.deps.fanout.change(result.changed, exceptConnectionId);
+    // The answer carries only the reactions: the reacting device gets the changed message too.
+    if (result.changed) void this.deps.fanout.change(result.changed);
     return { reactions: result.reactions };
   }
 
