@@ -141,7 +141,14 @@ export async function startOfflinePushes(deps: {
         const candidates = userIds.filter((id) => id !== message.sendId && id !== SYSTEM_SENDER);
         if (candidates.length === 0) return;
         const online = await presence.onlineAmong(candidates);
-        const offline = candidates.filter((id) => !online.has(id));
+        let offline = candidates.filter((id) => !online.has(id));
+        // A muted conversation notifies only those it mentions.
+        const quiet = await im.conversationsRepo.mutedUnmentioned(
+          message.conversationId,
+          offline,
+          message.seq,
+        );
+        offline = offline.filter((id) => !quiet.has(id));
         if (offline.length > 0) await notify.sendBatch(offline.map(push));
       };
       if (message.chatType === ChatType.single) {

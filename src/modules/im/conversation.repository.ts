@@ -273,6 +273,27 @@ export class ConversationRepository {
     return row;
   }
 
+  /**
+   * Of `userIds`, those who muted the conversation and are not mentioned by the
+   * message `seq` or a later one: they get no offline notification for it.
+   */
+  async mutedUnmentioned(
+    conversationId: string,
+    userIds: readonly string[],
+    seq: number,
+  ): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('conversationMembers')
+      .select('userId')
+      .where('conversationId', '=', conversationId)
+      .where('userId', 'in', userIds)
+      .where('muted', '=', 1)
+      .where('mentionSeq', '<', seq)
+      .execute();
+    return new Set(rows.map((r) => r.userId));
+  }
+
   /** Marks members mentioned by a message (all of them for @all). */
   async mention(
     trx: Kysely<Database>,
