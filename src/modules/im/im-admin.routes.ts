@@ -20,6 +20,7 @@ export function imAdminRoutes(deps: {
           tags: ['admin'],
           security: [{ bearer: [] }],
           summary: 'The texts a message had before each edit, oldest first',
+          operationId: 'messageVersions',
           params: MessageVersionsParams,
           response: { 200: MessageVersionsResponse, ...errorResponses },
         },

@@ -16,6 +16,7 @@ import {
   SetupConversationResponse,
   UpdateConversationsBody,
 } from './im.schema.js';
+import { ImErrors } from './im.errors.js';
 
 const tags = ['im'];
 const security = [{ bearer: [] }];
@@ -38,6 +39,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Messages of a conversation, newest first (participants only)',
+          operationId: 'chatLog',
+          errors: [ImErrors.notParticipant],
           querystring: ChatLogQuery,
           response: { 200: ChatLogResponse, ...errorResponses },
         },
@@ -53,6 +56,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Who has and has not read a message',
+          operationId: 'readRecords',
+          errors: [ImErrors.messageNotFound],
           querystring: ReadRecordsQuery,
           response: { 200: ReadRecordsResponse, ...errorResponses },
         },
@@ -68,6 +73,13 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Open a conversation with a user or a group',
+          operationId: 'setupConversation',
+          errors: [
+            ImErrors.chatWithSelf,
+            ImErrors.recipientNotFound,
+            ImErrors.notFriends,
+            ImErrors.notGroupMember,
+          ],
           body: SetupConversationBody,
           response: { 200: SetupConversationResponse, ...errorResponses },
         },
@@ -84,6 +96,7 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'My conversations with maxSeq, readSeq, unread and the last message',
+          operationId: 'conversations',
           response: { 200: ConversationsResponse, ...errorResponses },
         },
       },
@@ -98,6 +111,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Move read positions forward; show, hide, pin or mute conversations',
+          operationId: 'updateConversations',
+          errors: [ImErrors.tooManyConversations, ImErrors.notParticipant],
           body: UpdateConversationsBody,
           response: { 200: EmptyResponse, ...errorResponses },
         },
@@ -116,6 +131,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Hide a conversation and clear its history, for me only',
+          operationId: 'deleteConversation',
+          errors: [ImErrors.notParticipant],
           querystring: DeleteConversationQuery,
           response: { 200: EmptyResponse, ...errorResponses },
         },

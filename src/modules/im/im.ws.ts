@@ -15,14 +15,7 @@ import {
   TypingData,
 } from './im.schema.js';
 import type { MessageChangeService } from './message-change.service.js';
-import { CONVERSATION_UPDATED } from './message-fanout.js';
 import { CONVERSATION_TYPING, type TypingRelay } from './typing-relay.js';
-
-/**
- * Server-to-client method names; a client sending one of these is refused.
- * (`conversation.typing` is both: clients send it, the server relays it.)
- */
-export const SERVER_PUSH_METHODS = new Set(['push', CONVERSATION_UPDATED]);
 
 /** The WebSocket methods of the IM module. */
 export function imWsMethods(deps: {

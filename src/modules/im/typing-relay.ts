@@ -1,7 +1,6 @@
 import { AppError } from '../../errors/app-error.js';
-import { encodeFrame, FrameType } from '../../realtime/frame.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
-import { newId } from '../../shared/ids.js';
+import type { ServerPush } from '../../realtime/server-push.js';
 import type { Clock } from '../../shared/clock.js';
 import type { ConversationRepository } from './conversation.repository.js';
 import { ChatType } from './im.entity.js';
@@ -61,17 +60,16 @@ export class TypingRelay {
     seen.set(conversationId, { at: now, typing });
     if (seen.size > MAX_TRACKED_PER_SOCKET) seen.delete(seen.keys().next().value!);
 
-    const frame = encodeFrame({
-      frameType: FrameType.data,
-      id: newId(),
+    const push: ServerPush = {
       method: CONVERSATION_TYPING,
       formId: userId,
       data: { conversationId, userId, typing },
-    });
+    };
     if (member.chatType === ChatType.single) {
-      await delivery.toUsers([member.targetId], frame);
+      await delivery.toUsers([member.targetId], push);
       return;
     }
+    // Not toConversation: that would reach the typer's own other devices too.
     let after: string | undefined;
     for (;;) {
       const ids = await conversations.audience(
@@ -81,7 +79,7 @@ export class TypingRelay {
         BATCH,
       );
       const others = ids.filter((id) => id !== userId);
-      if (others.length > 0) await delivery.toUsers(others, frame);
+      if (others.length > 0) await delivery.toUsers(others, push);
       if (ids.length < BATCH) return;
       after = ids[ids.length - 1];
     }
