@@ -5,12 +5,12 @@
  * network at random; at the end each client's local state, built only from
  * pushes and syncs (MessageStore), equals the server's history message by message.
  */
-import type { ChatClient} from '@easy-chat/sdk';
+import type { ChatClient } from '@easy-chat/sdk';
 import { ApiError, ChatType, MessageStore, type Message } from '@easy-chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../support/backends.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
-import type { Network} from '../support/sdk.js';
+import type { Network } from '../support/sdk.js';
 import { sdkClient, waitUntil } from '../support/sdk.js';
 import { createGroupWith } from '../support/social.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
