@@ -217,7 +217,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }
     const subscriptions: Subscription[] = [];
     const wsMethods: WsMethods = isGateway
-      ? imWsMethods({ chat: im.chat, conversations: im.conversations, history: im.history })
+      ? imWsMethods({
+          chat: im.chat,
+          conversations: im.conversations,
+          history: im.history,
+          changes: im.changes,
+          typing: im.typing,
+        })
       : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
