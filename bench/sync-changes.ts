@@ -65,7 +65,8 @@ async function main(): Promise<void> {
     const fresh: number[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       const c = await syncAll((_seq, modSeq) => ({ seq: MESSAGES, modSeq }));
-      const f = await syncAll((seq) => ({ seq, modSeq: 0 }));
+      // The plain lastSeq form: messages only (with {seq, modSeq: 0} the changes would come too).
+      const f = await syncAll((seq) => seq);
       if (c.got !== MESSAGES || f.got < MESSAGES) {
         throw new Error(`expected ${MESSAGES} messages, got ${c.got} / ${f.got}`);
       }
