@@ -9,23 +9,12 @@ import type { ChatClient } from '@easy-chat/sdk';
 import { ApiError, ChatType, MessageStore, type Message } from '@easy-chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../support/backends.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import type { Network } from '../support/sdk.js';
 import { sdkClient, waitUntil } from '../support/sdk.js';
 import { createGroupWith } from '../support/social.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed by its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Device {
   user: RegisteredUser;
@@ -57,7 +46,7 @@ describe.each(STORAGES)('changes converge on every client, on %s', (storage) => 
     'every local state equals the server history after random changes and disconnects',
     async () => {
       const seed = Number(process.env.CONVERGENCE_SEED ?? Date.now() % 100_000);
-      const rand = random(seed);
+      const rand = seededRandom(seed);
       const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
       const users = [
         await createUser(t.client),
