@@ -20,8 +20,10 @@ export const LAYERS = [
   ['modules'],
   ['catalogue'],
   ['app'],
-  // The command line: the server's (cli.ts, cli/) and the import commands (import/).
-  ['cli.ts', 'cli', 'import'],
+  // Copying another system's data in (import/): uses storage and the modules'
+  // entities, is used only by the command line, never by the running server.
+  ['import'],
+  ['cli', 'cli.ts'],
 ];
 
 const rank = new Map(LAYERS.flatMap((folders, index) => folders.map((f) => [f, index])));

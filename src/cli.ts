@@ -12,11 +12,6 @@ const CLOSE_GRACE_MS = 5_000;
 let loadedConfig: Config | undefined;
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'import') {
-    if (existsSync('.env')) process.loadEnvFile('.env');
-    const { importCommand } = await import('./import/import-command.js');
-    return importCommand(argv);
-  }
   const invocation = parseCommandLine(argv);
   if (invocation.command === 'usage') {
     (invocation.toStderr ? console.error : console.log)(invocation.text);
@@ -25,6 +20,11 @@ async function main(argv: string[]): Promise<number> {
 
   // A .env file in the working directory fills in variables not already set.
   if (existsSync('.env')) process.loadEnvFile('.env');
+  if (invocation.command === 'import') {
+    // Loaded only for this command: the server never loads the importer.
+    const { importCommand } = await import('./cli/import-command.js');
+    return importCommand(invocation);
+  }
   // Loaded only to start: help and version answer without loading the server.
   const { loadConfig } = await import('./config/load-config.js');
   const { createApp } = await import('./app/create-app.js');
@@ -32,7 +32,6 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ file: invocation.config, overrides: roles ? { roles } : undefined });
   loadedConfig = config;
   const app = await createApp(config);
-  await app.start();
 
   // A promise nobody awaited must not take every socket of this process down with it.
   process.on('unhandledRejection', (err) => {
@@ -63,8 +62,10 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   };
+  // Listening before start() finishes: a signal right after the ready line is a shutdown.
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  await app.start();
   return -1;
 }
 

@@ -101,6 +101,8 @@ export function buildServices(deps: ServiceDeps): Services {
     areFriends: (a, b) => socialDirectory.areFriends(a, b),
     isGroupMember: async (groupId, userId) =>
       (await socialDirectory.membership(groupId, userId)) !== undefined,
+    groupRole: async (groupId, userId) =>
+      (await socialDirectory.membership(groupId, userId))?.roleLevel,
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };

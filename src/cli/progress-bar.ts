@@ -1,4 +1,4 @@
-import type { ImportProgress } from './go-easy-chat/importer.js';
+import type { ImportProgress } from '../import/go-easy-chat/importer.js';
 
 const WIDTH = 30;
 
