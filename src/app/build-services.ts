@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
@@ -27,6 +29,7 @@ import {
   UserRepository,
   UserService,
 } from '../modules/user/index.js';
+import { createFilesModule, type FilesModule } from '../modules/files/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { RateLimiter } from '../adapters/cache/rate-limiter.js';
@@ -41,6 +44,7 @@ export interface Services {
   /** Read-only social graph for other modules (IM authorization). */
   socialDirectory: SocialDirectory;
   im: ImModule;
+  files: FilesModule;
 }
 
 export interface ServiceDeps {
@@ -55,6 +59,10 @@ export interface ServiceDeps {
   jobs?: GroupFanoutJobs;
   clock: Clock;
   logger: Logger;
+  /** Where uploaded files live (files.storage). */
+  blobs: BlobStore;
+  /** Prometheus registry for the modules' own metrics (the file sweep). */
+  registry: Registry;
 }
 
 /**
@@ -111,6 +119,15 @@ export function buildServices(deps: ServiceDeps): Services {
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };
+  const files = createFilesModule({
+    db,
+    blobs: deps.blobs,
+    config: config.files,
+    secret: deps.jwtSecret,
+    clock,
+    logger,
+    registry: deps.registry,
+  });
   const im = createImModule({
     db,
     config: config.im,
@@ -122,6 +139,7 @@ export function buildServices(deps: ServiceDeps): Services {
     logger,
     jobs: deps.jobs,
     workerFanoutMin: config.cluster.workerFanoutMin,
+    attachments: files.attachments,
     // SQLite commits one writer at a time with an fsync each: concurrent sends share one.
     transact:
       deps.storage.dialect === 'sqlite' ? new GroupCommitter(db).run : eachInOwnTransaction(db),
@@ -158,5 +176,5 @@ export function buildServices(deps: ServiceDeps): Services {
     membership,
   });
 
-  return { users, tokens, friends, groups, groupAdmin, socialDirectory, im };
+  return { users, tokens, friends, groups, groupAdmin, socialDirectory, im, files };
 }

@@ -1,6 +1,7 @@
 import type { DestinationStream } from 'pino';
 import type { Broker } from '../adapters/bus/bus.js';
 import { openBroker } from '../adapters/bus/open-broker.js';
+import { openBlobStore } from '../adapters/blob/open-blob-store.js';
 import { topicFormats } from '../catalogue/topic-formats.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
@@ -36,6 +37,7 @@ import {
   RoutedPushDelivery,
   SERVER_PUSH_METHODS,
 } from '../modules/im/index.js';
+import { filesRoutes } from '../modules/files/index.js';
 import { socialRoutes } from '../modules/social/index.js';
 import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -158,6 +160,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const services = buildServices({
       config,
       jwtSecret: jwt.secret,
+      blobs: openBlobStore(config),
+      registry: metrics.registry,
       storage,
       cache,
       presence,
@@ -219,6 +223,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.register(
         imRoutes({ tokens, conversations: im.conversations, history: im.history }),
         { prefix: '/v1/im' },
+      );
+      await http.register(
+        filesRoutes({
+          tokens,
+          files: services.files.service,
+          links: services.files.links,
+          config: config.files,
+          clock,
+        }),
+        { prefix: '/v1/files' },
       );
       await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
       await http.register(
@@ -305,6 +319,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         );
       }
       await events.startWorker();
+      services.files.sweeper.start();
     }
 
     // The web chat app needs both the REST API and the gateway on this origin.
@@ -358,12 +373,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           localGap.stop();
           delivery.repair.stop();
           await Promise.all(reactions.map((r) => r.stop()));
+          await services.files.sweeper.stop();
           await events.stop();
           await im.flush();
           await openedBroker.close();
           await mailbox.close();
           await presence.close();
           await openedCache.close();
+          await services.files.blobs.close();
           await storage.close();
           logger.info('easy-chat stopped');
         })();

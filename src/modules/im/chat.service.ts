@@ -8,6 +8,7 @@ import type { ChatAccess } from './chat-access.js';
 import type { ConversationRepository } from './conversation.repository.js';
 import { ChatType, SYSTEM_SENDER, singleConversationId, type Message } from './im.entity.js';
 import { ImErrors } from './im.errors.js';
+import type { MessageAttachments } from './message-attachments.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
 import type { ReadState } from './read-state.js';
@@ -37,7 +38,12 @@ export interface ChatServiceDeps {
   readState: ReadState;
   clock: Clock;
   requireFriendship: boolean;
+  /** Checks and links the file of image, file, voice and video messages. */
+  attachments?: MessageAttachments;
 }
+
+/** Message types whose content names an uploaded file (DESIGN.md §7). */
+const FILE_MESSAGE_TYPES = new Set([1, 2, 4, 5]);
 
 /** A stored message and, when the send moved the sender's read position, where it was. */
 interface Stored {
@@ -56,6 +62,17 @@ export class ChatService {
 
   async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
     const target = await this.authorize(senderId, input);
+    const { attachments } = this.deps;
+    if (attachments && FILE_MESSAGE_TYPES.has(input.msg.mType)) {
+      // A retry of a stored send answers the stored message, whatever it carries now.
+      if (input.clientMsgId) {
+        const existing = await this.deps.messages.findByClientMsgId(senderId, input.clientMsgId);
+        if (existing) return this.resend(existing, target, exceptConnectionId);
+      }
+      const resolved = await attachments.resolve(senderId, input.msg);
+      const msg = { mType: input.msg.mType, content: resolved.content };
+      return this.post(senderId, target, { ...input, msg }, exceptConnectionId, resolved.fileIds);
+    }
     return this.post(senderId, target, input, exceptConnectionId);
   }
 
@@ -80,6 +97,7 @@ export class ChatService {
     target: Target,
     input: SendInput,
     exceptConnectionId?: string,
+    fileIds: string[] = [],
   ): Promise<Message> {
     const { messages } = this.deps;
     if (input.clientMsgId) {
@@ -88,7 +106,7 @@ export class ChatService {
     }
     let stored: Stored;
     try {
-      stored = await this.store(senderId, target, input);
+      stored = await this.store(senderId, target, input, fileIds);
     } catch (err) {
       // Two sends with one clientMsgId raced: the loser returns the winner's message.
       if (input.clientMsgId && isUniqueViolation(err)) {
@@ -122,7 +140,12 @@ export class ChatService {
     if (readBefore < message.seq - 1) this.deps.readState.receipt(move, exceptConnectionId);
   }
 
-  private async store(senderId: string, target: Target, input: SendInput): Promise<Stored> {
+  private async store(
+    senderId: string,
+    target: Target,
+    input: SendInput,
+    fileIds: string[],
+  ): Promise<Stored> {
     const { transact, conversations, messages, events, clock } = this.deps;
     const now = clock();
     const msgId = newId();
@@ -146,6 +169,14 @@ export class ChatService {
         clientMsgId: input.clientMsgId ?? null,
       };
       await messages.insert(trx, message);
+      if (fileIds.length > 0) {
+        await this.deps.attachments?.link(trx, {
+          msgId,
+          conversationId: target.conversationId,
+          fileIds,
+          now,
+        });
+      }
       const { conversationId, recvId, chatType } = target;
       if (chatType === ChatType.single) {
         // Both parties get the conversation on the first message (the system is no party).

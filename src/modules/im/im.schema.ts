@@ -15,7 +15,7 @@ export const MessageSchema = Type.Object({
   recvId: Type.String(),
   seq: Type.Integer(),
   sendTime: Type.Integer({ description: 'epoch milliseconds' }),
-  mType: Type.Integer({ description: '0 text, 1 image, 2 file, 3 custom' }),
+  mType: Type.Integer({ description: '0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video' }),
   content: Type.String(),
   clientMsgId: Type.Union([Type.String(), Type.Null()]),
 });
@@ -28,7 +28,7 @@ export const ChatData = Type.Object({
   recvId: Id,
   clientMsgId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   msg: Type.Object({
-    mType: Type.Integer({ minimum: 0, maximum: 3 }),
+    mType: Type.Integer({ minimum: 0, maximum: 5 }),
     content: Type.String({ minLength: 1, maxLength: 16_000 }),
   }),
 });

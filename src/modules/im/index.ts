@@ -7,6 +7,7 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChatAccess } from './chat-access.js';
+import type { MessageAttachments } from './message-attachments.js';
 import { ChatService } from './chat.service.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ConversationService } from './conversation.service.js';
@@ -28,6 +29,7 @@ export {
 } from '../../realtime/push-delivery.js';
 export { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
 export type { ChatAccess } from './chat-access.js';
+export type { MessageAttachments, ResolvedAttachment } from './message-attachments.js';
 export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
 
@@ -60,6 +62,8 @@ export function createImModule(deps: {
   /** Hands large group fan-outs to workers (multi-process deployments). */
   jobs?: GroupFanoutJobs;
   workerFanoutMin?: number;
+  /** The files module's side of image, file, voice and video messages. */
+  attachments?: MessageAttachments;
 }): ImModule {
   const { db, config, access, events, clock } = deps;
   const conversationRepo = new ConversationRepository(db);
@@ -100,6 +104,7 @@ export function createImModule(deps: {
     readState,
     clock,
     requireFriendship: config.requireFriendship,
+    attachments: deps.attachments,
   });
   const history = new HistoryService({
     conversations: conversationRepo,
