@@ -160,7 +160,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const services = buildServices({
       config,
       jwtSecret: jwt.secret,
-      blobs: openBlobStore(config),
+      blobs: await openBlobStore(config),
       registry: metrics.registry,
       storage,
       cache,

@@ -54,7 +54,7 @@ export function filesRoutes(deps: FilesRoutesDeps): FastifyPluginAsyncTypebox {
     });
 
     app.post(
-      '/',
+      '',
       {
         onRequest,
         // Refused from the headers, before any byte of an oversize body is read.

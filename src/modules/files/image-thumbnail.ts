@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import { AppError } from '../../errors/app-error.js';
 import { FileErrors } from './files.errors.js';
 
@@ -28,6 +28,8 @@ export async function describeImage(
   input: Readable,
   options: { maxPixels: number; size: number },
 ): Promise<ImageFacts> {
+  // Loaded on the first image, not at start-up (a native library of some size).
+  const { default: sharp } = await import('sharp');
   const bytes = await collect(input);
   let meta: Metadata;
   try {
