@@ -13,6 +13,7 @@ import {
   UserListResponse,
 } from './user.schema.js';
 import type { UserService } from './user.service.js';
+import { UserErrors } from './user.errors.js';
 
 const tags = ['user'];
 const security = [{ bearer: [] }];
@@ -32,6 +33,8 @@ export function userRoutes(deps: {
         schema: {
           tags,
           summary: 'Create an account and log in',
+          operationId: 'register',
+          errors: [UserErrors.phoneTaken, UserErrors.registerRateLimited],
           body: RegisterBody,
           response: { 200: TokenResponse, ...errorResponses },
         },
@@ -48,6 +51,12 @@ export function userRoutes(deps: {
         schema: {
           tags,
           summary: 'Log in with phone and password',
+          operationId: 'login',
+          errors: [
+            UserErrors.invalidCredentials,
+            UserErrors.userDisabled,
+            UserErrors.loginRateLimited,
+          ],
           body: LoginBody,
           response: { 200: TokenResponse, ...errorResponses },
         },
@@ -64,6 +73,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'My profile',
+          operationId: 'me',
+          errors: [UserErrors.userNotFound],
           response: { 200: UserInfoResponse, ...errorResponses },
         },
       },
@@ -78,6 +89,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Update my profile',
+          operationId: 'updateMe',
+          errors: [UserErrors.userNotFound],
           body: UpdateUserBody,
           response: { 200: UserInfoResponse, ...errorResponses },
         },
@@ -94,6 +107,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Find users by ids, exact phone or nickname substring',
+          operationId: 'findUsers',
+          errors: [UserErrors.searchFilterRequired],
           querystring: FindUsersQuery,
           response: { 200: UserListResponse, ...errorResponses },
         },
@@ -117,6 +132,7 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Revoke the token used for this call',
+          operationId: 'logout',
           response: { 200: EmptyResponse, ...errorResponses },
         },
       },
