@@ -24,6 +24,12 @@ import {
 import { readUpload } from './upload-reader.js';
 
 const tags = ['files'];
+
+/** A download's answer is the bytes (sent as a stream, never serialized). */
+const FileBytes = {
+  description: 'the bytes; Content-Type as sniffed at upload (WebP for thumbnails)',
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+} as const;
 const security = [{ bearer: [] }];
 
 /** Room for the multipart framing around the file (boundaries, part headers). */
@@ -183,7 +189,7 @@ export function filesRoutes(deps: FilesRoutesDeps): FastifyPluginAsyncTypebox {
             ],
             params: FileIdParams,
             querystring: DownloadQuery,
-            response: { ...errorResponses },
+            response: { 200: FileBytes, 206: FileBytes, ...errorResponses },
           },
         },
         async (request, reply) => {
