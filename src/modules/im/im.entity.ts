@@ -1,4 +1,4 @@
-/** chatType of DESIGN.md: 1 group, 2 single. */
+/** chatType on the wire (docs/websocket.md): 1 group, 2 single. */
 export const ChatType = { group: 1, single: 2 } as const;
 export type ChatType = (typeof ChatType)[keyof typeof ChatType];
 
@@ -46,7 +46,7 @@ export interface ReadReceipt {
 /**
  * A user's own state of one conversation, pushed to the user's other devices as
  * `conversation.updated` when it changes. `pinned`, `muted` and `clearSeq` are
- * false / 0 until those features exist (DESIGN.md section 7).
+ * false / 0 until those features exist (docs/websocket.md, conversation.updated).
  */
 export interface ConversationState {
   conversationId: string;

@@ -34,7 +34,7 @@ export class ReadState {
       move.userId,
       {
         conversationId: move.conversationId,
-        // Not stored yet (DESIGN.md section 7 adds them): false / 0 until then.
+        // Not stored yet (pin, mute and clear come with later features): false / 0 until then.
         pinned: false,
         muted: false,
         isShow: move.isShow,
