@@ -109,6 +109,8 @@ export function buildServices(deps: ServiceDeps): Services {
     areFriends: (a, b) => socialDirectory.areFriends(a, b),
     isGroupMember: async (groupId, userId) =>
       (await socialDirectory.membership(groupId, userId)) !== undefined,
+    groupRole: async (groupId, userId) =>
+      (await socialDirectory.membership(groupId, userId))?.roleLevel,
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };
@@ -131,6 +133,9 @@ export function buildServices(deps: ServiceDeps): Services {
     clock,
     logger,
     attachments: files.attachments,
+    // A recalled file message stops granting its conversation the file (the blob
+    // stays while another message or its uploader's pending upload holds it).
+    onRevoke: (trx, message) => files.attachments.release(trx, message.msgId),
     // SQLite commits one writer at a time with an fsync each: concurrent sends share one.
     transact:
       deps.storage.dialect === 'sqlite' ? new GroupCommitter(db).run : eachInOwnTransaction(db),

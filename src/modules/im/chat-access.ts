@@ -6,6 +6,8 @@ export interface ChatAccess {
   userExists(userId: string): Promise<boolean>;
   areFriends(a: string, b: string): Promise<boolean>;
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
+  /** 1 creator, 2 manager, 3 member; undefined when not a member. */
+  groupRole(groupId: string, userId: string): Promise<number | undefined>;
   groupExists(groupId: string): Promise<boolean>;
   friendIds(userId: string): Promise<string[]>;
 }
