@@ -426,19 +426,41 @@ describe.each(STORAGES)('files over HTTP on %s', (storage) => {
       expect(JSON.parse(ok.data.content).mime).toBe('application/pdf');
     });
 
-    it('releasing a message (recall) stops serving its file to the conversation', async () => {
+    it('a recalled file message stops serving its file to the conversation', async () => {
       const fileId = (await uploadFile(alice, makePdf(), 'gone.pdf')).body.data.fileId;
       const sent = await chat(ws, bob.id, 2, JSON.stringify({ fileId }));
       const link = (await bob.client.get(`/v1/files/${fileId}/link`)).body.data.url;
       expect((await fetchBytes(new URL(link, t.url).href)).status).toBe(200);
-      await t.app.storage.db
-        .transaction()
-        .execute((trx) => t.app.services.files.attachments.release(trx, sent.data.msgId));
+      const recalled = await ws.request('message.revoke', {
+        conversationId: sent.data.conversationId,
+        msgId: sent.data.msgId,
+      });
+      expect(recalled.frameType, JSON.stringify(recalled.data)).toBe(2);
+      expect(recalled.data.revoked.by).toBe(alice.id);
+      const refs = await t.app.storage.db
+        .selectFrom('fileRefs')
+        .select('msgId')
+        .where('fileId', '=', fileId)
+        .execute();
+      expect(refs).toEqual([]);
       const after = await fetchBytes(new URL(link, t.url).href);
       expect(after.status).toBe(403);
       expect(after.json.code).toBe(600008);
-      // The uploader keeps it.
+      expect((await bob.client.get(`/v1/files/${fileId}/link`)).body.code).toBe(600008);
+      // The uploader keeps it (until the sweep takes it as an orphan).
       expect((await fetchBytes(`${t.url}/v1/files/${fileId}`, auth(alice))).status).toBe(200);
+    });
+
+    it('a recall releases only its own message: the same file sent again stays shared', async () => {
+      const fileId = (await uploadFile(alice, makePdf(), 'twice.pdf')).body.data.fileId;
+      const first = await chat(ws, bob.id, 2, JSON.stringify({ fileId }));
+      await chat(ws, bob.id, 2, JSON.stringify({ fileId }));
+      const recalled = await ws.request('message.revoke', {
+        conversationId: first.data.conversationId,
+        msgId: first.data.msgId,
+      });
+      expect(recalled.frameType).toBe(2);
+      expect((await fetchBytes(`${t.url}/v1/files/${fileId}`, auth(bob))).status).toBe(200);
     });
   });
 
@@ -464,19 +486,29 @@ describe.each(STORAGES)('files over HTTP on %s', (storage) => {
         await befriend(u, v);
         const kept = (await uploadFile(u, makePdf(), 'kept.pdf')).body.data.fileId;
         const orphan = (await uploadFile(u, makePdf(), 'orphan.pdf')).body.data.fileId;
+        const recalled = (await uploadFile(u, makePdf(), 'recalled.pdf')).body.data.fileId;
         const socket = await (await WsClient.connect(s.url, { token: u.token })).ready();
-        const sent = await socket.call('conversation.chat', {
-          chatType: 2,
-          recvId: v.id,
-          msg: { mType: 2, content: JSON.stringify({ fileId: kept }) },
+        const send = (fileId: string) =>
+          socket.call('conversation.chat', {
+            chatType: 2,
+            recvId: v.id,
+            msg: { mType: 2, content: JSON.stringify({ fileId }) },
+          });
+        const sent = await send(kept);
+        const gone = await send(recalled);
+        await socket.call('message.revoke', {
+          conversationId: gone.conversationId,
+          msgId: gone.msgId,
         });
         socket.socket.close();
         expect(sent.msgId).toBeDefined();
         const { sweeper } = s.app.services.files;
         expect(await sweeper.sweep()).toEqual({ orphan: 0, owner_deleted: 0 });
         now += 25 * 3_600_000;
-        expect(await sweeper.sweep()).toEqual({ orphan: 1, owner_deleted: 0 });
+        // The recalled message's file has no reference left: its blob goes with the orphan.
+        expect(await sweeper.sweep()).toEqual({ orphan: 2, owner_deleted: 0 });
         expect((await u.client.get(`/v1/files/${orphan}/link`)).body.code).toBe(600001);
+        expect((await u.client.get(`/v1/files/${recalled}/link`)).body.code).toBe(600001);
         expect((await u.client.get(`/v1/files/${kept}/link`)).status).toBe(200);
 
         await s.app.storage.db.deleteFrom('users').where('id', '=', u.id).execute();
@@ -486,7 +518,7 @@ describe.each(STORAGES)('files over HTTP on %s', (storage) => {
             headers: { authorization: `Bearer ${s.config.metrics.token}` },
           })
         ).text();
-        expect(metrics).toMatch(/easychat_files_swept_total\{reason="orphan"[^}]*\} 1/);
+        expect(metrics).toMatch(/easychat_files_swept_total\{reason="orphan"[^}]*\} 2/);
         expect(metrics).toMatch(/easychat_files_swept_total\{reason="owner_deleted"[^}]*\} 1/);
       } finally {
         await s.close();
