@@ -2,10 +2,15 @@ import {
   ApiError,
   ChatClient,
   ChatType,
+  fileContent,
+  MessageType,
+  messageTypeFor,
   newClientMsgId,
   type ConnectionState,
   type Conversation,
   type ConversationState,
+  type FileContent,
+  type FileLink,
   type Friend,
   type FriendRequest,
   type Group,
@@ -30,6 +35,36 @@ export interface ChatMessage {
   msgId?: string;
   status: 'sending' | 'sent' | 'failed';
   error?: string;
+  /** 0 text, 1 image, 2 file, 4 voice, 5 video … */
+  mType: number;
+  /** The file an image, file, voice or video message carries (as the server stored it). */
+  file?: FileContent;
+  /** A file still uploading: bytes sent of the request so far. */
+  upload?: { loaded: number; total: number };
+  /** A local preview (object URL) of an image still on its way. */
+  localUrl?: string;
+  /** Recalled by its sender (or a manager): the content is gone. */
+  revoked?: boolean;
+  /** modSeq of the state shown (a change with a higher one replaces it). */
+  modSeq?: number;
+}
+
+/** One line for a message in the conversation list and quotes. */
+export function messagePreview(m: Pick<Message, 'mType' | 'content' | 'revoked'>): string {
+  if (m.revoked) return 'Message recalled';
+  const file = fileContent(m);
+  switch (m.mType) {
+    case MessageType.image:
+      return '[Image]';
+    case MessageType.voice:
+      return '[Voice]';
+    case MessageType.video:
+      return '[Video]';
+    case MessageType.file:
+      return `[File] ${file?.name ?? ''}`.trim();
+    default:
+      return m.content;
+  }
 }
 
 export interface HistoryState {
@@ -58,6 +93,8 @@ export interface State {
   reads: Record<string, Record<string, number>>;
   activeId: string | null;
   notice: { text: string; kind: 'error' | 'info' } | null;
+  /** fileId → signed links for this user (images, downloads), refreshed before they expire. */
+  links: Record<string, FileLink>;
 }
 
 const TOKEN_KEY = 'easy-chat.token';
@@ -80,6 +117,7 @@ const initialState: State = {
   reads: {},
   activeId: null,
   notice: null,
+  links: {},
 };
 
 function toChatMessage(m: Message): ChatMessage {
@@ -95,6 +133,10 @@ function toChatMessage(m: Message): ChatMessage {
     seq: m.seq,
     msgId: m.msgId,
     status: 'sent',
+    mType: m.mType,
+    file: fileContent(m),
+    revoked: Boolean(m.revoked),
+    modSeq: m.modSeq,
   };
 }
 
@@ -111,6 +153,7 @@ export function mergeMessages(list: ChatMessage[], incoming: Message[]): ChatMes
     const own = m.clientMsgId ? pending.findIndex((p) => p.clientMsgId === m.clientMsgId) : -1;
     if (own >= 0) {
       stored.key = pending[own]!.key;
+      stored.localUrl = pending[own]!.localUrl;
       pending.splice(own, 1);
     }
     if (!bySeq.has(m.seq)) bySeq.set(m.seq, stored);
@@ -129,6 +172,9 @@ export class Store {
   private client: ChatClient | null = null;
   private onlineTimer: ReturnType<typeof setInterval> | undefined;
   private readonly lookingUp = new Set<string>();
+  /** Files of sends still pending or failed, by message key (a retry uploads them again). */
+  private readonly outgoing = new Map<string, File>();
+  private readonly linking = new Map<string, Promise<void>>();
   private watchingVisibility = false;
 
   subscribe = (listener: () => void): (() => void) => {
@@ -183,6 +229,7 @@ export class Store {
     this.client?.disconnect();
     this.client = null;
     clearInterval(this.onlineTimer);
+    this.outgoing.clear();
     this.state = initialState;
     for (const listener of this.listeners) listener();
   }
@@ -218,6 +265,7 @@ export class Store {
     });
     client.on('conversations', (list) => this.onConversations(list));
     client.on('message', ({ message, source }) => this.onMessage(message, source));
+    client.on('messageChanged', ({ message }) => this.onMessageChanged(message));
     client.on('readReceipt', (receipt) => this.onReceipt(receipt));
     client.on('conversationUpdated', (state) => this.onConversationUpdated(state));
     client.on('error', (err) => console.warn('easy-chat:', err));
@@ -413,6 +461,122 @@ export class Store {
     }));
   }
 
+  /**
+   * Sends a file (attach button, paste, drag and drop): it shows at once with upload
+   * progress (an image with a local preview), then as the stored message. A failed
+   * one keeps its file here so "Retry" can send it again.
+   */
+  async sendFile(conversationId: string, file: File, retryKey?: string): Promise<void> {
+    const conversation = this.state.conversations[conversationId];
+    const me = this.state.me;
+    if (!conversation || !me || !this.client) return;
+    const existing = retryKey
+      ? this.state.messages[conversationId]?.find((m) => m.key === retryKey)
+      : undefined;
+    const clientMsgId = existing?.clientMsgId ?? newClientMsgId();
+    const image = file.type.startsWith('image/');
+    const pending: ChatMessage = existing
+      ? { ...existing, status: 'sending', error: undefined, upload: { loaded: 0, total: 1 } }
+      : {
+          key: clientMsgId,
+          conversationId,
+          chatType: conversation.chatType,
+          sendId: me.id,
+          recvId: conversation.targetId,
+          content: '',
+          sendTime: Date.now(),
+          clientMsgId,
+          status: 'sending',
+          mType: messageTypeFor(file.type),
+          file: { fileId: '', name: file.name || 'file', size: file.size, mime: file.type },
+          upload: { loaded: 0, total: file.size || 1 },
+          ...(image ? { localUrl: URL.createObjectURL(file) } : {}),
+        };
+    this.outgoing.set(pending.key, file);
+    this.replacePending(conversationId, pending);
+    const patch = (change: Partial<ChatMessage>) =>
+      this.set((s) => ({
+        messages: {
+          ...s.messages,
+          [conversationId]: (s.messages[conversationId] ?? []).map((m) =>
+            m.key === pending.key && m.seq === undefined ? { ...m, ...change } : m,
+          ),
+        },
+      }));
+    try {
+      const { file: uploaded } = await this.client.sendFile({
+        chatType: conversation.chatType === ChatType.group ? 1 : 2,
+        recvId: conversation.targetId,
+        conversationId,
+        clientMsgId,
+        file,
+        name: file.name || 'file',
+        onProgress: (upload) => patch({ upload }),
+      });
+      this.outgoing.delete(pending.key);
+      // The upload answered with signed links: the image shows without another request.
+      this.set((s) => ({ links: { ...s.links, [uploaded.fileId]: linkOf(uploaded) } }));
+    } catch (err) {
+      patch({ status: 'failed', error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** Retries a failed send, text or file. */
+  retry(conversationId: string, message: ChatMessage): void {
+    const file = this.outgoing.get(message.key);
+    if (file) void this.sendFile(conversationId, file, message.key);
+    else void this.send(conversationId, message.content, message.key);
+  }
+
+  /** Loads (or refreshes, a minute before they expire) the signed links of a file. */
+  ensureLink(fileId: string): void {
+    const held = this.state.links[fileId];
+    if (held && held.expiresAt - 60_000 > Date.now()) return;
+    if (this.linking.has(fileId) || !this.client) return;
+    const loading = this.client.api
+      .fileLink(fileId)
+      .then((link) => this.set((s) => ({ links: { ...s.links, [fileId]: link } })))
+      .catch((err: unknown) => console.warn('easy-chat: file link', fileId, err))
+      .finally(() => this.linking.delete(fileId));
+    this.linking.set(fileId, loading);
+  }
+
+  /** A message changed (recalled, edited, reactions): show its newest state. */
+  private onMessageChanged(message: Message): void {
+    const id = message.conversationId;
+    this.set((s) => {
+      const list = s.messages[id];
+      const conversation = s.conversations[id];
+      const patch: Partial<State> = {};
+      if (list) {
+        patch.messages = {
+          ...s.messages,
+          [id]: list.map((m) =>
+            m.msgId === message.msgId && (m.modSeq ?? 0) < message.modSeq
+              ? { ...toChatMessage(message), key: m.key }
+              : m,
+          ),
+        };
+      }
+      if (conversation?.msg?.msgId === message.msgId) {
+        patch.conversations = { ...s.conversations, [id]: { ...conversation, msg: message } };
+      }
+      return patch;
+    });
+  }
+
+  private replacePending(conversationId: string, pending: ChatMessage): void {
+    this.set((s) => ({
+      messages: {
+        ...s.messages,
+        [conversationId]: [
+          ...(s.messages[conversationId] ?? []).filter((m) => m.key !== pending.key),
+          pending,
+        ],
+      },
+    }));
+  }
+
   /** Sends a message: it shows at once as "sending", then "sent" or "failed" (with retry). */
   async send(conversationId: string, content: string, retryKey?: string): Promise<void> {
     const conversation = this.state.conversations[conversationId];
@@ -434,6 +598,7 @@ export class Store {
           sendTime: Date.now(),
           clientMsgId,
           status: 'sending',
+          mType: MessageType.text,
         };
     this.set((s) => ({
       messages: {
@@ -640,3 +805,9 @@ export class Store {
 }
 
 export const store = new Store();
+
+/** The links an upload answered, as a FileLink (they are valid as long as any link). */
+function linkOf(file: Omit<FileLink, 'expiresAt'>): FileLink {
+  // Upload links live files.linkTtlSec (an hour by default); refresh well before.
+  return { ...file, expiresAt: Date.now() + 10 * 60_000 };
+}
