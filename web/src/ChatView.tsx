@@ -11,7 +11,7 @@ import {
 import { Avatar } from './App.js';
 import { FileBody, Lightbox } from './FileBody.js';
 import { timeOf, useAppState } from './hooks.js';
-import { store, type ChatMessage } from './store.js';
+import { store, type ChatMessage } from './store/index.js';
 
 export function ChatView({ conversationId }: { conversationId: string }) {
   const state = useAppState();
@@ -44,7 +44,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
 
   if (!conversation) return <div className="empty">Loading…</div>;
   const single = conversation.chatType === ChatType.single;
-  const title = store.titleOf(conversation);
+  const title = store.conversations.titleOf(conversation);
   const me = state.me!.id;
   const reads = state.reads[conversationId] ?? {};
   const lastMine = [...messages].reverse().find((m) => m.sendId === me && m.seq !== undefined);
@@ -59,7 +59,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     if (el.scrollTop < 60 && history?.loaded && !history.loading && !history.exhausted) {
       anchor.current = { height: el.scrollHeight, top: el.scrollTop };
-      void store.loadOlder(conversationId);
+      void store.messages.loadOlder(conversationId);
     }
   }
 
@@ -67,7 +67,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   function onDrop(event: DragEvent) {
     event.preventDefault();
     setDragging(false);
-    for (const file of event.dataTransfer.files) void store.sendFile(conversationId, file);
+    for (const file of event.dataTransfer.files) void store.files.sendFile(conversationId, file);
   }
   function onDragOver(event: DragEvent) {
     if (!event.dataTransfer.types.includes('Files')) return;
@@ -87,7 +87,11 @@ export function ChatView({ conversationId }: { conversationId: string }) {
       onDrop={onDrop}
     >
       <header className="chat-header">
-        <button className="back" onClick={() => void store.open(null)} aria-label="Back">
+        <button
+          className="back"
+          onClick={() => void store.conversations.open(null)}
+          aria-label="Back"
+        >
           ‹
         </button>
         <Avatar
@@ -133,7 +137,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
             onClick={() => {
               const el = scroller.current;
               if (el) anchor.current = { height: el.scrollHeight, top: el.scrollTop };
-              void store.loadOlder(conversationId);
+              void store.messages.loadOlder(conversationId);
             }}
           >
             Load earlier messages
@@ -212,7 +216,11 @@ function Bubble(props: {
           <button
             className="link"
             data-testid="retry"
-            onClick={() => store.retry(props.conversationId, m)}
+            onClick={() => {
+              if (!store.files.retry(props.conversationId, m.key)) {
+                void store.messages.send(props.conversationId, m.content, m.key);
+              }
+            }}
           >
             Retry
           </button>
@@ -235,7 +243,7 @@ function Composer({ conversationId }: { conversationId: string }) {
     const content = text.trim();
     if (!content) return;
     setText('');
-    void store.send(conversationId, content);
+    void store.messages.send(conversationId, content);
   }
   function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
@@ -248,7 +256,7 @@ function Composer({ conversationId }: { conversationId: string }) {
     const files = [...event.clipboardData.files];
     if (files.length === 0) return;
     event.preventDefault();
-    for (const file of files) void store.sendFile(conversationId, file);
+    for (const file of files) void store.files.sendFile(conversationId, file);
   }
   return (
     <form className="composer" onSubmit={submit}>
@@ -269,7 +277,7 @@ function Composer({ conversationId }: { conversationId: string }) {
         hidden
         data-testid="file-input"
         onChange={(e) => {
-          for (const file of e.target.files ?? []) void store.sendFile(conversationId, file);
+          for (const file of e.target.files ?? []) void store.files.sendFile(conversationId, file);
           e.target.value = '';
         }}
       />

@@ -1,7 +1,7 @@
 import { MessageType } from '@easy-chat/sdk';
 import { useEffect } from 'react';
 import { useAppState } from './hooks.js';
-import { store, type ChatMessage } from './store.js';
+import { store, type ChatMessage } from './store/index.js';
 
 /** 1234567 → "1.2 MB". */
 export function sizeOf(bytes: number): string {
@@ -23,7 +23,7 @@ export function FileBody(props: {
   const file = m.file!;
   const link = useAppState().links[file.fileId];
   useEffect(() => {
-    if (file.fileId) store.ensureLink(file.fileId);
+    if (file.fileId) store.files.ensureLink(file.fileId);
   }, [file.fileId, link?.expiresAt]);
 
   const uploading = m.status !== 'sent' && m.upload;
