@@ -1,8 +1,9 @@
 /**
  * Scenario 5, history reads: `GET /v1/im/chatlog` pages (50 messages, newest first,
  * from a random point of a conversation's history) per second with autocannon, on
- * SQLite and PostgreSQL, against `GET /healthz` on the same server as the baseline.
- * Rounds alternate between the servers; the median is reported.
+ * SQLite, PostgreSQL and MariaDB (or MySQL), against `GET /healthz` on the same server
+ * as the baseline. Rounds alternate between the servers; the median is reported, with
+ * the server process's CPU-µs per request (steadier than req/s on a shared machine).
  *
  *   npm run bench:history  BENCH_HISTORY_PAIRS=10 BENCH_HISTORY_MESSAGES=500
  *                          BENCH_DURATION=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50
@@ -10,9 +11,10 @@
 import autocannon from 'autocannon';
 import { connectUsers } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
+import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, withProgress, writeResult } from './support/run.js';
-import { startEasyChat, type System } from './support/systems.js';
+import { startEasyChat, type Storage, type System } from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
 
 export interface HistoryOptions {
@@ -22,7 +24,7 @@ export interface HistoryOptions {
   durationSeconds: number;
   rounds: number;
   connections: number;
-  storages: Array<'sqlite' | 'postgres'>;
+  storages: Storage[];
 }
 export interface HistoryRow {
   system: string;
@@ -31,6 +33,8 @@ export interface HistoryRow {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time of the easy-chat process per request, µs (median of the rounds). */
+  cpuUs?: number;
 }
 export interface HistoryResult {
   meta: Meta;
@@ -43,7 +47,7 @@ interface Target {
   readers: Array<{ token: string; conversationId: string }>;
 }
 
-async function prepare(storage: 'sqlite' | 'postgres', opts: HistoryOptions): Promise<Target> {
+async function prepare(storage: Storage, opts: HistoryOptions): Promise<Target> {
   const system = await startEasyChat({ storage });
   const users = await system.makeUsers(opts.pairs * 2);
   const pairs = Array.from(
@@ -102,6 +106,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       rps: number[];
       p50: number[];
       p99: number[];
+      cpuUs: number[];
       errors: number;
     }
   >();
@@ -140,11 +145,13 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       for (const [endpoint, options] of endpoints) {
         const order = round % 2 === 1 ? targets : [...targets].reverse();
         for (const t of order) {
+          const cpuBefore = cpuMicros(t.system.pids());
           const r = await run({
             connections: opts.connections,
             duration: opts.durationSeconds,
             ...options(t),
           });
+          const cpuUs = (cpuMicros(t.system.pids()) - cpuBefore) / Math.max(1, r.requests.total);
           const key = `${endpoint}|${t.system.label}`;
           const s = samples.get(key) ?? {
             system: t.system.label,
@@ -152,15 +159,17 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
             rps: [],
             p50: [],
             p99: [],
+            cpuUs: [],
             errors: 0,
           };
           s.rps.push(r.requests.average);
           s.p50.push(r.latency.p50);
           s.p99.push(r.latency.p99);
+          s.cpuUs.push(cpuUs);
           s.errors += r.non2xx + r.errors;
           samples.set(key, s);
           log(
-            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.system.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms`,
+            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.system.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms, ${cpuUs.toFixed(0)} CPU-µs/req`,
           );
         }
       }
@@ -177,6 +186,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       rps: median(s.rps),
       p50: median(s.p50),
       p99: median(s.p99),
+      cpuUs: median(s.cpuUs),
       errors: s.errors,
     })),
   };
@@ -191,7 +201,7 @@ if (isMain(import.meta))
       durationSeconds: envNumber('BENCH_DURATION', 5),
       rounds: envNumber('BENCH_ROUNDS', 3),
       connections: envNumber('BENCH_CONNECTIONS', 50),
-      storages: ['sqlite', 'postgres'],
+      storages: ['sqlite', 'postgres', 'mysql'],
     });
     writeResult('history', result);
     const { writeReport } = await import('./report.js');

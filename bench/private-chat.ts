@@ -3,13 +3,15 @@
  * message A → B; B answers it at once; A measures the round trip (sent → stored →
  * delivered → answered → answer delivered), B the one-way delivery. Every system under
  * test is connected at the same time and the steps alternate between them, so machine
- * noise hits them alike. A system stops climbing once it breaks: p99 round trip over
+ * noise hits them alike. easy-chat runs on SQLite, PostgreSQL and MariaDB (or MySQL).
+ * Each step also records the server's CPU-µs per message. A system stops climbing once it breaks: p99 round trip over
  * BENCH_BREAK_MS, fewer than 95% of questions answered, or too many in flight.
  *
  *   npm run bench:private   BENCH_PAIRS=100 BENCH_STEP=8 BENCH_RATES=100,200,...
  *                           BENCH_BREAK_MS=1000 BENCH_WORKERS=2
  */
 import { connectUsers, type Placement } from './support/clients.js';
+import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import {
@@ -20,7 +22,14 @@ import {
 } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
 
-export type PrivateSystem = 'easy-chat-sqlite' | 'easy-chat-postgres' | 'ejabberd';
+export type PrivateSystem =
+  'easy-chat-sqlite' | 'easy-chat-postgres' | 'easy-chat-mysql' | 'ejabberd';
+
+const STORAGE_OF = {
+  'easy-chat-sqlite': 'sqlite',
+  'easy-chat-postgres': 'postgres',
+  'easy-chat-mysql': 'mysql',
+} as const;
 
 export interface PrivateOptions {
   pairs: number;
@@ -42,6 +51,11 @@ export interface Step {
   overloaded: boolean;
   broken: boolean;
   rtt: { p50: number; p95: number; p99: number; max: number };
+  /**
+   * CPU time of the server process(es) per message (questions and answers), µs:
+   * steadier than the rates on a shared machine. The database server's own is not in it.
+   */
+  cpuUsPerMessage?: number;
   oneWay: { p50: number; p95: number; p99: number };
   /** Round-trip quantiles 0..100 (101 points) for the CDF chart. */
   rttQuantiles: number[];
@@ -110,6 +124,9 @@ export async function step(
   opts: PrivateOptions,
 ): Promise<Step> {
   const total = entry.pairs.reduce((n, p) => n + p.length, 0);
+  // The scale-out scenario reuses this step with a cluster that reports no pids.
+  const pids = typeof entry.system.pids === 'function' ? entry.system.pids() : [];
+  const cpuBefore = cpuMicros(pids);
   const results = await withProgress(
     `${entry.system.label} @ ${rate}/s`,
     () =>
@@ -143,6 +160,7 @@ export async function step(
   const answered = results.reduce((n, r) => n + r.answered, 0);
   const errors = results.reduce((n, r) => n + r.errors, 0);
   const overloaded = results.some((r) => r.overloaded);
+  const cpuUs = cpuMicros(pids) - cpuBefore;
   const elapsed = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
   for (const text of new Set(results.flatMap((r) => r.errorTexts))) log(`  error: ${text}`);
   const s: Step = {
@@ -165,6 +183,7 @@ export async function step(
       p99: percentile(oneWay, 99),
     },
     rttQuantiles: quantiles(rtt),
+    cpuUsPerMessage: pids.length > 0 ? cpuUs / Math.max(1, sent + answered) : undefined,
   };
   s.broken =
     overloaded ||
@@ -172,7 +191,7 @@ export async function step(
     answered < 0.95 * rate * opts.stepSeconds ||
     errors > 0.01 * sent;
   log(
-    `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${s.broken ? '  (broken)' : ''}`,
+    `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${s.cpuUsPerMessage === undefined ? '' : `, ${s.cpuUsPerMessage.toFixed(0)} CPU-µs/msg`}${s.broken ? '  (broken)' : ''}`,
   );
   return s;
 }
@@ -195,7 +214,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       const system =
         name === 'ejabberd'
           ? await startEjabberdSystem()
-          : await startEasyChat({ storage: name === 'easy-chat-sqlite' ? 'sqlite' : 'postgres' });
+          : await startEasyChat({ storage: STORAGE_OF[name] });
       log(`private: ${system.label}, ${opts.pairs} pairs`);
       entries.push(await prepare(system, pool, opts.pairs, name));
     }
@@ -236,7 +255,7 @@ if (isMain(import.meta))
         .map(Number),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
-      systems: ['easy-chat-sqlite', 'easy-chat-postgres', 'ejabberd'],
+      systems: ['easy-chat-sqlite', 'easy-chat-postgres', 'easy-chat-mysql', 'ejabberd'],
     });
     writeResult('private-chat', result);
     const { writeReport } = await import('./report.js');

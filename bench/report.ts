@@ -100,18 +100,25 @@ function privateSection(r: PrivateResult): string[] {
   const common = Math.min(...r.rows.map((x) => x.capacity));
   out.push('', `Round trip at ${common} questions/s, the highest rate every system kept (ms):`, '');
   out.push(
-    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd | CPU-µs/message | CPU ratio to SQLite |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
+  const lite = r.rows.find((x) => x.system === 'easy-chat (SQLite)');
   const at = (x: (typeof r.rows)[number]) => x.steps.find((s) => s.rate === common);
   for (const x of r.rows) {
     const s = at(x);
     const e = ej && at(ej);
+    const l = lite && at(lite);
     if (!s) continue;
+    const cpu = s.cpuUsPerMessage;
     out.push(
-      `| ${x.system} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${f1(s.oneWay.p50)} | ${f1(s.oneWay.p99)} | ${e ? ratio(s.rtt.p99, e.rtt.p99) : '–'} |`,
+      `| ${x.system} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${f1(s.oneWay.p50)} | ${f1(s.oneWay.p99)} | ${e ? ratio(s.rtt.p99, e.rtt.p99) : '–'} | ${cpu === undefined ? '–' : f0(cpu)} | ${cpu && l?.cpuUsPerMessage ? ratio(cpu, l.cpuUsPerMessage) : '–'} |`,
     );
   }
+  out.push(
+    '',
+    "CPU-µs per message: the server process's user + system time during the step over the questions and answers sent (`/proc/<pid>/stat`; a database server's own time is not in it, SQLite's is).",
+  );
   out.push(
     '',
     'Every step:',
@@ -270,18 +277,29 @@ function historySection(r: HistoryResult): string[] {
   out.push(
     `autocannon, ${r.options.connections} connections, ${r.options.durationSeconds} s × ${r.options.rounds} rounds alternating between the servers (median). Each request reads a page of ${r.options.pageSize} messages from a random point of one of ${r.options.pairs} conversations of ${r.options.messages} messages. \`GET /healthz\` on the same server is the baseline (the HTTP stack alone).`,
     '',
-    '| system | endpoint | req/s | p50 ms | p99 ms | errors | ÷ baseline |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| system | endpoint | req/s | p50 ms | p99 ms | errors | req/s ÷ baseline | CPU-µs/req | CPU ÷ baseline |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
+  const cpu = (x: (typeof r.rows)[number]) => (x.cpuUs === undefined ? '–' : f0(x.cpuUs));
   for (const x of r.rows) {
     const b = r.rows.find((y) => y.system === x.system && y.endpoint.includes('healthz'));
+    const other = b && b !== x;
     out.push(
-      `| ${x.system} | ${x.endpoint} | ${f0(x.rps)} | ${x.p50} | ${x.p99} | ${x.errors} | ${b && b !== x ? ratio(x.rps, b.rps) : ''} |`,
+      `| ${x.system} | ${x.endpoint} | ${f0(x.rps)} | ${x.p50} | ${x.p99} | ${x.errors} | ${other ? ratio(x.rps, b.rps) : ''} | ${cpu(x)} | ${other && x.cpuUs && b.cpuUs ? ratio(x.cpuUs, b.cpuUs) : ''} |`,
     );
   }
+  out.push(
+    '',
+    "CPU-µs are the easy-chat process's user + system time per request (`/proc/<pid>/stat`); the database server's own time is not in them (SQLite runs inside the process, so its share is).",
+  );
+  // Every storage against each one before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
   const chat = r.rows.filter((x) => x.endpoint.includes('chatlog'));
-  if (chat.length === 2)
-    out.push('', `${chat[1]!.system} ÷ ${chat[0]!.system}: ${ratio(chat[1]!.rps, chat[0]!.rps)}.`);
+  for (const [i, x] of chat.entries())
+    for (const y of chat.slice(0, i))
+      out.push(
+        '',
+        `${x.system} ÷ ${y.system}: ${ratio(x.rps, y.rps)} the pages/s${x.cpuUs && y.cpuUs ? `, ${ratio(x.cpuUs, y.cpuUs)} the CPU-µs per page` : ''}.`,
+      );
   return out;
 }
 

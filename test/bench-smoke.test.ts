@@ -2,7 +2,8 @@
  * Smoke runs of every benchmark scenario with tiny sizes, so the scripts keep working.
  * The full runs (npm run bench:*) stay out of CI. ejabberd is never started here (CI
  * machines do not have it): its runs are switched off and must skip with a reason.
- * Socket.IO needs Redis (TEST_REDIS_URL), PostgreSQL runs need TEST_DATABASE_URL.
+ * Socket.IO needs Redis (TEST_REDIS_URL), PostgreSQL runs need TEST_DATABASE_URL,
+ * MariaDB/MySQL runs TEST_MYSQL_URL.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,12 @@ import { renderReport } from '../bench/report.js';
 import { cleanupAll } from '../bench/support/run.js';
 import { lineChart } from '../bench/support/svg.js';
 import { runScaleOut } from '../bench/scale-out.js';
-import { TEST_DATABASE_URL, TEST_NATS_URL, TEST_REDIS_URL } from './support/backends.js';
+import {
+  TEST_DATABASE_URL,
+  TEST_MYSQL_URL,
+  TEST_NATS_URL,
+  TEST_REDIS_URL,
+} from './support/backends.js';
 
 const TIMEOUT = 180_000;
 const results: {
@@ -87,6 +93,7 @@ describe('benchmark scenarios, tiny', () => {
       const systems: PrivateSystem[] = [
         'easy-chat-sqlite',
         ...(TEST_DATABASE_URL ? (['easy-chat-postgres'] as const) : []),
+        ...(TEST_MYSQL_URL ? (['easy-chat-mysql'] as const) : []),
         'ejabberd',
       ];
       const r = await runPrivate({
@@ -106,6 +113,7 @@ describe('benchmark scenarios, tiny', () => {
         expect(first!.answered).toBe(first!.sent);
         expect(first!.errors).toBe(0);
         expect(first!.rtt.p50).toBeGreaterThan(0);
+        expect(first!.cpuUsPerMessage).toBeGreaterThan(0);
       }
       results.priv = r;
     },
@@ -166,15 +174,17 @@ describe('benchmark scenarios, tiny', () => {
         durationSeconds: 1,
         rounds: 1,
         connections: 2,
-        storages: ['sqlite'],
+        storages: ['sqlite', ...(TEST_MYSQL_URL ? (['mysql'] as const) : [])],
       });
-      expect(r.rows.map((x) => x.endpoint)).toEqual([
-        'GET /healthz (baseline)',
-        'GET /v1/im/chatlog (50 per page)',
-      ]);
+      const endpoints = ['GET /healthz (baseline)', 'GET /v1/im/chatlog (50 per page)'];
+      expect(r.rows.map((x) => x.endpoint)).toEqual(
+        TEST_MYSQL_URL ? endpoints.flatMap((e) => [e, e]) : endpoints,
+      );
+      if (TEST_MYSQL_URL) expect(r.rows[1]!.system).toMatch(/^easy-chat \((MariaDB|MySQL)\)$/);
       for (const row of r.rows) {
         expect(row.rps).toBeGreaterThan(0);
         expect(row.errors).toBe(0);
+        expect(row.cpuUs).toBeGreaterThan(0);
       }
       results.history = r;
     },

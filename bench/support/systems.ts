@@ -5,6 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import {
   ejabberdUnavailable,
@@ -38,6 +39,9 @@ export const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
   'postgres://postgres@127.0.0.1:5432/test';
+/** A MySQL or MariaDB server; each easy-chat server gets a database of its own on it. */
+export const MYSQL_URL =
+  process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 export const REDIS_URL =
   process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -62,14 +66,43 @@ const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
 
 // ---------------------------------------------------------------- easy-chat
 
+export type Storage = 'sqlite' | 'postgres' | 'mysql';
+
+/** MYSQL_URL with its database replaced by `database`. */
+function mysqlUrlOf(database: string): string {
+  const url = new URL(MYSQL_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** "MariaDB" or "MySQL", as the server says. */
+async function mysqlServerName(): Promise<string> {
+  const connection = await createConnection({ uri: mysqlUrlOf('') });
+  try {
+    const [rows] = await connection.query('select version() as v');
+    return /mariadb/i.test(String((rows as Array<{ v: string }>)[0]?.v)) ? 'MariaDB' : 'MySQL';
+  } finally {
+    await connection.end();
+  }
+}
+
+async function dropMysqlDatabase(database: string): Promise<void> {
+  const connection = await createConnection({ uri: mysqlUrlOf('') });
+  try {
+    await connection.query(`drop database if exists \`${database}\``);
+  } finally {
+    await connection.end();
+  }
+}
+
 export async function startEasyChat(opts: {
-  storage: 'sqlite' | 'postgres';
+  storage: Storage;
   processes?: number;
   env?: Record<string, string>;
 }): Promise<System> {
   const processes = opts.processes ?? 1;
-  if (processes > 1 && opts.storage !== 'postgres')
-    throw new Error('several easy-chat processes need PostgreSQL');
+  if (processes > 1 && opts.storage === 'sqlite')
+    throw new Error('several easy-chat processes need PostgreSQL or MySQL');
   const schema = `bench_${unique()}`;
   // EC_* variables of the benchmark's own environment reach the servers (experiments).
   const fromEnv = Object.entries(process.env).filter(([k, v]) => k.startsWith('EC_') && v);
@@ -84,9 +117,13 @@ export async function startEasyChat(opts: {
       DATABASE_URL,
       EC_STORAGE__POSTGRES__SCHEMA: schema,
     });
+  // A database of its own, created by the server's first migration.
+  if (opts.storage === 'mysql')
+    Object.assign(env, { EC_STORAGE__DRIVER: 'mysql', DATABASE_URL: mysqlUrlOf(schema) });
   const servers: ServerProcess[] = [];
   const stop = async () => {
     await Promise.all(servers.splice(0).map((s) => s.stop()));
+    if (opts.storage === 'mysql') await dropMysqlDatabase(schema);
     if (opts.storage === 'postgres') {
       const client = new pg.Client({ connectionString: DATABASE_URL });
       await client.connect();
@@ -101,7 +138,13 @@ export async function startEasyChat(opts: {
     ...(await Promise.all(Array.from({ length: processes - 1 }, () => startServer(env)))),
   );
   const base = servers[0]!.url;
-  const label = `easy-chat (${opts.storage === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`;
+  const engine =
+    opts.storage === 'sqlite'
+      ? 'SQLite'
+      : opts.storage === 'postgres'
+        ? 'PostgreSQL'
+        : await mysqlServerName();
+  const label = `easy-chat (${engine})`;
   return {
     label: processes > 1 ? `${label} x${processes}` : label,
     driver: 'easy-chat',
