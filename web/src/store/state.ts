@@ -38,6 +38,8 @@ export interface State {
   connection: ConnectionState;
   /** Connected at least once since login: losing the connection then shows the banner. */
   wasOnline: boolean;
+  /** The browser says there is no network (its `offline` event): shown at once. */
+  browserOffline: boolean;
   me: UserInfo | null;
   notice: { text: string; kind: 'error' | 'info' } | null;
   // contacts and groups
@@ -52,6 +54,11 @@ export interface State {
   conversations: Record<string, Conversation>;
   /** conversationId → reader → readSeq (the peer in a single chat, members in a group). */
   reads: Record<string, Record<string, number>>;
+  /**
+   * conversationId → the highest seq of mine the peer's devices have had the chance to
+   * receive: the peer was online (the server pushes to every live socket) after it was stored.
+   */
+  delivered: Record<string, number>;
   activeId: string | null;
   // messages
   messages: Record<string, ChatMessage[]>;
@@ -61,6 +68,7 @@ export interface State {
 export const initialState: State = {
   connection: 'idle',
   wasOnline: false,
+  browserOffline: false,
   me: null,
   notice: null,
   users: {},
@@ -72,6 +80,7 @@ export const initialState: State = {
   members: {},
   conversations: {},
   reads: {},
+  delivered: {},
   activeId: null,
   messages: {},
   history: {},
