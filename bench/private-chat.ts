@@ -4,7 +4,8 @@
  * delivered → answered → answer delivered), B the one-way delivery. Every system under
  * test is connected at the same time and the steps alternate between them, so machine
  * noise hits them alike. easy-chat runs on SQLite, PostgreSQL and MariaDB (or MySQL).
- * Each step also records the server's CPU-µs per message. A system stops climbing once it breaks: p99 round trip over
+ * The bare `ws` relay (bench/peers/raw-ws-server.ts: no auth, no storage) is the
+ * ceiling. Each step also records the server's CPU-µs per message. A system stops climbing once it breaks: p99 round trip over
  * BENCH_BREAK_MS, fewer than 95% of questions answered, or too many in flight.
  *
  *   npm run bench:private   BENCH_PAIRS=100 BENCH_STEP=8 BENCH_RATES=100,200,...
@@ -18,12 +19,13 @@ import {
   ejabberdUnavailable,
   startEasyChat,
   startEjabberdSystem,
+  startRawWs,
   type System,
 } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
 
 export type PrivateSystem =
-  'easy-chat-sqlite' | 'easy-chat-postgres' | 'easy-chat-mysql' | 'ejabberd';
+  'easy-chat-sqlite' | 'easy-chat-postgres' | 'easy-chat-mysql' | 'ejabberd' | 'ws';
 
 const STORAGE_OF = {
   'easy-chat-sqlite': 'sqlite',
@@ -214,7 +216,9 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       const system =
         name === 'ejabberd'
           ? await startEjabberdSystem()
-          : await startEasyChat({ storage: STORAGE_OF[name] });
+          : name === 'ws'
+            ? await startRawWs()
+            : await startEasyChat({ storage: STORAGE_OF[name] });
       log(`private: ${system.label}, ${opts.pairs} pairs`);
       entries.push(await prepare(system, pool, opts.pairs, name));
     }
@@ -255,7 +259,10 @@ if (isMain(import.meta))
         .map(Number),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
-      systems: ['easy-chat-sqlite', 'easy-chat-postgres', 'easy-chat-mysql', 'ejabberd'],
+      systems: (
+        process.env.BENCH_PRIVATE_SYSTEMS ??
+        'easy-chat-sqlite,easy-chat-postgres,easy-chat-mysql,ejabberd,ws'
+      ).split(',') as PrivateSystem[],
     });
     writeResult('private-chat', result);
     const { writeReport } = await import('./report.js');

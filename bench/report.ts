@@ -100,15 +100,15 @@ function privateSection(r: PrivateResult): string[] {
   const common = Math.min(...r.rows.map((x) => x.capacity));
   out.push('', `Round trip at ${common} questions/s, the highest rate every system kept (ms):`, '');
   out.push(
-    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd | CPU-µs/message | CPU ratio to SQLite |',
+    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd | CPU-µs/message | CPU ÷ bare ws (ceiling) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
-  const lite = r.rows.find((x) => x.system === 'easy-chat (SQLite)');
+  const ceiling = r.rows.find((x) => x.system === 'bare ws');
   const at = (x: (typeof r.rows)[number]) => x.steps.find((s) => s.rate === common);
   for (const x of r.rows) {
     const s = at(x);
     const e = ej && at(ej);
-    const l = lite && at(lite);
+    const l = ceiling && at(ceiling);
     if (!s) continue;
     const cpu = s.cpuUsPerMessage;
     out.push(
@@ -117,8 +117,16 @@ function privateSection(r: PrivateResult): string[] {
   }
   out.push(
     '',
-    "CPU-µs per message: the server process's user + system time during the step over the questions and answers sent (`/proc/<pid>/stat`; a database server's own time is not in it, SQLite's is).",
+    "CPU-µs per message: the server process's user + system time during the step over the questions and answers sent (`/proc/<pid>/stat`; a database server's own time is not in it, SQLite's is). The bare `ws` relay (no auth, no storage) is the ceiling.",
   );
+  // Each storage against the ones before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
+  const easy = r.rows.filter((x) => isEasy(x.system) && at(x)?.cpuUsPerMessage);
+  for (const [i, x] of easy.entries())
+    for (const y of easy.slice(0, i))
+      out.push(
+        '',
+        `${x.system} ÷ ${y.system}: capacity ${ratio(x.capacity, y.capacity)}, CPU-µs per message at ${common}/s ${ratio(at(x)!.cpuUsPerMessage!, at(y)!.cpuUsPerMessage!)}.`,
+      );
   out.push(
     '',
     'Every step:',

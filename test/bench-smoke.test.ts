@@ -95,6 +95,7 @@ describe('benchmark scenarios, tiny', () => {
         ...(TEST_DATABASE_URL ? (['easy-chat-postgres'] as const) : []),
         ...(TEST_MYSQL_URL ? (['easy-chat-mysql'] as const) : []),
         'ejabberd',
+        'ws',
       ];
       const r = await runPrivate({
         pairs: 4,
@@ -113,7 +114,10 @@ describe('benchmark scenarios, tiny', () => {
         expect(first!.answered).toBe(first!.sent);
         expect(first!.errors).toBe(0);
         expect(first!.rtt.p50).toBeGreaterThan(0);
-        expect(first!.cpuUsPerMessage).toBeGreaterThan(0);
+        // CPU time comes in 10 ms ticks: the bare relay may use none in a tiny step.
+        expect(first!.cpuUsPerMessage).toBeGreaterThanOrEqual(0);
+        if (row.system.startsWith('easy-chat'))
+          expect(first!.cpuUsPerMessage, row.system).toBeGreaterThan(0);
       }
       results.priv = r;
     },

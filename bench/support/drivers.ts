@@ -303,7 +303,9 @@ const rawWs: Driver = {
   name: 'ws',
   open(url, user) {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`);
+      const socket = new WebSocket(
+        `${url.replace(/^http/, 'ws')}/ws?user=${encodeURIComponent(user.id)}`,
+      );
       const conn: RawConn = { user, socket, echoes: new Map() };
       socket.on('message', (raw) => {
         const s = (raw as Buffer).toString('utf8');
@@ -323,12 +325,17 @@ const rawWs: Driver = {
       });
     });
   },
-  send(conn, _to, content) {
+  send(conn, to, content) {
     const c = conn as RawConn;
     const id = newId();
     return new Promise((resolve) => {
       c.echoes.set(id, resolve);
-      c.socket.send(JSON.stringify({ from: c.user.id, id, content }));
+      // A private message names its recipient; a group message goes to everyone.
+      const frame =
+        to.kind === 'user'
+          ? { from: c.user.id, to: to.id, id, content }
+          : { from: c.user.id, id, content };
+      c.socket.send(JSON.stringify(frame));
     });
   },
 };
