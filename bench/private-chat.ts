@@ -41,6 +41,11 @@ export interface PrivateOptions {
   breakMs: number;
   workers: number;
   systems: PrivateSystem[];
+  /**
+   * Rounds at the lowest rate, before the climb, that measure CPU-µs per message
+   * (alternating between systems; the median is reported). 0 leaves them out.
+   */
+  cpuRounds?: number;
 }
 
 export interface Step {
@@ -67,6 +72,8 @@ export interface PrivateRow {
   steps: Step[];
   /** Highest offered rate that did not break. */
   capacity: number;
+  /** CPU-µs per message at the lowest rate: median and range of the CPU rounds. */
+  cpu?: { rate: number; median: number; min: number; max: number };
 }
 export interface PrivateResult {
   meta: Meta;
@@ -228,6 +235,24 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
         ...opts,
         stepSeconds: Math.min(3, opts.stepSeconds),
       });
+    // CPU cost per message at a rate every system keeps, in alternating rounds: a
+    // figure that holds on a loaded machine where capacities do not.
+    const cpuRuns = new Map<Entry, number[]>(entries.map((e) => [e, []]));
+    for (let round = 0; round < (opts.cpuRounds ?? 0); round += 1)
+      for (const entry of round % 2 === 0 ? entries : [...entries].reverse()) {
+        const s = await step(entry, pool, opts.rates[0]!, opts);
+        if (s.cpuUsPerMessage !== undefined) cpuRuns.get(entry)!.push(s.cpuUsPerMessage);
+      }
+    for (const [entry, runs] of cpuRuns)
+      if (runs.length > 0) {
+        const sorted = [...runs].sort((a, b) => a - b);
+        entry.row.cpu = {
+          rate: opts.rates[0]!,
+          median: sorted[Math.floor(sorted.length / 2)]!,
+          min: sorted[0]!,
+          max: sorted[sorted.length - 1]!,
+        };
+      }
     for (const [k, rate] of opts.rates.entries()) {
       const live = entries.filter((e) => !e.done);
       if (live.length === 0) break;
@@ -259,6 +284,7 @@ if (isMain(import.meta))
         .map(Number),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
+      cpuRounds: envNumber('BENCH_ROUNDS', 3),
       systems: (
         process.env.BENCH_PRIVATE_SYSTEMS ??
         'easy-chat-sqlite,easy-chat-postgres,easy-chat-mysql,ejabberd,ws'

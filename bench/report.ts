@@ -81,6 +81,33 @@ function idleSection(r: IdleResult): string[] {
   return out;
 }
 
+/** CPU-µs per message in the CPU rounds, against the bare ws relay and between storages. */
+function privateCpu(r: PrivateResult): string[] {
+  const rows = r.rows.filter((x) => x.cpu);
+  if (rows.length === 0) return [];
+  const ceiling = rows.find((x) => x.system === 'bare ws');
+  const out = [
+    '',
+    `Server CPU per message at ${rows[0]!.cpu!.rate} questions/s, median of ${r.options.cpuRounds} rounds alternating between the systems (range in brackets): the server process's user + system time over the questions and answers sent (\`/proc/<pid>/stat\`; a database server's own time is not in it, SQLite's is). The bare \`ws\` relay (no auth, no storage) is the ceiling.`,
+    '',
+    '| system | CPU-µs per message | ÷ bare ws (ceiling) |',
+    '| --- | ---: | ---: |',
+  ];
+  for (const x of rows)
+    out.push(
+      `| ${x.system} | ${f0(x.cpu!.median)} (${f0(x.cpu!.min)}–${f0(x.cpu!.max)}) | ${ceiling ? ratio(x.cpu!.median, ceiling.cpu!.median) : '–'} |`,
+    );
+  // Each storage against the ones before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
+  const easy = rows.filter((x) => isEasy(x.system));
+  for (const [i, x] of easy.entries())
+    for (const y of easy.slice(0, i))
+      out.push(
+        '',
+        `${x.system} ÷ ${y.system}: capacity ${ratio(x.capacity, y.capacity)}, CPU-µs per message ${ratio(x.cpu!.median, y.cpu!.median)}.`,
+      );
+  return out;
+}
+
 function privateSection(r: PrivateResult): string[] {
   const out = ['## 2. Private chat', '', when(r.meta), ''];
   out.push(
@@ -100,33 +127,19 @@ function privateSection(r: PrivateResult): string[] {
   const common = Math.min(...r.rows.map((x) => x.capacity));
   out.push('', `Round trip at ${common} questions/s, the highest rate every system kept (ms):`, '');
   out.push(
-    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd | CPU-µs/message | CPU ÷ bare ws (ceiling) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
-  const ceiling = r.rows.find((x) => x.system === 'bare ws');
   const at = (x: (typeof r.rows)[number]) => x.steps.find((s) => s.rate === common);
   for (const x of r.rows) {
     const s = at(x);
     const e = ej && at(ej);
-    const l = ceiling && at(ceiling);
     if (!s) continue;
-    const cpu = s.cpuUsPerMessage;
     out.push(
-      `| ${x.system} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${f1(s.oneWay.p50)} | ${f1(s.oneWay.p99)} | ${e ? ratio(s.rtt.p99, e.rtt.p99) : '–'} | ${cpu === undefined ? '–' : f0(cpu)} | ${cpu && l?.cpuUsPerMessage ? ratio(cpu, l.cpuUsPerMessage) : '–'} |`,
+      `| ${x.system} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${f1(s.oneWay.p50)} | ${f1(s.oneWay.p99)} | ${e ? ratio(s.rtt.p99, e.rtt.p99) : '–'} |`,
     );
   }
-  out.push(
-    '',
-    "CPU-µs per message: the server process's user + system time during the step over the questions and answers sent (`/proc/<pid>/stat`; a database server's own time is not in it, SQLite's is). The bare `ws` relay (no auth, no storage) is the ceiling.",
-  );
-  // Each storage against the ones before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
-  const easy = r.rows.filter((x) => isEasy(x.system) && at(x)?.cpuUsPerMessage);
-  for (const [i, x] of easy.entries())
-    for (const y of easy.slice(0, i))
-      out.push(
-        '',
-        `${x.system} ÷ ${y.system}: capacity ${ratio(x.capacity, y.capacity)}, CPU-µs per message at ${common}/s ${ratio(at(x)!.cpuUsPerMessage!, at(y)!.cpuUsPerMessage!)}.`,
-      );
+  out.push(...privateCpu(r));
   out.push(
     '',
     'Every step:',
@@ -364,7 +377,16 @@ function summary(r: Results): string[] {
   if (r.history) {
     const chat = r.history.rows.filter((x) => x.endpoint.includes('chatlog'));
     out.push(
-      `- **History reads**: ${chat.map((x) => `${x.system} ${f0(x.rps)} pages/s`).join(', ')}.`,
+      `- **History reads**: ${chat
+        .map((x) => {
+          const b = r.history!.rows.find((y) => y.system === x.system && y !== x);
+          const cpu =
+            x.cpuUs && b?.cpuUs
+              ? ` (${f0(x.cpuUs)} CPU-µs per page, ${ratio(x.cpuUs, b.cpuUs)} of /healthz)`
+              : '';
+          return `${x.system} ${f0(x.rps)} pages/s${cpu}`;
+        })
+        .join(', ')}.`,
     );
   }
   return out;

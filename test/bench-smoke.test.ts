@@ -104,6 +104,7 @@ describe('benchmark scenarios, tiny', () => {
         breakMs: 5000,
         workers: 2,
         systems,
+        cpuRounds: 1,
       });
       expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
       expect(r.rows).toHaveLength(systems.length - 1);
@@ -118,6 +119,7 @@ describe('benchmark scenarios, tiny', () => {
         expect(first!.cpuUsPerMessage).toBeGreaterThanOrEqual(0);
         if (row.system.startsWith('easy-chat'))
           expect(first!.cpuUsPerMessage, row.system).toBeGreaterThan(0);
+        expect(row.cpu).toMatchObject({ rate: 20 });
       }
       results.priv = r;
     },
