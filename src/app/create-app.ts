@@ -166,7 +166,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       clock,
       logger,
     });
-    const { users, tokens, friends, groups, groupAdmin, im } = services;
+    const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, im } = services;
     const events = new EventLayer({
       config,
       db: storage.db,
@@ -212,8 +212,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.register(metricsRoute({ metrics, token: config.metrics.token }));
     }
     if (config.roles.includes('api')) {
-      await http.register(userRoutes({ users, tokens }), { prefix: '/v1/user' });
-      await http.register(socialRoutes({ friends, groups, groupAdmin, tokens }), {
+      await http.register(userRoutes({ users, accounts, tokens }), { prefix: '/v1/user' });
+      await http.register(socialRoutes({ friends, groups, groupAdmin, blacklist, tokens }), {
         prefix: '/v1/social',
       });
       await http.register(

@@ -47,8 +47,8 @@ export const SOCIAL_PUSH_METHODS: readonly string[] = Object.values(SOCIAL_PUSHE
 
 /**
  * What a gateway does when domain events arrive (every gateway sees every event,
- * through the broker's live subscription): close the sockets of a disabled user
- * or of a token that logged out, and push social events to the users concerned
+ * through the broker's live subscription): close the sockets of a disabled or
+ * deleted user, of a user whose password changed, or of a token that logged out, and push social events to the users concerned
  * who are connected here.
  */
 export async function startGatewayReactions(deps: {
@@ -64,6 +64,22 @@ export async function startGatewayReactions(deps: {
     if (event.type === 'user-disabled') {
       const { userId } = event.payload as Payload<'user-disabled'>;
       connections.closeUser(userId, CloseCode.disabled, 'account disabled');
+      return;
+    }
+    if (event.type === 'user-deleted') {
+      const { userId } = event.payload as Payload<'user-deleted'>;
+      connections.closeUser(userId, CloseCode.disabled, 'account deleted');
+      return;
+    }
+    if (event.type === 'user-password_changed') {
+      // Sockets of revoked tokens close; one already opened with the token the
+      // change answered (issued after the cut-off) stays.
+      const { userId, revokedUpTo } = event.payload as Payload<'user-password_changed'>;
+      for (const connection of [...connections.forUser(userId)]) {
+        if (connection.tokenIssuedAt <= revokedUpTo) {
+          connection.close(CloseCode.unauthorized, 'password changed');
+        }
+      }
       return;
     }
     if (event.type === 'user-logged_out') {
@@ -90,6 +106,8 @@ export async function startGatewayReactions(deps: {
         logger.warn({ err, type: delivery.event.type }, 'gateway reaction failed'),
       ),
     'user-disabled',
+    'user-deleted',
+    'user-password_changed',
     'user-logged_out',
     ...Object.keys(SOCIAL_PUSHES),
   );

@@ -5,6 +5,7 @@ import * as m0004 from '../events/migrations/0004-events.js';
 import * as m0005 from '../modules/im/migrations/0005-im.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
 import * as m0001 from '../modules/user/migrations/0001-users.js';
+import * as m0007 from '../modules/social/migrations/0007-blacklist.js';
 
 /**
  * Every migration, by name. Each lives beside the module that owns its tables; a
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationList = {
   '0004-events': m0004,
   '0005-im': m0005,
   '0006-token-revocations': m0006,
+  '0007-blacklist': m0007,
 };

@@ -149,6 +149,7 @@ class Session {
       () => log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
       connectionId,
     );
+    this.connection.tokenIssuedAt = auth.iat;
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
     // Presence already counts this connection (registered during the upgrade).

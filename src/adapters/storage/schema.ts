@@ -195,6 +195,15 @@ export interface TokenRevocationsTable {
   expiresAt: number;
 }
 
+// --- block list (migration 0007) ---
+
+/** `userId` blocked `blockedUid`: that user cannot message, befriend or invite them. */
+export interface BlacklistTable {
+  userId: string;
+  blockedUid: string;
+  createdAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -211,4 +220,5 @@ export interface Database {
   ingestedEvents: IngestedEventsTable;
   relayLeases: RelayLeasesTable;
   tokenRevocations: TokenRevocationsTable;
+  blacklist: BlacklistTable;
 }

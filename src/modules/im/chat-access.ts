@@ -5,6 +5,8 @@
 export interface ChatAccess {
   userExists(userId: string): Promise<boolean>;
   areFriends(a: string, b: string): Promise<boolean>;
+  /** Whether `ownerId` has blocked `otherId` (who then cannot message them). */
+  isBlocked(ownerId: string, otherId: string): Promise<boolean>;
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
   groupExists(groupId: string): Promise<boolean>;
   friendIds(userId: string): Promise<string[]>;

@@ -25,4 +25,10 @@ export const ImErrors = defineErrors({
     status: 400,
     message: 'too many conversations in one request',
   },
+  // 4001xx: refusals decided by the other side (block list, group mutes).
+  blockedByRecipient: {
+    code: 400101,
+    status: 403,
+    message: 'this user does not accept messages from you',
+  },
 });

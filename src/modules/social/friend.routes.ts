@@ -7,6 +7,7 @@ import {
   FriendListResponse,
   FriendPutInBody,
   FriendPutInResponse,
+  FriendRemarkBody,
   FriendRequestListResponse,
   FriendUidQuery,
 } from './friend.schema.js';
@@ -90,6 +91,24 @@ export function friendRoutes(deps: {
         },
       },
       async (request) => ok({ onlineList: await friends.online(caller(request).userId) }),
+    );
+
+    app.put(
+      '/friend',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Set my remark (private name) for a friend',
+          body: FriendRemarkBody,
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { friendUid, remark } = request.body;
+        await friends.setRemark(caller(request).userId, friendUid, remark);
+        return ok({});
+      },
     );
 
     app.delete(
