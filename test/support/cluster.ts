@@ -63,7 +63,8 @@ export class Node {
     );
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    const deadline = Date.now() + 30_000;
+    // Generous: tsx compiles the sources on start, slow on a loaded machine.
+    const deadline = Date.now() + 60_000;
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`${this.name} exited:\n${this.output}`);
       try {

@@ -79,7 +79,7 @@ export function openStorage(
         if (!error) return;
         // Kysely's introspection scans every schema of the database; one dropped
         // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
-        if (attempt < 5 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
+        if (attempt < 10 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
         const failed = results?.find((r) => r.status === 'Error');
         throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
       }
@@ -93,10 +93,16 @@ export function openStorage(
   };
 }
 
-/** PostgreSQL's "schema does not exist" (3F000) about a schema that is not ours. */
+/**
+ * PostgreSQL's "schema does not exist" (3F000) or "relation does not exist" (42P01,
+ * a table of another schema dropped between two steps of the scan) about a schema
+ * that is not ours.
+ */
 function isOtherSchemaGone(err: unknown, ours: string): boolean {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  return code === '3F000' && typeof message === 'string' && !message.includes(`"${ours}"`);
+  if (typeof message !== 'string') return false;
+  if (code === '3F000') return !message.includes(`"${ours}"`);
+  return code === '42P01' && !message.includes(`"${ours}.`);
 }
 
 function sqliteDialect(config: Config): SqliteDialect {
