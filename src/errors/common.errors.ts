@@ -23,4 +23,9 @@ export const CommonErrors = defineErrors({
     status: 408,
     message: 'the request did not arrive in time',
   },
+  methodNotAllowed: {
+    code: 100014,
+    status: 405,
+    message: 'this path does not answer this method (see the Allow header)',
+  },
 });

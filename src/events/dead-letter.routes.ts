@@ -4,6 +4,7 @@ import { AppError } from '../errors/app-error.js';
 import { errorResponses, ok } from '../http/envelope.js';
 import type { TokenService } from '../auth/token.service.js';
 import { authenticateAdmin } from '../auth/admin-auth.js';
+import { AdminErrors } from '../auth/admin.errors.js';
 import { EventErrors } from './event.errors.js';
 import { DeadLetterBody, DeadLetterListResponse } from './event.schema.js';
 
@@ -22,22 +23,25 @@ export function deadLetterRoutes(deps: {
   const known = new Set(deps.queues);
   const actions: Array<{
     path: string;
+    operationId: string;
     summary: string;
     run: (queue: string, limit: number) => Promise<DeadLetter[]>;
   }> = [
     {
       path: '/deadLetters/replay',
+      operationId: 'replayDeadLetters',
       summary: 'Move dead-lettered events back to their queue for a fresh set of attempts',
       run: (queue, limit) => deps.broker.replayDeadLetters(queue, limit),
     },
     {
       path: '/deadLetters/discard',
+      operationId: 'discardDeadLetters',
       summary: 'Remove dead-lettered events, answering them whole',
       run: (queue, limit) => deps.broker.takeDeadLetters(queue, limit),
     },
   ];
   return async (app) => {
-    for (const { path, summary, run } of actions) {
+    for (const { path, operationId, summary, run } of actions) {
       app.post(
         path,
         {
@@ -46,6 +50,12 @@ export function deadLetterRoutes(deps: {
             tags: ['admin'],
             security: [{ bearer: [] }],
             summary,
+            operationId,
+            errors: [
+              AdminErrors.adminForbidden,
+              AdminErrors.adminDisabled,
+              EventErrors.queueUnknown,
+            ],
             body: DeadLetterBody,
             response: { 200: DeadLetterListResponse, ...errorResponses },
           },

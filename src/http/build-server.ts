@@ -16,6 +16,8 @@ import { handleClientError } from './client-errors.js';
 import { ErrorEnvelope } from './envelope.js';
 import { httpErrorHandler, notFoundHandler, toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
+import { RouteMethods } from './method-not-allowed.js';
+import { openApiOptions } from './openapi.js';
 import { closeRouteSchemas, formatSchemaErrors, validatorCompiler } from './validation.js';
 
 export type HttpServer = FastifyInstance<
@@ -80,13 +82,15 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
   app.setValidatorCompiler(validatorCompiler);
   // Before any route exists, so every route (and the OpenAPI document) gets closed schemas.
   app.addHook('onRoute', closeRouteSchemas);
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', routeMethods.record);
   app.setErrorHandler((err, request, reply) => {
     httpErrorHandler(err, request, reply);
     if (reply.statusCode >= 500 && deps.onServerError) {
       deps.onServerError({ request, status: reply.statusCode, code: toErrorAnswer(err).code, err });
     }
   });
-  app.setNotFoundHandler(notFoundHandler);
+  app.setNotFoundHandler(notFoundHandler(routeMethods));
   app.decorateRequest('auth', null);
   app.addSchema(ErrorEnvelope);
 
@@ -96,19 +100,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<HttpServer>
   });
   deps.metrics.instrument(app);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'easy-chat',
-        version: '1',
-        description: 'Every response is the envelope {code, msg, data}; see docs/errors.md.',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
-    },
-  });
+  await app.register(swagger, openApiOptions());
   await app.register(swaggerUi, { routePrefix: '/docs' });
   return app;
 }

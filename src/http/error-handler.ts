@@ -3,6 +3,7 @@ import { isInvalidInput, isStorageUnavailable } from '../adapters/storage/storag
 import { isDependencyUnavailable } from '../adapters/unavailable.js';
 import { isAppError, type ErrorSpec } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
+import type { RouteMethods } from './method-not-allowed.js';
 
 interface ErrorAnswer {
   status: number;
@@ -93,10 +94,27 @@ export function reasonOf(err: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
-  void reply.status(404).send({
-    code: CommonErrors.notFound.code,
-    msg: `route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)} not found`,
-    data: null,
-  });
+export function notFoundHandler(
+  routes: RouteMethods,
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      void reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          code: CommonErrors.methodNotAllowed.code,
+          msg: `${path} answers ${allowed.join(', ')}, not ${request.method}`,
+          data: null,
+        });
+      return;
+    }
+    void reply.status(404).send({
+      code: CommonErrors.notFound.code,
+      msg: `route ${request.method} ${path.slice(0, 200)} not found`,
+      data: null,
+    });
+  };
 }

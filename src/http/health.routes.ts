@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
-import { EnvelopeOf, ok } from './envelope.js';
+import { EnvelopeOf, errorResponses, ok } from './envelope.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -25,7 +25,14 @@ export function healthRoutes(deps: {
 
     app.get(
       '/healthz',
-      { schema: { tags, summary: 'The process is alive', response: { 200: StatusResponse } } },
+      {
+        schema: {
+          tags,
+          summary: 'The process is alive',
+          operationId: 'health',
+          response: { 200: StatusResponse, ...errorResponses },
+        },
+      },
       async () => status('ok'),
     );
 
@@ -35,7 +42,8 @@ export function healthRoutes(deps: {
         schema: {
           tags,
           summary: 'Storage and cache answer; 503 otherwise',
-          response: { 200: StatusResponse },
+          operationId: 'ready',
+          response: { 200: StatusResponse, ...errorResponses },
         },
       },
       async (request) => {

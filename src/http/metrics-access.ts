@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../errors/app-error.js';
 import { CommonErrors } from '../errors/common.errors.js';
 import { bearerToken } from '../auth/authenticate.js';
+import { errorResponses } from './envelope.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -27,6 +28,14 @@ export function metricsRoute(deps: { metrics: Metrics; token: string }): Fastify
           tags: ['ops'],
           summary: 'Prometheus metrics (Authorization: Bearer <metrics.token>)',
           security: [{ bearer: [] }],
+          operationId: 'metrics',
+          response: {
+            200: {
+              description: 'Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...errorResponses,
+          },
         },
         onRequest: async (request) => {
           const token = bearerToken(request.headers.authorization);

@@ -13,7 +13,7 @@ describe('HTTP edges', () => {
     await t.close();
   });
 
-  it('answers unknown routes and methods with a 404 envelope', async () => {
+  it('answers unknown routes with 404 and known paths with a wrong method with 405', async () => {
     const res = await t.client.get('/v1/nothing/here');
     expect(res.status).toBe(404);
     expect(res.body).toEqual({
@@ -22,8 +22,13 @@ describe('HTTP edges', () => {
       data: null,
     });
     const wrongMethod = await t.client.request('DELETE', '/v1/user/login');
-    expect(wrongMethod.status).toBe(404);
-    expect(wrongMethod.body.code).toBe(100005);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(wrongMethod.body).toEqual({
+      code: 100014,
+      msg: '/v1/user/login answers POST, not DELETE',
+      data: null,
+    });
   });
 
   it('gives every response a request id and keeps a caller-supplied one', async () => {

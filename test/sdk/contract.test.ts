@@ -121,9 +121,14 @@ describe('SDK routes equal the served OpenAPI document', () => {
     expect(sdkRoutes).toEqual(served);
 
     // Routes without a bearer requirement in the document are the SDK's unauthenticated ones.
-    for (const route of Object.values(ROUTES)) {
-      const op = doc.paths[route.path]![route.method.toLowerCase()] as { security?: unknown[] };
+    // ... and the SDK's method names are the document's operationIds.
+    for (const [name, route] of Object.entries(ROUTES)) {
+      const op = doc.paths[route.path]![route.method.toLowerCase()] as {
+        security?: unknown[];
+        operationId?: string;
+      };
       expect(Boolean(op.security?.length), `${route.method} ${route.path}`).toBe(route.auth);
+      expect(op.operationId, `${route.method} ${route.path}`).toBe(name);
     }
   });
 });

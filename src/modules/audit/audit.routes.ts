@@ -6,6 +6,7 @@ import { errorResponses, ok } from '../../http/envelope.js';
 import type { TokenService } from '../../auth/token.service.js';
 import type { AuditRepository } from './audit.repository.js';
 import { AuditListResponse, AuditQuery } from '../../events/event.schema.js';
+import { AdminErrors } from '../../auth/admin.errors.js';
 
 /** `/v1/admin`: the audit log, newest first, with filters and a cursor. */
 export function adminRoutes(deps: {
@@ -22,6 +23,8 @@ export function adminRoutes(deps: {
           tags: ['admin'],
           security: [{ bearer: [] }],
           summary: 'Audit log: user actions and server errors, newest first',
+          operationId: 'listAudit',
+          errors: [AdminErrors.adminForbidden, AdminErrors.adminDisabled],
           querystring: AuditQuery,
           response: { 200: AuditListResponse, ...errorResponses },
         },

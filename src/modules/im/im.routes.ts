@@ -15,6 +15,7 @@ import {
   SetupConversationResponse,
   UpdateConversationsBody,
 } from './im.schema.js';
+import { ImErrors } from './im.errors.js';
 
 const tags = ['im'];
 const security = [{ bearer: [] }];
@@ -37,6 +38,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Messages of a conversation, newest first (participants only)',
+          operationId: 'chatLog',
+          errors: [ImErrors.notParticipant],
           querystring: ChatLogQuery,
           response: { 200: ChatLogResponse, ...errorResponses },
         },
@@ -52,6 +55,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Who has and has not read a message',
+          operationId: 'readRecords',
+          errors: [ImErrors.messageNotFound],
           querystring: ReadRecordsQuery,
           response: { 200: ReadRecordsResponse, ...errorResponses },
         },
@@ -67,6 +72,13 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Open a conversation with a user or a group',
+          operationId: 'setupConversation',
+          errors: [
+            ImErrors.chatWithSelf,
+            ImErrors.recipientNotFound,
+            ImErrors.notFriends,
+            ImErrors.notGroupMember,
+          ],
           body: SetupConversationBody,
           response: { 200: SetupConversationResponse, ...errorResponses },
         },
@@ -83,6 +95,7 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'My conversations with maxSeq, readSeq, unread and the last message',
+          operationId: 'conversations',
           response: { 200: ConversationsResponse, ...errorResponses },
         },
       },
@@ -97,6 +110,8 @@ export function imRoutes(deps: {
           tags,
           security,
           summary: 'Move read positions forward and show or hide conversations',
+          operationId: 'updateConversations',
+          errors: [ImErrors.tooManyConversations, ImErrors.notParticipant],
           body: UpdateConversationsBody,
           response: { 200: EmptyResponse, ...errorResponses },
         },

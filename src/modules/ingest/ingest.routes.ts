@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { errorResponses, ok } from '../../http/envelope.js';
+import { EventErrors } from '../../events/event.errors.js';
 import { IngestBody, IngestResponse } from '../../events/event.schema.js';
 import type { IngestService } from './ingest.service.js';
 import { SIGNATURE_HEADER } from './ingest.signature.js';
@@ -44,6 +45,18 @@ export function ingestRoutes(deps: { ingest: IngestService }): FastifyPluginAsyn
         schema: {
           tags: ['events'],
           summary: 'Ingest a signed event (HMAC-SHA256 of the body in x-easychat-signature)',
+          operationId: 'ingestEvent',
+          security: [{ eventSignature: [] }],
+          errors: [
+            EventErrors.signatureInvalid,
+            EventErrors.timestampOutOfWindow,
+            EventErrors.eventReplayed,
+            EventErrors.unknownEventType,
+            EventErrors.payloadInvalid,
+            EventErrors.typeNotAllowed,
+            EventErrors.eventRejected,
+            EventErrors.handlerUnavailable,
+          ],
           body: IngestBody,
           headers: {
             type: 'object',

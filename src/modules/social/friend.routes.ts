@@ -13,6 +13,7 @@ import {
 } from './friend.schema.js';
 import type { FriendService } from './friend.service.js';
 import { EmptyResponse, OnlineResponse, security, tags } from './social.schema.js';
+import { SocialErrors } from './social.errors.js';
 
 /** `/v1/social` friend routes: thin edges over FriendService. */
 export function friendRoutes(deps: {
@@ -30,6 +31,12 @@ export function friendRoutes(deps: {
           tags,
           security,
           summary: 'Ask a user to become friends (accepts their request if they asked first)',
+          operationId: 'requestFriend',
+          errors: [
+            SocialErrors.selfFriendRequest,
+            SocialErrors.targetUserNotFound,
+            SocialErrors.alreadyFriends,
+          ],
           body: FriendPutInBody,
           response: { 200: FriendPutInResponse, ...errorResponses },
         },
@@ -44,6 +51,13 @@ export function friendRoutes(deps: {
           tags,
           security,
           summary: 'Accept, refuse or cancel a friend request',
+          operationId: 'handleFriendRequest',
+          errors: [
+            SocialErrors.friendRequestNotFound,
+            SocialErrors.notFriendRequestSender,
+            SocialErrors.notFriendRequestAddressee,
+            SocialErrors.requestAlreadyHandled,
+          ],
           body: FriendHandleBody,
           response: { 200: EmptyResponse, ...errorResponses },
         },
@@ -61,6 +75,7 @@ export function friendRoutes(deps: {
           tags,
           security,
           summary: 'Pending friend requests addressed to me',
+          operationId: 'friendRequests',
           response: { 200: FriendRequestListResponse, ...errorResponses },
         },
       },
@@ -74,6 +89,7 @@ export function friendRoutes(deps: {
           tags,
           security,
           summary: 'My friends with nickname and avatar',
+          operationId: 'friends',
           response: { 200: FriendListResponse, ...errorResponses },
         },
       },
@@ -87,6 +103,7 @@ export function friendRoutes(deps: {
           tags,
           security,
           summary: 'My friends who are online',
+          operationId: 'onlineFriends',
           response: { 200: OnlineResponse, ...errorResponses },
         },
       },
@@ -118,6 +135,8 @@ export function friendRoutes(deps: {
           tags,
           security,
           summary: 'End a friendship (both directions)',
+          operationId: 'deleteFriend',
+          errors: [SocialErrors.notFriends],
           querystring: FriendUidQuery,
           response: { 200: EmptyResponse, ...errorResponses },
         },

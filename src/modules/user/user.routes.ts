@@ -16,6 +16,7 @@ import {
   UserListResponse,
 } from './user.schema.js';
 import type { UserService } from './user.service.js';
+import { UserErrors } from './user.errors.js';
 
 const tags = ['user'];
 const security = [{ bearer: [] }];
@@ -36,6 +37,8 @@ export function userRoutes(deps: {
         schema: {
           tags,
           summary: 'Create an account and log in',
+          operationId: 'register',
+          errors: [UserErrors.phoneTaken, UserErrors.registerRateLimited],
           body: RegisterBody,
           response: { 200: TokenResponse, ...errorResponses },
         },
@@ -52,6 +55,12 @@ export function userRoutes(deps: {
         schema: {
           tags,
           summary: 'Log in with phone and password',
+          operationId: 'login',
+          errors: [
+            UserErrors.invalidCredentials,
+            UserErrors.userDisabled,
+            UserErrors.loginRateLimited,
+          ],
           body: LoginBody,
           response: { 200: TokenResponse, ...errorResponses },
         },
@@ -68,6 +77,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'My profile',
+          operationId: 'me',
+          errors: [UserErrors.userNotFound],
           response: { 200: UserInfoResponse, ...errorResponses },
         },
       },
@@ -82,6 +93,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Update my profile',
+          operationId: 'updateMe',
+          errors: [UserErrors.userNotFound],
           body: UpdateUserBody,
           response: { 200: UserInfoResponse, ...errorResponses },
         },
@@ -98,6 +111,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Find users by ids, exact phone or nickname substring',
+          operationId: 'findUsers',
+          errors: [UserErrors.searchFilterRequired],
           querystring: FindUsersQuery,
           response: { 200: UserListResponse, ...errorResponses },
         },
@@ -121,6 +136,7 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Revoke the token used for this call',
+          operationId: 'logout',
           response: { 200: EmptyResponse, ...errorResponses },
         },
       },
