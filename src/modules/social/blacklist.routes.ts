@@ -4,6 +4,7 @@ import type { TokenService } from '../../auth/token.service.js';
 import { errorResponses, ok } from '../../http/envelope.js';
 import { BlacklistResponse, BlockBody, BlockQuery } from './blacklist.schema.js';
 import type { BlacklistService } from './blacklist.service.js';
+import { SocialErrors } from './social.errors.js';
 import { EmptyResponse, security, tags } from './social.schema.js';
 
 /** `/v1/social/blacklist`: thin edges over BlacklistService. */
@@ -22,6 +23,8 @@ export function blacklistRoutes(deps: {
           tags,
           security,
           summary: 'Block a user (they can no longer message, befriend or invite me)',
+          operationId: 'block',
+          errors: [SocialErrors.cannotBlockSelf, SocialErrors.targetUserNotFound],
           body: BlockBody,
           response: { 200: EmptyResponse, ...errorResponses },
         },
@@ -39,6 +42,8 @@ export function blacklistRoutes(deps: {
           tags,
           security,
           summary: 'Unblock a user',
+          operationId: 'unblock',
+          errors: [SocialErrors.notBlocked],
           querystring: BlockQuery,
           response: { 200: EmptyResponse, ...errorResponses },
         },
@@ -56,6 +61,7 @@ export function blacklistRoutes(deps: {
           tags,
           security,
           summary: 'Users I blocked',
+          operationId: 'blacklist',
           response: { 200: BlacklistResponse, ...errorResponses },
         },
       },

@@ -154,6 +154,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Change my password; every other session ends',
+          operationId: 'changePassword',
+          errors: [UserErrors.passwordIncorrect, UserErrors.passwordRateLimited],
           description:
             'Answers a new token for this client: every token issued before, the one used ' +
             'for this call included, stops working and their sockets are closed.',
@@ -175,6 +177,8 @@ export function userRoutes(deps: {
           tags,
           security,
           summary: 'Delete my account (confirmed by my password)',
+          operationId: 'deleteAccount',
+          errors: [UserErrors.passwordIncorrect, UserErrors.passwordRateLimited],
           description:
             'Sessions end, friendships and group memberships end (groups I created pass to ' +
             'the oldest manager, else the oldest member, or are dismissed when empty). My ' +
