@@ -5,13 +5,8 @@ import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
 import { DomainEventSchemas } from '../catalogue/domain-events.js';
 import { EventRecorder } from '../events/event-recorder.js';
-import {
-  createImModule,
-  type ChatAccess,
-  type GroupFanoutJobs,
-  type ImModule,
-  type PushDelivery,
-} from '../modules/im/index.js';
+import { createImModule, type ChatAccess, type ImModule } from '../modules/im/index.js';
+import type { PushDelivery } from '../realtime/push-delivery.js';
 import {
   BlacklistRepository,
   BlacklistService,
@@ -57,8 +52,6 @@ export interface ServiceDeps {
   cache: Cache;
   presence: Presence;
   delivery: PushDelivery;
-  /** Large group fan-out through workers (when the bus is shared between processes). */
-  jobs?: GroupFanoutJobs;
   clock: Clock;
   logger: Logger;
 }
@@ -130,8 +123,6 @@ export function buildServices(deps: ServiceDeps): Services {
     events,
     clock,
     logger,
-    jobs: deps.jobs,
-    workerFanoutMin: config.cluster.workerFanoutMin,
     // SQLite commits one writer at a time with an fsync each: concurrent sends share one.
     transact:
       deps.storage.dialect === 'sqlite' ? new GroupCommitter(db).run : eachInOwnTransaction(db),

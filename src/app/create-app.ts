@@ -28,15 +28,16 @@ import { adminRoutes } from '../modules/audit/audit.routes.js';
 import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
 import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
+import { conversationAudience, imRoutes, imWsMethods } from '../modules/im/index.js';
 import {
-  GroupFanoutJobs,
-  imRoutes,
-  imWsMethods,
-  receivePushes,
-  RoutedPushDelivery,
-  SERVER_PUSH_METHODS,
-} from '../modules/im/index.js';
-import { socialRoutes } from '../modules/social/index.js';
+  PresenceAnnouncer,
+  SOCIAL_PUSH_QUEUE,
+  socialRoutes,
+  startSocialPushes,
+} from '../modules/social/index.js';
+import { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
+import { receivePushes, RoutedPushDelivery } from '../realtime/push-delivery.js';
+import { SERVER_ONLY_METHODS } from '../catalogue/server-pushes.js';
 import { userRoutes } from '../modules/user/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { LogSink } from '../shared/log-sink.js';
@@ -44,15 +45,8 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
 import { LocalResync } from '../realtime/local-resync.js';
-import { RESYNC_METHOD } from '../realtime/push-repair.js';
-import { PRESENCE_METHOD, PresenceAnnouncer } from '../modules/social/presence-announcer.js';
 import type { Subscription } from '../adapters/bus/bus.js';
-import {
-  OFFLINE_PUSH_QUEUE,
-  SOCIAL_PUSH_METHODS,
-  startGatewayReactions,
-  startOfflinePushes,
-} from './reactions.js';
+import { OFFLINE_PUSH_QUEUE, startGatewayReactions, startOfflinePushes } from './reactions.js';
 
 export interface App {
   readonly config: Config;
@@ -130,21 +124,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const { presence, mailbox } = (cluster = await openCluster(config, logger, {
       onPresenceRestored: () => localGap.schedule('presence restored'),
     }));
-    const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
-    const delivery = new RoutedPushDelivery({
-      nodeId: config.nodeId,
-      presence,
-      mailbox,
-      local: isGateway ? connections : undefined,
-      onPush: countPushes,
-      onUnrouted: (n) => gatewayMetrics.unrouted.inc(n),
-      onResyncTold: (n) => gatewayMetrics.resyncHints.inc({ scope: 'users' }, n),
-      onRepairDropped: (n) =>
-        logger.error(
-          { users: n },
-          'too many unrouted recipients waiting; some will not be told to resync',
-        ),
-    });
     // One process with the in-process bus fans out inline; a shared bus lets workers do it.
     const jobs =
       config.bus.driver === 'memory'
@@ -155,6 +134,27 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             source: `easy-chat/${config.nodeId}`,
             clock,
           });
+    const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
+    const audience = conversationAudience(storage.db);
+    // Every push leaves through this one path (local sockets first, then other gateways).
+    const delivery = new RoutedPushDelivery({
+      nodeId: config.nodeId,
+      presence,
+      mailbox,
+      local: isGateway ? connections : undefined,
+      audience,
+      batchSize: config.im.fanoutBatchSize,
+      jobs,
+      workerFanoutMin: config.cluster.workerFanoutMin,
+      onPush: countPushes,
+      onUnrouted: (n) => gatewayMetrics.unrouted.inc(n),
+      onResyncTold: (n) => gatewayMetrics.resyncHints.inc({ scope: 'users' }, n),
+      onRepairDropped: (n) =>
+        logger.error(
+          { users: n },
+          'too many unrouted recipients waiting; some will not be told to resync',
+        ),
+    });
     const services = buildServices({
       config,
       jwtSecret: jwt.secret,
@@ -162,7 +162,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       cache,
       presence,
       delivery,
-      jobs,
       clock,
       logger,
     });
@@ -230,7 +229,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           adminToken: config.admin.token,
           tokens,
           broker,
-          queues: [...events.queues, OFFLINE_PUSH_QUEUE, ...(jobs?.queues() ?? [])],
+          queues: [
+            ...events.queues,
+            OFFLINE_PUSH_QUEUE,
+            SOCIAL_PUSH_QUEUE,
+            ...(jobs?.queues() ?? []),
+          ],
         }),
         { prefix: '/v1/admin' },
       );
@@ -257,12 +261,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         presence,
         registry: connections,
         methods: wsMethods,
-        serverOnlyMethods: new Set([
-          ...SERVER_PUSH_METHODS,
-          RESYNC_METHOD,
-          ...SOCIAL_PUSH_METHODS,
-          PRESENCE_METHOD,
-        ]),
+        serverOnlyMethods: SERVER_ONLY_METHODS,
         metrics: gatewayMetrics,
         logger,
         // A gateway shutting down closes every socket; its users reconnect elsewhere.
@@ -270,22 +269,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           if (!draining) announcer?.changed(userId);
         },
       });
-      reactions.push(
-        await startGatewayReactions({
-          broker,
-          connections,
-          onPush: countPushes,
-          directory: services.socialDirectory,
-          logger,
-        }),
-      );
+      reactions.push(await startGatewayReactions({ broker, connections, logger }));
     }
     if (config.roles.includes('worker')) {
       // Consumers declare their queues before the relay publishes anything.
       reactions.push(
+        await startSocialPushes({
+          broker,
+          delivery,
+          directory: services.socialDirectory,
+          logger,
+        }),
         await startOfflinePushes({
           broker,
-          im,
+          audience,
           presence,
           notify: events.notify,
           seen: (id) => events.processed.seen(OFFLINE_PUSH_QUEUE, id),
@@ -293,16 +290,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         }),
       );
       if (jobs) {
-        reactions.push(
-          ...(await jobs.consume((job) =>
-            im.fanout.deliverToGroup(
-              job.conversationId,
-              job.seq,
-              job.frame,
-              job.exceptConnectionId,
-            ),
-          )),
-        );
+        reactions.push(...(await jobs.consume((job) => delivery.runJob(job))));
       }
       await events.startWorker();
     }

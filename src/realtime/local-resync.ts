@@ -1,5 +1,5 @@
-import type { ConnectionRegistry } from '../gateway/connection-registry.js';
 import type { Logger } from '../shared/logger.js';
+import type { LocalSockets } from './local-sockets.js';
 import { resyncFrame } from './push-repair.js';
 
 /** Changes that arrive together (presence restored and the transport back) make one hint. */
@@ -16,7 +16,7 @@ export class LocalResync {
   private readonly reasons = new Set<string>();
 
   constructor(
-    private readonly connections: ConnectionRegistry,
+    private readonly connections: LocalSockets,
     private readonly logger: Logger,
     private readonly onHint: () => void,
   ) {}

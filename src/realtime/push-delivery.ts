@@ -1,15 +1,34 @@
 import type { NodeMailbox } from '../adapters/mailbox/mailbox.js';
 import type { Presence } from '../adapters/presence/presence.js';
-import type { ConnectionRegistry } from '../gateway/connection-registry.js';
+import type { FanoutJob, GroupFanoutJobs } from './fanout-jobs.js';
+import type { ConversationAudience, LocalSockets } from './local-sockets.js';
 import { PushRepair, resyncFrame } from './push-repair.js';
+import { encodePush, type ServerPush } from './server-push.js';
+
+export interface PushOptions {
+  /** The connection that caused the push (it already knows): left out. */
+  exceptConnectionId?: string;
+}
 
 /**
- * Puts a serialized server frame on every live connection of some users, on
- * whichever gateways hold them.
+ * The one way a push leaves the server: every server push goes through here,
+ * whether its recipients are connected to this process or to other gateways.
+ * Each push is encoded once, whatever the number of recipients and gateways.
  */
 export interface PushDelivery {
-  /** Returns how many sockets of this process the frame was queued on. */
-  toUsers(userIds: readonly string[], frame: string, exceptConnectionId?: string): Promise<number>;
+  /** Every live connection of these users. Returns how many sockets of this process got it. */
+  toUsers(userIds: readonly string[], push: ServerPush, options?: PushOptions): Promise<number>;
+  /**
+   * Every participant of a group conversation who may see `seq` (joined before
+   * it; `Number.MAX_SAFE_INTEGER` for everyone there now), read batch by batch.
+   * Large audiences go to the fan-out workers when the bus is shared.
+   */
+  toConversation(
+    conversationId: string,
+    seq: number,
+    push: ServerPush,
+    options?: PushOptions,
+  ): Promise<void>;
 }
 
 /** What travels through a gateway's mailbox. */
@@ -19,11 +38,35 @@ interface MailboxPush {
   x?: string;
 }
 
+export interface RoutedPushDeliveryDeps {
+  nodeId: string;
+  presence: Presence;
+  mailbox: NodeMailbox;
+  /** This process's sockets, when it runs the gateway role. */
+  local?: LocalSockets;
+  /** Group audiences, read `batchSize` users at a time. */
+  audience: ConversationAudience;
+  batchSize: number;
+  /** Across processes: groups with more recipients than `workerFanoutMin` go to workers. */
+  jobs?: GroupFanoutJobs;
+  workerFanoutMin?: number;
+  onPush?: (count: number) => void;
+  /** Recipients whose push could not be routed (they will be told to resync). */
+  onUnrouted?: (count: number) => void;
+  /** Unrouted recipients told to resync. */
+  onResyncTold?: (count: number) => void;
+  /** Unrouted recipients forgotten because too many were waiting (their next push repairs them). */
+  onRepairDropped?: (count: number) => void;
+  /** How often to retry telling unrouted recipients to resync. */
+  repairRetryMs?: number;
+}
+
 /**
  * Delivery by presence routes: users connected to this process get the frame
  * directly, first and without asking presence; for every other gateway holding
  * some of them, one mailbox message carries the frame and that gateway's share
- * of the users. Gateways holding none of the recipients hear nothing.
+ * of the users. Gateways holding none of the recipients hear nothing, and no
+ * gateway hears a push twice, so each socket gets it once.
  *
  * When presence or the mailbox cannot be reached, local sockets still get their
  * push; the other recipients are remembered and told to resync (PushRepair) once
@@ -32,24 +75,7 @@ interface MailboxPush {
 export class RoutedPushDelivery implements PushDelivery {
   readonly repair: PushRepair;
 
-  constructor(
-    private readonly deps: {
-      nodeId: string;
-      presence: Presence;
-      mailbox: NodeMailbox;
-      /** This process's sockets, when it runs the gateway role. */
-      local?: ConnectionRegistry;
-      onPush?: (count: number) => void;
-      /** Recipients whose push could not be routed (they will be told to resync). */
-      onUnrouted?: (count: number) => void;
-      /** Unrouted recipients told to resync. */
-      onResyncTold?: (count: number) => void;
-      /** Unrouted recipients forgotten because too many were waiting (their next push repairs them). */
-      onRepairDropped?: (count: number) => void;
-      /** How often to retry telling unrouted recipients to resync. */
-      repairRetryMs?: number;
-    },
-  ) {
+  constructor(private readonly deps: RoutedPushDeliveryDeps) {
     this.repair = new PushRepair({
       tell: (userIds) => this.tellToResync(userIds),
       retryMs: deps.repairRetryMs ?? 1_000,
@@ -59,7 +85,49 @@ export class RoutedPushDelivery implements PushDelivery {
     });
   }
 
-  async toUsers(userIds: readonly string[], frame: string, exceptConnectionId?: string) {
+  toUsers(userIds: readonly string[], push: ServerPush, options: PushOptions = {}) {
+    return this.frameToUsers(userIds, encodePush(push), options.exceptConnectionId);
+  }
+
+  async toConversation(
+    conversationId: string,
+    seq: number,
+    push: ServerPush,
+    options: PushOptions = {},
+  ): Promise<void> {
+    const frame = encodePush(push);
+    const { exceptConnectionId } = options;
+    const { jobs, workerFanoutMin = 0, audience } = this.deps;
+    if (!jobs) return this.frameToConversation({ conversationId, seq, frame, exceptConnectionId });
+    const head = await audience.audience(conversationId, seq, undefined, workerFanoutMin + 1);
+    if (head.length > workerFanoutMin) {
+      await jobs.enqueue({ conversationId, seq, frame, exceptConnectionId });
+    } else {
+      await this.frameToUsers(head, frame, exceptConnectionId);
+    }
+  }
+
+  /** Worker role: runs a group fan-out job (the frame was encoded by whoever queued it). */
+  runJob(job: FanoutJob): Promise<void> {
+    return this.frameToConversation(job);
+  }
+
+  private async frameToConversation(job: FanoutJob): Promise<void> {
+    const { audience, batchSize } = this.deps;
+    let after: string | undefined;
+    for (;;) {
+      const ids = await audience.audience(job.conversationId, job.seq, after, batchSize);
+      if (ids.length > 0) await this.frameToUsers(ids, job.frame, job.exceptConnectionId);
+      if (ids.length < batchSize) return;
+      after = ids[ids.length - 1];
+    }
+  }
+
+  private async frameToUsers(
+    userIds: readonly string[],
+    frame: string,
+    exceptConnectionId?: string,
+  ): Promise<number> {
     const { onPush, onUnrouted } = this.deps;
     const count = this.deps.local?.deliver(userIds, frame, exceptConnectionId) ?? 0;
     onPush?.(count);
@@ -112,14 +180,14 @@ export class RoutedPushDelivery implements PushDelivery {
 export async function receivePushes(
   mailbox: NodeMailbox,
   nodeId: string,
-  registry: ConnectionRegistry,
+  sockets: LocalSockets,
   hooks: { onPush?: (count: number) => void; onGap?: () => void } = {},
 ): Promise<void> {
   await mailbox.listen(
     nodeId,
     (raw) => {
       const push = JSON.parse(raw) as MailboxPush;
-      const count = registry.deliver(push.u, push.f, push.x);
+      const count = sockets.deliver(push.u, push.f, push.x);
       hooks.onPush?.(count);
     },
     hooks.onGap,

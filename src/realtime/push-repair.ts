@@ -1,16 +1,13 @@
-import { encodeFrame, FrameType } from './frame.js';
-import { newId } from '../shared/ids.js';
+import { encodePush } from './server-push.js';
 
 /**
- * The server-only method that tells a client its pushes may have been missed:
+ * The `session.resync` push, which tells a client its pushes may have been missed:
  * it should sync every conversation it follows (and refresh the conversation
  * list), as after a reconnect. Sent when routing failed for a while (presence or
  * the push transport unreachable, Redis restarted empty).
  */
-export const RESYNC_METHOD = 'session.resync';
-
 export function resyncFrame(): string {
-  return encodeFrame({ frameType: FrameType.data, id: newId(), method: RESYNC_METHOD, data: {} });
+  return encodePush({ method: 'session.resync', data: {} });
 }
 
 export interface PushRepairDeps {

@@ -29,6 +29,20 @@ export interface Message {
   clientMsgId: string | null;
 }
 
+/** The data of a read-receipt push (contentType 1). */
+export interface ReadReceipt {
+  conversationId: string;
+  chatType: ChatType;
+  /** The reader (for merged group receipts: the last reader of the batch). */
+  sendId: string;
+  /** The peer (single chat) or the group id. */
+  recvId: string;
+  readSeq: number;
+  /** Group receipts merged over a window: reader → readSeq. */
+  reads?: Record<string, number>;
+  sendTime: number;
+}
+
 /**
  * A user's own state of one conversation, pushed to the user's other devices as
  * `conversation.updated` when it changes. `pinned`, `muted` and `clearSeq` are

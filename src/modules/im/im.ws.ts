@@ -4,10 +4,6 @@ import type { ChatService } from './chat.service.js';
 import type { ConversationService } from './conversation.service.js';
 import type { HistoryService } from './history.service.js';
 import { ChatData, MarkChatData, SyncData } from './im.schema.js';
-import { CONVERSATION_UPDATED } from './message-fanout.js';
-
-/** Server-to-client method names; a client sending one of these is refused. */
-export const SERVER_PUSH_METHODS = new Set(['push', CONVERSATION_UPDATED]);
 
 /** The WebSocket methods of the IM module. */
 export function imWsMethods(deps: {

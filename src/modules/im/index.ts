@@ -14,22 +14,22 @@ import { HistoryService } from './history.service.js';
 import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
-import type { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
+import type { ConversationAudience } from '../../realtime/local-sockets.js';
 import { ReadState } from './read-state.js';
 import { ReceiptMerger } from './receipt-merger.js';
 import { SystemNotices } from './system-notices.js';
 
 export { imRoutes } from './im.routes.js';
-export { imWsMethods, SERVER_PUSH_METHODS } from './im.ws.js';
-export {
-  RoutedPushDelivery,
-  receivePushes,
-  type PushDelivery,
-} from '../../realtime/push-delivery.js';
-export { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
+export { imWsMethods } from './im.ws.js';
+export { ImPushes } from './im.pushes.js';
 export type { ChatAccess } from './chat-access.js';
 export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
+
+/** Who may see a conversation's messages, for push delivery (built before the module). */
+export function conversationAudience(db: Kysely<Database>): ConversationAudience {
+  return new ConversationRepository(db);
+}
 
 export interface ImModule {
   chat: ChatService;
@@ -39,8 +39,6 @@ export interface ImModule {
   receipts: ReceiptMerger;
   /** Posts notices from other systems as messages (the event layer's sink). */
   systemNotices: SystemNotices;
-  /** Participants of a message's conversation who may see it (fan-out, offline pushes). */
-  conversationsRepo: ConversationRepository;
   /** Sends what is still queued (shutdown). */
   flush(): Promise<void>;
 }
@@ -57,20 +55,13 @@ export function createImModule(deps: {
   logger: Logger;
   /** How a message is stored in its transaction (default: a transaction each). */
   transact?: TransactionRunner;
-  /** Hands large group fan-outs to workers (multi-process deployments). */
-  jobs?: GroupFanoutJobs;
-  workerFanoutMin?: number;
 }): ImModule {
   const { db, config, access, events, clock } = deps;
   const conversationRepo = new ConversationRepository(db);
   const messages = new MessageRepository(db);
   const fanout = new MessageFanout({
-    conversations: conversationRepo,
     delivery: deps.delivery,
-    batchSize: config.fanoutBatchSize,
     onError: (err, conversationId) => deps.logger.error({ err, conversationId }, 'push failed'),
-    jobs: deps.jobs,
-    workerFanoutMin: deps.workerFanoutMin,
   });
   const receipts = new ReceiptMerger({
     fanout,
@@ -119,7 +110,6 @@ export function createImModule(deps: {
     fanout,
     receipts,
     systemNotices: new SystemNotices({ chat, access }),
-    conversationsRepo: conversationRepo,
     async flush() {
       receipts.flushAll();
       await fanout.drain();

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../adapters/unavailable.js';
-import type { ConversationRepository } from './conversation.repository.js';
+import { MemoryMailbox } from '../../adapters/mailbox/memory-mailbox.js';
+import { MemoryPresence } from '../../adapters/presence/memory-presence.js';
+import type { ConversationAudience, LocalSockets } from '../../realtime/local-sockets.js';
 import { ChatType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
-import type { PushDelivery } from '../../realtime/push-delivery.js';
+import { RoutedPushDelivery } from '../../realtime/push-delivery.js';
 
 const message = (seq: number): Message => ({
   msgId: `m${seq}`,
@@ -18,12 +20,15 @@ const message = (seq: number): Message => ({
   clientMsgId: null,
 });
 
-/** A fan-out whose group audience fails `failures` times (an outage), then answers. */
+/**
+ * A fan-out on the real delivery (one process: local sockets, in-memory presence
+ * and mailbox) whose group audience fails `failures` times (an outage), then answers.
+ */
 function fanoutWithOutage(failures: number, error: () => Error) {
   let left = failures;
   const pushed: number[] = [];
   const errors: unknown[] = [];
-  const conversations = {
+  const audience: ConversationAudience = {
     audience: async () => {
       if (left > 0) {
         left -= 1;
@@ -31,19 +36,23 @@ function fanoutWithOutage(failures: number, error: () => Error) {
       }
       return ['bob', 'carol'];
     },
-  } as unknown as ConversationRepository;
-  const delivery: PushDelivery = {
-    toUsers: async (_users, frame) => {
-      pushed.push((JSON.parse(frame) as { data: { seq: number } }).data.seq);
-      return 2;
-    },
   };
-  const fanout = new MessageFanout({
-    conversations,
-    delivery,
+  const sockets: LocalSockets = {
+    deliver: (users, frame) => {
+      pushed.push((JSON.parse(frame) as { data: { seq: number } }).data.seq);
+      return [...users].length;
+    },
+    users: () => [],
+  };
+  const delivery = new RoutedPushDelivery({
+    nodeId: 'n1',
+    presence: new MemoryPresence('n1'),
+    mailbox: new MemoryMailbox(),
+    local: sockets,
+    audience,
     batchSize: 100,
-    onError: (err) => errors.push(err),
   });
+  const fanout = new MessageFanout({ delivery, onError: (err) => errors.push(err) });
   return { fanout, pushed, errors };
 }
 

@@ -1,39 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isOutage } from '../../adapters/unavailable.js';
-import { encodeFrame, FrameType } from '../../realtime/frame.js';
-import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
-import { newId } from '../../shared/ids.js';
-import type { ConversationRepository } from './conversation.repository.js';
-import type { GroupFanoutJobs } from '../../realtime/fanout-jobs.js';
-import { ChatType, ContentType, type ConversationState, type Message } from './im.entity.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
+import type { ServerPush } from '../../realtime/server-push.js';
+import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
+import {
+  ChatType,
+  ContentType,
+  type ConversationState,
+  type Message,
+  type ReadReceipt,
+} from './im.entity.js';
 
-/** The push method carrying a user's own conversation state to their other devices. */
-export const CONVERSATION_UPDATED = 'conversation.updated';
+export type { ReadReceipt } from './im.entity.js';
 
 /** Tries of a push that meets an outage: with the delays below, about five minutes. */
 const OUTAGE_ATTEMPTS = 80;
 const OUTAGE_MAX_DELAY_MS = 4_000;
 
-/** The data of a read-receipt push (contentType 1). */
-export interface ReadReceipt {
-  conversationId: string;
-  chatType: ChatType;
-  /** The reader (for merged group receipts: the last reader of the batch). */
-  sendId: string;
-  /** The peer (single chat) or the group id. */
-  recvId: string;
-  readSeq: number;
-  /** Group receipts merged over a window: reader → readSeq. */
-  reads?: Record<string, number>;
-  sendTime: number;
-}
-
 /**
- * Turns stored messages and receipts into `push` frames for every recipient
- * device. Work for one conversation runs in order (messages leave in seq order).
- * Group recipients come from the conversation's participants, in batches, and only
- * those who joined before the message: a member never sees what predates them.
+ * Turns stored messages and receipts into `push`es for every recipient device.
+ * Work for one conversation runs in order (messages leave in seq order). Group
+ * recipients are the conversation's participants who joined before the message
+ * (PushDelivery.toConversation): a member never sees what predates them.
  */
 export class MessageFanout {
   private readonly queue: KeyedSerialQueue;
@@ -41,13 +29,8 @@ export class MessageFanout {
 
   constructor(
     private readonly deps: {
-      conversations: ConversationRepository;
       delivery: PushDelivery;
-      batchSize: number;
       onError: (err: unknown, conversationId: string) => void;
-      /** Across processes: groups with more recipients than `workerFanoutMin` go to workers. */
-      jobs?: GroupFanoutJobs;
-      workerFanoutMin?: number;
     },
   ) {
     this.queue = new KeyedSerialQueue(deps.onError);
@@ -55,32 +38,32 @@ export class MessageFanout {
 
   /** Pushes a stored message to its recipients and the sender's other devices. */
   message(message: Message, exceptConnectionId?: string): Promise<void> {
-    const frame = encodeFrame({
-      frameType: FrameType.data,
-      id: newId(),
+    const push: ServerPush = {
       method: 'push',
       formId: message.sendId,
       data: { ...message, contentType: ContentType.chat },
-    });
+    };
     return this.run(message.conversationId, () =>
       message.chatType === ChatType.single
-        ? this.toPair(message.recvId, message.sendId, frame, exceptConnectionId)
-        : this.toGroup(message.conversationId, message.seq, frame, exceptConnectionId),
+        ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)
+        : this.deps.delivery.toConversation(message.conversationId, message.seq, push, {
+            exceptConnectionId,
+          }),
     );
   }
 
   receipt(receipt: ReadReceipt, exceptConnectionId?: string): Promise<void> {
-    const frame = encodeFrame({
-      frameType: FrameType.data,
-      id: newId(),
+    const push: ServerPush = {
       method: 'push',
       formId: receipt.sendId,
       data: { ...receipt, contentType: ContentType.readReceipt },
-    });
+    };
     return this.run(receipt.conversationId, () =>
       receipt.chatType === ChatType.single
-        ? this.toPair(receipt.recvId, receipt.sendId, frame, exceptConnectionId)
-        : this.toGroup(receipt.conversationId, Number.MAX_SAFE_INTEGER, frame, exceptConnectionId),
+        ? this.toPair(receipt.recvId, receipt.sendId, push, exceptConnectionId)
+        : this.deps.delivery.toConversation(receipt.conversationId, Number.MAX_SAFE_INTEGER, push, {
+            exceptConnectionId,
+          }),
     );
   }
 
@@ -94,14 +77,9 @@ export class MessageFanout {
     state: ConversationState,
     exceptConnectionId?: string,
   ): Promise<void> {
-    const frame = encodeFrame({
-      frameType: FrameType.data,
-      id: newId(),
-      method: CONVERSATION_UPDATED,
-      data: state,
-    });
+    const push: ServerPush = { method: 'conversation.updated', data: state };
     return this.run(state.conversationId, async () => {
-      await this.deps.delivery.toUsers([userId], frame, exceptConnectionId);
+      await this.deps.delivery.toUsers([userId], push, { exceptConnectionId });
     });
   }
 
@@ -134,38 +112,7 @@ export class MessageFanout {
     });
   }
 
-  private async toPair(a: string, b: string, frame: string, exceptConnectionId?: string) {
-    await this.deps.delivery.toUsers([a, b], frame, exceptConnectionId);
-  }
-
-  private async toGroup(groupId: string, seq: number, frame: string, exceptConnectionId?: string) {
-    const { jobs, workerFanoutMin = 0 } = this.deps;
-    if (jobs) {
-      const head = await this.deps.conversations.audience(
-        groupId,
-        seq,
-        undefined,
-        workerFanoutMin + 1,
-      );
-      if (head.length > workerFanoutMin) {
-        await jobs.enqueue({ conversationId: groupId, seq, frame, exceptConnectionId });
-      } else {
-        await this.deps.delivery.toUsers(head, frame, exceptConnectionId);
-      }
-      return;
-    }
-    await this.deliverToGroup(groupId, seq, frame, exceptConnectionId);
-  }
-
-  /** Pushes to every participant who may see `seq`, batch by batch (also run by workers). */
-  async deliverToGroup(groupId: string, seq: number, frame: string, exceptConnectionId?: string) {
-    const { conversations, delivery, batchSize } = this.deps;
-    let after: string | undefined;
-    for (;;) {
-      const ids = await conversations.audience(groupId, seq, after, batchSize);
-      if (ids.length > 0) await delivery.toUsers(ids, frame, exceptConnectionId);
-      if (ids.length < batchSize) return;
-      after = ids[ids.length - 1];
-    }
+  private async toPair(a: string, b: string, push: ServerPush, exceptConnectionId?: string) {
+    await this.deps.delivery.toUsers([a, b], push, { exceptConnectionId });
   }
 }

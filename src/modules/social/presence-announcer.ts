@@ -1,12 +1,10 @@
 import type { Presence } from '../../adapters/presence/presence.js';
-import { encodeFrame, FrameType } from '../../realtime/frame.js';
-import type { PushDelivery } from '../im/index.js';
-import type { SocialDirectory } from './index.js';
-import { newId } from '../../shared/ids.js';
+import type { PushDelivery } from '../../realtime/push-delivery.js';
+import type { SocialDirectory } from './social-directory.js';
 import type { Logger } from '../../shared/logger.js';
 
 /** The push a user's friends get when the user comes online or goes offline. */
-export const PRESENCE_METHOD = 'user.presence';
+export const PRESENCE_METHOD = 'user.presence' as const;
 
 /**
  * Gateway role: tells a user's friends when the user comes online or goes offline,
@@ -54,12 +52,6 @@ export class PresenceAnnouncer {
     const friends = await directory.friendIds(userId);
     if (friends.length === 0) return;
     const online = (await presence.onlineAmong([userId])).has(userId);
-    const frame = encodeFrame({
-      frameType: FrameType.data,
-      id: newId(),
-      method: PRESENCE_METHOD,
-      data: { userId, online },
-    });
-    await delivery.toUsers(friends, frame);
+    await delivery.toUsers(friends, { method: PRESENCE_METHOD, data: { userId, online } });
   }
 }

@@ -1,0 +1,24 @@
+import type { PushTable } from '../../realtime/server-push.js';
+import type { ContentType, ConversationState, Message, ReadReceipt } from './im.entity.js';
+
+/** The IM module's pushes: method → data. */
+export interface ImPushMap {
+  /** A stored chat message (contentType 0) or a read receipt (contentType 1); `formId` is the sender or reader. */
+  push:
+    | (Message & { contentType: typeof ContentType.chat })
+    | (ReadReceipt & { contentType: typeof ContentType.readReceipt });
+  /** A user's own conversation state changed (read on another device, say). */
+  'conversation.updated': ConversationState;
+}
+
+export const ImPushes: PushTable<ImPushMap> = {
+  push: {
+    to: 'both users of a single chat, or the group members who may see the message; never the device that sent it',
+  },
+  'conversation.updated': { to: 'the user’s own devices, except the one that caused the change' },
+};
+
+declare module '../../realtime/server-push.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the augmentation adds the module's pushes
+  interface ServerPushMap extends ImPushMap {}
+}
