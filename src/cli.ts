@@ -1,41 +1,31 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { createApp } from './app/create-app.js';
-import { ALL_ROLES, type Role } from './config/config.schema.js';
-import { ConfigError, loadConfig } from './config/load-config.js';
-
-const USAGE = `usage: easy-chat start [--roles api,gateway,worker] [--config FILE]
-
-  --roles    roles this process runs (default: all of ${ALL_ROLES.join(', ')})
-  --config   YAML file merged over config/default.yaml and config/<env>.yaml
-
-Environment: PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, JWT_SECRET, LOG_LEVEL,
-EASY_CHAT_ENV (development | test | production), and EC_<PATH> for any key
-(e.g. EC_STORAGE__DRIVER=postgres). See docs/configuration.md.`;
+import { parseCommandLine } from './cli/args.js';
+import { describeListenError } from './cli/start-errors.js';
+import type { Config, Role } from './config/config.schema.js';
+import { ConfigError } from './config/config-error.js';
 
 /** Time after the request drain (server.shutdownTimeoutMs) to close adapters before exiting anyway. */
 const CLOSE_GRACE_MS = 5_000;
 
+/** Set once the configuration is read, so a failed start can name the port it tried. */
+let loadedConfig: Config | undefined;
+
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      roles: { type: 'string' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help || positionals[0] !== 'start') {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
+  const invocation = parseCommandLine(argv);
+  if (invocation.command === 'usage') {
+    (invocation.toStderr ? console.error : console.log)(invocation.text);
+    return invocation.code;
   }
 
   // A .env file in the working directory fills in variables not already set.
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const roles = values.roles?.split(',').map((r) => r.trim()) as Role[] | undefined;
-  const config = loadConfig({ file: values.config, overrides: roles ? { roles } : undefined });
+  // Loaded only to start: help and version answer without loading the server.
+  const { loadConfig } = await import('./config/load-config.js');
+  const { createApp } = await import('./app/create-app.js');
+  const roles = invocation.roles as Role[] | undefined;
+  const config = loadConfig({ file: invocation.config, overrides: roles ? { roles } : undefined });
+  loadedConfig = config;
   const app = await createApp(config);
   await app.start();
 
@@ -78,8 +68,11 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
+    const listenProblem = loadedConfig && describeListenError(err, loadedConfig);
     if (err instanceof ConfigError) {
       console.error(`easy-chat: ${err.message}`);
+    } else if (listenProblem) {
+      console.error(listenProblem);
     } else {
       console.error('easy-chat: failed to start:', err);
     }

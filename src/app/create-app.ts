@@ -326,11 +326,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         if (config.metrics.listener.enabled) {
           metricsListener = await startMetricsListener(metrics, config.metrics.listener);
         }
+        const url = `http://${host}:${port}`;
+        // The one line an operator looks for: where to go, where the data is, what runs here.
         logger.info(
-          { port, roles: config.roles, storage: storage.dialect, metrics: metricsListener?.url },
-          'easy-chat started',
+          {
+            url,
+            port,
+            dataDir: config.dataDir,
+            roles: config.roles,
+            storage: storage.dialect,
+            metrics: metricsListener?.url,
+          },
+          `easy-chat ready: app ${url}/ · API docs ${url}/docs · data ${config.dataDir} (${storage.dialect}) · roles ${config.roles.join(', ')}`,
         );
-        return { host, port, url: `http://${host}:${port}`, metricsUrl: metricsListener?.url };
+        return { host, port, url, metricsUrl: metricsListener?.url };
       },
       stop() {
         stopping ??= (async () => {

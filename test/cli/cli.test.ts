@@ -102,7 +102,7 @@ describe('easy-chat CLI', () => {
       EC_AUTH__ARGON2__MEMORY_KIB: '65536',
       EC_AUTH__ARGON2__TIME_COST: '3',
     });
-    await waitFor(() => run.output().includes('easy-chat started'), 'start-up');
+    await waitFor(() => run.output().includes('easy-chat ready'), 'start-up');
     const base = `http://127.0.0.1:${port}`;
     const health = (await (await fetch(`${base}/healthz`)).json()) as { data: { roles: string[] } };
     expect(health.data.roles).toEqual(['api']);
@@ -134,7 +134,7 @@ describe('easy-chat CLI', () => {
       DATA_DIR: dataDir(),
       EC_SERVER__SHUTDOWN_TIMEOUT_MS: '2000',
     });
-    await waitFor(() => run.output().includes('easy-chat started'), 'start-up');
+    await waitFor(() => run.output().includes('easy-chat ready'), 'start-up');
     return { run, base: `http://127.0.0.1:${port}` };
   }
 

@@ -158,7 +158,8 @@ export const body: LoginBody = { phone: 13800000000, password: 'x' };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+    // Two TypeScript programs with the DOM library: a minute or more on a loaded machine.
+  }, 240_000);
 
   it('answers 405 with Allow for a known path and the wrong method, 404 for unknown paths', async () => {
     const login = await fetch(`${t.url}/v1/user/login`, { method: 'GET' });
