@@ -1,6 +1,7 @@
 // ESLint flat config: typed rules from typescript-eslint over the whole project.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint-rules/layers.js';
 
 export default tseslint.config(
   // src/gen: generated from proto/ by `npm run generate` (kept current by a test, not by hand).
@@ -73,5 +74,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // Imports between the folders of src/ point downward (eslint-rules/layers.js has the
+    // order). Tests are exempt: they drive the whole app from any level.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.contract.ts'],
+    plugins: { local: layers },
+    rules: { 'local/layers': ['error', { srcDir: `${import.meta.dirname}/src` }] },
+  },
+  { files: ['eslint.config.js', 'eslint-rules/*.js'], ...tseslint.configs.disableTypeChecked },
 );

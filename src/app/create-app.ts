@@ -11,7 +11,6 @@ import { MIGRATIONS } from '../catalogue/migrations.js';
 import type { Config } from '../config/config.schema.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
-import { registerGateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import type { WsMethods } from '../gateway/ws-method.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
@@ -22,23 +21,13 @@ import {
   startMetricsListener,
   type MetricsListener,
 } from '../http/metrics-access.js';
-import { deadLetterRoutes } from '../events/dead-letter.routes.js';
 import { EventMetrics } from '../events/event-metrics.js';
-import { adminRoutes } from '../modules/audit/audit.routes.js';
-import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
 import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
-import { conversationAudience, imRoutes, imWsMethods } from '../modules/im/index.js';
-import {
-  PresenceAnnouncer,
-  SOCIAL_PUSH_QUEUE,
-  socialRoutes,
-  startSocialPushes,
-} from '../modules/social/index.js';
+import { conversationAudience, imWsMethods } from '../modules/im/index.js';
+import type { PresenceAnnouncer } from '../modules/social/index.js';
 import { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
-import { receivePushes, RoutedPushDelivery } from '../realtime/push-delivery.js';
-import { SERVER_ONLY_METHODS } from '../catalogue/server-pushes.js';
-import { userRoutes } from '../modules/user/index.js';
+import { RoutedPushDelivery } from '../realtime/push-delivery.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { LogSink } from '../shared/log-sink.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -46,7 +35,9 @@ import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
 import { LocalResync } from '../realtime/local-resync.js';
 import type { Subscription } from '../adapters/bus/bus.js';
-import { OFFLINE_PUSH_QUEUE, startGatewayReactions, startOfflinePushes } from './reactions.js';
+import { mountApi } from './api-role.js';
+import { startGateway } from './gateway-role.js';
+import { startWorker } from './worker-role.js';
 
 export interface App {
   readonly config: Config;
@@ -134,7 +125,6 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             source: `easy-chat/${config.nodeId}`,
             clock,
           });
-    const countPushes = (n: number) => gatewayMetrics.pushes.inc(n);
     const audience = conversationAudience(storage.db);
     // Every push leaves through this one path (local sockets first, then other gateways).
     const delivery = new RoutedPushDelivery({
@@ -146,7 +136,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       batchSize: config.im.fanoutBatchSize,
       jobs,
       workerFanoutMin: config.cluster.workerFanoutMin,
-      onPush: countPushes,
+      onPush: (n) => gatewayMetrics.pushes.inc(n),
       onUnrouted: (n) => gatewayMetrics.unrouted.inc(n),
       onResyncTold: (n) => gatewayMetrics.resyncHints.inc({ scope: 'users' }, n),
       onRepairDropped: (n) =>
@@ -165,7 +155,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       clock,
       logger,
     });
-    const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, im } = services;
+    const { users, tokens, im } = services;
     const events = new EventLayer({
       config,
       db: storage.db,
@@ -211,88 +201,35 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.register(metricsRoute({ metrics, token: config.metrics.token }));
     }
     if (config.roles.includes('api')) {
-      await http.register(userRoutes({ users, accounts, tokens }), { prefix: '/v1/user' });
-      await http.register(socialRoutes({ friends, groups, groupAdmin, blacklist, tokens }), {
-        prefix: '/v1/social',
-      });
-      await http.register(
-        imRoutes({ tokens, conversations: im.conversations, history: im.history }),
-        { prefix: '/v1/im' },
-      );
-      await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
-      await http.register(
-        adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),
-        { prefix: '/v1/admin' },
-      );
-      await http.register(
-        deadLetterRoutes({
-          adminToken: config.admin.token,
-          tokens,
-          broker,
-          queues: [
-            ...events.queues,
-            OFFLINE_PUSH_QUEUE,
-            SOCIAL_PUSH_QUEUE,
-            ...(jobs?.queues() ?? []),
-          ],
-        }),
-        { prefix: '/v1/admin' },
-      );
+      await mountApi(http, { config, services, events, broker, jobs });
     }
-    const reactions: Subscription[] = [];
+    const subscriptions: Subscription[] = [];
     const wsMethods: WsMethods = isGateway
       ? imWsMethods({ chat: im.chat, conversations: im.conversations, history: im.history })
       : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
-      await receivePushes(mailbox, config.nodeId, connections, {
-        onPush: countPushes,
-        onGap: () => localGap.schedule('push transport reconnected'),
-      });
-      announcer = new PresenceAnnouncer({
-        presence,
-        directory: services.socialDirectory,
-        delivery,
-        logger,
-      });
-      await registerGateway(http, {
-        settings: config.gateway,
-        tokens,
-        presence,
-        registry: connections,
+      const gateway = await startGateway(http, {
+        config,
+        services,
         methods: wsMethods,
-        serverOnlyMethods: SERVER_ONLY_METHODS,
+        broker,
+        presence,
+        mailbox,
+        connections,
+        delivery,
+        localGap,
         metrics: gatewayMetrics,
         logger,
-        // A gateway shutting down closes every socket; its users reconnect elsewhere.
-        onPresenceChange: (userId) => {
-          if (!draining) announcer?.changed(userId);
-        },
+        isDraining: () => draining,
       });
-      reactions.push(await startGatewayReactions({ broker, connections, logger }));
+      announcer = gateway.announcer;
+      subscriptions.push(...gateway.subscriptions);
     }
     if (config.roles.includes('worker')) {
-      // Consumers declare their queues before the relay publishes anything.
-      reactions.push(
-        await startSocialPushes({
-          broker,
-          delivery,
-          directory: services.socialDirectory,
-          logger,
-        }),
-        await startOfflinePushes({
-          broker,
-          audience,
-          presence,
-          notify: events.notify,
-          seen: (id) => events.processed.seen(OFFLINE_PUSH_QUEUE, id),
-          markSeen: (id) => events.processed.mark(OFFLINE_PUSH_QUEUE, id),
-        }),
+      subscriptions.push(
+        ...(await startWorker({ services, events, broker, presence, audience, delivery, jobs })),
       );
-      if (jobs) {
-        reactions.push(...(await jobs.consume((job) => delivery.runJob(job))));
-      }
-      await events.startWorker();
     }
 
     // The web chat app needs both the REST API and the gateway on this origin.
@@ -354,7 +291,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           await announcer?.idle();
           localGap.stop();
           delivery.repair.stop();
-          await Promise.all(reactions.map((r) => r.stop()));
+          await Promise.all(subscriptions.map((r) => r.stop()));
           await events.stop();
           await im.flush();
           await openedBroker.close();

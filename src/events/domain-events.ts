@@ -1,5 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import type { EventAggregate } from '../adapters/bus/event-message.js';
+import { DOMAIN_TOPIC } from './outbox-relay.js';
+import { EventTopic } from './typed-events.js';
 
 /** How a module declares its domain events: type → aggregate and payload schema. */
 export type EventSchemaTable = Record<string, { aggregate: EventAggregate; payload: TSchema }>;
@@ -29,3 +31,6 @@ export type DomainEventType = keyof DomainEventMap;
 
 /** The aggregate of each event type, as the recorder needs it at run time. */
 export type DomainEventAggregates = { [K in DomainEventType]: { aggregate: EventAggregate } };
+
+/** The domain topic with its map: consumers get each event's payload typed by its type. */
+export const DomainTopic = new EventTopic<DomainEventMap>(DOMAIN_TOPIC);

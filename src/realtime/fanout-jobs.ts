@@ -1,4 +1,5 @@
 import type { Broker, Subscription } from '../adapters/bus/bus.js';
+import { EventTopic } from '../events/typed-events.js';
 import type { EventMessage } from '../adapters/bus/event-message.js';
 import { EVENT_VERSION } from '../events/event-recorder.js';
 import type { Clock } from '../shared/clock.js';
@@ -14,6 +15,11 @@ export interface FanoutJob {
 }
 
 export const FANOUT_JOB = 'group_message-fanout';
+
+/** The event type of the fan-out topics, with its payload. */
+interface FanoutJobMap {
+  [FANOUT_JOB]: FanoutJob;
+}
 
 /**
  * Large group fan-out through the broker. Jobs are spread over `partitions`
@@ -46,9 +52,10 @@ export class GroupFanoutJobs {
     const subscriptions: Subscription[] = [];
     for (let p = 0; p < this.deps.partitions; p += 1) {
       subscriptions.push(
-        await this.deps.broker.consume(
-          { queue: this.topic(p), topic: this.topic(p), types: [FANOUT_JOB], ordered: true },
-          (delivery) => run(delivery.event.payload as FanoutJob),
+        await new EventTopic<FanoutJobMap>(this.topic(p)).consume(
+          this.deps.broker,
+          { queue: this.topic(p), types: [FANOUT_JOB], ordered: true },
+          (event) => run(event.payload),
         ),
       );
     }
@@ -73,4 +80,12 @@ export class GroupFanoutJobs {
     }
     return hash % this.deps.partitions;
   }
+}
+
+/** Worker role: runs the group fan-out jobs of every partition through the delivery. */
+export function startFanoutWorker(
+  jobs: GroupFanoutJobs,
+  delivery: { runJob(job: FanoutJob): Promise<void> },
+): Promise<Subscription[]> {
+  return jobs.consume((job) => delivery.runJob(job));
 }

@@ -7,6 +7,7 @@ import type { AuditRepository } from './audit.repository.js';
 import { LOG_TOPIC, type LogEventMap } from './log.events.js';
 import { DOMAIN_TOPIC } from '../../events/outbox-relay.js';
 import type { ProcessedEvents } from '../../events/processed-events.js';
+import { EventTopic, type TypedEvent } from '../../events/typed-events.js';
 import { AUDITED_DOMAIN_TYPES, toUserAction } from './user-action-map.js';
 
 /** Queue of the consumer turning domain events into user-action audit rows. */
@@ -43,7 +44,13 @@ export class AuditConsumers {
     return [
       await bus.consume(AUDIT_CONSUMER_SPECS.userActions, (d) => this.onDomainEvent(d)),
       ...(logRecords
-        ? [await bus.consume(AUDIT_CONSUMER_SPECS.logRecords, (d) => this.onLogEvent(d))]
+        ? [
+            await new EventTopic<LogEventMap>(LOG_TOPIC).consume(
+              bus,
+              AUDIT_CONSUMER_SPECS.logRecords,
+              (event) => this.onLogEvent(event),
+            ),
+          ]
         : []),
     ];
   }
@@ -72,7 +79,7 @@ export class AuditConsumers {
     );
   }
 
-  private async onLogEvent({ event }: Delivery): Promise<void> {
+  private async onLogEvent(event: TypedEvent<LogEventMap>): Promise<void> {
     const base = {
       id: newId(),
       eventId: event.id,
@@ -82,7 +89,7 @@ export class AuditConsumers {
     };
     await this.deps.processed.once(LOG_QUEUE, event.id, async (trx) => {
       if (event.type === 'log.api_error') {
-        const p = event.payload as LogEventMap['log.api_error'];
+        const p = event.payload;
         await this.deps.audit.insert(trx, {
           ...base,
           kind: 'api_error',
@@ -98,7 +105,7 @@ export class AuditConsumers {
           code: p.code || null,
         });
       } else {
-        const p = event.payload as LogEventMap['log.user_action'];
+        const p = event.payload;
         await this.deps.audit.insert(trx, {
           ...base,
           kind: 'user_action',

@@ -1,5 +1,6 @@
 import type { Consumer, Delivery, Subscription } from '../../adapters/bus/bus.js';
 import type { EventMetrics } from '../../events/event-metrics.js';
+import { EventTopic } from '../../events/typed-events.js';
 import { PushCollapser } from './notify.collapser.js';
 import { NOTIFY_TOPIC, type NotifyEventMap } from './notify.events.js';
 import type { EmailMessage, PushMessage, Sender, SmsMessage } from './notify.senders.js';
@@ -52,24 +53,17 @@ export class NotifyConsumers {
 
   async start(): Promise<Subscription[]> {
     const { bus } = this.deps;
+    const topic = new EventTopic<NotifyEventMap>(NOTIFY_TOPIC);
+    const { senders } = this.deps;
     const subs = [
-      await bus.consume(NOTIFY_CONSUMER_SPECS.email, (d) =>
-        this.once(d, () =>
-          this.count(
-            'email',
-            this.deps.senders.email.send(d.event.payload as EmailMessage, d.event.id),
-          ),
-        ),
+      await topic.consume(bus, NOTIFY_CONSUMER_SPECS.email, (event, d) =>
+        this.once(d, () => this.count('email', senders.email.send(event.payload, event.id))),
       ),
-      await bus.consume(NOTIFY_CONSUMER_SPECS.sms, (d) =>
-        this.once(d, () =>
-          this.count('sms', this.deps.senders.sms.send(d.event.payload as SmsMessage, d.event.id)),
-        ),
+      await topic.consume(bus, NOTIFY_CONSUMER_SPECS.sms, (event, d) =>
+        this.once(d, () => this.count('sms', senders.sms.send(event.payload, event.id))),
       ),
-      await bus.consume(NOTIFY_CONSUMER_SPECS.push, (d) =>
-        this.once(d, () =>
-          this.collapser.submit(d.event.payload as NotifyEventMap['notify.push'], d.event.id),
-        ),
+      await topic.consume(bus, NOTIFY_CONSUMER_SPECS.push, (event, d) =>
+        this.once(d, () => this.collapser.submit(event.payload, event.id)),
       ),
     ];
     return [

@@ -1,9 +1,7 @@
-import type { Broker, Subscription } from '../../adapters/bus/bus.js';
-import type { DomainEventMap } from '../../events/domain-events.js';
-import { DOMAIN_TOPIC } from '../../events/outbox-relay.js';
+import type { Consumer, Subscription } from '../../adapters/bus/bus.js';
+import { DomainTopic, type DomainEventMap } from '../../events/domain-events.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
 import type { ServerPush } from '../../realtime/server-push.js';
-import type { Logger } from '../../shared/logger.js';
 import type { SocialDirectory } from './social-directory.js';
 
 /** The durable queue turning social events into pushes (worker role). */
@@ -15,8 +13,20 @@ type Rule<K extends keyof DomainEventMap> = (
   directory: SocialDirectory,
 ) => Promise<{ to: string[]; push: ServerPush }> | { to: string[]; push: ServerPush };
 
+type PushedEvent =
+  | 'friend_request-created'
+  | 'friend_request-handled'
+  | 'friend-added'
+  | 'friend-deleted'
+  | 'group_request-created'
+  | 'group_request-handled'
+  | 'group_member-joined'
+  | 'group_member-left'
+  | 'group_member-removed'
+  | 'group-dismissed';
+
 /** Which social event becomes which push, for whom. */
-const RULES: { [K in keyof DomainEventMap]?: Rule<K> } = {
+const RULES: { [K in PushedEvent]: Rule<K> } = {
   'friend_request-created': (p) => ({
     to: [p.userId],
     push: { method: 'friend.request', data: p },
@@ -53,6 +63,14 @@ const RULES: { [K in keyof DomainEventMap]?: Rule<K> } = {
   'group-dismissed': (p) => ({ to: p.memberIds, push: { method: 'group.dismissed', data: p } }),
 };
 
+/** The event's rule applied to its payload (generic in K, so payload and rule stay paired). */
+function applyRule<K extends PushedEvent>(
+  event: { type: K; payload: DomainEventMap[K] },
+  directory: SocialDirectory,
+) {
+  return RULES[event.type](event.payload, directory);
+}
+
 /**
  * Worker role: pushes social events to the users they concern, through the one
  * push path (PushDelivery routes each push to the gateways holding them, so every
@@ -61,19 +79,17 @@ const RULES: { [K in keyof DomainEventMap]?: Rule<K> } = {
  * died mid-push) repeats the frame with the same id, which clients de-duplicate.
  */
 export function startSocialPushes(deps: {
-  broker: Broker;
+  broker: Consumer;
   delivery: PushDelivery;
   directory: SocialDirectory;
-  logger: Logger;
 }): Promise<Subscription> {
   const { delivery, directory } = deps;
-  return deps.broker.consume(
-    { queue: SOCIAL_PUSH_QUEUE, topic: DOMAIN_TOPIC, types: Object.keys(RULES), ordered: true },
-    async ({ event }) => {
-      const rule = RULES[event.type as keyof DomainEventMap] as
-        Rule<keyof DomainEventMap> | undefined;
-      if (!rule) return;
-      const { to, push } = await rule(event.payload as never, directory);
+  const types = Object.keys(RULES) as PushedEvent[];
+  return DomainTopic.consume(
+    deps.broker,
+    { queue: SOCIAL_PUSH_QUEUE, types, ordered: true },
+    async (event) => {
+      const { to, push } = await applyRule(event, directory);
       await delivery.toUsers([...new Set(to)], { ...push, id: event.id });
     },
   );

@@ -1,0 +1,49 @@
+import type { Broker } from '../adapters/bus/bus.js';
+import { deadLetterQueues } from '../catalogue/queues.js';
+import type { Config } from '../config/config.schema.js';
+import { deadLetterRoutes } from '../events/dead-letter.routes.js';
+import type { HttpServer } from '../http/build-server.js';
+import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { imRoutes } from '../modules/im/index.js';
+import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
+import { socialRoutes } from '../modules/social/index.js';
+import { userRoutes } from '../modules/user/index.js';
+import type { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
+import type { Services } from './build-services.js';
+import type { EventLayer } from './event-layer.js';
+
+/** The `api` role: every REST route, under its prefix. */
+export async function mountApi(
+  http: HttpServer,
+  deps: {
+    config: Config;
+    services: Services;
+    events: EventLayer;
+    broker: Broker;
+    jobs?: GroupFanoutJobs;
+  },
+): Promise<void> {
+  const { config, services, events, broker } = deps;
+  const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, im } = services;
+  await http.register(userRoutes({ users, accounts, tokens }), { prefix: '/v1/user' });
+  await http.register(socialRoutes({ friends, groups, groupAdmin, blacklist, tokens }), {
+    prefix: '/v1/social',
+  });
+  await http.register(imRoutes({ tokens, conversations: im.conversations, history: im.history }), {
+    prefix: '/v1/im',
+  });
+  await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
+  await http.register(
+    adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),
+    { prefix: '/v1/admin' },
+  );
+  await http.register(
+    deadLetterRoutes({
+      adminToken: config.admin.token,
+      tokens,
+      broker,
+      queues: deadLetterQueues(deps.jobs),
+    }),
+    { prefix: '/v1/admin' },
+  );
+}

@@ -1,0 +1,84 @@
+import type { Consumer, Subscription } from '../../adapters/bus/bus.js';
+import type { Presence } from '../../adapters/presence/presence.js';
+import { DomainTopic } from '../../events/domain-events.js';
+import type { ConversationAudience } from '../../realtime/local-sockets.js';
+import { ChatType, SYSTEM_SENDER } from './im.entity.js';
+
+/** The durable queue of the offline-push producer. */
+export const OFFLINE_PUSH_QUEUE = 'im.offline-push';
+const AUDIENCE_BATCH = 1000;
+
+/** A `notify.push` request (the notify module's event), as this producer sends it. */
+export interface OfflinePushRequest {
+  type: 'notify.push';
+  payload: {
+    userId: string;
+    title: string;
+    body: string;
+    data: Record<string, string>;
+    collapseKey: string;
+  };
+}
+
+/**
+ * Worker role: for every stored chat message, recipients with no live connection
+ * get a `notify.push` (collapsed per conversation by the notify consumer). It
+ * reads presence when the event arrives, so a recipient who came online in
+ * between gets the message live and no push. Redelivery is de-duplicated.
+ */
+export function startOfflinePushes(deps: {
+  broker: Consumer;
+  audience: ConversationAudience;
+  presence: Presence;
+  notify: { sendBatch(requests: OfflinePushRequest[]): Promise<unknown> };
+  seen: (eventId: string) => Promise<boolean>;
+  markSeen: (eventId: string) => Promise<void>;
+}): Promise<Subscription> {
+  const { audience, presence, notify } = deps;
+  return DomainTopic.consume(
+    deps.broker,
+    { queue: OFFLINE_PUSH_QUEUE, types: ['message-sent'] },
+    async (event) => {
+      if (await deps.seen(event.id)) return;
+      const message = event.payload;
+      const push = (userId: string): OfflinePushRequest => ({
+        type: 'notify.push',
+        payload: {
+          userId,
+          title: 'New message',
+          body: 'You have a new message',
+          data: {
+            conversationId: message.conversationId,
+            msgId: message.msgId,
+            seq: String(message.seq),
+          },
+          collapseKey: `chat:${message.conversationId}`,
+        },
+      });
+      const notifyOffline = async (userIds: string[]) => {
+        const candidates = userIds.filter((id) => id !== message.sendId && id !== SYSTEM_SENDER);
+        if (candidates.length === 0) return;
+        const online = await presence.onlineAmong(candidates);
+        const offline = candidates.filter((id) => !online.has(id));
+        if (offline.length > 0) await notify.sendBatch(offline.map(push));
+      };
+      if (message.chatType === ChatType.single) {
+        await notifyOffline([message.recvId]);
+      } else {
+        let after: string | undefined;
+        for (;;) {
+          const ids = await audience.audience(
+            message.conversationId,
+            message.seq,
+            after,
+            AUDIENCE_BATCH,
+          );
+          await notifyOffline(ids);
+          if (ids.length < AUDIENCE_BATCH) break;
+          after = ids[ids.length - 1];
+        }
+      }
+      await deps.markSeen(event.id);
+    },
+  );
+}
