@@ -20,7 +20,7 @@ export const LAYERS = [
   ['modules'],
   ['catalogue'],
   ['app'],
-  ['cli.ts'],
+  ['cli', 'cli.ts'],
 ];
 
 const rank = new Map(LAYERS.flatMap((folders, index) => folders.map((f) => [f, index])));

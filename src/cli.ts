@@ -27,7 +27,6 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ file: invocation.config, overrides: roles ? { roles } : undefined });
   loadedConfig = config;
   const app = await createApp(config);
-  await app.start();
 
   // A promise nobody awaited must not take every socket of this process down with it.
   process.on('unhandledRejection', (err) => {
@@ -58,8 +57,10 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   };
+  // Listening before start() finishes: a signal right after the ready line is a shutdown.
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  await app.start();
   return -1;
 }
 

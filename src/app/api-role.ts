@@ -4,7 +4,7 @@ import type { Config } from '../config/config.schema.js';
 import { deadLetterRoutes } from '../events/dead-letter.routes.js';
 import type { HttpServer } from '../http/build-server.js';
 import { adminRoutes } from '../modules/audit/audit.routes.js';
-import { imRoutes } from '../modules/im/index.js';
+import { imAdminRoutes, imRoutes } from '../modules/im/index.js';
 import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
 import { socialRoutes } from '../modules/social/index.js';
 import { userRoutes } from '../modules/user/index.js';
@@ -35,6 +35,10 @@ export async function mountApi(
   await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
   await http.register(
     adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),
+    { prefix: '/v1/admin' },
+  );
+  await http.register(
+    imAdminRoutes({ adminToken: config.admin.token, tokens, changes: im.changes }),
     { prefix: '/v1/admin' },
   );
   await http.register(

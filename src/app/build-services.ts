@@ -111,6 +111,8 @@ export function buildServices(deps: ServiceDeps): Services {
     isBlocked: (owner, other) => socialDirectory.isBlocked(owner, other),
     isGroupMember: async (groupId, userId) =>
       (await socialDirectory.membership(groupId, userId)) !== undefined,
+    groupRole: async (groupId, userId) =>
+      (await socialDirectory.membership(groupId, userId))?.roleLevel,
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };

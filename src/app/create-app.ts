@@ -30,7 +30,7 @@ import { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
 import { RoutedPushDelivery } from '../realtime/push-delivery.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { LogSink } from '../shared/log-sink.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createLogger, prettyDestination, wantsPrettyLogs, type Logger } from '../shared/logger.js';
 import { buildServices, type Services } from './build-services.js';
 import { openCluster } from './cluster.js';
 import { LocalResync } from '../realtime/local-resync.js';
@@ -74,10 +74,11 @@ export interface CreateAppOptions {
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
-  const sink = options.logDestination ? undefined : new LogSink();
+  const pretty = !options.logDestination && wantsPrettyLogs();
+  const sink = options.logDestination || pretty ? undefined : new LogSink();
   const logger = createLogger(
     { level: config.log.level, nodeId: config.nodeId },
-    options.logDestination ?? sink,
+    options.logDestination ?? (pretty ? prettyDestination() : sink),
   );
   const jwt = resolveJwtSecret(config.auth.jwtSecret, config.dataDir);
   if (jwt.created) {
@@ -93,7 +94,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   let broker: Broker | undefined;
   let cluster: Awaited<ReturnType<typeof openCluster>> | undefined;
   try {
-    await storage.migrate();
+    // An empty or old database can take a while: say what is happening.
+    await storage.migrate((progress) =>
+      progress.phase === 'pending'
+        ? logger.info(
+            { migrations: progress.names },
+            `database: applying ${progress.names.length} migration(s)`,
+          )
+        : logger.info(
+            { migrations: progress.names, ms: progress.ms },
+            `database: applied ${progress.names.length} migration(s) in ${progress.ms} ms`,
+          ),
+    );
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
     if (sink) metrics.countDroppedLogLines(sink);
@@ -205,7 +217,13 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }
     const subscriptions: Subscription[] = [];
     const wsMethods: WsMethods = isGateway
-      ? imWsMethods({ chat: im.chat, conversations: im.conversations, history: im.history })
+      ? imWsMethods({
+          chat: im.chat,
+          conversations: im.conversations,
+          history: im.history,
+          changes: im.changes,
+          typing: im.typing,
+        })
       : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {

@@ -153,4 +153,39 @@ describe('reactions to domain events', () => {
     expect(forUser(carol.id)).toEqual([]);
     expect(forUser(alice.id)).toEqual([]);
   });
+
+  it('a muted conversation notifies an offline member only when it mentions them', async () => {
+    const [alice, bob, carol] = [
+      await createUser(t.client),
+      await createUser(t.client),
+      await createUser(t.client),
+    ];
+    const groupId = await createGroupWith(alice, [bob, carol]);
+    for (const user of [bob, carol]) {
+      const muted = await user.client.put('/v1/im/conversation', {
+        conversationList: { [groupId]: { muted: true } },
+      });
+      expect(muted.status).toBe(200);
+    }
+    const a = await connect(alice.token);
+    const say = (extra: Record<string, unknown>) =>
+      a.call('conversation.chat', {
+        chatType: 1,
+        recvId: groupId,
+        msg: { mType: 0, content: 'hi' },
+        ...extra,
+      });
+    await say({});
+    await say({ atUserIds: [carol.id] });
+    const forUser = (id: string) =>
+      provider.calls.filter(
+        (c) => c.body.userId === id && c.body.collapseKey === `chat:${groupId}`,
+      );
+    const deadline = Date.now() + 10_000;
+    while (forUser(carol.id).length < 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(forUser(carol.id)).toHaveLength(1);
+    expect(forUser(bob.id)).toEqual([]);
+  });
 });

@@ -1,6 +1,10 @@
 import type { Broker, Subscription } from '../adapters/bus/bus.js';
 import type { Presence } from '../adapters/presence/presence.js';
-import { OFFLINE_PUSH_QUEUE, startOfflinePushes } from '../modules/im/offline-pushes.js';
+import {
+  OFFLINE_PUSH_QUEUE,
+  startOfflinePushes,
+  type MutedMembers,
+} from '../modules/im/offline-pushes.js';
 import { startSocialPushes } from '../modules/social/index.js';
 import { startFanoutWorker, type GroupFanoutJobs } from '../realtime/fanout-jobs.js';
 import type { ConversationAudience } from '../realtime/local-sockets.js';
@@ -18,7 +22,7 @@ export async function startWorker(deps: {
   events: EventLayer;
   broker: Broker;
   presence: Presence;
-  audience: ConversationAudience;
+  audience: ConversationAudience & MutedMembers;
   delivery: RoutedPushDelivery;
   jobs?: GroupFanoutJobs;
 }): Promise<Subscription[]> {

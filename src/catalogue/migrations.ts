@@ -3,9 +3,10 @@ import * as m0006 from '../auth/migrations/0006-token-revocations.js';
 import * as m0002 from '../events/migrations/0002-outbox.js';
 import * as m0004 from '../events/migrations/0004-events.js';
 import * as m0005 from '../modules/im/migrations/0005-im.js';
+import * as m0007 from '../modules/im/migrations/0007-im-message-changes.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
+import * as m0009 from '../modules/social/migrations/0009-blacklist.js';
 import * as m0001 from '../modules/user/migrations/0001-users.js';
-import * as m0007 from '../modules/social/migrations/0007-blacklist.js';
 
 /**
  * Every migration, by name. Each lives beside the module that owns its tables; a
@@ -19,5 +20,7 @@ export const MIGRATIONS: MigrationList = {
   '0004-events': m0004,
   '0005-im': m0005,
   '0006-token-revocations': m0006,
-  '0007-blacklist': m0007,
+  '0007-im-message-changes': m0007,
+  // 0008 is taken by the files module (issue 17), which lands separately.
+  '0009-blacklist': m0009,
 };

@@ -14,4 +14,8 @@ export const ServerPushes: PushTable<ServerPushMap> = {
 };
 
 /** Methods only the server sends: a client sending one gets an error frame. */
-export const SERVER_ONLY_METHODS: ReadonlySet<string> = new Set(Object.keys(ServerPushes));
+export const SERVER_ONLY_METHODS: ReadonlySet<string> = new Set(
+  Object.entries(ServerPushes)
+    .filter(([, push]) => !push.alsoClientMethod)
+    .map(([method]) => method),
+);

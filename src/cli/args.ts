@@ -28,7 +28,7 @@ Options:
   -h, --help      show this text
 
 Environment: PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, JWT_SECRET, LOG_LEVEL,
-EASY_CHAT_ENV (development | test | production), and EC_<PATH> for any key
+LOG_FORMAT (pretty | json; default pretty on a terminal), EASY_CHAT_ENV (development | test | production), and EC_<PATH> for any key
 (e.g. EC_STORAGE__DRIVER=postgres).
 A .env file in the working directory fills in variables not already set.
 See docs/configuration.md.`;

@@ -130,6 +130,10 @@ export const ConfigSchema = strict({
     syncMaxConversations: PositiveInt,
     fanoutBatchSize: PositiveInt,
     groupReceipts: strict({ windowMs: PositiveInt, maxBatch: PositiveInt }),
+    revokeWindowSeconds: PositiveInt,
+    editWindowSeconds: PositiveInt,
+    reactions: strict({ maxEmojis: PositiveInt, maxPerUser: PositiveInt }),
+    typing: strict({ minIntervalMs: Type.Integer({ minimum: 0 }) }),
   }),
   user: strict({
     searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),

@@ -146,12 +146,15 @@ class Session {
       auth.userId,
       auth.jti,
       settings,
-      () => log.warn({ userId: auth.userId }, 'slow consumer disconnected'),
+      // A client that cannot keep up is cut and reconnects: expected, not a server fault.
+      () => log.info({ userId: auth.userId, connectionId }, 'slow consumer disconnected'),
       connectionId,
     );
     this.connection.tokenIssuedAt = auth.iat;
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
+    // Every socket's open and close at debug: per-connection detail, too many for info.
+    log.debug({ userId: auth.userId, connectionId }, 'websocket open');
     // Presence already counts this connection (registered during the upgrade).
     if (registry.forUser(auth.userId).length === 1) deps.onPresenceChange?.(auth.userId);
     socket.once('close', (code) => this.closed(code));
@@ -165,6 +168,10 @@ class Session {
       metrics.framesIn.inc({ type: 'rate_limited' });
       this.rateViolations += 1;
       if (this.rateViolations > MAX_RATE_VIOLATIONS) {
+        this.log.info(
+          { userId: connection.userId, connectionId: connection.id },
+          'websocket cut: frame rate limit exceeded',
+        );
         connection.close(CloseCode.rateLimited, 'frame rate limit exceeded');
       } else {
         const { id, method } = readFrameHead(textOf(raw));
@@ -279,6 +286,10 @@ class Session {
     metrics.closes.inc({ code: String(this.connection.closeCode ?? code) });
     registry.remove(this.connection);
     const { userId } = this.connection;
+    this.log.debug(
+      { userId, connectionId: this.connection.id, code: this.connection.closeCode ?? code },
+      'websocket closed',
+    );
     const last = registry.forUser(userId).length === 0;
     void presence.disconnected(userId, this.connection.id).then(
       () => {

@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 
-/** The success envelope of DESIGN.md section 3. */
+/** The success envelope `{code, msg, data}` (docs/api.md). */
 export interface Envelope<T> {
   code: typeof OK_CODE;
   msg: string;

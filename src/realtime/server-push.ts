@@ -51,7 +51,13 @@ export function encodePush(push: ServerPush): string {
  * How a module lists its pushes for the catalogue (server-only methods, docs):
  * every method of its part of the map, with whom it goes to.
  */
-export type PushTable<M> = { readonly [K in keyof M]: { readonly to: string } };
+export type PushTable<M> = {
+  readonly [K in keyof M]: {
+    readonly to: string;
+    /** Clients send this method too (the server relays it): not server-only. */
+    readonly alsoClientMethod?: boolean;
+  };
+};
 
 /** The realtime layer's own pushes. */
 export const RealtimePushes: PushTable<Pick<ServerPushMap, 'session.resync'>> = {

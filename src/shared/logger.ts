@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -52,4 +53,27 @@ export function createLogger(
     },
     destination,
   );
+}
+
+/**
+ * Readable lines for a person at a terminal, JSON for everything else (log
+ * collectors, pipes, files). LOG_FORMAT=pretty or json overrides the guess.
+ */
+export function wantsPrettyLogs(
+  format: string | undefined = process.env.LOG_FORMAT,
+  isTTY: boolean = process.stdout.isTTY === true,
+): boolean {
+  if (format === 'pretty') return true;
+  if (format === 'json') return false;
+  return isTTY;
+}
+
+/** pino-pretty (to stdout unless told): time, level, message, then the fields. */
+export function prettyDestination(destination?: NodeJS.WritableStream): DestinationStream {
+  return pretty({
+    colorize: destination === undefined,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    ...(destination ? { destination } : {}),
+  });
 }

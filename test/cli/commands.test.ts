@@ -142,7 +142,7 @@ describe('easy-chat command line', { timeout: 120_000 }, () => {
     }
   });
 
-  it('prints one ready line with the app and docs URLs, the data directory and the roles', async () => {
+  it('reports migrations, then prints one ready line with the app and docs URLs, data directory and roles', async () => {
     const port = await freePort();
     const dir = dataDir();
     const res = await cli(
@@ -159,5 +159,17 @@ describe('easy-chat command line', { timeout: 120_000 }, () => {
       `easy-chat ready: app ${url}/ · API docs ${url}/docs · data ${dir} (sqlite) · roles api, gateway`,
     );
     expect(line).toMatchObject({ url, dataDir: dir, roles: ['api', 'gateway'] });
+    // An empty database: the migrations say what they do before the server is ready.
+    const messages = res.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const applying = messages.findIndex((m) => /^database: applying \d+ migration\(s\)$/.test(m));
+    const applied = messages.findIndex((m) =>
+      /^database: applied \d+ migration\(s\) in \d+ ms$/.test(m),
+    );
+    expect(applying).toBeGreaterThanOrEqual(0);
+    expect(applied).toBeGreaterThan(applying);
+    expect(messages.findIndex((m) => m.startsWith('easy-chat ready'))).toBeGreaterThan(applied);
   });
 });

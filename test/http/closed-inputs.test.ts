@@ -23,6 +23,8 @@ const DOMAIN_TABLES = [
   'conversations',
   'conversationMembers',
   'messages',
+  'messageDeletions',
+  'messageVersions',
 ] as const;
 
 interface Sample {
@@ -153,6 +155,8 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
       'POST /v1/im/setup/conversation': { body: { recvId: bob.id, chatType: 2 } },
       'GET /v1/im/conversation': {},
       'PUT /v1/im/conversation': { body: { conversationList: { [groupId]: { readSeq: 0 } } } },
+      'DELETE /v1/im/conversation': { query: { conversationId: groupId } },
+      'GET /v1/admin/messages/{msgId}/versions': { as: 'admin' },
       'POST /v1/events': {
         as: 'ingest',
         body: {
@@ -221,10 +225,10 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
   it('refuses an unknown key nested in a body (PUT /v1/im/conversation entries)', async () => {
     const before = await snapshot();
     const res = await alice.client.put('/v1/im/conversation', {
-      conversationList: { [groupId]: { readSeq: 0, pinned: true } },
+      conversationList: { [groupId]: { readSeq: 0, starred: true } },
     });
     expect(res.status).toBe(400);
-    expect(res.body.msg).toMatch(/has unknown key "pinned"/);
+    expect(res.body.msg).toMatch(/has unknown key "starred"/);
     expect(await snapshot()).toBe(before);
   });
 
@@ -248,11 +252,24 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
     const samples: Record<string, unknown> = {
       'conversation.chat': { chatType: 1, recvId: groupId, msg: { mType: 0, content: 'hi' } },
       'conversation.markChat': { conversationId: groupId, readSeq: 1 },
-      'conversation.sync': { conversations: { [groupId]: 0 } },
+      'conversation.markRead': { conversationId: groupId, readSeq: 1 },
+      'conversation.sync': { conversations: { [groupId]: { seq: 0, modSeq: 0 } } },
+      'conversation.clear': { conversationId: groupId },
+      'conversation.typing': { conversationId: groupId, typing: true },
+      'message.revoke': { conversationId: groupId, msgId: 'm1' },
+      'message.edit': { conversationId: groupId, msgId: 'm1', content: 'x' },
+      'message.react': { conversationId: groupId, msgId: 'm1', emoji: '👍', add: true },
+      'message.delete': { conversationId: groupId, msgIds: ['m1'] },
       'user.online': {},
     };
     const methods = Object.keys(
-      imWsMethods({ chat: null!, conversations: null!, history: null! }),
+      imWsMethods({
+        chat: null!,
+        conversations: null!,
+        history: null!,
+        changes: null!,
+        typing: null!,
+      }),
     ).sort();
     expect(methods).toEqual(Object.keys(samples).sort());
     const ws = await (await WsClient.connect(t.url, { token: alice.token })).ready();

@@ -87,6 +87,11 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<sdk.ChatInput>().toEqualTypeOf<Static<typeof im.ChatData>>();
     expectTypeOf<sdk.MarkChatInput>().toEqualTypeOf<Static<typeof im.MarkChatData>>();
     expectTypeOf<sdk.SyncInput>().toEqualTypeOf<Static<typeof im.SyncData>>();
+    expectTypeOf<sdk.RevokeInput>().toEqualTypeOf<Static<typeof im.RevokeData>>();
+    expectTypeOf<sdk.EditInput>().toEqualTypeOf<Static<typeof im.EditData>>();
+    expectTypeOf<sdk.ReactInput>().toEqualTypeOf<Static<typeof im.ReactData>>();
+    expectTypeOf<sdk.DeleteMessagesInput>().toEqualTypeOf<Static<typeof im.DeleteMessagesData>>();
+    expectTypeOf<sdk.TypingInput>().toEqualTypeOf<Static<typeof im.TypingData>>();
     // Answers and pushes have no schema on the server; they are its domain types.
     expectTypeOf<ServerMessage>().toExtend<sdk.Message>();
     expectTypeOf<SyncPage>().toExtend<sdk.SyncPage>();

@@ -12,6 +12,7 @@ const msg = (conversationId: string, seq: number): Message => ({
   mType: 0,
   content: `c${seq}`,
   clientMsgId: null,
+  modSeq: 0,
 });
 
 describe('backoffDelay', () => {

@@ -294,6 +294,10 @@ export class Store {
             maxSeq: message.seq,
             readSeq: mine ? message.seq : message.seq - 1,
             unread: mine || seen ? 0 : 1,
+            pinned: false,
+            muted: false,
+            mentioned: false,
+            clearSeq: 0,
             msg: message,
           };
       return {

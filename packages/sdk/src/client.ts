@@ -11,7 +11,11 @@ import {
   type Frame,
   type Message,
   type ReadReceipt,
+  type TypingPush,
 } from './types.js';
+
+/** How long a typing notice holds without a repeat (the server relays at most one per second per socket). */
+export const TYPING_TTL_MS = 6_000;
 
 export type ConnectionState =
   /** Not started, or stopped by disconnect(). */
@@ -43,6 +47,13 @@ export interface MessageEvent {
   source: 'push' | 'sync' | 'send';
 }
 
+export interface MessageChangeEvent {
+  /** The message's current state (recalled, edited, reactions); apply it if newer (`modSeq`). */
+  message: Message;
+  /** A live push (contentType 2), a catch-up sync, or the answer to this client's own change. */
+  source: 'push' | 'sync' | 'answer';
+}
+
 export interface PresenceChange {
   userId: string;
   online: boolean;
@@ -51,6 +62,13 @@ export interface PresenceChange {
 export interface ChatClientEvents extends Record<string, unknown> {
   /** A chat message, exactly once per (conversationId, seq), in seq order per conversation. */
   message: MessageEvent;
+  /**
+   * A message changed after it was sent. Comes for messages already delivered as
+   * `message` (or older ones in history): keep the state with the highest modSeq.
+   */
+  messageChanged: MessageChangeEvent;
+  /** Someone is typing (or stopped) in a conversation; expire it after TYPING_TTL_MS. */
+  typing: TypingPush;
   /** Someone read a conversation (contentType 1 push). */
   readReceipt: ReadReceipt;
   /** My own state of a conversation changed on another device (`conversation.updated`). */
@@ -106,6 +124,12 @@ export interface SendInput {
   conversationId?: string;
   /** Reuse the id of a failed send to retry it without a duplicate; generated if absent. */
   clientMsgId?: string;
+  /** The msgId this message answers (same conversation). */
+  replyTo?: string;
+  /** Group members to mention. */
+  atUserIds?: string[];
+  /** Mention everyone (group creator and managers). */
+  atAll?: boolean;
 }
 
 interface OpenWaiter {
@@ -136,6 +160,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   readonly api: RestClient;
   readonly socket: ChatSocket;
   private readonly tracker = new SeqTracker();
+  /** Per conversation, the modSeq the last sync brought this client to (changes before it are known). */
+  private readonly modSeqs = new Map<string, number>();
   private readonly sendTimeoutMs: number;
   private stateValue: ConnectionStateChange = { state: 'idle' };
   private readonly openWaiters = new Set<OpenWaiter>();
@@ -249,6 +275,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       clientMsgId,
       msg: { mType: input.mType ?? 0, content: input.content },
       ...(input.conversationId ? { conversationId: input.conversationId } : {}),
+      ...(input.replyTo ? { replyTo: input.replyTo } : {}),
+      ...(input.atUserIds?.length ? { atUserIds: input.atUserIds } : {}),
+      ...(input.atAll ? { atAll: true } : {}),
     };
     const deadline = Date.now() + this.sendTimeoutMs;
     for (let attempt = 0; ; attempt += 1) {
@@ -287,6 +316,53 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
     await this.api.updateConversations({ conversationList: { [conversationId]: { readSeq } } });
     return readSeq;
+  }
+
+  /** Recalls a message for everyone; resolves with its placeholder (also emitted as `messageChanged`). */
+  async revoke(conversationId: string, msgId: string): Promise<Message> {
+    const message = await this.socket.request('message.revoke', { conversationId, msgId });
+    this.changed(message, 'answer');
+    return message;
+  }
+
+  /** Replaces the text of my own text message. */
+  async edit(conversationId: string, msgId: string, content: string): Promise<Message> {
+    const message = await this.socket.request('message.edit', { conversationId, msgId, content });
+    this.changed(message, 'answer');
+    return message;
+  }
+
+  /**
+   * Adds or removes my reaction; resolves with the message's reactions. The changed
+   * message also comes as a `messageChanged` push, to this device too.
+   */
+  async react(
+    conversationId: string,
+    msgId: string,
+    emoji: string,
+    add = true,
+  ): Promise<Record<string, string[]>> {
+    return (await this.socket.request('message.react', { conversationId, msgId, emoji, add }))
+      .reactions;
+  }
+
+  /** Deletes messages for me only (my other devices keep them until they reload history). */
+  async deleteForMe(conversationId: string, msgIds: string[]): Promise<void> {
+    await this.socket.request('message.delete', { conversationId, msgIds });
+  }
+
+  /** Clears a conversation for me only; resolves with the new floor (history starts after it). */
+  async clearConversation(conversationId: string): Promise<number> {
+    return (await this.socket.request('conversation.clear', { conversationId })).clearSeq;
+  }
+
+  /**
+   * Tells the others I am typing (repeat every few seconds while typing) or stopped.
+   * Best effort: a refused or failed notice is ignored.
+   */
+  async typing(conversationId: string, typing: boolean): Promise<void> {
+    if (!this.socket.isOpen) return;
+    await this.socket.request('conversation.typing', { conversationId, typing }).catch(() => {});
   }
 
   /** Friends with a live connection, over the socket when it is open. */
@@ -372,19 +448,32 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       const next: string[] = [];
       for (let i = 0; i < remaining.length; i += SYNC_CHUNK) {
         const chunk = remaining.slice(i, i + SYNC_CHUNK);
-        const request = Object.fromEntries(chunk.map((id) => [id, this.tracker.contiguous(id)]));
+        const request = Object.fromEntries(
+          chunk.map((id) => [
+            id,
+            { seq: this.tracker.contiguous(id), modSeq: this.modSeqs.get(id) ?? 0 },
+          ]),
+        );
         const answer = await this.socket.request('conversation.sync', { conversations: request });
         for (const [id, page] of Object.entries(answer.conversations)) {
           if (page.error) {
             // No longer readable (left the group, dismissed): stop tracking it.
             this.tracker.forget(id);
+            this.modSeqs.delete(id);
             continue;
           }
+          for (const message of page.changes ?? []) this.changed(message, 'sync');
           for (const message of page.messages) {
             this.deliver(this.tracker.accept({ ...message, conversationId: id }), 'sync');
+            // Already delivered by a push in an older state: the synced one is current.
+            if (message.modSeq > 0) this.changed(message, 'sync');
           }
-          if (page.hasMore && page.messages.length > 0) next.push(id);
-          else this.deliver(this.tracker.release(id), 'sync');
+          if (page.maxModSeq !== undefined) {
+            this.modSeqs.set(id, Math.max(this.modSeqs.get(id) ?? 0, page.maxModSeq));
+          }
+          if (page.hasMore && (page.messages.length > 0 || (page.changes ?? []).length > 0)) {
+            next.push(id);
+          } else this.deliver(this.tracker.release(id), 'sync');
         }
       }
       remaining = next;
@@ -418,6 +507,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.emit('conversationUpdated', frame.data as ConversationState);
       return;
     }
+    if (frame.method === 'conversation.typing') {
+      this.emit('typing', frame.data as TypingPush);
+      return;
+    }
     if (frame.method !== 'push') {
       this.emit('serverEvent', frame);
       return;
@@ -428,6 +521,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         contentType: number;
       };
       this.emit('readReceipt', receipt);
+      return;
+    }
+    if (data?.contentType === ContentType.change) {
+      const { contentType: _contentType, ...message } = data as Message & { contentType: number };
+      this.changed(message, 'push');
       return;
     }
     if (data?.contentType !== ContentType.chat) {
@@ -448,6 +546,12 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
     this.deliver(this.tracker.accept(message), source);
     if (known && this.tracker.hasGap(id)) void this.sync([id]);
+  }
+
+  /** A changed message: a copy held behind a gap takes the new state too. */
+  private changed(message: Message, source: MessageChangeEvent['source']): void {
+    this.tracker.update(message);
+    this.emit('messageChanged', { message, source });
   }
 
   private deliver(messages: Message[], source: MessageEvent['source']): void {

@@ -7,8 +7,10 @@ export {
   type ChatClientOptions,
   type ConnectionState,
   type ConnectionStateChange,
+  type MessageChangeEvent,
   type MessageEvent,
   type PresenceChange,
+  TYPING_TTL_MS,
   type SendInput,
 } from './client.js';
 export { Emitter } from './emitter.js';
@@ -30,5 +32,6 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './socket.js';
+export { MessageStore } from './message-store.js';
 export { SeqTracker } from './tracker.js';
 export * from './types.js';

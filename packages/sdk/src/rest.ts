@@ -76,6 +76,7 @@ export const ROUTES = {
   setupConversation: { method: 'POST', path: '/v1/im/setup/conversation', auth: true },
   conversations: { method: 'GET', path: '/v1/im/conversation', auth: true },
   updateConversations: { method: 'PUT', path: '/v1/im/conversation', auth: true },
+  deleteConversation: { method: 'DELETE', path: '/v1/im/conversation', auth: true },
 } as const satisfies Record<string, { method: HttpMethod; path: string; auth: boolean }>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -351,7 +352,13 @@ export class RestClient {
       .conversationList;
   }
 
+  /** Read positions, and show / hide / pin / mute, of several conversations. */
   async updateConversations(input: UpdateConversationsInput): Promise<void> {
     await this.call('updateConversations', { body: input });
+  }
+
+  /** Hides a conversation and clears its history, for me only. */
+  async deleteConversation(conversationId: string): Promise<void> {
+    await this.call('deleteConversation', { query: { conversationId } });
   }
 }

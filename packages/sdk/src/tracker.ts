@@ -55,7 +55,11 @@ export class SeqTracker {
       cursor = { contiguous: message.seq - 1, held: new Map() };
       this.cursors.set(message.conversationId, cursor);
     }
-    if (message.seq <= cursor.contiguous || cursor.held.has(message.seq)) return [];
+    if (message.seq <= cursor.contiguous) return [];
+    if (cursor.held.has(message.seq)) {
+      this.update(message);
+      return [];
+    }
     cursor.held.set(message.seq, message);
     const out: Message[] = [];
     for (;;) {
@@ -66,6 +70,15 @@ export class SeqTracker {
       out.push(next);
     }
     return out;
+  }
+
+  /** A newer state of a message held behind a gap replaces the held one. */
+  update(message: Message): void {
+    const held = this.cursors.get(message.conversationId)?.held;
+    const current = held?.get(message.seq);
+    if (held && current && (message.modSeq ?? 0) > (current.modSeq ?? 0)) {
+      held.set(message.seq, message);
+    }
   }
 
   /**

@@ -224,8 +224,30 @@ export interface Message {
   /** Epoch milliseconds. */
   sendTime: number;
   mType: number;
+  /** '' once recalled. */
   content: string;
   clientMsgId: string | null;
+  /** The conversation's modSeq of the message's last change; 0 if it never changed. */
+  modSeq: number;
+  /** Epoch milliseconds of the last edit. */
+  editedAt?: number;
+  /** Recalled: by whom and when; the content is gone. */
+  revoked?: { by: string; at: number };
+  /** The message this one answers, as it was when quoted (`revoked` once it is recalled). */
+  replyTo?: ReplyTo;
+  atUserIds?: string[];
+  atAll?: boolean;
+  /** emoji → user ids, in the order they reacted. */
+  reactions?: Record<string, string[]>;
+}
+
+export interface ReplyTo {
+  msgId: string;
+  sendId: string;
+  mType: number;
+  /** The start of the quoted text ('' for other types and once recalled). */
+  excerpt: string;
+  revoked?: boolean;
 }
 
 export interface ChatLogQuery {
@@ -256,12 +278,21 @@ export interface Conversation {
   maxSeq: number;
   readSeq: number;
   unread: number;
+  pinned: boolean;
+  muted: boolean;
+  /** A message mentioning me is not read yet. */
+  mentioned: boolean;
+  /** Cleared for me up to this seq. */
+  clearSeq: number;
   /** The last message, or null. */
   msg: Message | null;
 }
 
 export interface UpdateConversationsInput {
-  conversationList: Record<string, { readSeq?: number; isShow?: boolean }>;
+  conversationList: Record<
+    string,
+    { readSeq?: number; isShow?: boolean; pinned?: boolean; muted?: boolean }
+  >;
 }
 
 // --- WebSocket ----------------------------------------------------------------
@@ -285,6 +316,49 @@ export interface ChatInput {
   recvId: string;
   clientMsgId?: string;
   msg: { mType: number; content: string };
+  /** The msgId this message answers (same conversation). */
+  replyTo?: string;
+  /** Group members to mention. */
+  atUserIds?: string[];
+  /** Mention everyone (group creator and managers). */
+  atAll?: boolean;
+}
+
+/** `message.revoke` data. */
+export interface RevokeInput {
+  conversationId: string;
+  msgId: string;
+}
+
+/** `message.edit` data. */
+export interface EditInput {
+  conversationId: string;
+  msgId: string;
+  content: string;
+}
+
+/** `message.react` data: add or remove my reaction. */
+export interface ReactInput {
+  conversationId: string;
+  msgId: string;
+  emoji: string;
+  add: boolean;
+}
+
+/** `message.delete` data (for me only). */
+export interface DeleteMessagesInput {
+  conversationId: string;
+  msgIds: string[];
+}
+
+/** `conversation.typing` data, and the relayed push (with the typer's userId). */
+export interface TypingInput {
+  conversationId: string;
+  typing: boolean;
+}
+
+export interface TypingPush extends TypingInput {
+  userId: string;
 }
 
 /** `conversation.markChat` data (the Go system's `{chatType, recvId, msgIds}` also works). */
@@ -292,17 +366,24 @@ export type MarkChatInput =
   | { conversationId: string; readSeq: number }
   | { chatType: 1 | 2; recvId: string; msgIds: string[] };
 
-/** `conversation.sync` data: conversationId → the last seq held. */
+/**
+ * `conversation.sync` data: conversationId → the last seq held, or `{seq, modSeq}`
+ * to also get the messages up to `seq` changed after `modSeq`.
+ */
 export interface SyncInput {
-  conversations: Record<string, number>;
+  conversations: Record<string, number | { seq: number; modSeq: number }>;
 }
 
 export interface SyncPage {
   /** Messages after the requested seq, oldest first. */
   messages: Message[];
-  /** More follow: ask again from the last seq received. */
+  /** Current state of older messages changed after the requested modSeq. */
+  changes: Message[];
+  /** More follow: ask again from the last seq received and `maxModSeq`. */
   hasMore: boolean;
   maxSeq: number;
+  /** The modSeq this answer brings the client to. */
+  maxModSeq: number;
   /** Set instead of messages when the caller may not read this conversation. */
   error?: { code: number; msg: string };
 }
@@ -315,12 +396,19 @@ export interface SyncAnswer {
 export interface WsMethods {
   'conversation.chat': { data: ChatInput; answer: Message };
   'conversation.markChat': { data: MarkChatInput; answer: { readSeq: number } };
+  'conversation.markRead': { data: MarkChatInput; answer: { readSeq: number } };
   'conversation.sync': { data: SyncInput; answer: SyncAnswer };
+  'conversation.clear': { data: { conversationId: string }; answer: { clearSeq: number } };
+  'conversation.typing': { data: TypingInput; answer: Record<string, never> };
+  'message.revoke': { data: RevokeInput; answer: Message };
+  'message.edit': { data: EditInput; answer: Message };
+  'message.react': { data: ReactInput; answer: { reactions: Record<string, string[]> } };
+  'message.delete': { data: DeleteMessagesInput; answer: Record<string, never> };
   'user.online': { data: Record<string, never>; answer: OnlineList };
 }
 
-/** contentType of a push: 0 chat message, 1 read receipt. */
-export const ContentType = { chat: 0, readReceipt: 1 } as const;
+/** contentType of a push: 0 chat message, 1 read receipt, 2 a changed message (its current state). */
+export const ContentType = { chat: 0, readReceipt: 1, change: 2 } as const;
 
 /** A read receipt push (contentType 1). */
 export interface ReadReceipt {
@@ -339,7 +427,7 @@ export interface ReadReceipt {
 /**
  * My own state of a conversation, pushed (method `conversation.updated`) to my other
  * devices when it changes: I read it elsewhere, sent into it (sending marks read), or
- * hid it. `pinned`, `muted` and `clearSeq` are false / 0 until the server has them.
+ * hid, pinned, muted or cleared it.
  */
 export interface ConversationState {
   conversationId: string;
@@ -352,3 +440,4 @@ export interface ConversationState {
 
 export type ChatPush = Message & { contentType: 0 };
 export type ReceiptPush = ReadReceipt & { contentType: 1 };
+export type ChangePush = Message & { contentType: 2 };

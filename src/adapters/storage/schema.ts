@@ -105,6 +105,8 @@ export interface ConversationsTable {
   id: string;
   chatType: number;
   maxSeq: number;
+  /** The modification counter: the last modSeq a change to one of its messages took. */
+  maxModSeq: Generated<number>;
   lastMsgId: string | null;
   createdAt: number;
   updatedAt: number;
@@ -120,6 +122,12 @@ export interface ConversationMembersTable {
   /** Messages with seq <= joinSeq predate the member and stay hidden from them. */
   joinSeq: number;
   isShow: number;
+  pinned: Generated<number>;
+  muted: Generated<number>;
+  /** Cleared for this user: history and sync start after this seq. */
+  clearSeq: Generated<number>;
+  /** The last message mentioning this user (mentioned while above readSeq). */
+  mentionSeq: Generated<number>;
   createdAt: number;
   updatedAt: number;
 }
@@ -135,6 +143,36 @@ export interface MessagesTable {
   mType: number;
   content: string;
   clientMsgId: string | null;
+  /** 0 until the message first changes (migration 0007). */
+  modSeq: Generated<number>;
+  editedAt: number | null;
+  revokedBy: string | null;
+  revokedAt: number | null;
+  replyMsgId: string | null;
+  /** JSON of the reply snapshot {msgId, sendId, mType, excerpt, revoked?}. */
+  replyTo: string | null;
+  /** JSON array of mentioned user ids. */
+  atUserIds: string | null;
+  atAll: Generated<number>;
+  /** JSON object emoji → user ids. */
+  reactions: string | null;
+}
+
+/** "Delete for me": the message stays for everyone else. */
+export interface MessageDeletionsTable {
+  userId: string;
+  conversationId: string;
+  msgId: string;
+  deletedAt: number;
+}
+
+/** The text a message had before each edit (audit only, erased on recall). */
+export interface MessageVersionsTable {
+  id: string;
+  msgId: string;
+  content: string;
+  editedBy: string;
+  replacedAt: number;
 }
 
 // --- event layer (migration 0004) ---
@@ -215,6 +253,8 @@ export interface Database {
   conversations: ConversationsTable;
   conversationMembers: ConversationMembersTable;
   messages: MessagesTable;
+  messageDeletions: MessageDeletionsTable;
+  messageVersions: MessageVersionsTable;
   processedEvents: ProcessedEventsTable;
   auditLog: AuditLogTable;
   ingestedEvents: IngestedEventsTable;

@@ -13,11 +13,16 @@ import type { Database } from './schema.js';
 export type Db = Kysely<Database>;
 
 /** An open SQL store: the query builder plus what the app needs around it. */
+/** What a migration run reports: the migrations about to run, then those that ran. */
+export type MigrationProgress =
+  { phase: 'pending'; names: string[] } | { phase: 'applied'; names: string[]; ms: number };
+
 export interface Storage {
   readonly db: Db;
   readonly dialect: Dialect;
   /** Runs every pending migration; safe to call from several processes at once. */
-  migrate(): Promise<void>;
+  /** Applies pending migrations; `report` hears how many there are before and which ran after. */
+  migrate(report?: (progress: MigrationProgress) => void): Promise<void>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -56,7 +61,7 @@ export function openStorage(
   return {
     db,
     dialect,
-    async migrate() {
+    async migrate(report) {
       if (dialect === 'postgres' && config.storage.postgres.schema !== 'public') {
         // Two processes starting together can both try; the loser's error is harmless.
         await sql`create schema if not exists ${sql.id(config.storage.postgres.schema)}`
@@ -74,9 +79,18 @@ export function openStorage(
         // Kysely looks for its bookkeeping tables in every schema unless told which.
         ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
       });
+      const pending = (await migrator.getMigrations()).filter((m) => !m.executedAt);
+      if (pending.length > 0) report?.({ phase: 'pending', names: pending.map((m) => m.name) });
+      const started = Date.now();
       for (let attempt = 1; ; attempt += 1) {
         const { error, results } = await migrator.migrateToLatest();
-        if (!error) return;
+        if (!error) {
+          const applied = (results ?? []).map((r) => r.migrationName);
+          if (applied.length > 0) {
+            report?.({ phase: 'applied', names: applied, ms: Date.now() - started });
+          }
+          return;
+        }
         // Kysely's introspection scans every schema of the database; one dropped
         // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
         if (attempt < 10 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;

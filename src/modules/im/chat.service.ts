@@ -5,12 +5,19 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { ChatAccess } from './chat-access.js';
-import type { ConversationRepository } from './conversation.repository.js';
-import { ChatType, SYSTEM_SENDER, singleConversationId, type Message } from './im.entity.js';
+import type { ConversationRepository, MemberRow } from './conversation.repository.js';
+import {
+  ChatType,
+  MessageType,
+  SYSTEM_SENDER,
+  singleConversationId,
+  type Message,
+  type ReplySnapshot,
+} from './im.entity.js';
 import { ImErrors } from './im.errors.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
-import type { ReadState } from './read-state.js';
+import { conversationState, type ReadState } from './read-state.js';
 
 export interface SendInput {
   conversationId?: string;
@@ -18,7 +25,26 @@ export interface SendInput {
   recvId: string;
   clientMsgId?: string;
   msg: { mType: number; content: string };
+  /** The msgId this message answers (same conversation). */
+  replyTo?: string;
+  /** Group members mentioned. */
+  atUserIds?: string[];
+  /** Mentions every member (group creator and managers only). */
+  atAll?: boolean;
 }
+
+/** What a send adds beside its content, resolved and checked before it is stored. */
+interface Extras {
+  replyTo?: ReplySnapshot;
+  atUserIds?: string[];
+  atAll?: true;
+}
+
+/** How much of a quoted text a reply keeps. */
+const EXCERPT_LENGTH = 100;
+
+/** Group roles (social module): 1 creator, 2 manager, 3 member. */
+const MANAGER_ROLE_MAX = 2;
 
 interface Target {
   conversationId: string;
@@ -39,10 +65,10 @@ export interface ChatServiceDeps {
   requireFriendship: boolean;
 }
 
-/** A stored message and, when the send moved the sender's read position, where it was. */
+/** A stored message and, when the send moved the sender's read position, its state before. */
 interface Stored {
   message: Message;
-  readBefore?: number;
+  readBefore?: MemberRow;
 }
 
 /**
@@ -56,7 +82,8 @@ export class ChatService {
 
   async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
     const target = await this.authorize(senderId, input);
-    return this.post(senderId, target, input, exceptConnectionId);
+    const extras = await this.extras(senderId, target, input);
+    return this.post(senderId, target, input, exceptConnectionId, extras);
   }
 
   /**
@@ -80,6 +107,7 @@ export class ChatService {
     target: Target,
     input: SendInput,
     exceptConnectionId?: string,
+    extras: Extras = {},
   ): Promise<Message> {
     const { messages } = this.deps;
     if (input.clientMsgId) {
@@ -88,7 +116,7 @@ export class ChatService {
     }
     let stored: Stored;
     try {
-      stored = await this.store(senderId, target, input);
+      stored = await this.store(senderId, target, input, extras);
     } catch (err) {
       // Two sends with one clientMsgId raced: the loser returns the winner's message.
       if (input.clientMsgId && isUniqueViolation(err)) {
@@ -108,7 +136,7 @@ export class ChatService {
    * sending one knows from its answer). If the move passed over messages of others,
    * they get a read receipt, as if the sender had marked them read.
    */
-  private readOwn(message: Message, readBefore: number, exceptConnectionId?: string): void {
+  private readOwn(message: Message, before: MemberRow, exceptConnectionId?: string): void {
     const move = {
       conversationId: message.conversationId,
       chatType: message.chatType,
@@ -118,11 +146,20 @@ export class ChatService {
       // A new message shows its conversation to everyone in it.
       isShow: true,
     };
-    this.deps.readState.changed(move, exceptConnectionId);
-    if (readBefore < message.seq - 1) this.deps.readState.receipt(move, exceptConnectionId);
+    this.deps.readState.changed(
+      message.sendId,
+      conversationState(before, { readSeq: message.seq, isShow: true }),
+      exceptConnectionId,
+    );
+    if (before.readSeq < message.seq - 1) this.deps.readState.receipt(move, exceptConnectionId);
   }
 
-  private async store(senderId: string, target: Target, input: SendInput): Promise<Stored> {
+  private async store(
+    senderId: string,
+    target: Target,
+    input: SendInput,
+    extras: Extras,
+  ): Promise<Stored> {
     const { transact, conversations, messages, events, clock } = this.deps;
     const now = clock();
     const msgId = newId();
@@ -144,8 +181,18 @@ export class ChatService {
         mType: input.msg.mType,
         content: input.msg.content,
         clientMsgId: input.clientMsgId ?? null,
+        modSeq: 0,
+        ...extras,
       };
       await messages.insert(trx, message);
+      if (extras.atAll || extras.atUserIds) {
+        await conversations.mention(
+          trx,
+          target.conversationId,
+          extras.atAll ? 'all' : (extras.atUserIds ?? []),
+          seq,
+        );
+      }
       const { conversationId, recvId, chatType } = target;
       if (chatType === ChatType.single) {
         // Both parties get the conversation on the first message (the system is no party).
@@ -194,6 +241,57 @@ export class ChatService {
     }
     void this.deps.fanout.message(existing, exceptConnectionId);
     return existing;
+  }
+
+  /**
+   * Checks and resolves the reply target and mentions. Costs nothing on a plain
+   * send: each check runs only when its field is given.
+   */
+  private async extras(senderId: string, target: Target, input: SendInput): Promise<Extras> {
+    const { access, messages, conversations } = this.deps;
+    const extras: Extras = {};
+    if (input.replyTo !== undefined) {
+      const quoted = await messages.findById(input.replyTo);
+      const member =
+        quoted?.conversationId === target.conversationId
+          ? await conversations.member(target.conversationId, senderId)
+          : undefined;
+      // The sender must be able to see it: same conversation, after their floor.
+      if (
+        !quoted ||
+        quoted.conversationId !== target.conversationId ||
+        (member && quoted.seq <= Math.max(member.joinSeq, member.clearSeq))
+      ) {
+        throw new AppError(ImErrors.replyNotInConversation);
+      }
+      if (quoted.revoked) throw new AppError(ImErrors.messageRevoked);
+      extras.replyTo = {
+        msgId: quoted.msgId,
+        sendId: quoted.sendId,
+        mType: quoted.mType,
+        excerpt: quoted.mType === MessageType.text ? quoted.content.slice(0, EXCERPT_LENGTH) : '',
+      };
+    }
+    const atUserIds = input.atUserIds && [...new Set(input.atUserIds)];
+    if ((atUserIds && atUserIds.length > 0) || input.atAll) {
+      if (target.chatType !== ChatType.group) throw new AppError(ImErrors.mentionNotInGroup);
+      if (input.atAll) {
+        const role = await access.groupRole(target.conversationId, senderId);
+        if (role === undefined || role > MANAGER_ROLE_MAX) {
+          throw new AppError(ImErrors.atAllNotManager);
+        }
+        extras.atAll = true;
+      }
+      if (atUserIds && atUserIds.length > 0) {
+        for (const userId of atUserIds) {
+          if (!(await access.isGroupMember(target.conversationId, userId))) {
+            throw new AppError(ImErrors.mentionNotMember);
+          }
+        }
+        extras.atUserIds = atUserIds;
+      }
+    }
+    return extras;
   }
 
   /** Resolves the conversation and checks the sender may post to it. */

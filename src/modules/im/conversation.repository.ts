@@ -2,10 +2,37 @@ import type { Kysely } from 'kysely';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
 import type { ChatType } from './im.entity.js';
 
-export type MemberRow = Pick<
+export interface MemberRow extends Pick<
   ConversationMembersTable,
   'conversationId' | 'userId' | 'chatType' | 'targetId' | 'readSeq' | 'joinSeq' | 'isShow'
->;
+> {
+  pinned: number;
+  muted: number;
+  clearSeq: number;
+  mentionSeq: number;
+}
+
+/** The columns of MemberRow, for selects. */
+const MEMBER_COLUMNS = [
+  'conversationId',
+  'userId',
+  'chatType',
+  'targetId',
+  'readSeq',
+  'joinSeq',
+  'isShow',
+  'pinned',
+  'muted',
+  'clearSeq',
+  'mentionSeq',
+] as const;
+
+/** A user's own settings of a conversation. */
+export interface MemberSettings {
+  pinned?: boolean;
+  muted?: boolean;
+  isShow?: boolean;
+}
 
 export interface ConversationListRow extends MemberRow {
   maxSeq: number;
@@ -68,6 +95,36 @@ export class ConversationRepository {
     return row.maxSeq;
   }
 
+  /**
+   * Takes `count` consecutive modSeqs of a conversation; returns the first. The
+   * update locks the conversation row until the transaction ends, so changes to
+   * its messages are serialized and commit in modSeq order (no RETURNING: MySQL
+   * has none on UPDATE, and the row lock makes the read that follows ours).
+   */
+  async takeModSeqs(trx: Kysely<Database>, id: string, count: number): Promise<number> {
+    await trx
+      .updateTable('conversations')
+      .set((eb) => ({ maxModSeq: eb('maxModSeq', '+', count) }))
+      .where('id', '=', id)
+      .execute();
+    const row = await trx
+      .selectFrom('conversations')
+      .select('maxModSeq')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    return Number(row.maxModSeq) - count + 1;
+  }
+
+  /** The seq and modSeq counters of a conversation (0 / 0 when it has none). */
+  async counters(id: string): Promise<{ maxSeq: number; maxModSeq: number }> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .select(['maxSeq', 'maxModSeq'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return { maxSeq: row?.maxSeq ?? 0, maxModSeq: Number(row?.maxModSeq ?? 0) };
+  }
+
   async maxSeq(id: string, trx: Kysely<Database> = this.db): Promise<number> {
     const row = await trx
       .selectFrom('conversations')
@@ -123,10 +180,14 @@ export class ConversationRepository {
       .execute();
   }
 
-  async member(conversationId: string, userId: string): Promise<MemberRow | undefined> {
-    return this.db
+  async member(
+    conversationId: string,
+    userId: string,
+    trx: Kysely<Database> = this.db,
+  ): Promise<MemberRow | undefined> {
+    return trx
       .selectFrom('conversationMembers')
-      .select(['conversationId', 'userId', 'chatType', 'targetId', 'readSeq', 'joinSeq', 'isShow'])
+      .select(MEMBER_COLUMNS)
       .where('conversationId', '=', conversationId)
       .where('userId', '=', userId)
       .executeTakeFirst();
@@ -135,7 +196,7 @@ export class ConversationRepository {
   async members(conversationId: string): Promise<MemberRow[]> {
     return this.db
       .selectFrom('conversationMembers')
-      .select(['conversationId', 'userId', 'chatType', 'targetId', 'readSeq', 'joinSeq', 'isShow'])
+      .select(MEMBER_COLUMNS)
       .where('conversationId', '=', conversationId)
       .orderBy('userId')
       .execute();
@@ -174,6 +235,10 @@ export class ConversationRepository {
         'cm.readSeq',
         'cm.joinSeq',
         'cm.isShow',
+        'cm.pinned',
+        'cm.muted',
+        'cm.clearSeq',
+        'cm.mentionSeq',
         'c.maxSeq',
         'c.lastMsgId',
         eb
@@ -185,6 +250,7 @@ export class ConversationRepository {
           .as('ownAfterRead'),
       ])
       .where('cm.userId', '=', userId)
+      .orderBy('cm.pinned', 'desc')
       .orderBy('c.updatedAt', 'desc')
       .execute()
       .then((rows) => rows.map((r) => ({ ...r, ownAfterRead: Number(r.ownAfterRead ?? 0) })));
@@ -192,7 +258,7 @@ export class ConversationRepository {
 
   /**
    * A sender has read its conversation up to its own message: moves its readSeq to
-   * `seq` (never back). Returns the readSeq it had before when it moved.
+   * `seq` (never back). Returns its state as it was before, when readSeq moved.
    */
   async readUpToOwn(
     trx: Kysely<Database>,
@@ -200,16 +266,85 @@ export class ConversationRepository {
     userId: string,
     seq: number,
     now: number,
-  ): Promise<number | undefined> {
-    const row = await trx
-      .selectFrom('conversationMembers')
-      .select('readSeq')
-      .where('conversationId', '=', conversationId)
-      .where('userId', '=', userId)
-      .executeTakeFirst();
+  ): Promise<MemberRow | undefined> {
+    const row = await this.member(conversationId, userId, trx);
     if (!row || row.readSeq >= seq) return undefined;
     await this.advanceRead(trx, conversationId, userId, seq, now);
-    return row.readSeq;
+    return row;
+  }
+
+  /**
+   * Of `userIds`, those who muted the conversation and are not mentioned by the
+   * message `seq` or a later one: they get no offline notification for it.
+   */
+  async mutedUnmentioned(
+    conversationId: string,
+    userIds: readonly string[],
+    seq: number,
+  ): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('conversationMembers')
+      .select('userId')
+      .where('conversationId', '=', conversationId)
+      .where('userId', 'in', userIds)
+      .where('muted', '=', 1)
+      .where('mentionSeq', '<', seq)
+      .execute();
+    return new Set(rows.map((r) => r.userId));
+  }
+
+  /** Marks members mentioned by a message (all of them for @all). */
+  async mention(
+    trx: Kysely<Database>,
+    conversationId: string,
+    userIds: readonly string[] | 'all',
+    seq: number,
+  ): Promise<void> {
+    if (userIds !== 'all' && userIds.length === 0) return;
+    let q = trx
+      .updateTable('conversationMembers')
+      .set({ mentionSeq: seq })
+      .where('conversationId', '=', conversationId)
+      .where('mentionSeq', '<', seq);
+    if (userIds !== 'all') q = q.where('userId', 'in', userIds);
+    await q.execute();
+  }
+
+  /** Sets the user's floor: history and sync start after `clearSeq` (never moves back). */
+  async clear(
+    trx: Kysely<Database>,
+    conversationId: string,
+    userId: string,
+    clearSeq: number,
+    now: number,
+  ): Promise<void> {
+    await trx
+      .updateTable('conversationMembers')
+      .set({ clearSeq, updatedAt: now })
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .where('clearSeq', '<', clearSeq)
+      .execute();
+  }
+
+  /** Pinned, muted and shown, as the user set them. */
+  async setSettings(
+    conversationId: string,
+    userId: string,
+    settings: MemberSettings,
+    now: number,
+  ): Promise<void> {
+    const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+    const { pinned, muted, isShow } = settings;
+    if (pinned === undefined && muted === undefined && isShow === undefined) return;
+    // Kysely leaves out undefined values: only the settings given are written.
+    await this.db
+      .updateTable('conversationMembers')
+      .set({ pinned: flag(pinned), muted: flag(muted), isShow: flag(isShow), updatedAt: now })
+      .where('conversationId', '=', conversationId)
+      .where('userId', '=', userId)
+      .execute();
   }
 
   /** Moves readSeq forward (never back). Returns whether it moved. */

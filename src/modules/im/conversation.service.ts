@@ -8,7 +8,7 @@ import type { ConversationRepository, MemberRow } from './conversation.repositor
 import { ChatType, singleConversationId, type ConversationView } from './im.entity.js';
 import { ImErrors } from './im.errors.js';
 import type { MessageRepository } from './message.repository.js';
-import type { ReadState } from './read-state.js';
+import { conversationState, type ReadState } from './read-state.js';
 
 export interface ConversationServiceDeps {
   db: Kysely<Database>;
@@ -47,8 +47,12 @@ export class ConversationService {
         readSeq: row.readSeq,
         // Own messages never count; readSeq never passes maxSeq.
         unread: Math.max(0, row.maxSeq - row.readSeq - row.ownAfterRead),
-        // A member does not see messages from before they joined, the last one included.
-        msg: msg && msg.seq > row.joinSeq ? msg : null,
+        pinned: row.pinned === 1,
+        muted: row.muted === 1,
+        mentioned: row.mentionSeq > row.readSeq,
+        clearSeq: row.clearSeq,
+        // A member does not see messages from before they joined or cleared, the last one included.
+        msg: msg && msg.seq > Math.max(row.joinSeq, row.clearSeq) ? msg : null,
       };
     }
     return out;
@@ -135,8 +139,63 @@ export class ConversationService {
       isShow: member.isShow === 1,
     };
     this.deps.readState.receipt(move, exceptConnectionId);
-    this.deps.readState.changed(move, exceptConnectionId);
+    this.deps.readState.changed(
+      userId,
+      conversationState(member, { readSeq: moved }),
+      exceptConnectionId,
+    );
     return moved;
+  }
+
+  /**
+   * Clears a conversation for the caller only: history and sync start after its
+   * current last message, which also counts as read. Answers the new floor.
+   */
+  async clear(userId: string, conversationId: string, exceptConnectionId?: string) {
+    const { db, conversations, events, clock } = this.deps;
+    const member = await this.participant(conversationId, userId);
+    const now = clock();
+    const { clearSeq, readMoved } = await db.transaction().execute(async (trx) => {
+      const maxSeq = await conversations.maxSeq(conversationId, trx);
+      await conversations.clear(trx, conversationId, userId, maxSeq, now);
+      const moved = await conversations.advanceRead(trx, conversationId, userId, maxSeq, now);
+      if (moved) {
+        await events.record(trx, 'message-read', conversationId, {
+          conversationId,
+          userId,
+          readSeq: maxSeq,
+        });
+      }
+      return { clearSeq: Math.max(maxSeq, member.clearSeq), readMoved: moved };
+    });
+    const after = await this.participant(conversationId, userId);
+    if (readMoved) {
+      this.deps.readState.receipt(
+        {
+          conversationId,
+          chatType: after.chatType as ChatType,
+          userId,
+          targetId: after.targetId,
+          readSeq: after.readSeq,
+          isShow: after.isShow === 1,
+        },
+        exceptConnectionId,
+      );
+    }
+    this.deps.readState.changed(userId, conversationState(after), exceptConnectionId);
+    return { clearSeq };
+  }
+
+  /** DELETE /v1/im/conversation: hides the conversation and clears it, for the caller only. */
+  async remove(userId: string, conversationId: string): Promise<void> {
+    await this.participant(conversationId, userId);
+    await this.deps.conversations.setSettings(
+      conversationId,
+      userId,
+      { isShow: false },
+      this.deps.clock(),
+    );
+    await this.clear(userId, conversationId);
   }
 
   /** The Go system's markChat form: read up to the newest of the given messages. */
@@ -155,10 +214,17 @@ export class ConversationService {
     return this.markRead(userId, conversationId, Math.max(...seqs), exceptConnectionId);
   }
 
-  /** PUT /v1/im/conversation: read positions and visibility of several conversations. */
+  /**
+   * PUT /v1/im/conversation: read positions, visibility, pinned and muted of
+   * several conversations. Settings reach the user's other devices as
+   * `conversation.updated`.
+   */
   async update(
     userId: string,
-    entries: Record<string, { readSeq?: number; isShow?: boolean }>,
+    entries: Record<
+      string,
+      { readSeq?: number; isShow?: boolean; pinned?: boolean; muted?: boolean }
+    >,
   ): Promise<void> {
     const ids = Object.keys(entries);
     if (ids.length > this.deps.maxEntriesPerUpdate)
@@ -166,15 +232,16 @@ export class ConversationService {
     for (const id of ids) await this.participant(id, userId);
     for (const [id, entry] of Object.entries(entries)) {
       if (entry.readSeq !== undefined) await this.markRead(userId, id, entry.readSeq);
-      if (entry.isShow !== undefined) {
-        await this.deps.conversations.setShow(id, userId, entry.isShow, this.deps.clock());
-        const member = await this.participant(id, userId);
-        this.deps.readState.changed({
-          conversationId: id,
+      const { isShow, pinned, muted } = entry;
+      if (isShow !== undefined || pinned !== undefined || muted !== undefined) {
+        await this.deps.conversations.setSettings(
+          id,
           userId,
-          readSeq: member.readSeq,
-          isShow: member.isShow === 1,
-        });
+          { isShow, pinned, muted },
+          this.deps.clock(),
+        );
+        const member = await this.participant(id, userId);
+        this.deps.readState.changed(userId, conversationState(member));
       }
     }
   }

@@ -16,11 +16,18 @@ export interface ChatLogQuery {
   count?: number;
 }
 
+/** Where a client is in one conversation: its last seq, or its last seq and modSeq. */
+export type SyncPosition = number | { seq: number; modSeq: number };
+
 export interface SyncPage {
   messages: Message[];
-  /** More messages follow; ask again from the last seq returned. */
+  /** Current state of messages up to the given seq changed after the given modSeq. */
+  changes: Message[];
+  /** More follow; ask again from the last seq returned and `maxModSeq`. */
   hasMore: boolean;
   maxSeq: number;
+  /** The modSeq the client has caught up to with this answer. */
+  maxModSeq: number;
   /** Set instead of messages when the caller may not read this conversation. */
   error?: { code: number; msg: string };
 }
@@ -47,7 +54,8 @@ export class HistoryService {
     const member = await conversationService.participant(query.conversationId, userId);
     return messages.range({
       conversationId: query.conversationId,
-      afterSeq: member.joinSeq,
+      afterSeq: Math.max(member.joinSeq, member.clearSeq),
+      viewer: userId,
       startSeq: query.startSeq,
       endSeq: query.endSeq,
       startSendTime: query.startSendTime,
@@ -81,42 +89,79 @@ export class HistoryService {
   }
 
   /**
-   * Everything after the client's last seq, per conversation, oldest first and at
-   * most a page each. A conversation the caller may not read answers an error
-   * entry instead of failing the whole sync.
+   * Per conversation, oldest first and at most a page each: the messages after the
+   * client's seq, and (when it gives a modSeq) the current state of its older
+   * messages that changed after that modSeq. The counters are read first, so a
+   * change committed meanwhile is answered again next time rather than missed. A
+   * conversation the caller may not read answers an error entry instead of failing
+   * the whole sync.
    */
-  async sync(userId: string, lastSeqs: Record<string, number>): Promise<Record<string, SyncPage>> {
-    const { conversations, messages, syncPageSize, syncMaxConversations } = this.deps;
-    const ids = Object.keys(lastSeqs);
+  async sync(
+    userId: string,
+    positions: Record<string, SyncPosition>,
+  ): Promise<Record<string, SyncPage>> {
+    const { syncMaxConversations } = this.deps;
+    const ids = Object.keys(positions);
     if (ids.length > syncMaxConversations) throw new AppError(ImErrors.tooManyConversations);
     const out: Record<string, SyncPage> = {};
     for (const conversationId of ids) {
-      const member = await conversations.member(conversationId, userId);
-      if (!member) {
-        const { code, message } = ImErrors.notParticipant;
-        out[conversationId] = {
-          messages: [],
-          hasMore: false,
-          maxSeq: 0,
-          error: { code, msg: message },
-        };
-        continue;
-      }
-      const page = await messages.range({
-        conversationId,
-        afterSeq: Math.max(lastSeqs[conversationId] ?? 0, member.joinSeq),
-        limit: syncPageSize + 1,
-        order: 'asc',
-      });
-      const hasMore = page.length > syncPageSize;
-      const list = hasMore ? page.slice(0, syncPageSize) : page;
-      out[conversationId] = {
-        messages: list,
-        hasMore,
-        maxSeq: await conversations.maxSeq(conversationId),
-      };
+      out[conversationId] = await this.syncOne(userId, conversationId, positions[conversationId]!);
     }
     return out;
+  }
+
+  private async syncOne(
+    userId: string,
+    conversationId: string,
+    position: SyncPosition,
+  ): Promise<SyncPage> {
+    const { conversations, messages, syncPageSize } = this.deps;
+    const member = await conversations.member(conversationId, userId);
+    if (!member) {
+      const { code, message } = ImErrors.notParticipant;
+      return {
+        messages: [],
+        changes: [],
+        hasMore: false,
+        maxSeq: 0,
+        maxModSeq: 0,
+        error: { code, msg: message },
+      };
+    }
+    const { seq, modSeq } =
+      typeof position === 'number' ? { seq: position, modSeq: undefined } : position;
+    const { maxSeq, maxModSeq } = await conversations.counters(conversationId);
+    const floor = Math.max(member.joinSeq, member.clearSeq);
+    let changes: Message[] = [];
+    let changesCut = false;
+    if (modSeq !== undefined && modSeq < maxModSeq && seq > floor) {
+      changes = await messages.changes({
+        conversationId,
+        afterSeq: floor,
+        upToSeq: seq,
+        afterModSeq: modSeq,
+        limit: syncPageSize + 1,
+        viewer: userId,
+      });
+      changesCut = changes.length > syncPageSize;
+      if (changesCut) changes = changes.slice(0, syncPageSize);
+    }
+    const page = await messages.range({
+      conversationId,
+      afterSeq: Math.max(seq, floor),
+      limit: syncPageSize + 1,
+      order: 'asc',
+      viewer: userId,
+    });
+    const messagesCut = page.length > syncPageSize;
+    return {
+      messages: messagesCut ? page.slice(0, syncPageSize) : page,
+      changes,
+      hasMore: messagesCut || changesCut,
+      maxSeq,
+      // Cut short, the client resumes after the last change it got (modSeqs are unique).
+      maxModSeq: changesCut ? changes[changes.length - 1]!.modSeq : maxModSeq,
+    };
   }
 
   /** Online friends of a user, as the Go system's `{uid: true}` map. */

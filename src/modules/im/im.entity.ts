@@ -5,8 +5,8 @@ export type ChatType = (typeof ChatType)[keyof typeof ChatType];
 /** mType: 0 text, 1 image, 2 file, 3 custom. */
 export const MessageType = { text: 0, image: 1, file: 2, custom: 3 } as const;
 
-/** contentType of a push: 0 a chat message, 1 a read receipt. */
-export const ContentType = { chat: 0, readReceipt: 1 } as const;
+/** contentType of a push: 0 a chat message, 1 a read receipt, 2 a changed message. */
+export const ContentType = { chat: 0, readReceipt: 1, change: 2 } as const;
 
 /**
  * The sender id of system messages (notices ingested from other systems). Real
@@ -25,8 +25,32 @@ export interface Message {
   /** Epoch milliseconds. */
   sendTime: number;
   mType: number;
+  /** Empty once the message is recalled. */
   content: string;
   clientMsgId: string | null;
+  /** The conversation's modSeq when the message last changed; 0 if it never did. */
+  modSeq: number;
+  /** Epoch milliseconds of the last edit. */
+  editedAt?: number;
+  /** Set when recalled: who recalled it and when (epoch ms); the content is gone. */
+  revoked?: { by: string; at: number };
+  /** The message this one answers, as it was when quoted (follows a recall of it). */
+  replyTo?: ReplySnapshot;
+  atUserIds?: string[];
+  atAll?: true;
+  /** emoji → ids of the users who reacted with it, in the order they did. */
+  reactions?: Record<string, string[]>;
+}
+
+/** What a reply keeps of the message it quotes. */
+export interface ReplySnapshot {
+  msgId: string;
+  sendId: string;
+  mType: number;
+  /** The start of the quoted text ('' for non-text messages and once recalled). */
+  excerpt: string;
+  /** The quoted message was recalled since. */
+  revoked?: true;
 }
 
 /** The data of a read-receipt push (contentType 1). */
@@ -45,8 +69,7 @@ export interface ReadReceipt {
 
 /**
  * A user's own state of one conversation, pushed to the user's other devices as
- * `conversation.updated` when it changes. `pinned`, `muted` and `clearSeq` are
- * false / 0 until those features exist (DESIGN.md section 7).
+ * `conversation.updated` when it changes.
  */
 export interface ConversationState {
   conversationId: string;
@@ -67,6 +90,12 @@ export interface ConversationView {
   maxSeq: number;
   readSeq: number;
   unread: number;
+  pinned: boolean;
+  muted: boolean;
+  /** A message mentioning the user is not read yet. */
+  mentioned: boolean;
+  /** Cleared up to this seq for the user (history starts after it). */
+  clearSeq: number;
   msg: Message | null;
 }
 

@@ -25,9 +25,52 @@ export const ImErrors = defineErrors({
     status: 400,
     message: 'too many conversations in one request',
   },
-  // 4001xx: refusals decided by the other side (block list, group mutes).
-  blockedByRecipient: {
+
+  // Messages that change after they are sent (DESIGN.md section 7): 4001xx.
+  revokeNotAllowed: {
     code: 400101,
+    status: 403,
+    message: 'only the sender or a group creator or manager can recall this message',
+  },
+  revokeWindowPassed: {
+    code: 400102,
+    status: 403,
+    message: 'the time to recall this message has passed',
+  },
+  editNotSender: { code: 400103, status: 403, message: 'only the sender can edit a message' },
+  editWindowPassed: {
+    code: 400104,
+    status: 403,
+    message: 'the time to edit this message has passed',
+  },
+  editNotText: { code: 400105, status: 400, message: 'only text messages can be edited' },
+  messageRevoked: { code: 400106, status: 409, message: 'the message was recalled' },
+  replyNotInConversation: {
+    code: 400107,
+    status: 400,
+    message: 'replyTo is not a message of this conversation',
+  },
+  tooManyReactions: {
+    code: 400108,
+    status: 400,
+    message: 'too many reactions on this message (distinct emojis, or yours)',
+  },
+  mentionNotMember: {
+    code: 400109,
+    status: 400,
+    message: 'atUserIds may only name members of the group',
+  },
+  atAllNotManager: {
+    code: 400110,
+    status: 403,
+    message: 'only the group creator or managers can mention everyone',
+  },
+  mentionNotInGroup: { code: 400111, status: 400, message: 'mentions are for group chats only' },
+  typingTooFast: { code: 400112, status: 429, message: 'typing notices are sent too often' },
+
+  // Refusals decided by the other side or by the group (block list, group mutes): 4002xx.
+  blockedByRecipient: {
+    code: 400201,
     status: 403,
     message: 'this user does not accept messages from you',
   },

@@ -14,6 +14,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { seededRandom } from '../../../test/support/seeded-random.js';
 
 interface Msg {
   seq: number;
@@ -26,18 +27,6 @@ interface ConvState {
   maxSeq: number;
   readSeq: number;
   messages: Map<number, Msg>;
-}
-
-/** Mulberry32: a tiny seeded PRNG so a failing run can be replayed from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -158,7 +147,7 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
 
   it('state built from pushes and syncs equals a fresh fetch after a random mix of operations', async () => {
     const seed = Number(process.env.MODEL_SEED ?? Date.now() % 1_000_000);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     const api = (user: RegisteredUser) => async (path: string) => {
       const res = await user.client.get(path);

@@ -8,6 +8,7 @@ import {
   ChatLogQuery,
   ChatLogResponse,
   ConversationsResponse,
+  DeleteConversationQuery,
   EmptyResponse,
   ReadRecordsQuery,
   ReadRecordsResponse,
@@ -109,7 +110,7 @@ export function imRoutes(deps: {
         schema: {
           tags,
           security,
-          summary: 'Move read positions forward and show or hide conversations',
+          summary: 'Move read positions forward; show, hide, pin or mute conversations',
           operationId: 'updateConversations',
           errors: [ImErrors.tooManyConversations, ImErrors.notParticipant],
           body: UpdateConversationsBody,
@@ -118,6 +119,26 @@ export function imRoutes(deps: {
       },
       async (request) => {
         await conversations.update(caller(request).userId, request.body.conversationList);
+        return ok({});
+      },
+    );
+
+    app.delete(
+      '/conversation',
+      {
+        onRequest,
+        schema: {
+          tags,
+          security,
+          summary: 'Hide a conversation and clear its history, for me only',
+          operationId: 'deleteConversation',
+          errors: [ImErrors.notParticipant],
+          querystring: DeleteConversationQuery,
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        await conversations.remove(caller(request).userId, request.query.conversationId);
         return ok({});
       },
     );

@@ -11,6 +11,7 @@ import { ChatService } from './chat.service.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ConversationService } from './conversation.service.js';
 import { HistoryService } from './history.service.js';
+import { MessageChangeService, type RevokeHook } from './message-change.service.js';
 import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
@@ -18,8 +19,10 @@ import type { ConversationAudience } from '../../realtime/local-sockets.js';
 import { ReadState } from './read-state.js';
 import { ReceiptMerger } from './receipt-merger.js';
 import { SystemNotices } from './system-notices.js';
+import { TypingRelay } from './typing-relay.js';
 
 export { imRoutes } from './im.routes.js';
+export { imAdminRoutes } from './im-admin.routes.js';
 export { imWsMethods } from './im.ws.js';
 export { ImPushes } from './im.pushes.js';
 export type { ChatAccess } from './chat-access.js';
@@ -27,7 +30,9 @@ export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
 
 /** Who may see a conversation's messages, for push delivery (built before the module). */
-export function conversationAudience(db: Kysely<Database>): ConversationAudience {
+export function conversationAudience(
+  db: Kysely<Database>,
+): ConversationAudience & Pick<ConversationRepository, 'mutedUnmentioned'> {
   return new ConversationRepository(db);
 }
 
@@ -35,6 +40,9 @@ export interface ImModule {
   chat: ChatService;
   conversations: ConversationService;
   history: HistoryService;
+  /** Recall, edit, reactions, delete for me. */
+  changes: MessageChangeService;
+  typing: TypingRelay;
   fanout: MessageFanout;
   receipts: ReceiptMerger;
   /** Posts notices from other systems as messages (the event layer's sink). */
@@ -55,6 +63,8 @@ export function createImModule(deps: {
   logger: Logger;
   /** How a message is stored in its transaction (default: a transaction each). */
   transact?: TransactionRunner;
+  /** Runs inside a recall's transaction (releases what the message referenced). */
+  onRevoke?: RevokeHook;
 }): ImModule {
   const { db, config, access, events, clock } = deps;
   const conversationRepo = new ConversationRepository(db);
@@ -103,10 +113,33 @@ export function createImModule(deps: {
     syncPageSize: config.syncPageSize,
     syncMaxConversations: config.syncMaxConversations,
   });
+  const changes = new MessageChangeService({
+    db,
+    conversations: conversationRepo,
+    messages,
+    access,
+    fanout,
+    clock,
+    limits: {
+      revokeWindowMs: config.revokeWindowSeconds * 1000,
+      editWindowMs: config.editWindowSeconds * 1000,
+      maxEmojis: config.reactions.maxEmojis,
+      maxReactionsPerUser: config.reactions.maxPerUser,
+    },
+    onRevoke: deps.onRevoke,
+  });
+  const typing = new TypingRelay({
+    conversations: conversationRepo,
+    delivery: deps.delivery,
+    clock,
+    minIntervalMs: config.typing.minIntervalMs,
+  });
   return {
     chat,
     conversations,
     history,
+    changes,
+    typing,
     fanout,
     receipts,
     systemNotices: new SystemNotices({ chat, access }),

@@ -18,6 +18,7 @@ const message = (seq: number): Message => ({
   mType: 0,
   content: `hello ${seq}`,
   clientMsgId: null,
+  modSeq: 0,
 });
 
 /**

@@ -52,6 +52,26 @@ export class MessageFanout {
     );
   }
 
+  /**
+   * Pushes the current state of a changed message (contentType 2) to everyone who
+   * may see it, queued behind the conversation's earlier pushes, so a device hears
+   * of a message before it hears of its change.
+   */
+  change(message: Message, exceptConnectionId?: string): Promise<void> {
+    const push: ServerPush = {
+      method: 'push',
+      formId: message.sendId,
+      data: { ...message, contentType: ContentType.change },
+    };
+    return this.run(message.conversationId, () =>
+      message.chatType === ChatType.single
+        ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)
+        : this.deps.delivery.toConversation(message.conversationId, message.seq, push, {
+            exceptConnectionId,
+          }),
+    );
+  }
+
   receipt(receipt: ReadReceipt, exceptConnectionId?: string): Promise<void> {
     const push: ServerPush = {
       method: 'push',

@@ -1,6 +1,8 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
-import type { ChatType, Message } from './im.entity.js';
+import type { ChatType, Message, ReplySnapshot } from './im.entity.js';
+
+type MessageRow = Selectable<MessagesTable>;
 
 export interface MessageRange {
   conversationId: string;
@@ -12,7 +14,25 @@ export interface MessageRange {
   endSendTime?: number;
   limit: number;
   order: 'asc' | 'desc';
+  /** Leave out the messages this user deleted for themselves. */
+  viewer?: string;
 }
+
+/** Messages up to a client's seq that changed after its modSeq (sync). */
+export interface ChangeRange {
+  conversationId: string;
+  /** The reader's floor (joinSeq / clearSeq): older messages are not theirs to see. */
+  afterSeq: number;
+  upToSeq: number;
+  afterModSeq: number;
+  limit: number;
+  viewer: string;
+}
+
+/** The stored fields a change may set (with the modSeq it took). */
+export type MessagePatch = Partial<
+  Pick<MessagesTable, 'content' | 'editedAt' | 'revokedBy' | 'revokedAt' | 'replyTo'>
+> & { reactions?: Record<string, string[]> | null; modSeq: number };
 
 /** Messages in SQL; every read is by (conversation, seq) or an id. */
 export class MessageRepository {
@@ -48,11 +68,12 @@ export class MessageRepository {
   }
 
   async range(range: MessageRange): Promise<Message[]> {
-    let q: SelectQueryBuilder<Database, 'messages', MessagesTable> = this.db
+    let q: SelectQueryBuilder<Database, 'messages', MessageRow> = this.db
       .selectFrom('messages')
       .selectAll()
       .where('conversationId', '=', range.conversationId)
       .where('seq', '>', range.afterSeq);
+    if (range.viewer !== undefined) q = notDeletedFor(q, range.viewer, range.conversationId);
     if (range.startSeq !== undefined) q = q.where('seq', '>=', range.startSeq);
     if (range.endSeq !== undefined) q = q.where('seq', '<=', range.endSeq);
     if (range.startSendTime !== undefined) q = q.where('sendTime', '>=', range.startSendTime);
@@ -60,9 +81,145 @@ export class MessageRepository {
     const rows = await q.orderBy('seq', range.order).limit(range.limit).execute();
     return rows.map(toMessage);
   }
+
+  /** Current state of messages changed after `afterModSeq`, oldest change first. */
+  async changes(range: ChangeRange): Promise<Message[]> {
+    const q = this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversationId', '=', range.conversationId)
+      .where('modSeq', '>', range.afterModSeq)
+      .where('seq', '>', range.afterSeq)
+      .where('seq', '<=', range.upToSeq);
+    const rows = await notDeletedFor(q, range.viewer, range.conversationId)
+      .orderBy('modSeq', 'asc')
+      .limit(range.limit)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  /** A message as stored inside the caller's transaction (after its modSeq lock). */
+  async findIn(trx: Kysely<Database>, id: string): Promise<Message | undefined> {
+    const row = await trx
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toMessage(row);
+  }
+
+  /** Messages of one conversation quoting `msgId` (their snapshots follow its recall). */
+  async quoting(trx: Kysely<Database>, conversationId: string, msgId: string): Promise<Message[]> {
+    const rows = await trx
+      .selectFrom('messages')
+      .selectAll()
+      .where('replyMsgId', '=', msgId)
+      .where('conversationId', '=', conversationId)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  async update(trx: Kysely<Database>, msgId: string, patch: MessagePatch): Promise<void> {
+    const { reactions } = patch;
+    await trx
+      .updateTable('messages')
+      .set({
+        modSeq: patch.modSeq,
+        content: patch.content,
+        editedAt: patch.editedAt,
+        revokedBy: patch.revokedBy,
+        revokedAt: patch.revokedAt,
+        replyTo: patch.replyTo,
+        // Kysely leaves out undefined values: only what the patch names is written.
+        reactions:
+          reactions === undefined
+            ? undefined
+            : reactions && Object.keys(reactions).length > 0
+              ? JSON.stringify(reactions)
+              : null,
+      })
+      .where('id', '=', msgId)
+      .execute();
+  }
+
+  /** Keeps the text a message had before an edit (audit only). */
+  async keepVersion(
+    trx: Kysely<Database>,
+    version: { id: string; msgId: string; content: string; editedBy: string; replacedAt: number },
+  ): Promise<void> {
+    await trx
+      .insertInto('messageVersions')
+      .values({
+        id: version.id,
+        msgId: version.msgId,
+        content: version.content,
+        editedBy: version.editedBy,
+        replacedAt: version.replacedAt,
+      })
+      .execute();
+  }
+
+  /** Erases the audit copies of a recalled message: its content is kept nowhere. */
+  async eraseVersions(trx: Kysely<Database>, msgId: string): Promise<void> {
+    await trx.deleteFrom('messageVersions').where('msgId', '=', msgId).execute();
+  }
+
+  async versions(msgId: string) {
+    return this.db
+      .selectFrom('messageVersions')
+      .select(['content', 'editedBy', 'replacedAt'])
+      .where('msgId', '=', msgId)
+      .orderBy('replacedAt', 'asc')
+      .orderBy('id', 'asc')
+      .execute();
+  }
+
+  /** Hides messages from one user only; already hidden ones stay as they are. */
+  async deleteFor(
+    trx: Kysely<Database>,
+    userId: string,
+    conversationId: string,
+    msgIds: string[],
+    now: number,
+  ): Promise<void> {
+    const existing = await trx
+      .selectFrom('messageDeletions')
+      .select('msgId')
+      .where('userId', '=', userId)
+      .where('conversationId', '=', conversationId)
+      .where('msgId', 'in', msgIds)
+      .execute();
+    const done = new Set(existing.map((r) => r.msgId));
+    const fresh = msgIds.filter((id) => !done.has(id));
+    if (fresh.length === 0) return;
+    await trx
+      .insertInto('messageDeletions')
+      .values(fresh.map((msgId) => ({ userId, conversationId, msgId, deletedAt: now })))
+      .execute();
+  }
 }
 
-function toRow(m: Message): MessagesTable {
+/** Leaves out what the viewer deleted for themselves. */
+function notDeletedFor<O>(
+  q: SelectQueryBuilder<Database, 'messages', O>,
+  viewer: string,
+  conversationId: string,
+): SelectQueryBuilder<Database, 'messages', O> {
+  return q.where((eb) =>
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('messageDeletions as d')
+          .select('d.msgId')
+          .where('d.userId', '=', viewer)
+          .where('d.conversationId', '=', conversationId)
+          .whereRef('d.msgId', '=', 'messages.id'),
+      ),
+    ),
+  );
+}
+
+function toRow(m: Message): Omit<MessagesTable, 'modSeq' | 'atAll'> & { atAll: number } {
   return {
     id: m.msgId,
     conversationId: m.conversationId,
@@ -74,11 +231,20 @@ function toRow(m: Message): MessagesTable {
     mType: m.mType,
     content: m.content,
     clientMsgId: m.clientMsgId,
+    editedAt: null,
+    revokedBy: null,
+    revokedAt: null,
+    replyMsgId: m.replyTo?.msgId ?? null,
+    replyTo: m.replyTo ? JSON.stringify(m.replyTo) : null,
+    atUserIds: m.atUserIds?.length ? JSON.stringify(m.atUserIds) : null,
+    atAll: m.atAll ? 1 : 0,
+    reactions: null,
   };
 }
 
-export function toMessage(row: MessagesTable): Message {
-  return {
+/** A stored row as clients see it: optional fields only when set. */
+export function toMessage(row: MessageRow): Message {
+  const message: Message = {
     msgId: row.id,
     conversationId: row.conversationId,
     chatType: row.chatType as ChatType,
@@ -89,5 +255,13 @@ export function toMessage(row: MessagesTable): Message {
     mType: row.mType,
     content: row.content,
     clientMsgId: row.clientMsgId,
+    modSeq: Number(row.modSeq ?? 0),
   };
+  if (row.editedAt !== null && row.editedAt !== undefined) message.editedAt = Number(row.editedAt);
+  if (row.revokedBy) message.revoked = { by: row.revokedBy, at: Number(row.revokedAt) };
+  if (row.replyTo) message.replyTo = JSON.parse(row.replyTo) as ReplySnapshot;
+  if (row.atUserIds) message.atUserIds = JSON.parse(row.atUserIds) as string[];
+  if (row.atAll) message.atAll = true;
+  if (row.reactions) message.reactions = JSON.parse(row.reactions) as Record<string, string[]>;
+  return message;
 }

@@ -20,6 +20,15 @@ export interface OfflinePushRequest {
   };
 }
 
+/** Of some participants, those who muted a conversation and are not mentioned at or after `seq`. */
+export interface MutedMembers {
+  mutedUnmentioned(
+    conversationId: string,
+    userIds: readonly string[],
+    seq: number,
+  ): Promise<Set<string>>;
+}
+
 /**
  * Worker role: for every stored chat message, recipients with no live connection
  * get a `notify.push` (collapsed per conversation by the notify consumer). It
@@ -28,7 +37,8 @@ export interface OfflinePushRequest {
  */
 export function startOfflinePushes(deps: {
   broker: Consumer;
-  audience: ConversationAudience;
+  /** Group audiences, and who muted a conversation (notified only when mentioned). */
+  audience: ConversationAudience & MutedMembers;
   presence: Presence;
   notify: { sendBatch(requests: OfflinePushRequest[]): Promise<unknown> };
   seen: (eventId: string) => Promise<boolean>;
@@ -60,7 +70,10 @@ export function startOfflinePushes(deps: {
         if (candidates.length === 0) return;
         const online = await presence.onlineAmong(candidates);
         const offline = candidates.filter((id) => !online.has(id));
-        if (offline.length > 0) await notify.sendBatch(offline.map(push));
+        // A muted conversation notifies only those it mentions.
+        const quiet = await audience.mutedUnmentioned(message.conversationId, offline, message.seq);
+        const notified = offline.filter((id) => !quiet.has(id));
+        if (notified.length > 0) await notify.sendBatch(notified.map(push));
       };
       if (message.chatType === ChatType.single) {
         await notifyOffline([message.recvId]);

@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
-import { ChatType } from './im.entity.js';
+import type { MemberRow } from './conversation.repository.js';
+import { ChatType, type ConversationState } from './im.entity.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { ReceiptMerger } from './receipt-merger.js';
 
@@ -26,23 +27,8 @@ export class ReadState {
   ) {}
 
   /** `conversation.updated` to the user's devices other than `exceptConnectionId`. */
-  changed(
-    move: Pick<ReadMove, 'conversationId' | 'userId' | 'readSeq' | 'isShow'>,
-    except?: string,
-  ) {
-    void this.deps.fanout.conversationUpdated(
-      move.userId,
-      {
-        conversationId: move.conversationId,
-        // Not stored yet (DESIGN.md section 7 adds them): false / 0 until then.
-        pinned: false,
-        muted: false,
-        isShow: move.isShow,
-        readSeq: move.readSeq,
-        clearSeq: 0,
-      },
-      except,
-    );
+  changed(userId: string, state: ConversationState, except?: string) {
+    void this.deps.fanout.conversationUpdated(userId, state, except);
   }
 
   /** A read receipt for the others in the conversation. */
@@ -63,4 +49,20 @@ export class ReadState {
       except,
     );
   }
+}
+
+/** A member row as the `conversation.updated` push shows it, with what just changed. */
+export function conversationState(
+  member: MemberRow,
+  changes: Partial<ConversationState> = {},
+): ConversationState {
+  return {
+    conversationId: member.conversationId,
+    pinned: member.pinned === 1,
+    muted: member.muted === 1,
+    isShow: member.isShow === 1,
+    readSeq: member.readSeq,
+    clearSeq: member.clearSeq,
+    ...changes,
+  };
 }

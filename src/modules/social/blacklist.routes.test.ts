@@ -79,7 +79,7 @@ describe.each(STORAGES)('block list and friend remarks on %s', (storage) => {
     const refused = await chat(b, alice.id, 'after');
     expect(refused.frameType).toBe(9);
     expect(refused.data).toEqual({
-      code: 400101,
+      code: 400201,
       msg: 'this user does not accept messages from you',
     });
     // Stored nothing: the conversation still holds the one message.

@@ -1,4 +1,4 @@
-/** Roles in a group (DESIGN.md section 3). */
+/** Roles in a group (docs/api.md, groups). */
 export const RoleLevel = { creator: 1, manager: 2, member: 3 } as const;
 export type RoleLevel = (typeof RoleLevel)[keyof typeof RoleLevel];
 

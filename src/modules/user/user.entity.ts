@@ -30,7 +30,7 @@ export interface UserCredentials {
   status: UserStatus;
 }
 
-/** The client-facing `info` object of DESIGN.md ("mobile" is the Go system's name for phone). */
+/** The client-facing `info` object (docs/api.md; "mobile" is the Go system’s name for phone). */
 export interface UserInfo {
   id: string;
   mobile: string;
