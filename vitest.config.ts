@@ -3,7 +3,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // Workspace packages resolve to their TypeScript source ("source" export condition).
-  ssr: { resolve: { conditions: ['source', ...defaultServerConditions] } },
+  // Without the bundlers' "module" condition, like Node: the AWS SDK's "module" build
+  // has extension-less imports that only a bundler resolves.
+  ssr: {
+    resolve: {
+      conditions: ['source', ...defaultServerConditions.filter((c) => c !== 'module')],
+    },
+  },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // Every file gets its own process: native modules and open sockets stay isolated.

@@ -4,11 +4,13 @@ import type { Config } from '../config/config.schema.js';
 import { deadLetterRoutes } from '../events/dead-letter.routes.js';
 import type { HttpServer } from '../http/build-server.js';
 import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { filesRoutes } from '../modules/files/index.js';
 import { imAdminRoutes, imRoutes } from '../modules/im/index.js';
 import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
 import { socialRoutes } from '../modules/social/index.js';
 import { userRoutes } from '../modules/user/index.js';
 import type { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
+import type { Clock } from '../shared/clock.js';
 import type { Services } from './build-services.js';
 import type { EventLayer } from './event-layer.js';
 
@@ -21,6 +23,7 @@ export async function mountApi(
     events: EventLayer;
     broker: Broker;
     jobs?: GroupFanoutJobs;
+    clock: Clock;
   },
 ): Promise<void> {
   const { config, services, events, broker } = deps;
@@ -32,6 +35,16 @@ export async function mountApi(
   await http.register(imRoutes({ tokens, conversations: im.conversations, history: im.history }), {
     prefix: '/v1/im',
   });
+  await http.register(
+    filesRoutes({
+      tokens,
+      files: services.files.service,
+      links: services.files.links,
+      config: config.files,
+      clock: deps.clock,
+    }),
+    { prefix: '/v1/files' },
+  );
   await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
   await http.register(
     adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),

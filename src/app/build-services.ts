@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
@@ -26,6 +28,7 @@ import {
   UserRepository,
   UserService,
 } from '../modules/user/index.js';
+import { createFilesModule, type FilesModule } from '../modules/files/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { RateLimiter } from '../adapters/cache/rate-limiter.js';
@@ -42,6 +45,7 @@ export interface Services {
   /** Read-only social graph for other modules (IM authorization). */
   socialDirectory: SocialDirectory;
   im: ImModule;
+  files: FilesModule;
 }
 
 export interface ServiceDeps {
@@ -54,6 +58,10 @@ export interface ServiceDeps {
   delivery: PushDelivery;
   clock: Clock;
   logger: Logger;
+  /** Where uploaded files live (files.storage). */
+  blobs: BlobStore;
+  /** Prometheus registry for the modules' own metrics (the file sweep). */
+  registry: Registry;
 }
 
 /**
@@ -116,6 +124,15 @@ export function buildServices(deps: ServiceDeps): Services {
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };
+  const files = createFilesModule({
+    db,
+    blobs: deps.blobs,
+    config: config.files,
+    secret: deps.jwtSecret,
+    clock,
+    logger,
+    registry: deps.registry,
+  });
   const im = createImModule({
     db,
     config: config.im,
@@ -125,6 +142,10 @@ export function buildServices(deps: ServiceDeps): Services {
     events,
     clock,
     logger,
+    attachments: files.attachments,
+    // A recalled file message stops granting its conversation the file (the blob
+    // stays while another message or its uploader's pending upload holds it).
+    onRevoke: (trx, message) => files.attachments.release(trx, message.msgId),
     // SQLite commits one writer at a time with an fsync each: concurrent sends share one.
     transact:
       deps.storage.dialect === 'sqlite' ? new GroupCommitter(db).run : eachInOwnTransaction(db),
@@ -199,5 +220,6 @@ export function buildServices(deps: ServiceDeps): Services {
     groupAdmin,
     socialDirectory,
     im,
+    files,
   };
 }

@@ -1,6 +1,7 @@
 import type { DestinationStream } from 'pino';
 import type { Broker } from '../adapters/bus/bus.js';
 import { openBroker } from '../adapters/bus/open-broker.js';
+import { openBlobStore } from '../adapters/blob/open-blob-store.js';
 import { topicFormats } from '../catalogue/topic-formats.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
@@ -160,6 +161,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const services = buildServices({
       config,
       jwtSecret: jwt.secret,
+      blobs: await openBlobStore(config),
+      registry: metrics.registry,
       storage,
       cache,
       presence,
@@ -213,7 +216,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await http.register(metricsRoute({ metrics, token: config.metrics.token }));
     }
     if (config.roles.includes('api')) {
-      await mountApi(http, { config, services, events, broker, jobs });
+      await mountApi(http, { config, services, events, broker, jobs, clock });
     }
     const subscriptions: Subscription[] = [];
     const wsMethods: WsMethods = isGateway
@@ -310,12 +313,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
           localGap.stop();
           delivery.repair.stop();
           await Promise.all(subscriptions.map((r) => r.stop()));
+          await services.files.sweeper.stop();
           await events.stop();
           await im.flush();
           await openedBroker.close();
           await mailbox.close();
           await presence.close();
           await openedCache.close();
+          await services.files.blobs.close();
           await storage.close();
           logger.info('easy-chat stopped');
         })();

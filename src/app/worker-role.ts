@@ -40,5 +40,6 @@ export async function startWorker(deps: {
     ...(deps.jobs ? await startFanoutWorker(deps.jobs, delivery) : []),
   ];
   await events.startWorker();
+  deps.services.files.sweeper.start();
   return subscriptions;
 }

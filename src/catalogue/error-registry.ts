@@ -1,5 +1,6 @@
 import { SocialErrors } from '../modules/social/social.errors.js';
 import { ImErrors } from '../modules/im/im.errors.js';
+import { FileErrors } from '../modules/files/files.errors.js';
 import { EventErrors } from '../events/event.errors.js';
 import { UserErrors } from '../modules/user/user.errors.js';
 import { AdminErrors } from '../auth/admin.errors.js';
@@ -16,6 +17,7 @@ export const ERROR_REGISTRY: Record<string, Record<string, ErrorSpec>> = {
   social: SocialErrors,
   im: ImErrors,
   event: { ...EventErrors, ...AdminErrors },
+  files: FileErrors,
 };
 
 export function allErrorSpecs(): Array<ErrorSpec & { module: string }> {

@@ -2,6 +2,7 @@ import type { MigrationList } from '../adapters/storage/migration-provider.js';
 import * as m0006 from '../auth/migrations/0006-token-revocations.js';
 import * as m0002 from '../events/migrations/0002-outbox.js';
 import * as m0004 from '../events/migrations/0004-events.js';
+import * as m0008 from '../modules/files/migrations/0008-files.js';
 import * as m0005 from '../modules/im/migrations/0005-im.js';
 import * as m0007 from '../modules/im/migrations/0007-im-message-changes.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
@@ -21,6 +22,6 @@ export const MIGRATIONS: MigrationList = {
   '0005-im': m0005,
   '0006-token-revocations': m0006,
   '0007-im-message-changes': m0007,
-  // 0008 is taken by the files module (issue 17), which lands separately.
+  '0008-files': m0008,
   '0009-blacklist': m0009,
 };

@@ -216,6 +216,30 @@ export const ConfigSchema = strict({
     enabled: Type.Boolean(),
     dir: Type.String(),
   }),
+  // --- files (docs/files.md) ---
+  files: strict({
+    storage: Type.Union([Type.Literal('disk'), Type.Literal('s3')]),
+    disk: strict({ dir: Type.String() }),
+    s3: strict({
+      endpoint: Type.String(),
+      region: Type.String({ minLength: 1 }),
+      bucket: Type.String({ minLength: 1 }),
+      prefix: Type.String({ pattern: '^[A-Za-z0-9/_.-]*$' }),
+      forcePathStyle: Type.Boolean(),
+      accessKeyId: Type.String(),
+      secretAccessKey: Type.String(),
+    }),
+    maxBytes: PositiveInt,
+    directMaxBytes: PositiveInt,
+    allowedTypes: Type.Array(Type.String({ pattern: '^[a-z*]+/[a-z0-9.+*-]+$' }), { minItems: 1 }),
+    quotaBytes: PositiveInt,
+    maxImagePixels: PositiveInt,
+    thumbSize: Type.Integer({ minimum: 16, maximum: 2048 }),
+    linkTtlSec: PositiveInt,
+    uploadTtlSec: PositiveInt,
+    orphanHours: Type.Number({ exclusiveMinimum: 0 }),
+    sweepIntervalSec: PositiveInt,
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

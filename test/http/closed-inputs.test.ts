@@ -4,6 +4,7 @@ import { UserRepository } from '../../src/modules/user/user.repository.js';
 import { signBody, SIGNATURE_HEADER } from '../../src/modules/ingest/ingest.signature.js';
 import { STORAGES } from '../support/backends.js';
 import { createUser, uniquePhone, type RegisteredUser } from '../support/factories.js';
+import { makePdf, uploadFile } from '../support/files.js';
 import { befriend, createGroupWith } from '../support/social.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { WsClient } from '../support/ws-client.js';
@@ -25,6 +26,8 @@ const DOMAIN_TABLES = [
   'messages',
   'messageDeletions',
   'messageVersions',
+  'files',
+  'fileRefs',
 ] as const;
 
 interface Sample {
@@ -32,6 +35,10 @@ interface Sample {
   query?: Record<string, string>;
   /** Who calls: alice (default), a fresh token of bob, the admin, nobody, a signed source. */
   as?: 'fresh' | 'admin' | 'anonymous' | 'ingest';
+  /** The path to call when the document's has parameters (`/v1/files/{fileId}`). */
+  path?: string;
+  /** The route ignores a JSON body but refuses this sample anyway, with this code. */
+  refusedWith?: number;
 }
 
 describe.each(STORAGES)('closed inputs on %s', (storage) => {
@@ -39,6 +46,7 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
   let alice: RegisteredUser;
   let bob: RegisteredUser;
   let groupId: string;
+  let fileId: string;
 
   beforeAll(async () => {
     t = await startTestApp({
@@ -51,6 +59,7 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
     [alice, bob] = await Promise.all([createUser(t.client), createUser(t.client)]);
     await befriend(alice, bob);
     groupId = await createGroupWith(alice, [bob]);
+    fileId = (await uploadFile(alice, makePdf(), 'a.pdf')).body.data.fileId as string;
   });
   afterAll(async () => {
     await t.close();
@@ -170,6 +179,16 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
       'POST /v1/admin/deadLetters/replay': { as: 'admin', body: { queue: 'notify.sms' } },
       'POST /v1/admin/deadLetters/discard': { as: 'admin', body: { queue: 'notify.sms' } },
       'GET /v1/admin/deadLetters': { as: 'admin', query: { queue: 'notify.sms' } },
+      // Multipart only: a JSON body is 415; unknown parts are refused in files.routes.test.ts.
+      'POST /v1/files': { refusedWith: 100009 },
+      'POST /v1/files/uploads': { body: { name: 'a.bin', size: 10 } },
+      'POST /v1/files/uploads/{uploadId}/complete': {
+        path: '/v1/files/uploads/01ARZ3NDEKTSV4RRFFQ69G5FAV/complete',
+        refusedWith: 600016,
+      },
+      'GET /v1/files/{fileId}/link': { path: `/v1/files/${fileId}/link` },
+      'GET /v1/files/{fileId}': { path: `/v1/files/${fileId}` },
+      'GET /v1/files/{fileId}/thumb': { path: `/v1/files/${fileId}/thumb` },
     };
     const doc = (await (await fetch(`${t.url}/docs/json`)).json()) as {
       paths: Record<string, Record<string, { requestBody?: unknown; parameters?: unknown[] }>>;
@@ -183,7 +202,8 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
 
     for (const { key, op } of routes) {
       const sample = samples[key]!;
-      const [method, path] = key.split(' ') as [string, string];
+      const [method, docPath] = key.split(' ') as [string, string];
+      const path = sample.path ?? docPath;
       const takesBody = op.requestBody !== undefined;
       const takesQuery = (op.parameters ?? []).some((p) => (p as { in: string }).in === 'query');
       const before = await snapshot();
@@ -215,6 +235,8 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
         expect(res.status, key).toBe(400);
         expect(res.body.code, key).toBe(100002);
         expect(res.body.msg, key).toMatch(/has unknown key "zzz"/);
+      } else if (sample.refusedWith !== undefined) {
+        expect(res.body.code, key).toBe(sample.refusedWith);
       } else {
         // Nothing of the request is read: the key is ignored, the answer is the usual one.
         expect(res.status, `${key}: ${JSON.stringify(res.body)}`).toBeLessThan(400);

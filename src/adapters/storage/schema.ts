@@ -233,7 +233,35 @@ export interface TokenRevocationsTable {
   expiresAt: number;
 }
 
-// --- block list (migration 0007) ---
+// --- files (migration 0008) ---
+
+/** An uploaded file; its bytes live in the blob store. */
+export interface FilesTable {
+  id: string;
+  ownerId: string;
+  /** Display name, cleaned of any path (never used to build a storage path). */
+  name: string;
+  size: number;
+  /** Sniffed from the bytes, not taken from the client. */
+  mime: string;
+  width: number | null;
+  height: number | null;
+  blobKey: string;
+  thumbKey: string | null;
+  /** 0 direct upload announced (bytes unconfirmed), 1 ready. */
+  status: number;
+  createdAt: number;
+}
+
+/** A message that carries a file (its participants may read the file). */
+export interface FileRefsTable {
+  fileId: string;
+  msgId: string;
+  conversationId: string;
+  createdAt: number;
+}
+
+// --- block list (migration 0009) ---
 
 /** `userId` blocked `blockedUid`: that user cannot message, befriend or invite them. */
 export interface BlacklistTable {
@@ -260,5 +288,7 @@ export interface Database {
   ingestedEvents: IngestedEventsTable;
   relayLeases: RelayLeasesTable;
   tokenRevocations: TokenRevocationsTable;
+  files: FilesTable;
+  fileRefs: FileRefsTable;
   blacklist: BlacklistTable;
 }

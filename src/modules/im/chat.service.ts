@@ -15,6 +15,7 @@ import {
   type ReplySnapshot,
 } from './im.entity.js';
 import { ImErrors } from './im.errors.js';
+import type { MessageAttachments } from './message-attachments.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
 import { conversationState, type ReadState } from './read-state.js';
@@ -63,7 +64,17 @@ export interface ChatServiceDeps {
   readState: ReadState;
   clock: Clock;
   requireFriendship: boolean;
+  /** Checks and links the file of image, file, voice and video messages. */
+  attachments?: MessageAttachments;
 }
+
+/** Message types whose content names an uploaded file (DESIGN.md §7). */
+const FILE_MESSAGE_TYPES: ReadonlySet<number> = new Set([
+  MessageType.image,
+  MessageType.file,
+  MessageType.voice,
+  MessageType.video,
+]);
 
 /** A stored message and, when the send moved the sender's read position, its state before. */
 interface Stored {
@@ -83,6 +94,24 @@ export class ChatService {
   async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
     const target = await this.authorize(senderId, input);
     const extras = await this.extras(senderId, target, input);
+    const { attachments } = this.deps;
+    if (attachments && FILE_MESSAGE_TYPES.has(input.msg.mType)) {
+      // A retry of a stored send answers the stored message, whatever its file is now.
+      if (input.clientMsgId) {
+        const existing = await this.deps.messages.findByClientMsgId(senderId, input.clientMsgId);
+        if (existing) return this.resend(existing, target, exceptConnectionId);
+      }
+      const resolved = await attachments.resolve(senderId, input.msg);
+      const msg = { mType: input.msg.mType, content: resolved.content };
+      return this.post(
+        senderId,
+        target,
+        { ...input, msg },
+        exceptConnectionId,
+        extras,
+        resolved.fileIds,
+      );
+    }
     return this.post(senderId, target, input, exceptConnectionId, extras);
   }
 
@@ -108,6 +137,7 @@ export class ChatService {
     input: SendInput,
     exceptConnectionId?: string,
     extras: Extras = {},
+    fileIds: string[] = [],
   ): Promise<Message> {
     const { messages } = this.deps;
     if (input.clientMsgId) {
@@ -116,7 +146,7 @@ export class ChatService {
     }
     let stored: Stored;
     try {
-      stored = await this.store(senderId, target, input, extras);
+      stored = await this.store(senderId, target, input, extras, fileIds);
     } catch (err) {
       // Two sends with one clientMsgId raced: the loser returns the winner's message.
       if (input.clientMsgId && isUniqueViolation(err)) {
@@ -159,6 +189,7 @@ export class ChatService {
     target: Target,
     input: SendInput,
     extras: Extras,
+    fileIds: string[],
   ): Promise<Stored> {
     const { transact, conversations, messages, events, clock } = this.deps;
     const now = clock();
@@ -185,6 +216,14 @@ export class ChatService {
         ...extras,
       };
       await messages.insert(trx, message);
+      if (fileIds.length > 0) {
+        await this.deps.attachments?.link(trx, {
+          msgId,
+          conversationId: target.conversationId,
+          fileIds,
+          now,
+        });
+      }
       if (extras.atAll || extras.atUserIds) {
         await conversations.mention(
           trx,

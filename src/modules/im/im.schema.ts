@@ -17,8 +17,10 @@ export const MessageSchema = Type.Object({
   recvId: Type.String(),
   seq: Type.Integer(),
   sendTime: Type.Integer({ description: 'epoch milliseconds' }),
-  mType: Type.Integer({ description: '0 text, 1 image, 2 file, 3 custom' }),
-  content: Type.String({ description: "'' once recalled" }),
+  mType: Type.Integer({ description: '0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video' }),
+  content: Type.String({
+    description: "'' once recalled; JSON text of the file for 1, 2, 4, 5 (docs/files.md)",
+  }),
   clientMsgId: Type.Union([Type.String(), Type.Null()]),
   modSeq: Type.Integer({ description: 'the conversation modSeq of its last change; 0 if none' }),
   editedAt: Type.Optional(Type.Integer({ description: 'epoch milliseconds of the last edit' })),
@@ -45,7 +47,7 @@ export const ChatData = Type.Object({
   recvId: Id,
   clientMsgId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   msg: Type.Object({
-    mType: Type.Integer({ minimum: 0, maximum: 3 }),
+    mType: Type.Integer({ minimum: 0, maximum: 5 }),
     content: Type.String({ minLength: 1, maxLength: 16_000 }),
   }),
   replyTo: Type.Optional(MsgId),

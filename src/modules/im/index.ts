@@ -7,6 +7,7 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChatAccess } from './chat-access.js';
+import type { MessageAttachments } from './message-attachments.js';
 import { ChatService } from './chat.service.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ConversationService } from './conversation.service.js';
@@ -26,6 +27,7 @@ export { imAdminRoutes } from './im-admin.routes.js';
 export { imWsMethods } from './im.ws.js';
 export { ImPushes } from './im.pushes.js';
 export type { ChatAccess } from './chat-access.js';
+export type { MessageAttachments, ResolvedAttachment } from './message-attachments.js';
 export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
 
@@ -63,6 +65,8 @@ export function createImModule(deps: {
   logger: Logger;
   /** How a message is stored in its transaction (default: a transaction each). */
   transact?: TransactionRunner;
+  /** The files module's side of image, file, voice and video messages. */
+  attachments?: MessageAttachments;
   /** Runs inside a recall's transaction (releases what the message referenced). */
   onRevoke?: RevokeHook;
 }): ImModule {
@@ -101,6 +105,7 @@ export function createImModule(deps: {
     readState,
     clock,
     requireFriendship: config.requireFriendship,
+    attachments: deps.attachments,
   });
   const history = new HistoryService({
     conversations: conversationRepo,
