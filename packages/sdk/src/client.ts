@@ -107,8 +107,8 @@ export interface ChatClientOptions {
    * Where to resume: conversationId → last seq held (e.g. saved from `cursors()`).
    * Without cursors, the conversations of the first list start at their maxSeq
    * (earlier messages are history, loaded with `api.chatLog`); a conversation first
-   * listed later (or not in the cursors given) starts at its readSeq, so its unread
-   * messages are delivered.
+   * listed later (or not in the cursors given) is delivered from its beginning (its
+   * join or last clear), read and own messages included.
    */
   cursors?: Record<string, number>;
   random?: () => number;
@@ -413,9 +413,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         firstEarly.set(id, Math.min(firstEarly.get(id) ?? Infinity, message.seq));
       }
       // New to this client: on the first list its messages are history (start at maxSeq);
-      // later it appeared while we were away, so its unread messages are delivered.
+      // later it appeared while we were away, so all of it is delivered (the server starts
+      // at the join or last clear). Not from readSeq: messages this user sent or read on
+      // another device, or a send whose answer is still on its way, would be skipped.
       for (const [id, view] of Object.entries(list)) {
-        const start = this.listed ? view.readSeq : view.maxSeq;
+        const start = this.listed ? 0 : view.maxSeq;
         this.tracker.start(id, Math.min(start, (firstEarly.get(id) ?? Infinity) - 1));
       }
       this.listed = true;
