@@ -14,6 +14,7 @@ import type {
   ConversationState,
   Message as ServerMessage,
 } from '../../src/modules/im/im.entity.js';
+import type * as files from '../../src/modules/files/files.schema.js';
 import type * as im from '../../src/modules/im/im.schema.js';
 import type { ReadReceipt } from '../../src/modules/im/message-fanout.js';
 import type * as blacklist from '../../src/modules/social/blacklist.schema.js';
@@ -83,6 +84,13 @@ describe('SDK types equal the server schemas', () => {
     >();
   });
 
+  it('files', () => {
+    expectTypeOf<sdk.UploadedFile>().toEqualTypeOf<DataOf<typeof files.FileResponse>>();
+    expectTypeOf<sdk.FileLink>().toEqualTypeOf<DataOf<typeof files.FileLinkResponse>>();
+    expectTypeOf<sdk.DirectUploadInput>().toEqualTypeOf<Static<typeof files.DirectUploadBody>>();
+    expectTypeOf<sdk.DirectUpload>().toEqualTypeOf<DataOf<typeof files.DirectUploadResponse>>();
+  });
+
   it('im over the WebSocket', () => {
     expectTypeOf<sdk.ChatInput>().toEqualTypeOf<Static<typeof im.ChatData>>();
     expectTypeOf<sdk.MarkChatInput>().toEqualTypeOf<Static<typeof im.MarkChatData>>();
@@ -109,11 +117,11 @@ describe('SDK routes equal the served OpenAPI document', () => {
     await t.close();
   });
 
-  it('every user, social and im route, both ways', async () => {
+  it('every user, social, im and files route, both ways', async () => {
     const res = await fetch(`${t.url}/docs/json`);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
     const served = Object.entries(doc.paths)
-      .filter(([path]) => /^\/v1\/(user|social|im)\//.test(path))
+      .filter(([path]) => /^\/v1\/(user|social|im|files)(\/|$)/.test(path))
       .flatMap(([path, methods]) =>
         Object.keys(methods)
           .filter((m) => ['get', 'post', 'put', 'delete'].includes(m))

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ApiError, DisconnectedError, isTransient, TimeoutError } from './errors.js';
+import { messageTypeFor } from './file-message.js';
 import { RestClient, type FetchLike } from './rest.js';
 import { ChatSocket, type SocketStateChange, type WebSocketConstructor } from './socket.js';
 import { SeqTracker } from './tracker.js';
@@ -12,7 +13,9 @@ import {
   type Message,
   type ReadReceipt,
   type TypingPush,
+  type UploadedFile,
 } from './types.js';
+import type { UploadBody, UploadOptions } from './upload.js';
 
 /** How long a typing notice holds without a repeat (the server relays at most one per second per socket). */
 export const TYPING_TTL_MS = 6_000;
@@ -119,7 +122,7 @@ export interface SendInput {
   /** The peer (single chat) or the group id. */
   recvId: string;
   content: string;
-  /** 0 text (default), 1 image, 2 file, 3 custom. */
+  /** 0 text (default), 1 image, 2 file, 3 custom, 4 voice, 5 video (for these, see sendFile). */
   mType?: number;
   conversationId?: string;
   /** Reuse the id of a failed send to retry it without a duplicate; generated if absent. */
@@ -130,6 +133,15 @@ export interface SendInput {
   atUserIds?: string[];
   /** Mention everyone (group creator and managers). */
   atAll?: boolean;
+}
+
+export interface SendFileInput extends Omit<SendInput, 'content' | 'mType'>, UploadOptions {
+  /** A Blob or File (in Node: `await fs.openAsBlob(path)`), or bytes. */
+  file: UploadBody;
+  /** 1 image, 2 file, 4 voice, 5 video; default from the sniffed type (image, video, else file). */
+  mType?: number;
+  /** Voice and video: the length in milliseconds, as the recorder measured it. */
+  duration?: number;
 }
 
 interface OpenWaiter {
@@ -299,6 +311,28 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         await sleep(Math.min(pause, 5_000, Math.max(0, deadline - Date.now())));
       }
     }
+  }
+
+  /**
+   * Uploads a file and sends it as a message (image, file, voice or video). The
+   * upload happens once; the send then retries like `send` (same clientMsgId). The
+   * server fills in the stored name, size, type and dimensions; `file` has the
+   * signed links for showing it at once. A failed send can be retried with
+   * `send({mType, content: JSON.stringify({fileId}), clientMsgId})`.
+   */
+  async sendFile(input: SendFileInput): Promise<{ file: UploadedFile; message: Message }> {
+    const { file: body, name, onProgress, signal, stallTimeoutMs, duration, ...rest } = input;
+    const file = await this.api.uploadFile(body, { name, onProgress, signal, stallTimeoutMs });
+    const content = JSON.stringify({
+      fileId: file.fileId,
+      ...(duration !== undefined ? { duration } : {}),
+    });
+    const message = await this.send({
+      ...rest,
+      mType: input.mType ?? messageTypeFor(file.mime),
+      content,
+    });
+    return { file, message };
   }
 
   /** Marks a conversation read up to `readSeq`; resolves with the read position in effect. */

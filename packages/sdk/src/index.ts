@@ -11,8 +11,10 @@ export {
   type MessageEvent,
   type PresenceChange,
   TYPING_TTL_MS,
+  type SendFileInput,
   type SendInput,
 } from './client.js';
+export { fileContent, messageTypeFor } from './file-message.js';
 export { Emitter } from './emitter.js';
 export { ApiError, DisconnectedError, ErrorCode, isTransient, TimeoutError } from './errors.js';
 export {
@@ -33,5 +35,11 @@ export {
   type WebSocketLike,
 } from './socket.js';
 export { MessageStore } from './message-store.js';
+export {
+  multipartBody,
+  type UploadBody,
+  type UploadOptions,
+  type UploadProgress,
+} from './upload.js';
 export { SeqTracker } from './tracker.js';
 export * from './types.js';

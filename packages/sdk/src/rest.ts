@@ -1,7 +1,19 @@
 import { ApiError, ErrorCode, TimeoutError } from './errors.js';
+import {
+  multipartBody,
+  sendUpload,
+  unwrapEnvelope,
+  uploadName,
+  type UploadBody,
+  type UploadOptions,
+} from './upload.js';
 import type {
   BlockedUser,
   ChangePasswordInput,
+  DirectUpload,
+  DirectUploadInput,
+  FileLink,
+  UploadedFile,
   ChatLogQuery,
   Conversation,
   CreateGroupInput,
@@ -31,6 +43,10 @@ import type {
   UpdateUserInput,
   UserInfo,
 } from './types.js';
+
+function hasXhr(): boolean {
+  return typeof (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest === 'function';
+}
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -77,6 +93,17 @@ export const ROUTES = {
   conversations: { method: 'GET', path: '/v1/im/conversation', auth: true },
   updateConversations: { method: 'PUT', path: '/v1/im/conversation', auth: true },
   deleteConversation: { method: 'DELETE', path: '/v1/im/conversation', auth: true },
+
+  uploadFile: { method: 'POST', path: '/v1/files', auth: true },
+  createDirectUpload: { method: 'POST', path: '/v1/files/uploads', auth: true },
+  completeDirectUpload: {
+    method: 'POST',
+    path: '/v1/files/uploads/{uploadId}/complete',
+    auth: true,
+  },
+  fileLink: { method: 'GET', path: '/v1/files/{fileId}/link', auth: true },
+  downloadFile: { method: 'GET', path: '/v1/files/{fileId}', auth: true },
+  downloadThumbnail: { method: 'GET', path: '/v1/files/{fileId}/thumb', auth: true },
 } as const satisfies Record<string, { method: HttpMethod; path: string; auth: boolean }>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -86,7 +113,9 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 type RequestInit = {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Blob | ReadableStream<Uint8Array>;
+  /** Set with a stream body (the fetch standard requires it). */
+  duplex?: 'half';
   signal?: AbortSignal;
 };
 
@@ -112,6 +141,8 @@ export class RestClient {
   token: string | null;
   private readonly baseUrl: string;
   private readonly fetchFn: FetchLike;
+  /** The fetch the caller passed, if any: uploads use it instead of XMLHttpRequest. */
+  private readonly customFetch: FetchLike | undefined;
   private readonly timeoutMs: number;
   private readonly onUnauthorized: ((error: ApiError) => void) | undefined;
 
@@ -121,14 +152,18 @@ export class RestClient {
     const fetchFn = options.fetch ?? globalThis.fetch;
     if (!fetchFn) throw new Error('easy-chat sdk: no fetch available; pass options.fetch');
     this.fetchFn = (input, init) => fetchFn(input, init);
+    this.customFetch = options.fetch && this.fetchFn;
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.onUnauthorized = options.onUnauthorized;
   }
 
-  /** Calls one route: `body` for POST/PUT (and a DELETE that takes one), `query` otherwise. */
-  async call<T>(name: RouteName, input: { body?: unknown; query?: Query } = {}): Promise<T> {
+  /** Calls one route: `body` for POST/PUT (and a DELETE that takes one), `query` otherwise, `params` for `{name}` in its path. */
+  async call<T>(
+    name: RouteName,
+    input: { body?: unknown; query?: Query; params?: Record<string, string> } = {},
+  ): Promise<T> {
     const route = ROUTES[name];
-    let url = `${this.baseUrl}${route.path}`;
+    let url = this.urlOf(route.path, input.params);
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(input.query ?? {})) {
       if (value !== undefined) params.set(key, String(value));
@@ -360,5 +395,97 @@ export class RestClient {
   /** Hides a conversation and clears its history, for me only. */
   async deleteConversation(conversationId: string): Promise<void> {
     await this.call('deleteConversation', { query: { conversationId } });
+  }
+  // --- files ------------------------------------------------------------------
+
+  /**
+   * Uploads a file (multipart, one part named `file`) and answers what the server
+   * stored: `fileId`, the name, size, the type sniffed from the bytes, image
+   * dimensions, and signed `url` / `thumbUrl` paths. In Node, pass
+   * `await fs.openAsBlob(path)` to stream a file from disk, or a Buffer.
+   */
+  async uploadFile(file: UploadBody, options: UploadOptions = {}): Promise<UploadedFile> {
+    const route = ROUTES.uploadFile;
+    const { body, boundary } = multipartBody(file, uploadName(file, options));
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(body.size),
+    };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const answer = await sendUpload(
+      { url: this.urlOf(route.path), headers, body },
+      options,
+      // Browsers: XMLHttpRequest (upload progress) unless the caller chose a fetch.
+      this.customFetch ?? (hasXhr() ? undefined : this.fetchFn),
+    );
+    try {
+      return unwrapEnvelope<UploadedFile>(answer.status, answer.text, `POST ${route.path}`);
+    } catch (err) {
+      if (err instanceof ApiError && err.isUnauthorized) this.onUnauthorized?.(err);
+      throw err;
+    }
+  }
+
+  /** S3 storage only: a presigned PUT for a large file; then `completeDirectUpload`. */
+  createDirectUpload(input: DirectUploadInput): Promise<DirectUpload> {
+    return this.call('createDirectUpload', { body: input });
+  }
+
+  /** Checks what arrived at the presigned URL (size, type) and makes the file usable. */
+  completeDirectUpload(uploadId: string): Promise<UploadedFile> {
+    return this.call('completeDirectUpload', { params: { uploadId } });
+  }
+
+  /** Fresh signed links to a file I may read (for `<img src>`, `<audio src>`, a new tab). */
+  fileLink(fileId: string): Promise<FileLink> {
+    return this.call('fileLink', { params: { fileId } });
+  }
+
+  /** The bytes of a file I may read. */
+  downloadFile(fileId: string, options: { signal?: AbortSignal } = {}): Promise<Blob> {
+    return this.download('downloadFile', fileId, options.signal);
+  }
+
+  /** The WebP thumbnail of an image I may read. */
+  downloadThumbnail(fileId: string, options: { signal?: AbortSignal } = {}): Promise<Blob> {
+    return this.download('downloadThumbnail', fileId, options.signal);
+  }
+
+  /** A path the server answered (`url`, `thumbUrl`) as a full URL on this client's server. */
+  resolveUrl(path: string): string {
+    return /^[a-z][a-z0-9+.-]*:/i.test(path) ? path : `${this.baseUrl}${path}`;
+  }
+
+  private async download(
+    name: 'downloadFile' | 'downloadThumbnail',
+    fileId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Blob> {
+    const route = ROUTES[name];
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const response = await this.fetchFn(this.urlOf(route.path, { fileId }), {
+      method: 'GET',
+      headers,
+      signal,
+    });
+    if (response.ok) return response.blob();
+    try {
+      return unwrapEnvelope<never>(response.status, await response.text(), `GET ${route.path}`);
+    } catch (err) {
+      if (err instanceof ApiError && err.isUnauthorized) this.onUnauthorized?.(err);
+      throw err;
+    }
+  }
+
+  /** The full URL of a route path, its `{name}` segments filled in (encoded). */
+  private urlOf(path: string, params: Record<string, string> = {}): string {
+    const filled = path.replace(/\{(\w+)\}/g, (_, key: string) => {
+      const value = params[key];
+      if (value === undefined) throw new Error(`easy-chat sdk: ${path} needs ${key}`);
+      return encodeURIComponent(value);
+    });
+    return `${this.baseUrl}${filled}`;
   }
 }

@@ -9,8 +9,8 @@
 export const ChatType = { group: 1, single: 2 } as const;
 export type ChatType = (typeof ChatType)[keyof typeof ChatType];
 
-/** mType: 0 text, 1 image, 2 file, 3 custom. */
-export const MessageType = { text: 0, image: 1, file: 2, custom: 3 } as const;
+/** mType: 0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video (1, 2, 4, 5 carry a file). */
+export const MessageType = { text: 0, image: 1, file: 2, custom: 3, voice: 4, video: 5 } as const;
 
 /** handleResult of friend and group requests. */
 export const HandleResult = { pending: 1, accepted: 2, refused: 3, cancelled: 4 } as const;
@@ -441,3 +441,56 @@ export interface ConversationState {
 export type ChatPush = Message & { contentType: 0 };
 export type ReceiptPush = ReadReceipt & { contentType: 1 };
 export type ChangePush = Message & { contentType: 2 };
+
+// --- files --------------------------------------------------------------------
+
+/** What the server stored of an upload (`POST /v1/files`, docs/files.md). */
+export interface UploadedFile {
+  fileId: string;
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** Sniffed from the bytes, not taken from the client. */
+  mime: string;
+  /** Images: pixels, EXIF orientation applied. */
+  width?: number;
+  height?: number;
+  /** Voice and video: milliseconds. */
+  duration?: number;
+  /** Signed download path for the caller (valid files.linkTtlSec); `api.resolveUrl` makes it absolute. */
+  url: string;
+  /** Signed thumbnail path (images). */
+  thumbUrl?: string;
+}
+
+/** Fresh signed links to a file (`GET /v1/files/{fileId}/link`). */
+export interface FileLink extends UploadedFile {
+  /** Epoch milliseconds the links stop working. */
+  expiresAt: number;
+}
+
+export interface DirectUploadInput {
+  name: string;
+  /** The exact byte count that will be PUT. */
+  size: number;
+}
+
+/** A presigned PUT straight to S3 (S3 storage only). */
+export interface DirectUpload {
+  uploadId: string;
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: number;
+}
+
+/** The `content` of a message of mType 1, 2, 4 or 5 (JSON text), as the server stored it. */
+export interface FileContent {
+  fileId: string;
+  name: string;
+  size: number;
+  mime: string;
+  width?: number;
+  height?: number;
+  duration?: number;
+}
