@@ -2,14 +2,14 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { ChatView } from './ChatView.js';
 import { colourOf, initials, useAppState } from './hooks.js';
 import { Sidebar } from './Sidebar.js';
-import { store } from './store.js';
+import { store } from './store/index.js';
 
 export function App() {
   const state = useAppState();
   const [resuming, setResuming] = useState(true);
 
   useEffect(() => {
-    store
+    store.session
       .resume()
       .catch((err: unknown) => store.fail(err))
       .finally(() => setResuming(false));
@@ -77,8 +77,8 @@ function AuthScreen() {
     setBusy(true);
     setError(null);
     try {
-      if (mode === 'login') await store.login(phone.trim(), password);
-      else await store.register(phone.trim(), password, nickname.trim());
+      if (mode === 'login') await store.session.login(phone.trim(), password);
+      else await store.session.register(phone.trim(), password, nickname.trim());
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {

@@ -2,7 +2,7 @@ import { ChatType } from '@easy-chat/sdk';
 import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { Avatar } from './App.js';
 import { timeOf, useAppState } from './hooks.js';
-import { store, type ChatMessage } from './store.js';
+import { store, type ChatMessage } from './store/index.js';
 
 export function ChatView({ conversationId }: { conversationId: string }) {
   const state = useAppState();
@@ -33,7 +33,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
 
   if (!conversation) return <div className="empty">Loading…</div>;
   const single = conversation.chatType === ChatType.single;
-  const title = store.titleOf(conversation);
+  const title = store.conversations.titleOf(conversation);
   const me = state.me!.id;
   const reads = state.reads[conversationId] ?? {};
   const lastMine = [...messages].reverse().find((m) => m.sendId === me && m.seq !== undefined);
@@ -48,14 +48,18 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     if (el.scrollTop < 60 && history?.loaded && !history.loading && !history.exhausted) {
       anchor.current = { height: el.scrollHeight, top: el.scrollTop };
-      void store.loadOlder(conversationId);
+      void store.messages.loadOlder(conversationId);
     }
   }
 
   return (
     <section className="chat" data-testid="chat" data-conversation={conversationId}>
       <header className="chat-header">
-        <button className="back" onClick={() => void store.open(null)} aria-label="Back">
+        <button
+          className="back"
+          onClick={() => void store.conversations.open(null)}
+          aria-label="Back"
+        >
           ‹
         </button>
         <Avatar
@@ -101,7 +105,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
             onClick={() => {
               const el = scroller.current;
               if (el) anchor.current = { height: el.scrollHeight, top: el.scrollTop };
-              void store.loadOlder(conversationId);
+              void store.messages.loadOlder(conversationId);
             }}
           >
             Load earlier messages
@@ -167,7 +171,7 @@ function Bubble(props: {
           <button
             className="link"
             data-testid="retry"
-            onClick={() => void store.send(props.conversationId, m.content, m.key)}
+            onClick={() => void store.messages.send(props.conversationId, m.content, m.key)}
           >
             Retry
           </button>
@@ -189,7 +193,7 @@ function Composer({ conversationId }: { conversationId: string }) {
     const content = text.trim();
     if (!content) return;
     setText('');
-    void store.send(conversationId, content);
+    void store.messages.send(conversationId, content);
   }
   function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {

@@ -2,7 +2,7 @@ import { ChatType, type UserInfo } from '@easy-chat/sdk';
 import { useState, type FormEvent } from 'react';
 import { Avatar } from './App.js';
 import { timeOf, useAppState } from './hooks.js';
-import { store } from './store.js';
+import { store } from './store/index.js';
 
 type Tab = 'chats' | 'contacts' | 'groups' | 'profile';
 
@@ -63,7 +63,7 @@ function Conversations() {
   return (
     <ul className="list" data-testid="conversations">
       {list.map((c) => {
-        const title = store.titleOf(c);
+        const title = store.conversations.titleOf(c);
         const single = c.chatType === ChatType.single;
         const last = c.msg;
         const sender =
@@ -76,7 +76,7 @@ function Conversations() {
           <li key={c.conversationId}>
             <button
               className={`row ${state.activeId === c.conversationId ? 'selected' : ''}`}
-              onClick={() => void store.open(c.conversationId)}
+              onClick={() => void store.conversations.open(c.conversationId)}
               data-testid="conversation"
               data-title={title}
             >
@@ -150,14 +150,14 @@ function Contacts() {
                   <span className="row-sub">{u.mobile}</span>
                 </span>
                 {friendIds.has(u.id) ? (
-                  <button onClick={() => void store.startChat(u.id)}>Message</button>
+                  <button onClick={() => void store.conversations.startChat(u.id)}>Message</button>
                 ) : (
                   <button
                     data-testid="add-friend"
                     onClick={() =>
                       void store
                         .act(() => store.api.requestFriend({ userId: u.id }), 'Friend request sent')
-                        .then(() => store.refreshFriends())
+                        .then(() => store.contacts.refreshFriends())
                     }
                   >
                     Add friend
@@ -187,8 +187,8 @@ function Contacts() {
                       .act(() =>
                         store.api.handleFriendRequest({ friendReqId: r.id, handleResult: 2 }),
                       )
-                      .then(() => store.refreshFriends())
-                      .then(() => store.refreshOnline())
+                      .then(() => store.contacts.refreshFriends())
+                      .then(() => store.contacts.refreshOnline())
                   }
                 >
                   Accept
@@ -199,7 +199,7 @@ function Contacts() {
                       .act(() =>
                         store.api.handleFriendRequest({ friendReqId: r.id, handleResult: 3 }),
                       )
-                      .then(() => store.refreshFriends())
+                      .then(() => store.contacts.refreshFriends())
                   }
                 >
                   Refuse
@@ -212,7 +212,7 @@ function Contacts() {
       <section>
         <h3>
           Friends
-          <button className="link" onClick={() => void store.refreshFriends()}>
+          <button className="link" onClick={() => void store.contacts.refreshFriends()}>
             Refresh
           </button>
         </h3>
@@ -222,7 +222,7 @@ function Contacts() {
             <li key={f.friendUid}>
               <button
                 className="row"
-                onClick={() => void store.startChat(f.friendUid)}
+                onClick={() => void store.conversations.startChat(f.friendUid)}
                 data-testid="friend"
                 data-name={f.nickname}
               >
@@ -261,7 +261,7 @@ function Groups() {
     );
     if (ok) {
       setName('');
-      await store.refreshGroups();
+      await store.contacts.refreshGroups();
     }
   }
 
@@ -280,7 +280,7 @@ function Groups() {
       async () => undefined,
       joined ? 'Joined the group' : 'Asked to join; waiting for approval',
     );
-    await store.refreshGroups();
+    await store.contacts.refreshGroups();
   }
 
   return (
@@ -338,7 +338,7 @@ function Groups() {
                               handleResult: result as 2 | 3,
                             }),
                           )
-                          .then(() => store.refreshGroups())
+                          .then(() => store.contacts.refreshGroups())
                       }
                     >
                       {result === 2 ? 'Approve' : 'Refuse'}
@@ -353,7 +353,7 @@ function Groups() {
       <section>
         <h3>
           My groups
-          <button className="link" onClick={() => void store.refreshGroups()}>
+          <button className="link" onClick={() => void store.contacts.refreshGroups()}>
             Refresh
           </button>
         </h3>
@@ -363,7 +363,7 @@ function Groups() {
             <li key={g.id}>
               <button
                 className="row"
-                onClick={() => void store.openGroup(g.id)}
+                onClick={() => void store.conversations.openGroup(g.id)}
                 data-testid="group"
                 data-name={g.name}
                 data-id={g.id}
@@ -392,7 +392,10 @@ function Profile() {
   const [sex, setSex] = useState(me.sex);
   async function save(event: FormEvent) {
     event.preventDefault();
-    await store.act(() => store.updateProfile({ nickname: nickname.trim(), sex }), 'Profile saved');
+    await store.act(
+      () => store.contacts.updateProfile({ nickname: nickname.trim(), sex }),
+      'Profile saved',
+    );
   }
   return (
     <form className="stack-form" onSubmit={(e) => void save(e)}>
@@ -425,7 +428,7 @@ function Profile() {
       <button className="primary" type="submit">
         Save
       </button>
-      <button type="button" onClick={() => void store.logout()}>
+      <button type="button" onClick={() => void store.session.logout()}>
         Log out
       </button>
     </form>

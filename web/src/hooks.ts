@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { store, type State } from './store.js';
+import { store, type State } from './store/index.js';
 
 /** The app state (re-renders on every change; the state is small). */
 export function useAppState(): State {

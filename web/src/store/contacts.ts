@@ -1,0 +1,106 @@
+import type { ChatClient, GroupMember, GroupRequest } from '@easy-chat/sdk';
+import type { StoreCore } from './core.js';
+
+/** Friends, their presence, groups, join requests, members and my profile. */
+export class ContactsStore {
+  private onlineTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly core: StoreCore) {}
+
+  /** Follows the pushes about people and groups on a new session's client. */
+  attach(client: ChatClient): void {
+    // Social pushes (friend.request, group.member.joined, …): reload what they changed.
+    client.on('serverEvent', (frame) => {
+      if (frame.method?.startsWith('friend.')) {
+        void this.refreshFriends().catch((e: unknown) => this.core.fail(e));
+        void this.refreshOnline();
+      }
+      if (frame.method?.startsWith('group.'))
+        void this.refreshGroups().catch((e: unknown) => this.core.fail(e));
+    });
+    client.on('state', ({ state }) => {
+      if (state === 'online') void this.refreshOnline();
+    });
+    // Friends coming and going are pushed (user.presence).
+    client.on('presence', ({ userId, online }) =>
+      this.core.set((s) => {
+        const next = { ...s.online };
+        if (online) next[userId] = true;
+        else delete next[userId];
+        return { online: next };
+      }),
+    );
+    // The push misses a friend whose gateway crashed (offline when its heartbeat
+    // expires, with nobody to announce it): re-read now and then.
+    clearInterval(this.onlineTimer);
+    this.onlineTimer = setInterval(() => void this.refreshOnline(), 60_000);
+    void this.refreshSocial();
+  }
+
+  detach(): void {
+    clearInterval(this.onlineTimer);
+  }
+
+  async refreshSocial(): Promise<void> {
+    await Promise.all([this.refreshFriends(), this.refreshGroups()]).catch((err: unknown) =>
+      this.core.fail(err),
+    );
+  }
+
+  async refreshFriends(): Promise<void> {
+    const api = this.core.api;
+    const [friends, friendRequests] = await Promise.all([api.friends(), api.friendRequests()]);
+    const users = { ...this.core.getState().users };
+    for (const f of friends) users[f.friendUid] = { nickname: f.nickname, avatar: f.avatar };
+    this.core.set({ friends, friendRequests, users });
+    this.core.lookup(friendRequests.map((r) => r.reqUid));
+    await this.refreshOnline();
+  }
+
+  async refreshGroups(): Promise<void> {
+    const api = this.core.api;
+    const groups = await api.groups();
+    this.core.set({ groups });
+    const me = this.core.getState().me?.id;
+    const managed = groups.filter((g) => g.creatorUid === me || g.isVerify);
+    const requests = await Promise.all(
+      managed.map((g) => api.groupRequests(g.id).catch(() => [] as GroupRequest[])),
+    );
+    const groupRequests: Record<string, GroupRequest[]> = {};
+    managed.forEach((g, i) => (groupRequests[g.id] = requests[i]!));
+    this.core.set({ groupRequests });
+    this.core.lookup(requests.flat().map((r) => r.reqId));
+  }
+
+  async refreshOnline(): Promise<void> {
+    const client = this.core.client;
+    if (!client) return;
+    try {
+      this.core.set({ online: await client.onlineFriends() });
+    } catch {
+      // next round
+    }
+  }
+
+  async loadMembers(groupId: string): Promise<void> {
+    try {
+      const members: GroupMember[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await this.core.api.members({ groupId, ...(cursor ? { cursor } : {}) });
+        members.push(...page.list);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      const users = { ...this.core.getState().users };
+      for (const m of members) users[m.userId] = { nickname: m.nickname, avatar: m.avatar };
+      this.core.set((s) => ({ members: { ...s.members, [groupId]: members }, users }));
+    } catch (err) {
+      this.core.fail(err);
+    }
+  }
+
+  async updateProfile(input: { nickname?: string; avatar?: string; sex?: number }): Promise<void> {
+    const info = await this.core.api.updateMe(input);
+    this.core.set((s) => ({ me: info, users: { ...s.users, [info.id]: info } }));
+  }
+}

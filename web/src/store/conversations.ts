@@ -1,0 +1,207 @@
+import {
+  ChatType,
+  type ChatClient,
+  type Conversation,
+  type ConversationState,
+  type Message,
+  type ReadReceipt,
+} from '@easy-chat/sdk';
+import type { ContactsStore } from './contacts.js';
+import type { StoreCore } from './core.js';
+import type { MessagesStore } from './messages.js';
+import type { State } from './state.js';
+
+/**
+ * The conversation `message` lands in, moved on by it: last message, maxSeq, and
+ * the unread count (not counted when it is mine or seen as it arrives).
+ */
+export function withMessage(
+  known: Conversation | undefined,
+  message: Message,
+  mine: boolean,
+  seen: boolean,
+): Conversation {
+  if (known) {
+    return {
+      ...known,
+      isShow: true,
+      maxSeq: Math.max(known.maxSeq, message.seq),
+      msg: !known.msg || known.msg.seq <= message.seq ? message : known.msg,
+      // Sending marks read: my own newest message clears the badge.
+      unread:
+        mine && message.seq >= known.maxSeq
+          ? 0
+          : mine || seen || message.seq <= known.readSeq
+            ? known.unread
+            : known.unread + 1,
+      readSeq: mine ? Math.max(known.readSeq, message.seq) : known.readSeq,
+    };
+  }
+  return {
+    conversationId: message.conversationId,
+    chatType: message.chatType,
+    targetId:
+      message.chatType === ChatType.single
+        ? mine
+          ? message.recvId
+          : message.sendId
+        : message.recvId,
+    isShow: true,
+    maxSeq: message.seq,
+    readSeq: mine ? message.seq : message.seq - 1,
+    unread: mine || seen ? 0 : 1,
+    pinned: false,
+    muted: false,
+    mentioned: false,
+    clearSeq: 0,
+    msg: message,
+  };
+}
+
+/** The conversation list, the open conversation, read positions and receipts. */
+export class ConversationsStore {
+  messages!: MessagesStore;
+  contacts!: ContactsStore;
+
+  constructor(private readonly core: StoreCore) {}
+
+  attach(client: ChatClient): void {
+    client.on('conversations', (list) => this.onConversations(list));
+    client.on('readReceipt', (receipt) => this.onReceipt(receipt));
+    client.on('conversationUpdated', (state) => this.onConversationUpdated(state));
+  }
+
+  private onConversations(list: Record<string, Conversation>): void {
+    this.core.set({ conversations: list });
+    this.core.lookup(
+      Object.values(list).map((c) => (c.chatType === ChatType.single ? c.targetId : '')),
+    );
+    // Missed messages of the open conversation are re-read from history on reconnect
+    // only if it was never loaded; otherwise the sync fills them in.
+    this.markActiveRead();
+  }
+
+  /** My read position or visibility changed on another device (or by sending there). */
+  private onConversationUpdated(state: ConversationState): void {
+    this.core.set((s) => {
+      const conversation = s.conversations[state.conversationId];
+      if (!conversation) return {};
+      const readSeq = Math.max(conversation.readSeq, state.readSeq);
+      return {
+        conversations: {
+          ...s.conversations,
+          [state.conversationId]: {
+            ...conversation,
+            isShow: state.isShow,
+            readSeq,
+            unread: readSeq >= conversation.maxSeq ? 0 : conversation.unread,
+          },
+        },
+      };
+    });
+  }
+
+  private onReceipt(receipt: ReadReceipt): void {
+    const id = receipt.conversationId;
+    const me = this.core.getState().me?.id;
+    const reads = receipt.reads ?? { [receipt.sendId]: receipt.readSeq };
+    this.core.set((s) => {
+      const merged = { ...s.reads[id] };
+      for (const [uid, seq] of Object.entries(reads)) merged[uid] = Math.max(merged[uid] ?? 0, seq);
+      const patch: Partial<State> = { reads: { ...s.reads, [id]: merged } };
+      // My own read on another device clears the badge here too.
+      const mine = me ? reads[me] : undefined;
+      const conversation = s.conversations[id];
+      if (mine !== undefined && conversation && mine > conversation.readSeq) {
+        patch.conversations = {
+          ...s.conversations,
+          [id]: {
+            ...conversation,
+            readSeq: mine,
+            unread: mine >= conversation.maxSeq ? 0 : conversation.unread,
+          },
+        };
+      }
+      return patch;
+    });
+  }
+
+  async open(conversationId: string | null): Promise<void> {
+    this.core.set({ activeId: conversationId });
+    if (!conversationId) return;
+    const state = this.core.getState();
+    if (!state.history[conversationId]?.loaded) await this.messages.loadOlder(conversationId);
+    this.markActiveRead();
+    void this.loadReads(conversationId);
+    const conversation = this.core.getState().conversations[conversationId];
+    if (conversation?.chatType === ChatType.group) void this.contacts.loadMembers(conversationId);
+  }
+
+  /** Marks the open conversation read when the page is visible. */
+  markActiveRead(): void {
+    const { activeId: id, conversations } = this.core.getState();
+    const conversation = id ? conversations[id] : undefined;
+    const client = this.core.client;
+    if (!id || !conversation || !client || document.visibilityState !== 'visible') return;
+    if (conversation.readSeq >= conversation.maxSeq && conversation.unread === 0) return;
+    const readSeq = conversation.maxSeq;
+    this.core.set((s) => ({
+      conversations: {
+        ...s.conversations,
+        [id]: { ...conversation, readSeq: Math.max(conversation.readSeq, readSeq), unread: 0 },
+      },
+    }));
+    client.markRead(id, readSeq).catch((err: unknown) => console.warn('markRead', err));
+  }
+
+  /** Who has read my latest message (the starting point before receipts arrive). */
+  private async loadReads(conversationId: string): Promise<void> {
+    const state = this.core.getState();
+    const me = state.me?.id;
+    const mine = [...(state.messages[conversationId] ?? [])]
+      .reverse()
+      .find((m) => m.sendId === me && m.msgId && m.seq !== undefined);
+    if (!mine?.msgId || mine.seq === undefined) return;
+    try {
+      const records = await this.core.api.readRecords(mine.msgId);
+      const seq = mine.seq;
+      this.core.set((s) => {
+        const merged = { ...s.reads[conversationId] };
+        for (const uid of records.reads) merged[uid] = Math.max(merged[uid] ?? 0, seq);
+        return { reads: { ...s.reads, [conversationId]: merged } };
+      });
+    } catch {
+      // read records are a nicety
+    }
+  }
+
+  async startChat(userId: string): Promise<void> {
+    try {
+      const id = await this.core.api.setupConversation({ recvId: userId, chatType: 2 });
+      await this.ensure(id);
+      await this.open(id);
+    } catch (err) {
+      this.core.fail(err);
+    }
+  }
+
+  async openGroup(groupId: string): Promise<void> {
+    await this.ensure(groupId);
+    await this.open(groupId);
+  }
+
+  private async ensure(id: string): Promise<void> {
+    if (this.core.getState().conversations[id]) return;
+    const list = await this.core.api.conversations();
+    this.core.set((s) => ({ conversations: { ...s.conversations, ...list } }));
+  }
+
+  /** Display name of a conversation. */
+  titleOf(conversation: Conversation): string {
+    const state = this.core.getState();
+    if (conversation.chatType === ChatType.group) {
+      return state.groups.find((g) => g.id === conversation.targetId)?.name ?? 'Group';
+    }
+    return state.users[conversation.targetId]?.nickname ?? '…';
+  }
+}

@@ -1,0 +1,92 @@
+import { ApiError, ChatClient, type UserInfo } from '@easy-chat/sdk';
+import type { StoreCore } from './core.js';
+
+const TOKEN_KEY = 'easy-chat.token';
+
+/** A part of the store that follows the events of each session's client. */
+export interface SessionPart {
+  attach(client: ChatClient): void;
+  detach?(): void;
+}
+
+/** Logging in and out, the saved token, and the connection state. */
+export class SessionStore {
+  constructor(
+    private readonly core: StoreCore,
+    private readonly parts: SessionPart[],
+    /** The page became visible again: what is on screen is now read. */
+    private readonly onVisible: () => void,
+  ) {}
+
+  private watchingVisibility = false;
+
+  /** Resumes a session saved in this browser, if any. */
+  async resume(): Promise<void> {
+    const token = localStorage.getItem(TOKEN_KEY);
+    if (token) await this.start(token);
+  }
+
+  async login(phone: string, password: string): Promise<void> {
+    const { token } = await newClient(null).api.login({ phone, password });
+    await this.start(token);
+  }
+
+  async register(phone: string, password: string, nickname: string): Promise<void> {
+    const { token } = await newClient(null).api.register({ phone, password, nickname });
+    await this.start(token);
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.core.client?.api.logout();
+    } catch {
+      // the token may already be gone
+    }
+    this.stop();
+  }
+
+  private stop(): void {
+    localStorage.removeItem(TOKEN_KEY);
+    this.core.client?.disconnect();
+    this.core.client = null;
+    for (const part of this.parts) part.detach?.();
+    this.core.reset();
+  }
+
+  private async start(token: string): Promise<void> {
+    this.core.client?.disconnect();
+    const client = newClient(token);
+    this.core.client = client;
+    client.on('authError', () => {
+      if (this.core.client !== client) return;
+      this.stop();
+      this.core.set({ notice: { text: 'Your session ended. Please log in again.', kind: 'info' } });
+    });
+    let me: UserInfo;
+    try {
+      me = await client.api.me();
+    } catch (err) {
+      if (err instanceof ApiError && err.isUnauthorized) return; // authError handled it
+      throw err;
+    }
+    localStorage.setItem(TOKEN_KEY, token);
+    this.core.set({ me, users: { [me.id]: { nickname: me.nickname, avatar: me.avatar } } });
+    client.on('state', ({ state }) =>
+      this.core.set((s) => ({
+        connection: state,
+        wasOnline: s.wasOnline || state === 'online',
+      })),
+    );
+    client.on('error', (err) => console.warn('easy-chat:', err));
+    for (const part of this.parts) part.attach(client);
+    if (!this.watchingVisibility) {
+      this.watchingVisibility = true;
+      document.addEventListener('visibilitychange', () => this.onVisible());
+    }
+    client.connect().catch(() => undefined);
+  }
+}
+
+function newClient(token: string | null): ChatClient {
+  return new ChatClient({ baseUrl: '', token });
+}

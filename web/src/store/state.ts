@@ -1,0 +1,78 @@
+import type {
+  ConnectionState,
+  Conversation,
+  Friend,
+  FriendRequest,
+  Group,
+  GroupMember,
+  GroupRequest,
+  UserInfo,
+} from '@easy-chat/sdk';
+
+/** A message as the app shows it: stored (with seq) or still on its way. */
+export interface ChatMessage {
+  key: string;
+  conversationId: string;
+  chatType: number;
+  sendId: string;
+  recvId: string;
+  content: string;
+  sendTime: number;
+  clientMsgId: string | null;
+  seq?: number;
+  msgId?: string;
+  status: 'sending' | 'sent' | 'failed';
+  error?: string;
+}
+
+export interface HistoryState {
+  loading: boolean;
+  /** No older messages on the server. */
+  exhausted: boolean;
+  loaded: boolean;
+}
+
+/** The whole app state: one object, replaced on every change (components compare by identity). */
+export interface State {
+  // session
+  connection: ConnectionState;
+  /** Connected at least once since login: losing the connection then shows the banner. */
+  wasOnline: boolean;
+  me: UserInfo | null;
+  notice: { text: string; kind: 'error' | 'info' } | null;
+  // contacts and groups
+  users: Record<string, { nickname: string; avatar: string }>;
+  friends: Friend[];
+  online: Record<string, boolean>;
+  friendRequests: FriendRequest[];
+  groups: Group[];
+  groupRequests: Record<string, GroupRequest[]>;
+  members: Record<string, GroupMember[]>;
+  // conversations
+  conversations: Record<string, Conversation>;
+  /** conversationId → reader → readSeq (the peer in a single chat, members in a group). */
+  reads: Record<string, Record<string, number>>;
+  activeId: string | null;
+  // messages
+  messages: Record<string, ChatMessage[]>;
+  history: Record<string, HistoryState>;
+}
+
+export const initialState: State = {
+  connection: 'idle',
+  wasOnline: false,
+  me: null,
+  notice: null,
+  users: {},
+  friends: [],
+  online: {},
+  friendRequests: [],
+  groups: [],
+  groupRequests: {},
+  members: {},
+  conversations: {},
+  reads: {},
+  activeId: null,
+  messages: {},
+  history: {},
+};
