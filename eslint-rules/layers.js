@@ -20,6 +20,9 @@ export const LAYERS = [
   ['modules'],
   ['catalogue'],
   ['app'],
+  // Copying another system's data in (import/): uses storage and the modules'
+  // entities, is used only by the command line, never by the running server.
+  ['import'],
   ['cli', 'cli.ts'],
 ];
 

@@ -20,6 +20,11 @@ async function main(argv: string[]): Promise<number> {
 
   // A .env file in the working directory fills in variables not already set.
   if (existsSync('.env')) process.loadEnvFile('.env');
+  if (invocation.command === 'import') {
+    // Loaded only for this command: the server never loads the importer.
+    const { importCommand } = await import('./cli/import-command.js');
+    return importCommand(invocation);
+  }
   // Loaded only to start: help and version answer without loading the server.
   const { loadConfig } = await import('./config/load-config.js');
   const { createApp } = await import('./app/create-app.js');

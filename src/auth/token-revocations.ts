@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Database } from '../adapters/storage/schema.js';
+import { isMysql } from '../adapters/storage/portable.js';
 import type { Clock } from '../shared/clock.js';
 
 /** The claims a revocation check looks at. */
@@ -62,16 +63,26 @@ export class TokenRevocations {
     const { db, cache, clock } = this.deps;
     const now = clock();
     if (untilMs <= now) return;
-    await db
-      .insertInto('tokenRevocations')
-      .values({ key, value, expiresAt: untilMs })
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({ value, expiresAt: untilMs })
-          .where('tokenRevocations.value', '<', value),
-      )
-      .execute();
+    const insert = db.insertInto('tokenRevocations').values({ key, value, expiresAt: untilMs });
+    if (isMysql(db)) {
+      // The later cut-off wins. MySQL assigns left to right, so expires_at is
+      // decided while value still holds the old one.
+      await insert
+        .onDuplicateKeyUpdate({
+          expiresAt: sql<number>`case when \`value\` < ${value} then ${untilMs} else expires_at end`,
+          value: sql<number>`greatest(\`value\`, ${value})`,
+        })
+        .execute();
+    } else {
+      await insert
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({ value, expiresAt: untilMs })
+            .where('tokenRevocations.value', '<', value),
+        )
+        .execute();
+    }
     // Revocations are rare (logouts, disabled accounts): clean up as they come.
     await db.deleteFrom('tokenRevocations').where('expiresAt', '<=', now).execute();
     await cache.set(cacheKey(key), String(value), untilMs - now);

@@ -5,12 +5,14 @@ import { ALL_ROLES } from '../config/config.schema.js';
 /** What the command line asks for; `usage` is an answer to print and exit with `code`. */
 export type Invocation =
   | { command: 'start'; roles?: string[]; config?: string }
+  | { command: 'import'; source: 'go-easy-chat'; from: string; config?: string; batch: number }
   | { command: 'usage'; text: string; code: 0 | 2; toStderr: boolean };
 
 const MAIN_HELP = `usage: easy-chat <command> [options]
 
 Commands:
   start      run the server (API, WebSocket gateway, workers; see easy-chat start --help)
+  import     copy another system's data in: easy-chat import go-easy-chat --from mysql://...
   help       show this text, or a command's: easy-chat help start
 
 Options:
@@ -33,7 +35,20 @@ LOG_FORMAT (pretty | json; default pretty on a terminal), EASY_CHAT_ENV (develop
 A .env file in the working directory fills in variables not already set.
 See docs/configuration.md.`;
 
-const HELP: Record<string, string> = { start: START_HELP };
+const IMPORT_HELP = `usage: easy-chat import go-easy-chat --from mysql://user:pass@host:3306/db [--config FILE] [--batch N]
+
+Copies the Go easy-chat's users, friends, friend requests, groups, members and join
+requests into easy-chat's storage (any driver). Running it again imports only what is
+missing; an interrupted run continues where it stopped. See docs/from-go-easy-chat.md.
+
+Options:
+  --from URL      the Go easy-chat's MySQL database (only read)
+  --config FILE   YAML file merged over config/default.yaml and config/<env>.yaml: the
+                  storage to import into, as for start (or EC_STORAGE__DRIVER, DATABASE_URL)
+  --batch N       rows per statement, 1 to 10000 (default 500)
+  -h, --help      show this text`;
+
+const HELP: Record<string, string> = { start: START_HELP, import: IMPORT_HELP };
 
 /** The package version, from the package.json one level above src/ or dist/. */
 export function version(): string {
@@ -66,6 +81,7 @@ export function parseCommandLine(argv: string[]): Invocation {
     if (topic === undefined) return usage(MAIN_HELP);
     return HELP[topic] ? usage(HELP[topic]) : unknownCommand(topic);
   }
+  if (command === 'import') return parseImport(rest);
   if (command !== 'start') {
     return command.startsWith('-')
       ? usage(`easy-chat: unknown option '${command}'; see easy-chat --help`, 2)
@@ -101,6 +117,50 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
 }
 
+/** Kinds of data `easy-chat import` copies in. */
+const IMPORT_SOURCES = ['go-easy-chat'] as const;
+
+/** `easy-chat import go-easy-chat --from URL [--config FILE] [--batch N]`. */
+function parseImport(args: string[]): Invocation {
+  const refuse = (message: string) =>
+    usage(`easy-chat import: ${message}; see easy-chat import --help`, 2);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        from: { type: 'string' },
+        config: { type: 'string' },
+        batch: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    return refuse((err as Error).message.split('. ')[0]!);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return usage(IMPORT_HELP);
+  const [source, extra] = positionals;
+  if (source === undefined) return refuse(`say what to import (${IMPORT_SOURCES.join(', ')})`);
+  if (source !== 'go-easy-chat') {
+    return refuse(`unknown source '${source}' (known: ${IMPORT_SOURCES.join(', ')})`);
+  }
+  if (extra !== undefined) return refuse(`unexpected argument '${extra}'`);
+  if (values.from === undefined) return refuse('--from mysql://user:pass@host:3306/db is required');
+  // The Go system keeps its data in MySQL; any other URL is a mistake to name now,
+  // not a driver error later.
+  if (!/^(mysql|mariadb):\/\/./i.test(values.from)) {
+    return refuse('--from must be a mysql:// (or mariadb://) URL');
+  }
+  const batch = values.batch === undefined ? 500 : Number(values.batch);
+  if (!/^\d+$/.test(values.batch ?? '500') || batch < 1 || batch > 10_000) {
+    return refuse(`--batch must be a whole number from 1 to 10000, not '${values.batch}'`);
+  }
+  return { command: 'import', source, from: values.from, config: values.config, batch };
+}
+
 function unknownCommand(name: string): Invocation {
-  return usage(`easy-chat: unknown command '${name}'; commands: start, help`, 2);
+  return usage(`easy-chat: unknown command '${name}'; commands: start, import, help`, 2);
 }

@@ -76,7 +76,7 @@ export const ConfigSchema = strict({
     ]),
   }),
   storage: strict({
-    driver: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    driver: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres'), Type.Literal('mysql')]),
     sqlite: strict({
       file: Type.String({ minLength: 1 }),
       synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')]),
@@ -85,6 +85,12 @@ export const ConfigSchema = strict({
     postgres: strict({
       url: Type.String({ minLength: 1 }),
       schema: Type.String({ pattern: '^[a-z_][a-z0-9_]*$' }),
+      poolSize: PositiveInt,
+      connectTimeoutMs: PositiveInt,
+    }),
+    /** MySQL 8 or MariaDB 10.11+; the database named in the URL holds the tables. */
+    mysql: strict({
+      url: Type.String({ minLength: 1 }),
       poolSize: PositiveInt,
       connectTimeoutMs: PositiveInt,
     }),

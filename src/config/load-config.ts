@@ -163,6 +163,8 @@ function overridesFromEnvironment(environment: NodeJS.ProcessEnv): Tree {
   for (const [name, raw] of Object.entries(environment)) {
     if (raw === undefined || raw === '') continue;
     let path = ENV_ALIASES[name];
+    // One DATABASE_URL for either server: its scheme says which one it is for.
+    if (name === 'DATABASE_URL' && /^(mysql|mariadb):/i.test(raw)) path = 'storage.mysql.url';
     if (!path && name.startsWith(ENV_PREFIX)) {
       path = name.slice(ENV_PREFIX.length).split('__').map(snakeToCamel).join('.');
     }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertedRows, skipExisting } from '../adapters/storage/portable.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
 
@@ -19,14 +20,14 @@ export class ProcessedEvents {
     apply: (trx: Kysely<Database>) => Promise<void>,
   ): Promise<boolean> {
     return this.deps.db.transaction().execute(async (trx) => {
-      // ON CONFLICT DO NOTHING works on both engines and, unlike catching the
-      // violation, leaves a PostgreSQL transaction usable.
+      // Skipping the existing row (rather than catching the violation) leaves a
+      // PostgreSQL transaction usable.
       const result = await trx
         .insertInto('processedEvents')
         .values({ consumer, eventId, processedAt: this.deps.clock() })
-        .onConflict((oc) => oc.columns(['consumer', 'eventId']).doNothing())
+        .$call((insert) => skipExisting(trx, insert))
         .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+      if (insertedRows(result) === 0) return false;
       await apply(trx);
       return true;
     });
@@ -46,7 +47,7 @@ export class ProcessedEvents {
     await this.deps.db
       .insertInto('processedEvents')
       .values({ consumer, eventId, processedAt: this.deps.clock() })
-      .onConflict((oc) => oc.columns(['consumer', 'eventId']).doNothing())
+      .$call((insert) => skipExisting(this.deps.db, insert))
       .execute();
   }
 

@@ -85,12 +85,48 @@ describe('easy-chat command line', { timeout: 120_000 }, () => {
       expect(usageText(answer)).toContain('usage: easy-chat start');
       expect(usageText(answer)).toContain('--roles');
     }
+    for (const args of [
+      ['import', '--help'],
+      ['import', 'go-easy-chat', '-h'],
+      ['help', 'import'],
+    ]) {
+      const answer = parseCommandLine(args);
+      expect(answer, args.join(' ')).toMatchObject({ command: 'usage', code: 0 });
+      expect(usageText(answer)).toContain('usage: easy-chat import go-easy-chat --from mysql://');
+      expect(usageText(answer)).toContain('--batch N');
+    }
+    expect(usageText(parseCommandLine(['--help']))).toContain('import     copy');
     // No command at all: the overview, on stderr, exit 2.
     expect(parseCommandLine([])).toMatchObject({ command: 'usage', code: 2, toStderr: true });
     expect(parseCommandLine(['start', '--roles', 'api', '--config', 'x.yaml'])).toEqual({
       command: 'start',
       roles: ['api'],
       config: 'x.yaml',
+    });
+    expect(
+      parseCommandLine(['import', 'go-easy-chat', '--from', 'mysql://go@db:3306/chat']),
+    ).toEqual({
+      command: 'import',
+      source: 'go-easy-chat',
+      from: 'mysql://go@db:3306/chat',
+      config: undefined,
+      batch: 500,
+    });
+    expect(
+      parseCommandLine([
+        'import',
+        '--config',
+        'x.yaml',
+        'go-easy-chat',
+        '--from=mariadb://go@db/chat',
+        '--batch',
+        '10000',
+      ]),
+    ).toMatchObject({
+      command: 'import',
+      from: 'mariadb://go@db/chat',
+      config: 'x.yaml',
+      batch: 10000,
     });
   });
 
@@ -99,9 +135,34 @@ describe('easy-chat command line', { timeout: 120_000 }, () => {
       [['start', '--port', '9000'], "easy-chat start: Unknown option '--port'"],
       [['start', '--roles'], "Option '--roles <value>' argument missing"],
       [['start', 'now'], "start takes no argument 'now'"],
-      [['stat'], "easy-chat: unknown command 'stat'; commands: start, help"],
+      [['stat'], "easy-chat: unknown command 'stat'; commands: start, import, help"],
       [['--verbose'], "easy-chat: unknown option '--verbose'"],
       [['help', 'stop'], "unknown command 'stop'"],
+      [
+        ['import'],
+        'easy-chat import: say what to import (go-easy-chat); see easy-chat import --help',
+      ],
+      [
+        ['import', 'go-chat', '--from', 'mysql://h/db'],
+        "unknown source 'go-chat' (known: go-easy-chat)",
+      ],
+      [['import', 'go-easy-chat'], '--from mysql://user:pass@host:3306/db is required'],
+      [['import', 'go-easy-chat', '--from'], "Option '--from <value>' argument missing"],
+      [['import', 'go-easy-chat', '--from', 'postgres://h/db'], '--from must be a mysql://'],
+      [
+        ['import', 'go-easy-chat', 'users', '--from', 'mysql://h/db'],
+        "unexpected argument 'users'",
+      ],
+      [
+        ['import', 'go-easy-chat', '--from', 'mysql://h/db', '--batch', '0'],
+        "--batch must be a whole number from 1 to 10000, not '0'",
+      ],
+      [['import', 'go-easy-chat', '--from', 'mysql://h/db', '--batch', '2.5'], "not '2.5'"],
+      [['import', 'go-easy-chat', '--from', 'mysql://h/db', '--batch', '10001'], "not '10001'"],
+      [
+        ['import', 'go-easy-chat', '--from', 'mysql://h/db', '--roles', 'api'],
+        "easy-chat import: Unknown option '--roles'",
+      ],
     ];
     for (const [args, message] of cases) {
       const answer = parseCommandLine(args);
@@ -119,6 +180,12 @@ describe('easy-chat command line', { timeout: 120_000 }, () => {
     expect(wrong).toMatchObject({ code: 2, stdout: '' });
     expect(wrong.stderr).toBe(
       "easy-chat start: Unknown option '--port'; see easy-chat start --help\n",
+    );
+    // The import command answers its mistakes before reading any configuration.
+    const noSource = await cli(['import', 'go-easy-chat']);
+    expect(noSource).toMatchObject({ code: 2, stdout: '' });
+    expect(noSource.stderr).toBe(
+      'easy-chat import: --from mysql://user:pass@host:3306/db is required; see easy-chat import --help\n',
     );
   });
 

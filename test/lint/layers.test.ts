@@ -55,6 +55,34 @@ describe('import layers', () => {
     ).toHaveLength(1);
   });
 
+  it('keeps the importer out of the server and the command line out of the importer', async () => {
+    // The running server never loads import/; import/ is used by the CLI only.
+    expect(
+      await lint(
+        'src/app/planted.ts',
+        "import { importGoEasyChat } from '../import/go-easy-chat/importer.js';\nvoid importGoEasyChat;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await lint(
+        'src/import/go-easy-chat/planted.ts',
+        "import { ProgressBar } from '../../cli/progress-bar.js';\nvoid ProgressBar;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await lint(
+        'src/cli/planted.ts',
+        "import { importGoEasyChat } from '../import/go-easy-chat/importer.js';\nimport { ConversationRepository } from '../modules/im/conversation.repository.js';\nvoid importGoEasyChat;\nvoid ConversationRepository;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await lint(
+        'src/import/go-easy-chat/planted.ts',
+        "import { ChatType } from '../../modules/im/im.entity.js';\nvoid ChatType;\n",
+      ),
+    ).toEqual([]);
+  });
+
   it('accepts imports pointing down or within a layer, and exempts tests', async () => {
     expect(
       await lint(

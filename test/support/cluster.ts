@@ -5,13 +5,16 @@ import { NatsBroker } from '../../src/adapters/bus/nats-broker.js';
 import {
   TEST_AMQP_URL,
   TEST_DATABASE_URL,
+  TEST_MYSQL_URL,
   TEST_NATS_URL,
   TEST_REDIS_URL,
+  mysqlUrlFor,
   uniqueName,
 } from './backends.js';
 import { testNatsOptions } from './brokers.js';
 import { HttpClient } from './http-client.js';
 import { freePort } from './ports.js';
+import { dropMysqlDatabase } from '../../src/adapters/storage/mysql.js';
 import { dropSchema } from './test-app.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -110,6 +113,8 @@ export interface Cluster {
 }
 
 export interface ClusterOptions {
+  /** The SQL server every process shares: PostgreSQL (default) or MySQL/MariaDB. */
+  storage?: 'postgres' | 'mysql';
   /** PostgreSQL to use instead of TEST_DATABASE_URL (a fault-injecting proxy, say). */
   databaseUrl?: string;
   /** Redis to use instead of TEST_REDIS_URL (one the test may restart). */
@@ -118,26 +123,37 @@ export interface ClusterOptions {
   env?: Record<string, string>;
 }
 
-export const clusterServersAvailable = (bus: BusKind) =>
-  Boolean(TEST_DATABASE_URL && TEST_REDIS_URL && (bus === 'nats' ? TEST_NATS_URL : TEST_AMQP_URL));
+export const clusterServersAvailable = (bus: BusKind, storage: 'postgres' | 'mysql' = 'postgres') =>
+  Boolean(
+    (storage === 'postgres' ? TEST_DATABASE_URL : TEST_MYSQL_URL) &&
+    TEST_REDIS_URL &&
+    (bus === 'nats' ? TEST_NATS_URL : TEST_AMQP_URL),
+  );
 
 /**
- * Four processes on PostgreSQL, Redis and the broker: one api, two gateways,
- * one worker, each with a schema, key prefix and bus prefix of this run.
+ * Four processes on PostgreSQL (or MySQL), Redis and the broker: one api, two
+ * gateways, one worker, each with a schema (database on MySQL), key prefix and bus
+ * prefix of this run.
  */
 export async function startCluster(bus: BusKind, options: ClusterOptions = {}): Promise<Cluster> {
   const schema = uniqueName('cl').toLowerCase();
   const prefix = uniqueName('cl');
   const nodeTimeoutMs = 1_500;
+  const mysqlUrl = options.storage === 'mysql' ? mysqlUrlFor(schema) : undefined;
+  const storageEnv: Record<string, string> = mysqlUrl
+    ? { EC_STORAGE__DRIVER: 'mysql', DATABASE_URL: mysqlUrl }
+    : {
+        EC_STORAGE__DRIVER: 'postgres',
+        DATABASE_URL: options.databaseUrl ?? TEST_DATABASE_URL!,
+        EC_STORAGE__POSTGRES__SCHEMA: schema,
+      };
   const env: Record<string, string> = {
     EASY_CHAT_ENV: 'test',
     // Every process of the cluster signs and checks tokens with one secret.
     JWT_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
-    EC_STORAGE__DRIVER: 'postgres',
-    DATABASE_URL: options.databaseUrl ?? TEST_DATABASE_URL!,
-    EC_STORAGE__POSTGRES__SCHEMA: schema,
+    ...storageEnv,
     EC_CACHE__DRIVER: 'redis',
     REDIS_URL: options.redisUrl ?? TEST_REDIS_URL!,
     EC_CACHE__REDIS__KEY_PREFIX: `${prefix}:`,
@@ -171,7 +187,8 @@ export async function startCluster(bus: BusKind, options: ClusterOptions = {}): 
     nodeTimeoutMs,
     async stop() {
       await Promise.all([api, gatewayA, gatewayB, worker].map((n) => n.stop()));
-      await dropSchema(schema);
+      if (mysqlUrl) await dropMysqlDatabase(mysqlUrl);
+      else await dropSchema(schema);
       await deleteBusNames(bus, prefix);
     },
   };

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { dropMysqlDatabase } from '../../src/adapters/storage/mysql.js';
 import type { DestinationStream } from 'pino';
 import { createApp, type App } from '../../src/app/create-app.js';
 import type { Config } from '../../src/config/config.schema.js';
@@ -9,7 +10,9 @@ import { loadConfig, type DeepPartial } from '../../src/config/load-config.js';
 import type { Clock } from '../../src/shared/clock.js';
 import {
   TEST_DATABASE_URL,
+  TEST_MYSQL_URL,
   TEST_REDIS_URL,
+  mysqlUrlFor,
   uniqueName,
   type CacheKind,
   type StorageKind,
@@ -46,8 +49,8 @@ function deepMerge(target: any, source: any): any {
 }
 
 /**
- * A whole easy-chat listening on a free loopback port, on a fresh SQLite file or a
- * fresh PostgreSQL schema, and (for Redis) a key prefix of its own, so test files
+ * A whole easy-chat listening on a free loopback port, on a fresh SQLite file, a
+ * fresh PostgreSQL schema or a fresh MySQL database, and (for Redis) a key prefix of its own, so test files
  * can run in parallel against the same servers.
  */
 export function testConfig(options: TestAppOptions = {}): {
@@ -63,6 +66,8 @@ export function testConfig(options: TestAppOptions = {}): {
     storage: {
       driver: storage,
       postgres: { schema, ...(TEST_DATABASE_URL ? { url: TEST_DATABASE_URL } : {}) },
+      // A database of its own, created by the app's first migration.
+      ...(TEST_MYSQL_URL ? { mysql: { url: mysqlUrlFor(schema) } } : {}),
     },
     cache: {
       driver: cache,
@@ -73,6 +78,7 @@ export function testConfig(options: TestAppOptions = {}): {
     },
   };
   if (storage === 'postgres' && !TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set');
+  if (storage === 'mysql' && !TEST_MYSQL_URL) throw new Error('TEST_MYSQL_URL is not set');
   if (cache === 'redis' && !TEST_REDIS_URL) throw new Error('TEST_REDIS_URL is not set');
   const config = loadConfig({
     env: 'test',
@@ -84,6 +90,7 @@ export function testConfig(options: TestAppOptions = {}): {
     cleanup: async () => {
       rmSync(dataDir, { recursive: true, force: true });
       if (storage === 'postgres') await dropSchema(schema);
+      if (storage === 'mysql') await dropMysqlDatabase(config.storage.mysql.url);
     },
   };
 }

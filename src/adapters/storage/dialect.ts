@@ -1,2 +1,2 @@
-/** The two SQL engines easy-chat runs on; queries are the same Kysely code for both. */
-export type Dialect = 'sqlite' | 'postgres';
+/** The SQL engines easy-chat runs on; queries are the same Kysely code for all of them. */
+export type Dialect = 'sqlite' | 'postgres' | 'mysql';

@@ -5,6 +5,7 @@ import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql 
 import pg from 'pg';
 import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
+import { ensureMysqlDatabase, mysqlDialect, retryingTransactions } from './mysql.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
 import { CachedStatementDatabase } from './statement-cache.js';
@@ -41,7 +42,7 @@ export interface StorageOptions {
 }
 
 /**
- * Opens SQLite (embedded default) or PostgreSQL as selected by `storage.driver`;
+ * Opens SQLite (embedded default), PostgreSQL or MySQL/MariaDB as selected by `storage.driver`;
  * `migrate()` runs `migrations` (the app's list: src/catalogue/migrations.ts).
  */
 export function openStorage(
@@ -50,13 +51,16 @@ export function openStorage(
   options: StorageOptions = {},
 ): Storage {
   const dialect = config.storage.driver;
+  const onError = options.onConnectionError ?? (() => undefined);
+  const plugins = [new CamelCasePlugin()];
   const db =
     dialect === 'sqlite'
-      ? new Kysely<Database>({ dialect: sqliteDialect(config), plugins: [new CamelCasePlugin()] })
-      : new Kysely<Database>({
-          dialect: postgresDialect(config, options.onConnectionError ?? (() => undefined)),
-          plugins: [new CamelCasePlugin()],
-        });
+      ? new Kysely<Database>({ dialect: sqliteDialect(config), plugins })
+      : dialect === 'postgres'
+        ? new Kysely<Database>({ dialect: postgresDialect(config, onError), plugins })
+        : retryingTransactions(
+            new Kysely<Database>({ dialect: mysqlDialect(config, onError), plugins }),
+          );
 
   return {
     db,
@@ -69,6 +73,10 @@ export function openStorage(
           .catch((err: unknown) => {
             if (!isUniqueViolation(err)) throw err;
           });
+      }
+      if (dialect === 'mysql') {
+        const { url, connectTimeoutMs } = config.storage.mysql;
+        await ensureMysqlDatabase(url, connectTimeoutMs);
       }
       const migrator = new Migrator({
         db,

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
+import { tableMaker } from '../../adapters/storage/ddl.js';
+import type { Dialect } from '../../adapters/storage/dialect.js';
 
 /** Revoked tokens (logout) and per-user cut-offs (disabled accounts), durable in SQL. */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('token_revocations')
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const createTable = await tableMaker(db, dialect);
+  await createTable('token_revocations')
     .addColumn('key', 'varchar(100)', (c) => c.primaryKey())
     .addColumn('value', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())

@@ -1,13 +1,15 @@
 import type { Kysely } from 'kysely';
+import { longText, tableMaker } from '../../adapters/storage/ddl.js';
+import type { Dialect } from '../../adapters/storage/dialect.js';
 
 /**
  * Event layer tables: which events each consumer has applied (redelivery has no
  * effect), the audit log, ingested event ids (replay protection) and the relay
  * lease (one relay publishes at a time).
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('processed_events')
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const createTable = await tableMaker(db, dialect);
+  await createTable('processed_events')
     .addColumn('consumer', 'varchar(64)', (c) => c.notNull())
     .addColumn('event_id', 'varchar(64)', (c) => c.notNull())
     .addColumn('processed_at', 'bigint', (c) => c.notNull())
@@ -19,8 +21,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .column('processed_at')
     .execute();
 
-  await db.schema
-    .createTable('audit_log')
+  await createTable('audit_log')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     // The event that produced the row: a redelivered event cannot add a second row.
     .addColumn('event_id', 'varchar(64)', (c) => c.notNull().unique())
@@ -28,7 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('action', 'varchar(64)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(64)')
     .addColumn('target_id', 'varchar(64)')
-    .addColumn('detail', 'text', (c) => c.notNull())
+    .addColumn('detail', longText(dialect), (c) => c.notNull())
     .addColumn('request_id', 'varchar(128)')
     .addColumn('method', 'varchar(16)')
     .addColumn('path', 'varchar(512)')
@@ -59,8 +60,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .column('request_id')
     .execute();
 
-  await db.schema
-    .createTable('ingested_events')
+  await createTable('ingested_events')
     .addColumn('source', 'varchar(64)', (c) => c.notNull())
     .addColumn('event_id', 'varchar(128)', (c) => c.notNull())
     .addColumn('event_type', 'varchar(64)', (c) => c.notNull())
@@ -73,8 +73,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .column('received_at')
     .execute();
 
-  await db.schema
-    .createTable('relay_leases')
+  await createTable('relay_leases')
     .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
     .addColumn('owner', 'varchar(128)', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { skipExisting } from '../../adapters/storage/portable.js';
 import type { AuditLogTable, Database } from '../../adapters/storage/schema.js';
 
 export type AuditKind = 'user_action' | 'api_error';
@@ -60,7 +61,7 @@ export class AuditRepository {
         occurredAt: record.occurredAt,
         recordedAt: record.recordedAt,
       })
-      .onConflict((oc) => oc.column('eventId').doNothing())
+      .$call((insert) => skipExisting(this.db, insert))
       .execute();
   }
 

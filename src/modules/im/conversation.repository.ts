@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
 import type { ChatType } from './im.entity.js';
 
@@ -57,7 +58,7 @@ export class ConversationRepository {
     await trx
       .insertInto('conversations')
       .values({ id, chatType, maxSeq: 0, lastMsgId: null, createdAt: now, updatedAt: now })
-      .onConflict((oc) => oc.column('id').doNothing())
+      .$call((insert) => skipExisting(trx, insert))
       .execute();
   }
 
@@ -65,7 +66,8 @@ export class ConversationRepository {
    * Takes the next seq of a conversation, creating the conversation with seq 1 if
    * it is new, in one statement. The row write locks the conversation until the
    * transaction ends, so concurrent senders get consecutive seqs and commit in
-   * seq order.
+   * seq order. (MySQL has no RETURNING: there the seq is read back in the same
+   * transaction, from the row it has just locked.)
    */
   async takeNextSeq(
     trx: Kysely<Database>,
@@ -73,16 +75,25 @@ export class ConversationRepository {
     msgId: string,
     now: number,
   ): Promise<number> {
-    const row = await trx
-      .insertInto('conversations')
-      .values({
-        id: conversation.id,
-        chatType: conversation.chatType,
-        maxSeq: 1,
-        lastMsgId: msgId,
-        createdAt: now,
-        updatedAt: now,
-      })
+    const insert = trx.insertInto('conversations').values({
+      id: conversation.id,
+      chatType: conversation.chatType,
+      maxSeq: 1,
+      lastMsgId: msgId,
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (isMysql(trx)) {
+      await insert
+        .onDuplicateKeyUpdate((eb) => ({
+          maxSeq: eb('conversations.maxSeq', '+', 1),
+          lastMsgId: msgId,
+          updatedAt: now,
+        }))
+        .execute();
+      return this.maxSeq(conversation.id, trx);
+    }
+    const row = await insert
       .onConflict((oc) =>
         oc.column('id').doUpdateSet((eb) => ({
           maxSeq: eb('conversations.maxSeq', '+', 1),
@@ -143,21 +154,32 @@ export class ConversationRepository {
     now: number,
     options: { show?: boolean } = {},
   ): Promise<void> {
-    await trx
-      .insertInto('conversationMembers')
-      .values(
-        members.map((member) => ({
-          conversationId: member.conversationId,
-          userId: member.userId,
-          chatType: member.chatType,
-          targetId: member.targetId,
-          joinSeq: member.joinSeq,
-          readSeq: member.joinSeq,
+    const insert = trx.insertInto('conversationMembers').values(
+      members.map((member) => ({
+        conversationId: member.conversationId,
+        userId: member.userId,
+        chatType: member.chatType,
+        targetId: member.targetId,
+        joinSeq: member.joinSeq,
+        readSeq: member.joinSeq,
+        isShow: 1,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    if (isMysql(trx)) {
+      if (!options.show) return void (await insert.ignore().execute());
+      // MySQL assigns left to right: updated_at is decided while is_show still
+      // holds the old value.
+      await insert
+        .onDuplicateKeyUpdate({
+          updatedAt: sql<number>`case when is_show = 0 then ${now} else updated_at end`,
           isShow: 1,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      )
+        })
+        .execute();
+      return;
+    }
+    await insert
       .onConflict((oc) => {
         const target = oc.columns(['conversationId', 'userId']);
         // A new message shows a conversation its participant had hidden.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { TSchema } from 'typebox';
+import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import { AppError, isAppError } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
@@ -148,9 +149,9 @@ export class IngestService {
     const claimed = await db
       .insertInto('ingestedEvents')
       .values({ source, eventId, eventType: handler.type, receivedAt: now })
-      .onConflict((oc) => oc.columns(['source', 'eventId']).doNothing())
+      .$call((insert) => skipExisting(db, insert))
       .executeTakeFirst();
-    if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) {
+    if (insertedRows(claimed) === 0) {
       throw new AppError(EventErrors.eventReplayed);
     }
 

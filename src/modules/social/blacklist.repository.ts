@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { BlockedUser } from './social.entity.js';
 
@@ -21,12 +22,11 @@ export class BlacklistRepository {
 
   /** Adds the pair unless present (the primary key decides). True if this call added it. */
   async insert(q: Db, userId: string, blockedUid: string, now: number): Promise<boolean> {
-    const res = await q
-      .insertInto('blacklist')
-      .values({ userId, blockedUid, createdAt: now })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const res = await skipExisting(
+      q,
+      q.insertInto('blacklist').values({ userId, blockedUid, createdAt: now }),
+    ).executeTakeFirst();
+    return insertedRows(res) > 0;
   }
 
   async delete(q: Db, userId: string, blockedUid: string): Promise<boolean> {

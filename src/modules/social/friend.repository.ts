@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import type { Database, FriendRequestsTable } from '../../adapters/storage/schema.js';
 import { HandleResult, pairKey, type Friend, type FriendRequest } from './social.entity.js';
 
@@ -7,7 +8,7 @@ type Db = Kysely<Database>;
 const REQUEST_COLUMNS = ['id', 'userId', 'reqUid', 'reqMsg', 'reqTime', 'handleResult'] as const;
 
 /**
- * Friendships and friend requests in SQL (one class for SQLite and PostgreSQL).
+ * Friendships and friend requests in SQL (one class for every engine).
  * Methods that take `q` run on whatever executor they are given, so services can
  * call them inside a transaction; the others read through the pool.
  */
@@ -62,10 +63,9 @@ export class FriendRepository {
         handleResult: HandleResult.pending,
         handledAt: null,
       })
-      .onConflict((oc) => oc.doNothing())
-      .returning('id')
+      .$call((insert) => skipExisting(q, insert))
       .executeTakeFirst();
-    return inserted !== undefined;
+    return insertedRows(inserted) > 0;
   }
 
   /**
@@ -96,9 +96,9 @@ export class FriendRepository {
         { userId: a, friendUid: b, remark: '', addSource, createdAt: now },
         { userId: b, friendUid: a, remark: '', addSource, createdAt: now },
       ])
-      .onConflict((oc) => oc.doNothing())
+      .$call((insert) => skipExisting(q, insert))
       .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0n);
+    return insertedRows(res);
   }
 
   /** Sets the remark on the caller's side of a friendship; false when there is none. */

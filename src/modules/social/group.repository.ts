@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { insertedRows, isMysql, skipExisting } from '../../adapters/storage/portable.js';
 import type {
   Database,
   GroupMembersTable,
@@ -80,13 +81,18 @@ export class GroupRepository {
    * count, role or status read after it cannot change before commit.
    */
   async lockActive(q: Db, groupId: string, now: number): Promise<Group | undefined> {
-    const row = await q
+    const touch = q
       .updateTable('groups')
       .set({ updatedAt: now })
       .where('id', '=', groupId)
-      .where('status', '=', GroupStatus.active)
-      .returning(GROUP_COLUMNS)
-      .executeTakeFirst();
+      .where('status', '=', GroupStatus.active);
+    if (isMysql(q)) {
+      // No UPDATE … RETURNING on MySQL: the row is locked by the update, so reading
+      // it back in the same transaction sees exactly what was written.
+      const { numUpdatedRows } = await touch.executeTakeFirst();
+      return numUpdatedRows > 0n ? this.findActive(groupId, q) : undefined;
+    }
+    const row = await touch.returning(GROUP_COLUMNS).executeTakeFirst();
     return row && toGroup(row);
   }
 
@@ -143,10 +149,9 @@ export class GroupRepository {
         inviterUid: row.inviterUid,
         operatorUid: row.operatorUid,
       })
-      .onConflict((oc) => oc.doNothing())
-      .returning('userId')
+      .$call((insert) => skipExisting(q, insert))
       .executeTakeFirst();
-    return inserted !== undefined;
+    return insertedRows(inserted) > 0;
   }
 
   async deleteMember(q: Db, groupId: string, userId: string): Promise<boolean> {
@@ -294,10 +299,9 @@ export class GroupRepository {
         handleUid: null,
         handledAt: null,
       })
-      .onConflict((oc) => oc.doNothing())
-      .returning('id')
+      .$call((insert) => skipExisting(q, insert))
       .executeTakeFirst();
-    return inserted !== undefined;
+    return insertedRows(inserted) > 0;
   }
 
   /** Settles one request if it is still pending; true if this call settled it. */

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { isMysql } from '../../adapters/storage/portable.js';
 import type { Database, UsersTable } from '../../adapters/storage/schema.js';
 import {
   DELETED_NICKNAME,
@@ -59,8 +60,8 @@ export class UserRepository {
   }
 
   /** A user who has not deleted the account (a deleted one is "not found" everywhere but history). */
-  async findById(id: string): Promise<User | undefined> {
-    const row = await this.db
+  async findById(id: string, q: Kysely<Database> = this.db): Promise<User | undefined> {
+    const row = await q
       .selectFrom('users')
       .select(PUBLIC_COLUMNS)
       .where('id', '=', id)
@@ -146,13 +147,28 @@ export class UserRepository {
     }
     if (query.phone !== undefined) q = q.where('phone', '=', query.phone);
     if (query.name !== undefined) {
-      // lower() + LIKE behaves the same on both engines (PostgreSQL's LIKE is
-      // case-sensitive, SQLite's is not); the user's % and _ are escaped.
+      // lower() + LIKE behaves the same on every engine (PostgreSQL's LIKE is
+      // case-sensitive, SQLite's is not); the user's % and _ are escaped, with "!"
+      // because a backslash means something else in MySQL's string literals.
       const pattern = `%${escapeLike(query.name.toLowerCase())}%`;
-      q = q.where(sql<boolean>`lower(nickname) like ${pattern} escape '\\'`);
+      q = q.where(sql<boolean>`lower(nickname) like ${pattern} escape '!'`);
     }
     const rows = await q.orderBy('id').limit(query.limit).execute();
     return rows.map(toUser);
+  }
+
+  /**
+   * Replaces a password hash by a new one of the same password, unless it changed
+   * meanwhile (a concurrent login re-hashed it first). True if replaced.
+   */
+  async replacePasswordHash(id: string, oldHash: string, newHash: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ passwordHash: newHash })
+      .where('id', '=', id)
+      .where('passwordHash', '=', oldHash)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   /** Sets the status; returns the previous one, or undefined when there is no such (undeleted) user. */
@@ -181,7 +197,7 @@ export class UserRepository {
   ): Promise<User | undefined> {
     // Only the profile fields, named one by one: whatever else `patch` carries at
     // run time (a password hash, an id) is never written.
-    const row = await trx
+    const update = trx
       .updateTable('users')
       .set({
         nickname: patch.nickname,
@@ -189,15 +205,19 @@ export class UserRepository {
         avatar: patch.avatar,
         updatedAt: now,
       })
-      .where('id', '=', id)
-      .returning(PUBLIC_COLUMNS)
-      .executeTakeFirst();
+      .where('id', '=', id);
+    if (isMysql(trx)) {
+      // No UPDATE … RETURNING on MySQL: read the row back inside the same transaction.
+      const { numUpdatedRows } = await update.executeTakeFirst();
+      return numUpdatedRows > 0n ? this.findById(id, trx) : undefined;
+    }
+    const row = await update.returning(PUBLIC_COLUMNS).executeTakeFirst();
     return row && toUser(row);
   }
 }
 
 function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return value.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
 function toUser(row: Pick<UsersTable, (typeof PUBLIC_COLUMNS)[number]>): User {

@@ -113,6 +113,14 @@ export class UserService {
       : await hasher.verifyAgainstDummy(password);
     if (!credentials || !valid) throw new AppError(UserErrors.invalidCredentials);
     if (credentials.status === UserStatus.disabled) throw new AppError(UserErrors.userDisabled);
+    if (hasher.needsRehash(credentials.passwordHash)) {
+      // An imported bcrypt hash (the Go easy-chat's) is replaced now that the password is known.
+      await users.replacePasswordHash(
+        credentials.id,
+        credentials.passwordHash,
+        await hasher.hash(password),
+      );
+    }
     await db
       .transaction()
       .execute((trx) =>

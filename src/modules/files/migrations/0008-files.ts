@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { tableMaker } from '../../../adapters/storage/ddl.js';
+import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
  * Uploaded files and which messages carry them.
@@ -10,9 +12,10 @@ import type { Kysely } from 'kysely';
  *   the rows (a recalled message) stops that access; a file with no rows past
  *   `files.orphanHours` is swept.
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('files')
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  // On MySQL: InnoDB, utf8mb4 (file names with emoji), byte-wise collation.
+  const createTable = await tableMaker(db, dialect);
+  await createTable('files')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     .addColumn('owner_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -28,8 +31,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('files_owner_idx').on('files').column('owner_id').execute();
   await db.schema.createIndex('files_created_idx').on('files').column('created_at').execute();
 
-  await db.schema
-    .createTable('file_refs')
+  await createTable('file_refs')
     .addColumn('file_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('msg_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())

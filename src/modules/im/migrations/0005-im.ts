@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely';
+import { longText, tableMaker } from '../../../adapters/storage/ddl.js';
+import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
  * Conversations, their per-user state and messages.
@@ -10,9 +12,9 @@ import { sql, type Kysely } from 'kysely';
  * - `messages` are unique per (conversation, seq) and per (sender, clientMsgId):
  *   a retried send finds the stored message instead of storing a second one.
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('conversations')
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const createTable = await tableMaker(db, dialect);
+  await createTable('conversations')
     .addColumn('id', 'varchar(80)', (c) => c.primaryKey())
     .addColumn('chat_type', 'smallint', (c) => c.notNull())
     .addColumn('max_seq', 'bigint', (c) => c.notNull().defaultTo(0))
@@ -21,8 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await db.schema
-    .createTable('conversation_members')
+  await createTable('conversation_members')
     .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('chat_type', 'smallint', (c) => c.notNull())
@@ -41,15 +42,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   // Un-hiding on a new message touches only hidden rows, not every member of a big group.
-  await db.schema
+  // (MySQL has no partial indexes: the index covers is_show instead.)
+  const hidden = db.schema
     .createIndex('conversation_members_hidden_idx')
-    .on('conversation_members')
-    .column('conversation_id')
-    .where(sql.ref('is_show'), '=', 0)
-    .execute();
+    .on('conversation_members');
+  await (
+    dialect === 'mysql'
+      ? hidden.columns(['conversation_id', 'is_show'])
+      : hidden.column('conversation_id').where(sql.ref('is_show'), '=', 0)
+  ).execute();
 
-  await db.schema
-    .createTable('messages')
+  await createTable('messages')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
     .addColumn('seq', 'bigint', (c) => c.notNull())
@@ -58,7 +61,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('recv_id', 'varchar(80)', (c) => c.notNull())
     .addColumn('send_time', 'bigint', (c) => c.notNull())
     .addColumn('m_type', 'smallint', (c) => c.notNull())
-    .addColumn('content', 'text', (c) => c.notNull())
+    .addColumn('content', longText(dialect), (c) => c.notNull())
     .addColumn('client_msg_id', 'varchar(64)')
     .execute();
   await db.schema

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { longText, tableMaker } from '../../../adapters/storage/ddl.js';
+import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
  * Messages that change after they are sent (DESIGN.md section 7).
@@ -14,8 +16,11 @@ import type { Kysely } from 'kysely';
  * - `message_deletions` are "delete for me" rows; `message_versions` keep the text
  *   before each edit, for audit only (erased with the message on recall).
  * Every column is added on its own: SQLite alters one column per statement.
+ * On MySQL the JSON and text columns are MEDIUMTEXT (TEXT stops at 64 KB; a big
+ * group's reactions pass that), and new tables take the utf8mb4 binary collation.
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const createTable = await tableMaker(db, dialect);
   const addColumns = async (
     table: string,
     columns: Array<[string, 'bigint' | 'smallint' | 'text' | 'varchar(32)', 'zero' | 'null']>,
@@ -23,7 +28,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     for (const [name, type, fill] of columns) {
       await db.schema
         .alterTable(table)
-        .addColumn(name, type, (c) => (fill === 'zero' ? c.notNull().defaultTo(0) : c))
+        .addColumn(name, type === 'text' ? longText(dialect) : type, (c) =>
+          fill === 'zero' ? c.notNull().defaultTo(0) : c,
+        )
         .execute();
     }
   };
@@ -58,8 +65,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .column('reply_msg_id')
     .execute();
 
-  await db.schema
-    .createTable('message_deletions')
+  await createTable('message_deletions')
     .addColumn('user_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
     .addColumn('msg_id', 'varchar(32)', (c) => c.notNull())
@@ -67,11 +73,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('message_deletions_pk', ['user_id', 'conversation_id', 'msg_id'])
     .execute();
 
-  await db.schema
-    .createTable('message_versions')
+  await createTable('message_versions')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     .addColumn('msg_id', 'varchar(32)', (c) => c.notNull())
-    .addColumn('content', 'text', (c) => c.notNull())
+    .addColumn('content', longText(dialect), (c) => c.notNull())
     .addColumn('edited_by', 'varchar(32)', (c) => c.notNull())
     .addColumn('replaced_at', 'bigint', (c) => c.notNull())
     .execute();
@@ -82,11 +87,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<unknown>): Promise<void> {
+export async function down(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await db.schema.dropTable('message_versions').execute();
   await db.schema.dropTable('message_deletions').execute();
-  await db.schema.dropIndex('messages_reply_msg_id_idx').execute();
-  await db.schema.dropIndex('messages_conversation_mod_seq_idx').execute();
+  // MySQL's indexes belong to their table (DROP INDEX … ON table).
+  const dropIndex = (name: string) =>
+    dialect === 'mysql' ? db.schema.dropIndex(name).on('messages') : db.schema.dropIndex(name);
+  await dropIndex('messages_reply_msg_id_idx').execute();
+  await dropIndex('messages_conversation_mod_seq_idx').execute();
   const drop = async (table: string, columns: string[]) => {
     for (const column of columns) await db.schema.alterTable(table).dropColumn(column).execute();
   };

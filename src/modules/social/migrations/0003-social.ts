@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely';
+import { tableMaker } from '../../../adapters/storage/ddl.js';
+import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
  * Friends and groups. Every "exactly one" rule of the social module is an index
@@ -6,11 +8,41 @@ import { sql, type Kysely } from 'kysely';
  * one friendship row per direction, one pending friend request per pair of users
  * (in either direction), one membership per (group, user), one creator per group
  * and one pending join request per (group, user). Partial unique indexes behave
- * the same on SQLite and PostgreSQL.
+ * the same on SQLite and PostgreSQL; MySQL has none, so there the index is on an
+ * invisible generated column that is NULL for the rows the rule does not cover
+ * (a unique index allows any number of NULLs).
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('friends')
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const createTable = await tableMaker(db, dialect);
+  const partialUnique = async (
+    index: string,
+    table: string,
+    columns: string[],
+    condition: string,
+  ): Promise<void> => {
+    if (dialect !== 'mysql') {
+      await db.schema
+        .createIndex(index)
+        .unique()
+        .on(table)
+        .columns(columns)
+        .where(sql.raw<boolean>(condition))
+        .execute();
+      return;
+    }
+    const generated = columns.map((column) => `${column}_if_${index}`);
+    for (const [i, column] of columns.entries()) {
+      await sql
+        .raw(
+          `alter table \`${table}\` add column \`${generated[i]}\` varchar(65) ` +
+            `generated always as (case when ${condition} then \`${column}\` end) virtual invisible`,
+        )
+        .execute(db);
+    }
+    await db.schema.createIndex(index).unique().on(table).columns(generated).execute();
+  };
+
+  await createTable('friends')
     .addColumn('user_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('friend_uid', 'varchar(32)', (c) => c.notNull())
     .addColumn('remark', 'varchar(255)', (c) => c.notNull().defaultTo(''))
@@ -19,8 +51,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('friends_pkey', ['user_id', 'friend_uid'])
     .execute();
 
-  await db.schema
-    .createTable('friend_requests')
+  await createTable('friend_requests')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     // The addressee; req_uid is the sender (the Go system's naming).
     .addColumn('user_id', 'varchar(32)', (c) => c.notNull())
@@ -32,21 +63,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('handle_result', 'smallint', (c) => c.notNull())
     .addColumn('handled_at', 'bigint')
     .execute();
-  await db.schema
-    .createIndex('friend_requests_pending_pair_uq')
-    .unique()
-    .on('friend_requests')
-    .column('pair_key')
-    .where(sql.ref('handle_result'), '=', 1)
-    .execute();
+  await partialUnique(
+    'friend_requests_pending_pair_uq',
+    'friend_requests',
+    ['pair_key'],
+    'handle_result = 1',
+  );
   await db.schema
     .createIndex('friend_requests_addressee_idx')
     .on('friend_requests')
     .columns(['user_id', 'handle_result'])
     .execute();
 
-  await db.schema
-    .createTable('groups')
+  await createTable('groups')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     .addColumn('name', 'varchar(64)', (c) => c.notNull())
     .addColumn('icon', 'varchar(512)', (c) => c.notNull().defaultTo(''))
@@ -63,8 +92,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await db.schema
-    .createTable('group_members')
+  await createTable('group_members')
     .addColumn('group_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(32)', (c) => c.notNull())
     .addColumn('role_level', 'smallint', (c) => c.notNull())
@@ -74,13 +102,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('operator_uid', 'varchar(32)')
     .addPrimaryKeyConstraint('group_members_pkey', ['group_id', 'user_id'])
     .execute();
-  await db.schema
-    .createIndex('group_members_one_creator_uq')
-    .unique()
-    .on('group_members')
-    .column('group_id')
-    .where(sql.ref('role_level'), '=', 1)
-    .execute();
+  await partialUnique(
+    'group_members_one_creator_uq',
+    'group_members',
+    ['group_id'],
+    'role_level = 1',
+  );
   await db.schema
     .createIndex('group_members_user_idx')
     .on('group_members')
@@ -93,8 +120,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['group_id', 'join_time', 'user_id'])
     .execute();
 
-  await db.schema
-    .createTable('group_requests')
+  await createTable('group_requests')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     .addColumn('group_id', 'varchar(32)', (c) => c.notNull())
     // The user who would join (the Go system's name).
@@ -107,13 +133,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('handle_result', 'smallint', (c) => c.notNull())
     .addColumn('handled_at', 'bigint')
     .execute();
-  await db.schema
-    .createIndex('group_requests_pending_uq')
-    .unique()
-    .on('group_requests')
-    .columns(['group_id', 'req_id'])
-    .where(sql.ref('handle_result'), '=', 1)
-    .execute();
+  await partialUnique(
+    'group_requests_pending_uq',
+    'group_requests',
+    ['group_id', 'req_id'],
+    'handle_result = 1',
+  );
   await db.schema
     .createIndex('group_requests_group_idx')
     .on('group_requests')

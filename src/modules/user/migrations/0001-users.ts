@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
+import { tableMaker } from '../../../adapters/storage/ddl.js';
+import type { Dialect } from '../../../adapters/storage/dialect.js';
 
-export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('users')
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const createTable = await tableMaker(db, dialect);
+  await createTable('users')
     .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
     .addColumn('phone', 'varchar(20)', (c) => c.notNull().unique())
     .addColumn('nickname', 'varchar(64)', (c) => c.notNull())
