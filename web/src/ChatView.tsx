@@ -1,6 +1,15 @@
 import { ChatType } from '@easy-chat/sdk';
-import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  useLayoutEffect,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type DragEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { Avatar } from './App.js';
+import { FileBody, Lightbox } from './FileBody.js';
 import { timeOf, useAppState } from './hooks.js';
 import { store, type ChatMessage } from './store/index.js';
 
@@ -10,6 +19,8 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   const messages = state.messages[conversationId] ?? [];
   const history = state.history[conversationId];
   const [showMembers, setShowMembers] = useState(false);
+  const [dragging, setDragging] = useState(false);
+  const [lightbox, setLightbox] = useState<{ src: string; name: string } | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const anchor = useRef<{ height: number; top: number } | null>(null);
@@ -52,8 +63,29 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     }
   }
 
+  // Files dropped anywhere on the conversation are sent to it.
+  function onDrop(event: DragEvent) {
+    event.preventDefault();
+    setDragging(false);
+    for (const file of event.dataTransfer.files) void store.files.sendFile(conversationId, file);
+  }
+  function onDragOver(event: DragEvent) {
+    if (!event.dataTransfer.types.includes('Files')) return;
+    event.preventDefault();
+    setDragging(true);
+  }
+
   return (
-    <section className="chat" data-testid="chat" data-conversation={conversationId}>
+    <section
+      className={`chat ${dragging ? 'dragging' : ''}`}
+      data-testid="chat"
+      data-conversation={conversationId}
+      onDragOver={onDragOver}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={onDrop}
+    >
       <header className="chat-header">
         <button
           className="back"
@@ -123,6 +155,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
             showSender={!single && m.sendId !== me}
             sender={state.users[m.sendId]?.nickname}
             conversationId={conversationId}
+            onOpenImage={setLightbox}
             receipt={
               m === lastMine && readers.length > 0
                 ? single
@@ -134,6 +167,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         ))}
       </div>
       <Composer conversationId={conversationId} />
+      {lightbox && <Lightbox {...lightbox} onClose={() => setLightbox(null)} />}
     </section>
   );
 }
@@ -145,20 +179,31 @@ function Bubble(props: {
   sender: string | undefined;
   conversationId: string;
   receipt: string | undefined;
+  onOpenImage: (image: { src: string; name: string }) => void;
 }) {
   const { message: m, mine } = props;
+  const hasFile = Boolean(m.file) && !m.revoked;
   return (
     <div
       className={`bubble-row ${mine ? 'mine' : ''}`}
       data-testid="message"
       data-status={m.status}
       data-seq={m.seq ?? ''}
+      data-mtype={m.mType}
     >
-      <div className={`bubble ${m.status}`}>
+      <div className={`bubble ${m.status} ${hasFile ? 'with-file' : ''}`}>
         {props.showSender && <div className="sender">{props.sender ?? '…'}</div>}
-        <div className="content" data-testid="message-content">
-          {m.content}
-        </div>
+        {m.revoked ? (
+          <div className="content recalled" data-testid="message-content">
+            Message recalled
+          </div>
+        ) : hasFile ? (
+          <FileBody message={m} onOpenImage={props.onOpenImage} />
+        ) : (
+          <div className="content" data-testid="message-content">
+            {m.content}
+          </div>
+        )}
         <div className="meta">
           <time>{timeOf(m.sendTime)}</time>
           {mine && m.status === 'sending' && <span title="sending">⏳</span>}
@@ -171,7 +216,11 @@ function Bubble(props: {
           <button
             className="link"
             data-testid="retry"
-            onClick={() => void store.messages.send(props.conversationId, m.content, m.key)}
+            onClick={() => {
+              if (!store.files.retry(props.conversationId, m.key)) {
+                void store.messages.send(props.conversationId, m.content, m.key);
+              }
+            }}
           >
             Retry
           </button>
@@ -188,6 +237,7 @@ function Bubble(props: {
 
 function Composer({ conversationId }: { conversationId: string }) {
   const [text, setText] = useState('');
+  const picker = useRef<HTMLInputElement>(null);
   function submit(event?: FormEvent) {
     event?.preventDefault();
     const content = text.trim();
@@ -201,14 +251,43 @@ function Composer({ conversationId }: { conversationId: string }) {
       submit();
     }
   }
+  // A pasted screenshot or copied file is sent; pasted text stays text.
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    const files = [...event.clipboardData.files];
+    if (files.length === 0) return;
+    event.preventDefault();
+    for (const file of files) void store.files.sendFile(conversationId, file);
+  }
   return (
     <form className="composer" onSubmit={submit}>
+      <button
+        type="button"
+        className="attach"
+        aria-label="Attach a file"
+        title="Attach a file or image"
+        data-testid="attach"
+        onClick={() => picker.current?.click()}
+      >
+        📎
+      </button>
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        data-testid="file-input"
+        onChange={(e) => {
+          for (const file of e.target.files ?? []) void store.files.sendFile(conversationId, file);
+          e.target.value = '';
+        }}
+      />
       <textarea
         rows={1}
         placeholder="Write a message"
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKey}
+        onPaste={onPaste}
         maxLength={16000}
         data-testid="composer"
       />

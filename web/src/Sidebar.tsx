@@ -2,7 +2,7 @@ import { ChatType, type UserInfo } from '@easy-chat/sdk';
 import { useState, type FormEvent } from 'react';
 import { Avatar } from './App.js';
 import { timeOf, useAppState } from './hooks.js';
-import { store } from './store/index.js';
+import { messagePreview, store } from './store/index.js';
 
 type Tab = 'chats' | 'contacts' | 'groups' | 'profile';
 
@@ -92,7 +92,7 @@ function Conversations() {
                 </span>
                 <span className="row-sub">
                   <span className="ellipsis">
-                    {last ? sender + last.content : 'No messages yet'}
+                    {last ? sender + messagePreview(last) : 'No messages yet'}
                   </span>
                   {c.unread > 0 && (
                     <span className="badge" data-testid="unread">

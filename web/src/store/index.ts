@@ -1,11 +1,13 @@
 import { ContactsStore } from './contacts.js';
 import { ConversationsStore } from './conversations.js';
 import { StoreCore } from './core.js';
+import { FilesStore } from './files.js';
 import { MessagesStore } from './messages.js';
 import { SessionStore } from './session.js';
 
 export type { ChatMessage, HistoryState, State } from './state.js';
 export { mergeMessages } from './messages.js';
+export { messagePreview } from './files.js';
 
 /**
  * The app's state and actions around one SDK client, by concern. Components read
@@ -15,6 +17,7 @@ export class Store extends StoreCore {
   readonly contacts = new ContactsStore(this);
   readonly conversations = new ConversationsStore(this);
   readonly messages = new MessagesStore(this);
+  readonly files = new FilesStore(this);
   readonly session: SessionStore;
 
   constructor() {
@@ -24,8 +27,10 @@ export class Store extends StoreCore {
     this.messages.conversations = this.conversations;
     this.messages.contacts = this.contacts;
     // Order matters: the conversation list and messages before the social refresh.
-    this.session = new SessionStore(this, [this.conversations, this.messages, this.contacts], () =>
-      this.conversations.markActiveRead(),
+    this.session = new SessionStore(
+      this,
+      [this.conversations, this.messages, this.contacts, this.files],
+      () => this.conversations.markActiveRead(),
     );
   }
 }

@@ -1,4 +1,11 @@
-import { ChatType, newClientMsgId, type ChatClient, type Message } from '@easy-chat/sdk';
+import {
+  ChatType,
+  fileContent,
+  MessageType,
+  newClientMsgId,
+  type ChatClient,
+  type Message,
+} from '@easy-chat/sdk';
 import type { ContactsStore } from './contacts.js';
 import { withMessage, type ConversationsStore } from './conversations.js';
 import type { StoreCore } from './core.js';
@@ -20,6 +27,9 @@ function toChatMessage(m: Message): ChatMessage {
     seq: m.seq,
     msgId: m.msgId,
     status: 'sent',
+    mType: m.mType,
+    file: fileContent(m),
+    revoked: Boolean(m.revoked),
   };
 }
 
@@ -36,6 +46,8 @@ export function mergeMessages(list: ChatMessage[], incoming: Message[]): ChatMes
     const own = m.clientMsgId ? pending.findIndex((p) => p.clientMsgId === m.clientMsgId) : -1;
     if (own >= 0) {
       stored.key = pending[own]!.key;
+      // My own image keeps its local preview: no flash while the thumbnail loads.
+      stored.localUrl = pending[own]!.localUrl;
       pending.splice(own, 1);
     }
     if (!bySeq.has(m.seq)) bySeq.set(m.seq, stored);
@@ -144,6 +156,7 @@ export class MessagesStore {
           sendTime: Date.now(),
           clientMsgId,
           status: 'sending',
+          mType: MessageType.text,
         };
     this.core.set((s) => ({
       messages: {

@@ -1,6 +1,8 @@
 import type {
   ConnectionState,
   Conversation,
+  FileContent,
+  FileLink,
   Friend,
   FriendRequest,
   Group,
@@ -23,6 +25,16 @@ export interface ChatMessage {
   msgId?: string;
   status: 'sending' | 'sent' | 'failed';
   error?: string;
+  /** 0 text, 1 image, 2 file, 4 voice, 5 video … */
+  mType: number;
+  /** The file an image, file, voice or video message carries (as the server stored it). */
+  file?: FileContent;
+  /** A file still uploading: bytes of the request sent so far. */
+  upload?: { loaded: number; total: number };
+  /** A local preview (object URL) of an image I sent from this page. */
+  localUrl?: string;
+  /** Recalled: the content is gone. */
+  revoked?: boolean;
 }
 
 export interface HistoryState {
@@ -56,6 +68,9 @@ export interface State {
   // messages
   messages: Record<string, ChatMessage[]>;
   history: Record<string, HistoryState>;
+  // files
+  /** fileId → signed links for this user (images, players, downloads). */
+  links: Record<string, FileLink>;
 }
 
 export const initialState: State = {
@@ -75,4 +90,5 @@ export const initialState: State = {
   activeId: null,
   messages: {},
   history: {},
+  links: {},
 };
