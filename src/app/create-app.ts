@@ -8,13 +8,16 @@ import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import { isOutage } from '../adapters/unavailable.js';
+import { asyncApiDocument } from '../catalogue/asyncapi.js';
 import { MIGRATIONS } from '../catalogue/migrations.js';
+import { ServerPushes } from '../catalogue/server-pushes.js';
 import type { Config } from '../config/config.schema.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { ConnectionRegistry } from '../gateway/connection-registry.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import type { WsMethods } from '../gateway/ws-method.js';
 import { buildHttpServer, type HttpServer } from '../http/build-server.js';
+import { asyncApiRoute } from '../http/asyncapi.route.js';
 import { healthRoutes } from '../http/health.routes.js';
 import { Metrics } from '../http/metrics.js';
 import {
@@ -219,15 +222,16 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await mountApi(http, { config, services, events, broker, jobs, clock });
     }
     const subscriptions: Subscription[] = [];
-    const wsMethods: WsMethods = isGateway
-      ? imWsMethods({
-          chat: im.chat,
-          conversations: im.conversations,
-          history: im.history,
-          changes: im.changes,
-          typing: im.typing,
-        })
-      : {};
+    // Built in every role: the gateway runs them, and every role describes them.
+    const methods = imWsMethods({
+      chat: im.chat,
+      conversations: im.conversations,
+      history: im.history,
+      changes: im.changes,
+      typing: im.typing,
+    });
+    await http.register(asyncApiRoute(asyncApiDocument({ methods, pushes: ServerPushes })));
+    const wsMethods: WsMethods = isGateway ? methods : {};
     let announcer: PresenceAnnouncer | undefined;
     if (isGateway) {
       const gateway = await startGateway(http, {

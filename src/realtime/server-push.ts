@@ -1,3 +1,4 @@
+import { Type, type TSchema } from 'typebox';
 import { encodeFrame, FrameType } from './frame.js';
 import { newId } from '../shared/ids.js';
 
@@ -56,6 +57,11 @@ export type PushTable<M> = {
     readonly to: string;
     /** Clients send this method too (the server relays it): not server-only. */
     readonly alsoClientMethod?: boolean;
+    /**
+     * The schema of `data`, for the AsyncAPI document. The map's type is what the
+     * compiler checks; the AsyncAPI test checks real pushes against this schema.
+     */
+    readonly data: TSchema;
   };
 };
 
@@ -63,5 +69,6 @@ export type PushTable<M> = {
 export const RealtimePushes: PushTable<Pick<ServerPushMap, 'session.resync'>> = {
   'session.resync': {
     to: 'every device of a user whose pushes could not be routed for a while, once routing works again',
+    data: Type.Object({}),
   },
 };

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { AxeResults, RunOptions } from 'axe-core';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /** Debian's chromium; `.ci/run` installs it. */
@@ -140,4 +141,31 @@ export class ChatPage {
       `${this.nickname} to see ${JSON.stringify(texts)}`,
     );
   }
+}
+
+/**
+ * Runs axe-core in the page and returns its serious and critical violations, each as
+ * "rule: target, target" (an empty list passes).
+ */
+export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  const { source } = (await import('axe-core')).default;
+  if (!(await page.evaluate(() => 'axe' in globalThis))) {
+    await page.addScriptTag({ content: source });
+  }
+  const violations = await page.evaluate(async () => {
+    // Runs in the page (this file is compiled without the DOM types).
+    const page = globalThis as unknown as {
+      axe: { run(context: unknown, options: RunOptions): Promise<AxeResults> };
+      document: unknown;
+    };
+    const result = await page.axe.run(page.document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.targets.join(', ')}`);
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { ChatView } from './ChatView.js';
-import { colourOf, initials, useAppState } from './hooks.js';
+import { useAppState } from './hooks.js';
 import { Sidebar } from './Sidebar.js';
 import { store } from './store/index.js';
 
@@ -15,28 +15,45 @@ export function App() {
       .finally(() => setResuming(false));
   }, []);
 
+  // The unread total in the tab title, as other chat apps do (muted chats not counted).
+  const unread = Object.values(state.conversations).reduce(
+    (n, c) => n + (c.muted ? 0 : c.unread),
+    0,
+  );
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) easy-chat` : 'easy-chat';
+  }, [unread]);
+
   if (resuming) return <div className="splash">easy-chat</div>;
   if (!state.me) return <AuthScreen />;
   const reconnecting =
     state.wasOnline && (state.connection === 'reconnecting' || state.connection === 'connecting');
+  // The banner is a row of the layout (never over the headers).
+  const banner = state.browserOffline ? (
+    <div className="banner" role="status" data-testid="reconnecting">
+      You are offline. Messages will be sent when the network is back.
+    </div>
+  ) : reconnecting ? (
+    <div className="banner" role="status" data-testid="reconnecting">
+      Connection lost. Reconnecting…
+    </div>
+  ) : state.connection === 'stopped' ? (
+    <div className="banner banner-error" role="status">
+      Disconnected: this account was signed in on too many devices.
+    </div>
+  ) : null;
   return (
-    <div className={`layout ${state.activeId ? 'chat-open' : ''}`}>
-      {reconnecting && (
-        <div className="banner" role="status" data-testid="reconnecting">
-          Connection lost. Reconnecting…
-        </div>
-      )}
-      {state.connection === 'stopped' && (
-        <div className="banner banner-error" role="status">
-          Disconnected: this account was signed in on too many devices.
-        </div>
-      )}
+    <div className={`layout ${state.activeId ? 'chat-open' : ''} ${banner ? 'with-banner' : ''}`}>
+      {banner}
       <Sidebar />
       <main className="main">
         {state.activeId ? (
           <ChatView conversationId={state.activeId} />
         ) : (
-          <div className="empty">Pick a conversation, or find friends in Contacts.</div>
+          <div className="empty" data-testid="no-chat">
+            <h2>No chat open</h2>
+            <p>Pick a conversation on the left, or find friends in Contacts and say hello.</p>
+          </div>
         )}
       </main>
       <Notice />
@@ -53,12 +70,16 @@ function Notice() {
   }, [notice]);
   if (!notice) return null;
   return (
+    // A click anywhere on it dismisses it too (the button is for the keyboard).
     <div
       className={`notice notice-${notice.kind}`}
       role="alert"
       onClick={() => store.dismissNotice()}
     >
       {notice.text}
+      <button className="notice-close" onClick={() => store.dismissNotice()} aria-label="Dismiss">
+        ×
+      </button>
     </div>
   );
 }
@@ -87,14 +108,16 @@ function AuthScreen() {
   }
 
   return (
-    <div className="auth">
-      <form className="auth-card" onSubmit={(e) => void submit(e)}>
-        <div className="brand">
+    <main className="auth">
+      <form className="auth-card" onSubmit={(e) => void submit(e)} aria-labelledby="brand">
+        <h1 className="brand" id="brand">
           <span className="brand-mark" /> easy-chat
-        </div>
-        <div className="tabs">
+        </h1>
+        <div className="tabs" role="tablist" aria-label="Account">
           <button
             type="button"
+            role="tab"
+            aria-selected={mode === 'login'}
             className={mode === 'login' ? 'active' : ''}
             onClick={() => setMode('login')}
           >
@@ -102,6 +125,8 @@ function AuthScreen() {
           </button>
           <button
             type="button"
+            role="tab"
+            aria-selected={mode === 'register'}
             className={mode === 'register' ? 'active' : ''}
             onClick={() => setMode('register')}
             data-testid="register-tab"
@@ -145,25 +170,15 @@ function AuthScreen() {
             />
           </label>
         )}
-        {(error ?? notice?.text) && <p className="form-error">{error ?? notice?.text}</p>}
+        {(error ?? notice?.text) && (
+          <p className="form-error" role="alert">
+            {error ?? notice?.text}
+          </p>
+        )}
         <button className="primary" type="submit" disabled={busy}>
           {mode === 'login' ? 'Log in' : 'Create account'}
         </button>
       </form>
-    </div>
-  );
-}
-
-export function Avatar({ id, name, online }: { id: string; name?: string; online?: boolean }) {
-  return (
-    <span className="avatar" style={{ background: colourOf(id) }}>
-      {initials(name)}
-      {online !== undefined && (
-        <span
-          className={`dot ${online ? 'dot-on' : ''}`}
-          data-testid={online ? 'online-dot' : undefined}
-        />
-      )}
-    </span>
+    </main>
   );
 }

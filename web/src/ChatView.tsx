@@ -1,5 +1,7 @@
 import { ChatType } from '@easy-chat/sdk';
 import {
+  Fragment,
+  useEffect,
   useLayoutEffect,
   useRef,
   useState,
@@ -8,9 +10,10 @@ import {
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
-import { Avatar } from './App.js';
+import { Avatar } from './Avatar.js';
 import { FileBody, Lightbox } from './FileBody.js';
-import { timeOf, useAppState } from './hooks.js';
+import { dayOf, timeOf, useAppState } from './hooks.js';
+import { linkify } from './linkify.js';
 import { store, type ChatMessage } from './store/index.js';
 
 export function ChatView({ conversationId }: { conversationId: string }) {
@@ -52,6 +55,18 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     ? Object.entries(reads).filter(([uid, seq]) => uid !== me && seq >= lastMine.seq!)
     : [];
   const members = state.members[conversationId];
+  const delivered = state.delivered[conversationId] ?? 0;
+  /** The newest seq of mine someone has read (any member in a group). */
+  const readUpTo = Object.entries(reads).reduce(
+    (max, [uid, seq]) => (uid === me ? max : Math.max(max, seq)),
+    0,
+  );
+  function tickOf(m: ChatMessage): Tick {
+    if (m.status !== 'sent') return m.status === 'sending' ? 'sending' : 'failed';
+    if (m.seq! <= readUpTo) return 'read';
+    if (single && m.seq! <= delivered) return 'delivered';
+    return 'sent';
+  }
 
   function onScroll() {
     const el = scroller.current;
@@ -85,6 +100,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         if (e.currentTarget === e.target) setDragging(false);
       }}
       onDrop={onDrop}
+      aria-label={`Chat with ${title}`}
     >
       <header className="chat-header">
         <button
@@ -97,10 +113,15 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         <Avatar
           id={conversation.targetId}
           name={title}
+          src={
+            single
+              ? state.users[conversation.targetId]?.avatar
+              : state.groups.find((g) => g.id === conversationId)?.icon
+          }
           online={single ? Boolean(state.online[conversation.targetId]) : undefined}
         />
         <div className="chat-title">
-          <div data-testid="chat-title">{title}</div>
+          <h2 data-testid="chat-title">{title}</h2>
           <div className="sub">
             {single
               ? state.online[conversation.targetId]
@@ -110,7 +131,11 @@ export function ChatView({ conversationId }: { conversationId: string }) {
           </div>
         </div>
         {!single && (
-          <button onClick={() => setShowMembers((v) => !v)} data-testid="members-toggle">
+          <button
+            onClick={() => setShowMembers((v) => !v)}
+            data-testid="members-toggle"
+            aria-expanded={showMembers}
+          >
             Members
           </button>
         )}
@@ -129,7 +154,16 @@ export function ChatView({ conversationId }: { conversationId: string }) {
           ))}
         </div>
       )}
-      <div className="messages" ref={scroller} onScroll={onScroll} data-testid="messages">
+      <div
+        className="messages"
+        ref={scroller}
+        onScroll={onScroll}
+        data-testid="messages"
+        role="log"
+        aria-live="polite"
+        aria-label="Messages"
+        tabIndex={0}
+      >
         {history?.loaded && !history.exhausted && !history.loading && (
           <button
             className="link older"
@@ -147,24 +181,47 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         {history?.exhausted && messages.length > 0 && (
           <div className="hint center">Beginning of the conversation</div>
         )}
-        {messages.map((m) => (
-          <Bubble
-            key={m.key}
-            message={m}
-            mine={m.sendId === me}
-            showSender={!single && m.sendId !== me}
-            sender={state.users[m.sendId]?.nickname}
-            conversationId={conversationId}
-            onOpenImage={setLightbox}
-            receipt={
-              m === lastMine && readers.length > 0
-                ? single
-                  ? 'Read'
-                  : `Read by ${readers.length}`
-                : undefined
-            }
-          />
-        ))}
+        {history?.loaded && messages.length === 0 && (
+          <div className="empty" data-testid="empty-chat">
+            No messages yet. Say hello below.
+          </div>
+        )}
+        {messages.map((m, i) => {
+          const previous = messages[i - 1];
+          const newDay = !previous || dayOf(previous.sendTime) !== dayOf(m.sendTime);
+          // Consecutive messages of one sender within a few minutes read as one block.
+          const grouped =
+            !newDay &&
+            previous !== undefined &&
+            previous.sendId === m.sendId &&
+            m.sendTime - previous.sendTime < GROUP_GAP_MS;
+          return (
+            <Fragment key={m.key}>
+              {newDay && (
+                <div className="day" role="separator" data-testid="day-separator">
+                  <span>{dayLabel(m.sendTime)}</span>
+                </div>
+              )}
+              <Bubble
+                message={m}
+                mine={m.sendId === me}
+                grouped={grouped}
+                showSender={!single && m.sendId !== me && !grouped}
+                sender={state.users[m.sendId]?.nickname}
+                conversationId={conversationId}
+                onOpenImage={setLightbox}
+                tick={m.sendId === me ? tickOf(m) : undefined}
+                receipt={
+                  m === lastMine && readers.length > 0
+                    ? single
+                      ? 'Read'
+                      : `Read by ${readers.length}`
+                    : undefined
+                }
+              />
+            </Fragment>
+          );
+        })}
       </div>
       <Composer conversationId={conversationId} />
       {lightbox && <Lightbox {...lightbox} onClose={() => setLightbox(null)} />}
@@ -172,9 +229,35 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   );
 }
 
+type Tick = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** Messages closer than this (same sender, same day) are drawn as one block. */
+const GROUP_GAP_MS = 5 * 60_000;
+
+function dayLabel(ms: number): string {
+  const day = dayOf(ms);
+  if (day === dayOf(Date.now())) return 'Today';
+  if (day === dayOf(Date.now() - 86_400_000)) return 'Yesterday';
+  return new Date(ms).toLocaleDateString([], {
+    weekday: 'long',
+    month: 'long',
+    day: 'numeric',
+    ...(new Date(ms).getFullYear() !== new Date().getFullYear() ? { year: 'numeric' } : {}),
+  });
+}
+
+const TICKS: Record<Exclude<Tick, 'failed'>, string> = {
+  sending: '🕓',
+  sent: '✓',
+  delivered: '✓✓',
+  read: '✓✓',
+};
+
 function Bubble(props: {
   message: ChatMessage;
   mine: boolean;
+  grouped: boolean;
+  tick: Tick | undefined;
   showSender: boolean;
   sender: string | undefined;
   conversationId: string;
@@ -185,9 +268,10 @@ function Bubble(props: {
   const hasFile = Boolean(m.file) && !m.revoked;
   return (
     <div
-      className={`bubble-row ${mine ? 'mine' : ''}`}
+      className={`bubble-row ${mine ? 'mine' : ''} ${props.grouped ? 'grouped' : ''}`}
       data-testid="message"
       data-status={m.status}
+      data-grouped={props.grouped ? 'true' : undefined}
       data-seq={m.seq ?? ''}
       data-mtype={m.mType}
     >
@@ -201,13 +285,23 @@ function Bubble(props: {
           <FileBody message={m} onOpenImage={props.onOpenImage} />
         ) : (
           <div className="content" data-testid="message-content">
-            {m.content}
+            {linkify(m.content)}
           </div>
         )}
         <div className="meta">
-          <time>{timeOf(m.sendTime)}</time>
-          {mine && m.status === 'sending' && <span title="sending">⏳</span>}
-          {mine && m.status === 'sent' && <span title="sent">✓</span>}
+          <time dateTime={new Date(m.sendTime).toISOString()}>{timeOf(m.sendTime)}</time>
+          {props.tick && props.tick !== 'failed' && (
+            <span
+              className={`tick tick-${props.tick}`}
+              data-testid="tick"
+              data-tick={props.tick}
+              title={props.tick}
+              role="img"
+              aria-label={props.tick}
+            >
+              {TICKS[props.tick]}
+            </span>
+          )}
         </div>
       </div>
       {mine && m.status === 'failed' && (
@@ -237,6 +331,9 @@ function Bubble(props: {
 
 function Composer({ conversationId }: { conversationId: string }) {
   const [text, setText] = useState('');
+  const input = useRef<HTMLTextAreaElement>(null);
+  // Opening a chat puts the keyboard in it.
+  useEffect(() => input.current?.focus(), [conversationId]);
   const picker = useRef<HTMLInputElement>(null);
   function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -283,6 +380,8 @@ function Composer({ conversationId }: { conversationId: string }) {
       />
       <textarea
         rows={1}
+        aria-label="Message"
+        ref={input}
         placeholder="Write a message"
         value={text}
         onChange={(e) => setText(e.target.value)}

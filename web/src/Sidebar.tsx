@@ -1,10 +1,17 @@
 import { ChatType, type UserInfo } from '@easy-chat/sdk';
 import { useState, type FormEvent } from 'react';
-import { Avatar } from './App.js';
+import { Avatar } from './Avatar.js';
 import { timeOf, useAppState } from './hooks.js';
 import { messagePreview, store } from './store/index.js';
+import { enableNotifications, notificationsSupported } from './store/notifications.js';
 
 type Tab = 'chats' | 'contacts' | 'groups' | 'profile';
+const TABS: [Tab, string][] = [
+  ['chats', 'Chats'],
+  ['contacts', 'Contacts'],
+  ['groups', 'Groups'],
+  ['profile', 'Me'],
+];
 
 export function Sidebar() {
   const state = useAppState();
@@ -13,36 +20,50 @@ export function Sidebar() {
     state.friendRequests.length +
     Object.values(state.groupRequests).reduce((n, list) => n + list.length, 0);
   const unread = Object.values(state.conversations).reduce((n, c) => n + c.unread, 0);
+  const counts: Record<Tab, number> = {
+    chats: unread,
+    contacts: state.friendRequests.length,
+    groups: requests - state.friendRequests.length,
+    profile: 0,
+  };
   return (
-    <aside className="sidebar">
+    <aside className="sidebar" aria-label="Chats and contacts">
       <header className="me">
-        <Avatar id={state.me!.id} name={state.me!.nickname} />
+        <h1 className="visually-hidden">easy-chat</h1>
+        <Avatar id={state.me!.id} name={state.me!.nickname} src={state.me!.avatar} />
         <div className="me-name" data-testid="me">
           {state.me!.nickname}
         </div>
-        <span className={`conn conn-${state.connection}`} title={state.connection} />
+        <span
+          className={`conn conn-${state.connection}`}
+          title={state.connection}
+          role="img"
+          aria-label={`Connection: ${state.connection}`}
+        />
       </header>
-      <nav className="tabs">
-        <button className={tab === 'chats' ? 'active' : ''} onClick={() => setTab('chats')}>
-          Chats{unread > 0 && <span className="count">{unread}</span>}
-        </button>
-        <button className={tab === 'contacts' ? 'active' : ''} onClick={() => setTab('contacts')}>
-          Contacts
-          {state.friendRequests.length > 0 && (
-            <span className="count">{state.friendRequests.length}</span>
-          )}
-        </button>
-        <button className={tab === 'groups' ? 'active' : ''} onClick={() => setTab('groups')}>
-          Groups
-          {requests - state.friendRequests.length > 0 && (
-            <span className="count">{requests - state.friendRequests.length}</span>
-          )}
-        </button>
-        <button className={tab === 'profile' ? 'active' : ''} onClick={() => setTab('profile')}>
-          Me
-        </button>
+      <nav className="tabs" aria-label="Sections">
+        <div role="tablist" className="tablist">
+          {TABS.map(([id, label]) => (
+            <button
+              key={id}
+              role="tab"
+              id={`tab-${id}`}
+              aria-selected={tab === id}
+              aria-controls="sidebar-pane"
+              className={tab === id ? 'active' : ''}
+              onClick={() => setTab(id)}
+            >
+              {label}
+              {counts[id] > 0 && (
+                <span className="count" aria-label={`, ${counts[id]} new`}>
+                  {counts[id]}
+                </span>
+              )}
+            </button>
+          ))}
+        </div>
       </nav>
-      <div className="pane">
+      <div className="pane" role="tabpanel" id="sidebar-pane" aria-labelledby={`tab-${tab}`}>
         {tab === 'chats' && <Conversations />}
         {tab === 'contacts' && <Contacts />}
         {tab === 'groups' && <Groups />}
@@ -54,11 +75,18 @@ export function Sidebar() {
 
 function Conversations() {
   const state = useAppState();
+  const avatarOf = (id: string) =>
+    state.users[id]?.avatar || state.groups.find((g) => g.id === id)?.icon;
   const list = Object.values(state.conversations)
     .filter((c) => c.isShow || c.conversationId === state.activeId)
     .sort((a, b) => (b.msg?.sendTime ?? 0) - (a.msg?.sendTime ?? 0));
   if (list.length === 0) {
-    return <p className="hint">No conversations yet. Add a friend in Contacts and say hello.</p>;
+    return (
+      <p className="hint" data-testid="empty-chats">
+        No conversations yet. Add a friend in Contacts, or create or join a group in Groups, and say
+        hello.
+      </p>
+    );
   }
   return (
     <ul className="list" data-testid="conversations">
@@ -83,6 +111,7 @@ function Conversations() {
               <Avatar
                 id={c.targetId}
                 name={title}
+                src={avatarOf(c.targetId)}
                 online={single ? Boolean(state.online[c.targetId]) : undefined}
               />
               <span className="row-main">
@@ -144,7 +173,7 @@ function Contacts() {
           <ul className="list">
             {results.map((u) => (
               <li key={u.id} className="row static" data-testid="search-result">
-                <Avatar id={u.id} name={u.nickname} />
+                <Avatar id={u.id} name={u.nickname} src={u.avatar} />
                 <span className="row-main">
                   <span className="row-title">{u.nickname}</span>
                   <span className="row-sub">{u.mobile}</span>
@@ -174,7 +203,11 @@ function Contacts() {
           <ul className="list">
             {state.friendRequests.map((r) => (
               <li key={r.id} className="row static" data-testid="friend-request">
-                <Avatar id={r.reqUid} name={state.users[r.reqUid]?.nickname} />
+                <Avatar
+                  id={r.reqUid}
+                  name={state.users[r.reqUid]?.nickname}
+                  src={state.users[r.reqUid]?.avatar}
+                />
                 <span className="row-main">
                   <span className="row-title">{state.users[r.reqUid]?.nickname ?? '…'}</span>
                   <span className="row-sub">{r.reqMsg || 'wants to be your friend'}</span>
@@ -212,11 +245,19 @@ function Contacts() {
       <section>
         <h3>
           Friends
-          <button className="link" onClick={() => void store.contacts.refreshFriends()}>
+          <button
+            className="link"
+            onClick={() => void store.contacts.refreshFriends()}
+            aria-label="Refresh friends"
+          >
             Refresh
           </button>
         </h3>
-        {state.friends.length === 0 && <p className="hint">No friends yet.</p>}
+        {state.friends.length === 0 && (
+          <p className="hint" data-testid="empty-friends">
+            No friends yet. Search for people by name or phone above and add them.
+          </p>
+        )}
         <ul className="list">
           {state.friends.map((f) => (
             <li key={f.friendUid}>
@@ -229,6 +270,7 @@ function Contacts() {
                 <Avatar
                   id={f.friendUid}
                   name={f.nickname}
+                  src={f.avatar}
                   online={Boolean(state.online[f.friendUid])}
                 />
                 <span className="row-main">
@@ -319,7 +361,11 @@ function Groups() {
             <ul className="list">
               {list.map((r) => (
                 <li key={r.id} className="row static" data-testid="group-request">
-                  <Avatar id={r.reqId} name={state.users[r.reqId]?.nickname} />
+                  <Avatar
+                    id={r.reqId}
+                    name={state.users[r.reqId]?.nickname}
+                    src={state.users[r.reqId]?.avatar}
+                  />
                   <span className="row-main">
                     <span className="row-title">{state.users[r.reqId]?.nickname ?? '…'}</span>
                     <span className="row-sub">{r.reqMsg || 'wants to join'}</span>
@@ -353,11 +399,19 @@ function Groups() {
       <section>
         <h3>
           My groups
-          <button className="link" onClick={() => void store.contacts.refreshGroups()}>
+          <button
+            className="link"
+            onClick={() => void store.contacts.refreshGroups()}
+            aria-label="Refresh groups"
+          >
             Refresh
           </button>
         </h3>
-        {state.groups.length === 0 && <p className="hint">No groups yet.</p>}
+        {state.groups.length === 0 && (
+          <p className="hint" data-testid="empty-groups">
+            No groups yet. Create one above, or join one with the group id a member gives you.
+          </p>
+        )}
         <ul className="list">
           {state.groups.map((g) => (
             <li key={g.id}>
@@ -368,7 +422,7 @@ function Groups() {
                 data-name={g.name}
                 data-id={g.id}
               >
-                <Avatar id={g.id} name={g.name} />
+                <Avatar id={g.id} name={g.name} src={g.icon} />
                 <span className="row-main">
                   <span className="row-title">{g.name}</span>
                   <span className="row-sub">
@@ -390,10 +444,14 @@ function Profile() {
   const me = state.me!;
   const [nickname, setNickname] = useState(me.nickname);
   const [sex, setSex] = useState(me.sex);
+  const [avatar, setAvatar] = useState(me.avatar);
+  const [permission, setPermission] = useState(() =>
+    notificationsSupported() ? Notification.permission : 'denied',
+  );
   async function save(event: FormEvent) {
     event.preventDefault();
     await store.act(
-      () => store.contacts.updateProfile({ nickname: nickname.trim(), sex }),
+      () => store.contacts.updateProfile({ nickname: nickname.trim(), sex, avatar: avatar.trim() }),
       'Profile saved',
     );
   }
@@ -418,6 +476,17 @@ function Profile() {
         </select>
       </label>
       <label>
+        Picture address
+        <input
+          type="url"
+          value={avatar}
+          onChange={(e) => setAvatar(e.target.value)}
+          maxLength={512}
+          placeholder="https://…"
+          data-testid="avatar-url"
+        />
+      </label>
+      <label>
         Phone
         <input value={me.mobile} disabled />
       </label>
@@ -428,6 +497,23 @@ function Profile() {
       <button className="primary" type="submit">
         Save
       </button>
+      {notificationsSupported() && (
+        <p className="hint" data-testid="notifications">
+          {permission === 'granted' ? (
+            'Desktop notifications are on while this tab is in the background.'
+          ) : permission === 'denied' ? (
+            'Desktop notifications are blocked in this browser’s site settings.'
+          ) : (
+            <button
+              type="button"
+              onClick={() => void enableNotifications().then(setPermission)}
+              data-testid="enable-notifications"
+            >
+              Turn on desktop notifications
+            </button>
+          )}
+        </p>
+      )}
       <button type="button" onClick={() => void store.session.logout()}>
         Log out
       </button>

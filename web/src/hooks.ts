@@ -25,3 +25,8 @@ export function timeOf(ms: number): string {
     ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     : date.toLocaleDateString([], { month: 'short', day: 'numeric' });
 }
+
+/** The local calendar day of a time, as a comparable key. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toDateString();
+}

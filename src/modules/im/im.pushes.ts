@@ -1,5 +1,12 @@
+import { Type } from 'typebox';
 import type { PushTable } from '../../realtime/server-push.js';
-import type { ContentType, ConversationState, Message, ReadReceipt } from './im.entity.js';
+import {
+  ContentType,
+  type ConversationState,
+  type Message,
+  type ReadReceipt,
+} from './im.entity.js';
+import { MessageSchema } from './im.schema.js';
 
 /** A typing notice relayed to the other participants. */
 export interface TypingNotice {
@@ -24,14 +31,64 @@ export interface ImPushMap {
   'conversation.typing': TypingNotice;
 }
 
+// --- Payload schemas, for the AsyncAPI document (the types above are what the code checks) ---
+
+const MessageWith = (contentType: number, description: string) =>
+  Type.Object(
+    { ...MessageSchema.properties, contentType: Type.Literal(contentType) },
+    { description },
+  );
+
+const ReadReceiptSchema = Type.Object(
+  {
+    contentType: Type.Literal(ContentType.readReceipt),
+    conversationId: Type.String(),
+    chatType: Type.Integer({ description: '1 group, 2 single' }),
+    sendId: Type.String({ description: 'the reader (of a merged group receipt: the last one)' }),
+    recvId: Type.String({ description: 'the peer (single chat) or the group id' }),
+    readSeq: Type.Integer(),
+    reads: Type.Optional(
+      Type.Record(Type.String(), Type.Integer(), {
+        description: 'group receipts merged over a window: reader → readSeq',
+      }),
+    ),
+    sendTime: Type.Integer({ description: 'epoch milliseconds' }),
+  },
+  { description: 'contentType 1: someone read the conversation up to readSeq' },
+);
+
+const ConversationStateSchema = Type.Object({
+  conversationId: Type.String(),
+  pinned: Type.Boolean(),
+  muted: Type.Boolean(),
+  isShow: Type.Boolean(),
+  readSeq: Type.Integer(),
+  clearSeq: Type.Integer(),
+});
+
+const TypingNoticeSchema = Type.Object({
+  conversationId: Type.String(),
+  userId: Type.String({ description: 'who is typing' }),
+  typing: Type.Boolean({ description: 'false: stopped; expire it a few seconds after anyway' }),
+});
+
 export const ImPushes: PushTable<ImPushMap> = {
   push: {
     to: 'both users of a single chat, or the group members who may see the message; never the device that sent it',
+    data: Type.Union([
+      MessageWith(ContentType.chat, 'contentType 0: a stored chat message'),
+      ReadReceiptSchema,
+      MessageWith(ContentType.change, 'contentType 2: the current state of a changed message'),
+    ]),
   },
-  'conversation.updated': { to: 'the user’s own devices, except the one that caused the change' },
+  'conversation.updated': {
+    to: 'the user’s own devices, except the one that caused the change',
+    data: ConversationStateSchema,
+  },
   'conversation.typing': {
     to: 'the other participants of the conversation (never the typer’s own devices)',
     alsoClientMethod: true,
+    data: TypingNoticeSchema,
   },
 };
 

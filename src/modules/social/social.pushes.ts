@@ -1,5 +1,7 @@
+import { Type } from 'typebox';
 import type { DomainEventMap } from '../../events/domain-events.js';
 import type { PushTable } from '../../realtime/server-push.js';
+import { SocialEventSchemas } from './social.events.js';
 
 type Payload<K extends keyof DomainEventMap> = DomainEventMap[K];
 
@@ -23,18 +25,30 @@ export interface SocialPushMap {
   'user.presence': { userId: string; online: boolean };
 }
 
+/** A push that carries its domain event's payload is described by that event's schema. */
+const payloadOf = (type: keyof typeof SocialEventSchemas) => SocialEventSchemas[type].payload;
+
 export const SocialPushes: PushTable<SocialPushMap> = {
-  'friend.request': { to: 'the user asked' },
-  'friend.request.handled': { to: 'the requester and the user asked' },
-  'friend.added': { to: 'both friends' },
-  'friend.deleted': { to: 'both users' },
-  'group.request': { to: 'the group’s creator and managers' },
-  'group.request.handled': { to: 'the requester' },
-  'group.member.joined': { to: 'the member who joined' },
-  'group.member.left': { to: 'the member who left' },
-  'group.member.removed': { to: 'the member removed' },
-  'group.dismissed': { to: 'everyone who was a member' },
-  'user.presence': { to: 'the user’s friends' },
+  'friend.request': { to: 'the user asked', data: payloadOf('friend_request-created') },
+  'friend.request.handled': {
+    to: 'the requester and the user asked',
+    data: payloadOf('friend_request-handled'),
+  },
+  'friend.added': { to: 'both friends', data: payloadOf('friend-added') },
+  'friend.deleted': { to: 'both users', data: payloadOf('friend-deleted') },
+  'group.request': {
+    to: 'the group’s creator and managers',
+    data: payloadOf('group_request-created'),
+  },
+  'group.request.handled': { to: 'the requester', data: payloadOf('group_request-handled') },
+  'group.member.joined': { to: 'the member who joined', data: payloadOf('group_member-joined') },
+  'group.member.left': { to: 'the member who left', data: payloadOf('group_member-left') },
+  'group.member.removed': { to: 'the member removed', data: payloadOf('group_member-removed') },
+  'group.dismissed': { to: 'everyone who was a member', data: payloadOf('group-dismissed') },
+  'user.presence': {
+    to: 'the user’s friends',
+    data: Type.Object({ userId: Type.String(), online: Type.Boolean() }),
+  },
 };
 
 declare module '../../realtime/server-push.js' {

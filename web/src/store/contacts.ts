@@ -1,4 +1,5 @@
 import type { ChatClient, GroupMember, GroupRequest } from '@easy-chat/sdk';
+import { withDelivered } from './conversations.js';
 import type { StoreCore } from './core.js';
 
 /** Friends, their presence, groups, join requests, members and my profile. */
@@ -27,7 +28,7 @@ export class ContactsStore {
         const next = { ...s.online };
         if (online) next[userId] = true;
         else delete next[userId];
-        return { online: next };
+        return { online: next, ...withDelivered({ ...s, online: next }) };
       }),
     );
     // The push misses a friend whose gateway crashed (offline when its heartbeat
@@ -76,7 +77,8 @@ export class ContactsStore {
     const client = this.core.client;
     if (!client) return;
     try {
-      this.core.set({ online: await client.onlineFriends() });
+      const online = await client.onlineFriends();
+      this.core.set((s) => ({ online, ...withDelivered({ ...s, online }) }));
     } catch {
       // next round
     }

@@ -58,21 +58,60 @@ export function withMessage(
   };
 }
 
+/**
+ * Moves `delivered` on for every single chat whose peer is online now: the server
+ * pushes to every live socket, so what was stored before has reached a device.
+ */
+export function withDelivered(s: State): Pick<State, 'delivered'> {
+  let delivered = s.delivered;
+  for (const c of Object.values(s.conversations)) {
+    if (c.chatType !== ChatType.single || !s.online[c.targetId]) continue;
+    if ((delivered[c.conversationId] ?? 0) >= c.maxSeq) continue;
+    delivered = { ...delivered, [c.conversationId]: c.maxSeq };
+  }
+  return { delivered };
+}
+
+/** The address of a conversation: `#/c/<id>` (a hash, so the server needs no route for it). */
+export function conversationFromUrl(): string | null {
+  const match = /^#\/c\/([\w.:-]{1,128})$/.exec(location.hash);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
+function showInUrl(conversationId: string | null): void {
+  const hash = conversationId ? `#/c/${encodeURIComponent(conversationId)}` : '';
+  if (location.hash === hash) return;
+  history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+}
+
 /** The conversation list, the open conversation, read positions and receipts. */
 export class ConversationsStore {
   messages!: MessagesStore;
   contacts!: ContactsStore;
 
+  /** The conversation the page address named on load, opened once the list has it. */
+  private restoring: string | null = null;
+
   constructor(private readonly core: StoreCore) {}
 
   attach(client: ChatClient): void {
+    this.restoring = conversationFromUrl();
     client.on('conversations', (list) => this.onConversations(list));
     client.on('readReceipt', (receipt) => this.onReceipt(receipt));
     client.on('conversationUpdated', (state) => this.onConversationUpdated(state));
   }
 
   private onConversations(list: Record<string, Conversation>): void {
-    this.core.set({ conversations: list });
+    this.core.set((s) => ({
+      conversations: list,
+      ...withDelivered({ ...s, conversations: list }),
+    }));
+    const restoring = this.restoring;
+    this.restoring = null;
+    if (restoring && !this.core.getState().activeId) {
+      if (list[restoring]) void this.open(restoring);
+      else showInUrl(null);
+    }
     this.core.lookup(
       Object.values(list).map((c) => (c.chatType === ChatType.single ? c.targetId : '')),
     );
@@ -128,6 +167,7 @@ export class ConversationsStore {
 
   async open(conversationId: string | null): Promise<void> {
     this.core.set({ activeId: conversationId });
+    showInUrl(conversationId);
     if (!conversationId) return;
     const state = this.core.getState();
     if (!state.history[conversationId]?.loaded) await this.messages.loadOlder(conversationId);

@@ -7,7 +7,8 @@ import {
   type Message,
 } from '@easy-chat/sdk';
 import type { ContactsStore } from './contacts.js';
-import { withMessage, type ConversationsStore } from './conversations.js';
+import { withDelivered, withMessage, type ConversationsStore } from './conversations.js';
+import { notifyHidden } from './notifications.js';
 import type { StoreCore } from './core.js';
 import type { ChatMessage, HistoryState } from './state.js';
 
@@ -72,14 +73,24 @@ export class MessagesStore {
     const before = this.core.getState();
     const mine = message.sendId === before.me?.id;
     const seen = before.activeId === id && document.visibilityState === 'visible';
-    this.core.set((s) => ({
-      conversations: {
+    this.core.set((s) => {
+      const conversations = {
         ...s.conversations,
         [id]: withMessage(s.conversations[id], message, mine, seen),
-      },
-      messages: { ...s.messages, [id]: mergeMessages(s.messages[id] ?? [], [message]) },
-    }));
+      };
+      return {
+        conversations,
+        ...withDelivered({ ...s, conversations }),
+        messages: { ...s.messages, [id]: mergeMessages(s.messages[id] ?? [], [message]) },
+      };
+    });
     const state = this.core.getState();
+    if (source === 'push' && !mine) {
+      notifyHidden(state, message, () => {
+        window.focus();
+        void this.conversations.open(id);
+      });
+    }
     if (!state.users[message.sendId]) this.core.lookup([message.sendId]);
     if (message.chatType === ChatType.group && !state.groups.some((g) => g.id === id)) {
       void this.contacts.refreshGroups();

@@ -18,7 +18,7 @@ export class SessionStore {
     private readonly onVisible: () => void,
   ) {}
 
-  private watchingVisibility = false;
+  private watchingPage = false;
 
   /** Resumes a session saved in this browser, if any. */
   async resume(): Promise<void> {
@@ -43,6 +43,7 @@ export class SessionStore {
       // the token may already be gone
     }
     this.stop();
+    history.replaceState(null, '', `${location.pathname}${location.search}`);
   }
 
   private stop(): void {
@@ -69,6 +70,8 @@ export class SessionStore {
       if (err instanceof ApiError && err.isUnauthorized) return; // authError handled it
       throw err;
     }
+    // Another start (or a logout) won the race while this one waited: it owns the session.
+    if (this.core.client !== client) return;
     localStorage.setItem(TOKEN_KEY, token);
     this.core.set({ me, users: { [me.id]: { nickname: me.nickname, avatar: me.avatar } } });
     client.on('state', ({ state }) =>
@@ -79,10 +82,15 @@ export class SessionStore {
     );
     client.on('error', (err) => console.warn('easy-chat:', err));
     for (const part of this.parts) part.attach(client);
-    if (!this.watchingVisibility) {
-      this.watchingVisibility = true;
+    if (!this.watchingPage) {
+      this.watchingPage = true;
       document.addEventListener('visibilitychange', () => this.onVisible());
+      // The socket notices a dead network only when a ping goes unanswered; the
+      // browser knows at once.
+      window.addEventListener('offline', () => this.core.set({ browserOffline: true }));
+      window.addEventListener('online', () => this.core.set({ browserOffline: false }));
     }
+    this.core.set({ browserOffline: !navigator.onLine });
     client.connect().catch(() => undefined);
   }
 }

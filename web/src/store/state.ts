@@ -50,6 +50,8 @@ export interface State {
   connection: ConnectionState;
   /** Connected at least once since login: losing the connection then shows the banner. */
   wasOnline: boolean;
+  /** The browser says there is no network (its `offline` event): shown at once. */
+  browserOffline: boolean;
   me: UserInfo | null;
   notice: { text: string; kind: 'error' | 'info' } | null;
   // contacts and groups
@@ -64,6 +66,11 @@ export interface State {
   conversations: Record<string, Conversation>;
   /** conversationId → reader → readSeq (the peer in a single chat, members in a group). */
   reads: Record<string, Record<string, number>>;
+  /**
+   * conversationId → the highest seq of mine the peer's devices have had the chance to
+   * receive: the peer was online (the server pushes to every live socket) after it was stored.
+   */
+  delivered: Record<string, number>;
   activeId: string | null;
   // messages
   messages: Record<string, ChatMessage[]>;
@@ -76,6 +83,7 @@ export interface State {
 export const initialState: State = {
   connection: 'idle',
   wasOnline: false,
+  browserOffline: false,
   me: null,
   notice: null,
   users: {},
@@ -87,6 +95,7 @@ export const initialState: State = {
   members: {},
   conversations: {},
   reads: {},
+  delivered: {},
   activeId: null,
   messages: {},
   history: {},
