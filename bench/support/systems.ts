@@ -99,6 +99,8 @@ export async function startEasyChat(opts: {
   storage: Storage;
   processes?: number;
   env?: Record<string, string>;
+  /** Another checkout (built) to run instead of this one; labelled as given. */
+  checkout?: { dir: string; label: string };
 }): Promise<System> {
   const processes = opts.processes ?? 1;
   if (processes > 1 && opts.storage === 'sqlite')
@@ -133,9 +135,11 @@ export async function startEasyChat(opts: {
   };
   const unregister = onCleanup(stop);
   // The first process creates the schema; the others start once it is there.
-  servers.push(await startServer(env));
+  servers.push(await startServer(env, [], opts.checkout?.dir));
   servers.push(
-    ...(await Promise.all(Array.from({ length: processes - 1 }, () => startServer(env)))),
+    ...(await Promise.all(
+      Array.from({ length: processes - 1 }, () => startServer(env, [], opts.checkout?.dir)),
+    )),
   );
   const base = servers[0]!.url;
   const engine =
@@ -144,7 +148,7 @@ export async function startEasyChat(opts: {
       : opts.storage === 'postgres'
         ? 'PostgreSQL'
         : await mysqlServerName();
-  const label = `easy-chat (${engine})`;
+  const label = `${opts.checkout?.label ?? 'easy-chat'} (${engine})`;
   return {
     label: processes > 1 ? `${label} x${processes}` : label,
     driver: 'easy-chat',

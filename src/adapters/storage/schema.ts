@@ -2,9 +2,10 @@ import type { Generated } from 'kysely';
 
 /**
  * Row types of every table, as Kysely sees them through CamelCasePlugin (SQL
- * columns are snake_case, TypeScript fields camelCase). Mirrors ./migrations;
- * keep both in step. Times are epoch milliseconds in BIGINT columns, booleans are
- * 0/1 integers, JSON is text: the same on SQLite and PostgreSQL.
+ * columns are snake_case, TypeScript fields camelCase). Mirrors the migrations
+ * listed in src/catalogue/migrations.ts (each beside its module); keep both in
+ * step. Times are epoch milliseconds in BIGINT columns, booleans are 0/1
+ * integers, JSON is text: the same on SQLite, PostgreSQL and MySQL.
  */
 export interface UsersTable {
   id: string;
@@ -233,7 +234,7 @@ export interface TokenRevocationsTable {
   expiresAt: number;
 }
 
-// --- files (migration 0007) ---
+// --- files (migration 0008) ---
 
 /** An uploaded file; its bytes live in the blob store. */
 export interface FilesTable {
@@ -261,6 +262,15 @@ export interface FileRefsTable {
   createdAt: number;
 }
 
+// --- block list (migration 0009) ---
+
+/** `userId` blocked `blockedUid`: that user cannot message, befriend or invite them. */
+export interface BlacklistTable {
+  userId: string;
+  blockedUid: string;
+  createdAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -281,4 +291,5 @@ export interface Database {
   tokenRevocations: TokenRevocationsTable;
   files: FilesTable;
   fileRefs: FileRefsTable;
+  blacklist: BlacklistTable;
 }

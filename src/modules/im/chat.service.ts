@@ -68,7 +68,7 @@ export interface ChatServiceDeps {
   attachments?: MessageAttachments;
 }
 
-/** Message types whose content names an uploaded file (DESIGN.md §7). */
+/** Message types whose content names an uploaded file (docs/files.md). */
 const FILE_MESSAGE_TYPES: ReadonlySet<number> = new Set([
   MessageType.image,
   MessageType.file,
@@ -350,6 +350,9 @@ export class ChatService {
         if (!(await access.userExists(input.recvId)))
           throw new AppError(ImErrors.recipientNotFound);
         throw new AppError(ImErrors.notFriends);
+      }
+      if (await access.isBlocked(input.recvId, senderId)) {
+        throw new AppError(ImErrors.blockedByRecipient);
       }
       return { conversationId, chatType: ChatType.single, recvId: input.recvId };
     }
