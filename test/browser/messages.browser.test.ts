@@ -202,6 +202,16 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
     await gilRow.getByTestId('muted').waitFor();
     await hal.testId('conversation-menu-button').click();
     await hal.testId('pin-toggle').filter({ hasText: 'Unpin' }).waitFor();
+
+    // Clear history for me (two steps): Hal's view empties, Gil keeps his.
+    await hal.testId('clear-history').click();
+    await hal.testId('clear-history').filter({ hasText: 'Click again' }).click();
+    await hal.page.getByRole('alert').filter({ hasText: 'History cleared' }).waitFor();
+    await waitForTexts(hal.messages(), (shown) => shown.length === 0, 'an empty chat');
+    await hal.page.reload();
+    await hal.testId('chat-title').filter({ hasText: 'Gil' }).waitFor();
+    await hal.testId('empty-chat').waitFor();
+    expect(await gil.messages().count()).toBeGreaterThan(0);
   });
 
   it('@ autocomplete in a group, the mention badge, and group typing', async () => {
