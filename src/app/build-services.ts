@@ -10,15 +10,19 @@ import { EventRecorder } from '../events/event-recorder.js';
 import { createImModule, type ChatAccess, type ImModule } from '../modules/im/index.js';
 import type { PushDelivery } from '../realtime/push-delivery.js';
 import {
+  BlacklistRepository,
+  BlacklistService,
   FriendRepository,
   FriendService,
   GroupAdminService,
   GroupRepository,
   GroupService,
+  SocialAccountRemoval,
   SocialDirectory,
   type GroupMembershipListener,
 } from '../modules/social/index.js';
 import {
+  AccountService,
   PasswordHasher,
   TokenService,
   UserRepository,
@@ -32,6 +36,8 @@ import { TokenRevocations } from '../auth/token-revocations.js';
 
 export interface Services {
   users: UserService;
+  accounts: AccountService;
+  blacklist: BlacklistService;
   tokens: TokenService;
   friends: FriendService;
   groups: GroupService;
@@ -78,12 +84,22 @@ export function buildServices(deps: ServiceDeps): Services {
     clock,
   });
   const userRepository = new UserRepository(db);
+  const friendRepository = new FriendRepository(db);
+  const groupRepository = new GroupRepository(db);
+  const blacklistRepository = new BlacklistRepository(db);
+  const socialDirectory = new SocialDirectory({
+    friends: friendRepository,
+    groups: groupRepository,
+    blacklist: blacklistRepository,
+  });
+  const hasher = new PasswordHasher(config.auth.argon2);
   const users = new UserService({
     db,
     users: userRepository,
-    hasher: new PasswordHasher(config.auth.argon2),
+    hasher,
     tokens,
     events,
+    remarks: (viewerId, ids) => socialDirectory.remarksOf(viewerId, ids),
     loginLimiter: new RateLimiter(cache, 'login'),
     registerLimiter: new RateLimiter(cache, 'register'),
     clock,
@@ -97,16 +113,10 @@ export function buildServices(deps: ServiceDeps): Services {
     },
   });
 
-  const friendRepository = new FriendRepository(db);
-  const groupRepository = new GroupRepository(db);
-  const socialDirectory = new SocialDirectory({
-    friends: friendRepository,
-    groups: groupRepository,
-  });
-
   const access: ChatAccess = {
     userExists: async (userId) => (await userRepository.findById(userId)) !== undefined,
     areFriends: (a, b) => socialDirectory.areFriends(a, b),
+    isBlocked: (owner, other) => socialDirectory.isBlocked(owner, other),
     isGroupMember: async (groupId, userId) =>
       (await socialDirectory.membership(groupId, userId)) !== undefined,
     groupRole: async (groupId, userId) =>
@@ -149,6 +159,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const friends = new FriendService({
     db,
     friends: friendRepository,
+    blacklist: blacklistRepository,
     users: userRepository,
     events,
     presence,
@@ -157,6 +168,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const groups = new GroupService({
     db,
     groups: groupRepository,
+    blacklist: blacklistRepository,
     users: userRepository,
     events,
     presence,
@@ -172,5 +184,42 @@ export function buildServices(deps: ServiceDeps): Services {
     membership,
   });
 
-  return { users, tokens, friends, groups, groupAdmin, socialDirectory, im, files };
+  const blacklist = new BlacklistService({
+    db,
+    blacklist: blacklistRepository,
+    users: userRepository,
+    events,
+    clock,
+  });
+  const accounts = new AccountService({
+    db,
+    users: userRepository,
+    hasher,
+    tokens,
+    events,
+    clock,
+    limiter: new RateLimiter(cache, 'password'),
+    perUser: config.rateLimit.password.perUser,
+    removal: new SocialAccountRemoval({
+      friends: friendRepository,
+      blacklist: blacklistRepository,
+      groups: groupRepository,
+      groupAdmin,
+      events,
+      clock,
+    }),
+  });
+
+  return {
+    users,
+    accounts,
+    blacklist,
+    tokens,
+    friends,
+    groups,
+    groupAdmin,
+    socialDirectory,
+    im,
+    files,
+  };
 }

@@ -45,6 +45,11 @@ export class TokenRevocations {
     await this.write(userKey(userId), beforeSec, untilMs);
   }
 
+  /** The user's cut-off (epoch seconds): tokens issued at or before it are refused. */
+  userCutoff(userId: string): Promise<number | undefined> {
+    return this.read(userKey(userId));
+  }
+
   async isRevoked(subject: RevocationSubject): Promise<boolean> {
     const [token, user] = await Promise.all([
       this.read(tokenKey(subject.jti)),

@@ -12,6 +12,8 @@ export interface AuthContext {
   jti: string;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** Issued at, epoch seconds (compared with a user's revocation cut-off). */
+  iat: number;
 }
 
 export interface IssuedToken {
@@ -43,8 +45,28 @@ export class TokenService {
     this.key = new TextEncoder().encode(deps.secret);
   }
 
+  /**
+   * A new token for `userId`. Revocation has the one-second resolution of `iat`, so
+   * a token issued in the second of a revocation (a password just changed) is
+   * stamped one second after that cut-off; otherwise it would be refused at once.
+   */
   async issue(userId: string): Promise<IssuedToken> {
-    const iat = Math.floor(this.deps.clock() / 1000);
+    const nowSec = Math.floor(this.deps.clock() / 1000);
+    const cutoff = await this.deps.revocations.userCutoff(userId);
+    return this.issueAt(userId, cutoff !== undefined && cutoff >= nowSec ? cutoff + 1 : nowSec);
+  }
+
+  /**
+   * Ends every session of `userId` (tokens issued up to `cutoff`, default now) and
+   * returns a token for the one continuing (a changed password: the caller stays
+   * logged in, everyone else is out).
+   */
+  async rotate(userId: string, cutoff?: number): Promise<IssuedToken> {
+    await this.revokeUpTo(userId, cutoff ?? (await this.nextCutoff(userId)));
+    return this.issue(userId);
+  }
+
+  private async issueAt(userId: string, iat: number): Promise<IssuedToken> {
     const expire = iat + this.deps.ttlSec;
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: ALGORITHM })
@@ -60,7 +82,6 @@ export class TokenService {
   /** Verifies signature, expiry, the denylist and per-user revocation; throws 401 / 100003 otherwise. */
   async verify(token: string): Promise<AuthContext> {
     let claims: AuthContext;
-    let issuedAt: number;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
@@ -68,13 +89,12 @@ export class TokenService {
         currentDate: new Date(this.deps.clock()),
       });
       if (!payload.sub || !payload.jti || payload.exp === undefined) throw new Error('claims');
-      claims = { userId: payload.sub, jti: payload.jti, exp: payload.exp };
-      issuedAt = payload.iat ?? 0;
+      claims = { userId: payload.sub, jti: payload.jti, exp: payload.exp, iat: payload.iat ?? 0 };
     } catch (err) {
       const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token invalid';
       throw new AppError(CommonErrors.unauthorized, reason);
     }
-    if (await this.deps.revocations.isRevoked({ ...claims, iat: issuedAt })) {
+    if (await this.deps.revocations.isRevoked(claims)) {
       throw new AppError(CommonErrors.unauthorized, 'token revoked');
     }
     return claims;
@@ -86,9 +106,28 @@ export class TokenService {
    * affected. The mark lasts as long as the longest token could.
    */
   async revokeAllFor(userId: string): Promise<void> {
-    const now = this.deps.clock();
-    const nowSec = Math.floor(now / 1000);
-    await this.deps.revocations.revokeUserBefore(userId, nowSec, now + this.deps.ttlSec * 1000);
+    await this.revokeUpTo(userId, await this.nextCutoff(userId));
+  }
+
+  /**
+   * The cut-off a revocation of `userId` made now would use (epoch seconds): now,
+   * or one past an earlier cut-off of this same second, since tokens issued after
+   * that one carry iat = cut-off + 1. Taken before a revocation when an event must
+   * name it (gateways then close exactly the sockets of revoked tokens).
+   */
+  async nextCutoff(userId: string): Promise<number> {
+    const nowSec = Math.floor(this.deps.clock() / 1000);
+    const previous = await this.deps.revocations.userCutoff(userId);
+    return previous !== undefined && previous >= nowSec ? previous + 1 : nowSec;
+  }
+
+  /** Refuses every token of `userId` issued at or before `cutoff` (epoch seconds). */
+  async revokeUpTo(userId: string, cutoff: number): Promise<void> {
+    await this.deps.revocations.revokeUserBefore(
+      userId,
+      cutoff,
+      (cutoff + this.deps.ttlSec + 1) * 1000,
+    );
   }
 
   /** Denies the token until its expiry. */

@@ -115,6 +115,7 @@ export const ConfigSchema = strict({
   rateLimit: strict({
     login: strict({ perPhoneAndIp: Window, perPhone: Window, perIp: Window }),
     register: strict({ perIp: Window }),
+    password: strict({ perUser: Window }),
   }),
   gateway: strict({
     path: Type.String({ pattern: '^/' }),

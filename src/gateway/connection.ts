@@ -26,6 +26,11 @@ export class Connection {
   private closed = false;
   /** The code the server closed with, if it closed first. */
   closeCode: number | undefined;
+  /**
+   * When the token this socket authenticated with was issued (epoch seconds): a
+   * revocation of the user's tokens up to a cut-off closes the sockets at or before it.
+   */
+  tokenIssuedAt = 0;
 
   constructor(
     readonly socket: WebSocket,

@@ -150,6 +150,7 @@ class Session {
       () => log.info({ userId: auth.userId, connectionId }, 'slow consumer disconnected'),
       connectionId,
     );
+    this.connection.tokenIssuedAt = auth.iat;
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
     // Every socket's open and close at debug: per-connection detail, too many for info.

@@ -5,8 +5,8 @@ import { CloseCode } from './close-codes.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 
 /**
- * Gateway role: closes the sockets of a disabled user or of a token that logged
- * out. Every gateway must see these events (each closes its own sockets), so they
+ * Gateway role: closes the sockets of a disabled or deleted user, of a user whose
+ * password changed (those of revoked tokens) or of a token that logged out. Every gateway must see these events (each closes its own sockets), so they
  * come through the broker's live subscription; pushes never do (PushDelivery).
  */
 export function closeRevokedSockets(deps: {
@@ -15,10 +15,31 @@ export function closeRevokedSockets(deps: {
   logger: Logger;
 }): Promise<Subscription> {
   const { connections, logger } = deps;
-  return DomainTopic.subscribe(deps.broker, ['user-disabled', 'user-logged_out'], async (event) => {
+  const types = [
+    'user-disabled',
+    'user-deleted',
+    'user-password_changed',
+    'user-logged_out',
+  ] as const;
+  return DomainTopic.subscribe(deps.broker, types, async (event) => {
     try {
       if (event.type === 'user-disabled') {
         connections.closeUser(event.payload.userId, CloseCode.disabled, 'account disabled');
+        return;
+      }
+      if (event.type === 'user-deleted') {
+        connections.closeUser(event.payload.userId, CloseCode.disabled, 'account deleted');
+        return;
+      }
+      if (event.type === 'user-password_changed') {
+        // Sockets of revoked tokens close; one already opened with the token the
+        // change answered (issued after the cut-off) stays.
+        const { userId, revokedUpTo } = event.payload;
+        for (const connection of [...connections.forUser(userId)]) {
+          if (connection.tokenIssuedAt <= revokedUpTo) {
+            connection.close(CloseCode.unauthorized, 'password changed');
+          }
+        }
         return;
       }
       const { userId, tokenId } = event.payload;

@@ -167,9 +167,9 @@ export const body: LoginBody = { phone: 13800000000, password: 'x' };
     expect(login.headers.get('allow')).toBe('POST');
     expect(await login.json()).toMatchObject({ code: 100014, data: null });
 
-    const user = await fetch(`${t.url}/v1/user/user?x=1`, { method: 'DELETE' });
+    const user = await fetch(`${t.url}/v1/user/user?x=1`, { method: 'PATCH' });
     expect(user.status).toBe(405);
-    expect(user.headers.get('allow')).toBe('GET, HEAD, PUT');
+    expect(user.headers.get('allow')).toBe('DELETE, GET, HEAD, PUT');
 
     const missing = await fetch(`${t.url}/v1/user/nothing`, { method: 'GET' });
     expect(missing.status).toBe(404);

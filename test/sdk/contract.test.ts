@@ -19,6 +19,7 @@ import type {
 import type * as files from '../../src/modules/files/files.schema.js';
 import type * as im from '../../src/modules/im/im.schema.js';
 import type { ReadReceipt } from '../../src/modules/im/message-fanout.js';
+import type * as blacklist from '../../src/modules/social/blacklist.schema.js';
 import type * as friend from '../../src/modules/social/friend.schema.js';
 import type * as group from '../../src/modules/social/group.schema.js';
 import type * as social from '../../src/modules/social/social.schema.js';
@@ -37,6 +38,7 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<sdk.UserInfo>().toEqualTypeOf<Static<typeof user.UserInfoSchema>>();
     expectTypeOf<sdk.UpdateUserInput>().toEqualTypeOf<Static<typeof user.UpdateUserBody>>();
     expectTypeOf<sdk.FindUsersQuery>().toEqualTypeOf<Static<typeof user.FindUsersQuery>>();
+    expectTypeOf<sdk.ChangePasswordInput>().toEqualTypeOf<Static<typeof user.ChangePasswordBody>>();
   });
 
   it('social', () => {
@@ -52,6 +54,10 @@ describe('SDK types equal the server schemas', () => {
     >();
     expectTypeOf<sdk.Friend[]>().toEqualTypeOf<DataOf<typeof friend.FriendListResponse>['list']>();
     expectTypeOf<sdk.OnlineList>().toEqualTypeOf<DataOf<typeof social.OnlineResponse>>();
+    expectTypeOf<sdk.FriendRemarkInput>().toEqualTypeOf<Static<typeof friend.FriendRemarkBody>>();
+    expectTypeOf<sdk.BlockedUser[]>().toEqualTypeOf<
+      DataOf<typeof blacklist.BlacklistResponse>['list']
+    >();
     expectTypeOf<sdk.CreateGroupInput>().toEqualTypeOf<Static<typeof group.CreateGroupBody>>();
     expectTypeOf<sdk.GroupJoinInput>().toEqualTypeOf<Static<typeof group.GroupPutInBody>>();
     expectTypeOf<sdk.GroupJoinAnswer>().toEqualTypeOf<DataOf<typeof group.GroupPutInResponse>>();

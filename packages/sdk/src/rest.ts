@@ -8,6 +8,8 @@ import {
   type UploadOptions,
 } from './upload.js';
 import type {
+  BlockedUser,
+  ChangePasswordInput,
   DirectUpload,
   DirectUploadInput,
   FileLink,
@@ -20,6 +22,7 @@ import type {
   FriendRequest,
   FriendRequestAnswer,
   FriendRequestInput,
+  FriendRemarkInput,
   Group,
   GroupJoinAnswer,
   GroupJoinInput,
@@ -59,6 +62,8 @@ export const ROUTES = {
   updateMe: { method: 'PUT', path: '/v1/user/user', auth: true },
   findUsers: { method: 'GET', path: '/v1/user/users', auth: true },
   logout: { method: 'POST', path: '/v1/user/logout', auth: true },
+  changePassword: { method: 'PUT', path: '/v1/user/password', auth: true },
+  deleteAccount: { method: 'DELETE', path: '/v1/user/user', auth: true },
 
   requestFriend: { method: 'POST', path: '/v1/social/friend/putIn', auth: true },
   handleFriendRequest: { method: 'PUT', path: '/v1/social/friend/putIn', auth: true },
@@ -66,6 +71,10 @@ export const ROUTES = {
   friends: { method: 'GET', path: '/v1/social/friends', auth: true },
   onlineFriends: { method: 'GET', path: '/v1/social/friends/online', auth: true },
   deleteFriend: { method: 'DELETE', path: '/v1/social/friend', auth: true },
+  setFriendRemark: { method: 'PUT', path: '/v1/social/friend', auth: true },
+  block: { method: 'POST', path: '/v1/social/blacklist', auth: true },
+  unblock: { method: 'DELETE', path: '/v1/social/blacklist', auth: true },
+  blacklist: { method: 'GET', path: '/v1/social/blacklist', auth: true },
   createGroup: { method: 'POST', path: '/v1/social/group', auth: true },
   dismissGroup: { method: 'DELETE', path: '/v1/social/group', auth: true },
   joinGroup: { method: 'POST', path: '/v1/social/group/putIn', auth: true },
@@ -148,7 +157,7 @@ export class RestClient {
     this.onUnauthorized = options.onUnauthorized;
   }
 
-  /** Calls one route: `body` for POST/PUT, `query` for GET/DELETE, `params` for `{name}` in its path. */
+  /** Calls one route: `body` for POST/PUT (and a DELETE that takes one), `query` otherwise, `params` for `{name}` in its path. */
   async call<T>(
     name: RouteName,
     input: { body?: unknown; query?: Query; params?: Record<string, string> } = {},
@@ -164,7 +173,7 @@ export class RestClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (route.auth && this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | undefined;
-    if (route.method === 'POST' || route.method === 'PUT') {
+    if (route.method === 'POST' || route.method === 'PUT' || input.body !== undefined) {
       body = JSON.stringify(input.body ?? {});
       headers['content-type'] = 'application/json';
     }
@@ -230,6 +239,22 @@ export class RestClient {
     this.token = null;
   }
 
+  /**
+   * Changes my password. Every other session ends; this client continues with the
+   * new token the server answers (kept for later calls; reconnect sockets with it).
+   */
+  async changePassword(input: ChangePasswordInput): Promise<TokenData> {
+    const data = await this.call<TokenData>('changePassword', { body: input });
+    this.token = data.token;
+    return data;
+  }
+
+  /** Deletes my account (confirmed by my password) and forgets the token. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.call('deleteAccount', { body: { password } });
+    this.token = null;
+  }
+
   async me(): Promise<UserInfo> {
     return (await this.call<{ info: UserInfo }>('me')).info;
   }
@@ -267,6 +292,27 @@ export class RestClient {
 
   async deleteFriend(friendUid: string): Promise<void> {
     await this.call('deleteFriend', { query: { friendUid } });
+  }
+
+  /** Sets my private name for a friend ('' clears it). */
+  async setFriendRemark(input: FriendRemarkInput): Promise<void> {
+    await this.call('setFriendRemark', { body: input });
+  }
+
+  // --- block list -------------------------------------------------------------
+
+  /** Blocks a user: they can no longer message me, befriend me or invite me. */
+  async block(userId: string): Promise<void> {
+    await this.call('block', { body: { userId } });
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.call('unblock', { query: { userId } });
+  }
+
+  /** Users I blocked, most recent first. */
+  async blacklist(): Promise<BlockedUser[]> {
+    return (await this.call<{ list: BlockedUser[] }>('blacklist')).list;
   }
 
   // --- groups -----------------------------------------------------------------

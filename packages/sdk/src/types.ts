@@ -49,6 +49,16 @@ export interface UserInfo {
   nickname: string;
   sex: number;
   avatar: string;
+  /** In search results: my remark for this user, when we are friends. */
+  remark?: string;
+  /** Set when the account was deleted (its messages stay; show "Deleted user"). */
+  deleted?: true;
+}
+
+export interface ChangePasswordInput {
+  oldPassword: string;
+  /** 8 to 128 characters. */
+  newPassword: string;
 }
 
 export interface UpdateUserInput {
@@ -102,6 +112,21 @@ export interface Friend {
   avatar: string;
   remark: string;
   addSource: number;
+}
+
+export interface FriendRemarkInput {
+  friendUid: string;
+  /** My private name for the friend, at most 64 characters; '' clears it. */
+  remark: string;
+}
+
+/** One entry of my block list. */
+export interface BlockedUser {
+  userId: string;
+  nickname: string;
+  avatar: string;
+  /** When I blocked them, epoch milliseconds. */
+  createdAt: number;
 }
 
 export interface OnlineList {

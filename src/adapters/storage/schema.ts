@@ -233,7 +233,7 @@ export interface TokenRevocationsTable {
   expiresAt: number;
 }
 
-// --- files (migration 0007) ---
+// --- files (migration 0008) ---
 
 /** An uploaded file; its bytes live in the blob store. */
 export interface FilesTable {
@@ -261,6 +261,15 @@ export interface FileRefsTable {
   createdAt: number;
 }
 
+// --- block list (migration 0009) ---
+
+/** `userId` blocked `blockedUid`: that user cannot message, befriend or invite them. */
+export interface BlacklistTable {
+  userId: string;
+  blockedUid: string;
+  createdAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -281,4 +290,5 @@ export interface Database {
   tokenRevocations: TokenRevocationsTable;
   files: FilesTable;
   fileRefs: FileRefsTable;
+  blacklist: BlacklistTable;
 }

@@ -32,6 +32,11 @@ const TYPED: TypedMappers = {
     targetId: p.userId,
     detail: { reason: p.reason, source: p.source },
   }),
+  'user-password_changed': (p) => ({
+    action: p.how === 'reset' ? 'password_reset' : 'password_change',
+    userId: p.userId,
+  }),
+  'user-deleted': (p) => ({ action: 'account_delete', userId: p.userId }),
 };
 
 /**
@@ -76,6 +81,8 @@ const BY_FIELDS: Record<string, { action: string; actor: string[]; target: strin
     actor: ['operatorUid'],
     target: ['userId', 'groupId'],
   },
+  'blacklist-added': { action: 'block', actor: ['userId'], target: ['blockedUid'] },
+  'blacklist-removed': { action: 'unblock', actor: ['userId'], target: ['blockedUid'] },
   'group-owner_transferred': {
     action: 'group_owner_transfer',
     actor: ['fromUid', 'operatorUid'],

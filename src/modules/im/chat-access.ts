@@ -5,6 +5,8 @@
 export interface ChatAccess {
   userExists(userId: string): Promise<boolean>;
   areFriends(a: string, b: string): Promise<boolean>;
+  /** Whether `ownerId` has blocked `otherId` (who then cannot message them). */
+  isBlocked(ownerId: string, otherId: string): Promise<boolean>;
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
   /** 1 creator, 2 manager, 3 member; undefined when not a member. */
   groupRole(groupId: string, userId: string): Promise<number | undefined>;

@@ -351,6 +351,9 @@ export class ChatService {
           throw new AppError(ImErrors.recipientNotFound);
         throw new AppError(ImErrors.notFriends);
       }
+      if (await access.isBlocked(input.recvId, senderId)) {
+        throw new AppError(ImErrors.blockedByRecipient);
+      }
       return { conversationId, chatType: ChatType.single, recvId: input.recvId };
     }
     const groupId = input.conversationId ?? input.recvId;

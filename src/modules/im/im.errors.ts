@@ -67,4 +67,11 @@ export const ImErrors = defineErrors({
   },
   mentionNotInGroup: { code: 400111, status: 400, message: 'mentions are for group chats only' },
   typingTooFast: { code: 400112, status: 429, message: 'typing notices are sent too often' },
+
+  // Refusals decided by the other side or by the group (block list, group mutes): 4002xx.
+  blockedByRecipient: {
+    code: 400201,
+    status: 403,
+    message: 'this user does not accept messages from you',
+  },
 });

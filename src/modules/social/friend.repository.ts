@@ -101,6 +101,54 @@ export class FriendRepository {
     return insertedRows(res);
   }
 
+  /** Sets the remark on the caller's side of a friendship; false when there is none. */
+  async setRemark(userId: string, friendUid: string, remark: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('friends')
+      .set({ remark })
+      .where('userId', '=', userId)
+      .where('friendUid', '=', friendUid)
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
+  }
+
+  /** Remarks the viewer gave to any of `ids` (friends only), for search results. */
+  async remarksOf(viewerId: string, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('friends')
+      .select(['friendUid', 'remark'])
+      .where('userId', '=', viewerId)
+      .where('friendUid', 'in', ids)
+      .execute();
+    return new Map(rows.map((r) => [r.friendUid, r.remark]));
+  }
+
+  /** Ends every friendship of `userId` (account deletion); the former friends' ids. */
+  async deleteAllOf(q: Db, userId: string): Promise<string[]> {
+    const rows = await q
+      .selectFrom('friends')
+      .select('friendUid')
+      .where('userId', '=', userId)
+      .orderBy('friendUid')
+      .execute();
+    await q
+      .deleteFrom('friends')
+      .where((eb) => eb.or([eb('userId', '=', userId), eb('friendUid', '=', userId)]))
+      .execute();
+    return rows.map((r) => r.friendUid);
+  }
+
+  /** Cancels every pending request sent by or to `userId` (account deletion). */
+  async cancelAllPendingOf(q: Db, userId: string, now: number): Promise<void> {
+    await q
+      .updateTable('friendRequests')
+      .set({ handleResult: HandleResult.cancelled, handledAt: now })
+      .where((eb) => eb.or([eb('userId', '=', userId), eb('reqUid', '=', userId)]))
+      .where('handleResult', '=', HandleResult.pending)
+      .execute();
+  }
+
   /** Deletes both directions; the number of rows deleted (0 when they were not friends). */
   async deleteFriendship(q: Db, a: string, b: string): Promise<number> {
     const res = await q

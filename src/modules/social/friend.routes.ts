@@ -7,6 +7,7 @@ import {
   FriendListResponse,
   FriendPutInBody,
   FriendPutInResponse,
+  FriendRemarkBody,
   FriendRequestListResponse,
   FriendUidQuery,
 } from './friend.schema.js';
@@ -35,6 +36,7 @@ export function friendRoutes(deps: {
             SocialErrors.selfFriendRequest,
             SocialErrors.targetUserNotFound,
             SocialErrors.alreadyFriends,
+            SocialErrors.blockedByUser,
           ],
           body: FriendPutInBody,
           response: { 200: FriendPutInResponse, ...errorResponses },
@@ -107,6 +109,26 @@ export function friendRoutes(deps: {
         },
       },
       async (request) => ok({ onlineList: await friends.online(caller(request).userId) }),
+    );
+
+    app.put(
+      '/friend',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Set my remark (private name) for a friend',
+          operationId: 'setFriendRemark',
+          errors: [SocialErrors.notFriends],
+          body: FriendRemarkBody,
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { friendUid, remark } = request.body;
+        await friends.setRemark(caller(request).userId, friendUid, remark);
+        return ok({});
+      },
     );
 
     app.delete(

@@ -18,6 +18,15 @@ export type FriendHandleBody = Static<typeof FriendHandleBody>;
 
 export const FriendUidQuery = Type.Object({ friendUid: Id });
 
+export const FriendRemarkBody = Type.Object({
+  friendUid: Id,
+  remark: Type.String({
+    maxLength: 64,
+    description: "my private name for the friend; '' clears it",
+  }),
+});
+export type FriendRemarkBody = Static<typeof FriendRemarkBody>;
+
 const FriendRequestSchema = Type.Object({
   id: Type.String(),
   userId: Type.String({ description: 'the addressee (the caller)' }),

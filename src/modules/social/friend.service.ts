@@ -6,6 +6,7 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { UserRepository } from '../user/user.repository.js';
+import type { BlacklistRepository } from './blacklist.repository.js';
 import type { FriendRepository } from './friend.repository.js';
 import {
   AddSource,
@@ -22,6 +23,7 @@ type Db = Kysely<Database>;
 export interface FriendServiceDeps {
   db: Db;
   friends: FriendRepository;
+  blacklist: BlacklistRepository;
   users: UserRepository;
   events: EventRecorder;
   presence: Presence;
@@ -62,6 +64,9 @@ export class FriendService {
     const target = input.userId;
     if (target === callerId) throw new AppError(SocialErrors.selfFriendRequest);
     if (!(await users.findById(target))) throw new AppError(SocialErrors.targetUserNotFound);
+    if (await this.deps.blacklist.isBlocked(target, callerId)) {
+      throw new AppError(SocialErrors.blockedByUser);
+    }
 
     return retryOnConflict(() =>
       db.transaction().execute(async (trx) => {
@@ -145,6 +150,13 @@ export class FriendService {
     const ids = await this.deps.friends.friendIds(callerId);
     const online = ids.length > 0 ? await this.deps.presence.onlineAmong(ids) : new Set<string>();
     return Object.fromEntries([...online].map((id) => [id, true as const]));
+  }
+
+  /** Sets the caller's private name for a friend ('' clears it); 404 when not friends. */
+  async setRemark(callerId: string, friendUid: string, remark: string): Promise<void> {
+    if (!(await this.deps.friends.setRemark(callerId, friendUid, remark))) {
+      throw new AppError(SocialErrors.notFriends);
+    }
   }
 
   /** Ends a friendship in both directions; 404 when there is none. */

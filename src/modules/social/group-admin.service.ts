@@ -129,20 +129,65 @@ export class GroupAdminService {
    * history can still name it). The event lists every former member.
    */
   async dismiss(callerId: string, groupId: string): Promise<void> {
-    const { groups, events, clock } = this.deps;
     await this.inLockedGroup(groupId, async (trx, group) => {
       if (group.creatorUid !== callerId) throw new AppError(SocialErrors.notGroupCreator);
-      const memberIds = await groups.allMemberIds(trx, group.id);
-      const now = clock();
-      await groups.deleteAllMembers(trx, group.id);
-      await groups.cancelAllPending(trx, group.id, callerId, now);
-      await groups.markDismissed(trx, group.id, now);
-      await this.deps.membership.groupDismissed(trx, group.id);
-      await events.record(trx, 'group-dismissed', group.id, {
-        groupId: group.id,
-        operatorUid: callerId,
-        memberIds,
-      });
+      await this.dismissLocked(trx, group, callerId);
+    });
+  }
+
+  /**
+   * A deleted account leaves a group inside the deleting transaction. When it
+   * created the group, ownership passes to the longest-serving manager, else the
+   * longest-serving member; a group with nobody else in it is dismissed.
+   */
+  async leaveDeletedAccount(trx: Db, groupId: string, userId: string): Promise<void> {
+    const { groups, events, clock } = this.deps;
+    const group = await groups.lockActive(trx, groupId, clock());
+    if (!group) return;
+    const role = await groups.roleOf(group.id, userId, trx);
+    if (role === undefined) return;
+    const heir =
+      role === RoleLevel.creator ? await groups.successor(trx, group.id, userId) : undefined;
+    if (role === RoleLevel.creator && !heir) {
+      await this.dismissLocked(trx, group, userId);
+      return;
+    }
+    // The leaving creator goes first: the one-creator index allows no overlap.
+    await groups.deleteMember(trx, group.id, userId);
+    await groups.addToMemberCount(trx, group.id, -1);
+    await this.deps.membership.memberLeft(trx, group.id, userId);
+    await events.record(trx, 'group_member-left', group.id, { groupId: group.id, userId });
+    if (!heir) return;
+    await groups.setRole(trx, group.id, heir.userId, RoleLevel.creator);
+    await groups.setCreator(trx, group.id, heir.userId);
+    await events.record(trx, 'group_member-role_changed', group.id, {
+      groupId: group.id,
+      userId: heir.userId,
+      oldRoleLevel: heir.roleLevel,
+      roleLevel: RoleLevel.creator,
+      operatorUid: userId,
+    });
+    await events.record(trx, 'group-owner_transferred', group.id, {
+      groupId: group.id,
+      fromUid: userId,
+      toUid: heir.userId,
+      fromRoleLevel: 0,
+    });
+  }
+
+  /** Ends a locked group: memberships, pending requests; the group stays as dismissed. */
+  private async dismissLocked(trx: Db, group: Group, operatorUid: string): Promise<void> {
+    const { groups, events, clock } = this.deps;
+    const memberIds = await groups.allMemberIds(trx, group.id);
+    const now = clock();
+    await groups.deleteAllMembers(trx, group.id);
+    await groups.cancelAllPending(trx, group.id, operatorUid, now);
+    await groups.markDismissed(trx, group.id, now);
+    await this.deps.membership.groupDismissed(trx, group.id);
+    await events.record(trx, 'group-dismissed', group.id, {
+      groupId: group.id,
+      operatorUid,
+      memberIds,
     });
   }
 

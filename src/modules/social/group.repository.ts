@@ -321,6 +321,50 @@ export class GroupRepository {
     return res.numUpdatedRows > 0n;
   }
 
+  /** Cancels every pending request for `reqId` to join any group (account deletion). */
+  async cancelPendingFor(q: Db, reqId: string, now: number): Promise<void> {
+    await q
+      .updateTable('groupRequests')
+      .set({ handleResult: HandleResult.cancelled, handleUid: reqId, handledAt: now })
+      .where('reqId', '=', reqId)
+      .where('handleResult', '=', HandleResult.pending)
+      .execute();
+  }
+
+  /** Ids of the active groups `userId` belongs to, in id order. */
+  async activeGroupIdsOf(q: Db, userId: string): Promise<string[]> {
+    const rows = await q
+      .selectFrom('groupMembers')
+      .innerJoin('groups', 'groups.id', 'groupMembers.groupId')
+      .select('groups.id')
+      .where('groupMembers.userId', '=', userId)
+      .where('groups.status', '=', GroupStatus.active)
+      .orderBy('groups.id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Who takes over a group its creator leaves: the longest-serving manager, else
+   * the longest-serving member; undefined when nobody else is left.
+   */
+  async successor(
+    q: Db,
+    groupId: string,
+    leavingUid: string,
+  ): Promise<{ userId: string; roleLevel: number } | undefined> {
+    return q
+      .selectFrom('groupMembers')
+      .select(['userId', 'roleLevel'])
+      .where('groupId', '=', groupId)
+      .where('userId', '!=', leavingUid)
+      .orderBy('roleLevel')
+      .orderBy('joinTime')
+      .orderBy('userId')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /** Cancels every pending request of a group (dismissal); how many. */
   async cancelAllPending(q: Db, groupId: string, handleUid: string, now: number): Promise<number> {
     const res = await q

@@ -81,6 +81,7 @@ export function groupRoutes(deps: {
             SocialErrors.groupNotFound,
             SocialErrors.notGroupMember,
             SocialErrors.groupFull,
+            SocialErrors.blockedByUser,
           ],
           body: GroupPutInBody,
           response: { 200: GroupPutInResponse, ...errorResponses },

@@ -7,6 +7,7 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { UserRepository } from '../user/user.repository.js';
+import type { BlacklistRepository } from './blacklist.repository.js';
 import type { GroupMembershipListener } from './group-membership-listener.js';
 import type { GroupRepository, MemberPosition } from './group.repository.js';
 import {
@@ -27,6 +28,7 @@ type Db = Kysely<Database>;
 export interface GroupServiceDeps {
   db: Db;
   groups: GroupRepository;
+  blacklist: BlacklistRepository;
   users: UserRepository;
   events: EventRecorder;
   presence: Presence;
@@ -148,6 +150,9 @@ export class GroupService {
     }
     if (inviting && !(await users.findById(subject))) {
       throw new AppError(SocialErrors.targetUserNotFound);
+    }
+    if (inviting && (await this.deps.blacklist.isBlocked(subject, callerId))) {
+      throw new AppError(SocialErrors.blockedByUser);
     }
 
     return db.transaction().execute(async (trx) => {

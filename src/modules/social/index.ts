@@ -1,17 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TokenService } from '../../auth/token.service.js';
+import { blacklistRoutes } from './blacklist.routes.js';
+import type { BlacklistService } from './blacklist.service.js';
 import { friendRoutes } from './friend.routes.js';
 import type { FriendService } from './friend.service.js';
 import type { GroupAdminService } from './group-admin.service.js';
 import { groupRoutes } from './group.routes.js';
 import type { GroupService } from './group.service.js';
 
+export { BlacklistService } from './blacklist.service.js';
+export { BlacklistRepository } from './blacklist.repository.js';
 export { FriendService } from './friend.service.js';
 export { FriendRepository } from './friend.repository.js';
 export { GroupService } from './group.service.js';
 export { GroupAdminService } from './group-admin.service.js';
 export { GroupRepository } from './group.repository.js';
 export { SocialDirectory } from './social-directory.js';
+export { SocialAccountRemoval } from './account-removal.js';
 export { SocialPushes } from './social.pushes.js';
 export { SOCIAL_PUSH_QUEUE, startSocialPushes } from './social-pushes.js';
 export { PresenceAnnouncer } from './presence-announcer.js';
@@ -24,10 +29,12 @@ export function socialRoutes(deps: {
   friends: FriendService;
   groups: GroupService;
   groupAdmin: GroupAdminService;
+  blacklist: BlacklistService;
   tokens: TokenService;
 }): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(friendRoutes(deps));
+    await app.register(blacklistRoutes(deps));
     await app.register(groupRoutes(deps));
   };
 }

@@ -1,3 +1,4 @@
+import type { BlacklistRepository } from './blacklist.repository.js';
 import type { FriendRepository } from './friend.repository.js';
 import type { GroupRepository } from './group.repository.js';
 
@@ -7,7 +8,23 @@ import type { GroupRepository } from './group.repository.js';
  * must hold inside another module's transaction need their own query there.
  */
 export class SocialDirectory {
-  constructor(private readonly deps: { friends: FriendRepository; groups: GroupRepository }) {}
+  constructor(
+    private readonly deps: {
+      friends: FriendRepository;
+      groups: GroupRepository;
+      blacklist: BlacklistRepository;
+    },
+  ) {}
+
+  /** Whether `ownerId` has blocked `otherId`. */
+  isBlocked(ownerId: string, otherId: string): Promise<boolean> {
+    return this.deps.blacklist.isBlocked(ownerId, otherId);
+  }
+
+  /** The remarks `viewerId` gave to any of `ids` (friends only). */
+  remarksOf(viewerId: string, ids: string[]): Promise<Map<string, string>> {
+    return this.deps.friends.remarksOf(viewerId, ids);
+  }
 
   /** Whether `a` has `b` as a friend (friendships are always written in both directions). */
   areFriends(a: string, b: string): Promise<boolean> {

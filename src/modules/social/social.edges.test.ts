@@ -108,6 +108,41 @@ describe.each(STORAGES)('social API edges on %s', (storage) => {
       ],
     },
     {
+      route: 'PUT /friend',
+      valid: () => ({
+        method: 'PUT',
+        path: '/friend',
+        body: { friendUid: member.id, remark: 'r' },
+      }),
+      malformed: () => [
+        { method: 'PUT', path: '/friend', body: { friendUid: member.id } },
+        { method: 'PUT', path: '/friend', body: { friendUid: member.id, remark: long(65) } },
+        { method: 'PUT', path: '/friend', body: { remark: 'r' } },
+        { method: 'PUT', path: '/friend', body: { friendUid: member.id, remark: 7 } },
+      ],
+    },
+    {
+      route: 'POST /blacklist',
+      valid: () => ({ method: 'POST', path: '/blacklist', body: { userId: outsider.id } }),
+      malformed: () => [
+        { method: 'POST', path: '/blacklist', body: {} },
+        { method: 'POST', path: '/blacklist', body: { userId: long(33) } },
+        { method: 'POST', path: '/blacklist', rawBody: '{"userId"' },
+      ],
+    },
+    {
+      route: 'DELETE /blacklist',
+      valid: () => ({ method: 'DELETE', path: '/blacklist', query: { userId: outsider.id } }),
+      malformed: () => [
+        { method: 'DELETE', path: '/blacklist' },
+        { method: 'DELETE', path: '/blacklist', query: { userId: '' } },
+      ],
+    },
+    {
+      route: 'GET /blacklist',
+      valid: () => ({ method: 'GET', path: '/blacklist' }),
+    },
+    {
       route: 'POST /group',
       valid: () => ({ method: 'POST', path: '/group', body: { name: 'g' } }),
       malformed: () => [

@@ -80,3 +80,12 @@ export interface GroupRequest {
   handleUid: string;
   handleResult: number;
 }
+
+/** One entry of the caller's block list. */
+export interface BlockedUser {
+  userId: string;
+  nickname: string;
+  avatar: string;
+  /** When it was blocked, epoch milliseconds. */
+  createdAt: number;
+}

@@ -1,6 +1,6 @@
 import { defineErrors } from '../../errors/app-error.js';
 
-/** Social module errors (3xxxxx): friends 3000xx, groups 3001xx. */
+/** Social module errors (3xxxxx): friends 3000xx, groups 3001xx, block list 3002xx. */
 export const SocialErrors = defineErrors({
   selfFriendRequest: {
     code: 300001,
@@ -55,4 +55,13 @@ export const SocialErrors = defineErrors({
     status: 400,
     message: 'this action needs another user (use quit to leave a group)',
   },
+
+  cannotBlockSelf: { code: 300201, status: 400, message: 'you cannot block yourself' },
+  // Deliberately vague: the refused user learns no more than that this did not happen.
+  blockedByUser: {
+    code: 300202,
+    status: 403,
+    message: 'this user does not accept requests from you',
+  },
+  notBlocked: { code: 300203, status: 404, message: 'this user is not on your block list' },
 });

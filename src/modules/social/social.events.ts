@@ -116,8 +116,19 @@ export const SocialEventSchemas = {
       groupId: Id,
       fromUid: Id,
       toUid: Id,
-      fromRoleLevel: Type.Integer({ description: 'the former creator’s new role' }),
+      fromRoleLevel: Type.Integer({
+        description: 'the former creator’s new role; 0 when they left (account deleted)',
+      }),
     }),
+  },
+  /** Keyed by the blocker; never pushed (the blocked user is told nothing). */
+  'blacklist-added': {
+    aggregate: 'social',
+    payload: Type.Object({ userId: Id, blockedUid: Id }),
+  },
+  'blacklist-removed': {
+    aggregate: 'social',
+    payload: Type.Object({ userId: Id, blockedUid: Id }),
   },
 } as const satisfies EventSchemaTable;
 

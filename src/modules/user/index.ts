@@ -5,3 +5,4 @@ export { TokenService, type AuthContext } from '../../auth/token.service.js';
 export { userRoutes } from './user.routes.js';
 export { UserErrors } from './user.errors.js';
 export type { User, UserInfo } from './user.entity.js';
+export { AccountService, type AccountRemovalListener } from './account.service.js';

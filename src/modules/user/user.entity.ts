@@ -13,8 +13,15 @@ export interface User {
 export const Sex = { unknown: 0, male: 1, female: 2 } as const;
 export type Sex = (typeof Sex)[keyof typeof Sex];
 
-export const UserStatus = { active: 0, disabled: 1 } as const;
+/**
+ * 2 deleted: the row stays (messages and events name its id) with its phone freed,
+ * its profile replaced by DELETED_NICKNAME and no password.
+ */
+export const UserStatus = { active: 0, disabled: 1, deleted: 2 } as const;
 export type UserStatus = (typeof UserStatus)[keyof typeof UserStatus];
+
+/** What a deleted account is called (clients may also check `deleted`). */
+export const DELETED_NICKNAME = 'Deleted user';
 
 /** What login needs, and nothing else reads the hash. */
 export interface UserCredentials {
@@ -30,4 +37,8 @@ export interface UserInfo {
   nickname: string;
   sex: number;
   avatar: string;
+  /** In search results: the caller's remark for this user, when they are friends. */
+  remark?: string;
+  /** Present (true) when the account was deleted; its messages stay. */
+  deleted?: true;
 }

@@ -17,4 +17,11 @@ export const UserErrors = defineErrors({
     status: 429,
     message: 'too many registrations from this address, try later',
   },
+  // 20001x: the account's own life cycle (password, deletion).
+  passwordIncorrect: { code: 200011, status: 403, message: 'password is incorrect' },
+  passwordRateLimited: {
+    code: 200012,
+    status: 429,
+    message: 'too many password attempts, try later',
+  },
 });

@@ -25,6 +25,28 @@ export const UserEventSchemas = {
     aggregate: 'user',
     payload: Type.Object({ userId: Type.String(), reason: Type.String(), source: Type.String() }),
   },
+  /**
+   * The password changed (by the user, or reset by a code): every token issued
+   * before it is revoked and gateways close the user's sockets.
+   */
+  'user-password_changed': {
+    aggregate: 'user',
+    payload: Type.Object({
+      userId: Type.String(),
+      how: Type.Union([Type.Literal('changed'), Type.Literal('reset')]),
+      revokedUpTo: Type.Integer({
+        description: 'tokens issued at or before this (epoch seconds) stop working',
+      }),
+    }),
+  },
+  /**
+   * The account was deleted: tokens revoked, sockets closed, friendships and
+   * memberships ended; its messages stay (shown as from a deleted user).
+   */
+  'user-deleted': {
+    aggregate: 'user',
+    payload: Type.Object({ userId: Type.String() }),
+  },
 } as const satisfies EventSchemaTable;
 
 declare module '../../events/domain-events.js' {

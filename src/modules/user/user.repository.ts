@@ -1,7 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import { isMysql } from '../../adapters/storage/portable.js';
 import type { Database, UsersTable } from '../../adapters/storage/schema.js';
-import type { Sex, User, UserCredentials, UserStatus } from './user.entity.js';
+import {
+  DELETED_NICKNAME,
+  UserStatus,
+  type Sex,
+  type User,
+  type UserCredentials,
+} from './user.entity.js';
 
 const PUBLIC_COLUMNS = [
   'id',
@@ -53,13 +59,64 @@ export class UserRepository {
       .execute();
   }
 
+  /** A user who has not deleted the account (a deleted one is "not found" everywhere but history). */
   async findById(id: string, q: Kysely<Database> = this.db): Promise<User | undefined> {
     const row = await q
       .selectFrom('users')
       .select(PUBLIC_COLUMNS)
       .where('id', '=', id)
+      .where('status', '!=', UserStatus.deleted)
       .executeTakeFirst();
     return row && toUser(row);
+  }
+
+  async findCredentialsById(id: string): Promise<UserCredentials | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'passwordHash', 'status'])
+      .where('id', '=', id)
+      .where('status', '!=', UserStatus.deleted)
+      .executeTakeFirst();
+    return row && { id: row.id, passwordHash: row.passwordHash, status: row.status as UserStatus };
+  }
+
+  async setPasswordHash(
+    trx: Kysely<Database>,
+    id: string,
+    passwordHash: string,
+    now: number,
+  ): Promise<boolean> {
+    const res = await trx
+      .updateTable('users')
+      .set({ passwordHash, updatedAt: now })
+      .where('id', '=', id)
+      .where('status', '!=', UserStatus.deleted)
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Deletes an account but keeps its row, which messages and events name: the
+   * phone is freed (replaced by a tombstone no real phone can equal: real ones
+   * are digits), the profile replaced, the password hash emptied (no password
+   * verifies against it). False when it was already deleted or never existed.
+   */
+  async markDeleted(trx: Kysely<Database>, id: string, now: number): Promise<boolean> {
+    const res = await trx
+      .updateTable('users')
+      .set({
+        phone: `~${id.slice(-19)}`,
+        nickname: DELETED_NICKNAME,
+        avatar: '',
+        sex: 0,
+        passwordHash: '',
+        status: UserStatus.deleted,
+        updatedAt: now,
+      })
+      .where('id', '=', id)
+      .where('status', '!=', UserStatus.deleted)
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
   }
 
   async existsByPhone(phone: string): Promise<boolean> {
@@ -84,6 +141,10 @@ export class UserRepository {
   async search(query: UserSearch): Promise<User[]> {
     let q = this.db.selectFrom('users').select(PUBLIC_COLUMNS);
     if (query.ids) q = q.where('id', 'in', query.ids.length > 0 ? query.ids : ['']);
+    // Deleted accounts are found by id only (to name the sender of old messages).
+    if (query.phone !== undefined || query.name !== undefined) {
+      q = q.where('status', '!=', UserStatus.deleted);
+    }
     if (query.phone !== undefined) q = q.where('phone', '=', query.phone);
     if (query.name !== undefined) {
       // lower() + LIKE behaves the same on every engine (PostgreSQL's LIKE is
@@ -110,7 +171,7 @@ export class UserRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Sets the status; returns the previous one, or undefined when the user does not exist. */
+  /** Sets the status; returns the previous one, or undefined when there is no such (undeleted) user. */
   async setStatus(
     trx: Kysely<Database>,
     id: string,
@@ -121,6 +182,7 @@ export class UserRepository {
       .selectFrom('users')
       .select('status')
       .where('id', '=', id)
+      .where('status', '!=', UserStatus.deleted)
       .executeTakeFirst();
     if (!before) return undefined;
     await trx.updateTable('users').set({ status, updatedAt: now }).where('id', '=', id).execute();

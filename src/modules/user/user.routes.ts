@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate, caller } from '../../auth/authenticate.js';
 import { errorResponses, ok } from '../../http/envelope.js';
 import type { TokenService } from '../../auth/token.service.js';
+import type { AccountService } from './account.service.js';
 import {
+  ChangePasswordBody,
+  DeleteAccountBody,
   EmptyResponse,
   FindUsersQuery,
   LoginBody,
@@ -21,9 +24,10 @@ const security = [{ bearer: [] }];
 /** `/v1/user`: thin edges over UserService. */
 export function userRoutes(deps: {
   users: UserService;
+  accounts: AccountService;
   tokens: TokenService;
 }): FastifyPluginAsyncTypebox {
-  const { users, tokens } = deps;
+  const { users, accounts, tokens } = deps;
   return async (app) => {
     const auth = authenticate(tokens);
 
@@ -138,6 +142,53 @@ export function userRoutes(deps: {
       },
       async (request) => {
         await users.logout(caller(request));
+        return ok({});
+      },
+    );
+
+    app.put(
+      '/password',
+      {
+        onRequest: auth,
+        schema: {
+          tags,
+          security,
+          summary: 'Change my password; every other session ends',
+          operationId: 'changePassword',
+          errors: [UserErrors.passwordIncorrect, UserErrors.passwordRateLimited],
+          description:
+            'Answers a new token for this client: every token issued before, the one used ' +
+            'for this call included, stops working and their sockets are closed.',
+          body: ChangePasswordBody,
+          response: { 200: TokenResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { oldPassword, newPassword } = request.body;
+        return ok(await accounts.changePassword(caller(request), oldPassword, newPassword));
+      },
+    );
+
+    app.delete(
+      '/user',
+      {
+        onRequest: auth,
+        schema: {
+          tags,
+          security,
+          summary: 'Delete my account (confirmed by my password)',
+          operationId: 'deleteAccount',
+          errors: [UserErrors.passwordIncorrect, UserErrors.passwordRateLimited],
+          description:
+            'Sessions end, friendships and group memberships end (groups I created pass to ' +
+            'the oldest manager, else the oldest member, or are dismissed when empty). My ' +
+            'messages stay and are shown as from a deleted user.',
+          body: DeleteAccountBody,
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        await accounts.deleteAccount(caller(request), request.body.password);
         return ok({});
       },
     );

@@ -28,6 +28,16 @@ export const LoginBody = Type.Object({
 });
 export type LoginBody = Static<typeof LoginBody>;
 
+export const ChangePasswordBody = Type.Object({
+  oldPassword: Type.String({ minLength: 1, maxLength: 128 }),
+  newPassword: Password,
+});
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
+
+export const DeleteAccountBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 128, description: 'confirms the deletion' }),
+});
+
 export const TokenData = Type.Object({
   token: Type.String(),
   expire: Type.Integer({ description: 'expiry, epoch seconds' }),
@@ -39,6 +49,12 @@ export const UserInfoSchema = Type.Object({
   nickname: Type.String(),
   sex: Type.Integer(),
   avatar: Type.String(),
+  remark: Type.Optional(
+    Type.String({ description: 'search results: my remark for this user, when a friend' }),
+  ),
+  deleted: Type.Optional(
+    Type.Literal(true, { description: 'the account was deleted (its messages stay)' }),
+  ),
 });
 
 export const UpdateUserBody = Type.Object({

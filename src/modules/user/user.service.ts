@@ -39,6 +39,8 @@ export interface UserServiceDeps {
   loginLimiter: RateLimiter;
   registerLimiter: RateLimiter;
   clock: Clock;
+  /** The remarks a viewer gave to any of these users (the social module answers). */
+  remarks: (viewerId: string, userIds: string[]) => Promise<Map<string, string>>;
   limits: {
     loginPerPhoneAndIp: RateLimitRule;
     loginPerPhone: RateLimitRule;
@@ -185,7 +187,15 @@ export class UserService {
     }
     const ids = input.ids?.slice(0, limits.maxIdsPerQuery);
     const found = await users.search({ ...input, ids, limit: limits.searchLimit });
-    return found.map((u) => toInfo(u, u.id === viewerId || u.phone === input.phone));
+    const remarks = await this.deps.remarks(
+      viewerId,
+      found.map((u) => u.id),
+    );
+    return found.map((u) => {
+      const info = toInfo(u, u.id === viewerId || u.phone === input.phone);
+      const remark = remarks.get(u.id);
+      return remark === undefined ? info : { ...info, remark };
+    });
   }
 }
 
@@ -208,6 +218,9 @@ async function withinLimits(spec: ErrorSpec, hits: Array<Promise<RateLimitResult
 }
 
 function toInfo(user: User, showPhone: boolean): UserInfo {
+  if (user.status === UserStatus.deleted) {
+    return { id: user.id, mobile: '', nickname: user.nickname, sex: 0, avatar: '', deleted: true };
+  }
   return {
     id: user.id,
     mobile: showPhone ? user.phone : maskPhone(user.phone),

@@ -1,0 +1,65 @@
+import type { Kysely } from 'kysely';
+import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
+import type { Database } from '../../adapters/storage/schema.js';
+import type { BlockedUser } from './social.entity.js';
+
+type Db = Kysely<Database>;
+
+/** The block list in SQL (one class for every dialect). */
+export class BlacklistRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Whether `userId` has blocked `otherUid`: one primary-key lookup. */
+  async isBlocked(userId: string, otherUid: string, q: Db = this.db): Promise<boolean> {
+    const row = await q
+      .selectFrom('blacklist')
+      .select('userId')
+      .where('userId', '=', userId)
+      .where('blockedUid', '=', otherUid)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Adds the pair unless present (the primary key decides). True if this call added it. */
+  async insert(q: Db, userId: string, blockedUid: string, now: number): Promise<boolean> {
+    const res = await skipExisting(
+      q,
+      q.insertInto('blacklist').values({ userId, blockedUid, createdAt: now }),
+    ).executeTakeFirst();
+    return insertedRows(res) > 0;
+  }
+
+  async delete(q: Db, userId: string, blockedUid: string): Promise<boolean> {
+    const res = await q
+      .deleteFrom('blacklist')
+      .where('userId', '=', userId)
+      .where('blockedUid', '=', blockedUid)
+      .executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+
+  /** Removes every row naming `userId` on either side (account deletion). */
+  async deleteAllOf(q: Db, userId: string): Promise<void> {
+    await q
+      .deleteFrom('blacklist')
+      .where((eb) => eb.or([eb('userId', '=', userId), eb('blockedUid', '=', userId)]))
+      .execute();
+  }
+
+  /** Who `userId` blocked, with nickname and avatar, most recent first. */
+  async list(userId: string): Promise<BlockedUser[]> {
+    return this.db
+      .selectFrom('blacklist')
+      .innerJoin('users', 'users.id', 'blacklist.blockedUid')
+      .select([
+        'blacklist.blockedUid as userId',
+        'users.nickname',
+        'users.avatar',
+        'blacklist.createdAt',
+      ])
+      .where('blacklist.userId', '=', userId)
+      .orderBy('blacklist.createdAt', 'desc')
+      .orderBy('blacklist.blockedUid')
+      .execute();
+  }
+}
