@@ -69,6 +69,11 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<sdk.MembersQuery>().toEqualTypeOf<Static<typeof group.MembersQuery>>();
     expectTypeOf<sdk.MembersPage>().toEqualTypeOf<DataOf<typeof group.MemberListResponse>>();
     expectTypeOf<sdk.SetRoleInput>().toEqualTypeOf<Static<typeof group.SetRoleBody>>();
+    expectTypeOf<sdk.UpdateGroupInput>().toEqualTypeOf<Static<typeof group.UpdateGroupBody>>();
+    expectTypeOf<sdk.MuteMemberInput>().toEqualTypeOf<Static<typeof group.MemberMuteBody>>();
+    expectTypeOf<{ mutedUntil: number }>().toEqualTypeOf<
+      DataOf<typeof group.MemberMuteResponse>
+    >();
   });
 
   it('im over HTTP', () => {

@@ -182,6 +182,8 @@ export interface Group {
   isVerify: boolean;
   notification: string;
   memberCount: number;
+  /** Group-wide mute: only the creator and managers post. */
+  muted: boolean;
 }
 
 export interface GroupMember {
@@ -201,6 +203,43 @@ export interface MembersQuery {
 export interface MembersPage {
   list: GroupMember[];
   nextCursor: string | null;
+}
+
+/** `PUT /v1/social/group`: fields left out are not changed (creator or managers). */
+export interface UpdateGroupInput {
+  groupId: string;
+  name?: string;
+  icon?: string;
+  /** The announcement; '' removes it. */
+  notification?: string;
+  isVerify?: boolean;
+}
+
+/** `PUT /v1/social/group/member/mute`. */
+export interface MuteMemberInput {
+  groupId: string;
+  userId: string;
+  /** How long from now, at most a year; 0 lifts the mute. */
+  seconds: number;
+}
+
+/**
+ * The `content` of a group notice (a message with `mType` 10), parsed: what
+ * happened, who did it, and its details (`userId`, `roleLevel`, `mutedUntil`,
+ * the changed group fields …, by type).
+ */
+export interface GroupNoticeContent {
+  type:
+    | 'member.joined'
+    | 'member.left'
+    | 'member.kicked'
+    | 'member.role'
+    | 'member.muted'
+    | 'group.updated'
+    | 'group.muted'
+    | 'group.dismissed';
+  operatorId: string;
+  [field: string]: unknown;
 }
 
 export interface SetRoleInput {
