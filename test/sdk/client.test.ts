@@ -328,6 +328,28 @@ describe('SDK against a real server', () => {
     expect(changes[1]).toEqual({ userId: quinn!.id, online: false });
   });
 
+  it('friend and group pushes arrive as events of their own name, never as serverEvent', async () => {
+    const [rae, sol] = await Promise.all(
+      ['rae', 'sol'].map((nickname) => createUser(t.client, { nickname })),
+    );
+    const cs = await open(sol!);
+    const seen: string[] = [];
+    const unknown: unknown[] = [];
+    cs.client.on('friend.request', (data) => seen.push(`request from ${data.reqUid}`));
+    cs.client.on('friend.added', (data) => seen.push(`added ${data.friendUid}`));
+    cs.client.on('group.member.joined', (data) => seen.push(`joined ${data.groupId}`));
+    cs.client.on('serverEvent', (frame) => unknown.push(frame));
+    await befriend(rae!, sol!);
+    const groupId = await createGroupWith(rae!, [sol!]);
+    await waitUntil(() => seen.length === 3, 10_000, 'three social pushes');
+    expect(seen).toEqual([
+      `request from ${rae!.id}`,
+      expect.stringMatching(/^added /),
+      `joined ${groupId}`,
+    ]);
+    expect(unknown).toEqual([]);
+  });
+
   it('a refused token stops reconnecting and reports an auth error', async () => {
     const client = new ChatClient({ baseUrl: t.url, token: 'not-a-token', WebSocket });
     const errors: ApiError[] = [];

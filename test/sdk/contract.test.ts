@@ -6,10 +6,12 @@
  * table must equal the routes of the served OpenAPI document.
  */
 import type * as sdk from '@easy-chat/sdk';
-import { ROUTES } from '@easy-chat/sdk';
+import { PUSH_METHODS, ROUTES } from '@easy-chat/sdk';
 import type { Static, TSchema } from 'typebox';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { ServerPushes } from '../../src/catalogue/server-pushes.js';
 import type { SyncPage } from '../../src/modules/im/history.service.js';
+import type { ServerPushMap } from '../../src/realtime/server-push.js';
 import type {
   ConversationState,
   Message as ServerMessage,
@@ -110,6 +112,43 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<SyncPage>().toExtend<sdk.SyncPage>();
     expectTypeOf<ReadReceipt>().toExtend<sdk.ReadReceipt>();
     expectTypeOf<ConversationState>().toEqualTypeOf<sdk.ConversationState>();
+  });
+});
+
+describe('SDK pushes equal the server push map', () => {
+  it('knows every push method the server has, and no other', () => {
+    expect([...PUSH_METHODS].sort()).toEqual(Object.keys(ServerPushes).sort());
+  });
+
+  it('types each push as the server does', () => {
+    type Same<K extends keyof ServerPushMap & keyof sdk.ServerPushMap> = [
+      sdk.ServerPushMap[K],
+      ServerPushMap[K],
+    ];
+    expectTypeOf<Same<'friend.request'>[0]>().toEqualTypeOf<Same<'friend.request'>[1]>();
+    expectTypeOf<Same<'friend.request.handled'>[0]>().toEqualTypeOf<
+      Same<'friend.request.handled'>[1]
+    >();
+    expectTypeOf<Same<'friend.added'>[0]>().toEqualTypeOf<Same<'friend.added'>[1]>();
+    expectTypeOf<Same<'friend.deleted'>[0]>().toEqualTypeOf<Same<'friend.deleted'>[1]>();
+    expectTypeOf<Same<'group.request'>[0]>().toEqualTypeOf<Same<'group.request'>[1]>();
+    expectTypeOf<Same<'group.request.handled'>[0]>().toEqualTypeOf<
+      Same<'group.request.handled'>[1]
+    >();
+    expectTypeOf<Same<'group.member.joined'>[0]>().toEqualTypeOf<Same<'group.member.joined'>[1]>();
+    expectTypeOf<Same<'group.member.left'>[0]>().toEqualTypeOf<Same<'group.member.left'>[1]>();
+    expectTypeOf<Same<'group.member.removed'>[0]>().toEqualTypeOf<
+      Same<'group.member.removed'>[1]
+    >();
+    expectTypeOf<Same<'group.dismissed'>[0]>().toEqualTypeOf<Same<'group.dismissed'>[1]>();
+    expectTypeOf<Same<'user.presence'>[0]>().toEqualTypeOf<Same<'user.presence'>[1]>();
+    expectTypeOf<Same<'conversation.updated'>[0]>().toEqualTypeOf<
+      Same<'conversation.updated'>[1]
+    >();
+    expectTypeOf<Same<'conversation.typing'>[0]>().toEqualTypeOf<Same<'conversation.typing'>[1]>();
+    expectTypeOf<Same<'session.resync'>[0]>().toEqualTypeOf<Same<'session.resync'>[1]>();
+    // The server's chat push carries its own Message (a superset, as above).
+    expectTypeOf<ServerPushMap['push']>().toExtend<sdk.ServerPushMap['push']>();
   });
 });
 

@@ -12,6 +12,9 @@ import {
   type Frame,
   type Message,
   type ReadReceipt,
+  SOCIAL_PUSH_METHODS,
+  type SocialPushMap,
+  type SocialPushMethod,
   type TypingPush,
   type UploadedFile,
 } from './types.js';
@@ -62,7 +65,16 @@ export interface PresenceChange {
   online: boolean;
 }
 
-export interface ChatClientEvents extends Record<string, unknown> {
+const SOCIAL_PUSHES: ReadonlySet<string> = new Set(SOCIAL_PUSH_METHODS);
+const isSocialPush = (method: string | undefined): method is SocialPushMethod =>
+  method !== undefined && SOCIAL_PUSHES.has(method);
+
+/**
+ * The client's events: one per kind of push (chat messages, changes, receipts,
+ * typing, presence, conversation state, and each friend and group push under its
+ * method name), plus connection state and errors.
+ */
+export interface ChatClientEvents extends SocialPushMap, Record<string, unknown> {
   /** A chat message, exactly once per (conversationId, seq), in seq order per conversation. */
   message: MessageEvent;
   /**
@@ -83,7 +95,10 @@ export interface ChatClientEvents extends Record<string, unknown> {
   authError: ApiError;
   /** A friend came online or went offline (`user.presence` push). */
   presence: PresenceChange;
-  /** A server push other than chat, read receipts and presence (method other than "push"). */
+  /**
+   * A push this SDK does not know (a newer server's). Every known push has its own
+   * event above; this is never emitted for them.
+   */
   serverEvent: Frame;
   /** A background failure (a catch-up sync that failed); the client keeps going. */
   error: unknown;
@@ -545,6 +560,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
     if (frame.method === 'conversation.typing') {
       this.emit('typing', frame.data as TypingPush);
+      return;
+    }
+    if (isSocialPush(frame.method)) {
+      this.emit(frame.method, frame.data as SocialPushMap[typeof frame.method]);
       return;
     }
     if (frame.method !== 'push') {

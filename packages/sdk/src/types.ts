@@ -533,3 +533,147 @@ export interface FileContent {
   height?: number;
   duration?: number;
 }
+
+// --- Server pushes -----------------------------------------------------------------
+
+/** `friend.request`: someone asked you (the user asked) to be friends. */
+export interface FriendRequestPush {
+  requestId: string;
+  reqUid: string;
+  userId: string;
+  reqMsg: string;
+}
+
+/** `friend.request.handled`: a friend request was accepted (2), refused (3) or cancelled (4). */
+export interface FriendRequestHandledPush {
+  requestId: string;
+  reqUid: string;
+  userId: string;
+  handleResult: number;
+  handlerUid: string;
+}
+
+/** `friend.added`: you and `friendUid` (or `userId`) are now friends. */
+export interface FriendAddedPush {
+  userId: string;
+  friendUid: string;
+  addSource: number;
+  requestId: string;
+}
+
+/** `friend.deleted`: a friendship ended. */
+export interface FriendDeletedPush {
+  userId: string;
+  friendUid: string;
+}
+
+/** `group.request`: someone asks to join a group you manage. */
+export interface GroupRequestPush {
+  requestId: string;
+  groupId: string;
+  reqId: string;
+  joinSource: number;
+  inviterUid?: string;
+  reqMsg: string;
+}
+
+/** `group.request.handled`: your request to join was accepted (2), refused (3) or cancelled (4). */
+export interface GroupRequestHandledPush {
+  requestId: string;
+  groupId: string;
+  reqId: string;
+  handleResult: number;
+  handleUid: string;
+}
+
+/** `group.member.joined`: you joined a group (0 founded, 1 invited, 2 applied). */
+export interface GroupMemberJoinedPush {
+  groupId: string;
+  userId: string;
+  roleLevel: number;
+  joinSource: number;
+  inviterUid?: string;
+  operatorUid?: string;
+}
+
+/** `group.member.left`: you left a group (on another device, say). */
+export interface GroupMemberLeftPush {
+  groupId: string;
+  userId: string;
+}
+
+/** `group.member.removed`: you were removed from a group. */
+export interface GroupMemberRemovedPush {
+  groupId: string;
+  userId: string;
+  roleLevel: number;
+  operatorUid: string;
+}
+
+/** `group.dismissed`: a group you were in was dismissed. */
+export interface GroupDismissedPush {
+  groupId: string;
+  operatorUid: string;
+  memberIds: string[];
+}
+
+/**
+ * The friend and group pushes, by method: the client emits each as an event of the
+ * same name (`chat.on('friend.request', (data) => …)`).
+ */
+export interface SocialPushMap {
+  'friend.request': FriendRequestPush;
+  'friend.request.handled': FriendRequestHandledPush;
+  'friend.added': FriendAddedPush;
+  'friend.deleted': FriendDeletedPush;
+  'group.request': GroupRequestPush;
+  'group.request.handled': GroupRequestHandledPush;
+  'group.member.joined': GroupMemberJoinedPush;
+  'group.member.left': GroupMemberLeftPush;
+  'group.member.removed': GroupMemberRemovedPush;
+  'group.dismissed': GroupDismissedPush;
+}
+
+export type SocialPushMethod = keyof SocialPushMap;
+
+/** Every friend and group push method (the contract test holds this to the server's push map). */
+export const SOCIAL_PUSH_METHODS: readonly SocialPushMethod[] = [
+  'friend.request',
+  'friend.request.handled',
+  'friend.added',
+  'friend.deleted',
+  'group.request',
+  'group.request.handled',
+  'group.member.joined',
+  'group.member.left',
+  'group.member.removed',
+  'group.dismissed',
+];
+
+/**
+ * Every push the server sends, by method, with its `data`. The client turns each
+ * into a typed event: `push` into `message`, `readReceipt` and `messageChanged`;
+ * `conversation.updated` into `conversationUpdated`; `conversation.typing` into
+ * `typing`; `user.presence` into `presence`; `session.resync` into a catch-up; the
+ * social ones into events of their own name.
+ */
+export interface ServerPushMap extends SocialPushMap {
+  push:
+    | (Message & { contentType: 0 })
+    | (ReadReceipt & { contentType: 1 })
+    | (Message & { contentType: 2 });
+  'conversation.updated': ConversationState;
+  'conversation.typing': TypingPush;
+  'user.presence': { userId: string; online: boolean };
+  'session.resync': Record<string, never>;
+}
+
+/** Every push method this SDK knows; a newer server's other pushes come as `serverEvent`. */
+export const PUSH_METHODS: readonly (keyof ServerPushMap)[] = [
+  'push',
+  'conversation.updated',
+  'conversation.typing',
+  'user.presence',
+  'session.resync',
+  ...SOCIAL_PUSH_METHODS,
+];

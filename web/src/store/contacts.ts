@@ -1,4 +1,9 @@
-import type { ChatClient, GroupMember, GroupRequest } from '@easy-chat/sdk';
+import {
+  SOCIAL_PUSH_METHODS,
+  type ChatClient,
+  type GroupMember,
+  type GroupRequest,
+} from '@easy-chat/sdk';
 import { withDelivered } from './conversations.js';
 import type { StoreCore } from './core.js';
 
@@ -10,15 +15,15 @@ export class ContactsStore {
 
   /** Follows the pushes about people and groups on a new session's client. */
   attach(client: ChatClient): void {
-    // Social pushes (friend.request, group.member.joined, …): reload what they changed.
-    client.on('serverEvent', (frame) => {
-      if (frame.method?.startsWith('friend.')) {
-        void this.refreshFriends().catch((e: unknown) => this.core.fail(e));
-        void this.refreshOnline();
-      }
-      if (frame.method?.startsWith('group.'))
-        void this.refreshGroups().catch((e: unknown) => this.core.fail(e));
-    });
+    // Friend and group pushes (one event each): reload what they changed.
+    for (const method of SOCIAL_PUSH_METHODS) {
+      client.on(method, () => {
+        if (method.startsWith('friend.')) {
+          void this.refreshFriends().catch((e: unknown) => this.core.fail(e));
+          void this.refreshOnline();
+        } else void this.refreshGroups().catch((e: unknown) => this.core.fail(e));
+      });
+    }
     client.on('state', ({ state }) => {
       if (state === 'online') void this.refreshOnline();
     });
