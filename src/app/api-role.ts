@@ -30,9 +30,12 @@ export async function mountApi(
   const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, groupSettings, im } =
     services;
   await http.register(userRoutes({ users, accounts, tokens }), { prefix: '/v1/user' });
-  await http.register(socialRoutes({ friends, groups, groupAdmin, groupSettings, blacklist, tokens }), {
-    prefix: '/v1/social',
-  });
+  await http.register(
+    socialRoutes({ friends, groups, groupAdmin, groupSettings, blacklist, tokens }),
+    {
+      prefix: '/v1/social',
+    },
+  );
   await http.register(imRoutes({ tokens, conversations: im.conversations, history: im.history }), {
     prefix: '/v1/im',
   });

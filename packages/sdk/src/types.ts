@@ -617,6 +617,28 @@ export interface GroupDismissedPush {
   memberIds: string[];
 }
 
+/** `group.updated`: a group you are in changed its info (only the changed fields). */
+export interface GroupUpdatedPush {
+  groupId: string;
+  operatorUid: string;
+  changes: { name?: string; icon?: string; notification?: string; isVerify?: boolean };
+}
+
+/** `group.muted`: a group you are in was muted (only its creator and managers post) or unmuted. */
+export interface GroupMutedPush {
+  groupId: string;
+  operatorUid: string;
+  muted: boolean;
+}
+
+/** `group.member.muted`: you were muted in a group until `mutedUntil` (epoch ms; 0 unmuted). */
+export interface GroupMemberMutedPush {
+  groupId: string;
+  userId: string;
+  operatorUid: string;
+  mutedUntil: number;
+}
+
 /**
  * The friend and group pushes, by method: the client emits each as an event of the
  * same name (`chat.on('friend.request', (data) => …)`).
@@ -632,6 +654,9 @@ export interface SocialPushMap {
   'group.member.left': GroupMemberLeftPush;
   'group.member.removed': GroupMemberRemovedPush;
   'group.dismissed': GroupDismissedPush;
+  'group.updated': GroupUpdatedPush;
+  'group.muted': GroupMutedPush;
+  'group.member.muted': GroupMemberMutedPush;
 }
 
 export type SocialPushMethod = keyof SocialPushMap;
@@ -648,6 +673,9 @@ export const SOCIAL_PUSH_METHODS: readonly SocialPushMethod[] = [
   'group.member.left',
   'group.member.removed',
   'group.dismissed',
+  'group.updated',
+  'group.muted',
+  'group.member.muted',
 ];
 
 /**

@@ -42,7 +42,7 @@ export class GroupAdminService {
 
   /** The caller leaves; the creator cannot (transfer ownership or dismiss instead). */
   async quit(callerId: string, groupId: string): Promise<void> {
-    const { groups, events } = this.deps;
+    const { groups } = this.deps;
     await this.inLockedGroup(groupId, async (trx, group) => {
       const role = await groups.roleOf(group.id, callerId, trx);
       if (role === undefined) throw new AppError(SocialErrors.notGroupMember);
@@ -102,7 +102,7 @@ export class GroupAdminService {
    * ordinary members only, nobody removes the creator.
    */
   async removeMember(callerId: string, groupId: string, userId: string): Promise<void> {
-    const { groups, events } = this.deps;
+    const { groups } = this.deps;
     await this.inLockedGroup(groupId, async (trx, group) => {
       const callerRole = await groups.roleOf(group.id, callerId, trx);
       if (callerRole !== RoleLevel.creator && callerRole !== RoleLevel.manager) {
@@ -162,7 +162,10 @@ export class GroupAdminService {
     await groups.deleteMember(trx, group.id, userId);
     await groups.addToMemberCount(trx, group.id, -1);
     await this.deps.membership.memberLeft(trx, group.id, userId);
-    await this.groupEvents.record(trx, 'group_member-left', group.id, { groupId: group.id, userId });
+    await this.groupEvents.record(trx, 'group_member-left', group.id, {
+      groupId: group.id,
+      userId,
+    });
     if (!heir) return;
     await groups.setRole(trx, group.id, heir.userId, RoleLevel.creator);
     await groups.setCreator(trx, group.id, heir.userId);
@@ -183,7 +186,7 @@ export class GroupAdminService {
 
   /** Ends a locked group: memberships, pending requests; the group stays as dismissed. */
   private async dismissLocked(trx: Db, group: Group, operatorUid: string): Promise<void> {
-    const { groups, events, clock } = this.deps;
+    const { groups, clock } = this.deps;
     const memberIds = await groups.allMemberIds(trx, group.id);
     const now = clock();
     await groups.deleteAllMembers(trx, group.id);

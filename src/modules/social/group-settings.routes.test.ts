@@ -70,7 +70,12 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
   const notices = async (viewer: RegisteredUser, groupId: string) =>
     (await history(viewer, groupId))
       .filter((m) => m.mType === 10)
-      .map((m) => ({ sendId: m.sendId, ...(JSON.parse(m.content) as Record<string, unknown>) }));
+      .map(
+        (m) =>
+          ({ sendId: m.sendId, ...JSON.parse(m.content) }) as Record<string, unknown> & {
+            type: string;
+          },
+      );
   const say = (ws: WsClient, groupId: string, content: string) =>
     ws.request('conversation.chat', {
       chatType: 1,
@@ -132,12 +137,13 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
 
   it('a group-wide mute silences members, not managers; a member mute silences that member', async () => {
     const { groupId, owner, manager, m1, m2 } = await staffedGroup();
-    const [wsOwner, wsManager, ws1, ws2] = await Promise.all(
-      [owner, manager, m1, m2].map((u) => connect(u)),
-    );
-    expect((await manager.client.put('/v1/social/group/mute', { groupId, muted: true })).status).toBe(
-      200,
-    );
+    const wsOwner = await connect(owner);
+    const wsManager = await connect(manager);
+    const ws1 = await connect(m1);
+    const ws2 = await connect(m2);
+    expect(
+      (await manager.client.put('/v1/social/group/mute', { groupId, muted: true })).status,
+    ).toBe(200);
     expect(await groupOf(m1, groupId)).toMatchObject({ muted: true });
     const refused = await say(ws1, groupId, 'hello?');
     expect(refused.frameType).toBe(9);
@@ -163,15 +169,24 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
     expect((await say(ws1, groupId, 'free again')).frameType).toBe(2);
 
     // 0 lifts a mute at once.
-    await owner.client.put('/v1/social/group/member/mute', { groupId, userId: m2.id, seconds: 600 });
+    await owner.client.put('/v1/social/group/member/mute', {
+      groupId,
+      userId: m2.id,
+      seconds: 600,
+    });
     expect((await say(ws2, groupId, 'x')).data).toMatchObject({ code: 400203 });
     await owner.client.put('/v1/social/group/member/mute', { groupId, userId: m2.id, seconds: 0 });
     expect((await say(ws2, groupId, 'y')).frameType).toBe(2);
 
     // Who may mute whom: the creator mutes a manager; a manager mutes no manager or creator.
     expect(
-      (await owner.client.put('/v1/social/group/member/mute', { groupId, userId: manager.id, seconds: 5 }))
-        .status,
+      (
+        await owner.client.put('/v1/social/group/member/mute', {
+          groupId,
+          userId: manager.id,
+          seconds: 5,
+        })
+      ).status,
     ).toBe(200);
     expect((await say(wsManager, groupId, 'z')).data).toMatchObject({ code: 400203 });
     expectError(

@@ -2,7 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate, caller } from '../../auth/authenticate.js';
 import type { TokenService } from '../../auth/token.service.js';
 import { errorResponses, ok } from '../../http/envelope.js';
-import { GroupMuteBody, MemberMuteBody, MemberMuteResponse, UpdateGroupBody } from './group.schema.js';
+import {
+  GroupMuteBody,
+  MemberMuteBody,
+  MemberMuteResponse,
+  UpdateGroupBody,
+} from './group.schema.js';
 import type { GroupSettingsService } from './group-settings.service.js';
 import { SocialErrors } from './social.errors.js';
 import { EmptyResponse, security, tags } from './social.schema.js';

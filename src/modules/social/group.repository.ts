@@ -135,15 +135,16 @@ export class GroupRepository {
     operatorUid: string,
     now: number,
   ): Promise<void> {
+    // Absent fields stay as they are: Kysely leaves out a column whose value is undefined.
+    const notification = patch.notification;
     await q
       .updateTable('groups')
       .set({
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.icon !== undefined ? { icon: patch.icon } : {}),
-        ...(patch.notification !== undefined
-          ? { notification: patch.notification, notificationUid: operatorUid }
-          : {}),
-        ...(patch.isVerify !== undefined ? { isVerify: patch.isVerify ? 1 : 0 } : {}),
+        name: patch.name,
+        icon: patch.icon,
+        notification,
+        notificationUid: notification === undefined ? undefined : operatorUid,
+        isVerify: patch.isVerify === undefined ? undefined : patch.isVerify ? 1 : 0,
         updatedAt: now,
       })
       .where('id', '=', groupId)

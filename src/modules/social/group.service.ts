@@ -314,7 +314,7 @@ export class GroupService {
       operatorUid: string | null;
     },
   ): Promise<void> {
-    const { groups, events, clock, memberLimit } = this.deps;
+    const { groups, clock, memberLimit } = this.deps;
     if (group.memberCount >= memberLimit) throw new AppError(SocialErrors.groupFull);
     const added = await groups.insertMember(trx, {
       groupId: group.id,

@@ -53,7 +53,10 @@ export const SocialPushes: PushTable<SocialPushMap> = {
     data: payloadOf('group-updated'),
   },
   'group.muted': { to: 'every member', data: payloadOf('group-muted') },
-  'group.member.muted': { to: 'the member muted or unmuted', data: payloadOf('group_member-muted') },
+  'group.member.muted': {
+    to: 'the member muted or unmuted',
+    data: payloadOf('group_member-muted'),
+  },
   'user.presence': {
     to: 'the user’s friends',
     data: Type.Object({ userId: Type.String(), online: Type.Boolean() }),
