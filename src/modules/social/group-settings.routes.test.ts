@@ -209,8 +209,6 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
     );
     const types = (await notices(m2, groupId)).map((n) => [n.type, n.userId ?? n.muted]);
     expect(types).toEqual([
-      ['member.joined', m2.id],
-      ['member.role', manager.id],
       ['group.muted', true],
       ['group.muted', false],
       ['member.muted', m1.id],
@@ -220,18 +218,20 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
     ]);
   });
 
-  it('membership changes are notices in order with chat, and never unread', async () => {
+  it('notices sit in order with chat and are never unread', async () => {
     const { groupId, owner, manager, m1, m2 } = await staffedGroup();
     const wsOwner = await connect(owner);
     const ws2 = await connect(m2);
     await say(wsOwner, groupId, 'welcome');
-    await m1.client.post('/v1/social/group/quit', { groupId });
-    await owner.client.put('/v1/social/group/member', { groupId, userId: m2.id, roleLevel: 2 });
-    await say(wsOwner, groupId, 'one more');
-    await owner.client.delete('/v1/social/group/member', {
-      query: { groupId, userId: manager.id },
+    await owner.client.put('/v1/social/group', { groupId, notification: 'rules' });
+    await manager.client.put('/v1/social/group/member/mute', {
+      groupId,
+      userId: m1.id,
+      seconds: 30,
     });
-    await ws2.waitFor(isNotice(groupId, 'member.kicked'));
+    await say(wsOwner, groupId, 'one more');
+    await owner.client.put('/v1/social/group/mute', { groupId, muted: true });
+    await ws2.waitFor(isNotice(groupId, 'group.muted'));
 
     const all = await history(m2, groupId);
     // Dense seqs: notices take their place among chat messages.
@@ -243,10 +243,10 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
           ? (JSON.parse(m.content) as { type: string; userId: string }).type
           : m.content,
       );
-    expect(story).toEqual(['welcome', 'member.left', 'member.role', 'one more', 'member.kicked']);
-    expect((await notices(m2, groupId)).find((n) => n.type === 'member.kicked')).toMatchObject({
-      operatorId: owner.id,
-      userId: manager.id,
+    expect(story).toEqual(['welcome', 'group.updated', 'member.muted', 'one more', 'group.muted']);
+    expect((await notices(m2, groupId)).find((n) => n.type === 'member.muted')).toMatchObject({
+      operatorId: manager.id,
+      userId: m1.id,
     });
 
     // Unread counts chat from others after readSeq, never notices: checked against history.
