@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCpuPerMessage } from '../bench/cpu-per-message.js';
 import { runGroup, type GroupResult, type GroupSystem } from '../bench/group.js';
 import { runHistory, type HistoryResult } from '../bench/history.js';
 import { runIdle, type IdleResult, type SystemName } from '../bench/idle.js';
@@ -177,6 +178,30 @@ describe('benchmark scenarios, tiny', () => {
         expect(row.errors).toBe(0);
       }
       results.history = r;
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'CPU per private message against the ceiling script',
+    async () => {
+      const rows = await runCpuPerMessage({
+        rate: 40,
+        pairs: 2,
+        seconds: 1,
+        rounds: 1,
+        stores: TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'],
+      });
+      expect(rows.map((r) => r.system)).toEqual([
+        'ceiling (ws + prepared SQL, group commit)',
+        'easy-chat (SQLite)',
+        ...(TEST_DATABASE_URL ? ['easy-chat (PostgreSQL)'] : []),
+      ]);
+      for (const row of rows) {
+        // Messages were answered (CPU figures this small are only a few clock ticks).
+        expect(row.answered[0]).toBeGreaterThan(20);
+        expect(row.cpuUsPerMessage.median).toBeGreaterThanOrEqual(0);
+      }
     },
     TIMEOUT,
   );

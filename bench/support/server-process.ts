@@ -31,16 +31,18 @@ export async function freePort(): Promise<number> {
 export async function startServer(
   env: Record<string, string>,
   args: string[] = [],
+  /** Another checkout to run (built), e.g. an earlier commit measured side by side. */
+  checkout: string = root,
 ): Promise<ServerProcess> {
   const port = await freePort();
   const fromSource =
-    process.env.BENCH_SERVER_FROM_SOURCE === '1' || !existsSync(join(root, 'dist/cli.js'));
+    process.env.BENCH_SERVER_FROM_SOURCE === '1' || !existsSync(join(checkout, 'dist/cli.js'));
   const entry = fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const dataDir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...args], {
-    cwd: root,
+    cwd: checkout,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

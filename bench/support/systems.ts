@@ -66,6 +66,8 @@ export async function startEasyChat(opts: {
   storage: 'sqlite' | 'postgres';
   processes?: number;
   env?: Record<string, string>;
+  /** Another checkout (built) to run instead of this one; labelled as given. */
+  checkout?: { dir: string; label: string };
 }): Promise<System> {
   const processes = opts.processes ?? 1;
   if (processes > 1 && opts.storage !== 'postgres')
@@ -96,12 +98,14 @@ export async function startEasyChat(opts: {
   };
   const unregister = onCleanup(stop);
   // The first process creates the schema; the others start once it is there.
-  servers.push(await startServer(env));
+  servers.push(await startServer(env, [], opts.checkout?.dir));
   servers.push(
-    ...(await Promise.all(Array.from({ length: processes - 1 }, () => startServer(env)))),
+    ...(await Promise.all(
+      Array.from({ length: processes - 1 }, () => startServer(env, [], opts.checkout?.dir)),
+    )),
   );
   const base = servers[0]!.url;
-  const label = `easy-chat (${opts.storage === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`;
+  const label = `${opts.checkout?.label ?? 'easy-chat'} (${opts.storage === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`;
   return {
     label: processes > 1 ? `${label} x${processes}` : label,
     driver: 'easy-chat',

@@ -13,7 +13,7 @@ export function renderErrorDocs(): string {
     'specific than the default message listed here (for example it names the invalid field).',
     'Codes 1xxxxx are shared, 2xxxxx user, 3xxxxx social, 4xxxxx im, 5xxxxx event, 6xxxxx files.',
     '',
-    '<!-- Generated from src/errors/registry.ts by `npm run docs`; do not edit by hand. -->',
+    '<!-- Generated from src/catalogue/error-registry.ts by `npm run docs`; do not edit by hand. -->',
     '',
     '| code | HTTP | module | key | default message |',
     '| ---: | ---: | --- | --- | --- |',

@@ -19,7 +19,7 @@ export type PayloadsOf<T extends EventSchemaTable> = { [K in keyof T]: Static<T[
  * }
  * ```
  *
- * so `EventRecorder.record()` and typed consumers (`consumeEvents`) are checked
+ * so `EventRecorder.record()` and typed consumers (`DomainTopic.consume`) are checked
  * against every module's events while this layer imports none of them. The
  * run-time table (aggregates, schemas for the catalogue) is joined in
  * src/catalogue/domain-events.ts, which the compiler holds to this map.

@@ -97,6 +97,11 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
       said.push('Are you coming to the meetup tonight?', 'Yes! See you at 7.');
       await alice.send(said[2]!);
       await bob.waitForMessages([said[2]!]);
+      // Bob answers the question as a reply (quoted above his message).
+      const question = bob.testId('message').filter({ hasText: said[2]! });
+      await question.hover();
+      await question.getByTestId('message-menu-button').click();
+      await question.getByTestId('reply').click();
       await bob.send(said[3]!);
       await alice.waitForMessages([said[3]!]);
       const notice = alice.page.getByRole('alert');
@@ -256,6 +261,9 @@ describe.skipIf(!hasChromium && !required)('web app in chromium', () => {
     for (const member of [erin, finn, gus]) await member.waitForMessages(all);
 
     if (process.env.UPDATE_SCREENSHOT) {
+      const notice = gus.page.getByRole('alert');
+      if (await notice.isVisible()) await notice.click();
+      await notice.waitFor({ state: 'detached' });
       await gus.page.screenshot({
         path: resolve(import.meta.dirname, '../../docs/screenshot-phone.png'),
       });

@@ -1,19 +1,10 @@
-import { ChatType } from '@easy-chat/sdk';
-import {
-  Fragment,
-  useEffect,
-  useLayoutEffect,
-  useRef,
-  useState,
-  type ClipboardEvent,
-  type DragEvent,
-  type FormEvent,
-  type KeyboardEvent,
-} from 'react';
+import { ChatType, MessageType } from '@easy-chat/sdk';
+import { Fragment, useEffect, useLayoutEffect, useRef, useState, type DragEvent } from 'react';
 import { Avatar } from './Avatar.js';
-import { FileBody, Lightbox } from './FileBody.js';
-import { dayOf, timeOf, useAppState } from './hooks.js';
-import { linkify } from './linkify.js';
+import { Bubble, type Tick } from './Bubble.js';
+import { Composer } from './Composer.js';
+import { Lightbox } from './FileBody.js';
+import { dayOf, useAppState } from './hooks.js';
 import { store, type ChatMessage } from './store/index.js';
 
 export function ChatView({ conversationId }: { conversationId: string }) {
@@ -40,9 +31,14 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     }
   }, [messages]);
 
+  const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
+  const [editing, setEditing] = useState<ChatMessage | null>(null);
+
   useLayoutEffect(() => {
     stick.current = true;
     setShowMembers(false);
+    setReplyTo(null);
+    setEditing(null);
   }, [conversationId]);
 
   if (!conversation) return <div className="empty">Loading…</div>;
@@ -61,6 +57,10 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     (max, [uid, seq]) => (uid === me ? max : Math.max(max, seq)),
     0,
   );
+  const myRole = members?.find((m) => m.userId === me)?.roleLevel;
+  const manager = !single && (myRole === 1 || myRole === 2);
+  const nameOf = (id: string) => state.users[id]?.nickname ?? '…';
+  const now = Date.now();
   function tickOf(m: ChatMessage): Tick {
     if (m.status !== 'sent') return m.status === 'sending' ? 'sending' : 'failed';
     if (m.seq! <= readUpTo) return 'read';
@@ -130,6 +130,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
               : `${state.groups.find((g) => g.id === conversationId)?.memberCount ?? '…'} members`}
           </div>
         </div>
+        <ConversationMenu conversationId={conversationId} />
         {!single && (
           <button
             onClick={() => setShowMembers((v) => !v)}
@@ -205,10 +206,27 @@ export function ChatView({ conversationId }: { conversationId: string }) {
               <Bubble
                 message={m}
                 mine={m.sendId === me}
+                me={me}
                 grouped={grouped}
                 showSender={!single && m.sendId !== me && !grouped}
-                sender={state.users[m.sendId]?.nickname}
+                nameOf={nameOf}
                 conversationId={conversationId}
+                // The server's default windows (im.editWindowSeconds, im.revokeWindowSeconds);
+                // a server set otherwise answers with its own error.
+                canEdit={
+                  m.sendId === me &&
+                  m.mType === MessageType.text &&
+                  now - m.sendTime < EDIT_WINDOW_MS
+                }
+                canRecall={manager || (m.sendId === me && now - m.sendTime < RECALL_WINDOW_MS)}
+                onReply={(target) => {
+                  setEditing(null);
+                  setReplyTo(target);
+                }}
+                onEdit={(target) => {
+                  setReplyTo(null);
+                  setEditing(target);
+                }}
                 onOpenImage={setLightbox}
                 tick={m.sendId === me ? tickOf(m) : undefined}
                 receipt={
@@ -223,13 +241,24 @@ export function ChatView({ conversationId }: { conversationId: string }) {
           );
         })}
       </div>
-      <Composer conversationId={conversationId} />
+      <Composer
+        conversationId={conversationId}
+        members={single ? undefined : members}
+        canMentionAll={manager}
+        replyTo={replyTo}
+        editing={editing}
+        onDone={() => {
+          setReplyTo(null);
+          setEditing(null);
+        }}
+      />
       {lightbox && <Lightbox {...lightbox} onClose={() => setLightbox(null)} />}
     </section>
   );
 }
 
-type Tick = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+const EDIT_WINDOW_MS = 48 * 3600_000;
+const RECALL_WINDOW_MS = 24 * 3600_000;
 
 /** Messages closer than this (same sender, same day) are drawn as one block. */
 const GROUP_GAP_MS = 5 * 60_000;
@@ -246,153 +275,59 @@ function dayLabel(ms: number): string {
   });
 }
 
-const TICKS: Record<Exclude<Tick, 'failed'>, string> = {
-  sending: '🕓',
-  sent: '✓',
-  delivered: '✓✓',
-  read: '✓✓',
-};
-
-function Bubble(props: {
-  message: ChatMessage;
-  mine: boolean;
-  grouped: boolean;
-  tick: Tick | undefined;
-  showSender: boolean;
-  sender: string | undefined;
-  conversationId: string;
-  receipt: string | undefined;
-  onOpenImage: (image: { src: string; name: string }) => void;
-}) {
-  const { message: m, mine } = props;
-  const hasFile = Boolean(m.file) && !m.revoked;
+/** Pin and mute, for me (my other devices follow). */
+function ConversationMenu({ conversationId }: { conversationId: string }) {
+  const conversation = useAppState().conversations[conversationId]!;
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    box.current?.querySelector<HTMLButtonElement>('[role=menuitem]')?.focus();
+    const outside = (event: MouseEvent) => {
+      if (!box.current?.contains(event.target as Node)) setOpen(false);
+    };
+    document.addEventListener('mousedown', outside);
+    return () => document.removeEventListener('mousedown', outside);
+  }, [open]);
+  const change = (patch: { pinned?: boolean; muted?: boolean }) => {
+    setOpen(false);
+    void store.conversations.setSettings(conversationId, patch);
+  };
   return (
     <div
-      className={`bubble-row ${mine ? 'mine' : ''} ${props.grouped ? 'grouped' : ''}`}
-      data-testid="message"
-      data-status={m.status}
-      data-grouped={props.grouped ? 'true' : undefined}
-      data-seq={m.seq ?? ''}
-      data-mtype={m.mType}
+      className="conv-menu"
+      ref={box}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') setOpen(false);
+      }}
     >
-      <div className={`bubble ${m.status} ${hasFile ? 'with-file' : ''}`}>
-        {props.showSender && <div className="sender">{props.sender ?? '…'}</div>}
-        {m.revoked ? (
-          <div className="content recalled" data-testid="message-content">
-            Message recalled
-          </div>
-        ) : hasFile ? (
-          <FileBody message={m} onOpenImage={props.onOpenImage} />
-        ) : (
-          <div className="content" data-testid="message-content">
-            {linkify(m.content)}
-          </div>
-        )}
-        <div className="meta">
-          <time dateTime={new Date(m.sendTime).toISOString()}>{timeOf(m.sendTime)}</time>
-          {props.tick && props.tick !== 'failed' && (
-            <span
-              className={`tick tick-${props.tick}`}
-              data-testid="tick"
-              data-tick={props.tick}
-              title={props.tick}
-              role="img"
-              aria-label={props.tick}
-            >
-              {TICKS[props.tick]}
-            </span>
-          )}
-        </div>
-      </div>
-      {mine && m.status === 'failed' && (
-        <div className="failed">
-          Not sent{m.error ? ` (${m.error})` : ''}.{' '}
+      <button
+        aria-label="Conversation options"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        data-testid="conversation-menu-button"
+        onClick={() => setOpen(!open)}
+      >
+        ⋯
+      </button>
+      {open && (
+        <div className="menu menu-right" role="menu" aria-label="Conversation options">
           <button
-            className="link"
-            data-testid="retry"
-            onClick={() => {
-              if (!store.files.retry(props.conversationId, m.key)) {
-                void store.messages.send(props.conversationId, m.content, m.key);
-              }
-            }}
+            role="menuitem"
+            data-testid="pin-toggle"
+            onClick={() => change({ pinned: !conversation.pinned })}
           >
-            Retry
+            {conversation.pinned ? 'Unpin' : 'Pin to top'}
+          </button>
+          <button
+            role="menuitem"
+            data-testid="mute-toggle"
+            onClick={() => change({ muted: !conversation.muted })}
+          >
+            {conversation.muted ? 'Unmute' : 'Mute notifications'}
           </button>
         </div>
       )}
-      {props.receipt && (
-        <div className="receipt" data-testid="receipt">
-          {props.receipt}
-        </div>
-      )}
     </div>
-  );
-}
-
-function Composer({ conversationId }: { conversationId: string }) {
-  const [text, setText] = useState('');
-  const input = useRef<HTMLTextAreaElement>(null);
-  // Opening a chat puts the keyboard in it.
-  useEffect(() => input.current?.focus(), [conversationId]);
-  const picker = useRef<HTMLInputElement>(null);
-  function submit(event?: FormEvent) {
-    event?.preventDefault();
-    const content = text.trim();
-    if (!content) return;
-    setText('');
-    void store.messages.send(conversationId, content);
-  }
-  function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
-      event.preventDefault();
-      submit();
-    }
-  }
-  // A pasted screenshot or copied file is sent; pasted text stays text.
-  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
-    const files = [...event.clipboardData.files];
-    if (files.length === 0) return;
-    event.preventDefault();
-    for (const file of files) void store.files.sendFile(conversationId, file);
-  }
-  return (
-    <form className="composer" onSubmit={submit}>
-      <button
-        type="button"
-        className="attach"
-        aria-label="Attach a file"
-        title="Attach a file or image"
-        data-testid="attach"
-        onClick={() => picker.current?.click()}
-      >
-        📎
-      </button>
-      <input
-        ref={picker}
-        type="file"
-        multiple
-        hidden
-        data-testid="file-input"
-        onChange={(e) => {
-          for (const file of e.target.files ?? []) void store.files.sendFile(conversationId, file);
-          e.target.value = '';
-        }}
-      />
-      <textarea
-        rows={1}
-        aria-label="Message"
-        ref={input}
-        placeholder="Write a message"
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={onKey}
-        onPaste={onPaste}
-        maxLength={16000}
-        data-testid="composer"
-      />
-      <button className="primary" type="submit" data-testid="send">
-        Send
-      </button>
-    </form>
   );
 }

@@ -79,7 +79,11 @@ function Conversations() {
     state.users[id]?.avatar || state.groups.find((g) => g.id === id)?.icon;
   const list = Object.values(state.conversations)
     .filter((c) => c.isShow || c.conversationId === state.activeId)
-    .sort((a, b) => (b.msg?.sendTime ?? 0) - (a.msg?.sendTime ?? 0));
+    // Pinned first, then by last activity (as GET /conversation orders them).
+    .sort(
+      (a, b) =>
+        Number(b.pinned) - Number(a.pinned) || (b.msg?.sendTime ?? 0) - (a.msg?.sendTime ?? 0),
+    );
   if (list.length === 0) {
     return (
       <p className="hint" data-testid="empty-chats">
@@ -123,8 +127,27 @@ function Conversations() {
                   <span className="ellipsis">
                     {last ? sender + messagePreview(last) : 'No messages yet'}
                   </span>
+                  {c.muted && (
+                    <span className="flag" data-testid="muted" role="img" aria-label="muted">
+                      🔕
+                    </span>
+                  )}
+                  {c.pinned && (
+                    <span className="flag" data-testid="pinned" role="img" aria-label="pinned">
+                      📌
+                    </span>
+                  )}
+                  {c.mentioned && (
+                    <span
+                      className="badge badge-mention"
+                      data-testid="mention"
+                      aria-label="you were mentioned"
+                    >
+                      @
+                    </span>
+                  )}
                   {c.unread > 0 && (
-                    <span className="badge" data-testid="unread">
+                    <span className={`badge ${c.muted ? 'badge-muted' : ''}`} data-testid="unread">
                       {c.unread}
                     </span>
                   )}

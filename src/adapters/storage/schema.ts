@@ -2,9 +2,10 @@ import type { Generated } from 'kysely';
 
 /**
  * Row types of every table, as Kysely sees them through CamelCasePlugin (SQL
- * columns are snake_case, TypeScript fields camelCase). Mirrors ./migrations;
- * keep both in step. Times are epoch milliseconds in BIGINT columns, booleans are
- * 0/1 integers, JSON is text: the same on SQLite and PostgreSQL.
+ * columns are snake_case, TypeScript fields camelCase). Mirrors the migrations
+ * listed in src/catalogue/migrations.ts (each beside its module); keep both in
+ * step. Times are epoch milliseconds in BIGINT columns, booleans are 0/1
+ * integers, JSON is text: the same on SQLite, PostgreSQL and MySQL.
  */
 export interface UsersTable {
   id: string;

@@ -5,7 +5,7 @@ export type FileRecord = Selectable<FilesTable>;
 
 export const FileStatus = { pending: 0, ready: 1 } as const;
 
-/** Message types whose content is a file reference (DESIGN.md §7). */
+/** Message types whose content is a file reference (docs/files.md). */
 export const FileMessageType = { image: 1, file: 2, voice: 4, video: 5 } as const;
 
 export function isFileMessageType(mType: number): boolean {

@@ -7,7 +7,7 @@ import type { FileRepository } from './file.repository.js';
 import { fitsMessageType } from './file-type-policy.js';
 import { FileErrors } from './files.errors.js';
 
-/** Keys a client may put in a file message's content (DESIGN.md §7); the rest is refused. */
+/** Keys a client may put in a file message's content (docs/files.md); the rest is refused. */
 const CONTENT_KEYS = new Set(['fileId', 'name', 'size', 'mime', 'width', 'height', 'duration']);
 
 /**

@@ -68,7 +68,7 @@ export interface ChatServiceDeps {
   attachments?: MessageAttachments;
 }
 
-/** Message types whose content names an uploaded file (DESIGN.md §7). */
+/** Message types whose content names an uploaded file (docs/files.md). */
 const FILE_MESSAGE_TYPES: ReadonlySet<number> = new Set([
   MessageType.image,
   MessageType.file,

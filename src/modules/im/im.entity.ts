@@ -1,4 +1,4 @@
-/** chatType of DESIGN.md: 1 group, 2 single. */
+/** chatType on the wire (docs/websocket.md, `conversation.chat`): 1 group, 2 single. */
 export const ChatType = { group: 1, single: 2 } as const;
 export type ChatType = (typeof ChatType)[keyof typeof ChatType];
 

@@ -26,7 +26,7 @@ export const ImErrors = defineErrors({
     message: 'too many conversations in one request',
   },
 
-  // Messages that change after they are sent (DESIGN.md section 7): 4001xx.
+  // Messages that change after they are sent (docs/websocket.md): 4001xx.
   revokeNotAllowed: {
     code: 400101,
     status: 403,

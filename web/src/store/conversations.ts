@@ -20,10 +20,14 @@ export function withMessage(
   message: Message,
   mine: boolean,
   seen: boolean,
+  meId?: string,
 ): Conversation {
+  const mentionsMe =
+    !mine && !seen && (message.atAll === true || (!!meId && !!message.atUserIds?.includes(meId)));
   if (known) {
     return {
       ...known,
+      mentioned: (known.mentioned && !(mine && message.seq >= known.maxSeq)) || mentionsMe,
       isShow: true,
       maxSeq: Math.max(known.maxSeq, message.seq),
       msg: !known.msg || known.msg.seq <= message.seq ? message : known.msg,
@@ -52,7 +56,7 @@ export function withMessage(
     unread: mine || seen ? 0 : 1,
     pinned: false,
     muted: false,
-    mentioned: false,
+    mentioned: mentionsMe,
     clearSeq: 0,
     msg: message,
   };
@@ -132,6 +136,8 @@ export class ConversationsStore {
           [state.conversationId]: {
             ...conversation,
             isShow: state.isShow,
+            pinned: state.pinned,
+            muted: state.muted,
             readSeq,
             unread: readSeq >= conversation.maxSeq ? 0 : conversation.unread,
           },
@@ -183,12 +189,23 @@ export class ConversationsStore {
     const conversation = id ? conversations[id] : undefined;
     const client = this.core.client;
     if (!id || !conversation || !client || document.visibilityState !== 'visible') return;
-    if (conversation.readSeq >= conversation.maxSeq && conversation.unread === 0) return;
+    if (
+      conversation.readSeq >= conversation.maxSeq &&
+      conversation.unread === 0 &&
+      !conversation.mentioned
+    ) {
+      return;
+    }
     const readSeq = conversation.maxSeq;
     this.core.set((s) => ({
       conversations: {
         ...s.conversations,
-        [id]: { ...conversation, readSeq: Math.max(conversation.readSeq, readSeq), unread: 0 },
+        [id]: {
+          ...conversation,
+          readSeq: Math.max(conversation.readSeq, readSeq),
+          unread: 0,
+          mentioned: false,
+        },
       },
     }));
     client.markRead(id, readSeq).catch((err: unknown) => console.warn('markRead', err));
@@ -234,6 +251,22 @@ export class ConversationsStore {
     if (this.core.getState().conversations[id]) return;
     const list = await this.core.api.conversations();
     this.core.set((s) => ({ conversations: { ...s.conversations, ...list } }));
+  }
+
+  /** Pins or mutes a conversation for me (my other devices follow by push). */
+  async setSettings(conversationId: string, change: { pinned?: boolean; muted?: boolean }) {
+    const ok = await this.core.act(() =>
+      this.core.api.updateConversations({ conversationList: { [conversationId]: change } }),
+    );
+    if (!ok) return;
+    this.core.set((s) => {
+      const conversation = s.conversations[conversationId];
+      return conversation
+        ? {
+            conversations: { ...s.conversations, [conversationId]: { ...conversation, ...change } },
+          }
+        : {};
+    });
   }
 
   /** Display name of a conversation. */

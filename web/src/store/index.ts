@@ -1,3 +1,4 @@
+import { ChangesStore } from './changes.js';
 import { ContactsStore } from './contacts.js';
 import { ConversationsStore } from './conversations.js';
 import { StoreCore } from './core.js';
@@ -18,6 +19,7 @@ export class Store extends StoreCore {
   readonly conversations = new ConversationsStore(this);
   readonly messages = new MessagesStore(this);
   readonly files = new FilesStore(this);
+  readonly changes = new ChangesStore(this);
   readonly session: SessionStore;
 
   constructor() {
@@ -29,7 +31,7 @@ export class Store extends StoreCore {
     // Order matters: the conversation list and messages before the social refresh.
     this.session = new SessionStore(
       this,
-      [this.conversations, this.messages, this.contacts, this.files],
+      [this.conversations, this.messages, this.changes, this.contacts, this.files],
       () => this.conversations.markActiveRead(),
     );
   }

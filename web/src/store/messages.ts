@@ -15,7 +15,7 @@ import type { ChatMessage, HistoryState } from './state.js';
 /** History page size. */
 const PAGE = 30;
 
-function toChatMessage(m: Message): ChatMessage {
+export function toChatMessage(m: Message): ChatMessage {
   return {
     key: m.clientMsgId ?? m.msgId,
     conversationId: m.conversationId,
@@ -31,6 +31,12 @@ function toChatMessage(m: Message): ChatMessage {
     mType: m.mType,
     file: fileContent(m),
     revoked: Boolean(m.revoked),
+    modSeq: m.modSeq,
+    ...(m.editedAt ? { editedAt: m.editedAt } : {}),
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    ...(m.reactions ? { reactions: m.reactions } : {}),
+    ...(m.atUserIds ? { atUserIds: m.atUserIds } : {}),
+    ...(m.atAll ? { atAll: true } : {}),
   };
 }
 
@@ -76,7 +82,7 @@ export class MessagesStore {
     this.core.set((s) => {
       const conversations = {
         ...s.conversations,
-        [id]: withMessage(s.conversations[id], message, mine, seen),
+        [id]: withMessage(s.conversations[id], message, mine, seen, s.me?.id),
       };
       return {
         conversations,
@@ -145,7 +151,12 @@ export class MessagesStore {
   }
 
   /** Sends a message: it shows at once as "sending", then "sent" or "failed" (with retry). */
-  async send(conversationId: string, content: string, retryKey?: string): Promise<void> {
+  async send(
+    conversationId: string,
+    content: string,
+    retryKey?: string,
+    extra: { replyTo?: ChatMessage; atUserIds?: string[]; atAll?: boolean } = {},
+  ): Promise<void> {
     const state = this.core.getState();
     const conversation = state.conversations[conversationId];
     const me = state.me;
@@ -168,6 +179,18 @@ export class MessagesStore {
           clientMsgId,
           status: 'sending',
           mType: MessageType.text,
+          ...(extra.replyTo?.msgId
+            ? {
+                replyTo: {
+                  msgId: extra.replyTo.msgId,
+                  sendId: extra.replyTo.sendId,
+                  mType: extra.replyTo.mType,
+                  excerpt: extra.replyTo.content.slice(0, 100),
+                },
+              }
+            : {}),
+          ...(extra.atUserIds?.length ? { atUserIds: extra.atUserIds } : {}),
+          ...(extra.atAll ? { atAll: true } : {}),
         };
     this.core.set((s) => ({
       messages: {
@@ -185,6 +208,9 @@ export class MessagesStore {
         conversationId,
         content: pending.content,
         clientMsgId,
+        ...(pending.replyTo ? { replyTo: pending.replyTo.msgId } : {}),
+        ...(pending.atUserIds ? { atUserIds: pending.atUserIds } : {}),
+        ...(pending.atAll ? { atAll: true } : {}),
       });
       // The 'message' event (source 'send') has replaced the pending entry.
     } catch (err) {

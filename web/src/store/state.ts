@@ -8,6 +8,7 @@ import type {
   Group,
   GroupMember,
   GroupRequest,
+  ReplyTo,
   UserInfo,
 } from '@easy-chat/sdk';
 
@@ -35,6 +36,16 @@ export interface ChatMessage {
   localUrl?: string;
   /** Recalled: the content is gone. */
   revoked?: boolean;
+  /** The conversation's modSeq of the last change held: an older change is ignored. */
+  modSeq?: number;
+  /** Epoch ms of the last edit. */
+  editedAt?: number;
+  /** The message this one answers, as quoted when it was sent. */
+  replyTo?: ReplyTo;
+  /** emoji → user ids. */
+  reactions?: Record<string, string[]>;
+  atUserIds?: string[];
+  atAll?: boolean;
 }
 
 export interface HistoryState {
@@ -73,6 +84,8 @@ export interface State {
   delivered: Record<string, number>;
   activeId: string | null;
   // messages
+  /** conversationId → who is typing → until when (epoch ms; a notice holds TYPING_TTL_MS). */
+  typing: Record<string, Record<string, number>>;
   messages: Record<string, ChatMessage[]>;
   history: Record<string, HistoryState>;
   // files
@@ -97,6 +110,7 @@ export const initialState: State = {
   reads: {},
   delivered: {},
   activeId: null,
+  typing: {},
   messages: {},
   history: {},
   links: {},

@@ -3,7 +3,7 @@ import { longText, tableMaker } from '../../../adapters/storage/ddl.js';
 import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
- * Messages that change after they are sent (DESIGN.md section 7).
+ * Messages that change after they are sent (docs/websocket.md, "Messages that change").
  * - `conversations.max_mod_seq` is the modification counter: a change to a message
  *   (recall, edit, reaction) takes the next value in the transaction that makes it,
  *   and the message row keeps it in `mod_seq` (0: never changed). Sync returns the

@@ -1,0 +1,278 @@
+/**
+ * Server CPU per private message (stored, answered, pushed), against the ceiling
+ * script (bench/peers/ceiling-chat.ts: bare `ws`, prepared SQL, group commit,
+ * synchronous = FULL) run side by side. CPU time is the figure that survives a noisy
+ * machine; throughput alone moves 2x between runs.
+ *
+ * Every system is started and connected first; then each round offers the same paced
+ * load (BENCH_RATE messages/s over BENCH_PAIRS pairs for BENCH_SECONDS) to each system
+ * in turn, alternating the order, and reads the server's user + system CPU from
+ * /proc/<pid>/stat around it (on PostgreSQL also the CPU of every `postgres` process:
+ * run it on an otherwise idle machine). Figures: the median of BENCH_ROUNDS rounds
+ * with its range, and the ratio to the ceiling's median.
+ *
+ *   npm run bench:cpu     BENCH_RATE=1000 BENCH_PAIRS=50 BENCH_SECONDS=5 BENCH_ROUNDS=3
+ *                         BENCH_STORES=sqlite,postgres
+ *                         BENCH_REF_DIR=/path/to/other/checkout (built: npm run build)
+ *                         BENCH_REF_LABEL=978e253
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drivers, type Conn, type Target } from './support/drivers.js';
+import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
+import { freePort } from './support/server-process.js';
+import { startEasyChat } from './support/systems.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+export interface CpuOptions {
+  rate: number;
+  pairs: number;
+  seconds: number;
+  rounds: number;
+  stores: Array<'sqlite' | 'postgres'>;
+  reference?: { dir: string; label: string };
+}
+
+interface Figure {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface CpuRow {
+  system: string;
+  /** Server (and PostgreSQL) CPU-µs per message, per round. */
+  rounds: number[];
+  cpuUsPerMessage: Figure;
+  /** Median against the ceiling's median. */
+  ratio: number;
+  /** Messages answered per round (the offered load, unless the system fell behind). */
+  answered: number[];
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+}
+
+/** Every running postgres process (server, backends, WAL writer, checkpointer). */
+function postgresPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+        pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+function cpuOf(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuMicros(pid);
+    } catch {
+      /* a backend that ended: its time is lost either way */
+    }
+  }
+  return total;
+}
+
+function figure(values: number[]): Figure {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
+}
+
+interface Measured {
+  label: string;
+  pids: () => number[];
+  /** Counts PostgreSQL's own processes too. */
+  withPostgres: boolean;
+  senders: Array<{ conn: Conn; to: Target }>;
+  stop: () => Promise<void>;
+}
+
+async function startCeiling(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-ceiling-'));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), join(dir, 'chat.db')],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  onCleanup(stop);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`ceiling exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
+}
+
+async function connectPairs(
+  url: string,
+  users: Array<{ id: string; token: string }>,
+): Promise<Array<{ conn: Conn; to: Target }>> {
+  const driver = drivers['easy-chat'];
+  const conns = await Promise.all(users.map((u) => driver.open(url, u)));
+  const senders: Array<{ conn: Conn; to: Target }> = [];
+  for (let i = 0; i + 1 < conns.length; i += 2) {
+    senders.push({ conn: conns[i]!, to: { kind: 'user', id: users[i + 1]!.id } });
+  }
+  return senders;
+}
+
+async function measureCeiling(pairs: number): Promise<Measured> {
+  const ceiling = await startCeiling();
+  const users = Array.from({ length: pairs * 2 }, (_, i) => ({ id: `u${i}`, token: `u${i}` }));
+  return {
+    label: 'ceiling (ws + prepared SQL, group commit)',
+    pids: () => [ceiling.pid],
+    withPostgres: false,
+    senders: await connectPairs(ceiling.url, users),
+    stop: ceiling.stop,
+  };
+}
+
+async function measureEasyChat(
+  storage: 'sqlite' | 'postgres',
+  pairs: number,
+  checkout?: { dir: string; label: string },
+): Promise<Measured> {
+  const system = await startEasyChat({ storage, ...(checkout ? { checkout } : {}) });
+  const users = (await system.makeUsers(pairs * 2)) as Array<{ id: string; token: string }>;
+  const pairList: Array<[(typeof users)[0], (typeof users)[0]]> = [];
+  for (let i = 0; i + 1 < users.length; i += 2) pairList.push([users[i]!, users[i + 1]!]);
+  await system.pair(pairList);
+  return {
+    label: system.label,
+    pids: () => system.pids(),
+    withPostgres: storage === 'postgres',
+    senders: await connectPairs(system.urls[0]!, users),
+    stop: () => system.stop(),
+  };
+}
+
+/** Paced sends for `seconds`: each tick every sender sends once; returns messages answered. */
+async function offer(m: Measured, rate: number, seconds: number): Promise<number> {
+  const driver = drivers['easy-chat'];
+  const tickMs = Math.max(1, (1000 * m.senders.length) / rate);
+  const end = Date.now() + seconds * 1000;
+  let answered = 0;
+  const inFlight: Array<Promise<void>> = [];
+  let n = 0;
+  while (Date.now() < end) {
+    const tickStart = Date.now();
+    for (const { conn, to } of m.senders) {
+      n += 1;
+      inFlight.push(
+        driver.send(conn, to, `m${n}`).then(() => {
+          answered += 1;
+        }),
+      );
+    }
+    await sleep(Math.max(0, tickMs - (Date.now() - tickStart)));
+  }
+  await Promise.all(inFlight);
+  return answered;
+}
+
+export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
+  const systems: Measured[] = [await measureCeiling(options.pairs)];
+  for (const store of options.stores) {
+    systems.push(await measureEasyChat(store, options.pairs));
+    if (options.reference) {
+      systems.push(await measureEasyChat(store, options.pairs, options.reference));
+    }
+  }
+  const perRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
+  const answeredPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
+  try {
+    // Warm-up: JIT, statement caches, first pages of every table.
+    for (const s of systems) await offer(s, options.rate, 1);
+    for (let round = 0; round < options.rounds; round += 1) {
+      const order = round % 2 === 0 ? systems : [...systems].reverse();
+      for (const s of order) {
+        const pids = () => [...s.pids(), ...(s.withPostgres ? postgresPids() : [])];
+        const before = cpuOf(pids());
+        const answered = await offer(s, options.rate, options.seconds);
+        await sleep(200); // pushes and background work of this round land in this round
+        const cpu = cpuOf(pids()) - before;
+        perRound.get(s.label)!.push(cpu / answered);
+        answeredPerRound.get(s.label)!.push(answered);
+        log(
+          `  round ${round + 1}: ${s.label}: ${(cpu / answered).toFixed(0)} µs/msg (${answered} msgs)`,
+        );
+      }
+    }
+  } finally {
+    for (const s of systems) {
+      for (const { conn } of s.senders) conn.socket.terminate();
+      await s.stop();
+    }
+  }
+  const ceiling = figure(perRound.get(systems[0]!.label)!).median;
+  return systems.map((s) => {
+    const cpu = figure(perRound.get(s.label)!);
+    return {
+      system: s.label,
+      rounds: perRound.get(s.label)!,
+      cpuUsPerMessage: cpu,
+      ratio: ceiling > 0 ? cpu.median / ceiling : Number.NaN,
+      answered: answeredPerRound.get(s.label)!,
+    };
+  });
+}
+
+if (isMain(import.meta)) {
+  main(async () => {
+    const options: CpuOptions = {
+      rate: envNumber('BENCH_RATE', 1000),
+      pairs: envNumber('BENCH_PAIRS', 50),
+      seconds: envNumber('BENCH_SECONDS', 5),
+      rounds: envNumber('BENCH_ROUNDS', 3),
+      stores: (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',') as CpuOptions['stores'],
+      ...(process.env.BENCH_REF_DIR
+        ? {
+            reference: {
+              dir: process.env.BENCH_REF_DIR,
+              label: process.env.BENCH_REF_LABEL ?? 'reference',
+            },
+          }
+        : {}),
+    };
+    log(
+      `CPU per private message: ${options.rate} msg/s over ${options.pairs} pairs, ` +
+        `${options.seconds} s × ${options.rounds} rounds, stores ${options.stores.join(', ')}`,
+    );
+    const rows = await runCpuPerMessage(options);
+    writeResult('cpu-per-message', { options, rows });
+    log('');
+    log('| system | server CPU-µs per message, median (range) | × ceiling |');
+    log('| --- | ---: | ---: |');
+    for (const r of rows) {
+      const f = r.cpuUsPerMessage;
+      log(
+        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.ratio.toFixed(2)} |`,
+      );
+    }
+  });
+}
