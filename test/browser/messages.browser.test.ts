@@ -5,47 +5,21 @@
  * "edited" and recalled placeholders; reaction chips; the typing line; @ autocomplete
  * and the mention badge in a group; pin and mute in the conversation menu.
  */
-import { rmSync } from 'node:fs';
-import type { Browser, Locator } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  buildWebApp,
   ChatPage,
   hasChromium,
-  launchChromium,
   seriousA11yViolations,
   waitForTexts,
+  webAppSuite,
 } from '../support/browser.js';
-import { uniquePhone } from '../support/factories.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const required = Boolean(process.env.CI_REQUIRE_SERVICES);
 
 describe.skipIf(!hasChromium && !required)('message actions in chromium', () => {
-  let t: TestApp;
-  let webDir: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    webDir = await buildWebApp();
-    t = await startTestApp({ overrides: { web: { dir: webDir } } });
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
-  async function person(nickname: string): Promise<ChatPage> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const chat = new ChatPage(page, uniquePhone(), nickname);
-    await chat.register(t.url);
-    return chat;
-  }
+  const suite = webAppSuite();
+  const person = async (nickname: string) => (await suite.person(nickname)).chat;
 
   /** The message whose own text (not a quote of it) has `text`. */
   function message(chat: ChatPage, text: string): Locator {
@@ -135,8 +109,15 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
     await gil.page.keyboard.press('Escape');
     await message(gil, 'Answer').getByTestId('message-menu').waitFor({ state: 'detached' });
 
-    // Recall (opened by a right click, as a long press does on a phone): a placeholder
-    // for both, and the reply's quote follows.
+    // A long press (touch) opens the menu too.
+    await message(hal, 'Answer')
+      .locator('.bubble')
+      .dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true });
+    await message(hal, 'Answer').getByTestId('message-menu').waitFor();
+    await hal.page.keyboard.press('Escape');
+    await message(hal, 'Answer').getByTestId('message-menu').waitFor({ state: 'detached' });
+
+    // Recall (opened by a right click): a placeholder for both, and the reply's quote follows.
     await message(gil, 'Edited text').locator('.bubble').click({ button: 'right' });
     await message(gil, 'Edited text').getByTestId('recall').click();
     for (const chat of [gil, hal]) {
@@ -166,6 +147,13 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
       (rows) => rows[0]?.includes('Ivo') === true,
       'Ivo first (newest)',
     );
+    // A second tab of Hal's is a second device: it follows by push.
+    const halTab = new ChatPage(await hal.page.context().newPage(), hal.phone, hal.nickname);
+    await halTab.page.goto(suite.t.url);
+    await halTab.tab('Chats');
+    const gilRowElsewhere = halTab.page.locator('[data-testid=conversation][data-title="Gil"]');
+    await gilRowElsewhere.waitFor();
+    await hal.page.bringToFront();
     await hal.openConversation('Gil');
     await hal.testId('conversation-menu-button').click();
     await hal.testId('pin-toggle').click();
@@ -179,12 +167,25 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
       (rows) => rows[0]?.includes('Gil') === true,
       'the pinned chat first',
     );
+    await gilRowElsewhere.getByTestId('pinned').waitFor();
+    await gilRowElsewhere.getByTestId('muted').waitFor();
+    await halTab.page.close();
     // Kept on the server: a reload shows the same.
     await hal.page.reload();
     await gilRow.getByTestId('pinned').waitFor();
     await gilRow.getByTestId('muted').waitFor();
     await hal.testId('conversation-menu-button').click();
     await hal.testId('pin-toggle').filter({ hasText: 'Unpin' }).waitFor();
+
+    // Clear history for me (two steps): Hal's view empties, Gil keeps his.
+    await hal.testId('clear-history').click();
+    await hal.testId('clear-history').filter({ hasText: 'Click again' }).click();
+    await hal.page.getByRole('alert').filter({ hasText: 'History cleared' }).waitFor();
+    await waitForTexts(hal.messages(), (shown) => shown.length === 0, 'an empty chat');
+    await hal.page.reload();
+    await hal.testId('chat-title').filter({ hasText: 'Gil' }).waitFor();
+    await hal.testId('empty-chat').waitFor();
+    expect(await gil.messages().count()).toBeGreaterThan(0);
   });
 
   it('@ autocomplete in a group, the mention badge, and group typing', async () => {

@@ -72,7 +72,7 @@ export interface GroupsTable {
   notification: string;
   notificationUid: string | null;
   memberCount: number;
-  /** 0/1: only the creator and managers may post (migration 0010). */
+  /** 0/1: only the creator and managers may post (migration 0011). */
   muted: Generated<number>;
   createdAt: number;
   updatedAt: number;
@@ -88,7 +88,7 @@ export interface GroupMembersTable {
   joinSource: number;
   inviterUid: string | null;
   operatorUid: string | null;
-  /** Epoch ms until which the member may not post; 0 or past: not muted (migration 0010). */
+  /** Epoch ms until which the member may not post; 0 or past: not muted (migration 0011). */
   mutedUntil: Generated<number>;
 }
 
@@ -275,6 +275,24 @@ export interface BlacklistTable {
   createdAt: number;
 }
 
+// --- push devices (migration 0010) ---
+
+/** A device of `userId` that receives offline pushes (src/modules/push). */
+export interface PushDevicesTable {
+  userId: string;
+  deviceId: string;
+  platform: string;
+  token: string;
+  p256dh: string | null;
+  auth: string | null;
+  locale: string | null;
+  tokenJti: string;
+  tokenIat: number;
+  tokenExp: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -296,4 +314,5 @@ export interface Database {
   files: FilesTable;
   fileRefs: FileRefsTable;
   blacklist: BlacklistTable;
+  pushDevices: PushDevicesTable;
 }
