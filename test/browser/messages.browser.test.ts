@@ -135,8 +135,15 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
     await gil.page.keyboard.press('Escape');
     await message(gil, 'Answer').getByTestId('message-menu').waitFor({ state: 'detached' });
 
-    // Recall (opened by a right click, as a long press does on a phone): a placeholder
-    // for both, and the reply's quote follows.
+    // A long press (touch) opens the menu too.
+    await message(hal, 'Answer')
+      .locator('.bubble')
+      .dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true });
+    await message(hal, 'Answer').getByTestId('message-menu').waitFor();
+    await hal.page.keyboard.press('Escape');
+    await message(hal, 'Answer').getByTestId('message-menu').waitFor({ state: 'detached' });
+
+    // Recall (opened by a right click): a placeholder for both, and the reply's quote follows.
     await message(gil, 'Edited text').locator('.bubble').click({ button: 'right' });
     await message(gil, 'Edited text').getByTestId('recall').click();
     for (const chat of [gil, hal]) {
@@ -166,6 +173,13 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
       (rows) => rows[0]?.includes('Ivo') === true,
       'Ivo first (newest)',
     );
+    // A second tab of Hal's is a second device: it follows by push.
+    const halTab = new ChatPage(await hal.page.context().newPage(), hal.phone, hal.nickname);
+    await halTab.page.goto(t.url);
+    await halTab.tab('Chats');
+    const gilRowElsewhere = halTab.page.locator('[data-testid=conversation][data-title="Gil"]');
+    await gilRowElsewhere.waitFor();
+    await hal.page.bringToFront();
     await hal.openConversation('Gil');
     await hal.testId('conversation-menu-button').click();
     await hal.testId('pin-toggle').click();
@@ -179,12 +193,25 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
       (rows) => rows[0]?.includes('Gil') === true,
       'the pinned chat first',
     );
+    await gilRowElsewhere.getByTestId('pinned').waitFor();
+    await gilRowElsewhere.getByTestId('muted').waitFor();
+    await halTab.page.close();
     // Kept on the server: a reload shows the same.
     await hal.page.reload();
     await gilRow.getByTestId('pinned').waitFor();
     await gilRow.getByTestId('muted').waitFor();
     await hal.testId('conversation-menu-button').click();
     await hal.testId('pin-toggle').filter({ hasText: 'Unpin' }).waitFor();
+
+    // Clear history for me (two steps): Hal's view empties, Gil keeps his.
+    await hal.testId('clear-history').click();
+    await hal.testId('clear-history').filter({ hasText: 'Click again' }).click();
+    await hal.page.getByRole('alert').filter({ hasText: 'History cleared' }).waitFor();
+    await waitForTexts(hal.messages(), (shown) => shown.length === 0, 'an empty chat');
+    await hal.page.reload();
+    await hal.testId('chat-title').filter({ hasText: 'Gil' }).waitFor();
+    await hal.testId('empty-chat').waitFor();
+    expect(await gil.messages().count()).toBeGreaterThan(0);
   });
 
   it('@ autocomplete in a group, the mention badge, and group typing', async () => {

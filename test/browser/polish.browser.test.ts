@@ -137,10 +137,10 @@ describe.skipIf(!hasChromium && !required)('web app polish and accessibility in 
 
     // Ben has no live connection: stored, not delivered.
     await ben.page.close();
-    await ann.page
-      .locator('[data-testid=conversation][data-title="Ben"] [data-testid=online-dot]')
-      .waitFor({ state: 'detached' })
-      .catch(() => undefined);
+    // Ann sees him go (user.presence) before she sends.
+    await ann.page.locator('[data-testid=chat] [data-testid=online-dot]').waitFor({
+      state: 'detached',
+    });
     await ann.send('Are you there?');
     expect(await tickOf(ann, 'Are you there?')).toBe('sent');
     await ann.send('See https://example.com/a?b=1. Not javascript:alert(1) though');
@@ -257,6 +257,7 @@ describe.skipIf(!hasChromium && !required)('web app polish and accessibility in 
     await fox.page.getByRole('button', { name: 'Refresh' }).first().click();
     await fox.testId('friend').filter({ hasText: 'Eve' }).getByTestId('avatar-img').waitFor();
 
+    await expectAccessible(eve.page, 'profile');
     await eve.chatWith(fox);
     await eve.send('Dark mode hello');
     await expectAccessible(eve.page, 'dark chat');

@@ -275,12 +275,14 @@ function dayLabel(ms: number): string {
   });
 }
 
-/** Pin and mute, for me (my other devices follow). */
+/** Pin, mute and clear, for me (my other devices follow). */
 function ConversationMenu({ conversationId }: { conversationId: string }) {
   const conversation = useAppState().conversations[conversationId]!;
   const [open, setOpen] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
+    setConfirming(false);
     if (!open) return;
     box.current?.querySelector<HTMLButtonElement>('[role=menuitem]')?.focus();
     const outside = (event: MouseEvent) => {
@@ -325,6 +327,21 @@ function ConversationMenu({ conversationId }: { conversationId: string }) {
             onClick={() => change({ muted: !conversation.muted })}
           >
             {conversation.muted ? 'Unmute' : 'Mute notifications'}
+          </button>
+          {/* Two steps: the history is gone for me once cleared. */}
+          <button
+            role="menuitem"
+            data-testid="clear-history"
+            onClick={() => {
+              if (!confirming) {
+                setConfirming(true);
+                return;
+              }
+              setOpen(false);
+              void store.conversations.clear(conversationId);
+            }}
+          >
+            {confirming ? 'Click again to clear the history for me' : 'Clear history for me'}
           </button>
         </div>
       )}

@@ -126,6 +126,7 @@ export class ConversationsStore {
 
   /** My read position or visibility changed on another device (or by sending there). */
   private onConversationUpdated(state: ConversationState): void {
+    this.dropCleared(state.conversationId, state.clearSeq);
     this.core.set((s) => {
       const conversation = s.conversations[state.conversationId];
       if (!conversation) return {};
@@ -138,6 +139,7 @@ export class ConversationsStore {
             isShow: state.isShow,
             pinned: state.pinned,
             muted: state.muted,
+            clearSeq: Math.max(conversation.clearSeq, state.clearSeq),
             readSeq,
             unread: readSeq >= conversation.maxSeq ? 0 : conversation.unread,
           },
@@ -266,6 +268,49 @@ export class ConversationsStore {
             conversations: { ...s.conversations, [conversationId]: { ...conversation, ...change } },
           }
         : {};
+    });
+  }
+
+  /** Clears the conversation's history for me only (the others keep theirs). */
+  async clear(conversationId: string): Promise<void> {
+    const client = this.core.client;
+    if (!client) return;
+    let clearSeq = 0;
+    const ok = await this.core.act(async () => {
+      clearSeq = await client.clearConversation(conversationId);
+    }, 'History cleared');
+    if (ok) this.dropCleared(conversationId, clearSeq);
+  }
+
+  /** Forgets the messages at or below the floor; history loading stops there. */
+  private dropCleared(conversationId: string, clearSeq: number): void {
+    if (clearSeq <= 0) return;
+    this.core.set((s) => {
+      const list = s.messages[conversationId];
+      const conversation = s.conversations[conversationId];
+      return {
+        ...(list
+          ? {
+              messages: {
+                ...s.messages,
+                [conversationId]: list.filter((m) => m.seq === undefined || m.seq > clearSeq),
+              },
+            }
+          : {}),
+        ...(conversation
+          ? {
+              conversations: {
+                ...s.conversations,
+                [conversationId]: {
+                  ...conversation,
+                  clearSeq: Math.max(conversation.clearSeq, clearSeq),
+                  msg:
+                    conversation.msg && conversation.msg.seq <= clearSeq ? null : conversation.msg,
+                },
+              },
+            }
+          : {}),
+      };
     });
   }
 
