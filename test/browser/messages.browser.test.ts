@@ -5,47 +5,21 @@
  * "edited" and recalled placeholders; reaction chips; the typing line; @ autocomplete
  * and the mention badge in a group; pin and mute in the conversation menu.
  */
-import { rmSync } from 'node:fs';
-import type { Browser, Locator } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  buildWebApp,
   ChatPage,
   hasChromium,
-  launchChromium,
   seriousA11yViolations,
   waitForTexts,
+  webAppSuite,
 } from '../support/browser.js';
-import { uniquePhone } from '../support/factories.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const required = Boolean(process.env.CI_REQUIRE_SERVICES);
 
 describe.skipIf(!hasChromium && !required)('message actions in chromium', () => {
-  let t: TestApp;
-  let webDir: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    webDir = await buildWebApp();
-    t = await startTestApp({ overrides: { web: { dir: webDir } } });
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
-  async function person(nickname: string): Promise<ChatPage> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const chat = new ChatPage(page, uniquePhone(), nickname);
-    await chat.register(t.url);
-    return chat;
-  }
+  const suite = webAppSuite();
+  const person = async (nickname: string) => (await suite.person(nickname)).chat;
 
   /** The message whose own text (not a quote of it) has `text`. */
   function message(chat: ChatPage, text: string): Locator {
@@ -175,7 +149,7 @@ describe.skipIf(!hasChromium && !required)('message actions in chromium', () => 
     );
     // A second tab of Hal's is a second device: it follows by push.
     const halTab = new ChatPage(await hal.page.context().newPage(), hal.phone, hal.nickname);
-    await halTab.page.goto(t.url);
+    await halTab.page.goto(suite.t.url);
     await halTab.tab('Chats');
     const gilRowElsewhere = halTab.page.locator('[data-testid=conversation][data-title="Gil"]');
     await gilRowElsewhere.waitFor();

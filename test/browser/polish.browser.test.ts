@@ -6,18 +6,15 @@
  * banner, image avatars, the dark theme, empty states, keyboard use, and axe-core
  * finding no serious or critical accessibility violation on each screen.
  */
-import { rmSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  buildWebApp,
   ChatPage,
   hasChromium,
-  launchChromium,
   seriousA11yViolations,
+  webAppSuite,
+  type WebAppSuite,
 } from '../support/browser.js';
-import { uniquePhone } from '../support/factories.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const required = Boolean(process.env.CI_REQUIRE_SERVICES);
 
@@ -42,41 +39,9 @@ const AVATAR =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 1 1'%3E%3Crect width='1' height='1' fill='%23f97316'/%3E%3C/svg%3E";
 
 describe.skipIf(!hasChromium && !required)('web app polish and accessibility in chromium', () => {
-  let t: TestApp;
-  let webDir: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    webDir = await buildWebApp();
-    t = await startTestApp({ overrides: { web: { dir: webDir } } });
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    if (webDir) rmSync(webDir, { recursive: true, force: true });
-  });
-
-  async function person(
-    nickname: string,
-    options: {
-      viewport?: { width: number; height: number };
-      colorScheme?: 'light' | 'dark';
-      init?: string;
-    } = {},
-  ): Promise<{ chat: ChatPage; context: BrowserContext }> {
-    const context = await browser.newContext({
-      viewport: options.viewport ?? { width: 1280, height: 800 },
-      colorScheme: options.colorScheme ?? 'light',
-    });
-    if (options.init) await context.addInitScript(options.init);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const chat = new ChatPage(page, uniquePhone(), nickname);
-    await chat.register(t.url);
-    return { chat, context };
-  }
+  const suite = webAppSuite();
+  const person = (nickname: string, options?: Parameters<WebAppSuite['person']>[1]) =>
+    suite.person(nickname, options);
 
   async function friends(a: ChatPage, b: ChatPage): Promise<void> {
     await a.requestFriend(b);
@@ -102,9 +67,9 @@ describe.skipIf(!hasChromium && !required)('web app polish and accessibility in 
   }
 
   it('the login screen and an empty account are accessible and say what to do', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await page.goto(t.url);
+    await page.goto(suite.t.url);
     await page.getByRole('tab', { name: 'Log in' }).waitFor();
     // One button named "Log in" (the submit); the switch is a tab.
     expect(await page.getByRole('button', { name: 'Log in', exact: true }).count()).toBe(1);
@@ -149,7 +114,7 @@ describe.skipIf(!hasChromium && !required)('web app polish and accessibility in 
     const benPage = await benContext.newPage();
     benPage.setDefaultTimeout(15_000);
     const ben2 = new ChatPage(benPage, ben.phone, ben.nickname);
-    await benPage.goto(t.url);
+    await benPage.goto(suite.t.url);
     await ben2.testId('me').filter({ hasText: 'Ben' }).waitFor();
     await waitForTick(ann, 'Are you there?', 'delivered');
     // The unread total is in the tab title.

@@ -1,8 +1,19 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AxeResults, RunOptions } from 'axe-core';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { Config } from '../../src/config/config.schema.js';
+import type { DeepPartial } from '../../src/config/load-config.js';
+import { uniquePhone } from './factories.js';
+import { startTestApp, type TestApp } from './test-app.js';
 
 /** Debian's chromium; `.ci/run` installs it. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -168,4 +179,53 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.targets.join(', ')}`);
+}
+
+/** What a browser suite shares: the server (serving a fresh build of the web app) and chromium. */
+export interface WebAppSuite {
+  t: TestApp;
+  browser: Browser;
+  /** A new browser context (a person, or a device) with a page that has registered `nickname`. */
+  person(
+    nickname: string,
+    options?: {
+      viewport?: { width: number; height: number };
+      colorScheme?: 'light' | 'dark';
+      /** A script run in every page of the context before the app's own. */
+      init?: string;
+    },
+  ): Promise<{ chat: ChatPage; context: BrowserContext }>;
+}
+
+/**
+ * Builds the web app, starts a server that serves it and launches chromium before
+ * the suite's tests (in `beforeAll`), and takes them down after.
+ */
+export function webAppSuite(overrides: DeepPartial<Config> = {}): WebAppSuite {
+  let webDir: string | undefined;
+  const suite = {
+    async person(nickname, options = {}) {
+      const context = await suite.browser.newContext({
+        viewport: options.viewport ?? { width: 1280, height: 800 },
+        colorScheme: options.colorScheme ?? 'light',
+      });
+      if (options.init) await context.addInitScript(options.init);
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      const chat = new ChatPage(page, uniquePhone(), nickname);
+      await chat.register(suite.t.url);
+      return { chat, context };
+    },
+  } as WebAppSuite;
+  beforeAll(async () => {
+    webDir = await buildWebApp();
+    suite.t = await startTestApp({ overrides: { ...overrides, web: { dir: webDir } } });
+    suite.browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.t?.close();
+    if (webDir) rmSync(webDir, { recursive: true, force: true });
+  });
+  return suite;
 }
