@@ -7,6 +7,7 @@ import { adminRoutes } from '../modules/audit/audit.routes.js';
 import { filesRoutes } from '../modules/files/index.js';
 import { imAdminRoutes, imRoutes } from '../modules/im/index.js';
 import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
+import { pushRoutes } from '../modules/push/index.js';
 import { socialRoutes } from '../modules/social/index.js';
 import { userRoutes } from '../modules/user/index.js';
 import type { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
@@ -45,6 +46,9 @@ export async function mountApi(
     }),
     { prefix: '/v1/files' },
   );
+  await http.register(pushRoutes({ tokens, devices: services.pushDevices }), {
+    prefix: '/v1/push',
+  });
   await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
   await http.register(
     adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),

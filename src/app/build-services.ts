@@ -29,6 +29,7 @@ import {
   UserService,
 } from '../modules/user/index.js';
 import { createFilesModule, type FilesModule } from '../modules/files/index.js';
+import { DeviceRepository, DeviceService } from '../modules/push/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { RateLimiter } from '../adapters/cache/rate-limiter.js';
@@ -46,6 +47,8 @@ export interface Services {
   socialDirectory: SocialDirectory;
   im: ImModule;
   files: FilesModule;
+  /** Push devices (registry over HTTP; the worker's offline pushes read it). */
+  pushDevices: DeviceService;
 }
 
 export interface ServiceDeps {
@@ -77,10 +80,11 @@ export function buildServices(deps: ServiceDeps): Services {
     source: `easy-chat/${config.nodeId}`,
     schemas: DomainEventSchemas,
   });
+  const revocations = new TokenRevocations({ db, cache, clock });
   const tokens = new TokenService({
     secret: deps.jwtSecret,
     ttlSec: config.auth.tokenTtlSec,
-    revocations: new TokenRevocations({ db, cache, clock }),
+    revocations,
     clock,
   });
   const userRepository = new UserRepository(db);
@@ -210,6 +214,13 @@ export function buildServices(deps: ServiceDeps): Services {
     }),
   });
 
+  const pushDevices = new DeviceService({
+    devices: new DeviceRepository(db),
+    revocations,
+    clock,
+    maxDevicesPerUser: config.push.maxDevicesPerUser,
+  });
+
   return {
     users,
     accounts,
@@ -221,5 +232,6 @@ export function buildServices(deps: ServiceDeps): Services {
     socialDirectory,
     im,
     files,
+    pushDevices,
   };
 }

@@ -11,7 +11,7 @@ export function renderErrorDocs(): string {
     'Every error answer is the envelope `{"code", "msg", "data": null}` with the HTTP status',
     'below; WebSocket error frames carry the same `code` and `msg` in `data`. `msg` may be more',
     'specific than the default message listed here (for example it names the invalid field).',
-    'Codes 1xxxxx are shared, 2xxxxx user, 3xxxxx social, 4xxxxx im, 5xxxxx event, 6xxxxx files.',
+    'Codes 1xxxxx are shared, 2xxxxx user, 3xxxxx social, 4xxxxx im, 5xxxxx event, 6xxxxx files, 7xxxxx push.',
     '',
     '<!-- Generated from src/catalogue/error-registry.ts by `npm run docs`; do not edit by hand. -->',
     '',

@@ -19,6 +19,7 @@ describe('error registry', () => {
       im: 4,
       event: 5,
       files: 6,
+      push: 7,
     };
     for (const spec of specs) {
       expect(Math.floor(spec.code / 100000), spec.key).toBe(ranges[spec.module]);

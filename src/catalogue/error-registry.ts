@@ -1,6 +1,7 @@
 import { SocialErrors } from '../modules/social/social.errors.js';
 import { ImErrors } from '../modules/im/im.errors.js';
 import { FileErrors } from '../modules/files/files.errors.js';
+import { PushErrors } from '../modules/push/push.errors.js';
 import { EventErrors } from '../events/event.errors.js';
 import { UserErrors } from '../modules/user/user.errors.js';
 import { AdminErrors } from '../auth/admin.errors.js';
@@ -18,6 +19,7 @@ export const ERROR_REGISTRY: Record<string, Record<string, ErrorSpec>> = {
   im: ImErrors,
   event: { ...EventErrors, ...AdminErrors },
   files: FileErrors,
+  push: PushErrors,
 };
 
 export function allErrorSpecs(): Array<ErrorSpec & { module: string }> {

@@ -246,6 +246,10 @@ export const ConfigSchema = strict({
     orphanHours: Type.Number({ exclusiveMinimum: 0 }),
     sweepIntervalSec: PositiveInt,
   }),
+  // --- offline push (docs/push.md) ---
+  push: strict({
+    maxDevicesPerUser: Type.Integer({ minimum: 1, maximum: 1000 }),
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

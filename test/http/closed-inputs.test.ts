@@ -28,6 +28,7 @@ const DOMAIN_TABLES = [
   'messageVersions',
   'files',
   'fileRefs',
+  'pushDevices',
 ] as const;
 
 interface Sample {
@@ -141,6 +142,9 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
       'POST /v1/social/blacklist': { body: { userId: bob.id } },
       'DELETE /v1/social/blacklist': { query: { userId: bob.id } },
       'GET /v1/social/blacklist': {},
+      'POST /v1/push/devices': { body: { deviceId: 'd1', platform: 'fcm', token: 't1' } },
+      'DELETE /v1/push/devices': { query: { deviceId: 'd1' } },
+      'GET /v1/push/devices': {},
       'PUT /v1/social/friend': { body: { friendUid: bob.id, remark: 'r' } },
       'POST /v1/social/friend/putIn': { body: { userId: bob.id } },
       'PUT /v1/social/friend/putIn': { body: { friendReqId: 'r1', handleResult: 2 } },

@@ -19,6 +19,7 @@ import type {
 import type * as files from '../../src/modules/files/files.schema.js';
 import type * as im from '../../src/modules/im/im.schema.js';
 import type { ReadReceipt } from '../../src/modules/im/message-fanout.js';
+import type * as push from '../../src/modules/push/push.schema.js';
 import type * as blacklist from '../../src/modules/social/blacklist.schema.js';
 import type * as friend from '../../src/modules/social/friend.schema.js';
 import type * as group from '../../src/modules/social/group.schema.js';
@@ -93,6 +94,15 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<sdk.DirectUpload>().toEqualTypeOf<DataOf<typeof files.DirectUploadResponse>>();
   });
 
+  it('push devices', () => {
+    expectTypeOf<sdk.RegisterPushDeviceInput>().toEqualTypeOf<
+      Static<typeof push.RegisterDeviceBody>
+    >();
+    expectTypeOf<sdk.PushDevice[]>().toEqualTypeOf<
+      DataOf<typeof push.DeviceListResponse>['list']
+    >();
+  });
+
   it('im over the WebSocket', () => {
     expectTypeOf<sdk.ChatInput>().toEqualTypeOf<Static<typeof im.ChatData>>();
     expectTypeOf<sdk.MarkChatInput>().toEqualTypeOf<Static<typeof im.MarkChatData>>();
@@ -156,11 +166,11 @@ describe('SDK routes equal the served OpenAPI document', () => {
     await t.close();
   });
 
-  it('every user, social, im and files route, both ways', async () => {
+  it('every user, social, im, files and push route, both ways', async () => {
     const res = await fetch(`${t.url}/docs/json`);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
     const served = Object.entries(doc.paths)
-      .filter(([path]) => /^\/v1\/(user|social|im|files)(\/|$)/.test(path))
+      .filter(([path]) => /^\/v1\/(user|social|im|files|push)(\/|$)/.test(path))
       .flatMap(([path, methods]) =>
         Object.keys(methods)
           .filter((m) => ['get', 'post', 'put', 'delete'].includes(m))

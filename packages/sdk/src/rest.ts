@@ -9,6 +9,8 @@ import {
 } from './upload.js';
 import type {
   BlockedUser,
+  PushDevice,
+  RegisterPushDeviceInput,
   ChangePasswordInput,
   DirectUpload,
   DirectUploadInput,
@@ -104,6 +106,10 @@ export const ROUTES = {
   fileLink: { method: 'GET', path: '/v1/files/{fileId}/link', auth: true },
   downloadFile: { method: 'GET', path: '/v1/files/{fileId}', auth: true },
   downloadThumbnail: { method: 'GET', path: '/v1/files/{fileId}/thumb', auth: true },
+
+  registerPushDevice: { method: 'POST', path: '/v1/push/devices', auth: true },
+  removePushDevice: { method: 'DELETE', path: '/v1/push/devices', auth: true },
+  pushDevices: { method: 'GET', path: '/v1/push/devices', auth: true },
 } as const satisfies Record<string, { method: HttpMethod; path: string; auth: boolean }>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -396,6 +402,22 @@ export class RestClient {
   async deleteConversation(conversationId: string): Promise<void> {
     await this.call('deleteConversation', { query: { conversationId } });
   }
+  // --- push devices -----------------------------------------------------------
+
+  /** Registers this device for offline pushes (again after each login: logout ends it). */
+  async registerPushDevice(input: RegisterPushDeviceInput): Promise<void> {
+    await this.call('registerPushDevice', { body: input });
+  }
+
+  async removePushDevice(deviceId: string): Promise<void> {
+    await this.call('removePushDevice', { query: { deviceId } });
+  }
+
+  /** My devices registered for offline pushes, oldest first. */
+  async pushDevices(): Promise<PushDevice[]> {
+    return (await this.call<{ list: PushDevice[] }>('pushDevices')).list;
+  }
+
   // --- files ------------------------------------------------------------------
 
   /**

@@ -638,3 +638,34 @@ export const PUSH_METHODS: readonly (keyof ServerPushMap)[] = [
   'session.resync',
   ...SOCIAL_PUSH_METHODS,
 ];
+
+// --- push devices -------------------------------------------------------------
+
+/** A browser's Web Push subscription, as `PushSubscription.toJSON()` gives it. */
+export interface WebPushSubscriptionInput {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}
+
+/**
+ * `POST /v1/push/devices`: `token` for fcm and apns, `subscription` for webpush.
+ * The registration ends when the token used for the call logs out.
+ */
+export interface RegisterPushDeviceInput {
+  deviceId: string;
+  platform: 'fcm' | 'apns' | 'webpush';
+  token?: string;
+  subscription?: WebPushSubscriptionInput;
+  locale?: string;
+}
+
+/** One of my registered devices (the push token is never shown back). */
+export interface PushDevice {
+  deviceId: string;
+  platform: 'fcm' | 'apns' | 'webpush';
+  locale: string | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  updatedAt: number;
+}

@@ -271,6 +271,24 @@ export interface BlacklistTable {
   createdAt: number;
 }
 
+// --- push devices (migration 0010) ---
+
+/** A device of `userId` that receives offline pushes (src/modules/push). */
+export interface PushDevicesTable {
+  userId: string;
+  deviceId: string;
+  platform: string;
+  token: string;
+  p256dh: string | null;
+  auth: string | null;
+  locale: string | null;
+  tokenJti: string;
+  tokenIat: number;
+  tokenExp: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -292,4 +310,5 @@ export interface Database {
   files: FilesTable;
   fileRefs: FileRefsTable;
   blacklist: BlacklistTable;
+  pushDevices: PushDevicesTable;
 }

@@ -1,0 +1,146 @@
+import type { Kysely } from 'kysely';
+import { isMysql } from '../../adapters/storage/portable.js';
+import type { Database, PushDevicesTable } from '../../adapters/storage/schema.js';
+import type { PushDevice, PushPlatform } from './push.entity.js';
+
+type Db = Kysely<Database>;
+
+function toDevice(row: PushDevicesTable): PushDevice {
+  const device: PushDevice = {
+    userId: row.userId,
+    deviceId: row.deviceId,
+    platform: row.platform as PushPlatform,
+    token: row.token,
+    locale: row.locale,
+    tokenJti: row.tokenJti,
+    tokenIat: Number(row.tokenIat),
+    tokenExp: Number(row.tokenExp),
+    createdAt: Number(row.createdAt),
+    updatedAt: Number(row.updatedAt),
+  };
+  if (row.p256dh !== null && row.auth !== null) {
+    device.subscription = { endpoint: row.token, keys: { p256dh: row.p256dh, auth: row.auth } };
+  }
+  return device;
+}
+
+/** Push devices in SQL (one class for every dialect). */
+export class DeviceRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Inserts the device or replaces the row of the same (user, device id), keeping
+   * its `createdAt`. One statement, so two concurrent registrations of one device
+   * cannot collide on the primary key.
+   */
+  async upsert(device: PushDevice, q: Db = this.db): Promise<void> {
+    const p256dh = device.subscription?.keys.p256dh ?? null;
+    const auth = device.subscription?.keys.auth ?? null;
+    const insert = q.insertInto('pushDevices').values({
+      userId: device.userId,
+      deviceId: device.deviceId,
+      platform: device.platform,
+      token: device.token,
+      p256dh,
+      auth,
+      locale: device.locale,
+      tokenJti: device.tokenJti,
+      tokenIat: device.tokenIat,
+      tokenExp: device.tokenExp,
+      createdAt: device.createdAt,
+      updatedAt: device.updatedAt,
+    });
+    // Every column but the key and createdAt; the same list for both spellings.
+    if (isMysql(q)) {
+      await insert
+        .onDuplicateKeyUpdate({
+          platform: device.platform,
+          token: device.token,
+          p256dh,
+          auth,
+          locale: device.locale,
+          tokenJti: device.tokenJti,
+          tokenIat: device.tokenIat,
+          tokenExp: device.tokenExp,
+          updatedAt: device.updatedAt,
+        })
+        .execute();
+      return;
+    }
+    await insert
+      .onConflict((oc) =>
+        oc.columns(['userId', 'deviceId']).doUpdateSet({
+          platform: device.platform,
+          token: device.token,
+          p256dh,
+          auth,
+          locale: device.locale,
+          tokenJti: device.tokenJti,
+          tokenIat: device.tokenIat,
+          tokenExp: device.tokenExp,
+          updatedAt: device.updatedAt,
+        }),
+      )
+      .execute();
+  }
+
+  /** Every device row of the user, live or not, oldest registration first. */
+  async listOf(userId: string, q: Db = this.db): Promise<PushDevice[]> {
+    const rows = await q
+      .selectFrom('pushDevices')
+      .selectAll()
+      .where('userId', '=', userId)
+      .orderBy('createdAt')
+      .orderBy('deviceId')
+      .execute();
+    return rows.map(toDevice);
+  }
+
+  /** Every device row of these users (the sender's lookup). */
+  async listOfUsers(userIds: readonly string[], q: Db = this.db): Promise<PushDevice[]> {
+    if (userIds.length === 0) return [];
+    const rows = await q
+      .selectFrom('pushDevices')
+      .selectAll()
+      .where('userId', 'in', userIds)
+      .execute();
+    return rows.map(toDevice);
+  }
+
+  async delete(userId: string, deviceId: string, q: Db = this.db): Promise<boolean> {
+    const res = await q
+      .deleteFrom('pushDevices')
+      .where('userId', '=', userId)
+      .where('deviceId', '=', deviceId)
+      .executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+
+  /**
+   * Deletes the row only while it still holds `token`: a provider's "unregistered"
+   * answer for an old token must not remove a registration made since.
+   */
+  async deleteIfToken(userId: string, deviceId: string, token: string, q: Db = this.db) {
+    const res = await q
+      .deleteFrom('pushDevices')
+      .where('userId', '=', userId)
+      .where('deviceId', '=', deviceId)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+
+  /** Removes every device registered with the access token `jti` (its logout). */
+  async deleteByTokenId(userId: string, jti: string, q: Db = this.db): Promise<void> {
+    await q
+      .deleteFrom('pushDevices')
+      .where('userId', '=', userId)
+      .where('tokenJti', '=', jti)
+      .execute();
+  }
+
+  /** Removes every device of the user (account deleted). */
+  async deleteAllOf(userId: string, q: Db = this.db): Promise<void> {
+    await q.deleteFrom('pushDevices').where('userId', '=', userId).execute();
+  }
+}

@@ -1,0 +1,6 @@
+/** The push module: device registry (and, in the worker, delivery to push providers). */
+export { DeviceRepository } from './device.repository.js';
+export { DeviceService } from './device.service.js';
+export { pushRoutes } from './push.routes.js';
+export { PushErrors } from './push.errors.js';
+export type { PushDevice, PushDeviceInfo, PushPlatform } from './push.entity.js';
