@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { UserStatus } from '../user/user.entity.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import { FileStatus, type FileRecord } from './file.entity.js';
 
@@ -141,7 +142,12 @@ export class FileRepository {
       .where((eb) =>
         eb.not(
           eb.exists(
-            eb.selectFrom('users').select('users.id').whereRef('users.id', '=', 'files.ownerId'),
+            eb
+              .selectFrom('users')
+              .select('users.id')
+              .whereRef('users.id', '=', 'files.ownerId')
+              // A deleted account keeps its row (a tombstone messages still name).
+              .where('users.status', '!=', UserStatus.deleted),
           ),
         ),
       )

@@ -511,7 +511,17 @@ describe.each(STORAGES)('files over HTTP on %s', (storage) => {
         expect((await u.client.get(`/v1/files/${recalled}/link`)).body.code).toBe(600001);
         expect((await u.client.get(`/v1/files/${kept}/link`)).status).toBe(200);
 
-        await s.app.storage.db.deleteFrom('users').where('id', '=', u.id).execute();
+        // Deleting the account (a tombstone row stays) lets its files go.
+        const deleted = await u.client.request('DELETE', '/v1/user/user', {
+          body: { password: u.password },
+        });
+        expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+        expect(await sweeper.sweep()).toEqual({ orphan: 0, owner_deleted: 1 });
+        expect((await v.client.get(`/v1/files/${kept}/link`)).body.code).toBe(600001);
+        // A row gone altogether (an account removed by hand) counts the same.
+        const w = await createUser(s.client);
+        await uploadFile(w, makePdf(), 'w.pdf');
+        await s.app.storage.db.deleteFrom('users').where('id', '=', w.id).execute();
         expect(await sweeper.sweep()).toEqual({ orphan: 0, owner_deleted: 1 });
         const metrics = await (
           await fetch(`${s.url}/metrics`, {
@@ -519,7 +529,7 @@ describe.each(STORAGES)('files over HTTP on %s', (storage) => {
           })
         ).text();
         expect(metrics).toMatch(/easychat_files_swept_total\{reason="orphan"[^}]*\} 2/);
-        expect(metrics).toMatch(/easychat_files_swept_total\{reason="owner_deleted"[^}]*\} 1/);
+        expect(metrics).toMatch(/easychat_files_swept_total\{reason="owner_deleted"[^}]*\} 2/);
       } finally {
         await s.close();
       }
