@@ -49,7 +49,8 @@ export class OfflineTextComposer {
     });
     const out = new Map<string, OfflineText>();
     for (const userId of recipientIds) {
-      out.set(userId, { ...text, badge: await deps.totalUnread(userId) });
+      const badge = await deps.totalUnread(userId);
+      out.set(userId, { title: text.title, body: text.body, badge });
     }
     return out;
   }
