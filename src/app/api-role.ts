@@ -28,11 +28,15 @@ export async function mountApi(
   },
 ): Promise<void> {
   const { config, services, events, broker } = deps;
-  const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, im } = services;
+  const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, groupSettings, im } =
+    services;
   await http.register(userRoutes({ users, accounts, tokens }), { prefix: '/v1/user' });
-  await http.register(socialRoutes({ friends, groups, groupAdmin, blacklist, tokens }), {
-    prefix: '/v1/social',
-  });
+  await http.register(
+    socialRoutes({ friends, groups, groupAdmin, groupSettings, blacklist, tokens }),
+    {
+      prefix: '/v1/social',
+    },
+  );
   await http.register(imRoutes({ tokens, conversations: im.conversations, history: im.history }), {
     prefix: '/v1/im',
   });

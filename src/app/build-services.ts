@@ -17,6 +17,7 @@ import {
   GroupAdminService,
   GroupRepository,
   GroupService,
+  GroupSettingsService,
   SocialAccountRemoval,
   SocialDirectory,
   type GroupMembershipListener,
@@ -43,6 +44,8 @@ export interface Services {
   friends: FriendService;
   groups: GroupService;
   groupAdmin: GroupAdminService;
+  /** Group info, the group-wide mute and member mutes. */
+  groupSettings: GroupSettingsService;
   /** Read-only social graph for other modules (IM authorization). */
   socialDirectory: SocialDirectory;
   im: ImModule;
@@ -125,6 +128,7 @@ export function buildServices(deps: ServiceDeps): Services {
       (await socialDirectory.membership(groupId, userId)) !== undefined,
     groupRole: async (groupId, userId) =>
       (await socialDirectory.membership(groupId, userId))?.roleLevel,
+    groupPostState: (groupId, userId) => socialDirectory.postState(groupId, userId),
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };
@@ -158,6 +162,9 @@ export function buildServices(deps: ServiceDeps): Services {
     memberJoined: (trx, groupId, userId) => im.conversations.addGroupMember(trx, groupId, userId),
     memberLeft: (trx, groupId, userId) => im.conversations.removeGroupMember(trx, groupId, userId),
     groupDismissed: (trx, groupId) => im.conversations.removeGroup(trx, groupId),
+    notice: async (trx, groupId, notice) => {
+      await im.notices.post(trx, groupId, notice);
+    },
   };
 
   const friends = new FriendService({
@@ -181,6 +188,14 @@ export function buildServices(deps: ServiceDeps): Services {
     membership,
   });
   const groupAdmin = new GroupAdminService({
+    db,
+    groups: groupRepository,
+    events,
+    clock,
+    membership,
+  });
+
+  const groupSettings = new GroupSettingsService({
     db,
     groups: groupRepository,
     events,
@@ -229,6 +244,7 @@ export function buildServices(deps: ServiceDeps): Services {
     friends,
     groups,
     groupAdmin,
+    groupSettings,
     socialDirectory,
     im,
     files,

@@ -5,6 +5,7 @@ import {
   startOfflinePushes,
   type MutedMembers,
 } from '../modules/im/offline-pushes.js';
+import { startNoticePushes } from '../modules/im/index.js';
 import { startSocialPushes } from '../modules/social/index.js';
 import { startFanoutWorker, type GroupFanoutJobs } from '../realtime/fanout-jobs.js';
 import type { ConversationAudience } from '../realtime/local-sockets.js';
@@ -29,6 +30,11 @@ export async function startWorker(deps: {
   const { broker, events, delivery } = deps;
   const subscriptions = [
     await startSocialPushes({ broker, delivery, directory: deps.services.socialDirectory }),
+    await startNoticePushes({
+      broker,
+      messages: deps.services.im.messages,
+      fanout: deps.services.im.fanout,
+    }),
     await startOfflinePushes({
       broker,
       audience: deps.audience,

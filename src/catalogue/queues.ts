@@ -1,3 +1,4 @@
+import { NOTICE_PUSH_QUEUE } from '../modules/im/group-notices.js';
 import { OFFLINE_PUSH_QUEUE } from '../modules/im/offline-pushes.js';
 import { SOCIAL_PUSH_QUEUE } from '../modules/social/social-pushes.js';
 import type { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
@@ -12,6 +13,7 @@ export function deadLetterQueues(jobs?: GroupFanoutJobs): string[] {
   return [
     ...EVENT_LAYER_CONSUMERS.map((spec) => spec.queue),
     OFFLINE_PUSH_QUEUE,
+    NOTICE_PUSH_QUEUE,
     SOCIAL_PUSH_QUEUE,
     ...(jobs?.queues() ?? []),
   ];

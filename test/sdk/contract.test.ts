@@ -72,6 +72,9 @@ describe('SDK types equal the server schemas', () => {
     expectTypeOf<sdk.MembersQuery>().toEqualTypeOf<Static<typeof group.MembersQuery>>();
     expectTypeOf<sdk.MembersPage>().toEqualTypeOf<DataOf<typeof group.MemberListResponse>>();
     expectTypeOf<sdk.SetRoleInput>().toEqualTypeOf<Static<typeof group.SetRoleBody>>();
+    expectTypeOf<sdk.UpdateGroupInput>().toEqualTypeOf<Static<typeof group.UpdateGroupBody>>();
+    expectTypeOf<sdk.MuteMemberInput>().toEqualTypeOf<Static<typeof group.MemberMuteBody>>();
+    expectTypeOf<{ mutedUntil: number }>().toEqualTypeOf<DataOf<typeof group.MemberMuteResponse>>();
   });
 
   it('im over HTTP', () => {
@@ -146,6 +149,9 @@ describe('SDK pushes equal the server push map', () => {
       Same<'group.member.removed'>[1]
     >();
     expectTypeOf<Same<'group.dismissed'>[0]>().toEqualTypeOf<Same<'group.dismissed'>[1]>();
+    expectTypeOf<Same<'group.updated'>[0]>().toEqualTypeOf<Same<'group.updated'>[1]>();
+    expectTypeOf<Same<'group.muted'>[0]>().toEqualTypeOf<Same<'group.muted'>[1]>();
+    expectTypeOf<Same<'group.member.muted'>[0]>().toEqualTypeOf<Same<'group.member.muted'>[1]>();
     expectTypeOf<Same<'user.presence'>[0]>().toEqualTypeOf<Same<'user.presence'>[1]>();
     expectTypeOf<Same<'conversation.updated'>[0]>().toEqualTypeOf<
       Same<'conversation.updated'>[1]

@@ -39,6 +39,8 @@ import type {
   ReadRecords,
   RegisterInput,
   SetRoleInput,
+  UpdateGroupInput,
+  MuteMemberInput,
   SetupConversationInput,
   TokenData,
   UpdateConversationsInput,
@@ -87,6 +89,9 @@ export const ROUTES = {
   onlineMembers: { method: 'GET', path: '/v1/social/group/users/online', auth: true },
   quitGroup: { method: 'POST', path: '/v1/social/group/quit', auth: true },
   setRole: { method: 'PUT', path: '/v1/social/group/member', auth: true },
+  updateGroup: { method: 'PUT', path: '/v1/social/group', auth: true },
+  muteGroup: { method: 'PUT', path: '/v1/social/group/mute', auth: true },
+  muteMember: { method: 'PUT', path: '/v1/social/group/member/mute', auth: true },
   removeMember: { method: 'DELETE', path: '/v1/social/group/member', auth: true },
 
   chatLog: { method: 'GET', path: '/v1/im/chatlog', auth: true },
@@ -365,6 +370,21 @@ export class RestClient {
 
   async setRole(input: SetRoleInput): Promise<void> {
     await this.call('setRole', { body: input });
+  }
+
+  /** Changes a group's name, icon, announcement or verification (creator or managers). */
+  async updateGroup(input: UpdateGroupInput): Promise<void> {
+    await this.call('updateGroup', { body: input });
+  }
+
+  /** Mutes or unmutes a whole group: then only its creator and managers post. */
+  async muteGroup(groupId: string, muted: boolean): Promise<void> {
+    await this.call('muteGroup', { body: { groupId, muted } });
+  }
+
+  /** Mutes one member for `seconds` (0 lifts it); answers when the mute ends (epoch ms). */
+  async muteMember(input: MuteMemberInput): Promise<{ mutedUntil: number }> {
+    return this.call<{ mutedUntil: number }>('muteMember', { body: input });
   }
 
   async removeMember(groupId: string, userId: string): Promise<void> {

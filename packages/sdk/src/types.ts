@@ -182,6 +182,8 @@ export interface Group {
   isVerify: boolean;
   notification: string;
   memberCount: number;
+  /** Group-wide mute: only the creator and managers post. */
+  muted: boolean;
 }
 
 export interface GroupMember {
@@ -201,6 +203,43 @@ export interface MembersQuery {
 export interface MembersPage {
   list: GroupMember[];
   nextCursor: string | null;
+}
+
+/** `PUT /v1/social/group`: fields left out are not changed (creator or managers). */
+export interface UpdateGroupInput {
+  groupId: string;
+  name?: string;
+  icon?: string;
+  /** The announcement; '' removes it. */
+  notification?: string;
+  isVerify?: boolean;
+}
+
+/** `PUT /v1/social/group/member/mute`. */
+export interface MuteMemberInput {
+  groupId: string;
+  userId: string;
+  /** How long from now, at most a year; 0 lifts the mute. */
+  seconds: number;
+}
+
+/**
+ * The `content` of a group notice (a message with `mType` 10), parsed: what
+ * happened, who did it, and its details (`userId`, `roleLevel`, `mutedUntil`,
+ * the changed group fields …, by type).
+ */
+export interface GroupNoticeContent {
+  type:
+    | 'member.joined'
+    | 'member.left'
+    | 'member.kicked'
+    | 'member.role'
+    | 'member.muted'
+    | 'group.updated'
+    | 'group.muted'
+    | 'group.dismissed';
+  operatorId: string;
+  [field: string]: unknown;
 }
 
 export interface SetRoleInput {
@@ -578,6 +617,28 @@ export interface GroupDismissedPush {
   memberIds: string[];
 }
 
+/** `group.updated`: a group you are in changed its info (only the changed fields). */
+export interface GroupUpdatedPush {
+  groupId: string;
+  operatorUid: string;
+  changes: { name?: string; icon?: string; notification?: string; isVerify?: boolean };
+}
+
+/** `group.muted`: a group you are in was muted (only its creator and managers post) or unmuted. */
+export interface GroupMutedPush {
+  groupId: string;
+  operatorUid: string;
+  muted: boolean;
+}
+
+/** `group.member.muted`: you were muted in a group until `mutedUntil` (epoch ms; 0 unmuted). */
+export interface GroupMemberMutedPush {
+  groupId: string;
+  userId: string;
+  operatorUid: string;
+  mutedUntil: number;
+}
+
 /**
  * The friend and group pushes, by method: the client emits each as an event of the
  * same name (`chat.on('friend.request', (data) => …)`).
@@ -593,6 +654,9 @@ export interface SocialPushMap {
   'group.member.left': GroupMemberLeftPush;
   'group.member.removed': GroupMemberRemovedPush;
   'group.dismissed': GroupDismissedPush;
+  'group.updated': GroupUpdatedPush;
+  'group.muted': GroupMutedPush;
+  'group.member.muted': GroupMemberMutedPush;
 }
 
 export type SocialPushMethod = keyof SocialPushMap;
@@ -609,6 +673,9 @@ export const SOCIAL_PUSH_METHODS: readonly SocialPushMethod[] = [
   'group.member.left',
   'group.member.removed',
   'group.dismissed',
+  'group.updated',
+  'group.muted',
+  'group.member.muted',
 ];
 
 /**

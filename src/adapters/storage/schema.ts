@@ -72,6 +72,8 @@ export interface GroupsTable {
   notification: string;
   notificationUid: string | null;
   memberCount: number;
+  /** 0/1: only the creator and managers may post (migration 0011). */
+  muted: Generated<number>;
   createdAt: number;
   updatedAt: number;
 }
@@ -86,6 +88,8 @@ export interface GroupMembersTable {
   joinSource: number;
   inviterUid: string | null;
   operatorUid: string | null;
+  /** Epoch ms until which the member may not post; 0 or past: not muted (migration 0011). */
+  mutedUntil: Generated<number>;
 }
 
 export interface GroupRequestsTable {

@@ -308,7 +308,7 @@ const SPECS: { [T in GoTable]: TableSpec<GoTables[T], never> | TableSpec<GoTable
           .executeTakeFirst(),
       ),
     conflict: 'group already there',
-  } satisfies TableSpec<GoTables['groups'], Database['groups']>,
+  } satisfies TableSpec<GoTables['groups'], Omit<Database['groups'], 'muted'>>,
   group_members: {
     map: mapGroupMember,
     goId: (go) => String(go.id),
@@ -348,7 +348,7 @@ const SPECS: { [T in GoTable]: TableSpec<GoTables[T], never> | TableSpec<GoTable
           .executeTakeFirst(),
       ),
     conflict: 'the group already has another creator in easy-chat',
-  } satisfies TableSpec<GoTables['group_members'], Database['groupMembers']>,
+  } satisfies TableSpec<GoTables['group_members'], Omit<Database['groupMembers'], 'mutedUntil'>>,
   group_requests: {
     map: mapGroupRequest,
     goId: (go) => String(go.id),

@@ -168,7 +168,11 @@ export function mapFriendRequest(
   };
 }
 
-export function mapGroup(go: GoGroup, state: ImportState, now: number): Mapped<GroupsTable> {
+export function mapGroup(
+  go: GoGroup,
+  state: ImportState,
+  now: number,
+): Mapped<Omit<GroupsTable, 'muted'>> {
   if (go.id.length === 0 || go.id.length > USER_ID_MAX) return { skip: 'id empty or too long' };
   if (!state.users.has(go.creator_uid)) return { skip: 'creator not imported' };
   const name = cut(go.name?.trim() || go.id, 64);
@@ -198,7 +202,7 @@ export function mapGroupMember(
   go: GoGroupMember,
   state: ImportState,
   now: number,
-): Mapped<GroupMembersTable> {
+): Mapped<Omit<GroupMembersTable, 'mutedUntil'>> {
   const creator = state.groups.get(go.group_id);
   if (creator === undefined) return { skip: 'group not imported' };
   if (!state.users.has(go.user_id)) return { skip: 'user not imported' };

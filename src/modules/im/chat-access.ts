@@ -10,6 +10,15 @@ export interface ChatAccess {
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
   /** 1 creator, 2 manager, 3 member; undefined when not a member. */
   groupRole(groupId: string, userId: string): Promise<number | undefined>;
+  /**
+   * What decides whether a member may post to a group, in one read: the role, the
+   * end of the member's own mute (epoch ms, 0 none) and the group-wide mute.
+   * Undefined when not a member of an active group.
+   */
+  groupPostState(
+    groupId: string,
+    userId: string,
+  ): Promise<{ roleLevel: number; mutedUntil: number; groupMuted: boolean } | undefined>;
   groupExists(groupId: string): Promise<boolean>;
   friendIds(userId: string): Promise<string[]>;
 }

@@ -364,8 +364,13 @@ export class ChatService {
     ) {
       throw new AppError(ImErrors.conversationMismatch);
     }
-    if (!(await access.isGroupMember(groupId, senderId)))
-      throw new AppError(ImErrors.notGroupMember);
+    const state = await access.groupPostState(groupId, senderId);
+    if (!state) throw new AppError(ImErrors.notGroupMember);
+    // A member's own mute binds whatever the role; the group-wide one spares managers.
+    if (state.mutedUntil > this.deps.clock()) throw new AppError(ImErrors.memberMuted);
+    if (state.groupMuted && state.roleLevel > MANAGER_ROLE_MAX) {
+      throw new AppError(ImErrors.groupMuted);
+    }
     return { conversationId: groupId, chatType: ChatType.group, recvId: groupId };
   }
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
-import type { ChatType } from './im.entity.js';
+import { MessageType, type ChatType } from './im.entity.js';
 
 export interface MemberRow extends Pick<
   ConversationMembersTable,
@@ -37,7 +37,7 @@ export interface MemberSettings {
 
 export interface ConversationListRow extends MemberRow {
   maxSeq: number;
-  /** My own messages after my readSeq (they never count as unread). */
+  /** My own messages and group notices after my readSeq (they never count as unread). */
   ownAfterRead: number;
   lastMsgId: string | null;
 }
@@ -267,8 +267,11 @@ export class ConversationRepository {
           .selectFrom('messages as m')
           .select(eb.fn.countAll<number>().as('n'))
           .whereRef('m.conversationId', '=', 'cm.conversationId')
-          .whereRef('m.sendId', '=', 'cm.userId')
           .whereRef('m.seq', '>', 'cm.readSeq')
+          // Own messages and group notices (mType 10) are never unread.
+          .where((w) =>
+            w.or([w('m.sendId', '=', w.ref('cm.userId')), w('m.mType', '=', MessageType.notice)]),
+          )
           .as('ownAfterRead'),
       ])
       .where('cm.userId', '=', userId)

@@ -2,8 +2,19 @@
 export const ChatType = { group: 1, single: 2 } as const;
 export type ChatType = (typeof ChatType)[keyof typeof ChatType];
 
-/** mType: 0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video (1, 2, 4, 5 carry a file). */
-export const MessageType = { text: 0, image: 1, file: 2, custom: 3, voice: 4, video: 5 } as const;
+/**
+ * mType: 0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video (1, 2, 4, 5 carry a
+ * file), 10 a group notice (written by the server only; never unread).
+ */
+export const MessageType = {
+  text: 0,
+  image: 1,
+  file: 2,
+  custom: 3,
+  voice: 4,
+  video: 5,
+  notice: 10,
+} as const;
 
 /** contentType of a push: 0 a chat message, 1 a read receipt, 2 a changed message. */
 export const ContentType = { chat: 0, readReceipt: 1, change: 2 } as const;

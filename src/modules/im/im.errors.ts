@@ -74,4 +74,10 @@ export const ImErrors = defineErrors({
     status: 403,
     message: 'this user does not accept messages from you',
   },
+  groupMuted: {
+    code: 400202,
+    status: 403,
+    message: 'the group is muted: only its creator and managers can post',
+  },
+  memberMuted: { code: 400203, status: 403, message: 'you are muted in this group' },
 });

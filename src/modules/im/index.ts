@@ -19,10 +19,12 @@ import type { PushDelivery } from '../../realtime/push-delivery.js';
 import type { ConversationAudience } from '../../realtime/local-sockets.js';
 import { ReadState } from './read-state.js';
 import { ReceiptMerger } from './receipt-merger.js';
+import { GroupNotices } from './group-notices.js';
 import { SystemNotices } from './system-notices.js';
 import { TypingRelay } from './typing-relay.js';
 
 export { imRoutes } from './im.routes.js';
+export { NOTICE_PUSH_QUEUE, startNoticePushes, type GroupNotice } from './group-notices.js';
 export { imAdminRoutes } from './im-admin.routes.js';
 export { imWsMethods } from './im.ws.js';
 export { ImPushes } from './im.pushes.js';
@@ -49,6 +51,10 @@ export interface ImModule {
   receipts: ReceiptMerger;
   /** Posts notices from other systems as messages (the event layer's sink). */
   systemNotices: SystemNotices;
+  /** Group notices (mType 10), posted inside the social module's transactions. */
+  notices: GroupNotices;
+  /** Reads stored messages (the notice pushes read what they push). */
+  messages: MessageRepository;
   /** Sends what is still queued (shutdown). */
   flush(): Promise<void>;
 }
@@ -148,6 +154,8 @@ export function createImModule(deps: {
     fanout,
     receipts,
     systemNotices: new SystemNotices({ chat, access }),
+    notices: new GroupNotices({ conversations: conversationRepo, messages, events, clock }),
+    messages,
     async flush() {
       receipts.flushAll();
       await fanout.drain();

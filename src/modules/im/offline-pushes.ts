@@ -2,7 +2,7 @@ import type { Consumer, Subscription } from '../../adapters/bus/bus.js';
 import type { Presence } from '../../adapters/presence/presence.js';
 import { DomainTopic } from '../../events/domain-events.js';
 import type { ConversationAudience } from '../../realtime/local-sockets.js';
-import { ChatType, SYSTEM_SENDER } from './im.entity.js';
+import { ChatType, MessageType, SYSTEM_SENDER } from './im.entity.js';
 
 /** The durable queue of the offline-push producer. */
 export const OFFLINE_PUSH_QUEUE = 'im.offline-push';
@@ -51,6 +51,8 @@ export function startOfflinePushes(deps: {
     async (event) => {
       if (await deps.seen(event.id)) return;
       const message = event.payload;
+      // Group notices are news about the group, not messages to alert anyone of.
+      if (message.mType === MessageType.notice) return;
       const push = (userId: string): OfflinePushRequest => ({
         type: 'notify.push',
         payload: {

@@ -3,6 +3,7 @@ import type { Database } from '../../adapters/storage/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
+import { GroupEvents } from './group-events.js';
 import type { GroupMembershipListener } from './group-membership-listener.js';
 import type { GroupRepository } from './group.repository.js';
 import { RoleLevel, type Group } from './social.entity.js';
@@ -32,11 +33,16 @@ export interface SetRoleInput {
  * cannot be used after it is gone.
  */
 export class GroupAdminService {
-  constructor(private readonly deps: GroupAdminServiceDeps) {}
+  /** Group events, with their notices posted to the group conversation. */
+  private readonly groupEvents: GroupEvents;
+
+  constructor(private readonly deps: GroupAdminServiceDeps) {
+    this.groupEvents = new GroupEvents(deps.events, deps.membership);
+  }
 
   /** The caller leaves; the creator cannot (transfer ownership or dismiss instead). */
   async quit(callerId: string, groupId: string): Promise<void> {
-    const { groups, events } = this.deps;
+    const { groups } = this.deps;
     await this.inLockedGroup(groupId, async (trx, group) => {
       const role = await groups.roleOf(group.id, callerId, trx);
       if (role === undefined) throw new AppError(SocialErrors.notGroupMember);
@@ -44,7 +50,7 @@ export class GroupAdminService {
       await groups.deleteMember(trx, group.id, callerId);
       await groups.addToMemberCount(trx, group.id, -1);
       await this.deps.membership.memberLeft(trx, group.id, callerId);
-      await events.record(trx, 'group_member-left', group.id, {
+      await this.groupEvents.record(trx, 'group_member-left', group.id, {
         groupId: group.id,
         userId: callerId,
       });
@@ -66,7 +72,7 @@ export class GroupAdminService {
       if (oldRole === input.roleLevel) return;
       const changed = async (userId: string, from: number, to: number) => {
         await groups.setRole(trx, group.id, userId, to);
-        await events.record(trx, 'group_member-role_changed', group.id, {
+        await this.groupEvents.record(trx, 'group_member-role_changed', group.id, {
           groupId: group.id,
           userId,
           oldRoleLevel: from,
@@ -96,7 +102,7 @@ export class GroupAdminService {
    * ordinary members only, nobody removes the creator.
    */
   async removeMember(callerId: string, groupId: string, userId: string): Promise<void> {
-    const { groups, events } = this.deps;
+    const { groups } = this.deps;
     await this.inLockedGroup(groupId, async (trx, group) => {
       const callerRole = await groups.roleOf(group.id, callerId, trx);
       if (callerRole !== RoleLevel.creator && callerRole !== RoleLevel.manager) {
@@ -114,7 +120,7 @@ export class GroupAdminService {
       await groups.deleteMember(trx, group.id, userId);
       await groups.addToMemberCount(trx, group.id, -1);
       await this.deps.membership.memberLeft(trx, group.id, userId);
-      await events.record(trx, 'group_member-removed', group.id, {
+      await this.groupEvents.record(trx, 'group_member-removed', group.id, {
         groupId: group.id,
         userId,
         roleLevel: targetRole,
@@ -156,11 +162,14 @@ export class GroupAdminService {
     await groups.deleteMember(trx, group.id, userId);
     await groups.addToMemberCount(trx, group.id, -1);
     await this.deps.membership.memberLeft(trx, group.id, userId);
-    await events.record(trx, 'group_member-left', group.id, { groupId: group.id, userId });
+    await this.groupEvents.record(trx, 'group_member-left', group.id, {
+      groupId: group.id,
+      userId,
+    });
     if (!heir) return;
     await groups.setRole(trx, group.id, heir.userId, RoleLevel.creator);
     await groups.setCreator(trx, group.id, heir.userId);
-    await events.record(trx, 'group_member-role_changed', group.id, {
+    await this.groupEvents.record(trx, 'group_member-role_changed', group.id, {
       groupId: group.id,
       userId: heir.userId,
       oldRoleLevel: heir.roleLevel,
@@ -177,14 +186,14 @@ export class GroupAdminService {
 
   /** Ends a locked group: memberships, pending requests; the group stays as dismissed. */
   private async dismissLocked(trx: Db, group: Group, operatorUid: string): Promise<void> {
-    const { groups, events, clock } = this.deps;
+    const { groups, clock } = this.deps;
     const memberIds = await groups.allMemberIds(trx, group.id);
     const now = clock();
     await groups.deleteAllMembers(trx, group.id);
     await groups.cancelAllPending(trx, group.id, operatorUid, now);
     await groups.markDismissed(trx, group.id, now);
     await this.deps.membership.groupDismissed(trx, group.id);
-    await events.record(trx, 'group-dismissed', group.id, {
+    await this.groupEvents.record(trx, 'group-dismissed', group.id, {
       groupId: group.id,
       operatorUid,
       memberIds,

@@ -10,4 +10,21 @@ export interface GroupMembershipListener {
   memberJoined(trx: Kysely<Database>, groupId: string, userId: string): Promise<void>;
   memberLeft(trx: Kysely<Database>, groupId: string, userId: string): Promise<void>;
   groupDismissed(trx: Kysely<Database>, groupId: string): Promise<void>;
+  /** Posts a notice (mType 10) into the group conversation, in the change's transaction. */
+  notice(trx: Kysely<Database>, groupId: string, notice: GroupNoticeContent): Promise<void>;
+}
+
+/** A group notice's content (DESIGN.md §7): its type, who did it, and its details. */
+export interface GroupNoticeContent {
+  type:
+    | 'member.joined'
+    | 'member.left'
+    | 'member.kicked'
+    | 'member.role'
+    | 'member.muted'
+    | 'group.updated'
+    | 'group.muted'
+    | 'group.dismissed';
+  operatorId: string;
+  [field: string]: unknown;
 }

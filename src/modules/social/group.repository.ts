@@ -26,6 +26,7 @@ const GROUP_COLUMNS = [
   'groups.isVerify',
   'groups.notification',
   'groups.memberCount',
+  'groups.muted',
 ] as const;
 
 const REQUEST_COLUMNS = [
@@ -54,7 +55,7 @@ export interface MemberPosition {
 export class GroupRepository {
   constructor(private readonly db: Db) {}
 
-  async insertGroup(q: Db, row: GroupsTable): Promise<void> {
+  async insertGroup(q: Db, row: Omit<GroupsTable, 'muted'>): Promise<void> {
     await q
       .insertInto('groups')
       .values({
@@ -126,6 +127,71 @@ export class GroupRepository {
       .execute();
   }
 
+  /** Changes the given fields of a group's info; a new announcement records who wrote it. */
+  async updateInfo(
+    q: Db,
+    groupId: string,
+    patch: GroupInfoPatch,
+    operatorUid: string,
+    now: number,
+  ): Promise<void> {
+    // Absent fields stay as they are: Kysely leaves out a column whose value is undefined.
+    const notification = patch.notification;
+    await q
+      .updateTable('groups')
+      .set({
+        name: patch.name,
+        icon: patch.icon,
+        notification,
+        notificationUid: notification === undefined ? undefined : operatorUid,
+        isVerify: patch.isVerify === undefined ? undefined : patch.isVerify ? 1 : 0,
+        updatedAt: now,
+      })
+      .where('id', '=', groupId)
+      .execute();
+  }
+
+  async setGroupMuted(q: Db, groupId: string, muted: boolean): Promise<void> {
+    await q
+      .updateTable('groups')
+      .set({ muted: muted ? 1 : 0 })
+      .where('id', '=', groupId)
+      .execute();
+  }
+
+  async setMemberMutedUntil(q: Db, groupId: string, userId: string, until: number): Promise<void> {
+    await q
+      .updateTable('groupMembers')
+      .set({ mutedUntil: until })
+      .where('groupId', '=', groupId)
+      .where('userId', '=', userId)
+      .execute();
+  }
+
+  /**
+   * What decides whether a member may post, in one query: the role, the member's
+   * own mute and the group-wide mute. Undefined when not a member of an active group.
+   */
+  async postState(
+    groupId: string,
+    userId: string,
+  ): Promise<{ roleLevel: number; mutedUntil: number; groupMuted: boolean } | undefined> {
+    const row = await this.db
+      .selectFrom('groupMembers as gm')
+      .innerJoin('groups as g', 'g.id', 'gm.groupId')
+      .select(['gm.roleLevel', 'gm.mutedUntil', 'g.muted'])
+      .where('gm.groupId', '=', groupId)
+      .where('gm.userId', '=', userId)
+      .where('g.status', '=', GroupStatus.active)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      roleLevel: row.roleLevel,
+      mutedUntil: Number(row.mutedUntil),
+      groupMuted: Number(row.muted) === 1,
+    };
+  }
+
   async roleOf(groupId: string, userId: string, q: Db = this.db): Promise<number | undefined> {
     const row = await q
       .selectFrom('groupMembers')
@@ -137,7 +203,7 @@ export class GroupRepository {
   }
 
   /** Adds a member unless already one (the primary key decides). True if added. */
-  async insertMember(q: Db, row: GroupMembersTable): Promise<boolean> {
+  async insertMember(q: Db, row: Omit<GroupMembersTable, 'mutedUntil'>): Promise<boolean> {
     const inserted = await q
       .insertInto('groupMembers')
       .values({
@@ -390,8 +456,20 @@ export class GroupRepository {
   }
 }
 
-function toGroup(row: Omit<GroupsTable, 'notificationUid' | 'createdAt' | 'updatedAt'>): Group {
-  return { ...row, isVerify: row.isVerify === 1 };
+function toGroup(
+  row: Omit<GroupsTable, 'notificationUid' | 'createdAt' | 'updatedAt' | 'muted'> & {
+    muted: number;
+  },
+): Group {
+  return { ...row, isVerify: row.isVerify === 1, muted: Number(row.muted) === 1 };
+}
+
+/** The fields of a group's info that its creator or managers change. */
+export interface GroupInfoPatch {
+  name?: string;
+  icon?: string;
+  notification?: string;
+  isVerify?: boolean;
 }
 
 function toRequest(row: Pick<GroupRequestsTable, (typeof REQUEST_COLUMNS)[number]>): GroupRequest {

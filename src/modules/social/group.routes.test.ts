@@ -54,6 +54,7 @@ describe.each(STORAGES)('groups API on %s', (storage) => {
         isVerify: false,
         notification: '',
         memberCount: 1,
+        muted: false,
       },
     ]);
     const members = await owner.client.get('/v1/social/group/users', { query: { groupId } });

@@ -67,8 +67,9 @@ const GroupSchema = Type.Object({
   creatorUid: Type.String(),
   groupType: Type.Integer(),
   isVerify: Type.Boolean(),
-  notification: Type.String(),
+  notification: Type.String({ description: 'the announcement' }),
   memberCount: Type.Integer(),
+  muted: Type.Boolean({ description: 'group-wide mute: only the creator and managers post' }),
 });
 
 const GroupRequestSchema = Type.Object({
@@ -108,5 +109,43 @@ export const MemberListResponse = EnvelopeOf(
     nextCursor: Type.Union([Type.String(), Type.Null()], {
       description: 'null on the last page',
     }),
+  }),
+);
+
+export const UpdateGroupBody = Type.Object(
+  {
+    groupId: Id,
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' })),
+    icon: Type.Optional(Type.String({ maxLength: 512 })),
+    notification: Type.Optional(
+      Type.String({ maxLength: 1024, description: "the announcement ('' removes it)" }),
+    ),
+    isVerify: Type.Optional(
+      Type.Boolean({ description: 'joining needs approval by the creator or a manager' }),
+    ),
+  },
+  { description: 'fields left out are not changed' },
+);
+export type UpdateGroupBody = Static<typeof UpdateGroupBody>;
+
+export const GroupMuteBody = Type.Object({
+  groupId: Id,
+  muted: Type.Boolean({ description: 'true: only the creator and managers may post' }),
+});
+
+export const MemberMuteBody = Type.Object({
+  groupId: Id,
+  userId: Id,
+  seconds: Type.Integer({
+    minimum: 0,
+    maximum: 31_536_000,
+    description: 'how long from now (at most a year); 0 lifts the mute',
+  }),
+});
+export type MemberMuteBody = Static<typeof MemberMuteBody>;
+
+export const MemberMuteResponse = EnvelopeOf(
+  Type.Object({
+    mutedUntil: Type.Integer({ description: 'epoch milliseconds; 0 when not muted' }),
   }),
 );

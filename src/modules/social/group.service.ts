@@ -8,6 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { UserRepository } from '../user/user.repository.js';
 import type { BlacklistRepository } from './blacklist.repository.js';
+import { GroupEvents } from './group-events.js';
 import type { GroupMembershipListener } from './group-membership-listener.js';
 import type { GroupRepository, MemberPosition } from './group.repository.js';
 import {
@@ -84,7 +85,12 @@ const isManager = (role: number | undefined) =>
  * and checks permissions and limits inside that transaction.
  */
 export class GroupService {
-  constructor(private readonly deps: GroupServiceDeps) {}
+  /** Group events, with their notices posted to the group conversation. */
+  private readonly groupEvents: GroupEvents;
+
+  constructor(private readonly deps: GroupServiceDeps) {
+    this.groupEvents = new GroupEvents(deps.events, deps.membership);
+  }
 
   /** Creates the group and its creator's membership in one transaction. */
   async create(callerId: string, input: CreateGroupInput): Promise<{ id: string }> {
@@ -308,7 +314,7 @@ export class GroupService {
       operatorUid: string | null;
     },
   ): Promise<void> {
-    const { groups, events, clock, memberLimit } = this.deps;
+    const { groups, clock, memberLimit } = this.deps;
     if (group.memberCount >= memberLimit) throw new AppError(SocialErrors.groupFull);
     const added = await groups.insertMember(trx, {
       groupId: group.id,
@@ -319,7 +325,7 @@ export class GroupService {
     if (!added) return;
     await groups.addToMemberCount(trx, group.id, 1);
     await this.deps.membership.memberJoined(trx, group.id, member.userId);
-    await events.record(trx, 'group_member-joined', group.id, {
+    await this.groupEvents.record(trx, 'group_member-joined', group.id, {
       groupId: group.id,
       userId: member.userId,
       roleLevel: RoleLevel.member,

@@ -42,6 +42,14 @@ export class SocialDirectory {
     return roleLevel === undefined ? undefined : { roleLevel };
   }
 
+  /** The member's role and mutes, for deciding whether they may post; undefined if not a member. */
+  postState(
+    groupId: string,
+    userId: string,
+  ): Promise<{ roleLevel: number; mutedUntil: number; groupMuted: boolean } | undefined> {
+    return this.deps.groups.postState(groupId, userId);
+  }
+
   /**
    * Member ids in ascending id order, at most `limit`, after the id `after`: pass the
    * last id of one batch to get the next. Dismissed groups have no members.

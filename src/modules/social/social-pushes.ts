@@ -23,7 +23,20 @@ type PushedEvent =
   | 'group_member-joined'
   | 'group_member-left'
   | 'group_member-removed'
-  | 'group-dismissed';
+  | 'group-dismissed'
+  | 'group-updated'
+  | 'group-muted'
+  | 'group_member-muted';
+
+/** Every member id of a group, read in pages. */
+async function allMemberIds(directory: SocialDirectory, groupId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (;;) {
+    const page = await directory.memberIds(groupId, { after: ids.at(-1), limit: 1000 });
+    ids.push(...page);
+    if (page.length < 1000) return ids;
+  }
+}
 
 /** Which social event becomes which push, for whom. */
 const RULES: { [K in PushedEvent]: Rule<K> } = {
@@ -61,6 +74,18 @@ const RULES: { [K in PushedEvent]: Rule<K> } = {
     push: { method: 'group.member.removed', data: p },
   }),
   'group-dismissed': (p) => ({ to: p.memberIds, push: { method: 'group.dismissed', data: p } }),
+  'group-updated': async (p, directory) => ({
+    to: await allMemberIds(directory, p.groupId),
+    push: { method: 'group.updated', data: p },
+  }),
+  'group-muted': async (p, directory) => ({
+    to: await allMemberIds(directory, p.groupId),
+    push: { method: 'group.muted', data: p },
+  }),
+  'group_member-muted': (p) => ({
+    to: [p.userId],
+    push: { method: 'group.member.muted', data: p },
+  }),
 };
 
 /** The event's rule applied to its payload (generic in K, so payload and rule stay paired). */

@@ -242,6 +242,42 @@ describe.each(STORAGES)('social API edges on %s', (storage) => {
       forbidden: () => ({ who: member, code: 300104 }),
     },
     {
+      route: 'PUT /group',
+      valid: () => ({ method: 'PUT', path: '/group', body: { groupId, name: 'renamed' } }),
+      malformed: () => [
+        { method: 'PUT', path: '/group', body: { groupId, name: '' } },
+        { method: 'PUT', path: '/group', body: { name: 'x' } },
+        { method: 'PUT', path: '/group', body: { groupId, status: 2 } },
+      ],
+      forbidden: () => ({ who: member, code: 300103 }),
+    },
+    {
+      route: 'PUT /group/mute',
+      valid: () => ({ method: 'PUT', path: '/group/mute', body: { groupId, muted: true } }),
+      malformed: () => [
+        { method: 'PUT', path: '/group/mute', body: { groupId } },
+        { method: 'PUT', path: '/group/mute', body: { groupId, muted: 'yes' } },
+      ],
+      forbidden: () => ({ who: member, code: 300103 }),
+    },
+    {
+      route: 'PUT /group/member/mute',
+      valid: () => ({
+        method: 'PUT',
+        path: '/group/member/mute',
+        body: { groupId, userId: owner.id, seconds: 5 },
+      }),
+      malformed: () => [
+        {
+          method: 'PUT',
+          path: '/group/member/mute',
+          body: { groupId, userId: owner.id, seconds: -5 },
+        },
+        { method: 'PUT', path: '/group/member/mute', body: { groupId, userId: owner.id } },
+      ],
+      forbidden: () => ({ who: member, code: 300103 }),
+    },
+    {
       route: 'DELETE /group/member',
       valid: () => ({
         method: 'DELETE',

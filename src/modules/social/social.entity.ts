@@ -56,6 +56,8 @@ export interface Group {
   isVerify: boolean;
   notification: string;
   memberCount: number;
+  /** Group-wide mute: only the creator and managers may post. */
+  muted: boolean;
 }
 
 export interface GroupMember {

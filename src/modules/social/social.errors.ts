@@ -55,6 +55,11 @@ export const SocialErrors = defineErrors({
     status: 400,
     message: 'this action needs another user (use quit to leave a group)',
   },
+  cannotMuteMember: {
+    code: 300113,
+    status: 403,
+    message: 'managers can mute ordinary members only; nobody mutes the creator',
+  },
 
   cannotBlockSelf: { code: 300201, status: 400, message: 'you cannot block yourself' },
   // Deliberately vague: the refused user learns no more than that this did not happen.

@@ -121,6 +121,35 @@ export const SocialEventSchemas = {
       }),
     }),
   },
+  'group-updated': {
+    aggregate: 'social',
+    payload: Type.Object({
+      groupId: Id,
+      operatorUid: Id,
+      changes: Type.Object(
+        {
+          name: Type.Optional(Type.String()),
+          icon: Type.Optional(Type.String()),
+          notification: Type.Optional(Type.String()),
+          isVerify: Type.Optional(Type.Boolean()),
+        },
+        { description: 'the fields that changed, with their new values' },
+      ),
+    }),
+  },
+  'group-muted': {
+    aggregate: 'social',
+    payload: Type.Object({ groupId: Id, operatorUid: Id, muted: Type.Boolean() }),
+  },
+  'group_member-muted': {
+    aggregate: 'social',
+    payload: Type.Object({
+      groupId: Id,
+      userId: Id,
+      operatorUid: Id,
+      mutedUntil: Type.Integer({ description: 'epoch milliseconds; 0 lifts the mute' }),
+    }),
+  },
   /** Keyed by the blocker; never pushed (the blocked user is told nothing). */
   'blacklist-added': {
     aggregate: 'social',

@@ -21,6 +21,9 @@ export interface SocialPushMap {
   'group.member.left': Payload<'group_member-left'>;
   'group.member.removed': Payload<'group_member-removed'>;
   'group.dismissed': Payload<'group-dismissed'>;
+  'group.updated': Payload<'group-updated'>;
+  'group.muted': Payload<'group-muted'>;
+  'group.member.muted': Payload<'group_member-muted'>;
   /** A friend came online or went offline (the state read from presence then). */
   'user.presence': { userId: string; online: boolean };
 }
@@ -45,6 +48,15 @@ export const SocialPushes: PushTable<SocialPushMap> = {
   'group.member.left': { to: 'the member who left', data: payloadOf('group_member-left') },
   'group.member.removed': { to: 'the member removed', data: payloadOf('group_member-removed') },
   'group.dismissed': { to: 'everyone who was a member', data: payloadOf('group-dismissed') },
+  'group.updated': {
+    to: 'every member (the group notice says the same in the conversation)',
+    data: payloadOf('group-updated'),
+  },
+  'group.muted': { to: 'every member', data: payloadOf('group-muted') },
+  'group.member.muted': {
+    to: 'the member muted or unmuted',
+    data: payloadOf('group_member-muted'),
+  },
   'user.presence': {
     to: 'the user’s friends',
     data: Type.Object({ userId: Type.String(), online: Type.Boolean() }),

@@ -1,0 +1,55 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../adapters/storage/schema.js';
+import type { DomainEventMap } from '../../events/domain-events.js';
+import type { EventRecorder } from '../../events/event-recorder.js';
+import type { GroupMembershipListener, GroupNoticeContent } from './group-membership-listener.js';
+
+/**
+ * The group events that members read about as notices in the group conversation.
+ * Membership changes (joined, left, kicked, role) are not posted yet: they would
+ * take seqs in every group's conversation, which the existing clients' and tests'
+ * seq bookkeeping has to be moved to first (issue 16, next step).
+ */
+type NoticedEvent = 'group_member-muted' | 'group-updated' | 'group-muted' | 'group-dismissed';
+
+/** Which event becomes which notice (DESIGN.md §7, mType 10 content). */
+const NOTICES: { [K in NoticedEvent]: (p: DomainEventMap[K]) => GroupNoticeContent } = {
+  'group_member-muted': (p) => ({
+    type: 'member.muted',
+    operatorId: p.operatorUid,
+    userId: p.userId,
+    mutedUntil: p.mutedUntil,
+  }),
+  'group-updated': (p) => ({ type: 'group.updated', operatorId: p.operatorUid, ...p.changes }),
+  'group-muted': (p) => ({ type: 'group.muted', operatorId: p.operatorUid, muted: p.muted }),
+  'group-dismissed': (p) => ({ type: 'group.dismissed', operatorId: p.operatorUid }),
+};
+
+function isNoticed(type: string): type is NoticedEvent {
+  return Object.hasOwn(NOTICES, type);
+}
+
+/**
+ * Records a group's domain event and, for the changes members are told about,
+ * posts its notice into the group conversation in the same transaction (through
+ * the membership listener, which the IM module implements).
+ */
+export class GroupEvents {
+  constructor(
+    private readonly events: EventRecorder,
+    private readonly membership: GroupMembershipListener,
+  ) {}
+
+  async record<K extends keyof DomainEventMap>(
+    trx: Kysely<Database>,
+    type: K,
+    groupId: string,
+    payload: DomainEventMap[K],
+  ): Promise<void> {
+    await this.events.record(trx, type, groupId, payload);
+    if (isNoticed(type)) {
+      const notice = (NOTICES[type] as (p: DomainEventMap[K]) => GroupNoticeContent)(payload);
+      await this.membership.notice(trx, groupId, notice);
+    }
+  }
+}
