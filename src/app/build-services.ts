@@ -7,7 +7,12 @@ import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
 import { DomainEventSchemas } from '../catalogue/domain-events.js';
 import { EventRecorder } from '../events/event-recorder.js';
-import { createImModule, type ChatAccess, type ImModule } from '../modules/im/index.js';
+import {
+  createImModule,
+  MessageRepository,
+  type ChatAccess,
+  type ImModule,
+} from '../modules/im/index.js';
 import type { PushDelivery } from '../realtime/push-delivery.js';
 import {
   BlacklistRepository,
@@ -30,7 +35,7 @@ import {
   UserService,
 } from '../modules/user/index.js';
 import { createFilesModule, type FilesModule } from '../modules/files/index.js';
-import { DeviceRepository, DeviceService } from '../modules/push/index.js';
+import { DeviceRepository, DeviceService, OfflineTextComposer } from '../modules/push/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { RateLimiter } from '../adapters/cache/rate-limiter.js';
@@ -52,6 +57,8 @@ export interface Services {
   files: FilesModule;
   /** Push devices (registry over HTTP; the worker's offline pushes read it). */
   pushDevices: DeviceService;
+  /** Title, body and badge of offline pushes (the worker's offline-push producer). */
+  offlineText: OfflineTextComposer;
 }
 
 export interface ServiceDeps {
@@ -236,6 +243,16 @@ export function buildServices(deps: ServiceDeps): Services {
     maxDevicesPerUser: config.push.maxDevicesPerUser,
   });
 
+  const messageRepository = new MessageRepository(db);
+  const offlineText = new OfflineTextComposer({
+    preview: config.push.preview,
+    nickname: async (userId) => (await userRepository.findById(userId))?.nickname,
+    groupName: (groupId) => socialDirectory.groupName(groupId),
+    totalUnread: async (userId) =>
+      Object.values(await im.conversations.list(userId)).reduce((sum, c) => sum + c.unread, 0),
+    findMessage: (msgId) => messageRepository.findById(msgId),
+  });
+
   return {
     users,
     accounts,
@@ -249,5 +266,6 @@ export function buildServices(deps: ServiceDeps): Services {
     im,
     files,
     pushDevices,
+    offlineText,
   };
 }

@@ -132,7 +132,7 @@ describe('reactions to domain events', () => {
         msg: { mType: 0, content: `to online ${i}` },
       });
     }
-    const groupId = await createGroupWith(alice, [bob, carol]);
+    const groupId = await createGroupWith(alice, [bob, carol], { name: 'Hikers' });
     await a.call('conversation.chat', {
       chatType: 1,
       recvId: groupId,
@@ -146,8 +146,19 @@ describe('reactions to domain events', () => {
     await new Promise((r) => setTimeout(r, 500));
     const bobPushes = forUser(bob.id);
     const single = bobPushes.find((p) => String(p.body.collapseKey).includes('_'))!;
-    expect(single.body).toMatchObject({ title: 'New message', data: { collapsedCount: '3' } });
-    expect(bobPushes.filter((p) => p.body.collapseKey === `chat:${groupId}`)).toHaveLength(1);
+    // Title the sender, body the latest text, badge bob's total unread (push.preview: full).
+    expect(single.body).toMatchObject({
+      title: alice.nickname,
+      body: 'to offline 2',
+      data: { collapsedCount: '3', badge: '3' },
+    });
+    const group = bobPushes.filter((p) => p.body.collapseKey === `chat:${groupId}`);
+    expect(group).toHaveLength(1);
+    expect(group[0]!.body).toMatchObject({
+      title: 'Hikers',
+      body: `${alice.nickname}: group`,
+      data: { badge: '4' },
+    });
     expect(bobPushes).toHaveLength(2);
     expect(bobPushes.every((p) => p.signatureOk)).toBe(true);
     expect(forUser(carol.id)).toEqual([]);

@@ -40,6 +40,7 @@ export async function startWorker(deps: {
       audience: deps.audience,
       presence: deps.presence,
       notify: events.notify,
+      compose: (message, userIds) => deps.services.offlineText.compose(message, userIds),
       seen: (id) => events.processed.seen(OFFLINE_PUSH_QUEUE, id),
       markSeen: (id) => events.processed.mark(OFFLINE_PUSH_QUEUE, id),
     }),

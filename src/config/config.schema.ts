@@ -249,6 +249,7 @@ export const ConfigSchema = strict({
   // --- offline push (docs/push.md) ---
   push: strict({
     maxDevicesPerUser: Type.Integer({ minimum: 1, maximum: 1000 }),
+    preview: Type.Union([Type.Literal('full'), Type.Literal('sender'), Type.Literal('none')]),
   }),
 });
 

@@ -469,6 +469,33 @@ export class RestClient {
     }
   }
 
+  /**
+   * A large file straight to S3 (S3 storage only, 409 / 600018 on disk storage):
+   * announces it, PUTs the bytes to the presigned URL (with progress, as
+   * `uploadFile`), then has the server check them. The bytes never pass through the
+   * API. Browsers need a CORS rule on the bucket allowing PUT from the app's origin.
+   */
+  async uploadFileDirect(file: Blob, options: UploadOptions = {}): Promise<UploadedFile> {
+    const direct = await this.createDirectUpload({
+      name: uploadName(file, options),
+      size: file.size,
+    });
+    const answer = await sendUpload(
+      { method: 'PUT', url: direct.url, headers: direct.headers, body: file },
+      options,
+      this.customFetch ?? (hasXhr() ? undefined : this.fetchFn),
+    );
+    if (answer.status < 200 || answer.status >= 300) {
+      // The storage's own answer (S3 XML), not an envelope.
+      throw new ApiError(
+        ErrorCode.dependencyUnavailable,
+        `PUT to storage: HTTP ${answer.status} ${answer.text.slice(0, 200)}`,
+        answer.status,
+      );
+    }
+    return this.completeDirectUpload(direct.uploadId);
+  }
+
   /** S3 storage only: a presigned PUT for a large file; then `completeDirectUpload`. */
   createDirectUpload(input: DirectUploadInput): Promise<DirectUpload> {
     return this.call('createDirectUpload', { body: input });

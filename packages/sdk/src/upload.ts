@@ -25,6 +25,8 @@ export interface UploadOptions {
 
 /** The request of an upload, ready for either transport. */
 export interface UploadRequest {
+  /** POST (multipart to the API) or PUT (the bytes to a presigned URL); default POST. */
+  method?: 'POST' | 'PUT';
   url: string;
   headers: Record<string, string>;
   body: Blob;
@@ -146,7 +148,7 @@ function sendWithXhr(
       });
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort);
-    xhr.open('POST', request.url);
+    xhr.open(request.method ?? 'POST', request.url);
     for (const [name, value] of Object.entries(request.headers)) {
       // The browser sets the length itself; setting it is refused.
       if (name !== 'content-length') xhr.setRequestHeader(name, value);
@@ -200,7 +202,7 @@ async function sendWithFetch(
   });
   try {
     const response = await fetchFn(request.url, {
-      method: 'POST',
+      method: request.method ?? 'POST',
       headers: request.headers,
       body,
       // A stream body must say it is sent before the answer is read (fetch standard).

@@ -15,6 +15,7 @@ import { HistoryService } from './history.service.js';
 import { MessageChangeService, type RevokeHook } from './message-change.service.js';
 import { MessageFanout } from './message-fanout.js';
 import { MessageRepository } from './message.repository.js';
+export { MessageRepository } from './message.repository.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
 import type { ConversationAudience } from '../../realtime/local-sockets.js';
 import { ReadState } from './read-state.js';

@@ -2,11 +2,12 @@ import type { Consumer, Subscription } from '../../adapters/bus/bus.js';
 import type { Presence } from '../../adapters/presence/presence.js';
 import { DomainTopic } from '../../events/domain-events.js';
 import type { ConversationAudience } from '../../realtime/local-sockets.js';
-import { ChatType, MessageType, SYSTEM_SENDER } from './im.entity.js';
+import { ChatType, MessageType, SYSTEM_SENDER, type Message } from './im.entity.js';
 
 /** The durable queue of the offline-push producer. */
 export const OFFLINE_PUSH_QUEUE = 'im.offline-push';
 const AUDIENCE_BATCH = 1000;
+const FIXED_TEXT = { title: 'New message', body: 'You have a new message' };
 
 /** A `notify.push` request (the notify module's event), as this producer sends it. */
 export interface OfflinePushRequest {
@@ -41,6 +42,16 @@ export function startOfflinePushes(deps: {
   audience: ConversationAudience & MutedMembers;
   presence: Presence;
   notify: { sendBatch(requests: OfflinePushRequest[]): Promise<unknown> };
+  /**
+   * Title, body and badge per recipient (the push module's composer); without it
+   * every push says "New message".
+   */
+  compose?: (
+    message: Pick<Message, 'msgId' | 'conversationId' | 'sendId' | 'seq' | 'mType'> & {
+      chatType: number;
+    },
+    userIds: string[],
+  ) => Promise<Map<string, { title: string; body: string; badge: number }>>;
   seen: (eventId: string) => Promise<boolean>;
   markSeen: (eventId: string) => Promise<void>;
 }): Promise<Subscription> {
@@ -53,16 +64,20 @@ export function startOfflinePushes(deps: {
       const message = event.payload;
       // Group notices are news about the group, not messages to alert anyone of.
       if (message.mType === MessageType.notice) return;
-      const push = (userId: string): OfflinePushRequest => ({
+      const push = (
+        userId: string,
+        text: { title: string; body: string; badge?: number } = FIXED_TEXT,
+      ): OfflinePushRequest => ({
         type: 'notify.push',
         payload: {
           userId,
-          title: 'New message',
-          body: 'You have a new message',
+          title: text.title,
+          body: text.body,
           data: {
             conversationId: message.conversationId,
             msgId: message.msgId,
             seq: String(message.seq),
+            ...(text.badge !== undefined ? { badge: String(text.badge) } : {}),
           },
           collapseKey: `chat:${message.conversationId}`,
         },
@@ -75,7 +90,9 @@ export function startOfflinePushes(deps: {
         // A muted conversation notifies only those it mentions.
         const quiet = await audience.mutedUnmentioned(message.conversationId, offline, message.seq);
         const notified = offline.filter((id) => !quiet.has(id));
-        if (notified.length > 0) await notify.sendBatch(notified.map(push));
+        if (notified.length === 0) return;
+        const texts = deps.compose ? await deps.compose(message, notified) : undefined;
+        await notify.sendBatch(notified.map((id) => push(id, texts?.get(id))));
       };
       if (message.chatType === ChatType.single) {
         await notifyOffline([message.recvId]);

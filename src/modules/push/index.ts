@@ -4,3 +4,5 @@ export { DeviceService } from './device.service.js';
 export { pushRoutes } from './push.routes.js';
 export { PushErrors } from './push.errors.js';
 export type { PushDevice, PushDeviceInfo, PushPlatform } from './push.entity.js';
+export { OfflineTextComposer } from './offline-text.js';
+export type { PushPreview } from './push-decision.js';

@@ -113,7 +113,7 @@ function mentions(message: NotifiedMessage, userId: string): boolean {
 export function decideNotifications(input: DecisionInput): DeviceNotification[] {
   const { message } = input;
   if (message.mType === NOTICE || message.revoked) return [];
-  const text = textOf(input);
+  const text = notificationText(input);
   const seen = new Set<string>();
   const out: DeviceNotification[] = [];
   for (const r of input.recipients) {
@@ -142,7 +142,10 @@ export function decideNotifications(input: DecisionInput): DeviceNotification[] 
   return out;
 }
 
-function textOf(input: DecisionInput): { title: string; body: string } {
+/** Title and body of a message's notification (see decideNotifications). */
+export function notificationText(
+  input: Pick<DecisionInput, 'message' | 'senderName' | 'groupName' | 'preview'>,
+): { title: string; body: string } {
   const { message, preview, senderName } = input;
   const group = message.chatType === GROUP;
   if (preview === 'none') return { title: 'New message', body: 'You have a new message' };

@@ -63,6 +63,11 @@ export class SocialDirectory {
     return this.deps.groups.managerIds(groupId);
   }
 
+  /** The name of an active group, or undefined (push notification titles). */
+  async groupName(groupId: string): Promise<string | undefined> {
+    return (await this.deps.groups.findActive(groupId))?.name;
+  }
+
   /** Whether the group exists and is not dismissed. */
   async groupExists(groupId: string): Promise<boolean> {
     return (await this.deps.groups.findActive(groupId)) !== undefined;
