@@ -15,6 +15,7 @@
  *                         BENCH_STORES=sqlite,postgres (mysql: MariaDB or MySQL too)
  *                         BENCH_REF_DIR=/path/to/other/checkout (built: npm run build)
  *                         BENCH_REF_LABEL=978e253
+ *                         BENCH_REF_DROP_ENV=EC_X,EC_Y (settings the earlier version lacks)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +34,7 @@ export interface CpuOptions {
   seconds: number;
   rounds: number;
   stores: Storage[];
-  reference?: { dir: string; label: string };
+  reference?: { dir: string; label: string; dropEnv?: string[] };
 }
 
 interface Figure {
@@ -166,7 +167,7 @@ async function measureCeiling(pairs: number): Promise<Measured> {
 async function measureEasyChat(
   storage: Storage,
   pairs: number,
-  checkout?: { dir: string; label: string },
+  checkout?: { dir: string; label: string; dropEnv?: string[] },
 ): Promise<Measured> {
   const system = await startEasyChat({ storage, ...(checkout ? { checkout } : {}) });
   const users = (await system.makeUsers(pairs * 2)) as Array<{ id: string; token: string }>;
@@ -268,6 +269,7 @@ if (isMain(import.meta)) {
             reference: {
               dir: process.env.BENCH_REF_DIR,
               label: process.env.BENCH_REF_LABEL ?? 'reference',
+              dropEnv: (process.env.BENCH_REF_DROP_ENV ?? '').split(',').filter(Boolean),
             },
           }
         : {}),

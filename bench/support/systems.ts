@@ -99,8 +99,11 @@ export async function startEasyChat(opts: {
   storage: Storage;
   processes?: number;
   env?: Record<string, string>;
-  /** Another checkout (built) to run instead of this one; labelled as given. */
-  checkout?: { dir: string; label: string };
+  /**
+   * Another checkout (built) to run instead of this one; labelled as given. `dropEnv`
+   * names settings an earlier version does not know (its config refuses unknown keys).
+   */
+  checkout?: { dir: string; label: string; dropEnv?: string[] };
 }): Promise<System> {
   const processes = opts.processes ?? 1;
   if (processes > 1 && opts.storage === 'sqlite')
@@ -113,6 +116,7 @@ export async function startEasyChat(opts: {
     ...(Object.fromEntries(fromEnv) as Record<string, string>),
     ...opts.env,
   };
+  for (const key of opts.checkout?.dropEnv ?? []) delete env[key];
   if (opts.storage === 'postgres')
     Object.assign(env, {
       EC_STORAGE__DRIVER: 'postgres',
