@@ -146,12 +146,14 @@ describe('reactions to domain events', () => {
     await new Promise((r) => setTimeout(r, 500));
     const bobPushes = forUser(bob.id);
     const single = bobPushes.find((p) => String(p.body.collapseKey).includes('_'))!;
-    // Title the sender, body the latest text, badge bob's total unread (push.preview: full).
+    // Title the sender, body the latest text, badge bob's total unread (push.preview: full)
+    // when the push is sent: 3, or 4 when the group message was stored before it went out.
     expect(single.body).toMatchObject({
       title: alice.nickname,
       body: 'to offline 2',
-      data: { collapsedCount: '3', badge: '3' },
+      data: { collapsedCount: '3' },
     });
+    expect(['3', '4']).toContain((single.body.data as { badge: string }).badge);
     const group = bobPushes.filter((p) => p.body.collapseKey === `chat:${groupId}`);
     expect(group).toHaveLength(1);
     expect(group[0]!.body).toMatchObject({
