@@ -13,9 +13,11 @@
  *
  *   npm run bench:cpu     BENCH_RATE=1000 BENCH_PAIRS=50 BENCH_SECONDS=5 BENCH_ROUNDS=3
  *                         BENCH_STORES=sqlite,postgres (mysql: MariaDB or MySQL too)
- *                         BENCH_REF_DIR=/path/to/other/checkout (built: npm run build)
- *                         BENCH_REF_LABEL=978e253
- *                         BENCH_REF_DROP_ENV=EC_X,EC_Y (settings the earlier version lacks)
+ *                         BENCH_REF_DIR=/path/to/other/checkout (built: npm run build;
+ *                           several, comma-separated, each measured side by side)
+ *                         BENCH_REF_LABEL=978e253 (one per directory)
+ *                         BENCH_REF_DROP_ENV=EC_X,EC_Y;EC_Z (settings each earlier version
+ *                           lacks: comma-separated, one list per directory, lists split by ;)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +36,7 @@ export interface CpuOptions {
   seconds: number;
   rounds: number;
   stores: Storage[];
-  reference?: { dir: string; label: string; dropEnv?: string[] };
+  references?: Array<{ dir: string; label: string; dropEnv?: string[] }>;
 }
 
 interface Figure {
@@ -211,8 +213,8 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   const systems: Measured[] = [await measureCeiling(options.pairs)];
   for (const store of options.stores) {
     systems.push(await measureEasyChat(store, options.pairs));
-    if (options.reference) {
-      systems.push(await measureEasyChat(store, options.pairs, options.reference));
+    for (const reference of options.references ?? []) {
+      systems.push(await measureEasyChat(store, options.pairs, reference));
     }
   }
   const perRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
@@ -266,11 +268,13 @@ if (isMain(import.meta)) {
       ) as CpuOptions['stores'],
       ...(process.env.BENCH_REF_DIR
         ? {
-            reference: {
-              dir: process.env.BENCH_REF_DIR,
-              label: process.env.BENCH_REF_LABEL ?? 'reference',
-              dropEnv: (process.env.BENCH_REF_DROP_ENV ?? '').split(',').filter(Boolean),
-            },
+            references: process.env.BENCH_REF_DIR.split(',').map((dir, n) => ({
+              dir,
+              label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
+              dropEnv: (process.env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '')
+                .split(',')
+                .filter(Boolean),
+            })),
           }
         : {}),
     };
