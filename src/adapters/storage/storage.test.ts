@@ -83,4 +83,42 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     ).rejects.toSatisfy(isUniqueViolation);
     expect(await s.db.selectFrom('users').selectAll().execute()).toEqual([]);
   });
+
+  it.runIf(kind === 'mysql')(
+    'runs a transaction that lost a deadlock again, so both writers succeed',
+    async () => {
+      const s = open();
+      await s.migrate();
+      await s.db
+        .insertInto('users')
+        .values([user('u1', '1'), user('u2', '2')])
+        .execute();
+      // Each transaction locks one row, waits until the other holds its row, then asks
+      // for the other's: InnoDB aborts one with ER_LOCK_DEADLOCK, which must run again.
+      let attempts = 0;
+      let arrived = 0;
+      let release!: () => void;
+      const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+      const swap = (first: string, second: string, nickname: string) =>
+        s.db.transaction().execute(async (trx) => {
+          attempts += 1;
+          const retry = attempts > 2;
+          await trx.updateTable('users').set({ nickname }).where('id', '=', first).execute();
+          if (!retry) {
+            arrived += 1;
+            if (arrived === 2) release();
+            await bothHoldOne;
+          }
+          await trx.updateTable('users').set({ nickname }).where('id', '=', second).execute();
+        });
+      await Promise.all([swap('u1', 'u2', 'a'), swap('u2', 'u1', 'b')]);
+      expect(attempts).toBe(3);
+      const names = (await s.db.selectFrom('users').select('nickname').execute()).map(
+        (r) => r.nickname,
+      );
+      // The retried transaction committed last: both rows carry its name.
+      expect(new Set(names).size).toBe(1);
+      expect(['a', 'b']).toContain(names[0]);
+    },
+  );
 });
