@@ -23,6 +23,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpuMicros } from './support/cpu.js';
 import { drivers, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
 import { freePort } from './support/server-process.js';
@@ -56,15 +57,6 @@ export interface CpuRow {
   answered: number[];
 }
 
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
-}
-
 /** The processes of a database server's own, by name. */
 const SERVER_PROCESSES: Record<Storage, string[]> = {
   sqlite: [],
@@ -89,18 +81,6 @@ function serverPids(storage: Storage): number[] {
     }
   }
   return pids;
-}
-
-function cpuOf(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      total += cpuMicros(pid);
-    } catch {
-      /* a backend that ended: its time is lost either way */
-    }
-  }
-  return total;
 }
 
 function figure(values: number[]): Figure {
@@ -226,10 +206,10 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       const order = round % 2 === 0 ? systems : [...systems].reverse();
       for (const s of order) {
         const pids = () => [...s.pids(), ...serverPids(s.server)];
-        const before = cpuOf(pids());
+        const before = cpuMicros(pids());
         const answered = await offer(s, options.rate, options.seconds);
         await sleep(200); // pushes and background work of this round land in this round
-        const cpu = cpuOf(pids()) - before;
+        const cpu = cpuMicros(pids()) - before;
         perRound.get(s.label)!.push(cpu / answered);
         answeredPerRound.get(s.label)!.push(answered);
         log(

@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { multipartBody } from '@easy-chat/sdk';
@@ -29,6 +29,7 @@ import {
   withProgress,
   writeResult,
 } from './support/run.js';
+import { cpuMicros } from './support/cpu.js';
 import { freePort, startServer } from './support/server-process.js';
 
 const MiB = 1024 * 1024;
@@ -79,19 +80,6 @@ interface Target {
   expectSize: (fileBytes: number, bodyBytes: number) => number;
 }
 
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-/** User + system CPU time of a process so far, in microseconds (Linux /proc). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) in parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1e6) / TICKS_PER_SECOND;
-}
-
 function figure(values: number[]): Figure {
   const sorted = [...values].sort((a, b) => a - b);
   return {
@@ -115,7 +103,7 @@ async function uploadRound(
   };
   const expected = target.expectSize(file.length, body.size);
   let started = 0;
-  const cpuBefore = cpuMicros(target.pid);
+  const cpuBefore = cpuMicros([target.pid]);
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: Math.min(parallel, count) }, async () => {
@@ -131,7 +119,7 @@ async function uploadRound(
     }),
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = cpuMicros(target.pid) - cpuBefore;
+  const cpu = cpuMicros([target.pid]) - cpuBefore;
   const mib = (count * file.length) / MiB;
   return { seconds, mibPerSec: mib / seconds, cpuUsPerMiB: cpu / mib };
 }
