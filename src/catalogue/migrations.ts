@@ -8,6 +8,7 @@ import * as m0007 from '../modules/im/migrations/0007-im-message-changes.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
 import * as m0009 from '../modules/social/migrations/0009-blacklist.js';
 import * as m0010 from '../modules/push/migrations/0010-push-devices.js';
+import * as m0012 from '../modules/push/migrations/0012-push-sent.js';
 import * as m0011 from '../modules/social/migrations/0011-group-controls.js';
 import * as m0001 from '../modules/user/migrations/0001-users.js';
 
@@ -28,4 +29,5 @@ export const MIGRATIONS: MigrationList = {
   '0009-blacklist': m0009,
   '0010-push-devices': m0010,
   '0011-group-controls': m0011,
+  '0012-push-sent': m0012,
 };
