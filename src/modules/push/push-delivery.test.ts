@@ -195,6 +195,14 @@ describe.each(variants)(
       );
     });
 
+    it('tells a signed-in browser the VAPID public key to subscribe with', async () => {
+      const alice = await createUser(t.client);
+      const res = await alice.client.get('/v1/push/vapidKey');
+      expect(res.body).toEqual({ code: 200, msg: 'ok', data: { publicKey: vapid.publicKey } });
+      const anonymous = await t.client.request('GET', '/v1/push/vapidKey', { token: null });
+      expect([anonymous.status, anonymous.body.code]).toEqual([401, 100003]);
+    });
+
     it('deletes a device its push service answers 410 for', async () => {
       const [alice, bob, carol] = [
         await createUser(t.client),
