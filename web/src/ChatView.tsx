@@ -65,7 +65,6 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   const myRole = members?.find((m) => m.userId === me)?.roleLevel;
   const manager = !single && (myRole === 1 || myRole === 2);
   const nameOf = (id: string) => displayName(state, id);
-  const noticeName = (id: string) => (id === me ? 'You' : displayName(state, id));
   const now = Date.now();
   const group = single ? undefined : state.groups.find((g) => g.id === conversationId);
   const myMutedUntil = state.memberMutes[conversationId]?.[me] ?? 0;
@@ -270,7 +269,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
                   data-seq={m.seq ?? ''}
                   data-type={groupNotice(m)?.type ?? ''}
                 >
-                  {noticeText(m, noticeName)}
+                  {noticeText(m, nameOf, me)}
                 </div>
               </Fragment>
             );

@@ -131,9 +131,7 @@ function Conversations() {
                   <span className="ellipsis">
                     {last
                       ? notice
-                        ? noticeText(last, (id) =>
-                            id === state.me?.id ? 'You' : displayName(state, id),
-                          )
+                        ? noticeText(last, (id) => displayName(state, id), state.me?.id)
                         : sender + messagePreview(last)
                       : 'No messages yet'}
                   </span>
