@@ -125,6 +125,14 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await ann.page.getByRole('alert').filter({ hasText: 'unblocked' }).waitFor();
     await ann.tab('Me');
     await ann.testId('empty-blocked').waitFor();
+
+    // The chat's own menu blocks and unblocks its peer as well.
+    await ann.testId('conversation-menu-button').click();
+    await ann.testId('block-peer').click();
+    await ann.testId('blocked-user').filter({ hasText: 'Ben' }).waitFor();
+    await ann.testId('conversation-menu-button').click();
+    await ann.testId('unblock-peer').click();
+    await ann.testId('empty-blocked').waitFor();
   });
 
   it('a changed password keeps this tab working and is the one that logs in; a deleted account is back at the login screen', async () => {
@@ -302,7 +310,7 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await fay.testId('group').filter({ hasText: 'Readers' }).waitFor({ state: 'detached' });
   });
 
-  it('every notice type is a centred line from the reader’s side, an unknown one a neutral line, none unread', async () => {
+  it('every notice type is a centred line from the reader’s side, an unknown one a neutral line, none unread; system notices are cards', async () => {
     const { chat: gil } = await suite.person('Gil');
     const { chat: hal } = await suite.person('Hal');
     const idOf = async (chat: ChatPage) => {
@@ -395,5 +403,17 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     const row = hal.page.locator('[data-testid=conversation][data-title="Notices"]');
     await row.filter({ hasText: 'Gil changed the group' }).waitFor();
     expect(await row.getByTestId('unread').count()).toBe(0);
+
+    // A notice from another system (mType 3, kind system_notice) is a card too, in the
+    // group and in the user's own conversation with the system.
+    const notice = { title: 'Maintenance', content: 'Back at 02:00', source: 'ops' };
+    await app.services.im.systemNotices.postToGroup(groupId, { noticeId: 'n-1', ...notice });
+    await app.services.im.systemNotices.postToUsers([halId], { noticeId: 'n-2', ...notice });
+    await row.filter({ hasText: '📣 Maintenance' }).waitFor();
+    await hal.openConversation('System notices');
+    await hal.testId('system-notice').filter({ hasText: 'Maintenance: Back at 02:00' }).waitFor();
+    await hal.openConversation('Notices');
+    await hal.testId('system-notice').filter({ hasText: 'Maintenance: Back at 02:00' }).waitFor();
+    expect(await hal.messages().count()).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { groupNotice, type GroupNoticeContent, type Message } from '@easy-chat/sdk';
+import { groupNotice, MessageType, type GroupNoticeContent, type Message } from '@easy-chat/sdk';
 
 /** Names a user in a notice (a remark or nickname). */
 export type NameOf = (userId: string) => string;
@@ -124,4 +124,27 @@ export function withMutes(known: Mutes, messages: Message[], older = false): Mut
     next = { ...next, [m.conversationId]: { ...group, [n.userId]: until } };
   }
   return next;
+}
+
+/** A notice from another system (mType 3, `kind: "system_notice"`): shown as a card, not a bubble. */
+export interface SystemNotice {
+  title: string;
+  content: string;
+}
+
+export function systemNotice(message: {
+  mType: number;
+  content: string;
+}): SystemNotice | undefined {
+  if (message.mType !== MessageType.custom || !message.content.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(message.content) as Record<string, unknown> | null;
+    if (value?.kind !== 'system_notice') return undefined;
+    return {
+      title: typeof value.title === 'string' ? value.title : '',
+      content: typeof value.content === 'string' ? value.content : '',
+    };
+  } catch {
+    return undefined;
+  }
 }
