@@ -9,6 +9,7 @@ import {
 import type { ContactsStore } from './contacts.js';
 import type { StoreCore } from './core.js';
 import type { MessagesStore } from './messages.js';
+import { displayName } from './names.js';
 import type { State } from './state.js';
 
 /**
@@ -320,6 +321,6 @@ export class ConversationsStore {
     if (conversation.chatType === ChatType.group) {
       return state.groups.find((g) => g.id === conversation.targetId)?.name ?? 'Group';
     }
-    return state.users[conversation.targetId]?.nickname ?? '…';
+    return displayName(state, conversation.targetId);
   }
 }
