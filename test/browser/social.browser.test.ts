@@ -125,6 +125,14 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await ann.page.getByRole('alert').filter({ hasText: 'unblocked' }).waitFor();
     await ann.tab('Me');
     await ann.testId('empty-blocked').waitFor();
+
+    // The chat's own menu blocks and unblocks its peer as well.
+    await ann.testId('conversation-menu-button').click();
+    await ann.testId('block-peer').click();
+    await ann.testId('blocked-user').filter({ hasText: 'Ben' }).waitFor();
+    await ann.testId('conversation-menu-button').click();
+    await ann.testId('unblock-peer').click();
+    await ann.testId('empty-blocked').waitFor();
   });
 
   it('a changed password keeps this tab working and is the one that logs in; a deleted account is back at the login screen', async () => {
@@ -274,6 +282,10 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await fayRow.getByTestId('member-status').filter({ hasText: 'muted until' }).waitFor();
     await fay.testId('composer-muted').filter({ hasText: 'You are muted' }).waitFor();
     expect(await sendRefused(fay, 'Hello?')).toContain('you are muted in this group');
+    // A reload still knows (from the notice in the history).
+    await fay.page.reload();
+    await fay.testId('chat-title').filter({ hasText: 'Readers' }).waitFor();
+    await fay.testId('composer-muted').filter({ hasText: 'You are muted' }).waitFor();
     await fayRow.getByTestId('unmute-member').click();
     await fay.testId('composer-muted').waitFor({ state: 'detached' });
     await fay.send('Back again');
@@ -296,5 +308,112 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await memberCount(dan, '2');
     await fay.tab('Groups');
     await fay.testId('group').filter({ hasText: 'Readers' }).waitFor({ state: 'detached' });
+  });
+
+  it('every notice type is a centred line from the reader’s side, an unknown one a neutral line, none unread; system notices are cards', async () => {
+    const { chat: gil } = await suite.person('Gil');
+    const { chat: hal } = await suite.person('Hal');
+    const idOf = async (chat: ChatPage) => {
+      await chat.tab('Me');
+      return chat.testId('my-id').inputValue();
+    };
+    const [gilId, halId] = [await idOf(gil), await idOf(hal)];
+    await gil.tab('Groups');
+    await gil.testId('group-name').fill('Notices');
+    await gil.testId('create-group').click();
+    const groupId = (await gil
+      .testId('group')
+      .filter({ hasText: 'Notices' })
+      .getAttribute('data-id'))!;
+    await hal.tab('Groups');
+    await hal.testId('join-group-id').fill(groupId);
+    await hal.testId('join-group').click();
+    await openGroup(hal, 'Notices');
+    await openGroup(gil, 'Notices');
+
+    // Posted the way the server posts every notice (in a transaction, pushed from the outbox).
+    const notices = [
+      { type: 'member.joined', operatorId: halId, userId: halId, roleLevel: 3, joinSource: 2 },
+      { type: 'member.joined', operatorId: gilId, userId: halId, inviterId: gilId },
+      { type: 'member.role', operatorId: gilId, userId: halId, roleLevel: 2, oldRoleLevel: 3 },
+      { type: 'member.role', operatorId: gilId, userId: halId, roleLevel: 3, oldRoleLevel: 2 },
+      { type: 'member.kicked', operatorId: gilId, userId: halId },
+      { type: 'member.left', operatorId: halId, userId: halId },
+      { type: 'group.updated', operatorId: gilId, isVerify: true },
+      { type: 'group.dismissed', operatorId: gilId },
+      { type: 'group.archived', operatorId: gilId, reason: 'from a newer server' },
+    ];
+    const { app } = suite.t;
+    for (const notice of notices) {
+      await app.storage.db
+        .transaction()
+        .execute((trx) =>
+          app.services.im.notices.post(
+            trx,
+            groupId,
+            notice as Parameters<typeof app.services.im.notices.post>[2],
+          ),
+        );
+    }
+    const lines = {
+      hal: [
+        'You joined the group',
+        'Gil invited you',
+        'Gil made you a manager',
+        'Gil removed you as a manager',
+        'Gil removed you',
+        'You left the group',
+        'Gil made joining need approval',
+        'Gil dismissed the group',
+        'Gil changed the group',
+      ],
+      gil: [
+        'Hal joined the group',
+        'You invited Hal',
+        'You made Hal a manager',
+        'You removed Hal as a manager',
+        'You removed Hal',
+        'Hal left the group',
+        'You made joining need approval',
+        'You dismissed the group',
+        'You changed the group',
+      ],
+    };
+    for (const [chat, expected] of [
+      [hal, lines.hal],
+      [gil, lines.gil],
+    ] as const) {
+      await waitForTexts(
+        chat.testId('group-notice'),
+        (shown) => shown.slice(-expected.length).join('\n') === expected.join('\n'),
+        `${chat.nickname} to see every notice`,
+      );
+      // Lines, not bubbles: no message content, nothing unread.
+      expect(await chat.messages().count()).toBe(0);
+    }
+    await expectAccessible(hal.page, 'notices');
+    // The same from history after a reload, and the list shows the last one, unbadged.
+    await hal.page.reload();
+    await waitForTexts(
+      hal.testId('group-notice'),
+      (shown) => shown.slice(-lines.hal.length).join('\n') === lines.hal.join('\n'),
+      'Hal to see every notice again from history',
+    );
+    await hal.tab('Chats');
+    const row = hal.page.locator('[data-testid=conversation][data-title="Notices"]');
+    await row.filter({ hasText: 'Gil changed the group' }).waitFor();
+    expect(await row.getByTestId('unread').count()).toBe(0);
+
+    // A notice from another system (mType 3, kind system_notice) is a card too, in the
+    // group and in the user's own conversation with the system.
+    const notice = { title: 'Maintenance', content: 'Back at 02:00', source: 'ops' };
+    await app.services.im.systemNotices.postToGroup(groupId, { noticeId: 'n-1', ...notice });
+    await app.services.im.systemNotices.postToUsers([halId], { noticeId: 'n-2', ...notice });
+    await row.filter({ hasText: '📣 Maintenance' }).waitFor();
+    await hal.openConversation('System notices');
+    await hal.testId('system-notice').filter({ hasText: 'Maintenance: Back at 02:00' }).waitFor();
+    await hal.openConversation('Notices');
+    await hal.testId('system-notice').filter({ hasText: 'Maintenance: Back at 02:00' }).waitFor();
+    expect(await hal.messages().count()).toBe(0);
   });
 });

@@ -7,7 +7,15 @@ import { Lightbox } from './FileBody.js';
 import { GroupSettingsPanel, InvitePanel } from './GroupPanel.js';
 import { dayOf, timeOf, useAppState } from './hooks.js';
 import type { MenuItem } from './Menu.js';
-import { displayName, noticeText, remarkOf, store, type ChatMessage } from './store/index.js';
+import { linkify } from './linkify.js';
+import {
+  displayName,
+  noticeText,
+  remarkOf,
+  store,
+  systemNotice,
+  type ChatMessage,
+} from './store/index.js';
 
 export function ChatView({ conversationId }: { conversationId: string }) {
   const state = useAppState();
@@ -65,7 +73,6 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   const myRole = members?.find((m) => m.userId === me)?.roleLevel;
   const manager = !single && (myRole === 1 || myRole === 2);
   const nameOf = (id: string) => displayName(state, id);
-  const noticeName = (id: string) => (id === me ? 'You' : displayName(state, id));
   const now = Date.now();
   const group = single ? undefined : state.groups.find((g) => g.id === conversationId);
   const myMutedUntil = state.memberMutes[conversationId]?.[me] ?? 0;
@@ -78,6 +85,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         ? `You are muted in this group until ${timeOf(myMutedUntil)}.`
         : undefined;
   const peerRemark = single ? remarkOf(state, conversation.targetId) : '';
+  const peerBlocked = single && state.blocked.some((b) => b.userId === conversation.targetId);
   function tickOf(m: ChatMessage): Tick {
     if (m.status !== 'sent') return m.status === 'sending' ? 'sending' : 'failed';
     if (m.seq! <= readUpTo) return 'read';
@@ -156,20 +164,22 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         <ConversationMenu
           conversationId={conversationId}
           extra={
-            group
-              ? [
-                  {
-                    label: 'Invite friends',
-                    testId: 'invite-members',
-                    onSelect: () => setPanel('invite'),
-                  },
-                  {
-                    label: manager ? 'Group settings' : 'Group info',
-                    testId: 'group-settings-open',
-                    onSelect: () => setPanel('settings'),
-                  },
-                ]
-              : []
+            single
+              ? [blockItem(conversation.targetId, title, peerBlocked)]
+              : group
+                ? [
+                    {
+                      label: 'Invite friends',
+                      testId: 'invite-members',
+                      onSelect: () => setPanel('invite'),
+                    },
+                    {
+                      label: manager ? 'Group settings' : 'Group info',
+                      testId: 'group-settings-open',
+                      onSelect: () => setPanel('settings'),
+                    },
+                  ]
+                : []
           }
         />
         {!single && (
@@ -270,7 +280,20 @@ export function ChatView({ conversationId }: { conversationId: string }) {
                   data-seq={m.seq ?? ''}
                   data-type={groupNotice(m)?.type ?? ''}
                 >
-                  {noticeText(m, noticeName)}
+                  {noticeText(m, nameOf, me)}
+                </div>
+              </Fragment>
+            );
+          }
+          const fromSystem = systemNotice(m);
+          if (fromSystem) {
+            return (
+              <Fragment key={m.key}>
+                {separator}
+                <div className="group-notice system-notice" data-testid="system-notice" role="note">
+                  <strong>{fromSystem.title}</strong>
+                  {fromSystem.title && fromSystem.content ? ': ' : ''}
+                  {linkify(fromSystem.content)}
                 </div>
               </Fragment>
             );
@@ -331,6 +354,25 @@ export function ChatView({ conversationId }: { conversationId: string }) {
       {lightbox && <Lightbox {...lightbox} onClose={() => setLightbox(null)} />}
     </section>
   );
+}
+
+/** Block or unblock the peer of a single chat (as their menu in Contacts does). */
+function blockItem(userId: string, name: string, blocked: boolean): MenuItem {
+  return blocked
+    ? {
+        label: 'Unblock',
+        testId: 'unblock-peer',
+        onSelect: () => void store.act(() => store.contacts.unblock(userId), `${name} unblocked`),
+      }
+    : {
+        label: 'Block',
+        testId: 'block-peer',
+        onSelect: () =>
+          void store.act(
+            () => store.contacts.block(userId),
+            `${name} is blocked: they cannot message you`,
+          ),
+      };
 }
 
 const EDIT_WINDOW_MS = 48 * 3600_000;

@@ -5,7 +5,7 @@ import { Contacts } from './Contacts.js';
 import { Groups } from './Groups.js';
 import { timeOf, useAppState } from './hooks.js';
 import { Profile } from './Profile.js';
-import { displayName, messagePreview, noticeText, store } from './store/index.js';
+import { displayName, messagePreview, noticeText, store, systemNotice } from './store/index.js';
 
 type Tab = 'chats' | 'contacts' | 'groups' | 'profile';
 const TABS: [Tab, string][] = [
@@ -131,10 +131,10 @@ function Conversations() {
                   <span className="ellipsis">
                     {last
                       ? notice
-                        ? noticeText(last, (id) =>
-                            id === state.me?.id ? 'You' : displayName(state, id),
-                          )
-                        : sender + messagePreview(last)
+                        ? noticeText(last, (id) => displayName(state, id), state.me?.id)
+                        : systemNotice(last)
+                          ? `📣 ${systemNotice(last)!.title || systemNotice(last)!.content}`
+                          : sender + messagePreview(last)
                       : 'No messages yet'}
                   </span>
                   {c.muted && (

@@ -8,9 +8,10 @@ import { post, RequestTimeout } from './provider-http.js';
 import {
   isRetryableStatus,
   ProviderError,
-  realSleep,
+  retryPolicy,
   withRetries,
   type RetryPolicy,
+  type RetrySettings,
 } from './provider-retry.js';
 import type { DeviceNotification } from './push-decision.js';
 import { retryAfterMs, type SendOutcome } from './webpush-sender.js';
@@ -69,19 +70,15 @@ export function parseServiceAccount(text: string): ServiceAccount {
   };
 }
 
-export interface FcmOptions {
+export interface FcmOptions extends RetrySettings {
   serviceAccount: ServiceAccount;
   /** `https://fcm.googleapis.com`, or a relay; messages go to `{endpoint}/v1/projects/{id}/messages:send`. */
   endpoint: string;
   /** `https://oauth2.googleapis.com/token`: where the signed assertion buys an access token. */
   tokenEndpoint: string;
   timeoutMs: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  maxRetryAfterMs: number;
   /** Keep-alive agent (tests trust their loopback FCM with its `ca`). */
   agent?: HttpAgent | HttpsAgent;
-  sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
 
@@ -114,12 +111,7 @@ export class FcmSender {
     this.sendUrl = new URL(
       `${options.endpoint.replace(/\/+$/, '')}/v1/projects/${project}/messages:send`,
     );
-    this.policy = {
-      maxAttempts: options.maxAttempts,
-      retryBaseMs: options.retryBaseMs,
-      maxRetryAfterMs: options.maxRetryAfterMs,
-      sleep: options.sleep ?? realSleep,
-    };
+    this.policy = retryPolicy(options);
   }
 
   async send(token: string, n: DeviceNotification): Promise<SendOutcome> {

@@ -32,17 +32,27 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
-export interface RetryPolicy {
+/** How a sender retries (config `push.<provider>`), and how it waits (tests record). */
+export interface RetrySettings {
   /** Attempts in all (the first included); nothing is retried beyond. */
   maxAttempts: number;
   /** First backoff when the provider gives no Retry-After; doubles each time. */
   retryBaseMs: number;
   /** A longer wait is not made: the delivery fails and the broker redelivers later. */
   maxRetryAfterMs: number;
-  sleep: (ms: number) => Promise<void>;
+  sleep?: (ms: number) => Promise<void>;
 }
 
-export const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export type RetryPolicy = Required<RetrySettings>;
+
+export function retryPolicy(settings: RetrySettings): RetryPolicy {
+  return {
+    maxAttempts: settings.maxAttempts,
+    retryBaseMs: settings.retryBaseMs,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+    sleep: settings.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms))),
+  };
+}
 
 /**
  * Runs `attempt` until it returns. A retryable ProviderError is tried again after

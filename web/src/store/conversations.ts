@@ -1,5 +1,6 @@
 import {
   ChatType,
+  SYSTEM_SENDER,
   type ChatClient,
   type Conversation,
   type ConversationState,
@@ -321,6 +322,8 @@ export class ConversationsStore {
     if (conversation.chatType === ChatType.group) {
       return state.groups.find((g) => g.id === conversation.targetId)?.name ?? 'Group';
     }
+    // Notices from other systems arrive in a conversation with the system sender.
+    if (conversation.targetId === SYSTEM_SENDER) return 'System notices';
     return displayName(state, conversation.targetId);
   }
 }

@@ -11,7 +11,7 @@ export type { ChatMessage, HistoryState, State } from './state.js';
 export { mergeMessages } from './messages.js';
 export { messagePreview } from './files.js';
 export { displayName, remarkOf } from './names.js';
-export { noticeText } from './notices.js';
+export { noticeText, systemNotice } from './notices.js';
 
 /**
  * The app's state and actions around one SDK client, by concern. Components read

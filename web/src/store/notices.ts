@@ -1,6 +1,6 @@
-import { groupNotice, type GroupNoticeContent, type Message } from '@easy-chat/sdk';
+import { groupNotice, MessageType, type GroupNoticeContent, type Message } from '@easy-chat/sdk';
 
-/** Names a user in a notice: "You" for me. */
+/** Names a user in a notice (a remark or nickname). */
 export type NameOf = (userId: string) => string;
 
 const ROLE_NAMES: Record<number, string> = { 1: 'the owner', 2: 'a manager', 3: 'a member' };
@@ -36,30 +36,49 @@ function updates(n: GroupNoticeContent): string[] {
 
 /**
  * The line a group notice (mType 10, DESIGN.md §7) shows in the chat and as the
- * conversation's last message. A type this app does not know yet, or a content
- * it cannot read, still shows as a neutral line: never a raw JSON bubble.
+ * conversation's last message, from my side ("You removed Ann", "Ann made you a
+ * manager"). A type this app does not know yet, or a content it cannot read,
+ * still shows as a neutral line: never a raw JSON bubble.
  */
-export function noticeText(message: { mType: number; content: string }, nameOf: NameOf): string {
+export function noticeText(
+  message: { mType: number; content: string },
+  nameOf: NameOf,
+  me?: string,
+): string {
   const n = groupNotice(message);
   if (!n) return 'The group changed';
-  const op = n.operatorId ? nameOf(n.operatorId) : 'Someone';
-  const user = nameOf(userOf(n));
+  const subject = (id: string) => (!id ? 'Someone' : id === me ? 'You' : nameOf(id));
+  const object = (id: string) => (id === me ? 'you' : subject(id));
+  const target = userOf(n);
+  const op = subject(n.operatorId);
+  const user = subject(target);
+  const them = object(target);
+  const is = target === me ? 'are' : 'is';
   switch (n.type) {
-    case 'member.joined':
-      return n.operatorId && n.operatorId !== userOf(n)
-        ? `${op} added ${user}`
+    case 'member.joined': {
+      const inviter = text(n.inviterId);
+      if (n.roleLevel === 1) return `${user} created the group`;
+      if (inviter && inviter !== target) return `${subject(inviter)} invited ${them}`;
+      return n.operatorId && n.operatorId !== target
+        ? `${op} let ${them} in`
         : `${user} joined the group`;
+    }
     case 'member.left':
       return `${user} left the group`;
     case 'member.kicked':
-      return `${op} removed ${user}`;
+      return `${op} removed ${them}`;
     case 'member.role': {
       const role = typeof n.roleLevel === 'number' ? ROLE_NAMES[n.roleLevel] : undefined;
-      return role ? `${op} made ${user} ${role}` : `${op} changed ${user}’s role`;
+      if (!role) return `${op} changed ${target === me ? 'your' : `${user}’s`} role`;
+      // An owner handing over steps down to manager by their own act.
+      if (n.roleLevel === 1 || n.operatorId === target) return `${user} ${is} now ${role}`;
+      return n.roleLevel === 3 && n.oldRoleLevel === 2
+        ? `${op} removed ${them} as a manager`
+        : `${op} made ${them} ${role}`;
     }
     case 'member.muted': {
       const until = typeof n.mutedUntil === 'number' ? n.mutedUntil : 0;
-      return until > 0 ? `${op} muted ${user} until ${clock(until)}` : `${op} unmuted ${user}`;
+      return until > 0 ? `${op} muted ${them} until ${clock(until)}` : `${op} unmuted ${them}`;
     }
     case 'group.updated': {
       const parts = updates(n);
@@ -105,4 +124,27 @@ export function withMutes(known: Mutes, messages: Message[], older = false): Mut
     next = { ...next, [m.conversationId]: { ...group, [n.userId]: until } };
   }
   return next;
+}
+
+/** A notice from another system (mType 3, `kind: "system_notice"`): shown as a card, not a bubble. */
+export interface SystemNotice {
+  title: string;
+  content: string;
+}
+
+export function systemNotice(message: {
+  mType: number;
+  content: string;
+}): SystemNotice | undefined {
+  if (message.mType !== MessageType.custom || !message.content.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(message.content) as Record<string, unknown> | null;
+    if (value?.kind !== 'system_notice') return undefined;
+    return {
+      title: typeof value.title === 'string' ? value.title : '',
+      content: typeof value.content === 'string' ? value.content : '',
+    };
+  } catch {
+    return undefined;
+  }
 }
