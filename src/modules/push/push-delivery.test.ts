@@ -160,6 +160,8 @@ describe.each(variants)(
       });
       expect(got!.headers.topic).toBe(topicOf(sent.conversationId));
       expect(got!.vapid).toMatchObject({ sub: vapid.subject, k: vapid.publicKey });
+      // Recorded once the push service answered, which is just after it got the request.
+      await until(async () => (await sentRows(sent.msgId)).length === 1, 'push_sent row');
       expect(await sentRows(sent.msgId)).toMatchObject([{ userId: bob.id, deviceId: 'browser' }]);
       await phone.close();
 
@@ -278,7 +280,10 @@ describe.each(variants)(
       });
       expect(withdrawal.headers.topic).toBe(at(browser)[0]!.headers.topic);
       expect(JSON.stringify(withdrawal.payload)).not.toContain('look');
-      expect((await sentRows(mention.msgId))[0]!.recalledAt).toEqual(expect.any(Number));
+      await until(
+        async () => (await sentRows(mention.msgId))[0]?.recalledAt != null,
+        'withdrawal recorded',
+      );
     });
   },
 );
