@@ -8,13 +8,23 @@
  *   npm run bench:history  BENCH_HISTORY_PAIRS=10 BENCH_HISTORY_MESSAGES=500
  *                          BENCH_DURATION=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50
  */
+import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { connectUsers } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
 import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
-import { envNumber, isMain, log, main, withProgress, writeResult } from './support/run.js';
-import { startEasyChat, type Storage, type System } from './support/systems.js';
+import {
+  envNumber,
+  isMain,
+  log,
+  main,
+  onCleanup,
+  withProgress,
+  writeResult,
+} from './support/run.js';
+import { freePort } from './support/server-process.js';
+import { EASY_CHAT_ENV, startEasyChat, type Storage, type System } from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
 
 export interface HistoryOptions {
@@ -33,8 +43,10 @@ export interface HistoryRow {
   p50: number;
   p99: number;
   errors: number;
-  /** CPU time of the easy-chat process per request, µs (median of the rounds). */
+  /** CPU time of the server process per request, µs (median of the rounds). */
   cpuUs?: number;
+  /** Lowest and highest CPU-µs per request of the rounds. */
+  cpuRange?: [number, number];
 }
 export interface HistoryResult {
   meta: Meta;
@@ -42,12 +54,16 @@ export interface HistoryResult {
   rows: HistoryRow[];
 }
 
+/** A server answering history pages: easy-chat, or the ceiling script reading its database. */
 interface Target {
-  system: System;
+  label: string;
+  url: string;
+  pids(): number[];
   readers: Array<{ token: string; conversationId: string }>;
+  stop(): Promise<void>;
 }
 
-async function prepare(storage: Storage, opts: HistoryOptions): Promise<Target> {
+async function prepare(storage: Storage, opts: HistoryOptions): Promise<Target[]> {
   const system = await startEasyChat({ storage });
   const users = await system.makeUsers(opts.pairs * 2);
   const pairs = Array.from(
@@ -86,12 +102,62 @@ async function prepare(storage: Storage, opts: HistoryOptions): Promise<Target> 
     token: b.token!,
     conversationId: [a.id, b.id].sort().join('_'),
   }));
-  return { system, readers };
+  const easyChat: Target = {
+    label: system.label,
+    url: system.urls[0]!,
+    pids: () => system.pids(),
+    readers,
+    stop: () => system.stop(),
+  };
+  if (!system.database) return [easyChat];
+  const ceiling = await startCeiling(system.database);
+  const engine = system.database.driver === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+  return [
+    {
+      label: `ceiling (${engine})`,
+      url: ceiling.url,
+      pids: () => [ceiling.pid],
+      readers,
+      stop: ceiling.stop,
+    },
+    easyChat,
+  ];
+}
+
+/** bench/peers/ceiling-history.ts on the database easy-chat just filled. */
+async function startCeiling(
+  database: NonNullable<System['database']>,
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const target = database.driver === 'sqlite' ? [database.file] : [database.url, database.schema];
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/peers/ceiling-history.ts', String(port), database.driver, ...target],
+    {
+      cwd: root,
+      env: { ...process.env, JWT_SECRET: EASY_CHAT_ENV.JWT_SECRET },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  onCleanup(stop);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`history ceiling exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
 }
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return autocannon(options);
 }
+
+const root = new URL('..', import.meta.url).pathname;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -113,16 +179,16 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
   try {
     for (const storage of opts.storages) {
       log(`history: ${storage}`);
-      targets.push(await prepare(storage, opts));
+      targets.push(...(await prepare(storage, opts)));
     }
     const endpoints: Array<[string, (t: Target) => autocannon.Options]> = [
-      ['GET /healthz (baseline)', (t) => ({ url: `${t.system.urls[0]}/healthz` })],
+      ['GET /healthz (baseline)', (t) => ({ url: `${t.url}/healthz` })],
       [
         `GET /v1/im/chatlog (${opts.pageSize} per page)`,
         (t) => {
           let k = 0;
           return {
-            url: `${t.system.urls[0]}/v1/im/chatlog`,
+            url: `${t.url}/v1/im/chatlog`,
             requests: [
               {
                 setupRequest: (req) => {
@@ -145,16 +211,16 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       for (const [endpoint, options] of endpoints) {
         const order = round % 2 === 1 ? targets : [...targets].reverse();
         for (const t of order) {
-          const cpuBefore = cpuMicros(t.system.pids());
+          const cpuBefore = cpuMicros(t.pids());
           const r = await run({
             connections: opts.connections,
             duration: opts.durationSeconds,
             ...options(t),
           });
-          const cpuUs = (cpuMicros(t.system.pids()) - cpuBefore) / Math.max(1, r.requests.total);
-          const key = `${endpoint}|${t.system.label}`;
+          const cpuUs = (cpuMicros(t.pids()) - cpuBefore) / Math.max(1, r.requests.total);
+          const key = `${endpoint}|${t.label}`;
           const s = samples.get(key) ?? {
-            system: t.system.label,
+            system: t.label,
             endpoint,
             rps: [],
             p50: [],
@@ -169,12 +235,12 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
           s.errors += r.non2xx + r.errors;
           samples.set(key, s);
           log(
-            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.system.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms, ${cpuUs.toFixed(0)} CPU-µs/req`,
+            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms, ${cpuUs.toFixed(0)} CPU-µs/req`,
           );
         }
       }
   } finally {
-    for (const t of targets) await t.system.stop();
+    for (const t of targets) await t.stop();
   }
   meta.loadAfter = machine().loadBefore;
   return {
@@ -187,6 +253,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       p50: median(s.p50),
       p99: median(s.p99),
       cpuUs: median(s.cpuUs),
+      cpuRange: [Math.min(...s.cpuUs), Math.max(...s.cpuUs)],
       errors: s.errors,
     })),
   };
@@ -201,7 +268,11 @@ if (isMain(import.meta))
       durationSeconds: envNumber('BENCH_DURATION', 5),
       rounds: envNumber('BENCH_ROUNDS', 3),
       connections: envNumber('BENCH_CONNECTIONS', 50),
-      storages: ['sqlite', 'postgres', 'mysql'],
+      storages: (process.env.BENCH_HISTORY_STORAGES?.split(',') ?? [
+        'sqlite',
+        'postgres',
+        'mysql',
+      ]) as Storage[],
     });
     writeResult('history', result);
     const { writeReport } = await import('./report.js');

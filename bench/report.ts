@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GroupResult } from './group.js';
+import type { GroupResult, GroupRow } from './group.js';
 import type { HistoryResult } from './history.js';
 import type { IdleResult } from './idle.js';
 import type { PrivateResult } from './private-chat.js';
@@ -204,9 +204,14 @@ function groupSection(r: GroupResult): string[] {
   );
   const sizes = [...new Set(r.rows.map((x) => x.size))];
   out.push(
-    '| members | system | deliveries/s (rounds) | last member p50 / max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| members | system | deliveries/s (rounds) | last member p50 / max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this | server CPU-µs per delivery (range) | CPU: easy-chat ÷ this |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
+  // Older result files have no CPU figures.
+  const cpuOf = (x: GroupRow) =>
+    x.cpuUsPerDelivery
+      ? `${x.cpuUsPerDelivery.toFixed(1)} (${x.cpuRange[0].toFixed(1)}–${x.cpuRange[1].toFixed(1)})`
+      : '–';
   for (const size of sizes) {
     const rows = r.rows.filter((x) => x.size === size);
     const easy = rows.find((x) => isEasy(x.system));
@@ -215,7 +220,7 @@ function groupSection(r: GroupResult): string[] {
       const delivered = x.rounds.reduce((n, k) => n + k.deliveries, 0);
       const expected = x.rounds.reduce((n, k) => n + k.expected, 0);
       out.push(
-        `| ${size} | ${x.system} | ${f0(x.perSecond)} (${spread}) | ${f0(x.lastMemberP50)} / ${f0(x.lastMemberMax)} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} |`,
+        `| ${size} | ${x.system} | ${f0(x.perSecond)} (${spread}) | ${f0(x.lastMemberP50)} / ${f0(x.lastMemberMax)} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} | ${cpuOf(x)} | ${easy?.cpuUsPerDelivery && x !== easy && x.cpuUsPerDelivery ? ratio(easy.cpuUsPerDelivery, x.cpuUsPerDelivery) : ''} |`,
       );
     }
   }
@@ -296,7 +301,7 @@ function stormSection(r: StormResult): string[] {
 function historySection(r: HistoryResult): string[] {
   const out = ['## 5. History reads', '', when(r.meta), ''];
   out.push(
-    `autocannon, ${r.options.connections} connections, ${r.options.durationSeconds} s × ${r.options.rounds} rounds alternating between the servers (median). Each request reads a page of ${r.options.pageSize} messages from a random point of one of ${r.options.pairs} conversations of ${r.options.messages} messages. \`GET /healthz\` on the same server is the baseline (the HTTP stack alone).`,
+    `autocannon, ${r.options.connections} connections, ${r.options.durationSeconds} s × ${r.options.rounds} rounds alternating between the servers (median). Each request reads a page of ${r.options.pageSize} messages from a random point of one of ${r.options.pairs} conversations of ${r.options.messages} messages. \`GET /healthz\` on the same server is the baseline (the HTTP stack alone). The ceiling (\`bench/peers/ceiling-history.ts\`) answers the same page from the same database: \`node:http\`, an HS256 check of the same token, the membership row and the page read with prepared statements, the same envelope.`,
     '',
     '| system | endpoint | req/s | p50 ms | p99 ms | errors | req/s ÷ baseline | CPU-µs/req | CPU ÷ baseline |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -311,17 +316,32 @@ function historySection(r: HistoryResult): string[] {
   }
   out.push(
     '',
-    "CPU-µs are the easy-chat process's user + system time per request (`/proc/<pid>/stat`); the database server's own time is not in them (SQLite runs inside the process, so its share is).",
+    "CPU-µs are the server process's user + system time per request (`/proc/<pid>/stat`); the database server's own time is not in them (SQLite runs inside the process, so its share is).",
   );
-  // Every storage against each one before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
   const chat = r.rows.filter((x) => x.endpoint.includes('chatlog'));
-  for (const [i, x] of chat.entries())
-    for (const y of chat.slice(0, i))
+  const systems = chat.filter((x) => !x.system.startsWith('ceiling'));
+  // Each store against the ceiling script reading the same database (bench/peers/ceiling-history.ts).
+  for (const x of systems) {
+    const engine = /\((\w+)\)/.exec(x.system)?.[1];
+    const c = chat.find((y) => y.system === `ceiling (${engine})`);
+    if (c?.cpuUs && x.cpuUs)
+      out.push(
+        '',
+        `${x.system} ÷ its ceiling: **${ratio(x.cpuUs, c.cpuUs)} the CPU-µs per page** (${f0(x.cpuUs)} µs, range ${rangeOf(x)}, against ${f0(c.cpuUs)} µs, range ${rangeOf(c)}), ${ratio(x.rps, c.rps)} the pages/s.`,
+      );
+  }
+  // Every storage against each one before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
+  for (const [i, x] of systems.entries())
+    for (const y of systems.slice(0, i))
       out.push(
         '',
         `${x.system} ÷ ${y.system}: ${ratio(x.rps, y.rps)} the pages/s${x.cpuUs && y.cpuUs ? `, ${ratio(x.cpuUs, y.cpuUs)} the CPU-µs per page` : ''}.`,
       );
   return out;
+}
+
+function rangeOf(x: { cpuRange?: [number, number] }): string {
+  return x.cpuRange ? `${f0(x.cpuRange[0])}–${f0(x.cpuRange[1])}` : '–';
 }
 
 /** One line per scenario with easy-chat's figure and its ratios, for the top of the page. */

@@ -9,6 +9,8 @@ const root = new URL('../..', import.meta.url).pathname;
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** The process's DATA_DIR (its SQLite file lives there). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startServer(
   return {
     url,
     child,
+    dataDir,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -5,6 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import {
@@ -24,6 +25,9 @@ export interface System {
   /** One URL per server process; clients are spread over them. */
   urls: string[];
   pids(): number[];
+  /** Where an easy-chat system keeps its data (a ceiling script reads the same rows). */
+  database?:
+    { driver: 'sqlite'; file: string } | { driver: 'postgres'; url: string; schema: string };
   makeUsers(count: number): Promise<ClientUser[]>;
   /** Makes each pair able to chat (friends on easy-chat; nothing to do elsewhere). */
   pair(pairs: Array<[ClientUser, ClientUser]>): Promise<void>;
@@ -158,6 +162,12 @@ export async function startEasyChat(opts: {
     driver: 'easy-chat',
     urls: servers.map((s) => s.url),
     pids: () => servers.map((s) => s.child.pid!),
+    database:
+      opts.storage === 'sqlite'
+        ? { driver: 'sqlite', file: join(servers[0]!.dataDir, 'easy-chat.db') }
+        : opts.storage === 'postgres'
+          ? { driver: 'postgres', url: DATABASE_URL, schema }
+          : undefined,
     async makeUsers(count) {
       const users = await registerUsers(base, count, (n) => log(`  registered ${n}/${count}`));
       return users.map((u) => ({ id: u.id, token: u.token }));

@@ -95,6 +95,74 @@ describe.each(combinations)('TokenService revocations on %s with %s cache', (sto
   });
 });
 
+describe('TokenService signature cache', () => {
+  async function service(clock: () => number, secret = 'a'.repeat(48)) {
+    const made = testConfig({ storage: 'sqlite' });
+    const storage = openStorage(made.config, MIGRATIONS);
+    await storage.migrate();
+    const cache = new MemoryCache();
+    const tokens = new TokenService({
+      secret,
+      ttlSec: 60,
+      revocations: new TokenRevocations({ db: storage.db, cache, clock }),
+      clock,
+    });
+    const close = async () => {
+      await cache.close();
+      await storage.close();
+      await made.cleanup();
+    };
+    return { tokens, close };
+  }
+
+  it('a token verified once is still refused once expired, and a forged twin never passes', async () => {
+    let now = Date.UTC(2030, 0, 1, 12, 0, 0);
+    const { tokens, close } = await service(() => now);
+    const other = await service(() => now, 'b'.repeat(48));
+    try {
+      const { token } = await tokens.issue('alice');
+      await expect(tokens.verify(token)).resolves.toMatchObject({ userId: 'alice' });
+
+      // Same header and claims, another signature: a different cache key, checked afresh.
+      const [head, body, signature] = token.split('.');
+      const flipped = signature!.startsWith('A')
+        ? `B${signature!.slice(1)}`
+        : `A${signature!.slice(1)}`;
+      await expect(tokens.verify(`${head}.${body}.${flipped}`)).rejects.toMatchObject({
+        code: 100003,
+        message: 'token invalid',
+      });
+      // Signed with another secret, same claims shape: refused too.
+      const foreign = await other.tokens.issue('alice');
+      await expect(tokens.verify(foreign.token)).rejects.toMatchObject({
+        message: 'token invalid',
+      });
+
+      now += 60_000; // exactly at exp: expired, though its signature was cached
+      await expect(tokens.verify(token)).rejects.toMatchObject({
+        code: 100003,
+        message: 'token expired',
+      });
+    } finally {
+      await close();
+      await other.close();
+    }
+  });
+
+  it('a cached token is refused after its logout', async () => {
+    const now = Date.UTC(2030, 0, 1, 12, 0, 0);
+    const { tokens, close } = await service(() => now);
+    try {
+      const { token } = await tokens.issue('alice');
+      const claims = await tokens.verify(token);
+      await tokens.revoke(claims);
+      await expect(tokens.verify(token)).rejects.toMatchObject({ message: 'token revoked' });
+    } finally {
+      await close();
+    }
+  });
+});
+
 async function decode(token: string): Promise<{ jti: string }> {
   const payload = token.split('.')[1]!;
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { jti: string };

@@ -142,7 +142,7 @@ export function Bubble(props: BubbleProps) {
         </div>
       )}
       {mine && m.status === 'failed' && (
-        <div className="failed">
+        <div className="failed" role="alert" data-testid="send-error">
           Not sent{m.error ? ` (${m.error})` : ''}.{' '}
           <button
             className="link"

@@ -1,11 +1,21 @@
-import { ChatType, MessageType } from '@easy-chat/sdk';
+import { ChatType, groupNotice, MessageType } from '@easy-chat/sdk';
 import { Fragment, useEffect, useLayoutEffect, useRef, useState, type DragEvent } from 'react';
 import { Avatar } from './Avatar.js';
 import { Bubble, type Tick } from './Bubble.js';
 import { Composer } from './Composer.js';
 import { Lightbox } from './FileBody.js';
-import { dayOf, useAppState } from './hooks.js';
-import { store, type ChatMessage } from './store/index.js';
+import { GroupSettingsPanel, InvitePanel } from './GroupPanel.js';
+import { dayOf, timeOf, useAppState } from './hooks.js';
+import type { MenuItem } from './Menu.js';
+import { linkify } from './linkify.js';
+import {
+  displayName,
+  noticeText,
+  remarkOf,
+  store,
+  systemNotice,
+  type ChatMessage,
+} from './store/index.js';
 
 export function ChatView({ conversationId }: { conversationId: string }) {
   const state = useAppState();
@@ -13,6 +23,8 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   const messages = state.messages[conversationId] ?? [];
   const history = state.history[conversationId];
   const [showMembers, setShowMembers] = useState(false);
+  /** The group's invite or settings panel under the header. */
+  const [panel, setPanel] = useState<'invite' | 'settings' | null>(null);
   const [dragging, setDragging] = useState(false);
   const [lightbox, setLightbox] = useState<{ src: string; name: string } | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
@@ -37,9 +49,20 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   useLayoutEffect(() => {
     stick.current = true;
     setShowMembers(false);
+    setPanel(null);
     setReplyTo(null);
     setEditing(null);
   }, [conversationId]);
+
+  // A member mute ends by itself: draw the composer again when it does.
+  const myMutedUntil = state.memberMutes[conversationId]?.[state.me!.id] ?? 0;
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    const left = myMutedUntil - Date.now();
+    if (left <= 0) return;
+    const timer = setTimeout(() => redraw((n) => n + 1), Math.min(left + 50, 86_400_000));
+    return () => clearTimeout(timer);
+  }, [myMutedUntil]);
 
   if (!conversation) return <div className="empty">Loading…</div>;
   const single = conversation.chatType === ChatType.single;
@@ -59,8 +82,19 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   );
   const myRole = members?.find((m) => m.userId === me)?.roleLevel;
   const manager = !single && (myRole === 1 || myRole === 2);
-  const nameOf = (id: string) => state.users[id]?.nickname ?? '…';
+  const nameOf = (id: string) => displayName(state, id);
   const now = Date.now();
+  const group = single ? undefined : state.groups.find((g) => g.id === conversationId);
+  // Shown over the composer; a send the server refuses all the same says why in its bubble.
+  const mutedReason = !group
+    ? undefined
+    : group.muted && !manager
+      ? 'The group is muted: only the owner and managers can post.'
+      : myMutedUntil > now
+        ? `You are muted in this group until ${timeOf(myMutedUntil)}.`
+        : undefined;
+  const peerRemark = single ? remarkOf(state, conversation.targetId) : '';
+  const peerBlocked = single && state.blocked.some((b) => b.userId === conversation.targetId);
   function tickOf(m: ChatMessage): Tick {
     if (m.status !== 'sent') return m.status === 'sending' ? 'sending' : 'failed';
     if (m.seq! <= readUpTo) return 'read';
@@ -113,24 +147,50 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         <Avatar
           id={conversation.targetId}
           name={title}
-          src={
-            single
-              ? state.users[conversation.targetId]?.avatar
-              : state.groups.find((g) => g.id === conversationId)?.icon
-          }
+          src={single ? state.users[conversation.targetId]?.avatar : group?.icon}
           online={single ? Boolean(state.online[conversation.targetId]) : undefined}
         />
         <div className="chat-title">
           <h2 data-testid="chat-title">{title}</h2>
-          <div className="sub">
-            {single
-              ? state.online[conversation.targetId]
-                ? 'online'
-                : 'offline'
-              : `${state.groups.find((g) => g.id === conversationId)?.memberCount ?? '…'} members`}
+          <div className="sub" data-testid="chat-sub">
+            {single ? (
+              <>
+                {peerRemark && (
+                  <span data-testid="chat-nickname">
+                    {state.users[conversation.targetId]?.nickname ?? '…'} ·{' '}
+                  </span>
+                )}
+                {state.online[conversation.targetId] ? 'online' : 'offline'}
+              </>
+            ) : (
+              <span data-testid="member-count" aria-live="polite">
+                {group ? `${group.memberCount} member${group.memberCount === 1 ? '' : 's'}` : '…'}
+                {group?.muted ? ' · muted' : ''}
+              </span>
+            )}
           </div>
         </div>
-        <ConversationMenu conversationId={conversationId} />
+        <ConversationMenu
+          conversationId={conversationId}
+          extra={
+            single
+              ? [blockItem(conversation.targetId, title, peerBlocked)]
+              : group
+                ? [
+                    {
+                      label: 'Invite friends',
+                      testId: 'invite-members',
+                      onSelect: () => setPanel('invite'),
+                    },
+                    {
+                      label: manager ? 'Group settings' : 'Group info',
+                      testId: 'group-settings-open',
+                      onSelect: () => setPanel('settings'),
+                    },
+                  ]
+                : []
+          }
+        />
         {!single && (
           <button
             onClick={() => setShowMembers((v) => !v)}
@@ -141,6 +201,22 @@ export function ChatView({ conversationId }: { conversationId: string }) {
           </button>
         )}
       </header>
+      {group?.notification && (
+        <div
+          className="announcement"
+          data-testid="announcement"
+          role="note"
+          aria-label="Announcement"
+        >
+          📢 {group.notification}
+        </div>
+      )}
+      {panel === 'invite' && group && (
+        <InvitePanel groupId={group.id} onClose={() => setPanel(null)} />
+      )}
+      {panel === 'settings' && group && (
+        <GroupSettingsPanel key={group.id} group={group} onClose={() => setPanel(null)} />
+      )}
       {showMembers && !single && (
         <div className="members" data-testid="members">
           <div className="members-id">
@@ -195,14 +271,45 @@ export function ChatView({ conversationId }: { conversationId: string }) {
             !newDay &&
             previous !== undefined &&
             previous.sendId === m.sendId &&
+            previous.mType !== MessageType.notice &&
             m.sendTime - previous.sendTime < GROUP_GAP_MS;
+          const separator = newDay && (
+            <div className="day" role="separator" data-testid="day-separator">
+              <span>{dayLabel(m.sendTime)}</span>
+            </div>
+          );
+          // Group notices are centred lines of the conversation, not anyone's bubble.
+          if (m.mType === MessageType.notice) {
+            return (
+              <Fragment key={m.key}>
+                {separator}
+                <div
+                  className="group-notice"
+                  data-testid="group-notice"
+                  data-seq={m.seq ?? ''}
+                  data-type={groupNotice(m)?.type ?? ''}
+                >
+                  {noticeText(m, nameOf, me)}
+                </div>
+              </Fragment>
+            );
+          }
+          const fromSystem = systemNotice(m);
+          if (fromSystem) {
+            return (
+              <Fragment key={m.key}>
+                {separator}
+                <div className="group-notice system-notice" data-testid="system-notice" role="note">
+                  <strong>{fromSystem.title}</strong>
+                  {fromSystem.title && fromSystem.content ? ': ' : ''}
+                  {linkify(fromSystem.content)}
+                </div>
+              </Fragment>
+            );
+          }
           return (
             <Fragment key={m.key}>
-              {newDay && (
-                <div className="day" role="separator" data-testid="day-separator">
-                  <span>{dayLabel(m.sendTime)}</span>
-                </div>
-              )}
+              {separator}
               <Bubble
                 message={m}
                 mine={m.sendId === me}
@@ -245,6 +352,7 @@ export function ChatView({ conversationId }: { conversationId: string }) {
         conversationId={conversationId}
         members={single ? undefined : members}
         canMentionAll={manager}
+        mutedReason={mutedReason}
         replyTo={replyTo}
         editing={editing}
         onDone={() => {
@@ -255,6 +363,25 @@ export function ChatView({ conversationId }: { conversationId: string }) {
       {lightbox && <Lightbox {...lightbox} onClose={() => setLightbox(null)} />}
     </section>
   );
+}
+
+/** Block or unblock the peer of a single chat (as their menu in Contacts does). */
+function blockItem(userId: string, name: string, blocked: boolean): MenuItem {
+  return blocked
+    ? {
+        label: 'Unblock',
+        testId: 'unblock-peer',
+        onSelect: () => void store.act(() => store.contacts.unblock(userId), `${name} unblocked`),
+      }
+    : {
+        label: 'Block',
+        testId: 'block-peer',
+        onSelect: () =>
+          void store.act(
+            () => store.contacts.block(userId),
+            `${name} is blocked: they cannot message you`,
+          ),
+      };
 }
 
 const EDIT_WINDOW_MS = 48 * 3600_000;
@@ -275,8 +402,14 @@ function dayLabel(ms: number): string {
   });
 }
 
-/** Pin, mute and clear, for me (my other devices follow). */
-function ConversationMenu({ conversationId }: { conversationId: string }) {
+/** Pin, mute and clear, for me (my other devices follow); in a group, its invite and settings. */
+function ConversationMenu({
+  conversationId,
+  extra,
+}: {
+  conversationId: string;
+  extra: MenuItem[];
+}) {
   const conversation = useAppState().conversations[conversationId]!;
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState(false);
@@ -328,6 +461,19 @@ function ConversationMenu({ conversationId }: { conversationId: string }) {
           >
             {conversation.muted ? 'Unmute' : 'Mute notifications'}
           </button>
+          {extra.map((item) => (
+            <button
+              key={item.testId}
+              role="menuitem"
+              data-testid={item.testId}
+              onClick={() => {
+                setOpen(false);
+                item.onSelect();
+              }}
+            >
+              {item.label}
+            </button>
+          ))}
           {/* Two steps: the history is gone for me once cleared. */}
           <button
             role="menuitem"

@@ -9,7 +9,7 @@ import {
   type KeyboardEvent,
 } from 'react';
 import { useAppState } from './hooks.js';
-import { store, type ChatMessage } from './store/index.js';
+import { displayName, store, type ChatMessage } from './store/index.js';
 
 interface Option {
   /** A member's id, or 'all' for @everyone. */
@@ -30,6 +30,8 @@ export function Composer(props: {
   replyTo: ChatMessage | null;
   editing: ChatMessage | null;
   onDone: () => void;
+  /** Why I cannot post here now (group or member mute), shown over the input. */
+  mutedReason?: string | undefined;
 }) {
   const { conversationId, replyTo, editing } = props;
   const state = useAppState();
@@ -42,7 +44,7 @@ export function Composer(props: {
   const pendingCaret = useRef<number | null>(null);
   const picker = useRef<HTMLInputElement>(null);
   const me = state.me!.id;
-  const nameOf = (id: string) => state.users[id]?.nickname ?? '…';
+  const nameOf = (id: string) => displayName(state, id);
 
   // Opening a chat puts the keyboard in it.
   useEffect(() => {
@@ -150,6 +152,11 @@ export function Composer(props: {
             ? `${typing.slice(0, -1).join(', ')} and ${typing.at(-1)} are typing…`
             : ''}
       </div>
+      {props.mutedReason && (
+        <div className="composer-muted" role="status" data-testid="composer-muted">
+          {props.mutedReason}
+        </div>
+      )}
       {(replyTo ?? editing) && (
         <div className="reply-preview" data-testid={editing ? 'edit-preview' : 'reply-preview'}>
           <span className="quote">

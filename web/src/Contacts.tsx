@@ -1,7 +1,8 @@
-import type { UserInfo } from '@easy-chat/sdk';
+import type { Friend, UserInfo } from '@easy-chat/sdk';
 import { useState, type FormEvent } from 'react';
 import { Avatar } from './Avatar.js';
 import { useAppState } from './hooks.js';
+import { MenuButton } from './Menu.js';
 import { store } from './store/index.js';
 
 /** Finding people, friend requests, and the friends list (a click opens the chat). */
@@ -22,6 +23,7 @@ export function Contacts() {
   }
 
   const friendIds = new Set(state.friends.map((f) => f.friendUid));
+  const blockedIds = new Set(state.blocked.map((b) => b.userId));
   return (
     <div>
       <form className="inline-form" onSubmit={(e) => void search(e)}>
@@ -40,10 +42,12 @@ export function Contacts() {
           <ul className="list">
             {results.map((u) => (
               <li key={u.id} className="row static" data-testid="search-result">
-                <Avatar id={u.id} name={u.nickname} src={u.avatar} />
+                <Avatar id={u.id} name={u.remark || u.nickname} src={u.avatar} />
                 <span className="row-main">
-                  <span className="row-title">{u.nickname}</span>
-                  <span className="row-sub">{u.mobile}</span>
+                  <span className="row-title">{u.remark || u.nickname}</span>
+                  <span className="row-sub">
+                    {u.remark ? `${u.nickname} · ${u.mobile}` : u.mobile}
+                  </span>
                 </span>
                 {friendIds.has(u.id) ? (
                   <button onClick={() => void store.conversations.startChat(u.id)}>Message</button>
@@ -127,30 +131,120 @@ export function Contacts() {
         )}
         <ul className="list">
           {state.friends.map((f) => (
-            <li key={f.friendUid}>
-              <button
-                className="row"
-                onClick={() => void store.conversations.startChat(f.friendUid)}
-                data-testid="friend"
-                data-name={f.nickname}
-              >
-                <Avatar
-                  id={f.friendUid}
-                  name={f.nickname}
-                  src={f.avatar}
-                  online={Boolean(state.online[f.friendUid])}
-                />
-                <span className="row-main">
-                  <span className="row-title">{f.nickname}</span>
-                  <span className="row-sub">
-                    {state.online[f.friendUid] ? 'online' : 'offline'}
-                  </span>
-                </span>
-              </button>
-            </li>
+            <FriendItem
+              key={f.friendUid}
+              friend={f}
+              online={Boolean(state.online[f.friendUid])}
+              blocked={blockedIds.has(f.friendUid)}
+            />
           ))}
         </ul>
       </section>
     </div>
+  );
+}
+
+/**
+ * A friend: the row opens the chat; its menu sets my remark for them (shown in
+ * place of the nickname, the nickname beside it) and blocks or unblocks them.
+ */
+function FriendItem({
+  friend: f,
+  online,
+  blocked,
+}: {
+  friend: Friend;
+  online: boolean;
+  blocked: boolean;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [remark, setRemark] = useState(f.remark);
+  const name = f.remark || f.nickname;
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    const ok = await store.act(
+      () => store.contacts.setRemark(f.friendUid, remark.trim()),
+      remark.trim() ? 'Remark saved' : 'Remark removed',
+    );
+    if (ok) setEditing(false);
+  }
+
+  return (
+    <li className="friend-item" data-testid="friend-item" data-name={f.nickname}>
+      <div className="friend-line">
+        <button
+          className="row"
+          onClick={() => void store.conversations.startChat(f.friendUid)}
+          data-testid="friend"
+          data-name={f.nickname}
+        >
+          <Avatar id={f.friendUid} name={name} src={f.avatar} online={online} />
+          <span className="row-main">
+            <span className="row-title" data-testid="friend-name">
+              {name}
+            </span>
+            <span className="row-sub">
+              <span className="ellipsis">
+                {f.remark && <span data-testid="friend-nickname">{f.nickname} · </span>}
+                {blocked ? 'blocked' : online ? 'online' : 'offline'}
+              </span>
+            </span>
+          </span>
+        </button>
+        <MenuButton
+          label={`Options for ${name}`}
+          testId="friend-menu"
+          items={[
+            {
+              label: f.remark ? 'Change remark' : 'Set remark',
+              testId: 'set-remark',
+              onSelect: () => {
+                setRemark(f.remark);
+                setEditing(true);
+              },
+            },
+            blocked
+              ? {
+                  label: 'Unblock',
+                  testId: 'unblock',
+                  onSelect: () =>
+                    void store.act(() => store.contacts.unblock(f.friendUid), `${name} unblocked`),
+                }
+              : {
+                  label: 'Block',
+                  testId: 'block',
+                  onSelect: () =>
+                    void store.act(
+                      () => store.contacts.block(f.friendUid),
+                      `${name} is blocked: they cannot message you`,
+                    ),
+                },
+          ]}
+        />
+      </div>
+      {editing && (
+        <form className="inline-form" onSubmit={(e) => void save(e)}>
+          <input
+            aria-label={`Remark for ${f.nickname}`}
+            value={remark}
+            onChange={(e) => setRemark(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Escape') setEditing(false);
+            }}
+            maxLength={64}
+            placeholder={f.nickname}
+            autoFocus
+            data-testid="remark-input"
+          />
+          <button type="submit" className="primary" data-testid="save-remark">
+            Save
+          </button>
+          <button type="button" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+        </form>
+      )}
+    </li>
   );
 }

@@ -1,11 +1,11 @@
-import { ChatType } from '@easy-chat/sdk';
+import { ChatType, MessageType } from '@easy-chat/sdk';
 import { useState } from 'react';
 import { Avatar } from './Avatar.js';
 import { Contacts } from './Contacts.js';
 import { Groups } from './Groups.js';
 import { timeOf, useAppState } from './hooks.js';
 import { Profile } from './Profile.js';
-import { messagePreview, store } from './store/index.js';
+import { displayName, messagePreview, noticeText, store, systemNotice } from './store/index.js';
 
 type Tab = 'chats' | 'contacts' | 'groups' | 'profile';
 const TABS: [Tab, string][] = [
@@ -100,9 +100,11 @@ function Conversations() {
         const title = store.conversations.titleOf(c);
         const single = c.chatType === ChatType.single;
         const last = c.msg;
-        const sender =
-          last && !single
-            ? `${last.sendId === state.me?.id ? 'You' : (state.users[last.sendId]?.nickname ?? '…')}: `
+        const notice = last?.mType === MessageType.notice;
+        const sender = notice
+          ? ''
+          : last && !single
+            ? `${last.sendId === state.me?.id ? 'You' : displayName(state, last.sendId)}: `
             : last?.sendId === state.me?.id
               ? 'You: '
               : '';
@@ -127,7 +129,13 @@ function Conversations() {
                 </span>
                 <span className="row-sub">
                   <span className="ellipsis">
-                    {last ? sender + messagePreview(last) : 'No messages yet'}
+                    {last
+                      ? notice
+                        ? noticeText(last, (id) => displayName(state, id), state.me?.id)
+                        : systemNotice(last)
+                          ? `📣 ${systemNotice(last)!.title || systemNotice(last)!.content}`
+                          : sender + messagePreview(last)
+                      : 'No messages yet'}
                   </span>
                   {c.muted && (
                     <span className="flag" data-testid="muted" role="img" aria-label="muted">

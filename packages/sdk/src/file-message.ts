@@ -1,4 +1,4 @@
-import { MessageType, type FileContent, type Message } from './types.js';
+import { MessageType, type FileContent, type GroupNoticeContent, type Message } from './types.js';
 
 /** Message types whose content names a file. */
 const FILE_TYPES: ReadonlySet<number> = new Set([
@@ -28,6 +28,27 @@ export function fileContent(message: Pick<Message, 'mType' | 'content'>): FileCo
       return undefined;
     }
     return value as FileContent;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The notice a group notice message (mType 10) carries, parsed; undefined for any
+ * other message or a content that is not a notice object. `type` is kept as sent:
+ * a client shows a type it does not know as a generic line rather than hiding it.
+ */
+export function groupNotice(
+  message: Pick<Message, 'mType' | 'content'>,
+): GroupNoticeContent | undefined {
+  if (message.mType !== MessageType.notice || !message.content) return undefined;
+  try {
+    const value = JSON.parse(message.content) as Partial<GroupNoticeContent> | null;
+    if (!value || typeof value !== 'object' || typeof value.type !== 'string') return undefined;
+    return {
+      ...value,
+      operatorId: typeof value.operatorId === 'string' ? value.operatorId : '',
+    } as GroupNoticeContent;
   } catch {
     return undefined;
   }

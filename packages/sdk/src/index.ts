@@ -14,7 +14,7 @@ export {
   type SendFileInput,
   type SendInput,
 } from './client.js';
-export { fileContent, messageTypeFor } from './file-message.js';
+export { fileContent, groupNotice, messageTypeFor } from './file-message.js';
 export { Emitter } from './emitter.js';
 export { ApiError, DisconnectedError, ErrorCode, isTransient, TimeoutError } from './errors.js';
 export {

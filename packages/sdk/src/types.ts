@@ -9,8 +9,22 @@
 export const ChatType = { group: 1, single: 2 } as const;
 export type ChatType = (typeof ChatType)[keyof typeof ChatType];
 
-/** mType: 0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video (1, 2, 4, 5 carry a file). */
-export const MessageType = { text: 0, image: 1, file: 2, custom: 3, voice: 4, video: 5 } as const;
+/**
+ * mType: 0 text, 1 image, 2 file, 3 custom, 4 voice, 5 video (1, 2, 4, 5 carry a
+ * file), 10 a group notice posted by the server (`groupNotice` parses it).
+ */
+export const MessageType = {
+  text: 0,
+  image: 1,
+  file: 2,
+  custom: 3,
+  voice: 4,
+  video: 5,
+  notice: 10,
+} as const;
+
+/** The `sendId` of messages the server itself posts (group notices, system notices). */
+export const SYSTEM_SENDER = 'system';
 
 /** handleResult of friend and group requests. */
 export const HandleResult = { pending: 1, accepted: 2, refused: 3, cancelled: 4 } as const;

@@ -15,13 +15,16 @@ export class ContactsStore {
 
   /** Follows the pushes about people and groups on a new session's client. */
   attach(client: ChatClient): void {
-    // Friend and group pushes (one event each): reload what they changed.
+    // Friend pushes and join requests (one event each): reload what they changed. The
+    // other group pushes are the group part's (GroupsStore), with the members on screen.
     for (const method of SOCIAL_PUSH_METHODS) {
       client.on(method, () => {
         if (method.startsWith('friend.')) {
           void this.refreshFriends().catch((e: unknown) => this.core.fail(e));
           void this.refreshOnline();
-        } else void this.refreshGroups().catch((e: unknown) => this.core.fail(e));
+        } else if (method.startsWith('group.request')) {
+          void this.refreshGroups().catch((e: unknown) => this.core.fail(e));
+        }
       });
     }
     client.on('state', ({ state }) => {
@@ -48,9 +51,30 @@ export class ContactsStore {
   }
 
   async refreshSocial(): Promise<void> {
-    await Promise.all([this.refreshFriends(), this.refreshGroups()]).catch((err: unknown) =>
-      this.core.fail(err),
+    await Promise.all([this.refreshFriends(), this.refreshGroups(), this.refreshBlocked()]).catch(
+      (err: unknown) => this.core.fail(err),
     );
+  }
+
+  async refreshBlocked(): Promise<void> {
+    this.core.set({ blocked: await this.core.api.blacklist() });
+  }
+
+  /** Blocks a user: they can no longer message me, befriend me or invite me to a group. */
+  async block(userId: string): Promise<void> {
+    await this.core.api.block(userId);
+    await this.refreshBlocked();
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.core.api.unblock(userId);
+    await this.refreshBlocked();
+  }
+
+  /** Sets my private name for a friend ('' clears it); lists and titles show it. */
+  async setRemark(friendUid: string, remark: string): Promise<void> {
+    await this.core.api.setFriendRemark({ friendUid, remark });
+    await this.refreshFriends();
   }
 
   async refreshFriends(): Promise<void> {

@@ -1,5 +1,6 @@
 import {
   ChatType,
+  SYSTEM_SENDER,
   type ChatClient,
   type Conversation,
   type ConversationState,
@@ -9,6 +10,7 @@ import {
 import type { ContactsStore } from './contacts.js';
 import type { StoreCore } from './core.js';
 import type { MessagesStore } from './messages.js';
+import { displayName } from './names.js';
 import type { State } from './state.js';
 
 /**
@@ -320,6 +322,8 @@ export class ConversationsStore {
     if (conversation.chatType === ChatType.group) {
       return state.groups.find((g) => g.id === conversation.targetId)?.name ?? 'Group';
     }
-    return state.users[conversation.targetId]?.nickname ?? '…';
+    // Notices from other systems arrive in a conversation with the system sender.
+    if (conversation.targetId === SYSTEM_SENDER) return 'System notices';
+    return displayName(state, conversation.targetId);
   }
 }

@@ -1,4 +1,4 @@
-import { ApiError, type ChatClient } from '@easy-chat/sdk';
+import { ApiError, SYSTEM_SENDER, type ChatClient } from '@easy-chat/sdk';
 import { initialState, type State } from './state.js';
 
 /**
@@ -65,7 +65,7 @@ export class StoreCore {
   /** Fetches nicknames of users not known yet. */
   lookup(ids: string[]): void {
     const missing = [...new Set(ids)].filter(
-      (id) => id && !this.state.users[id] && !this.lookingUp.has(id),
+      (id) => id && id !== SYSTEM_SENDER && !this.state.users[id] && !this.lookingUp.has(id),
     );
     if (missing.length === 0 || !this.client) return;
     for (const id of missing) this.lookingUp.add(id);

@@ -3,12 +3,14 @@ import {
   fileContent,
   MessageType,
   newClientMsgId,
+  SYSTEM_SENDER,
   type ChatClient,
   type Message,
 } from '@easy-chat/sdk';
 import type { ContactsStore } from './contacts.js';
 import { withDelivered, withMessage, type ConversationsStore } from './conversations.js';
 import { notifyHidden } from './notifications.js';
+import { noticeUsers, withMutes } from './notices.js';
 import type { StoreCore } from './core.js';
 import type { ChatMessage, HistoryState } from './state.js';
 
@@ -78,7 +80,9 @@ export class MessagesStore {
     const id = message.conversationId;
     const before = this.core.getState();
     const mine = message.sendId === before.me?.id;
-    const seen = before.activeId === id && document.visibilityState === 'visible';
+    const notice = message.mType === MessageType.notice;
+    // A notice never counts toward unread (DESIGN.md §7): as if seen as it arrives.
+    const seen = notice || (before.activeId === id && document.visibilityState === 'visible');
     this.core.set((s) => {
       const conversations = {
         ...s.conversations,
@@ -91,13 +95,13 @@ export class MessagesStore {
       };
     });
     const state = this.core.getState();
-    if (source === 'push' && !mine) {
+    if (source === 'push' && !mine && !notice) {
       notifyHidden(state, message, () => {
         window.focus();
         void this.conversations.open(id);
       });
     }
-    if (!state.users[message.sendId]) this.core.lookup([message.sendId]);
+    if (!notice && !state.users[message.sendId]) this.core.lookup([message.sendId]);
     if (message.chatType === ChatType.group && !state.groups.some((g) => g.id === id)) {
       void this.contacts.refreshGroups();
     }
@@ -123,8 +127,11 @@ export class MessagesStore {
         count: PAGE,
         ...(oldest !== undefined ? { endSeq: oldest - 1 } : {}),
       });
-      this.core.lookup(page.map((m) => m.sendId));
+      this.core.lookup(
+        page.flatMap((m) => (m.sendId === SYSTEM_SENDER ? noticeUsers(m) : [m.sendId])),
+      );
       this.core.set((s) => ({
+        memberMutes: withMutes(s.memberMutes, page, true),
         messages: {
           ...s.messages,
           [conversationId]: mergeMessages(s.messages[conversationId] ?? [], page),

@@ -19,6 +19,8 @@ export class SessionStore {
   ) {}
 
   private watchingPage = false;
+  /** A password change is under way: its own socket's closing is expected. */
+  private rotating = false;
 
   /** Resumes a session saved in this browser, if any. */
   async resume(): Promise<void> {
@@ -46,6 +48,30 @@ export class SessionStore {
     history.replaceState(null, '', `${location.pathname}${location.search}`);
   }
 
+  /**
+   * Changes my password. The server ends every other session and answers a new
+   * token: this tab goes on with it (a new client, so the old token's socket,
+   * which the server closes, is not mistaken for a lost session).
+   */
+  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    // The old token's socket may be closed before the answer is read: not a logout.
+    this.rotating = true;
+    try {
+      const { token } = await this.core.api.changePassword({ oldPassword, newPassword });
+      await this.start(token);
+    } finally {
+      this.rotating = false;
+    }
+  }
+
+  /** Deletes my account (confirmed by my password), then back to the login screen. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.core.api.deleteAccount(password);
+    this.stop();
+    history.replaceState(null, '', `${location.pathname}${location.search}`);
+    this.core.set({ notice: { text: 'Your account was deleted.', kind: 'info' } });
+  }
+
   private stop(): void {
     localStorage.removeItem(TOKEN_KEY);
     this.core.client?.disconnect();
@@ -59,7 +85,7 @@ export class SessionStore {
     const client = newClient(token);
     this.core.client = client;
     client.on('authError', () => {
-      if (this.core.client !== client) return;
+      if (this.core.client !== client || this.rotating) return;
       this.stop();
       this.core.set({ notice: { text: 'Your session ended. Please log in again.', kind: 'info' } });
     });

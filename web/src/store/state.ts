@@ -1,4 +1,5 @@
 import type {
+  BlockedUser,
   ConnectionState,
   Conversation,
   FileContent,
@@ -73,6 +74,13 @@ export interface State {
   groups: Group[];
   groupRequests: Record<string, GroupRequest[]>;
   members: Record<string, GroupMember[]>;
+  /** Users I blocked (the block list), most recent first. */
+  blocked: BlockedUser[];
+  /**
+   * groupId → userId → muted until (epoch ms; 0 lifted), as last told by a notice,
+   * a push or my own action (the member list does not carry it).
+   */
+  memberMutes: Record<string, Record<string, number>>;
   // conversations
   conversations: Record<string, Conversation>;
   /** conversationId → reader → readSeq (the peer in a single chat, members in a group). */
@@ -106,6 +114,8 @@ export const initialState: State = {
   groups: [],
   groupRequests: {},
   members: {},
+  blocked: [],
+  memberMutes: {},
   conversations: {},
   reads: {},
   delivered: {},
