@@ -45,6 +45,20 @@ const BY_CLIENT_MSG_ID = new Precompiled<MessageRow>(
   'select * from messages where send_id = ? and client_msg_id = ?',
 );
 
+/**
+ * A history page or a sync page by seq alone (the common reads): precompiled for both
+ * orders. The reader's own deletions are left out by the `not exists` probe.
+ */
+const pageBySeq = (order: 'asc' | 'desc') =>
+  new Precompiled<MessageRow>(
+    `select * from messages
+     where conversation_id = ? and seq > ? and seq <= ?
+       and not exists (select 1 from message_deletions d
+         where d.user_id = ? and d.conversation_id = ? and d.msg_id = messages.id)
+     order by seq ${order} limit ?`,
+  );
+const PAGE_BY_SEQ = { asc: pageBySeq('asc'), desc: pageBySeq('desc') };
+
 /** Messages in SQL; every read is by (conversation, seq) or an id. */
 export class MessageRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -89,6 +103,21 @@ export class MessageRepository {
   }
 
   async range(range: MessageRange): Promise<Message[]> {
+    const bySeqOnly = range.startSendTime === undefined && range.endSendTime === undefined;
+    if (bySeqOnly && range.viewer !== undefined) {
+      // startSeq ≤ seq ≤ endSeq, above afterSeq: one lower and one upper bound.
+      const above = Math.max(range.afterSeq, (range.startSeq ?? 0) - 1);
+      const upTo = range.endSeq ?? Number.MAX_SAFE_INTEGER;
+      const { rows } = await PAGE_BY_SEQ[range.order].execute(this.db, [
+        range.conversationId,
+        above,
+        upTo,
+        range.viewer,
+        range.conversationId,
+        range.limit,
+      ]);
+      return rows.map(toMessage);
+    }
     let q: SelectQueryBuilder<Database, 'messages', MessageRow> = this.db
       .selectFrom('messages')
       .selectAll()
