@@ -10,6 +10,7 @@
  *                          BENCH_GROUP_ROUNDS=3 BENCH_WORKERS=4
  */
 import { connectUsers, type Placement } from './support/clients.js';
+import { cpuMicros } from './support/cpu.js';
 import type { Target } from './support/drivers.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -44,6 +45,8 @@ export interface GroupRound {
   lastMemberMax: number;
   /** Delay of every delivery, as quantiles 0..100 (101 points), for the chart. */
   delayQuantiles: number[];
+  /** Server CPU time (all its processes) per delivery, µs, from sending to the last arrival. */
+  cpuUsPerDelivery: number;
 }
 export interface GroupRow {
   system: string;
@@ -53,6 +56,9 @@ export interface GroupRow {
   perSecond: number;
   lastMemberP50: number;
   lastMemberMax: number;
+  /** Median over rounds, with the lowest and highest. */
+  cpuUsPerDelivery: number;
+  cpuRange: [number, number];
   complete: boolean;
 }
 export interface GroupResult {
@@ -98,6 +104,8 @@ async function prepare(system: System, pool: Pool, size: number, set: string): P
       perSecond: 0,
       lastMemberP50: 0,
       lastMemberMax: 0,
+      cpuUsPerDelivery: 0,
+      cpuRange: [0, 0],
       complete: true,
     },
   };
@@ -106,6 +114,7 @@ async function prepare(system: System, pool: Pool, size: number, set: string): P
 async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<GroupRound> {
   await pool.all('reset', () => ({ set: entry.set }));
   const expected = (entry.members - 1) * opts.messages;
+  const cpuBefore = cpuMicros(entry.system.pids());
   const { sentAt } = await withProgress(
     `${entry.system.label} (${entry.members}): sending`,
     () => `sent ${pool.workers[entry.sender.worker]!.progress.sent ?? 0}/${opts.messages}`,
@@ -125,6 +134,7 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
     if (total >= expected || Date.now() > deadline) break;
     await sleep(100);
   }
+  const cpuUs = cpuMicros(entry.system.pids()) - cpuBefore;
   arrivals = await pool.all('arrivals', () => ({ set: entry.set, delays: true }));
   const deliveries = arrivals.reduce((n, a) => n + a.received, 0);
   const last: Record<string, number> = {};
@@ -144,9 +154,10 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
       { length: 101 },
       (_, q) => delays[Math.min(delays.length - 1, Math.floor((q / 100) * delays.length))]!,
     ),
+    cpuUsPerDelivery: cpuUs / Math.max(1, deliveries),
   };
   log(
-    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms (${deliveries}/${expected})`,
+    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms, ${r.cpuUsPerDelivery.toFixed(2)} CPU-µs/delivery (${deliveries}/${expected})`,
   );
   return r;
 }
@@ -194,6 +205,9 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
       row.perSecond = median(row.rounds.map((r) => r.perSecond));
       row.lastMemberP50 = median(row.rounds.map((r) => r.lastMemberP50));
       row.lastMemberMax = median(row.rounds.map((r) => r.lastMemberMax));
+      const cpu = row.rounds.map((r) => r.cpuUsPerDelivery);
+      row.cpuUsPerDelivery = median(cpu);
+      row.cpuRange = [Math.min(...cpu), Math.max(...cpu)];
       row.complete = row.rounds.every((r) => r.deliveries >= r.expected);
       rows.push(row);
     }
@@ -209,7 +223,12 @@ if (isMain(import.meta))
       messages: envNumber('BENCH_GROUP_MESSAGES', 20),
       rounds: envNumber('BENCH_GROUP_ROUNDS', 3),
       workers: envNumber('BENCH_WORKERS', 4),
-      systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],
+      systems: (process.env.BENCH_GROUP_SYSTEMS?.split(',') ?? [
+        'easy-chat',
+        'ejabberd',
+        'socket.io',
+        'ws',
+      ]) as GroupSystem[],
       timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,
     });
     writeResult('group', result);

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GroupResult } from './group.js';
+import type { GroupResult, GroupRow } from './group.js';
 import type { HistoryResult } from './history.js';
 import type { IdleResult } from './idle.js';
 import type { PrivateResult } from './private-chat.js';
@@ -204,9 +204,14 @@ function groupSection(r: GroupResult): string[] {
   );
   const sizes = [...new Set(r.rows.map((x) => x.size))];
   out.push(
-    '| members | system | deliveries/s (rounds) | last member p50 / max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| members | system | deliveries/s (rounds) | last member p50 / max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this | server CPU-µs per delivery (range) | CPU: easy-chat ÷ this |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
+  // Older result files have no CPU figures.
+  const cpuOf = (x: GroupRow) =>
+    x.cpuUsPerDelivery
+      ? `${x.cpuUsPerDelivery.toFixed(1)} (${x.cpuRange[0].toFixed(1)}–${x.cpuRange[1].toFixed(1)})`
+      : '–';
   for (const size of sizes) {
     const rows = r.rows.filter((x) => x.size === size);
     const easy = rows.find((x) => isEasy(x.system));
@@ -215,7 +220,7 @@ function groupSection(r: GroupResult): string[] {
       const delivered = x.rounds.reduce((n, k) => n + k.deliveries, 0);
       const expected = x.rounds.reduce((n, k) => n + k.expected, 0);
       out.push(
-        `| ${size} | ${x.system} | ${f0(x.perSecond)} (${spread}) | ${f0(x.lastMemberP50)} / ${f0(x.lastMemberMax)} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} |`,
+        `| ${size} | ${x.system} | ${f0(x.perSecond)} (${spread}) | ${f0(x.lastMemberP50)} / ${f0(x.lastMemberMax)} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} | ${cpuOf(x)} | ${easy?.cpuUsPerDelivery && x !== easy && x.cpuUsPerDelivery ? ratio(easy.cpuUsPerDelivery, x.cpuUsPerDelivery) : ''} |`,
       );
     }
   }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -7,6 +8,13 @@ import type { EventMessage } from '../adapters/bus/event-message.js';
 
 /** Current payload version written by this code. */
 export const EVENT_VERSION = 1;
+
+/** One outbox row; run for every message stored, so precompiled. */
+const INSERT = new Precompiled(
+  `insert into outbox_events (id, type, aggregate, partition_key, envelope, created_at,
+     published_at, attempts)
+   values (?, ?, ?, ?, ?, ?, null, 0)`,
+);
 
 /**
  * Writes domain events into the outbox inside the caller's transaction, so an
@@ -42,19 +50,14 @@ export class EventRecorder {
         ...(traceId ? { traceId } : {}),
       },
     };
-    await trx
-      .insertInto('outboxEvents')
-      .values({
-        id: event.id,
-        type,
-        aggregate: event.aggregate,
-        partitionKey,
-        envelope: JSON.stringify(event),
-        createdAt: event.timestamp,
-        publishedAt: null,
-        attempts: 0,
-      })
-      .execute();
+    await INSERT.execute(trx, [
+      event.id,
+      type,
+      event.aggregate,
+      partitionKey,
+      JSON.stringify(event),
+      event.timestamp,
+    ]);
     return event;
   }
 }

@@ -173,3 +173,45 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     expect(owners).toHaveLength(1);
   });
 });
+
+describe.each(STORAGES)('relay lease on %s', (storageKind) => {
+  let storage: Storage;
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('renews only past half its term, and nobody takes it before it runs out', async () => {
+    const made = testConfig({ storage: storageKind });
+    storage = openStorage(made.config, MIGRATIONS);
+    cleanups.push(made.cleanup, () => storage.close());
+    await storage.migrate();
+    let now = 1_000_000;
+    const lease = (owner: string) =>
+      new RelayLease({ db: storage.db, name: 'outbox', owner, ttlMs: 1_000, clock: () => now });
+    const expiresAt = async () =>
+      (await storage.db.selectFrom('relayLeases').select('expiresAt').executeTakeFirstOrThrow())
+        .expiresAt;
+    const a = lease('a');
+    const b = lease('b');
+    expect(await a.acquire()).toBe(true);
+    expect(await expiresAt()).toBe(1_001_000);
+    // Within the first half: held without a write.
+    now += 499;
+    expect(await a.acquire()).toBe(true);
+    expect(await expiresAt()).toBe(1_001_000);
+    expect(await b.acquire()).toBe(false);
+    // Past half: renewed for a full term from now.
+    now += 2;
+    expect(await a.acquire()).toBe(true);
+    expect(await expiresAt()).toBe(1_001_501);
+    // Run out (its holder stopped asking): another owner takes it, and the first
+    // finds out on its next renewal.
+    now += 1_001;
+    expect(await b.acquire()).toBe(true);
+    expect(await a.acquire()).toBe(false);
+    // Given up: the other takes it at once.
+    await b.release();
+    expect(await a.acquire()).toBe(true);
+  });
+});

@@ -1,7 +1,17 @@
 import type { Kysely } from 'kysely';
-import { insertedRows, skipExisting } from '../adapters/storage/portable.js';
+import { insertedRows, isMysql, skipExisting } from '../adapters/storage/portable.js';
+import { Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
+
+/** Asked and written once per event per consumer, so precompiled. */
+const SEEN = new Precompiled(
+  'select event_id from processed_events where consumer = ? and event_id = ?',
+);
+const MARK = new Precompiled(
+  `insert into processed_events (consumer, event_id, processed_at) values (?, ?, ?)
+   on conflict do nothing`,
+);
 
 /**
  * Consumer-side de-duplication: the broker delivers at least once, so each
@@ -34,16 +44,15 @@ export class ProcessedEvents {
   }
 
   async seen(consumer: string, eventId: string): Promise<boolean> {
-    const row = await this.deps.db
-      .selectFrom('processedEvents')
-      .select('eventId')
-      .where('consumer', '=', consumer)
-      .where('eventId', '=', eventId)
-      .executeTakeFirst();
-    return row !== undefined;
+    return (await SEEN.first(this.deps.db, [consumer, eventId])) !== undefined;
   }
 
   async mark(consumer: string, eventId: string): Promise<void> {
+    const { db, clock } = this.deps;
+    if (!isMysql(db)) {
+      await MARK.execute(db, [consumer, eventId, clock()]);
+      return;
+    }
     await this.deps.db
       .insertInto('processedEvents')
       .values({ consumer, eventId, processedAt: this.deps.clock() })

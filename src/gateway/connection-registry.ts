@@ -56,9 +56,13 @@ export class ConnectionRegistry {
    */
   deliver(userIds: Iterable<string>, text: string, exceptConnectionId?: string): number {
     let sent = 0;
+    // UTF-8 encoded once for every socket (ws would encode a string again per send).
+    let bytes: Buffer | undefined;
     for (const userId of userIds) {
       for (const connection of this.forUser(userId)) {
-        if (connection.id !== exceptConnectionId && connection.send(text)) sent += 1;
+        if (connection.id === exceptConnectionId) continue;
+        bytes ??= Buffer.from(text);
+        if (connection.send(bytes)) sent += 1;
       }
     }
     return sent;

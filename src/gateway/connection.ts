@@ -78,14 +78,15 @@ export class Connection {
    * the client is not keeping up: it is disconnected (it will reconnect and sync)
    * rather than buffered without bound. Returns whether the frame was queued.
    */
-  send(text: string): boolean {
+  send(text: string | Buffer): boolean {
     if (!this.isOpen) return false;
     if (this.socket.bufferedAmount > this.limits.sendHighWaterBytes) {
       this.onSlowConsumer(this);
       this.close(CloseCode.slowConsumer, 'slow consumer');
       return false;
     }
-    this.socket.send(text);
+    // A Buffer is the UTF-8 of a JSON frame: sent as a text frame all the same.
+    this.socket.send(text, { binary: false });
     return true;
   }
 

@@ -290,8 +290,7 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await fay.testId('composer-muted').waitFor({ state: 'detached' });
     await fay.send('Back again');
 
-    // Notices never count as unread: Eva, in another tab of the app, sees no badge
-    // for them (Fay's message counts).
+    // Notices never count as unread: with another chat open, Eva gets no badge for them.
     await eva.tab('Contacts');
     await eva.testId('friend').filter({ hasText: 'Dan' }).click();
     await fayRow.getByTestId('mute-minutes').fill('1');

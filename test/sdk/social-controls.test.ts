@@ -14,17 +14,18 @@ import {
 } from '@easy-chat/sdk';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORAGES } from '../support/backends.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import { sdkClient } from '../support/sdk.js';
 import { befriend, createGroupWith } from '../support/social.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-describe('SDK social and group controls against a real server', () => {
+describe.each(STORAGES)('SDK social and group controls against a real server on %s', (storage) => {
   let t: TestApp;
   const clients: ChatClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ storage });
   });
   afterAll(async () => {
     for (const client of clients) client.disconnect();

@@ -54,6 +54,16 @@ export function ChatView({ conversationId }: { conversationId: string }) {
     setEditing(null);
   }, [conversationId]);
 
+  // A member mute ends by itself: draw the composer again when it does.
+  const myMutedUntil = state.memberMutes[conversationId]?.[state.me!.id] ?? 0;
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    const left = myMutedUntil - Date.now();
+    if (left <= 0) return;
+    const timer = setTimeout(() => redraw((n) => n + 1), Math.min(left + 50, 86_400_000));
+    return () => clearTimeout(timer);
+  }, [myMutedUntil]);
+
   if (!conversation) return <div className="empty">Loading…</div>;
   const single = conversation.chatType === ChatType.single;
   const title = store.conversations.titleOf(conversation);
@@ -75,7 +85,6 @@ export function ChatView({ conversationId }: { conversationId: string }) {
   const nameOf = (id: string) => displayName(state, id);
   const now = Date.now();
   const group = single ? undefined : state.groups.find((g) => g.id === conversationId);
-  const myMutedUntil = state.memberMutes[conversationId]?.[me] ?? 0;
   // Shown over the composer; a send the server refuses all the same says why in its bubble.
   const mutedReason = !group
     ? undefined

@@ -171,7 +171,7 @@ function ChangePassword() {
           value={newPassword}
           onChange={(e) => setNew(e.target.value)}
           minLength={8}
-          maxLength={72}
+          maxLength={128}
           required
           data-testid="new-password"
         />

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { TransactionRunner } from '../../adapters/storage/group-commit.js';
+import type { Database } from '../../adapters/storage/schema.js';
 import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
 import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -233,13 +235,9 @@ export class ChatService {
         );
       }
       const { conversationId, recvId, chatType } = target;
+      let readBefore: MemberRow | undefined;
       if (chatType === ChatType.single) {
-        // Both parties get the conversation on the first message (the system is no party).
-        const parties = [
-          { conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: 0 },
-          { conversationId, userId: recvId, chatType, targetId: senderId, joinSeq: 0 },
-        ].filter((p) => p.userId !== SYSTEM_SENDER);
-        await conversations.ensureMembers(trx, parties, now, { show: true });
+        readBefore = await this.showPair(trx, target, senderId, seq, now);
       } else if (senderId === SYSTEM_SENDER) {
         await conversations.showAll(trx, conversationId, now);
       } else {
@@ -251,6 +249,7 @@ export class ChatService {
           now,
         );
         await conversations.showAll(trx, conversationId, now);
+        readBefore = await conversations.readUpToOwn(trx, conversationId, senderId, seq, now);
       }
       await events.record(trx, 'message-sent', target.conversationId, {
         msgId,
@@ -262,12 +261,42 @@ export class ChatService {
         mType: message.mType,
         sendTime: now,
       });
-      const readBefore =
-        senderId === SYSTEM_SENDER
-          ? undefined
-          : await conversations.readUpToOwn(trx, conversationId, senderId, seq, now);
       return { message, readBefore };
     });
+  }
+
+  /**
+   * A single chat's message shows the conversation to both parties (creating their
+   * rows on the first message; the system is no party) and moves the sender's read
+   * position to it. One read of both rows decides it: on the usual path (both there,
+   * both shown) only the sender's read position is written. Returns the sender's
+   * state before its read position moved (undefined when it did not move).
+   */
+  private async showPair(
+    trx: Kysely<Database>,
+    target: Target,
+    senderId: string,
+    seq: number,
+    now: number,
+  ): Promise<MemberRow | undefined> {
+    const { conversations } = this.deps;
+    const { conversationId, recvId, chatType } = target;
+    const rows = await conversations.pair(trx, conversationId, senderId, recvId);
+    const parties = [
+      { conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: 0 },
+      { conversationId, userId: recvId, chatType, targetId: senderId, joinSeq: 0 },
+    ].filter((p) => p.userId !== SYSTEM_SENDER);
+    const unseen = parties.filter((p) => rows.find((r) => r.userId === p.userId)?.isShow !== 1);
+    if (unseen.length > 0) await conversations.ensureMembers(trx, unseen, now, { show: true });
+    if (senderId === SYSTEM_SENDER) return undefined;
+    const stored = rows.find((r) => r.userId === senderId);
+    // The sender's row as ensureMembers left it: shown, or new with nothing read.
+    const before: MemberRow = stored
+      ? { ...stored, isShow: 1 }
+      : { ...parties[0]!, readSeq: 0, isShow: 1, pinned: 0, muted: 0, clearSeq: 0, mentionSeq: 0 };
+    if (before.readSeq >= seq) return undefined;
+    await conversations.advanceRead(trx, conversationId, senderId, seq, now);
+    return before;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
+import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
 import { MessageType, type ChatType } from './im.entity.js';
 
@@ -27,6 +28,36 @@ const MEMBER_COLUMNS = [
   'clearSeq',
   'mentionSeq',
 ] as const;
+
+/** The same columns in SQL. */
+const MEMBER_SQL_COLUMNS = MEMBER_COLUMNS.map((c) =>
+  c.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
+).join(', ');
+
+/** The statements every send runs, precompiled (Precompiled). */
+const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(
+  `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
+   values (?, ?, 1, ?, ?, ?)
+   on conflict (id) do update set max_seq = conversations.max_seq + 1,
+     last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
+   returning max_seq`,
+);
+const MEMBER = new Precompiled<MemberRow>(
+  `select ${MEMBER_SQL_COLUMNS}
+   from conversation_members where conversation_id = ? and user_id = ?`,
+);
+const PAIR = new Precompiled<MemberRow>(
+  `select ${MEMBER_SQL_COLUMNS}
+   from conversation_members where conversation_id = ? and user_id in (?, ?)`,
+);
+const ADVANCE_READ = new Precompiled(
+  `update conversation_members set read_seq = ?, updated_at = ?
+   where conversation_id = ? and user_id = ? and read_seq < ?`,
+);
+const SHOW_ALL = new Precompiled(
+  `update conversation_members set is_show = 1, updated_at = ?
+   where conversation_id = ? and is_show = 0`,
+);
 
 /** A user's own settings of a conversation. */
 export interface MemberSettings {
@@ -75,16 +106,17 @@ export class ConversationRepository {
     msgId: string,
     now: number,
   ): Promise<number> {
-    const insert = trx.insertInto('conversations').values({
-      id: conversation.id,
-      chatType: conversation.chatType,
-      maxSeq: 1,
-      lastMsgId: msgId,
-      createdAt: now,
-      updatedAt: now,
-    });
     if (isMysql(trx)) {
-      await insert
+      await trx
+        .insertInto('conversations')
+        .values({
+          id: conversation.id,
+          chatType: conversation.chatType,
+          maxSeq: 1,
+          lastMsgId: msgId,
+          createdAt: now,
+          updatedAt: now,
+        })
         .onDuplicateKeyUpdate((eb) => ({
           maxSeq: eb('conversations.maxSeq', '+', 1),
           lastMsgId: msgId,
@@ -93,17 +125,14 @@ export class ConversationRepository {
         .execute();
       return this.maxSeq(conversation.id, trx);
     }
-    const row = await insert
-      .onConflict((oc) =>
-        oc.column('id').doUpdateSet((eb) => ({
-          maxSeq: eb('conversations.maxSeq', '+', 1),
-          lastMsgId: msgId,
-          updatedAt: now,
-        })),
-      )
-      .returning('maxSeq')
-      .executeTakeFirstOrThrow();
-    return row.maxSeq;
+    const row = await NEXT_SEQ.first(trx, [
+      conversation.id,
+      conversation.chatType,
+      msgId,
+      now,
+      now,
+    ]);
+    return row!.maxSeq;
   }
 
   /**
@@ -194,12 +223,7 @@ export class ConversationRepository {
 
   /** A new message makes a hidden conversation visible again for everyone in it. */
   async showAll(trx: Kysely<Database>, conversationId: string, now: number) {
-    await trx
-      .updateTable('conversationMembers')
-      .set({ isShow: 1, updatedAt: now })
-      .where('conversationId', '=', conversationId)
-      .where('isShow', '=', 0)
-      .execute();
+    await SHOW_ALL.execute(trx, [now, conversationId]);
   }
 
   async member(
@@ -207,12 +231,17 @@ export class ConversationRepository {
     userId: string,
     trx: Kysely<Database> = this.db,
   ): Promise<MemberRow | undefined> {
-    return trx
-      .selectFrom('conversationMembers')
-      .select(MEMBER_COLUMNS)
-      .where('conversationId', '=', conversationId)
-      .where('userId', '=', userId)
-      .executeTakeFirst();
+    return MEMBER.first(trx, [conversationId, userId]);
+  }
+
+  /** The rows of two participants (those that exist), in one read. */
+  async pair(
+    trx: Kysely<Database>,
+    conversationId: string,
+    a: string,
+    b: string,
+  ): Promise<MemberRow[]> {
+    return (await PAIR.execute(trx, [conversationId, a, b])).rows;
   }
 
   async members(conversationId: string): Promise<MemberRow[]> {
@@ -380,14 +409,7 @@ export class ConversationRepository {
     readSeq: number,
     now: number,
   ): Promise<boolean> {
-    const result = await trx
-      .updateTable('conversationMembers')
-      .set({ readSeq, updatedAt: now })
-      .where('conversationId', '=', conversationId)
-      .where('userId', '=', userId)
-      .where('readSeq', '<', readSeq)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    return (await ADVANCE_READ.affected(trx, [readSeq, now, conversationId, userId, readSeq])) > 0;
   }
 
   async setShow(conversationId: string, userId: string, isShow: boolean, now: number) {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
 import type { ChatType, Message, ReplySnapshot } from './im.entity.js';
 
@@ -34,12 +35,51 @@ export type MessagePatch = Partial<
   Pick<MessagesTable, 'content' | 'editedAt' | 'revokedBy' | 'revokedAt' | 'replyTo'>
 > & { reactions?: Record<string, string[]> | null; modSeq: number };
 
+/** The statements every send runs, precompiled (Precompiled). */
+const INSERT = new Precompiled(
+  `insert into messages (id, conversation_id, seq, chat_type, send_id, recv_id, send_time,
+     m_type, content, client_msg_id, reply_msg_id, reply_to, at_user_ids, at_all)
+   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+);
+const BY_CLIENT_MSG_ID = new Precompiled<MessageRow>(
+  'select * from messages where send_id = ? and client_msg_id = ?',
+);
+
+/**
+ * A history page or a sync page by seq alone (the common reads): precompiled for both
+ * orders. The reader's own deletions are left out by the `not exists` probe.
+ */
+const pageBySeq = (order: 'asc' | 'desc') =>
+  new Precompiled<MessageRow>(
+    `select * from messages
+     where conversation_id = ? and seq > ? and seq <= ?
+       and not exists (select 1 from message_deletions d
+         where d.user_id = ? and d.conversation_id = ? and d.msg_id = messages.id)
+     order by seq ${order} limit ?`,
+  );
+const PAGE_BY_SEQ = { asc: pageBySeq('asc'), desc: pageBySeq('desc') };
+
 /** Messages in SQL; every read is by (conversation, seq) or an id. */
 export class MessageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(trx: Kysely<Database>, message: Message): Promise<void> {
-    await trx.insertInto('messages').values(toRow(message)).execute();
+  async insert(trx: Kysely<Database>, m: Message): Promise<void> {
+    await INSERT.execute(trx, [
+      m.msgId,
+      m.conversationId,
+      m.seq,
+      m.chatType,
+      m.sendId,
+      m.recvId,
+      m.sendTime,
+      m.mType,
+      m.content,
+      m.clientMsgId,
+      m.replyTo?.msgId ?? null,
+      m.replyTo ? JSON.stringify(m.replyTo) : null,
+      m.atUserIds?.length ? JSON.stringify(m.atUserIds) : null,
+      m.atAll ? 1 : 0,
+    ]);
   }
 
   async findById(id: string): Promise<Message | undefined> {
@@ -58,16 +98,26 @@ export class MessageRepository {
   }
 
   async findByClientMsgId(sendId: string, clientMsgId: string): Promise<Message | undefined> {
-    const row = await this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('sendId', '=', sendId)
-      .where('clientMsgId', '=', clientMsgId)
-      .executeTakeFirst();
+    const row = await BY_CLIENT_MSG_ID.first(this.db, [sendId, clientMsgId]);
     return row && toMessage(row);
   }
 
   async range(range: MessageRange): Promise<Message[]> {
+    const bySeqOnly = range.startSendTime === undefined && range.endSendTime === undefined;
+    if (bySeqOnly && range.viewer !== undefined) {
+      // startSeq ≤ seq ≤ endSeq, above afterSeq: one lower and one upper bound.
+      const above = Math.max(range.afterSeq, (range.startSeq ?? 0) - 1);
+      const upTo = range.endSeq ?? Number.MAX_SAFE_INTEGER;
+      const { rows } = await PAGE_BY_SEQ[range.order].execute(this.db, [
+        range.conversationId,
+        above,
+        upTo,
+        range.viewer,
+        range.conversationId,
+        range.limit,
+      ]);
+      return rows.map(toMessage);
+    }
     let q: SelectQueryBuilder<Database, 'messages', MessageRow> = this.db
       .selectFrom('messages')
       .selectAll()
@@ -217,29 +267,6 @@ function notDeletedFor<O>(
       ),
     ),
   );
-}
-
-function toRow(m: Message): Omit<MessagesTable, 'modSeq' | 'atAll'> & { atAll: number } {
-  return {
-    id: m.msgId,
-    conversationId: m.conversationId,
-    seq: m.seq,
-    chatType: m.chatType,
-    sendId: m.sendId,
-    recvId: m.recvId,
-    sendTime: m.sendTime,
-    mType: m.mType,
-    content: m.content,
-    clientMsgId: m.clientMsgId,
-    editedAt: null,
-    revokedBy: null,
-    revokedAt: null,
-    replyMsgId: m.replyTo?.msgId ?? null,
-    replyTo: m.replyTo ? JSON.stringify(m.replyTo) : null,
-    atUserIds: m.atUserIds?.length ? JSON.stringify(m.atUserIds) : null,
-    atAll: m.atAll ? 1 : 0,
-    reactions: null,
-  };
 }
 
 /** A stored row as clients see it: optional fields only when set. */

@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
+import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { BlockedUser } from './social.entity.js';
 
 type Db = Kysely<Database>;
+
+/** Asked before every private message, so precompiled. */
+const IS_BLOCKED = new Precompiled('select 1 from blacklist where user_id = ? and blocked_uid = ?');
 
 /** The block list in SQL (one class for every dialect). */
 export class BlacklistRepository {
@@ -11,13 +15,7 @@ export class BlacklistRepository {
 
   /** Whether `userId` has blocked `otherUid`: one primary-key lookup. */
   async isBlocked(userId: string, otherUid: string, q: Db = this.db): Promise<boolean> {
-    const row = await q
-      .selectFrom('blacklist')
-      .select('userId')
-      .where('userId', '=', userId)
-      .where('blockedUid', '=', otherUid)
-      .executeTakeFirst();
-    return row !== undefined;
+    return (await IS_BLOCKED.first(q, [userId, otherUid])) !== undefined;
   }
 
   /** Adds the pair unless present (the primary key decides). True if this call added it. */

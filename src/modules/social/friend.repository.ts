@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
+import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, FriendRequestsTable } from '../../adapters/storage/schema.js';
 import { HandleResult, pairKey, type Friend, type FriendRequest } from './social.entity.js';
 
 type Db = Kysely<Database>;
+
+/** Asked before every private message, so precompiled. */
+const ARE_FRIENDS = new Precompiled('select 1 from friends where user_id = ? and friend_uid = ?');
 
 const REQUEST_COLUMNS = ['id', 'userId', 'reqUid', 'reqMsg', 'reqTime', 'handleResult'] as const;
 
@@ -16,13 +20,7 @@ export class FriendRepository {
   constructor(private readonly db: Db) {}
 
   async areFriends(userId: string, friendUid: string, q: Db = this.db): Promise<boolean> {
-    const row = await q
-      .selectFrom('friends')
-      .select('userId')
-      .where('userId', '=', userId)
-      .where('friendUid', '=', friendUid)
-      .executeTakeFirst();
-    return row !== undefined;
+    return (await ARE_FRIENDS.first(q, [userId, friendUid])) !== undefined;
   }
 
   async findRequest(id: string, q: Db = this.db): Promise<FriendRequest | undefined> {

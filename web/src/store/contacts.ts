@@ -16,7 +16,7 @@ export class ContactsStore {
   /** Follows the pushes about people and groups on a new session's client. */
   attach(client: ChatClient): void {
     // Friend pushes and join requests (one event each): reload what they changed. The
-    // other group pushes are the group part's (GroupsStore), with the members on screen.
+    // other group pushes are the group part's (GroupAdminStore), with the members on screen.
     for (const method of SOCIAL_PUSH_METHODS) {
       client.on(method, () => {
         if (method.startsWith('friend.')) {

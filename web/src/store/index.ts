@@ -3,7 +3,7 @@ import { ContactsStore } from './contacts.js';
 import { ConversationsStore } from './conversations.js';
 import { StoreCore } from './core.js';
 import { FilesStore } from './files.js';
-import { GroupsStore } from './groups.js';
+import { GroupAdminStore } from './group-admin.js';
 import { MessagesStore } from './messages.js';
 import { SessionStore } from './session.js';
 
@@ -23,7 +23,7 @@ export class Store extends StoreCore {
   readonly messages = new MessagesStore(this);
   readonly files = new FilesStore(this);
   readonly changes = new ChangesStore(this);
-  readonly groupAdmin = new GroupsStore(this);
+  readonly groupAdmin = new GroupAdminStore(this);
   readonly session: SessionStore;
 
   constructor() {

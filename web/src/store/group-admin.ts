@@ -25,7 +25,7 @@ const GROUP_CHANGES = [
  * shows of it live: the member count, names and mutes follow the group pushes
  * and the notices (mType 10) that every member receives in the conversation.
  */
-export class GroupsStore {
+export class GroupAdminStore {
   contacts!: ContactsStore;
 
   constructor(private readonly core: StoreCore) {}

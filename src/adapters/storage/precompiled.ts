@@ -1,0 +1,47 @@
+import { CompiledQuery, PostgresAdapter, type QueryResult } from 'kysely';
+
+/** A Kysely instance or transaction of any database type. */
+interface Executor {
+  getExecutor(): { readonly adapter: unknown };
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
+/**
+ * A statement of the hot path (storing a message), written once in SQL and run as
+ * is, without Kysely building and compiling it per call: for a statement that runs
+ * thousands of times a second, building and compiling costs more than the database
+ * spends on it. It still runs through Kysely's executor, so it takes part in the
+ * caller's transaction and its rows come back camelCased like every other query's.
+ *
+ * The text uses `?` placeholders and plain snake_case identifiers, valid on SQLite,
+ * PostgreSQL and MySQL alike; on PostgreSQL the placeholders become `$1`, `$2`…
+ * Where the engines' syntax differs, the caller keeps a Kysely query for the odd one.
+ */
+export class Precompiled<Row = unknown> {
+  private readonly numbered: string;
+
+  constructor(private readonly text: string) {
+    this.numbered = numberPlaceholders(text);
+  }
+
+  execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
+    const sql = db.getExecutor().adapter instanceof PostgresAdapter ? this.numbered : this.text;
+    return db.executeQuery<Row>(CompiledQuery.raw(sql, parameters));
+  }
+
+  /** The first row, or undefined. */
+  async first(db: Executor, parameters: unknown[]): Promise<Row | undefined> {
+    return (await this.execute(db, parameters)).rows[0];
+  }
+
+  /** How many rows an INSERT, UPDATE or DELETE touched. */
+  async affected(db: Executor, parameters: unknown[]): Promise<number> {
+    return Number((await this.execute(db, parameters)).numAffectedRows ?? 0n);
+  }
+}
+
+/** `?` → `$1`, `$2`… (the statements given here quote no `?`). */
+function numberPlaceholders(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${(n += 1)}`);
+}
