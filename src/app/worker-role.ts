@@ -57,6 +57,8 @@ export async function startWorker(deps: {
       logger: deps.logger,
     }),
     pruneSentPushes(deps),
+    // After the delivery consumer stopped: the providers' connections (APNs HTTP/2).
+    { stop: () => services.pushSender.close() },
     ...(deps.jobs ? await startFanoutWorker(deps.jobs, delivery) : []),
   ];
   await events.startWorker();

@@ -17,3 +17,7 @@ export {
   type RecipientDirectory,
 } from './push-delivery.js';
 export { WebhookPushes } from './webhook-pushes.js';
+export { createProviderSenders, type ProviderSenders } from './provider-senders.js';
+export { FcmSender } from './fcm-sender.js';
+export { ApnsSender } from './apns-sender.js';
+export { ProviderError } from './provider-retry.js';

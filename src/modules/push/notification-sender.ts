@@ -63,6 +63,11 @@ export class PushDeliveryError extends Error {
 export class NotificationSender {
   constructor(private readonly deps: NotificationSenderDeps) {}
 
+  /** Closes the providers' connections (shutdown). */
+  close(): Promise<void> {
+    return this.deps.dispatcher.close();
+  }
+
   /** Sends what was not sent yet; answers how many notifications a provider accepted. */
   async deliver(
     message: SentMessage,

@@ -33,6 +33,12 @@ export class ProviderDispatcher {
     private readonly deps: { providers: PushProviders; metrics: PushMetrics; clock: Clock },
   ) {}
 
+  /** Closes the providers' connections (shutdown). */
+  async close(): Promise<void> {
+    const { fcm, apns } = this.deps.providers;
+    await Promise.all([fcm?.close?.(), apns?.close?.()]);
+  }
+
   /** Whether devices of this platform can be sent to. */
   has(platform: PushDevice['platform']): boolean {
     return this.deps.providers[platform] !== undefined;

@@ -4,16 +4,18 @@ import { rootCertificates } from 'node:tls';
 import webpush from 'web-push';
 import type { Config } from '../../config/config.schema.js';
 import type { PushProviders } from './provider-dispatcher.js';
+import { createProviderSenders } from './provider-senders.js';
 import { WebPushSender } from './webpush-sender.js';
 
 /**
  * The providers `push.*` configures. Web Push is on when both VAPID keys are set
- * (a half-set pair is a configuration error, not a silent "off"). FCM and APNs
- * plug into the `fcm` / `apns` slots (TokenSender); until configured their devices
- * are skipped and counted (`easychat_push_notifications_total{outcome="skipped"}`).
+ * (a half-set pair is a configuration error, not a silent "off"); FCM and APNs when
+ * `push.fcm` / `push.apns` have credentials. Devices of a platform left off are
+ * skipped and counted (`easychat_push_notifications_total{outcome="skipped"}`).
  */
 export function buildPushProviders(config: Config['push']): PushProviders {
-  const providers: PushProviders = {};
+  // FCM and APNs from push.fcm / push.apns (each on when its credential is set).
+  const providers: PushProviders = { ...createProviderSenders(config) };
   const web = config.webpush;
   if (web.publicKey !== '' || web.privateKey !== '') {
     if (web.publicKey === '' || web.privateKey === '' || web.subject === '') {
