@@ -16,6 +16,9 @@ interface Executor {
  * The text uses `?` placeholders and plain snake_case identifiers, valid on SQLite,
  * PostgreSQL and MySQL alike; on PostgreSQL the placeholders become `$1`, `$2`…
  * Where the engines' syntax differs, the caller keeps a Kysely query for the odd one.
+ *
+ * Make each one once, at module level, from a fixed text: every text becomes a
+ * named statement that each PostgreSQL connection keeps prepared.
  */
 export class Precompiled<Row = unknown> {
   private readonly numbered: string;
