@@ -47,6 +47,8 @@ export interface HistoryRow {
   cpuUs?: number;
   /** Lowest and highest CPU-µs per request of the rounds. */
   cpuRange?: [number, number];
+  /** CPU-µs per request of each round, in round order. */
+  cpuRounds?: number[];
 }
 export interface HistoryResult {
   meta: Meta;
@@ -254,6 +256,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       p99: median(s.p99),
       cpuUs: median(s.cpuUs),
       cpuRange: [Math.min(...s.cpuUs), Math.max(...s.cpuUs)],
+      cpuRounds: s.cpuUs,
       errors: s.errors,
     })),
   };

@@ -83,7 +83,8 @@ const easyChat: Driver = {
         const frame = JSON.parse((raw as Buffer).toString('utf8'));
         if (frame.method === 'push') {
           const d = frame.data;
-          if (d?.contentType === 0)
+          // Group notices (mType 10: joins of the fixture's members) are not measured chat.
+          if (d?.contentType === 0 && d.mType !== 10)
             conn.onMessage?.({
               from: d.sendId,
               content: d.content,

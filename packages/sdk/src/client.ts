@@ -599,8 +599,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.early.messages.push({ message, source });
       return;
     }
+    // A conversation that appeared after the list (a group joined, a new chat) is
+    // read from its start, which the server puts at the join: a push that overtook
+    // an earlier one (a join notice comes from the worker, chat from the API) leaves
+    // a gap that the sync fills, instead of the earlier message counting as history.
+    if (!known) this.tracker.start(id, 0);
     this.deliver(this.tracker.accept(message), source);
-    if (known && this.tracker.hasGap(id)) void this.sync([id]);
+    if (this.tracker.hasGap(id)) void this.sync([id]);
   }
 
   /** A changed message: a copy held behind a gap takes the new state too. */

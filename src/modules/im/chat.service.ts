@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../../adapters/storage/storage-errors.js';
 import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
 import { newId } from '../../shared/ids.js';
 import type { ChatAccess } from './chat-access.js';
 import type { ConversationRepository, MemberRow } from './conversation.repository.js';
@@ -65,6 +66,7 @@ export interface ChatServiceDeps {
   fanout: MessageFanout;
   readState: ReadState;
   clock: Clock;
+  logger: Logger;
   requireFriendship: boolean;
   /** Checks and links the file of image, file, voice and video messages. */
   attachments?: MessageAttachments;
@@ -166,7 +168,8 @@ export class ChatService {
   /**
    * The sender has read up to its own message: its other devices hear it (the
    * sending one knows from its answer). If the move passed over messages of others,
-   * they get a read receipt, as if the sender had marked them read.
+   * they get a read receipt, as if the sender had marked them read; passing over
+   * group notices only (nobody's message, never unread) sends none.
    */
   private readOwn(message: Message, before: MemberRow, exceptConnectionId?: string): void {
     const move = {
@@ -183,7 +186,14 @@ export class ChatService {
       conversationState(before, { readSeq: message.seq, isShow: true }),
       exceptConnectionId,
     );
-    if (before.readSeq < message.seq - 1) this.deps.readState.receipt(move, exceptConnectionId);
+    if (before.readSeq >= message.seq - 1) return;
+    const between = { afterSeq: before.readSeq, beforeSeq: message.seq };
+    void this.deps.messages
+      .hasUnreadOf(message.conversationId, message.sendId, between)
+      .then((passedOthers) => {
+        if (passedOthers) this.deps.readState.receipt(move, exceptConnectionId);
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'read receipt after send failed'));
   }
 
   private async store(

@@ -5,10 +5,12 @@ import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { WsClient, type Frame } from '../../../test/support/ws-client.js';
 
+/** A pushed chat message (group notices, mType 10, are pushed the same way but are not chat). */
 const isChatPush = (conversationId?: string) => (f: Frame) =>
   f.frameType === 0 &&
   f.method === 'push' &&
   f.data?.contentType === 0 &&
+  f.data.mType !== 10 &&
   (conversationId === undefined || f.data.conversationId === conversationId);
 
 describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
@@ -216,6 +218,8 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     const owner = await createUser(t.client);
     const members = await Promise.all(Array.from({ length: 19 }, () => createUser(t.client)));
     const groupId = await createGroupWith(owner, members);
+    // The group's history starts with its membership notices: the founding and 19 joins.
+    const notices = 20;
     const senders = await Promise.all([owner, ...members].map(connect));
     const answers = await Promise.all(
       senders.flatMap((s, i) =>
@@ -225,20 +229,22 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
       ),
     );
     const seqs = answers.map((m) => m.seq as number).sort((x, y) => x - y);
-    expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => notices + i + 1));
     const rows = await t.app.storage.db
       .selectFrom('messages')
-      .select('seq')
+      .select(['seq', 'mType'])
       .where('conversationId', '=', groupId)
       .orderBy('seq')
       .execute();
-    expect(rows.map((r) => r.seq)).toEqual(seqs);
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(rows.slice(0, notices).every((r) => r.mType === 10)).toBe(true);
+    expect(rows.slice(notices).map((r) => r.seq)).toEqual(seqs);
     const conversation = await t.app.storage.db
       .selectFrom('conversations')
       .select('maxSeq')
       .where('id', '=', groupId)
       .executeTakeFirstOrThrow();
-    expect(conversation.maxSeq).toBe(100);
+    expect(conversation.maxSeq).toBe(notices + 100);
   });
 
   it('delivers every group message exactly once per device, in seq order, to 50 members', async () => {
@@ -454,16 +460,25 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     const o = await connect(owner!);
     await o.call('conversation.chat', { chatType: 1, recvId: groupId, ...text('before') });
     await late!.client.post('/v1/social/group/putIn', { groupId, joinSource: 2 });
+    // Seqs: 1 founding notice, 2 early's join, 3 "before", 4 late's own join notice,
+    // which is the first thing late sees (and is never unread).
     const view = (await late!.client.get('/v1/im/conversation')).body.data.conversationList[
       groupId
     ];
     expect(view).toMatchObject({
       chatType: 1,
       targetId: groupId,
-      maxSeq: 1,
-      readSeq: 1,
+      maxSeq: 4,
+      readSeq: 3,
       unread: 0,
-      msg: null,
+      msg: { seq: 4, mType: 10, sendId: 'system' },
+    });
+    expect(JSON.parse(view.msg.content)).toEqual({
+      type: 'member.joined',
+      operatorId: late!.id,
+      userId: late!.id,
+      roleLevel: 3,
+      joinSource: 2,
     });
     const l = await connect(late!);
     const after = await o.call('conversation.chat', {
@@ -475,9 +490,13 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     const history = (
       await late!.client.get('/v1/im/chatlog', { query: { conversationId: groupId } })
     ).body.data.list;
-    expect(history.map((m: { content: string }) => m.content)).toEqual(['after']);
+    expect(history.map((m: { seq: number; mType: number }) => [m.seq, m.mType])).toEqual([
+      [after.seq, 0],
+      [4, 10],
+    ]);
+    expect(after.seq).toBe(5);
     const sync = await l.call('conversation.sync', { conversations: { [groupId]: 0 } });
-    expect(sync.conversations[groupId].messages.map((m: { seq: number }) => m.seq)).toEqual([2]);
+    expect(sync.conversations[groupId].messages.map((m: { seq: number }) => m.seq)).toEqual([4, 5]);
 
     // Leaving removes access.
     await late!.client.post('/v1/social/group/quit', { groupId });

@@ -3,7 +3,8 @@
  * reads, group joins, disconnects and server-side cuts runs against the real server
  * while each user keeps the state a client would keep, built only from the client
  * SDK's events (answers, pushes, and the sync it does on reconnect or when a push
- * skips a seq). At the end every client's state must equal a fresh fetch of its
+ * skips a seq). The group's history holds its membership notices (mType 10) in seq
+ * order with chat; they are delivered like chat and never count as unread. At the end every client's state must equal a fresh fetch of its
  * conversations, unread counts and history, and no message may have been delivered
  * twice.
  */
@@ -20,6 +21,7 @@ interface Msg {
   seq: number;
   msgId: string;
   sendId: string;
+  mType: number;
   content: string;
 }
 
@@ -87,6 +89,7 @@ class ModelClient {
       seq: message.seq,
       msgId: message.msgId,
       sendId: message.sendId,
+      mType: message.mType,
       content: message.content,
     });
     state.maxSeq = Math.max(state.maxSeq, message.seq);
@@ -118,9 +121,11 @@ class ModelClient {
       {};
     for (const [id, state] of this.conversations) {
       const seqs = [...state.messages.keys()].sort((a, b) => a - b);
-      const unread = seqs.filter(
-        (s) => s > state.readSeq && state.messages.get(s)!.sendId !== this.user.id,
-      ).length;
+      // Neither my own messages nor group notices (mType 10: joins, leaves) are unread.
+      const unread = seqs.filter((s) => {
+        const m = state.messages.get(s)!;
+        return s > state.readSeq && m.sendId !== this.user.id && m.mType !== 10;
+      }).length;
       out[id] = { maxSeq: state.maxSeq, readSeq: state.readSeq, unread, seqs };
     }
     return out;
@@ -164,6 +169,22 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
     const inGroup = new Set(founding.map((u) => u.id));
     const clients = users.map((u) => new ModelClient(u, t.url));
     for (const client of clients) await client.connect();
+    // On its first list the SDK takes what is already there as history (it starts at
+    // maxSeq): the group's founding and join notices. An app shows them from a history
+    // page; the model loads that page too, so its view covers the whole history.
+    for (const client of clients.filter((c) => inGroup.has(c.user.id))) {
+      const page = (await api(client.user)(`/v1/im/chatlog?conversationId=${groupId}&count=200`))
+        .list as Array<Msg & { conversationId: string }>;
+      for (const m of page) {
+        client.conv(groupId).messages.set(m.seq, {
+          seq: m.seq,
+          msgId: m.msgId,
+          sendId: m.sendId,
+          mType: m.mType,
+          content: m.content,
+        });
+      }
+    }
 
     const log: string[] = [];
     for (let step = 0; step < 160; step += 1) {

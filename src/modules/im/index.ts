@@ -111,6 +111,7 @@ export function createImModule(deps: {
     fanout,
     readState,
     clock,
+    logger: deps.logger,
     requireFriendship: config.requireFriendship,
     attachments: deps.attachments,
   });

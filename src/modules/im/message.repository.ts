@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
-import type { ChatType, Message, ReplySnapshot } from './im.entity.js';
+import { MessageType, type ChatType, type Message, type ReplySnapshot } from './im.entity.js';
 
 type MessageRow = Selectable<MessagesTable>;
 
@@ -130,6 +130,28 @@ export class MessageRepository {
     if (range.endSendTime !== undefined) q = q.where('sendTime', '<=', range.endSendTime);
     const rows = await q.orderBy('seq', range.order).limit(range.limit).execute();
     return rows.map(toMessage);
+  }
+
+  /**
+   * Whether someone other than `userId` posted a message that counts as unread
+   * (not a group notice) with a seq strictly between the two.
+   */
+  async hasUnreadOf(
+    conversationId: string,
+    userId: string,
+    between: { afterSeq: number; beforeSeq: number },
+  ): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('seq')
+      .where('conversationId', '=', conversationId)
+      .where('seq', '>', between.afterSeq)
+      .where('seq', '<', between.beforeSeq)
+      .where('sendId', '!=', userId)
+      .where('mType', '!=', MessageType.notice)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Current state of messages changed after `afterModSeq`, oldest change first. */

@@ -249,8 +249,10 @@ describe.each(STORAGES)('POST /v1/events on %s', (storage) => {
     expect(toGroup.body.data.result).toEqual({ delivered: 1 });
     const history = (await bob.client.get('/v1/im/chatlog', { query: { conversationId: groupId } }))
       .body.data.list;
-    expect(history).toHaveLength(1);
+    // Newest first: the system notice, after bob's own join notice (mType 10), where
+    // his history of the group starts.
     expect(history[0]).toMatchObject({ sendId: 'system', chatType: 1, mType: 3 });
+    expect(history.slice(1).map((m: { mType: number }) => m.mType)).toEqual([10]);
     const records = await bob.client.get('/v1/im/chatlog/readRecords', {
       query: { msgId: history[0].msgId },
     });

@@ -5,15 +5,44 @@ import type { EventRecorder } from '../../events/event-recorder.js';
 import type { GroupMembershipListener, GroupNoticeContent } from './group-membership-listener.js';
 
 /**
- * The group events that members read about as notices in the group conversation.
- * Membership changes (joined, left, kicked, role) are not posted yet: they would
- * take seqs in every group's conversation, which the existing clients' and tests'
- * seq bookkeeping has to be moved to first (issue 16, next step).
+ * The group events that members read about as notices in the group conversation
+ * (every one but `group-created` and `group-owner_transferred`: creation is told
+ * by the creator's `member.joined`, a transfer by its two `member.role` notices).
  */
-type NoticedEvent = 'group_member-muted' | 'group-updated' | 'group-muted' | 'group-dismissed';
+type NoticedEvent =
+  | 'group_member-joined'
+  | 'group_member-left'
+  | 'group_member-removed'
+  | 'group_member-role_changed'
+  | 'group_member-muted'
+  | 'group-updated'
+  | 'group-muted'
+  | 'group-dismissed';
 
-/** Which event becomes which notice (DESIGN.md §7, mType 10 content). */
+/** Which event becomes which notice (DESIGN.md §7, mType 10 content; docs/api.md lists the fields). */
 const NOTICES: { [K in NoticedEvent]: (p: DomainEventMap[K]) => GroupNoticeContent } = {
+  // Who let them in: the manager who approved, else the inviter, else they joined themself.
+  'group_member-joined': (p) => ({
+    type: 'member.joined',
+    operatorId: p.operatorUid ?? p.inviterUid ?? p.userId,
+    userId: p.userId,
+    roleLevel: p.roleLevel,
+    joinSource: p.joinSource,
+    ...(p.inviterUid ? { inviterId: p.inviterUid } : {}),
+  }),
+  'group_member-left': (p) => ({ type: 'member.left', operatorId: p.userId, userId: p.userId }),
+  'group_member-removed': (p) => ({
+    type: 'member.kicked',
+    operatorId: p.operatorUid,
+    userId: p.userId,
+  }),
+  'group_member-role_changed': (p) => ({
+    type: 'member.role',
+    operatorId: p.operatorUid,
+    userId: p.userId,
+    roleLevel: p.roleLevel,
+    oldRoleLevel: p.oldRoleLevel,
+  }),
   'group_member-muted': (p) => ({
     type: 'member.muted',
     operatorId: p.operatorUid,

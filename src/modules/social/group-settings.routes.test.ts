@@ -208,7 +208,10 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
       300112,
     );
     const types = (await notices(m2, groupId)).map((n) => [n.type, n.userId ?? n.muted]);
+    // m2 joined last: its history starts with its own join and the manager's promotion.
     expect(types).toEqual([
+      ['member.joined', m2.id],
+      ['member.role', manager.id],
       ['group.muted', true],
       ['group.muted', false],
       ['member.muted', m1.id],

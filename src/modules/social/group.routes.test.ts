@@ -73,7 +73,25 @@ describe.each(STORAGES)('groups API on %s', (storage) => {
     expect((await groupEvents(groupId)).map((e) => [e.type, e.payload])).toEqual([
       ['group-created', { groupId, creatorUid: owner.id, name: 'Hiking club', isVerify: false }],
       ['group_member-joined', { groupId, userId: owner.id, roleLevel: 1, joinSource: 0 }],
+      [
+        'message-sent',
+        expect.objectContaining({ conversationId: groupId, seq: 1, mType: 10, sendId: 'system' }),
+      ],
     ]);
+    // The group's history starts with the founding notice (the creator's member.joined).
+    const history = await owner.client.get('/v1/im/chatlog', {
+      query: { conversationId: groupId, startSeq: 0, count: 10 },
+    });
+    expect(history.body.data.list).toEqual([
+      expect.objectContaining({ seq: 1, mType: 10, sendId: 'system' }),
+    ]);
+    expect(JSON.parse(history.body.data.list[0].content)).toEqual({
+      type: 'member.joined',
+      operatorId: owner.id,
+      userId: owner.id,
+      roleLevel: 1,
+      joinSource: 0,
+    });
   });
 
   it('joins an unverified group at once; joining again changes nothing', async () => {

@@ -128,13 +128,15 @@ export class GroupService {
         name: input.name,
         isVerify,
       });
-      await events.record(trx, 'group_member-joined', id, {
+      // The creator's membership first, so the notice below (seq 1, "member.joined"
+      // with joinSource 0) is in their history: every group's history starts there.
+      await this.deps.membership.memberJoined(trx, id, callerId);
+      await this.groupEvents.record(trx, 'group_member-joined', id, {
         groupId: id,
         userId: callerId,
         roleLevel: RoleLevel.creator,
         joinSource: JoinSource.founded,
       });
-      await this.deps.membership.memberJoined(trx, id, callerId);
     });
     return { id };
   }

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench:verify`: reruns the headline scenarios briefly and fails when a figure
+ * falls outside its recorded range by more than the stated noise.
+ *
+ * The figures are ratios of server CPU-µs per unit of work to a ceiling script measured
+ * in the same run, round by round (rounds alternate between the two): on a shared or
+ * noisy machine both sides slow down together, so the ratio holds where throughput moves
+ * 2x between runs. Recorded in bench/headline.json:
+ *
+ *   npm run bench:verify -- --record    # measure (BENCH_VERIFY_ROUNDS rounds) and write
+ *   npm run bench:verify                # measure and compare with the file
+ *
+ * A figure fails when its median is above the recorded range's top × (1 + noise) (easy-chat
+ * got slower) or below its bottom × (1 − noise) (faster: the documented figure is stale;
+ * record again). Scenarios, each on SQLite:
+ *
+ * - private message stored, answered, pushed (bench/cpu-per-message.ts) ÷ ceiling-chat.ts;
+ * - a history page of 50 (bench/history.ts) ÷ ceiling-history.ts;
+ * - group delivery, 1,000 members online (bench/group.ts) ÷ the bare `ws` relay.
+ *
+ *   BENCH_VERIFY_ROUNDS (3)  BENCH_VERIFY_SECONDS (4)  BENCH_VERIFY_NOISE (0.35)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { runCpuPerMessage } from './cpu-per-message.js';
+import { runGroup } from './group.js';
+import { runHistory } from './history.js';
+import { envNumber, isMain, log, main } from './support/run.js';
+
+const HEADLINE_FILE = new URL('headline.json', import.meta.url).pathname;
+
+export interface Figure {
+  /** What is measured, and against what. */
+  what: string;
+  median: number;
+  min: number;
+  max: number;
+}
+export interface Headline {
+  recordedAt: string;
+  /** Allowed distance outside the recorded range, as a fraction of its bound. */
+  noise: number;
+  figures: Record<string, Figure>;
+}
+
+function figure(what: string, ratios: number[]): Figure {
+  const sorted = [...ratios].sort((a, b) => a - b);
+  return {
+    what,
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    min: sorted[0]!,
+    max: sorted.at(-1)!,
+  };
+}
+
+/** Round-by-round ratios of two series measured in alternating rounds. */
+function ratios(system: number[], ceiling: number[]): number[] {
+  return system.map((x, k) => x / ceiling[k]!);
+}
+
+export async function measureHeadline(
+  rounds: number,
+  seconds: number,
+): Promise<Record<string, Figure>> {
+  const figures: Record<string, Figure> = {};
+
+  const cpu = await runCpuPerMessage({
+    rate: 1000,
+    pairs: 50,
+    seconds,
+    rounds,
+    stores: ['sqlite'],
+  });
+  const ceiling = cpu.find((r) => r.system.startsWith('ceiling'))!;
+  const easy = cpu.find((r) => !r.system.startsWith('ceiling'))!;
+  figures['private.sqlite'] = figure(
+    'server CPU-µs per private message (stored, answered, pushed) ÷ ceiling-chat.ts',
+    ratios(easy.rounds, ceiling.rounds),
+  );
+
+  const history = await runHistory({
+    pairs: 10,
+    messages: 300,
+    pageSize: 50,
+    durationSeconds: seconds,
+    rounds,
+    connections: 20,
+    storages: ['sqlite'],
+  });
+  const pages = history.rows.filter((r) => r.endpoint.includes('chatlog'));
+  const historyCeiling = pages.find((r) => r.system.startsWith('ceiling'))!;
+  const historyEasy = pages.find((r) => !r.system.startsWith('ceiling'))!;
+  figures['history.sqlite'] = figure(
+    'server CPU-µs per history page of 50 ÷ ceiling-history.ts',
+    ratios(historyEasy.cpuRounds!, historyCeiling.cpuRounds!),
+  );
+
+  const group = await runGroup({
+    sizes: [1000],
+    messages: 20,
+    rounds,
+    workers: 2,
+    systems: ['easy-chat', 'ws'],
+    timeoutMs: 120_000,
+  });
+  const groupEasy = group.rows.find((r) => r.system.startsWith('easy-chat'))!;
+  const groupWs = group.rows.find((r) => r.system === 'bare ws')!;
+  figures['group1000.sqlite'] = figure(
+    'server CPU-µs per delivery, group of 1,000 online ÷ bare ws relay',
+    ratios(
+      groupEasy.rounds.map((r) => r.cpuUsPerDelivery),
+      groupWs.rounds.map((r) => r.cpuUsPerDelivery),
+    ),
+  );
+  return figures;
+}
+
+/** Names of the figures outside their range by more than the noise, with why. */
+export function compare(recorded: Headline, measured: Record<string, Figure>): string[] {
+  const failures: string[] = [];
+  for (const [name, want] of Object.entries(recorded.figures)) {
+    const got = measured[name];
+    if (!got) {
+      failures.push(`${name}: not measured`);
+      continue;
+    }
+    const top = want.max * (1 + recorded.noise);
+    const bottom = want.min * (1 - recorded.noise);
+    if (got.median > top)
+      failures.push(`${name}: ${got.median.toFixed(2)}x is above ${top.toFixed(2)}x (slower)`);
+    else if (got.median < bottom)
+      failures.push(
+        `${name}: ${got.median.toFixed(2)}x is below ${bottom.toFixed(2)}x (faster: record again)`,
+      );
+  }
+  return failures;
+}
+
+if (isMain(import.meta))
+  main(async () => {
+    const record = process.argv.includes('--record');
+    const rounds = envNumber('BENCH_VERIFY_ROUNDS', 3);
+    const seconds = envNumber('BENCH_VERIFY_SECONDS', 4);
+    const measured = await measureHeadline(rounds, seconds);
+    log('');
+    log('| figure | median (range) of the rounds |');
+    log('| --- | ---: |');
+    for (const [name, f] of Object.entries(measured))
+      log(
+        `| ${name}: ${f.what} | ${f.median.toFixed(2)}x (${f.min.toFixed(2)}–${f.max.toFixed(2)}) |`,
+      );
+    if (record) {
+      const headline: Headline = {
+        recordedAt: new Date().toISOString(),
+        noise: envNumber('BENCH_VERIFY_NOISE', 0.35),
+        figures: measured,
+      };
+      writeFileSync(HEADLINE_FILE, `${JSON.stringify(headline, null, 2)}\n`);
+      log(`recorded in ${HEADLINE_FILE}`);
+      return;
+    }
+    const recorded = JSON.parse(readFileSync(HEADLINE_FILE, 'utf8')) as Headline;
+    const failures = compare(recorded, measured);
+    for (const f of failures) log(`FAIL ${f}`);
+    if (failures.length > 0) throw new Error(`${failures.length} figure(s) outside their range`);
+    log(`every figure within its recorded range ± ${recorded.noise * 100}%`);
+  });
