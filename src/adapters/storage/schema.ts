@@ -112,6 +112,8 @@ export interface ConversationsTable {
   maxSeq: number;
   /** The modification counter: the last modSeq a change to one of its messages took. */
   maxModSeq: Generated<number>;
+  /** Bumped by every member row added or removed (the in-memory audiences' check). */
+  membersVersion: Generated<number>;
   lastMsgId: string | null;
   createdAt: number;
   updatedAt: number;
