@@ -10,6 +10,7 @@ import * as m0009 from '../modules/social/migrations/0009-blacklist.js';
 import * as m0010 from '../modules/push/migrations/0010-push-devices.js';
 import * as m0011 from '../modules/social/migrations/0011-group-controls.js';
 import * as m0001 from '../modules/user/migrations/0001-users.js';
+import * as m0012 from '../modules/user/migrations/0012-password-reset-codes.js';
 
 /**
  * Every migration, by name. Each lives beside the module that owns its tables; a
@@ -28,4 +29,5 @@ export const MIGRATIONS: MigrationList = {
   '0009-blacklist': m0009,
   '0010-push-devices': m0010,
   '0011-group-controls': m0011,
+  '0012-password-reset-codes': m0012,
 };
