@@ -83,6 +83,22 @@ function serverPids(storage: Storage): number[] {
   return pids;
 }
 
+/** CPU-µs of each process. */
+function cpuEach(pids: number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, cpuMicros([pid])]));
+}
+
+/**
+ * CPU used since `before` by the processes running now: a database backend that
+ * ended meanwhile (another client's connection closing) drops out instead of making
+ * the difference negative; one that started meanwhile counts whole.
+ */
+function cpuSince(before: Map<number, number>, pids: number[]): number {
+  let sum = 0;
+  for (const [pid, now] of cpuEach(pids)) sum += now - (before.get(pid) ?? 0);
+  return sum;
+}
+
 function figure(values: number[]): Figure {
   const sorted = [...values].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
@@ -206,10 +222,10 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       const order = round % 2 === 0 ? systems : [...systems].reverse();
       for (const s of order) {
         const pids = () => [...s.pids(), ...serverPids(s.server)];
-        const before = cpuMicros(pids());
+        const before = cpuEach(pids());
         const answered = await offer(s, options.rate, options.seconds);
         await sleep(200); // pushes and background work of this round land in this round
-        const cpu = cpuMicros(pids()) - before;
+        const cpu = cpuSince(before, pids());
         perRound.get(s.label)!.push(cpu / answered);
         answeredPerRound.get(s.label)!.push(answered);
         log(

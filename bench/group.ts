@@ -8,6 +8,12 @@
  *
  *   npm run bench:group    BENCH_GROUP_SIZES=1000,10000 BENCH_GROUP_MESSAGES=20
  *                          BENCH_GROUP_ROUNDS=3 BENCH_WORKERS=4
+ *                          BENCH_GROUP_SYSTEMS=easy-chat,ws (default: all four)
+ *                          BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV: earlier
+ *                          checkouts beside easy-chat, as bench:cpu takes them
+ *
+ * Each system's server CPU time per delivery (all its processes, /proc) is reported
+ * too: the figure to compare with the bare ws relay, since throughput moves with load.
  */
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuMicros } from './support/cpu.js';
@@ -34,6 +40,8 @@ export interface GroupOptions {
   systems: GroupSystem[];
   /** Longest wait for one round's deliveries. */
   timeoutMs: number;
+  /** Earlier checkouts (built) to run beside easy-chat, each labelled. */
+  references?: Array<{ dir: string; label: string; dropEnv?: string[] }>;
 }
 
 export interface GroupRound {
@@ -179,6 +187,11 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
     const pool = new Pool(opts.workers);
     const entries: Entry[] = [];
     try {
+      // Earlier checkouts side by side (BENCH_REF_DIR, as bench:cpu takes them).
+      for (const ref of opts.references ?? []) {
+        const system = await startEasyChat({ storage: 'sqlite', checkout: ref });
+        entries.push(await prepare(system, pool, size, `ref:${ref.label}`));
+      }
       for (const name of names) {
         const system =
           name === 'easy-chat'
@@ -230,6 +243,11 @@ if (isMain(import.meta))
         'ws',
       ]) as GroupSystem[],
       timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,
+      references: process.env.BENCH_REF_DIR?.split(',').map((dir, n) => ({
+        dir,
+        label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
+        dropEnv: (process.env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '').split(',').filter(Boolean),
+      })),
     });
     writeResult('group', result);
     const { writeReport } = await import('./report.js');

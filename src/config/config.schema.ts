@@ -39,6 +39,15 @@ const TopicWire = Type.Object(
   { additionalProperties: false },
 );
 
+/** How a push provider is called: timeout, bounded retries, and extra CAs (a relay, tests). */
+const ProviderCalls = {
+  timeoutMs: PositiveInt,
+  maxAttempts: Type.Integer({ minimum: 1, maximum: 10 }),
+  retryBaseMs: PositiveInt,
+  maxRetryAfterMs: Type.Integer({ minimum: 0 }),
+  caFile: Type.String(),
+};
+
 function strict<T extends Parameters<typeof Type.Object>[0]>(props: T) {
   return Type.Object(props, { additionalProperties: false });
 }
@@ -255,6 +264,27 @@ export const ConfigSchema = strict({
   push: strict({
     maxDevicesPerUser: Type.Integer({ minimum: 1, maximum: 1000 }),
     preview: Type.Union([Type.Literal('full'), Type.Literal('sender'), Type.Literal('none')]),
+    // FCM HTTP v1: on when a service account is given (file or inline JSON, not both).
+    fcm: strict({
+      serviceAccountFile: Type.String(),
+      serviceAccount: Type.String(),
+      endpoint: Url,
+      tokenEndpoint: Url,
+      ...ProviderCalls,
+    }),
+    // APNs with a .p8 token key: on when the key is given (file or inline PEM, not both).
+    apns: strict({
+      keyFile: Type.String(),
+      key: Type.String(),
+      keyId: Type.String(),
+      teamId: Type.String(),
+      topic: Type.String(),
+      sandbox: Type.Boolean(),
+      // Empty: Apple's production or sandbox host, by `sandbox`.
+      endpoint: Type.String(),
+      ttlSec: Type.Integer({ minimum: 0, maximum: 2_419_200 }),
+      ...ProviderCalls,
+    }),
   }),
 });
 

@@ -2,7 +2,7 @@
  * Issue 16 item 7 in a real chromium against a real server: a contact's menu
  * (remark, block, unblock) and the block list in Profile; changing the password
  * and deleting the account; inviting friends to a group with the member count
- * following on both sides; the group settings (name, announcement, group-wide and
+ * following for the inviter, the invitee and the members already in; the group settings (name, announcement, group-wide and
  * per-member mute, roles, kick) with notices drawn as centred lines; and a
  * refused send saying why. axe-core checks each new screen.
  */
@@ -223,6 +223,9 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await memberCount(dan, '3');
     await openGroup(fay, 'Book club');
     await memberCount(fay, '3');
+    // Eva, already in, follows by the member.joined notice.
+    await memberCount(eva, '3');
+    await eva.testId('group-notice').filter({ hasText: 'Dan invited Fay' }).waitFor();
     await dan.testId('no-invitees').waitFor();
     await dan.testId('close-panel').click();
 
@@ -269,6 +272,7 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     const evaRow = dan.testId('member-row').filter({ hasText: 'Eva' });
     await evaRow.getByTestId('toggle-manager').click();
     await evaRow.getByTestId('member-status').filter({ hasText: 'manager' }).waitFor();
+    await eva.testId('group-notice').filter({ hasText: 'Dan made you a manager' }).waitFor();
     await evaRow.getByTestId('toggle-manager').click();
     await evaRow
       .getByTestId('member-status')
@@ -305,9 +309,12 @@ describe.skipIf(!hasChromium && !required)('social and group controls in chromiu
     await fayRow.getByTestId('kick-member').click();
     await fayRow.getByTestId('kick-member').click();
     await memberCount(dan, '2');
+    await eva.openConversation('Readers');
+    await memberCount(eva, '2');
+    await eva.testId('group-notice').filter({ hasText: 'Dan removed Fay' }).waitFor();
     await fay.tab('Groups');
     await fay.testId('group').filter({ hasText: 'Readers' }).waitFor({ state: 'detached' });
-  });
+  }, 90_000);
 
   it('every notice type is a centred line from the reader’s side, an unknown one a neutral line, none unread; system notices are cards', async () => {
     const { chat: gil } = await suite.person('Gil');

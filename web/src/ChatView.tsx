@@ -225,8 +225,14 @@ export function ChatView({ conversationId }: { conversationId: string }) {
           {(members ?? []).map((m) => (
             <span key={m.userId} className="member" data-testid="member">
               <Avatar id={m.userId} name={m.nickname} />
-              {m.nickname}
+              {m.userId === me ? m.nickname : displayName(state, m.userId)}
               {m.roleLevel === 1 ? ' (owner)' : m.roleLevel === 2 ? ' (manager)' : ''}
+              {(state.memberMutes[conversationId]?.[m.userId] ?? 0) > now && (
+                <span role="img" aria-label="muted">
+                  {' '}
+                  🔇
+                </span>
+              )}
             </span>
           ))}
         </div>

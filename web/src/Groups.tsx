@@ -144,6 +144,7 @@ export function Groups() {
                   <span className="row-sub">
                     {g.memberCount} member{g.memberCount === 1 ? '' : 's'}
                     {g.isVerify ? ' · approval needed' : ''}
+                    {g.muted ? ' · muted' : ''}
                   </span>
                 </span>
               </button>

@@ -16,12 +16,16 @@ interface Executor {
  * The text uses `?` placeholders and plain snake_case identifiers, valid on SQLite,
  * PostgreSQL and MySQL alike; on PostgreSQL the placeholders become `$1`, `$2`…
  * Where the engines' syntax differs, the caller keeps a Kysely query for the odd one.
+ *
+ * Make each one once, at module level, from a fixed text: every text becomes a
+ * named statement that each PostgreSQL connection keeps prepared.
  */
 export class Precompiled<Row = unknown> {
   private readonly numbered: string;
 
   constructor(private readonly text: string) {
     this.numbered = numberPlaceholders(text);
+    if (!PG_NAMES.has(this.numbered)) PG_NAMES.set(this.numbered, `ec_${PG_NAMES.size + 1}`);
   }
 
   execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
@@ -38,6 +42,19 @@ export class Precompiled<Row = unknown> {
   async affected(db: Executor, parameters: unknown[]): Promise<number> {
     return Number((await this.execute(db, parameters)).numAffectedRows ?? 0n);
   }
+}
+
+/**
+ * PostgreSQL statement names of the precompiled texts. Each connection parses and
+ * plans a named statement once and then only binds and executes it, instead of
+ * parsing and planning every call (pg's unnamed statement). Only these few texts
+ * are named, so what a connection keeps prepared stays bounded.
+ */
+const PG_NAMES = new Map<string, string>();
+
+/** The name to prepare `text` under on PostgreSQL, if it is one of the precompiled statements. */
+export function preparedName(text: string): string | undefined {
+  return PG_NAMES.get(text);
 }
 
 /** `?` → `$1`, `$2`… (the statements given here quote no `?`). */

@@ -112,6 +112,8 @@ export interface ConversationsTable {
   maxSeq: number;
   /** The modification counter: the last modSeq a change to one of its messages took. */
   maxModSeq: Generated<number>;
+  /** Bumped by every member row added or removed (the in-memory audiences' check). */
+  membersVersion: Generated<number>;
   lastMsgId: string | null;
   createdAt: number;
   updatedAt: number;
@@ -238,7 +240,7 @@ export interface TokenRevocationsTable {
   expiresAt: number;
 }
 
-// --- password reset (migration 0012) ---
+// --- password reset (migration 0013) ---
 
 /** One live reset code per user: an HMAC of the code, its expiry and wrong guesses so far. */
 export interface PasswordResetCodesTable {

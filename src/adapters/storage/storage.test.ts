@@ -1,9 +1,11 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { isUniqueViolation } from './storage-errors.js';
+import { Precompiled } from './precompiled.js';
 
 describe.each(STORAGES)('storage on %s', (kind) => {
   let storage: Storage | undefined;
@@ -30,6 +32,39 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     status: 0,
     createdAt: 1,
     updatedAt: 1,
+  });
+
+  it('runs precompiled statements in the caller transaction, camelCased; named on PostgreSQL', async () => {
+    const s = open();
+    await s.migrate();
+    const insert = new Precompiled(
+      `insert into users (id, phone, nickname, password_hash, sex, avatar, status, created_at,
+         updated_at) values (?, ?, 'n', 'h', 0, '', 0, 1, 1)`,
+    );
+    const byId = new Precompiled<{ id: string; passwordHash: string }>(
+      'select id, password_hash from users where id = ?',
+    );
+    await s.db
+      .transaction()
+      .execute(async (trx) => {
+        await insert.execute(trx, ['p1', '+100']);
+        expect(await byId.first(trx, ['p1'])).toEqual({ id: 'p1', passwordHash: 'h' });
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    expect(await byId.first(s.db, ['p1'])).toBeUndefined();
+    expect(await insert.affected(s.db, ['p2', '+200'])).toBe(1);
+    if (kind !== 'postgres') return;
+    // The same connection runs it again as the statement it prepared the first time.
+    await s.db.connection().execute(async (conn) => {
+      await byId.first(conn, ['p2']);
+      await byId.first(conn, ['p2']);
+      const named = await sql<{ name: string; statement: string }>`
+        select name, statement from pg_prepared_statements`.execute(conn);
+      expect(
+        named.rows.find((r) => r.statement.includes('select id, password_hash'))?.name,
+      ).toMatch(/^ec_\d+$/);
+    });
   });
 
   it('migrates a fresh database and is idempotent', async () => {

@@ -9,6 +9,7 @@ import { ensureMysqlDatabase, mysqlDialect, retryingTransactions } from './mysql
 import { isUniqueViolation } from './storage-errors.js';
 import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
 import { CachedStatementDatabase } from './statement-cache.js';
+import { preparedName } from './precompiled.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -143,6 +144,20 @@ function sqliteDialect(config: Config): SqliteDialect {
   });
 }
 
+/**
+ * Runs the precompiled statements (precompiled.ts) as named prepared statements on
+ * this connection: Kysely passes every query as text and values, which pg sends as
+ * an unnamed statement, parsed and planned by the server each time.
+ */
+function prepareHotStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    const name = typeof text === 'string' && Array.isArray(values) ? preparedName(text) : undefined;
+    return name === undefined ? query(...args) : query({ name, text, values }, ...args.slice(2));
+  };
+}
+
 function postgresDialect(config: Config, onError: (err: Error) => void): PostgresDialect {
   const { url, poolSize, schema, connectTimeoutMs } = config.storage.postgres;
   const pool = new pg.Pool({
@@ -166,7 +181,10 @@ function postgresDialect(config: Config, onError: (err: Error) => void): Postgre
   // idle. Unheard, either kills the process. The pool already discards broken
   // connections; the query that used one fails and is answered 503. Each error is
   // reported once, by the client's listener.
-  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    prepareHotStatements(client);
+  });
   pool.on('error', () => undefined);
   return new PostgresDialect({ pool });
 }

@@ -59,6 +59,17 @@ const SHOW_ALL = new Precompiled(
    where conversation_id = ? and is_show = 0`,
 );
 
+/** Who is in a conversation: read whole when an in-memory audience is (re)filled. */
+const MEMBERS_VERSION = new Precompiled<{ membersVersion: number | string }>(
+  'select members_version from conversations where id = ?',
+);
+const BUMP_MEMBERS_VERSION = new Precompiled(
+  'update conversations set members_version = members_version + 1 where id = ?',
+);
+const ALL_MEMBERS = new Precompiled<{ userId: string; joinSeq: number | string }>(
+  'select user_id, join_seq from conversation_members where conversation_id = ?',
+);
+
 /** A user's own settings of a conversation. */
 export interface MemberSettings {
   pinned?: boolean;
@@ -196,19 +207,27 @@ export class ConversationRepository {
         updatedAt: now,
       })),
     );
+    // A member row added (or shown again) changes the audience: its version moves too.
+    const bumpIfChanged = async (results: Array<{ numInsertedOrUpdatedRows?: bigint }>) => {
+      if (results.some((r) => (r.numInsertedOrUpdatedRows ?? 0n) > 0n)) {
+        for (const id of new Set(members.map((m) => m.conversationId))) {
+          await BUMP_MEMBERS_VERSION.execute(trx, [id]);
+        }
+      }
+    };
     if (isMysql(trx)) {
-      if (!options.show) return void (await insert.ignore().execute());
+      if (!options.show) return bumpIfChanged(await insert.ignore().execute());
       // MySQL assigns left to right: updated_at is decided while is_show still
       // holds the old value.
-      await insert
+      const results = await insert
         .onDuplicateKeyUpdate({
           updatedAt: sql<number>`case when is_show = 0 then ${now} else updated_at end`,
           isShow: 1,
         })
         .execute();
-      return;
+      return bumpIfChanged(results);
     }
-    await insert
+    const results = await insert
       .onConflict((oc) => {
         const target = oc.columns(['conversationId', 'userId']);
         // A new message shows a conversation its participant had hidden.
@@ -219,6 +238,19 @@ export class ConversationRepository {
           : target.doNothing();
       })
       .execute();
+    await bumpIfChanged(results);
+  }
+
+  /** The conversation's members version (undefined: no such conversation). */
+  async membersVersion(conversationId: string): Promise<number | undefined> {
+    const row = await MEMBERS_VERSION.first(this.db, [conversationId]);
+    return row && Number(row.membersVersion);
+  }
+
+  /** Every member of a conversation with the seq they joined at, in no order. */
+  async allMembers(conversationId: string): Promise<Array<{ userId: string; joinSeq: number }>> {
+    const { rows } = await ALL_MEMBERS.execute(this.db, [conversationId]);
+    return rows.map((r) => ({ userId: r.userId, joinSeq: Number(r.joinSeq) }));
   }
 
   /** A new message makes a hidden conversation visible again for everyone in it. */
@@ -427,6 +459,7 @@ export class ConversationRepository {
       .where('conversationId', '=', conversationId)
       .where('userId', '=', userId)
       .execute();
+    await BUMP_MEMBERS_VERSION.execute(trx, [conversationId]);
   }
 
   async removeAllMembers(trx: Kysely<Database>, conversationId: string) {
@@ -434,5 +467,6 @@ export class ConversationRepository {
       .deleteFrom('conversationMembers')
       .where('conversationId', '=', conversationId)
       .execute();
+    await BUMP_MEMBERS_VERSION.execute(trx, [conversationId]);
   }
 }

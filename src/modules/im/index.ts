@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ChatAccess } from './chat-access.js';
 import type { MessageAttachments } from './message-attachments.js';
 import { ChatService } from './chat.service.js';
+import { CachedAudience } from './cached-audience.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ConversationService } from './conversation.service.js';
 import { HistoryService } from './history.service.js';
@@ -38,7 +39,14 @@ export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
 export function conversationAudience(
   db: Kysely<Database>,
 ): ConversationAudience & Pick<ConversationRepository, 'mutedUnmentioned'> {
-  return new ConversationRepository(db);
+  const repository = new ConversationRepository(db);
+  const cached = new CachedAudience(repository);
+  return {
+    audience: (conversationId, seq, after, limit) =>
+      cached.audience(conversationId, seq, after, limit),
+    mutedUnmentioned: (conversationId, userIds, seq) =>
+      repository.mutedUnmentioned(conversationId, userIds, seq),
+  };
 }
 
 export interface ImModule {

@@ -243,6 +243,8 @@ function connectionFailed(err: NodeJS.ErrnoException): boolean {
     case 'ERR_HTTP2_STREAM_CANCEL':
       // Cancelled because the connection failed (its error is the cause), not by us.
       return err.cause !== undefined;
+    // nghttp2 refusing a stream on a connection that is going away (a GOAWAY in flight).
+    case 'ERR_HTTP2_ERROR':
     case 'ERR_HTTP2_GOAWAY_SESSION':
     case 'ERR_HTTP2_INVALID_SESSION':
     case 'ECONNREFUSED':

@@ -26,27 +26,35 @@ describe('FCM HTTP v1 against a loopback FCM', () => {
   let clock = Date.now();
   let fcm: FakeFcm;
   const waits: number[] = [];
+  const senders: FcmSender[] = [];
   const sender = (overrides: { maxAttempts?: number; timeoutMs?: number } = {}) =>
-    new FcmSender({
-      serviceAccount: parseServiceAccount(account.json),
-      endpoint: fcm.url,
-      tokenEndpoint: fcm.tokenEndpoint,
-      timeoutMs: overrides.timeoutMs ?? 5000,
-      maxAttempts: overrides.maxAttempts ?? 3,
-      retryBaseMs: 100,
-      maxRetryAfterMs: 30_000,
-      agent: fcm.agent,
-      now: () => clock,
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
-    });
+    track(
+      new FcmSender({
+        serviceAccount: parseServiceAccount(account.json),
+        endpoint: fcm.url,
+        tokenEndpoint: fcm.tokenEndpoint,
+        timeoutMs: overrides.timeoutMs ?? 5000,
+        maxAttempts: overrides.maxAttempts ?? 3,
+        retryBaseMs: 100,
+        maxRetryAfterMs: 30_000,
+        ca: fcm.ca,
+        now: () => clock,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      }),
+    );
+  const track = (s: FcmSender) => {
+    senders.push(s);
+    return s;
+  };
   const sendsTo = (token: string) => fcm.received.filter((r) => r.message?.token === token);
 
   beforeAll(async () => {
     fcm = await startFakeFcm({ serviceAccount: account, now: () => clock });
   });
   afterAll(async () => {
+    await Promise.all(senders.map((s) => s.close()));
     await fcm.close();
   });
   beforeEach(() => {
@@ -227,17 +235,19 @@ describe('FCM HTTP v1 against a loopback FCM', () => {
 
   it('fails with the token endpoint’s reason when the assertion is refused', async () => {
     const other = fakeServiceAccount('easy-chat-test'); // a key FCM does not know
-    const s = new FcmSender({
-      serviceAccount: parseServiceAccount(other.json),
-      endpoint: fcm.url,
-      tokenEndpoint: fcm.tokenEndpoint,
-      timeoutMs: 5000,
-      maxAttempts: 3,
-      retryBaseMs: 1,
-      maxRetryAfterMs: 1000,
-      agent: fcm.agent,
-      now: () => clock,
-    });
+    const s = track(
+      new FcmSender({
+        serviceAccount: parseServiceAccount(other.json),
+        endpoint: fcm.url,
+        tokenEndpoint: fcm.tokenEndpoint,
+        timeoutMs: 5000,
+        maxAttempts: 3,
+        retryBaseMs: 1,
+        maxRetryAfterMs: 1000,
+        ca: fcm.ca,
+        now: () => clock,
+      }),
+    );
     await expect(s.send('token-x', notification)).rejects.toMatchObject({
       statusCode: 400,
       reason: expect.stringContaining('invalid_grant') as unknown,

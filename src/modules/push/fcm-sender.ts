@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type { Agent as HttpAgent } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { SignJWT } from 'jose';
 import { CachedCredential } from './cached-credential.js';
 import { apnsCollapseId } from './collapse-id.js';
@@ -77,8 +77,8 @@ export interface FcmOptions extends RetrySettings {
   /** `https://oauth2.googleapis.com/token`: where the signed assertion buys an access token. */
   tokenEndpoint: string;
   timeoutMs: number;
-  /** Keep-alive agent (tests trust their loopback FCM with its `ca`). */
-  agent?: HttpAgent | HttpsAgent;
+  /** Certificate authorities to trust instead of the system's (a relay, the tests' fake). */
+  ca?: string | string[];
   now?: () => number;
 }
 
@@ -99,9 +99,15 @@ export class FcmSender {
   private readonly sendUrl: URL;
   private readonly policy: RetryPolicy;
   private readonly now: () => number;
+  /** Keep-alive connections, one pool per scheme (a relay may be plain http). */
+  private readonly agents: { https: HttpsAgent; http: HttpAgent };
 
   constructor(private readonly options: FcmOptions) {
     this.now = options.now ?? Date.now;
+    this.agents = {
+      https: new HttpsAgent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) }),
+      http: new HttpAgent({ keepAlive: true }),
+    };
     this.accessToken = new CachedCredential(
       () => this.requestAccessToken(),
       this.now,
@@ -117,6 +123,12 @@ export class FcmSender {
   async send(token: string, n: DeviceNotification): Promise<SendOutcome> {
     const body = JSON.stringify(fcmMessage(token, n));
     return withRetries(this.policy, () => this.attempt(body));
+  }
+
+  /** Closes the kept-alive connections. */
+  async close(): Promise<void> {
+    this.agents.https.destroy();
+    this.agents.http.destroy();
   }
 
   private async attempt(body: string): Promise<SendOutcome> {
@@ -193,7 +205,7 @@ export class FcmSender {
         headers,
         body,
         timeoutMs: this.options.timeoutMs,
-        ...(this.options.agent ? { agent: this.options.agent } : {}),
+        agent: url.protocol === 'http:' ? this.agents.http : this.agents.https,
       });
     } catch (err) {
       // A timeout may have been taken by FCM: not retried here (the broker redelivers,
