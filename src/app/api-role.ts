@@ -30,7 +30,10 @@ export async function mountApi(
   const { config, services, events, broker } = deps;
   const { users, accounts, blacklist, tokens, friends, groups, groupAdmin, groupSettings, im } =
     services;
-  await http.register(userRoutes({ users, accounts, tokens }), { prefix: '/v1/user' });
+  await http.register(
+    userRoutes({ users, accounts, passwordReset: services.passwordReset, tokens }),
+    { prefix: '/v1/user' },
+  );
   await http.register(
     socialRoutes({ friends, groups, groupAdmin, groupSettings, blacklist, tokens }),
     {

@@ -29,6 +29,9 @@ import {
 } from '../modules/social/index.js';
 import {
   AccountService,
+  PasswordResetRepository,
+  PasswordResetService,
+  type PasswordResetDeps,
   PasswordHasher,
   TokenService,
   UserRepository,
@@ -53,6 +56,8 @@ import { TokenRevocations } from '../auth/token-revocations.js';
 export interface Services {
   users: UserService;
   accounts: AccountService;
+  /** Forgotten password: codes by SMS, reset with a code. */
+  passwordReset: PasswordResetService;
   blacklist: BlacklistService;
   tokens: TokenService;
   friends: FriendService;
@@ -88,6 +93,8 @@ export interface ServiceDeps {
   blobs: BlobStore;
   /** Prometheus registry for the modules' own metrics (the file sweep). */
   registry: Registry;
+  /** Sends an SMS through the notify layer (password reset codes). */
+  sendSms: PasswordResetDeps['sendSms'];
 }
 
 /**
@@ -248,6 +255,20 @@ export function buildServices(deps: ServiceDeps): Services {
       clock,
     }),
   });
+  const passwordReset = new PasswordResetService({
+    db,
+    users: userRepository,
+    codes: new PasswordResetRepository(db),
+    hasher,
+    tokens,
+    events,
+    clock,
+    logger: deps.logger,
+    secret: deps.jwtSecret,
+    sendSms: deps.sendSms,
+    limiter: new RateLimiter(cache, 'password-reset'),
+    limits: { ...config.user.passwordReset, ...config.rateLimit.passwordReset },
+  });
 
   const pushDevices = new DeviceService({
     devices: new DeviceRepository(db),
@@ -283,6 +304,7 @@ export function buildServices(deps: ServiceDeps): Services {
   return {
     users,
     accounts,
+    passwordReset,
     blacklist,
     tokens,
     friends,

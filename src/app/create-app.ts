@@ -172,6 +172,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       delivery,
       clock,
       logger,
+      // The event layer is built from the services; a reset code is sent later, by then.
+      sendSms: (sms) => events.notify.send('notify.sms', sms),
     });
     const { users, tokens, im } = services;
     const events = new EventLayer({

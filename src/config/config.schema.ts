@@ -125,6 +125,7 @@ export const ConfigSchema = strict({
     login: strict({ perPhoneAndIp: Window, perPhone: Window, perIp: Window }),
     register: strict({ perIp: Window }),
     password: strict({ perUser: Window }),
+    passwordReset: strict({ perPhone: Window, perIp: Window }),
   }),
   gateway: strict({
     path: Type.String({ pattern: '^/' }),
@@ -153,6 +154,10 @@ export const ConfigSchema = strict({
   user: strict({
     searchLimit: Type.Integer({ minimum: 1, maximum: 1000 }),
     maxIdsPerQuery: Type.Integer({ minimum: 1, maximum: 1000 }),
+    passwordReset: strict({
+      codeTtlSec: Type.Integer({ minimum: 60, maximum: 86_400 }),
+      maxAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+    }),
   }),
   cluster: strict({
     presence: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),

@@ -139,6 +139,11 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
         body: { oldPassword: alice.password, newPassword: 'another-pass-1' },
       },
       'DELETE /v1/user/user': { body: { password: alice.password } },
+      'POST /v1/user/password/resetCode': { as: 'anonymous', body: { phone: alice.phone } },
+      'POST /v1/user/password/reset': {
+        as: 'anonymous',
+        body: { phone: alice.phone, code: '123456', newPassword: 'another-pass-1' },
+      },
       'POST /v1/social/blacklist': { body: { userId: bob.id } },
       'DELETE /v1/social/blacklist': { query: { userId: bob.id } },
       'GET /v1/social/blacklist': {},

@@ -12,6 +12,7 @@ import type {
   PushDevice,
   RegisterPushDeviceInput,
   ChangePasswordInput,
+  ResetPasswordInput,
   DirectUpload,
   DirectUploadInput,
   FileLink,
@@ -68,6 +69,8 @@ export const ROUTES = {
   logout: { method: 'POST', path: '/v1/user/logout', auth: true },
   changePassword: { method: 'PUT', path: '/v1/user/password', auth: true },
   deleteAccount: { method: 'DELETE', path: '/v1/user/user', auth: true },
+  requestResetCode: { method: 'POST', path: '/v1/user/password/resetCode', auth: false },
+  resetPassword: { method: 'POST', path: '/v1/user/password/reset', auth: false },
 
   requestFriend: { method: 'POST', path: '/v1/social/friend/putIn', auth: true },
   handleFriendRequest: { method: 'PUT', path: '/v1/social/friend/putIn', auth: true },
@@ -257,6 +260,24 @@ export class RestClient {
    */
   async changePassword(input: ChangePasswordInput): Promise<TokenData> {
     const data = await this.call<TokenData>('changePassword', { body: input });
+    this.token = data.token;
+    return data;
+  }
+
+  /**
+   * Forgotten password, step 1: asks for a six-digit code by SMS. Resolves the same
+   * whether or not the phone has an account.
+   */
+  async requestResetCode(phone: string): Promise<void> {
+    await this.call('requestResetCode', { body: { phone } });
+  }
+
+  /**
+   * Step 2: sets a new password with the code. Every session ends; this client is
+   * logged in with the token answered (kept for later calls), as after login.
+   */
+  async resetPassword(input: ResetPasswordInput): Promise<TokenData> {
+    const data = await this.call<TokenData>('resetPassword', { body: input });
     this.token = data.token;
     return data;
   }

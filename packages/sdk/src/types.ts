@@ -75,6 +75,15 @@ export interface ChangePasswordInput {
   newPassword: string;
 }
 
+/** `POST /v1/user/password/reset`. */
+export interface ResetPasswordInput {
+  phone: string;
+  /** The six digits sent by SMS. */
+  code: string;
+  /** 8 to 128 characters. */
+  newPassword: string;
+}
+
 export interface UpdateUserInput {
   nickname?: string;
   sex?: number;

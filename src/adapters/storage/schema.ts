@@ -240,6 +240,17 @@ export interface TokenRevocationsTable {
   expiresAt: number;
 }
 
+// --- password reset (migration 0013) ---
+
+/** One live reset code per user: an HMAC of the code, its expiry and wrong guesses so far. */
+export interface PasswordResetCodesTable {
+  userId: string;
+  codeHash: string;
+  attempts: number;
+  expiresAt: number;
+  createdAt: number;
+}
+
 // --- files (migration 0008) ---
 
 /** An uploaded file; its bytes live in the blob store. */
@@ -323,6 +334,7 @@ export interface Database {
   ingestedEvents: IngestedEventsTable;
   relayLeases: RelayLeasesTable;
   tokenRevocations: TokenRevocationsTable;
+  passwordResetCodes: PasswordResetCodesTable;
   files: FilesTable;
   fileRefs: FileRefsTable;
   blacklist: BlacklistTable;

@@ -24,4 +24,15 @@ export const UserErrors = defineErrors({
     status: 429,
     message: 'too many password attempts, try later',
   },
+  // Password reset by code: one answer for a wrong, expired, used or unknown code.
+  resetCodeInvalid: {
+    code: 200013,
+    status: 400,
+    message: 'the reset code is wrong or has expired',
+  },
+  resetRateLimited: {
+    code: 200014,
+    status: 429,
+    message: 'too many password reset requests, try later',
+  },
 });

@@ -3,6 +3,7 @@ import { authenticate, caller } from '../../auth/authenticate.js';
 import { errorResponses, ok } from '../../http/envelope.js';
 import type { TokenService } from '../../auth/token.service.js';
 import type { AccountService } from './account.service.js';
+import type { PasswordResetService } from './password-reset.service.js';
 import {
   ChangePasswordBody,
   DeleteAccountBody,
@@ -10,6 +11,8 @@ import {
   FindUsersQuery,
   LoginBody,
   RegisterBody,
+  ResetCodeBody,
+  ResetPasswordBody,
   TokenResponse,
   UpdateUserBody,
   UserInfoResponse,
@@ -25,9 +28,10 @@ const security = [{ bearer: [] }];
 export function userRoutes(deps: {
   users: UserService;
   accounts: AccountService;
+  passwordReset: PasswordResetService;
   tokens: TokenService;
 }): FastifyPluginAsyncTypebox {
-  const { users, accounts, tokens } = deps;
+  const { users, accounts, passwordReset, tokens } = deps;
   return async (app) => {
     const auth = authenticate(tokens);
 
@@ -166,6 +170,56 @@ export function userRoutes(deps: {
       async (request) => {
         const { oldPassword, newPassword } = request.body;
         return ok(await accounts.changePassword(caller(request), oldPassword, newPassword));
+      },
+    );
+
+    app.post(
+      '/password/resetCode',
+      {
+        schema: {
+          tags,
+          summary: 'Send a password reset code by SMS',
+          operationId: 'requestResetCode',
+          errors: [UserErrors.resetRateLimited],
+          description:
+            'Answers {} whether or not the phone has an account (nothing tells which); ' +
+            'when it has an active one, a six-digit code is sent by SMS (template ' +
+            '"password_reset", params code and minutes). A code works once, for ' +
+            'user.passwordReset.codeTtlSec, and survives maxAttempts wrong guesses; ' +
+            'asking again replaces it. Limited per phone and per address.',
+          body: ResetCodeBody,
+          response: { 200: EmptyResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        await passwordReset.requestCode(request.body.phone, request.ip);
+        return ok({});
+      },
+    );
+
+    app.post(
+      '/password/reset',
+      {
+        schema: {
+          tags,
+          summary: 'Set a new password with a reset code; every session ends',
+          operationId: 'resetPassword',
+          errors: [
+            UserErrors.resetCodeInvalid,
+            UserErrors.userDisabled,
+            UserErrors.resetRateLimited,
+          ],
+          description:
+            'Answers a token, as login does: every token issued before stops working and ' +
+            'its sockets are closed. A wrong, expired or used code, and a phone without ' +
+            'an account, all answer 400 / 200013.',
+          body: ResetPasswordBody,
+          response: { 200: TokenResponse, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { phone, code, newPassword } = request.body;
+        return ok(await passwordReset.reset(phone, code, newPassword, request.ip));
       },
     );
 

@@ -34,6 +34,15 @@ export const ChangePasswordBody = Type.Object({
 });
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
 
+export const ResetCodeBody = Type.Object({ phone: Phone });
+
+export const ResetPasswordBody = Type.Object({
+  phone: Phone,
+  code: Type.String({ pattern: '^[0-9]{6}$', description: 'the six digits sent by SMS' }),
+  newPassword: Password,
+});
+export type ResetPasswordBody = Static<typeof ResetPasswordBody>;
+
 export const DeleteAccountBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 128, description: 'confirms the deletion' }),
 });
