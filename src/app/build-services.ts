@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
+import { AdminStats } from '../modules/admin/index.js';
 import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
@@ -64,6 +65,8 @@ export interface Services {
   pushDevices: DeviceService;
   /** Title, body and badge of offline pushes (the worker's offline-push producer). */
   offlineText: OfflineTextComposer;
+  /** What only the admin API reads: accounts of any status, the statistics. */
+  admin: { userRepository: UserRepository; stats: AdminStats };
 }
 
 export interface ServiceDeps {
@@ -289,5 +292,6 @@ export function buildServices(deps: ServiceDeps): Services {
     files,
     pushDevices,
     offlineText,
+    admin: { userRepository, stats: new AdminStats({ db, presence, clock }) },
   };
 }
