@@ -54,9 +54,16 @@ export async function mountApi(
     }),
     { prefix: '/v1/files' },
   );
-  await http.register(pushRoutes({ tokens, devices: services.pushDevices }), {
-    prefix: '/v1/push',
-  });
+  await http.register(
+    pushRoutes({
+      tokens,
+      devices: services.pushDevices,
+      vapidPublicKey: config.push.webpush.publicKey,
+    }),
+    {
+      prefix: '/v1/push',
+    },
+  );
   await http.register(ingestRoutes({ ingest: events.ingest }), { prefix: '/v1/events' });
   await http.register(
     adminRoutes({ adminToken: config.admin.token, tokens, audit: events.audit }),

@@ -39,7 +39,16 @@ import {
   UserService,
 } from '../modules/user/index.js';
 import { createFilesModule, type FilesModule } from '../modules/files/index.js';
-import { DeviceRepository, DeviceService, OfflineTextComposer } from '../modules/push/index.js';
+import {
+  buildPushProviders,
+  DeviceRepository,
+  DeviceService,
+  NotificationSender,
+  OfflineTextComposer,
+  ProviderDispatcher,
+  PushMetrics,
+  PushSentRepository,
+} from '../modules/push/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { RateLimiter } from '../adapters/cache/rate-limiter.js';
@@ -63,8 +72,12 @@ export interface Services {
   files: FilesModule;
   /** Push devices (registry over HTTP; the worker's offline pushes read it). */
   pushDevices: DeviceService;
-  /** Title, body and badge of offline pushes (the worker's offline-push producer). */
+  /** Title, body and badge of offline pushes (the worker's push delivery). */
   offlineText: OfflineTextComposer;
+  /** Notifications actually sent (de-duplication, recall). */
+  pushSent: PushSentRepository;
+  /** Sends decided notifications through the configured providers (worker role). */
+  pushSender: NotificationSender;
   /** What only the admin API reads: accounts of any status, the statistics. */
   admin: { userRepository: UserRepository; stats: AdminStats };
 }
@@ -276,6 +289,20 @@ export function buildServices(deps: ServiceDeps): Services {
       Object.values(await im.conversations.list(userId)).reduce((sum, c) => sum + c.unread, 0),
     findMessage: (msgId) => messageRepository.findById(msgId),
   });
+  const pushSent = new PushSentRepository(db);
+  const pushSender = new NotificationSender({
+    dispatcher: new ProviderDispatcher({
+      providers: buildPushProviders(config.push),
+      metrics: new PushMetrics(deps.registry),
+      clock,
+    }),
+    sent: pushSent,
+    devices: pushDevices,
+    text: offlineText,
+    parallelSends: config.push.delivery.parallelSends,
+    clock,
+    logger,
+  });
 
   return {
     users,
@@ -292,6 +319,8 @@ export function buildServices(deps: ServiceDeps): Services {
     files,
     pushDevices,
     offlineText,
+    pushSent,
+    pushSender,
     admin: { userRepository, stats: new AdminStats({ db, presence, clock }) },
   };
 }

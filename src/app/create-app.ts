@@ -255,7 +255,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     }
     if (config.roles.includes('worker')) {
       subscriptions.push(
-        ...(await startWorker({ services, events, broker, presence, audience, delivery, jobs })),
+        ...(await startWorker({
+          config,
+          services,
+          events,
+          broker,
+          presence,
+          audience,
+          delivery,
+          jobs,
+          clock,
+          logger,
+        })),
       );
     }
 

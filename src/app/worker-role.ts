@@ -1,17 +1,22 @@
 import type { Broker, Subscription } from '../adapters/bus/bus.js';
 import type { Presence } from '../adapters/presence/presence.js';
-import {
-  OFFLINE_PUSH_QUEUE,
-  startOfflinePushes,
-  type MutedMembers,
-} from '../modules/im/offline-pushes.js';
 import { startNoticePushes } from '../modules/im/index.js';
+import {
+  startPushDelivery,
+  WebhookPushes,
+  type RecipientDirectory,
+} from '../modules/push/index.js';
 import { startSocialPushes } from '../modules/social/index.js';
 import { startFanoutWorker, type GroupFanoutJobs } from '../realtime/fanout-jobs.js';
-import type { ConversationAudience } from '../realtime/local-sockets.js';
 import type { RoutedPushDelivery } from '../realtime/push-delivery.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
 import type { Services } from './build-services.js';
 import type { EventLayer } from './event-layer.js';
+import type { Config } from '../config/config.schema.js';
+
+const HOUR_MS = 3_600_000;
+const PUSH_SENT_PRUNE_MS = 600_000;
 
 /**
  * The `worker` role: the modules' consumers first (so their queues exist before
@@ -19,34 +24,61 @@ import type { EventLayer } from './event-layer.js';
  * relay and housekeeping).
  */
 export async function startWorker(deps: {
+  config: Config;
   services: Services;
   events: EventLayer;
   broker: Broker;
   presence: Presence;
-  audience: ConversationAudience & MutedMembers;
+  audience: RecipientDirectory;
   delivery: RoutedPushDelivery;
   jobs?: GroupFanoutJobs;
+  clock: Clock;
+  logger: Logger;
 }): Promise<Subscription[]> {
-  const { broker, events, delivery } = deps;
+  const { broker, events, delivery, services, config } = deps;
   const subscriptions = [
-    await startSocialPushes({ broker, delivery, directory: deps.services.socialDirectory }),
+    await startSocialPushes({ broker, delivery, directory: services.socialDirectory }),
     await startNoticePushes({
       broker,
-      messages: deps.services.im.messages,
-      fanout: deps.services.im.fanout,
+      messages: services.im.messages,
+      fanout: services.im.fanout,
     }),
-    await startOfflinePushes({
+    await startPushDelivery({
       broker,
       audience: deps.audience,
       presence: deps.presence,
-      notify: events.notify,
-      compose: (message, userIds) => deps.services.offlineText.compose(message, userIds),
-      seen: (id) => events.processed.seen(OFFLINE_PUSH_QUEUE, id),
-      markSeen: (id) => events.processed.mark(OFFLINE_PUSH_QUEUE, id),
+      devices: services.pushDevices,
+      text: services.offlineText,
+      recalled: async (msgId) =>
+        (await services.im.messages.findById(msgId))?.revoked !== undefined,
+      sender: services.pushSender,
+      webhook: new WebhookPushes({ mode: config.push.webhook, notify: events.notify }),
+      concurrency: config.push.delivery.concurrency,
+      logger: deps.logger,
     }),
+    pruneSentPushes(deps),
+    // After the delivery consumer stopped: the providers' connections (APNs HTTP/2).
+    { stop: () => services.pushSender.close() },
     ...(deps.jobs ? await startFanoutWorker(deps.jobs, delivery) : []),
   ];
   await events.startWorker();
-  deps.services.files.sweeper.start();
+  services.files.sweeper.start();
   return subscriptions;
+}
+
+/** Forgets sent-notification rows once their events are past redelivery (outbox retention). */
+function pruneSentPushes(deps: {
+  config: Config;
+  services: Services;
+  clock: Clock;
+  logger: Logger;
+}): Subscription {
+  const retention = deps.config.outbox.retentionHours * HOUR_MS;
+  const timer = setInterval(() => {
+    deps.services.pushSent
+      .prune(deps.clock() - retention)
+      .catch((err: unknown) => deps.logger.warn({ err }, 'pruning sent pushes failed'));
+  }, PUSH_SENT_PRUNE_MS);
+  timer.unref();
+  return { stop: async () => clearInterval(timer) };
 }

@@ -9,6 +9,7 @@ import * as m0012 from '../modules/im/migrations/0012-im-members-version.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
 import * as m0009 from '../modules/social/migrations/0009-blacklist.js';
 import * as m0010 from '../modules/push/migrations/0010-push-devices.js';
+import * as m0014 from '../modules/push/migrations/0014-push-sent.js';
 import * as m0011 from '../modules/social/migrations/0011-group-controls.js';
 import * as m0001 from '../modules/user/migrations/0001-users.js';
 import * as m0013 from '../modules/user/migrations/0013-password-reset-codes.js';
@@ -32,4 +33,5 @@ export const MIGRATIONS: MigrationList = {
   '0011-group-controls': m0011,
   '0012-im-members-version': m0012,
   '0013-password-reset-codes': m0013,
+  '0014-push-sent': m0014,
 };

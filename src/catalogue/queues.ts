@@ -1,5 +1,5 @@
 import { NOTICE_PUSH_QUEUE } from '../modules/im/group-notices.js';
-import { OFFLINE_PUSH_QUEUE } from '../modules/im/offline-pushes.js';
+import { PUSH_DELIVERY_QUEUE } from '../modules/push/index.js';
 import { SOCIAL_PUSH_QUEUE } from '../modules/social/social-pushes.js';
 import type { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
 import { EVENT_LAYER_CONSUMERS } from './event-catalogue.js';
@@ -12,7 +12,7 @@ import { EVENT_LAYER_CONSUMERS } from './event-catalogue.js';
 export function deadLetterQueues(jobs?: GroupFanoutJobs): string[] {
   return [
     ...EVENT_LAYER_CONSUMERS.map((spec) => spec.queue),
-    OFFLINE_PUSH_QUEUE,
+    PUSH_DELIVERY_QUEUE,
     NOTICE_PUSH_QUEUE,
     SOCIAL_PUSH_QUEUE,
     ...(jobs?.queues() ?? []),

@@ -264,6 +264,27 @@ export const ConfigSchema = strict({
   push: strict({
     maxDevicesPerUser: Type.Integer({ minimum: 1, maximum: 1000 }),
     preview: Type.Union([Type.Literal('full'), Type.Literal('sender'), Type.Literal('none')]),
+    // Who also gets the notify.push webhook: offline recipients with no live device, all
+    // offline recipients, or nobody.
+    webhook: Type.Union([Type.Literal('fallback'), Type.Literal('always'), Type.Literal('off')]),
+    delivery: strict({
+      // Events the worker delivers at once (a recall may then overtake its message: handled).
+      concurrency: Type.Integer({ minimum: 1, maximum: 256 }),
+      // Provider calls in flight for one event.
+      parallelSends: Type.Integer({ minimum: 1, maximum: 256 }),
+    }),
+    webpush: strict({
+      subject: Type.String(),
+      publicKey: Type.String(),
+      privateKey: Type.String(),
+      ttlSec: Type.Integer({ minimum: 0, maximum: 2_419_200 }),
+      timeoutMs: PositiveInt,
+      maxAttempts: Type.Integer({ minimum: 1, maximum: 10 }),
+      retryBaseMs: PositiveInt,
+      maxRetryAfterMs: Type.Integer({ minimum: 0 }),
+      // PEM file of extra certificate authorities to trust (an on-premise relay, tests).
+      caFile: Type.String(),
+    }),
     // FCM HTTP v1: on when a service account is given (file or inline JSON, not both).
     fcm: strict({
       serviceAccountFile: Type.String(),

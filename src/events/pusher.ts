@@ -30,7 +30,16 @@ export function formatKey(topicName: string, key: string): string {
 }
 
 export type PusherItem<M> = {
-  [K in keyof M & string]: { type: K; payload: M[K]; key?: string };
+  [K in keyof M & string]: {
+    type: K;
+    payload: M[K];
+    key?: string;
+    /**
+     * The event id, when the request must be recognised as the same one if sent again
+     * (a redelivered cause): consumers de-duplicate by id. A fresh id by default.
+     */
+    id?: string;
+  };
 }[keyof M & string];
 
 /**
@@ -54,9 +63,14 @@ export class Pusher<M extends Record<string, unknown>> {
     return this.deps.topic;
   }
 
-  build<K extends keyof M & string>(type: K, payload: M[K], traceId?: string): EventMessage<M[K]> {
+  build<K extends keyof M & string>(
+    type: K,
+    payload: M[K],
+    traceId?: string,
+    id?: string,
+  ): EventMessage<M[K]> {
     return {
-      id: newId(),
+      id: id ?? newId(),
       type,
       aggregate: this.deps.aggregate,
       timestamp: this.deps.clock(),
@@ -87,7 +101,7 @@ export class Pusher<M extends Record<string, unknown>> {
 
   async sendBatch(items: ReadonlyArray<PusherItem<M>>): Promise<EventMessage[]> {
     const events = items.map((item) => ({
-      event: this.build(item.type, item.payload),
+      event: this.build(item.type, item.payload, undefined, item.id),
       key: this.key(item.key ?? item.type),
     }));
     await this.publish(events);

@@ -35,7 +35,8 @@ export async function admit(
     throw err;
   }
   const admission: Admission = { auth, connectionId, claimed: false };
-  await deps.presence.connected(auth.userId, connectionId);
+  // The token id tells which push device is online (docs/push.md).
+  await deps.presence.connected(auth.userId, connectionId, auth.jti);
   // A client gone before the upgrade completes never gets a session to remove its entry.
   const release = () => {
     if (!admission.claimed) {

@@ -150,6 +150,8 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
       'POST /v1/push/devices': { body: { deviceId: 'd1', platform: 'fcm', token: 't1' } },
       'DELETE /v1/push/devices': { query: { deviceId: 'd1' } },
       'GET /v1/push/devices': {},
+      // This app has no VAPID keys: the key is ignored and the usual 404 / 700005 answers.
+      'GET /v1/push/vapidKey': { refusedWith: 700005 },
       'PUT /v1/social/friend': { body: { friendUid: bob.id, remark: 'r' } },
       'POST /v1/social/friend/putIn': { body: { userId: bob.id } },
       'PUT /v1/social/friend/putIn': { body: { friendReqId: 'r1', handleResult: 2 } },

@@ -34,6 +34,8 @@ export interface ReceivedPush {
 export async function startFakePushService(): Promise<{
   url: string;
   agent: Agent;
+  /** The service's self-signed certificate (PEM), for a client to trust it. */
+  cert: string;
   received: ReceivedPush[];
   answer: (path: string, call: number) => { status: number; headers?: Record<string, string> };
   setAnswer(
@@ -109,6 +111,7 @@ export async function startFakePushService(): Promise<{
   return {
     url: origin,
     agent,
+    cert: cert.toString('utf8'),
     received,
     get answer() {
       return answer;

@@ -118,6 +118,7 @@ export const ROUTES = {
   registerPushDevice: { method: 'POST', path: '/v1/push/devices', auth: true },
   removePushDevice: { method: 'DELETE', path: '/v1/push/devices', auth: true },
   pushDevices: { method: 'GET', path: '/v1/push/devices', auth: true },
+  pushVapidKey: { method: 'GET', path: '/v1/push/vapidKey', auth: true },
 } as const satisfies Record<string, { method: HttpMethod; path: string; auth: boolean }>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -457,6 +458,14 @@ export class RestClient {
   /** My devices registered for offline pushes, oldest first. */
   async pushDevices(): Promise<PushDevice[]> {
     return (await this.call<{ list: PushDevice[] }>('pushDevices')).list;
+  }
+
+  /**
+   * The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`
+   * (Web Push); 404 / 700005 when the server has no Web Push configured.
+   */
+  async pushVapidKey(): Promise<string> {
+    return (await this.call<{ publicKey: string }>('pushVapidKey')).publicKey;
   }
 
   // --- files ------------------------------------------------------------------

@@ -1,26 +1,36 @@
 import type { Presence } from './presence.js';
 
-/** Presence for a single process: user id → ids of its open connections. */
+/** Presence for a single process: user id → its open connections (connection id → token id). */
 export class MemoryPresence implements Presence {
-  private readonly connections = new Map<string, Set<string>>();
+  private readonly connections = new Map<string, Map<string, string | undefined>>();
 
   constructor(private readonly nodeId: string) {}
 
-  async connected(userId: string, connectionId: string): Promise<void> {
-    let set = this.connections.get(userId);
-    if (!set) this.connections.set(userId, (set = new Set()));
-    set.add(connectionId);
+  async connected(userId: string, connectionId: string, tokenId?: string): Promise<void> {
+    let open = this.connections.get(userId);
+    if (!open) this.connections.set(userId, (open = new Map<string, string | undefined>()));
+    open.set(connectionId, tokenId);
   }
 
   async disconnected(userId: string, connectionId: string): Promise<void> {
-    const set = this.connections.get(userId);
-    if (!set) return;
-    set.delete(connectionId);
-    if (set.size === 0) this.connections.delete(userId);
+    const open = this.connections.get(userId);
+    if (!open) return;
+    open.delete(connectionId);
+    if (open.size === 0) this.connections.delete(userId);
   }
 
   async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
     return new Set(userIds.filter((id) => this.connections.has(id)));
+  }
+
+  async onlineTokens(userIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    for (const id of userIds) {
+      const open = this.connections.get(id);
+      if (!open) continue;
+      out.set(id, new Set([...open.values()].filter((t): t is string => t !== undefined)));
+    }
+    return out;
   }
 
   async routes(userIds: readonly string[]): Promise<Map<string, string[]>> {

@@ -41,6 +41,25 @@ export function presenceContract(name: string, open: (nodeId: string) => Presenc
       expect(await p.onlineCount()).toBe(before + 1);
     });
 
+    it('answers which access tokens (devices) each online user is connected with', async () => {
+      const p = make();
+      await p.connected('u1', 'c1', 'jti-phone');
+      await p.connected('u1', 'c2', 'jti-laptop');
+      await p.connected('u2', 'c3');
+      expect(await p.onlineTokens(['u1', 'u2', 'u3'])).toEqual(
+        new Map([
+          ['u1', new Set(['jti-phone', 'jti-laptop'])],
+          ['u2', new Set()],
+        ]),
+      );
+      await p.disconnected('u1', 'c1');
+      expect(await p.onlineTokens(['u1'])).toEqual(new Map([['u1', new Set(['jti-laptop'])]]));
+      expect(await p.onlineAmong(['u1', 'u2'])).toEqual(new Set(['u1', 'u2']));
+      await p.disconnected('u1', 'c2');
+      expect(await p.onlineTokens(['u1'])).toEqual(new Map());
+      expect(await p.onlineTokens([])).toEqual(new Map());
+    });
+
     it('routes online users to the node holding them', async () => {
       const p = make('node-x');
       await p.connected('u1', 'c1');

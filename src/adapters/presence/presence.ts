@@ -7,14 +7,22 @@
  */
 export interface Presence {
   /**
-   * One connection of `userId` opened on this node. Never fails because the shared
+   * One connection of `userId` opened on this node, authenticated with the access
+   * token `tokenId` (its jti: the device, for push). Never fails because the shared
    * store is down: the connection is kept and registered there once it answers.
    */
-  connected(userId: string, connectionId: string): Promise<void>;
+  connected(userId: string, connectionId: string, tokenId?: string): Promise<void>;
   /** That connection closed. The user stays online while any other connection lives. */
   disconnected(userId: string, connectionId: string): Promise<void>;
   /** The subset of `userIds` with at least one live connection. Lookups throw DependencyUnavailableError while the store is down. */
   onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Of these users, those with a live connection, each with the access tokens
+   * (jti) their live connections authenticated with: a push device registered with
+   * one of those tokens is online. Users with no live connection are absent; a
+   * connection opened without a token id counts for the user only.
+   */
+  onlineTokens(userIds: readonly string[]): Promise<Map<string, Set<string>>>;
   /**
    * Where to deliver to these users: live gateway node id → the users connected
    * there. Users with no live connection are absent.

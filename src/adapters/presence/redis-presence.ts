@@ -19,8 +19,19 @@ export interface RedisPresenceOptions {
   onRestored?: () => void;
 }
 
-/** Keys: one hash per user (connection id → node id), one set per node (its "user|connection" entries), one sorted set of nodes by last heartbeat. */
+/**
+ * Keys: one hash per user (connection → node id), one set per node (its "user|connection"
+ * entries), one sorted set of nodes by last heartbeat. A connection's field is its id,
+ * followed by `/` and the access token's jti when it has one (which device is online,
+ * for push); readers of the node ids (routes) never look at the field.
+ */
 const userKey = (userId: string) => `presence:user:${userId}`;
+const fieldOf = (connectionId: string, tokenId?: string) =>
+  tokenId ? `${connectionId}/${tokenId}` : connectionId;
+const tokenOf = (field: string) => {
+  const slash = field.indexOf('/');
+  return slash < 0 ? undefined : field.slice(slash + 1);
+};
 const nodeKey = (nodeId: string) => `presence:node:${nodeId}`;
 const NODES = 'presence:nodes';
 /** Entries written per round trip when re-registering a node. */
@@ -54,8 +65,8 @@ export class RedisPresence implements Presence {
   private readonly redis: Redis;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
-  /** This node's connections: connection id → user id. */
-  private readonly mine = new Map<string, string>();
+  /** This node's connections: connection id → user id and hash field. */
+  private readonly mine = new Map<string, { userId: string; field: string }>();
   /** Started by the first connection: clears a previous run's entries, joins the node set. */
   private registered: Promise<void> | undefined;
   /** Registration finished (whether or not Redis answered). */
@@ -118,29 +129,53 @@ export class RedisPresence implements Presence {
     for (const node of dead) await this.call(() => this.dropNode(node));
   }
 
-  async connected(userId: string, connectionId: string): Promise<void> {
-    this.mine.set(connectionId, userId);
+  async connected(userId: string, connectionId: string, tokenId?: string): Promise<void> {
+    const field = fieldOf(connectionId, tokenId);
+    this.mine.set(connectionId, { userId, field });
     // A node restarting under the same id first clears what its previous run left.
     this.registered ??= this.register();
     await this.registered;
     await this.write(() =>
       this.redis
         .multi()
-        .hset(userKey(userId), connectionId, this.options.nodeId)
-        .sadd(nodeKey(this.options.nodeId), `${userId}|${connectionId}`)
+        .hset(userKey(userId), field, this.options.nodeId)
+        .sadd(nodeKey(this.options.nodeId), `${userId}|${field}`)
         .exec(),
     );
   }
 
   async disconnected(userId: string, connectionId: string): Promise<void> {
-    if (!this.mine.delete(connectionId)) return;
+    const entry = this.mine.get(connectionId);
+    if (!entry) return;
+    this.mine.delete(connectionId);
     await this.write(() =>
       this.redis
         .multi()
-        .hdel(userKey(userId), connectionId)
-        .srem(nodeKey(this.options.nodeId), `${userId}|${connectionId}`)
+        .hdel(userKey(userId), entry.field)
+        .srem(nodeKey(this.options.nodeId), `${userId}|${entry.field}`)
         .exec(),
     );
+  }
+
+  async onlineTokens(userIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    if (userIds.length === 0) return out;
+    const [results, alive] = await this.call(() => {
+      const pipeline = this.redis.pipeline();
+      for (const id of userIds) pipeline.hgetall(userKey(id));
+      return Promise.all([pipeline.exec(), this.aliveNodes()]);
+    });
+    userIds.forEach((userId, i) => {
+      const fields = (results?.[i]?.[1] as Record<string, string> | undefined) ?? {};
+      for (const [field, node] of Object.entries(fields)) {
+        if (!alive.has(node)) continue;
+        let tokens = out.get(userId);
+        if (!tokens) out.set(userId, (tokens = new Set()));
+        const token = tokenOf(field);
+        if (token !== undefined) tokens.add(token);
+      }
+    });
+    return out;
   }
 
   async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
@@ -231,9 +266,9 @@ export class RedisPresence implements Presence {
         const entries = [...this.mine];
         for (let i = 0; i < entries.length; i += RESTORE_BATCH) {
           const batch = this.redis.multi();
-          for (const [connectionId, userId] of entries.slice(i, i + RESTORE_BATCH)) {
-            batch.hset(userKey(userId), connectionId, nodeId);
-            batch.sadd(nodeKey(nodeId), `${userId}|${connectionId}`);
+          for (const [, { userId, field }] of entries.slice(i, i + RESTORE_BATCH)) {
+            batch.hset(userKey(userId), field, nodeId);
+            batch.sadd(nodeKey(nodeId), `${userId}|${field}`);
           }
           await this.call(() => batch.exec());
         }

@@ -306,6 +306,16 @@ export interface PushDevicesTable {
   updatedAt: number;
 }
 
+export interface PushSentTable {
+  msgId: string;
+  userId: string;
+  deviceId: string;
+  conversationId: string;
+  seq: number;
+  sentAt: number;
+  recalledAt: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   outboxEvents: OutboxEventsTable;
@@ -329,4 +339,5 @@ export interface Database {
   fileRefs: FileRefsTable;
   blacklist: BlacklistTable;
   pushDevices: PushDevicesTable;
+  pushSent: PushSentTable;
 }

@@ -16,6 +16,18 @@ export const ImEventSchemas = {
       sendTime: Type.Integer(),
     }),
   },
+  'message-revoked': {
+    aggregate: 'chat',
+    payload: Type.Object({
+      msgId: Type.String(),
+      conversationId: Type.String(),
+      chatType: Type.Integer(),
+      seq: Type.Integer(),
+      sendId: Type.String(),
+      revokedBy: Type.String(),
+      revokedAt: Type.Integer(),
+    }),
+  },
   'message-read': {
     aggregate: 'chat',
     payload: Type.Object({

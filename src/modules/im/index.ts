@@ -140,6 +140,7 @@ export function createImModule(deps: {
     messages,
     access,
     fanout,
+    events,
     clock,
     limits: {
       revokeWindowMs: config.revokeWindowSeconds * 1000,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
+import type { EventRecorder } from '../../events/event-recorder.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
@@ -28,6 +29,8 @@ export interface MessageChangeDeps {
   messages: MessageRepository;
   access: ChatAccess;
   fanout: MessageFanout;
+  /** Records `message-revoked` (the push delivery withdraws the notification). */
+  events: EventRecorder;
   clock: Clock;
   limits: MessageChangeLimits;
   onRevoke?: RevokeHook;
@@ -83,6 +86,15 @@ export class MessageChangeService {
       });
       await messages.eraseVersions(trx, msgId);
       await this.deps.onRevoke?.(trx, current);
+      await this.deps.events.record(trx, 'message-revoked', conversationId, {
+        msgId,
+        conversationId,
+        chatType: current.chatType,
+        seq: current.seq,
+        sendId: current.sendId,
+        revokedBy: userId,
+        revokedAt: now,
+      });
       const out: Message[] = [];
       out.push({
         ...withoutReactions(current),

@@ -88,6 +88,14 @@ export class DeviceService {
     return this.keepLive(await this.deps.devices.listOfUsers(userIds));
   }
 
+  /**
+   * Every registered device of these users, live or not, without checking their
+   * tokens: the delivery first drops those online, then checks the rest (keepLive).
+   */
+  async registeredOf(userIds: readonly string[]): Promise<PushDevice[]> {
+    return this.deps.devices.listOfUsers(userIds);
+  }
+
   /** Forgets a device the provider no longer knows (unless it was registered again since). */
   async prune(device: PushDevice): Promise<void> {
     await this.deps.devices.deleteIfToken(device.userId, device.deviceId, device.token);
@@ -98,7 +106,7 @@ export class DeviceService {
   }
 
   /** Drops (and deletes) registrations whose access token stopped working. */
-  private async keepLive(devices: PushDevice[]): Promise<PushDevice[]> {
+  async keepLive(devices: PushDevice[]): Promise<PushDevice[]> {
     const nowSec = this.deps.clock() / 1000;
     const live: PushDevice[] = [];
     for (const d of devices) {

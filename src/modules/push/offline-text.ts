@@ -1,17 +1,18 @@
-import { notificationText, type NotifiedMessage, type PushPreview } from './push-decision.js';
+import type { NotifiedMessage, PushPreview } from './push-decision.js';
 
-/** What a notification of a message says to one recipient. */
-export interface OfflineText {
-  title: string;
-  body: string;
-  /** The recipient's total unread, this message included. */
-  badge: number;
+/** What the decision needs besides the recipients, read once per message. */
+export interface MessageContext {
+  /** The stored message; undefined when it is gone. */
+  message: NotifiedMessage | undefined;
+  senderName: string;
+  groupName?: string;
+  preview: PushPreview;
 }
 
 /**
- * Looks up what the decision needs (sender nickname, group name, each recipient's
- * total unread) and composes the text of an offline push per recipient. The
- * lookups are functions so the worker wires them from the user, social and IM
+ * Looks up what the decision needs besides presence and devices: the stored
+ * message, the sender's nickname, the group's name, each recipient's total unread.
+ * The lookups are functions so the worker wires them from the user, social and IM
  * services without this module depending on them.
  */
 export class OfflineTextComposer {
@@ -26,32 +27,26 @@ export class OfflineTextComposer {
     },
   ) {}
 
-  async compose(
-    sent: Omit<NotifiedMessage, 'content'>,
-    recipientIds: readonly string[],
-  ): Promise<Map<string, OfflineText>> {
+  /** The stored message, the sender's nickname and the group's name. */
+  async context(sent: Omit<NotifiedMessage, 'content'>): Promise<MessageContext> {
     const { deps } = this;
-    const [stored, senderName, groupName] = await Promise.all([
+    const [message, senderName, groupName] = await Promise.all([
       deps.findMessage(sent.msgId),
       deps.nickname(sent.sendId),
       // A group's conversation id is the group id.
       sent.chatType === 1 ? deps.groupName(sent.conversationId) : undefined,
     ]);
-    const message: NotifiedMessage = stored ?? { ...sent, content: '' };
-    // A message recalled before its push went out is never shown: who wrote only.
-    const shown = stored !== undefined && !stored.revoked;
-    const text = notificationText({
+    return {
       message,
       // A deleted sender has no nickname any more.
       senderName: senderName || 'Someone',
-      preview: shown || deps.preview === 'none' ? deps.preview : 'sender',
+      preview: deps.preview,
       ...(groupName !== undefined ? { groupName } : {}),
-    });
-    const out = new Map<string, OfflineText>();
-    for (const userId of recipientIds) {
-      const badge = await deps.totalUnread(userId);
-      out.set(userId, { title: text.title, body: text.body, badge });
-    }
-    return out;
+    };
+  }
+
+  /** The user's total unread over all conversations (the badge). */
+  badge(userId: string): Promise<number> {
+    return this.deps.totalUnread(userId);
   }
 }

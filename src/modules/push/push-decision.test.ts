@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideNotifications,
   messagePreview,
+  recallText,
   type DecisionInput,
   type NotifiedMessage,
   type Recipient,
@@ -131,5 +132,29 @@ describe('messagePreview', () => {
     const long = messagePreview(0, '😀'.repeat(150));
     expect([...long]).toHaveLength(100);
     expect(long.endsWith('…')).toBe(true);
+  });
+});
+
+describe('recallText', () => {
+  const message = {
+    msgId: 'm1',
+    conversationId: 'g1',
+    chatType: 1,
+    sendId: 'a',
+    seq: 3,
+    mType: 0,
+    content: '',
+  };
+  it('says who recalled, never what, by preview', () => {
+    expect(
+      recallText({ message, senderName: 'Alice', groupName: 'Hikers', preview: 'full' }),
+    ).toEqual({ title: 'Hikers', body: 'Alice recalled a message' });
+    expect(
+      recallText({ message: { ...message, chatType: 2 }, senderName: 'Alice', preview: 'sender' }),
+    ).toEqual({ title: 'Alice', body: 'recalled a message' });
+    expect(recallText({ message, senderName: 'Alice', preview: 'none' })).toEqual({
+      title: 'New message',
+      body: 'A message was recalled',
+    });
   });
 });

@@ -43,6 +43,11 @@ export interface DeviceNotification {
   collapseKey: string;
   /** De-duplication key: one notification per (device, message), whatever is redelivered. */
   dedupKey: string;
+  /**
+   * This one replaces an earlier notification (same collapse key) because its
+   * message was recalled: it says so and shows nothing of the message.
+   */
+  recalled?: true;
 }
 
 export interface DecisionInput {
@@ -140,6 +145,20 @@ export function decideNotifications(input: DecisionInput): DeviceNotification[] 
     }
   }
   return out;
+}
+
+/**
+ * What replaces a recalled message's notification (same collapse key, so the
+ * device shows this instead): who recalled nothing of the content.
+ */
+export function recallText(
+  input: Pick<DecisionInput, 'message' | 'senderName' | 'groupName' | 'preview'>,
+): { title: string; body: string } {
+  const { message, preview, senderName } = input;
+  if (preview === 'none') return { title: 'New message', body: 'A message was recalled' };
+  const group = message.chatType === GROUP;
+  const title = group ? (input.groupName ?? senderName) : senderName;
+  return { title, body: group ? `${senderName} recalled a message` : 'recalled a message' };
 }
 
 /** Title and body of a message's notification (see decideNotifications). */

@@ -23,4 +23,9 @@ export const PushErrors = defineErrors({
     status: 409,
     message: 'too many devices registered; remove one first',
   },
+  webPushDisabled: {
+    code: 700005,
+    status: 404,
+    message: 'Web Push is not configured on this server (push.webpush keys)',
+  },
 });

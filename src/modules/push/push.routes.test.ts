@@ -139,7 +139,15 @@ describe.each(STORAGES)('push devices on %s', (storage) => {
         const res = await t.client.request(method, '/v1/push/devices', { ...options, token });
         expect([res.status, res.body.code], `${method} ${token}`).toEqual([401, 100003]);
       }
+      const key = await t.client.request('GET', '/v1/push/vapidKey', { token });
+      expect([key.status, key.body.code]).toEqual([401, 100003]);
     }
+  });
+
+  it('answers 404 / 700005 for the VAPID key while Web Push is not configured', async () => {
+    const alice = await createUser(t.client);
+    const res = await alice.client.get('/v1/push/vapidKey');
+    expect([res.status, res.body.code]).toEqual([404, 700005]);
   });
 
   it("never shows or removes another user's device", async () => {

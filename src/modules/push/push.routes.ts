@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate, caller } from '../../auth/authenticate.js';
 import type { TokenService } from '../../auth/token.service.js';
+import { AppError } from '../../errors/app-error.js';
 import { errorResponses, ok } from '../../http/envelope.js';
 import type { DeviceService } from './device.service.js';
 import { PushErrors } from './push.errors.js';
@@ -11,14 +12,17 @@ import {
   RegisterDeviceBody,
   security,
   tags,
+  VapidKeyResponse,
 } from './push.schema.js';
 
-/** `/v1/push/devices`: thin edges over DeviceService. */
+/** `/v1/push/devices` (thin edges over DeviceService) and `/v1/push/vapidKey`. */
 export function pushRoutes(deps: {
   devices: DeviceService;
   tokens: TokenService;
+  /** `push.webpush.publicKey`; empty when Web Push is off. */
+  vapidPublicKey: string;
 }): FastifyPluginAsyncTypebox {
-  const { devices } = deps;
+  const { devices, vapidPublicKey } = deps;
   return async (app) => {
     app.addHook('onRequest', authenticate(deps.tokens));
 
@@ -77,6 +81,24 @@ export function pushRoutes(deps: {
         },
       },
       async (request) => ok({ list: await devices.list(caller(request).userId) }),
+    );
+
+    app.get(
+      '/vapidKey',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'The VAPID public key a browser subscribes with (Web Push)',
+          operationId: 'pushVapidKey',
+          errors: [PushErrors.webPushDisabled],
+          response: { 200: VapidKeyResponse, ...errorResponses },
+        },
+      },
+      async () => {
+        if (vapidPublicKey === '') throw new AppError(PushErrors.webPushDisabled);
+        return ok({ publicKey: vapidPublicKey });
+      },
     );
   };
 }

@@ -64,3 +64,12 @@ export const DeviceListResponse = EnvelopeOf(
   Type.Object({ list: Type.Array(PushDeviceSchema, { description: 'oldest registration first' }) }),
 );
 export const EmptyResponse = EnvelopeOf(Type.Object({}));
+
+export const VapidKeyResponse = EnvelopeOf(
+  Type.Object({
+    publicKey: Type.String({
+      description:
+        'the VAPID public key (base64url) to pass as applicationServerKey to pushManager.subscribe',
+    }),
+  }),
+);

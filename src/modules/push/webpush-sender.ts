@@ -46,6 +46,8 @@ export class WebPushSender {
       badge: n.badge,
       tag: n.collapseKey,
       data: n.data,
+      // The service worker shows it in place of the recalled message's notification (same tag).
+      ...(n.recalled ? { recalled: true } : {}),
     });
     for (let attempt = 1; ; attempt += 1) {
       try {

@@ -1,0 +1,172 @@
+import type { Consumer, Subscription } from '../../adapters/bus/bus.js';
+import type { Presence } from '../../adapters/presence/presence.js';
+import { DomainTopic } from '../../events/domain-events.js';
+import type { ConversationAudience } from '../../realtime/local-sockets.js';
+import type { Logger } from '../../shared/logger.js';
+import { ChatType, SYSTEM_SENDER } from '../im/index.js';
+import type { MessageContext } from './offline-text.js';
+import type { PushDevice } from './push.entity.js';
+import { decideNotifications, notificationText, type Recipient } from './push-decision.js';
+import type { NotificationSender, SentMessage } from './notification-sender.js';
+import { webhookRequest, type WebhookPushes } from './webhook-pushes.js';
+
+/** The durable queue of push delivery (message-sent, message-revoked). */
+export const PUSH_DELIVERY_QUEUE = 'push.delivery';
+const AUDIENCE_BATCH = 1000;
+const NOTICE = 10;
+
+/** The message-sent payload as delivery reads it. */
+export interface SentEvent extends SentMessage {
+  chatType: number;
+  sendId: string;
+  recvId: string;
+  mType: number;
+  sendTime: number;
+}
+
+/** A conversation's members, and who of them muted it without being mentioned. */
+export interface RecipientDirectory extends ConversationAudience {
+  mutedUnmentioned(
+    conversationId: string,
+    userIds: readonly string[],
+    seq: number,
+  ): Promise<Set<string>>;
+}
+
+export interface PushDeliveryDeps {
+  broker: Consumer;
+  audience: RecipientDirectory;
+  presence: Pick<Presence, 'onlineTokens'>;
+  devices: {
+    /** Every registered device of these users, live or not (one query). */
+    registeredOf(userIds: readonly string[]): Promise<PushDevice[]>;
+    /** Those whose registration still works (the others are deleted). */
+    keepLive(devices: PushDevice[]): Promise<PushDevice[]>;
+  };
+  /** The stored message and the names of a notification; each user's badge. */
+  text: {
+    context(sent: SentEvent): Promise<MessageContext>;
+    badge(userId: string): Promise<number>;
+  };
+  /** Whether the message was recalled (read again after notifications went out). */
+  recalled(msgId: string): Promise<boolean>;
+  sender: NotificationSender;
+  webhook: WebhookPushes;
+  /** Events handled at once. */
+  concurrency: number;
+  logger: Logger;
+}
+
+/**
+ * Worker role: offline push. For each stored chat message every device of every
+ * recipient that has no live socket on that device (no connection authenticated
+ * with the token the device registered with) gets one notification; muted
+ * conversations notify only those mentioned; never the sender, never for notices or
+ * a message recalled before the push went out. Presence is read when the event is
+ * handled, so someone who came online meanwhile got the message live.
+ *
+ * Nothing is written for a message whose recipients were online: the de-duplication
+ * rows (push_sent) exist only for notifications actually sent. A recall
+ * (message-revoked) replaces the notifications that went out.
+ */
+export function startPushDelivery(deps: PushDeliveryDeps): Promise<Subscription> {
+  return DomainTopic.consume(
+    deps.broker,
+    {
+      queue: PUSH_DELIVERY_QUEUE,
+      types: ['message-sent', 'message-revoked'],
+      concurrency: deps.concurrency,
+    },
+    async (event) => {
+      if (event.type === 'message-revoked') {
+        await deps.sender.withdraw(event.payload);
+        return;
+      }
+      const m = event.payload;
+      const sent = await deliverMessage(deps, event.id, m);
+      // A recall handled while these were on their way found nothing to withdraw yet.
+      if (sent > 0 && (await deps.recalled(m.msgId))) {
+        await deps.sender.withdraw({ ...m, revokedAt: Date.now() });
+      }
+    },
+  );
+}
+
+/** Answers how many device notifications went out. */
+async function deliverMessage(
+  deps: PushDeliveryDeps,
+  eventId: string,
+  m: SentEvent,
+): Promise<number> {
+  // Group notices are news about the group, not messages to alert anyone of.
+  if (m.mType === NOTICE) return 0;
+  let context: Promise<MessageContext> | undefined;
+  const batch = (ids: string[]) =>
+    notifyBatch(deps, eventId, m, ids, () => (context ??= deps.text.context(m)));
+  if (m.chatType === ChatType.single) return batch([m.recvId]);
+  let sent = 0;
+  let after: string | undefined;
+  for (;;) {
+    const ids = await deps.audience.audience(m.conversationId, m.seq, after, AUDIENCE_BATCH);
+    sent += await batch(ids);
+    if (ids.length < AUDIENCE_BATCH) break;
+    after = ids[ids.length - 1];
+  }
+  return sent;
+}
+
+/** One page of recipients: reads only (presence, device rows) unless someone is offline. */
+async function notifyBatch(
+  deps: PushDeliveryDeps,
+  eventId: string,
+  m: SentEvent,
+  userIds: string[],
+  context: () => Promise<MessageContext>,
+): Promise<number> {
+  const candidates = userIds.filter((id) => id !== m.sendId && id !== SYSTEM_SENDER);
+  if (candidates.length === 0) return 0;
+  const [registered, online] = await Promise.all([
+    deps.devices.registeredOf(candidates),
+    deps.presence.onlineTokens(candidates),
+  ]);
+  // A device is online when a live socket authenticated with the token it registered with.
+  const offline = registered.filter((d) => !online.get(d.userId)?.has(d.tokenJti));
+  const offlineUsers = candidates.filter((id) => !online.has(id));
+  if (offline.length === 0 && (deps.webhook.mode === 'off' || offlineUsers.length === 0)) return 0;
+
+  const devices = await deps.devices.keepLive(offline);
+  const withDevice = new Set(devices.map((d) => d.userId));
+  const hooked = deps.webhook.users(offlineUsers, withDevice);
+  const notifiable = [...new Set([...withDevice, ...hooked])];
+  if (notifiable.length === 0) return 0;
+  const quiet = await deps.audience.mutedUnmentioned(m.conversationId, notifiable, m.seq);
+  const loud = notifiable.filter((id) => !quiet.has(id));
+  if (loud.length === 0) return 0;
+  const ctx = await context();
+  // Recalled (or gone) before its push went out: nothing to say.
+  if (!ctx.message || ctx.message.revoked) return 0;
+  const badges = new Map<string, number>();
+  for (const id of loud) badges.set(id, await deps.text.badge(id));
+
+  const recipients: Recipient[] = [...withDevice]
+    .filter((id) => badges.has(id))
+    .map((userId) => ({
+      userId,
+      online: false,
+      muted: false,
+      unread: badges.get(userId)!,
+      devices: devices.filter((d) => d.userId === userId),
+    }));
+  const notifications = decideNotifications({ ...ctx, message: ctx.message, recipients });
+  const hookedLoud = hooked.filter((id) => badges.has(id));
+  const text = notificationText({ ...ctx, message: ctx.message });
+  const [sent] = await Promise.all([
+    deps.sender.deliver(m, devices, notifications, m.sendTime),
+    hookedLoud.length > 0
+      ? deps.webhook.send(
+          hookedLoud.map((id) => webhookRequest(eventId, m, id, text, badges.get(id)!)),
+        )
+      : undefined,
+  ]);
+  return sent;
+}
