@@ -5,7 +5,17 @@ import layers from './eslint-rules/layers.js';
 
 export default tseslint.config(
   // src/gen: generated from proto/ by `npm run generate` (kept current by a test, not by hand).
-  { ignores: ['**/dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'src/gen/**'] },
+  // web/public: files served as they are (the service worker), outside the TypeScript projects.
+  {
+    ignores: [
+      '**/dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'src/gen/**',
+      'web/public/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

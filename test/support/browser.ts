@@ -193,6 +193,8 @@ export interface WebAppSuite {
       colorScheme?: 'light' | 'dark';
       /** A script run in every page of the context before the app's own. */
       init?: string;
+      /** Browser permissions granted before the app starts (e.g. notifications). */
+      permissions?: string[];
     },
   ): Promise<{ chat: ChatPage; context: BrowserContext }>;
 }
@@ -208,6 +210,7 @@ export function webAppSuite(overrides: DeepPartial<Config> = {}): WebAppSuite {
       const context = await suite.browser.newContext({
         viewport: options.viewport ?? { width: 1280, height: 800 },
         colorScheme: options.colorScheme ?? 'light',
+        ...(options.permissions ? { permissions: options.permissions } : {}),
       });
       if (options.init) await context.addInitScript(options.init);
       const page = await context.newPage();

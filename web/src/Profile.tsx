@@ -76,7 +76,13 @@ export function Profile() {
             ) : (
               <button
                 type="button"
-                onClick={() => void enableNotifications().then(setPermission)}
+                onClick={() =>
+                  void enableNotifications().then(async (granted) => {
+                    setPermission(granted);
+                    if (granted === 'granted')
+                      await store.session.enableWebPush().catch(() => 'off');
+                  })
+                }
                 data-testid="enable-notifications"
               >
                 Turn on desktop notifications

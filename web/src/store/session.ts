@@ -1,5 +1,6 @@
 import { ApiError, ChatClient, type UserInfo } from '@easy-chat/sdk';
 import type { StoreCore } from './core.js';
+import { registerWebPush, type WebPushState } from './webpush.js';
 
 const TOKEN_KEY = 'easy-chat.token';
 
@@ -118,6 +119,20 @@ export class SessionStore {
     }
     this.core.set({ browserOffline: !navigator.onLine });
     client.connect().catch(() => undefined);
+    // Each login registers this browser again: a registration ends with its token.
+    if (typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+      void this.enableWebPush().catch((err: unknown) => console.warn('easy-chat: web push', err));
+    }
+  }
+
+  /**
+   * Subscribes this browser to the server's Web Push and registers it, so messages
+   * arriving while no tab of the app is open still show (web/public/sw.js).
+   */
+  async enableWebPush(): Promise<WebPushState> {
+    const client = this.core.client;
+    if (!client) return 'denied';
+    return registerWebPush(client.api);
   }
 }
 
