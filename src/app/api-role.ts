@@ -4,6 +4,7 @@ import type { Config } from '../config/config.schema.js';
 import { deadLetterRoutes } from '../events/dead-letter.routes.js';
 import type { HttpServer } from '../http/build-server.js';
 import { adminRoutes } from '../modules/audit/audit.routes.js';
+import { adminOpsRoutes, adminUserRoutes } from '../modules/admin/index.js';
 import { filesRoutes } from '../modules/files/index.js';
 import { imAdminRoutes, imRoutes } from '../modules/im/index.js';
 import { ingestRoutes } from '../modules/ingest/ingest.routes.js';
@@ -70,6 +71,24 @@ export async function mountApi(
   );
   await http.register(
     imAdminRoutes({ adminToken: config.admin.token, tokens, changes: im.changes }),
+    { prefix: '/v1/admin' },
+  );
+  await http.register(
+    adminUserRoutes({
+      adminToken: config.admin.token,
+      tokens,
+      users,
+      userRepository: services.admin.userRepository,
+    }),
+    { prefix: '/v1/admin' },
+  );
+  await http.register(
+    adminOpsRoutes({
+      adminToken: config.admin.token,
+      tokens,
+      notices: im.systemNotices,
+      stats: services.admin.stats,
+    }),
     { prefix: '/v1/admin' },
   );
   await http.register(

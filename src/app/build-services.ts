@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
+import { AdminStats } from '../modules/admin/index.js';
 import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
@@ -77,6 +78,8 @@ export interface Services {
   pushSent: PushSentRepository;
   /** Sends decided notifications through the configured providers (worker role). */
   pushSender: NotificationSender;
+  /** What only the admin API reads: accounts of any status, the statistics. */
+  admin: { userRepository: UserRepository; stats: AdminStats };
 }
 
 export interface ServiceDeps {
@@ -318,5 +321,6 @@ export function buildServices(deps: ServiceDeps): Services {
     offlineText,
     pushSent,
     pushSender,
+    admin: { userRepository, stats: new AdminStats({ db, presence, clock }) },
   };
 }

@@ -19,6 +19,7 @@ export function closeRevokedSockets(deps: {
     'user-disabled',
     'user-deleted',
     'user-password_changed',
+    'user-sessions_ended',
     'user-logged_out',
   ] as const;
   return DomainTopic.subscribe(deps.broker, types, async (event) => {
@@ -31,13 +32,15 @@ export function closeRevokedSockets(deps: {
         connections.closeUser(event.payload.userId, CloseCode.disabled, 'account deleted');
         return;
       }
-      if (event.type === 'user-password_changed') {
+      if (event.type === 'user-password_changed' || event.type === 'user-sessions_ended') {
         // Sockets of revoked tokens close; one already opened with the token the
         // change answered (issued after the cut-off) stays.
         const { userId, revokedUpTo } = event.payload;
+        const reason =
+          event.type === 'user-password_changed' ? 'password changed' : 'logged out by admin';
         for (const connection of [...connections.forUser(userId)]) {
           if (connection.tokenIssuedAt <= revokedUpTo) {
-            connection.close(CloseCode.unauthorized, 'password changed');
+            connection.close(CloseCode.unauthorized, reason);
           }
         }
         return;

@@ -193,6 +193,20 @@ describe.each(STORAGES)('closed inputs on %s', (storage) => {
       'POST /v1/admin/deadLetters/replay': { as: 'admin', body: { queue: 'notify.sms' } },
       'POST /v1/admin/deadLetters/discard': { as: 'admin', body: { queue: 'notify.sms' } },
       'GET /v1/admin/deadLetters': { as: 'admin', query: { queue: 'notify.sms' } },
+      'GET /v1/admin/users': { as: 'admin', query: { query: 'a' } },
+      'PUT /v1/admin/users/{id}': {
+        as: 'admin',
+        path: `/v1/admin/users/${bob.id}`,
+        body: { status: 'disabled' },
+      },
+      // Reads no body or query: an unknown user shows the key changed nothing.
+      'POST /v1/admin/users/{id}/logout': {
+        as: 'admin',
+        path: '/v1/admin/users/NO_SUCH_USER/logout',
+        refusedWith: 200003,
+      },
+      'POST /v1/admin/notices': { as: 'admin', body: { userIds: [bob.id], content: 'hi' } },
+      'GET /v1/admin/stats': { as: 'admin' },
       // Multipart only: a JSON body is 415; unknown parts are refused in files.routes.test.ts.
       'POST /v1/files': { refusedWith: 100009 },
       'POST /v1/files/uploads': { body: { name: 'a.bin', size: 10 } },

@@ -38,6 +38,10 @@ export class MemoryPresence implements Presence {
     return online.length > 0 ? new Map([[this.nodeId, online]]) : new Map();
   }
 
+  async onlineCount(): Promise<number> {
+    return this.connections.size;
+  }
+
   async close(): Promise<void> {
     this.connections.clear();
   }

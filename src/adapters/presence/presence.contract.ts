@@ -28,6 +28,19 @@ export function presenceContract(name: string, open: (nodeId: string) => Presenc
       expect(await p.onlineAmong([])).toEqual(new Set());
     });
 
+    it('counts distinct online users', async () => {
+      const p = make();
+      const before = await p.onlineCount();
+      await p.connected('count-u1', 'c1');
+      await p.connected('count-u1', 'c2');
+      await p.connected('count-u2', 'c3');
+      expect(await p.onlineCount()).toBe(before + 2);
+      await p.disconnected('count-u1', 'c1');
+      expect(await p.onlineCount()).toBe(before + 2);
+      await p.disconnected('count-u1', 'c2');
+      expect(await p.onlineCount()).toBe(before + 1);
+    });
+
     it('answers which access tokens (devices) each online user is connected with', async () => {
       const p = make();
       await p.connected('u1', 'c1', 'jti-phone');

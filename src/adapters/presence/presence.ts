@@ -28,6 +28,8 @@ export interface Presence {
    * there. Users with no live connection are absent.
    */
   routes(userIds: readonly string[]): Promise<Map<string, string[]>>;
+  /** How many distinct users have a live connection anywhere (the admin statistics). */
+  onlineCount(): Promise<number>;
   /** Removes this node's connections (shutdown) and stops its heartbeat. */
   close(): Promise<void>;
 }

@@ -203,6 +203,22 @@ export class RedisPresence implements Presence {
     return out;
   }
 
+  /**
+   * Distinct users over the connection sets of live nodes: reads every live
+   * connection, which is fine for an operator's statistics, not for a hot path.
+   */
+  async onlineCount(): Promise<number> {
+    return this.call(async () => {
+      const users = new Set<string>();
+      for (const node of await this.aliveNodes()) {
+        for (const member of await this.redis.smembers(nodeKey(node))) {
+          users.add(member.slice(0, member.indexOf('|')));
+        }
+      }
+      return users.size;
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);

@@ -32,6 +32,18 @@ const TYPED: TypedMappers = {
     targetId: p.userId,
     detail: { reason: p.reason, source: p.source },
   }),
+  'user-enabled': (p) => ({
+    action: 'account_enabled',
+    userId: null,
+    targetId: p.userId,
+    detail: { source: p.source },
+  }),
+  'user-sessions_ended': (p) => ({
+    action: 'force_logout',
+    userId: null,
+    targetId: p.userId,
+    detail: { source: p.source },
+  }),
   'user-password_changed': (p) => ({
     action: p.how === 'reset' ? 'password_reset' : 'password_change',
     userId: p.userId,

@@ -25,6 +25,25 @@ export const UserEventSchemas = {
     aggregate: 'user',
     payload: Type.Object({ userId: Type.String(), reason: Type.String(), source: Type.String() }),
   },
+  /** The account was enabled again (by the admin API): login works again. */
+  'user-enabled': {
+    aggregate: 'user',
+    payload: Type.Object({ userId: Type.String(), source: Type.String() }),
+  },
+  /**
+   * Every session of the user was ended (the admin API's force logout): tokens
+   * issued at or before `revokedUpTo` are revoked and gateways close their sockets.
+   */
+  'user-sessions_ended': {
+    aggregate: 'user',
+    payload: Type.Object({
+      userId: Type.String(),
+      source: Type.String(),
+      revokedUpTo: Type.Integer({
+        description: 'tokens issued at or before this (epoch seconds) stop working',
+      }),
+    }),
+  },
   /**
    * The password changed (by the user, or reset by a code): every token issued
    * before it is revoked and gateways close the user's sockets.

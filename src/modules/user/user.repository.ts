@@ -28,6 +28,15 @@ export interface UserSearch {
   limit: number;
 }
 
+/** The admin API's search: one free-text query, paged by id. */
+export interface AdminUserSearch {
+  /** Matches an exact id, a phone prefix or a nickname substring; absent: every user. */
+  query?: string;
+  /** Only ids after this one (the previous page's last id). */
+  after?: string;
+  limit: number;
+}
+
 export interface UserPatch {
   nickname?: string;
   sex?: number;
@@ -154,6 +163,30 @@ export class UserRepository {
       q = q.where(sql<boolean>`lower(nickname) like ${pattern} escape '!'`);
     }
     const rows = await q.orderBy('id').limit(query.limit).execute();
+    return rows.map(toUser);
+  }
+
+  /**
+   * Users for the admin API, deleted ones included (their status says so), in id
+   * (creation) order. A deleted account's phone and nickname are tombstones, so it
+   * is in practice found by its id only.
+   */
+  async adminSearch(search: AdminUserSearch): Promise<User[]> {
+    let q = this.db.selectFrom('users').select(PUBLIC_COLUMNS);
+    if (search.after !== undefined) q = q.where('id', '>', search.after);
+    const text = search.query;
+    if (text !== undefined && text !== '') {
+      const phonePrefix = `${escapeLike(text)}%`;
+      const nickname = `%${escapeLike(text.toLowerCase())}%`;
+      q = q.where((eb) =>
+        eb.or([
+          eb('id', '=', text),
+          sql<boolean>`phone like ${phonePrefix} escape '!'`,
+          sql<boolean>`lower(nickname) like ${nickname} escape '!'`,
+        ]),
+      );
+    }
+    const rows = await q.orderBy('id').limit(search.limit).execute();
     return rows.map(toUser);
   }
 

@@ -156,6 +156,42 @@ export class UserService {
     await tokens.revokeAllFor(userId);
   }
 
+  /**
+   * Enables a disabled account again (login works; tokens revoked by the disabling
+   * stay revoked). Records `user-enabled` when the status changed; repeating it is
+   * harmless.
+   */
+  async enable(userId: string, by: { source: string }): Promise<void> {
+    const { db, users, events, clock } = this.deps;
+    const found = await db.transaction().execute(async (trx) => {
+      const previous = await users.setStatus(trx, userId, UserStatus.active, clock());
+      if (previous === undefined) return false;
+      if (previous !== UserStatus.active) {
+        await events.record(trx, 'user-enabled', userId, { userId, ...by });
+      }
+      return true;
+    });
+    if (!found) throw new AppError(UserErrors.userNotFound);
+  }
+
+  /**
+   * Ends every session of a user (force logout): every token issued so far is
+   * revoked and `user-sessions_ended` names the cut-off, on which gateways close
+   * the sockets opened with those tokens. The user may log in again.
+   */
+  async endAllSessions(userId: string, by: { source: string }): Promise<void> {
+    const { db, users, events, tokens } = this.deps;
+    if (!(await users.findById(userId))) throw new AppError(UserErrors.userNotFound);
+    // Taken first so the event can name it (as a password change does).
+    const revokedUpTo = await tokens.nextCutoff(userId);
+    await db
+      .transaction()
+      .execute((trx) =>
+        events.record(trx, 'user-sessions_ended', userId, { userId, revokedUpTo, ...by }),
+      );
+    await tokens.revokeUpTo(userId, revokedUpTo);
+  }
+
   async getProfile(userId: string): Promise<UserInfo> {
     const user = await this.deps.users.findById(userId);
     if (!user) throw new AppError(UserErrors.userNotFound);
