@@ -251,11 +251,18 @@ describe('APNs against a loopback HTTP/2 APNs', () => {
       const concurrent = Array.from({ length: 5 }, (_, i) => deviceToken(`goaway-c${i}`));
       const all = await Promise.all(concurrent.map((t) => s.send(t, notification)));
       expect(all).toEqual(Array(5).fill('sent'));
-      const seen = concurrent.flatMap(sendsTo);
-      // (A stream not yet read by the fake at the GOAWAY is refused by the client alone.)
-      expect(seen.filter((r) => r.problem === 'refused at GOAWAY').length).toBeGreaterThan(0);
-      expect(seen.filter((r) => r.problem === undefined)).toHaveLength(5);
-      expect(s.connections).toBe(4);
+      // None is lost: each reached the fake unrefused at least once. A stream the fake
+      // answered just as the connection closed, before the client read the answer, is
+      // sent again (at-least-once, as a provider call must be; the collapse id keeps the
+      // phone from showing it twice), so a second copy is allowed, never a third.
+      for (const token of concurrent) {
+        const delivered = sendsTo(token).filter((r) => r.problem === undefined);
+        expect(delivered.length).toBeGreaterThanOrEqual(1);
+        expect(delivered.length).toBeLessThanOrEqual(2);
+      }
+      // A new connection after the GOAWAY; a retry racing the next GOAWAY may need one more.
+      expect(s.connections).toBeGreaterThanOrEqual(4);
+      expect(s.connections).toBeLessThanOrEqual(5);
     } finally {
       apns.goAwayAfter(Infinity);
     }
