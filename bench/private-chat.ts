@@ -7,8 +7,8 @@
  *
  * 1. CPU: server CPU-µs per message at a fixed load every system keeps (BENCH_CPU_RATE
  *    questions/s), from /proc/<pid>/stat: the Node process plus, on PostgreSQL, the
- *    backends of its own connections (bench/support/db-cpu.ts),
- *    next to the ceiling script (bench/peers/ceiling-chat.ts) in the same rounds.
+ *    backends of its own connections (bench/support/db-cpu.ts), next to the ceiling
+ *    script (bench/peers/ceiling-chat.ts) on each store in the same rounds.
  * 2. Capacity: in each round a bracketing search per system (bench/support/capacity-
  *    search.ts) for the highest offered rate kept with p99 round trip ≤ BENCH_BREAK_MS,
  *    ≥ 95% answered and < 1% errors; the steps of the systems' searches alternate. The
@@ -19,7 +19,8 @@
  *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
  *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=4000
  *                           BENCH_P99_SECONDS=10 BENCH_BREAK_MS=1000 BENCH_WORKERS=2
- *                           BENCH_PRIVATE_SYSTEMS=easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling
+ *                           BENCH_PRIVATE_SYSTEMS=easy-chat-sqlite,easy-chat-postgres,ejabberd,
+ *                             ceiling,ceiling-postgres (also easy-chat-mysql, ws)
  */
 import { CapacitySearch, roundRate } from './support/capacity-search.js';
 import { startCeilingChat } from './support/ceiling-system.js';
@@ -38,7 +39,13 @@ import {
 import { percentile, Pool } from './support/worker-pool.js';
 
 export type PrivateSystem =
-  'easy-chat-sqlite' | 'easy-chat-postgres' | 'easy-chat-mysql' | 'ejabberd' | 'ws' | 'ceiling';
+  | 'easy-chat-sqlite'
+  | 'easy-chat-postgres'
+  | 'easy-chat-mysql'
+  | 'ejabberd'
+  | 'ws'
+  | 'ceiling'
+  | 'ceiling-postgres';
 
 const STORAGE_OF = {
   'easy-chat-sqlite': 'sqlite',
@@ -47,7 +54,14 @@ const STORAGE_OF = {
 } as const;
 
 /** Systems measured in the CPU phase only: their capacity is the load generators'. */
-const CPU_ONLY: PrivateSystem[] = ['ceiling', 'ws'];
+const CPU_ONLY: PrivateSystem[] = ['ceiling', 'ceiling-postgres', 'ws'];
+
+/** The database server whose backends count in a system's CPU. */
+const DATABASE_OF: Partial<Record<PrivateSystem, DatabaseServer>> = {
+  'easy-chat-postgres': 'postgres',
+  'easy-chat-mysql': 'mysql',
+  'ceiling-postgres': 'postgres',
+};
 
 export interface PrivateOptions {
   pairs: number;
@@ -296,7 +310,8 @@ export async function step(
 async function startSystem(name: PrivateSystem): Promise<System> {
   if (name === 'ejabberd') return startEjabberdSystem();
   if (name === 'ws') return startRawWs();
-  if (name === 'ceiling') return startCeilingChat();
+  if (name === 'ceiling') return startCeilingChat('sqlite');
+  if (name === 'ceiling-postgres') return startCeilingChat('postgres');
   return startEasyChat({ storage: STORAGE_OF[name] });
 }
 
@@ -333,8 +348,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       }
       const system = await startSystem(name);
       log(`private: ${system.label}, ${opts.pairs} pairs`);
-      const storage = name in STORAGE_OF ? STORAGE_OF[name as keyof typeof STORAGE_OF] : undefined;
-      const entry = await prepare(system, pool, opts.pairs, name, storage);
+      const entry = await prepare(system, pool, opts.pairs, name, DATABASE_OF[name]);
       entries.push(entry);
       names.set(entry, name);
     }
@@ -449,7 +463,8 @@ if (isMain(import.meta))
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
       systems: (
-        process.env.BENCH_PRIVATE_SYSTEMS ?? 'easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling'
+        process.env.BENCH_PRIVATE_SYSTEMS ??
+        'easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling,ceiling-postgres'
       ).split(',') as PrivateSystem[],
     });
     writeResult('private-chat', result);

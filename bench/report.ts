@@ -85,16 +85,26 @@ function idleSection(r: IdleResult): string[] {
 const spread = (x: { median: number; min: number; max: number }, f = f0) =>
   `${f(x.median)} (${f(x.min)}–${f(x.max)})`;
 
+/** The ceiling a system's CPU compares with: PostgreSQL's for PostgreSQL, else SQLite's. */
+function ceilingOf(r: PrivateResult, system: string) {
+  const ceilings = r.rows.filter((x) => x.system.startsWith('ceiling'));
+  const onPostgres = ceilings.find((x) => x.system.includes('PostgreSQL'));
+  return (
+    (system.includes('PostgreSQL') && onPostgres) ||
+    ceilings.find((x) => !x.system.includes('PostgreSQL'))
+  );
+}
+
 /** The headline table: capacity, CPU per message and the tail at half capacity. */
 function privateHeadline(r: PrivateResult): string[] {
   const o = r.options;
-  const ceiling = r.rows.find((x) => x.system.startsWith('ceiling'));
   const ej = r.rows.find((x) => x.system === 'ejabberd');
   const out = [
     `| system | capacity, questions/s | messages/s stored and delivered | server CPU-µs per message at ${o.cpuRate} questions/s (Node + database) | CPU × ceiling | round trip at half capacity: questions/s, p99 ms | p50 ms |${ej ? ' capacity × ejabberd |' : ''}`,
     `| --- | ---: | ---: | ---: | ---: | ---: | ---: |${ej ? ' ---: |' : ''}`,
   ];
   for (const x of r.rows) {
+    const ceiling = ceilingOf(r, x.system);
     // A CPU round that broke measured an overloaded server: flag it.
     const broke = x.steps.filter((s) => s.phase === 'cpu' && s.broken).length;
     const cpu = x.cpu
@@ -121,7 +131,7 @@ function privateSection(r: PrivateResult): string[] {
   out.push(
     `${o.pairs} pairs, open loop: the load generators offer a fixed number of questions per second; each question is a private message A → B that B answers at once. The round trip is sent → stored → delivered → answered → answer delivered (two stored messages). Every system is connected at once and each of the three phases runs ${o.rounds} rounds alternating the order of the systems; figures are medians of the rounds with their range in brackets.`,
     '',
-    `- **CPU**: ${o.cpuRate} questions/s for ${o.stepSeconds} s per round; server CPU time (user + system, \`/proc/<pid>/stat\`) per message: the Node process plus, on PostgreSQL, the backends serving its own connections (the server's WAL writer, checkpointer and background writer serve every client of the shared server and are left out). The ceiling is \`bench/peers/ceiling-chat.ts\` (bare \`ws\`, prepared SQL, group commit, \`synchronous = FULL\`, outbox row, idempotency index), measured in the same rounds.`,
+    `- **CPU**: ${o.cpuRate} questions/s for ${o.stepSeconds} s per round; server CPU time (user + system, \`/proc/<pid>/stat\`) per message: the Node process plus, on PostgreSQL, the backends serving its own connections (the server's WAL writer, checkpointer and background writer serve every client of the shared server and are left out). The ceiling is \`bench/peers/ceiling-chat.ts\` (bare \`ws\`, prepared SQL, group commit, outbox row, idempotency index) on SQLite at \`synchronous = FULL\` and on PostgreSQL (its backend counted too), measured in the same rounds; each store is compared with its own.`,
     `- **Capacity**: in each round a bracketing search per system for the highest offered rate kept for ${o.stepSeconds} s with p99 round trip ≤ ${o.breakMs} ms, ≥ 95% answered and < 1% errors (the first round doubles from ${o.startRate}/s, later ones start at the capacity so far and step by a quarter; each stops once the lowest rate broken is within ${f0(o.resolution * 100)}% of the highest kept).`,
     `- **Latency**: ${o.p99Seconds} s per round at half the median capacity.`,
     '',
@@ -367,15 +377,15 @@ function summary(r: Results): string[] {
       );
     }
   if (r.priv) {
-    const ceiling = r.priv.rows.find((x) => x.system.startsWith('ceiling'));
-    const rows = r.priv.rows.filter((x) => typeof x.capacity === 'object');
+    const priv = r.priv;
+    const rows = priv.rows.filter((x) => typeof x.capacity === 'object');
     if (rows.length)
       out.push(
         `- **Private chat** (questions/s, each answered, p99 round trip ≤ ${r.priv.options.breakMs} ms; median of ${r.priv.options.rounds} rounds with range): ${rows
-          .map(
-            (x) =>
-              `${x.system} ${spread(x.capacity!)} questions/s = ${f0(x.capacity!.median * 2)} messages/s${x.cpu ? `, ${f0(x.cpu.median)} CPU-µs per message at ${x.cpu.rate}/s${ceiling?.cpu ? ` (${ratio(x.cpu.median, ceiling.cpu.median)} the ceiling's ${f0(ceiling.cpu.median)})` : ''}` : ''}${x.halfLoad ? `, p99 round trip ${spread(x.halfLoad.p99, f1)} ms at half capacity` : ''}`,
-          )
+          .map((x) => {
+            const ceiling = ceilingOf(priv, x.system);
+            return `${x.system} ${spread(x.capacity!)} questions/s = ${f0(x.capacity!.median * 2)} messages/s${x.cpu ? `, ${f0(x.cpu.median)} CPU-µs per message at ${x.cpu.rate}/s${ceiling?.cpu ? ` (${ratio(x.cpu.median, ceiling.cpu.median)} the ceiling's ${f0(ceiling.cpu.median)})` : ''}` : ''}${x.halfLoad ? `, p99 round trip ${spread(x.halfLoad.p99, f1)} ms at half capacity` : ''}`;
+          })
           .join('; ')}.`,
       );
   }

@@ -110,7 +110,11 @@ describe('benchmark scenarios, tiny', () => {
         p99Seconds: 1,
         breakMs: 5000,
         workers: 2,
-        systems: [...systems, 'ceiling'],
+        systems: [
+          ...systems,
+          'ceiling',
+          ...(TEST_DATABASE_URL ? (['ceiling-postgres'] as const) : []),
+        ],
       });
       expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
       expect(r.rows.map((x) => x.system)).toContain('ceiling (ws + prepared SQL, group commit)');
@@ -143,7 +147,8 @@ describe('benchmark scenarios, tiny', () => {
       }
       results.priv = r;
     },
-    TIMEOUT,
+    // Three phases of two rounds on up to six systems: the longest scenario here.
+    TIMEOUT * 2,
   );
 
   it(

@@ -1,7 +1,7 @@
 /**
  * The ceiling script of the private-message benchmarks (bench/peers/ceiling-chat.ts: bare
- * `ws`, prepared better-sqlite3 statements, group commit at synchronous = FULL, outbox
- * row, idempotency index) as a System, so the load generators drive it with the
+ * `ws`, prepared SQL, group commit, outbox row, idempotency index; on SQLite at
+ * synchronous = FULL or on PostgreSQL, bench/peers/ceiling-chat-pg.ts) as a System, so the load generators drive it with the
  * easy-chat driver like easy-chat itself. Its users need no registration: the token is
  * the user id.
  */
@@ -11,18 +11,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onCleanup } from './run.js';
 import { freePort } from './server-process.js';
-import type { System } from './systems.js';
+import { DATABASE_URL, type System } from './systems.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
-export const CEILING_LABEL = 'ceiling (ws + prepared SQL, group commit)';
+/** As bench:cpu labels them. */
+export const CEILING_LABEL = {
+  sqlite: 'ceiling (ws + prepared SQL, group commit)',
+  postgres: 'ceiling on PostgreSQL (ws + prepared SQL, group commit)',
+} as const;
 
-export async function startCeilingChat(): Promise<System> {
+export async function startCeilingChat(store: 'sqlite' | 'postgres'): Promise<System> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-ceiling-'));
+  // On PostgreSQL it creates a schema of its own and drops it when stopped.
+  const target = store === 'postgres' ? DATABASE_URL : join(dir, 'chat.db');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), join(dir, 'chat.db')],
+    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), target],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const stop = async () => {
@@ -40,7 +46,7 @@ export async function startCeilingChat(): Promise<System> {
   });
   let made = 0;
   return {
-    label: CEILING_LABEL,
+    label: CEILING_LABEL[store],
     driver: 'easy-chat',
     urls: [`http://127.0.0.1:${port}`],
     pids: () => [child.pid!],
