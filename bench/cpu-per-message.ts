@@ -1,7 +1,9 @@
 /**
  * Server CPU per private message (stored, answered, pushed), against the ceiling
- * script (bench/peers/ceiling-chat.ts: bare `ws`, prepared SQL, group commit,
- * synchronous = FULL) run side by side. CPU time is the figure that survives a noisy
+ * script (bench/peers/ceiling-chat.ts: bare `ws`, prepared SQL, group commit) run side
+ * by side: on SQLite (synchronous = FULL) for the SQLite and MySQL rows, on PostgreSQL
+ * (bench/peers/ceiling-chat-pg.ts, its `postgres` processes counted too) for the
+ * PostgreSQL rows. CPU time is the figure that survives a noisy
  * machine; throughput alone moves 2x between runs.
  *
  * Every system is started and connected first; then each round offers the same paced
@@ -27,7 +29,7 @@ import { cpuMicros } from './support/cpu.js';
 import { drivers, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
 import { freePort } from './support/server-process.js';
-import { startEasyChat, type Storage } from './support/systems.js';
+import { DATABASE_URL, startEasyChat, type Storage } from './support/systems.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -51,8 +53,10 @@ export interface CpuRow {
   /** Server (and database server) CPU-µs per message, per round. */
   rounds: number[];
   cpuUsPerMessage: Figure;
-  /** Median against the ceiling's median. */
+  /** Median against the median of the ceiling on the same store. */
   ratio: number;
+  /** The ceiling row this one is compared to (its own label for a ceiling). */
+  ceiling: string;
   /** Messages answered per round (the offered load, unless the system fell behind). */
   answered: number[];
 }
@@ -113,12 +117,17 @@ interface Measured {
   stop: () => Promise<void>;
 }
 
-async function startCeiling(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+/** The ceiling on SQLite (its database file in a directory of its own) or on PostgreSQL. */
+async function startCeiling(
+  store: 'sqlite' | 'postgres',
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-ceiling-'));
+  // On PostgreSQL it creates a schema of its own and drops it when stopped.
+  const target = store === 'postgres' ? DATABASE_URL : join(dir, 'chat.db');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), join(dir, 'chat.db')],
+    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), target],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const stop = async () => {
@@ -150,13 +159,26 @@ async function connectPairs(
   return senders;
 }
 
-async function measureCeiling(pairs: number): Promise<Measured> {
-  const ceiling = await startCeiling();
+/** The ceiling's label on each store. */
+export const CEILING_LABEL = {
+  sqlite: 'ceiling (ws + prepared SQL, group commit)',
+  postgres: 'ceiling on PostgreSQL (ws + prepared SQL, group commit)',
+} as const;
+
+/** The ceiling each store's rows are compared to (MySQL: the SQLite one; it has none yet). */
+const CEILING_OF: Record<Storage, keyof typeof CEILING_LABEL> = {
+  sqlite: 'sqlite',
+  postgres: 'postgres',
+  mysql: 'sqlite',
+};
+
+async function measureCeiling(store: 'sqlite' | 'postgres', pairs: number): Promise<Measured> {
+  const ceiling = await startCeiling(store);
   const users = Array.from({ length: pairs * 2 }, (_, i) => ({ id: `u${i}`, token: `u${i}` }));
   return {
-    label: 'ceiling (ws + prepared SQL, group commit)',
+    label: CEILING_LABEL[store],
     pids: () => [ceiling.pid],
-    server: 'sqlite',
+    server: store,
     senders: await connectPairs(ceiling.url, users),
     stop: ceiling.stop,
   };
@@ -206,7 +228,9 @@ async function offer(m: Measured, rate: number, seconds: number): Promise<number
 }
 
 export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
-  const systems: Measured[] = [await measureCeiling(options.pairs)];
+  const systems: Measured[] = [];
+  const ceilings = [...new Set(options.stores.map((store) => CEILING_OF[store]))];
+  for (const store of ceilings) systems.push(await measureCeiling(store, options.pairs));
   for (const store of options.stores) {
     systems.push(await measureEasyChat(store, options.pairs));
     for (const reference of options.references ?? []) {
@@ -239,14 +263,16 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       await s.stop();
     }
   }
-  const ceiling = figure(perRound.get(systems[0]!.label)!).median;
   return systems.map((s) => {
     const cpu = figure(perRound.get(s.label)!);
+    const ceilingLabel = CEILING_LABEL[CEILING_OF[s.server]];
+    const ceiling = figure(perRound.get(ceilingLabel)!).median;
     return {
       system: s.label,
       rounds: perRound.get(s.label)!,
       cpuUsPerMessage: cpu,
       ratio: ceiling > 0 ? cpu.median / ceiling : Number.NaN,
+      ceiling: ceilingLabel,
       answered: answeredPerRound.get(s.label)!,
     };
   });
@@ -281,12 +307,13 @@ if (isMain(import.meta)) {
     const rows = await runCpuPerMessage(options);
     writeResult('cpu-per-message', { options, rows });
     log('');
-    log('| system | server CPU-µs per message, median (range) | × ceiling |');
-    log('| --- | ---: | ---: |');
+    log('| system | server CPU-µs per message, median (range) | × ceiling | ceiling |');
+    log('| --- | ---: | ---: | --- |');
     for (const r of rows) {
       const f = r.cpuUsPerMessage;
+      const on = r.ceiling === CEILING_LABEL.postgres ? 'PostgreSQL' : 'SQLite';
       log(
-        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.ratio.toFixed(2)} |`,
+        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.ratio.toFixed(2)} | ${on} |`,
       );
     }
   });

@@ -219,6 +219,7 @@ describe('benchmark scenarios, tiny', () => {
       });
       expect(rows.map((r) => r.system)).toEqual([
         'ceiling (ws + prepared SQL, group commit)',
+        ...(TEST_DATABASE_URL ? ['ceiling on PostgreSQL (ws + prepared SQL, group commit)'] : []),
         'easy-chat (SQLite)',
         ...(TEST_DATABASE_URL ? ['easy-chat (PostgreSQL)'] : []),
         ...(TEST_MYSQL_URL ? [expect.stringMatching(/^easy-chat \((MariaDB|MySQL)\)$/)] : []),

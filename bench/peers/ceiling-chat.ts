@@ -1,7 +1,8 @@
 /**
  * The ceiling of bench/cpu-per-message.ts: the least a chat server can do per private
  * message and keep easy-chat's guarantees (DESIGN.md §2) — on a bare `ws` server with
- * prepared better-sqlite3 statements and group commit at `synchronous = FULL`:
+ * prepared better-sqlite3 statements and group commit at `synchronous = FULL`, or on
+ * PostgreSQL with the store of ceiling-chat-pg.ts (prepared, multi-row, pipelined):
  *
  * - persisted before the answer: the batch's transaction commits (one fsync) before any
  *   sender of the batch is answered;
@@ -18,106 +19,124 @@
  * friendship check, no validation library: everything easy-chat does beyond this is
  * what the ratio measures.
  *
- *   tsx bench/peers/ceiling-chat.ts <port> <sqlite file>
+ *   tsx bench/peers/ceiling-chat.ts <port> <sqlite file | postgres://… URL>
  */
 import { createServer } from 'node:http';
 import Database from 'better-sqlite3';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-const port = Number(process.argv[2]);
-const file = process.argv[3]!;
+/** A message as stored and pushed, before its seq is taken. */
+export interface Unstored {
+  msgId: string;
+  conversationId: string;
+  chatType: 2;
+  sendId: string;
+  recvId: string;
+  sendTime: number;
+  mType: 0;
+  content: string;
+  clientMsgId: string;
+}
+export type Stored = Unstored & { seq: number };
 
-const db = new Database(file);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.exec(`
-  CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS messages (
-    conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,
-    send_id TEXT NOT NULL, recv_id TEXT NOT NULL, content TEXT NOT NULL,
-    client_msg_id TEXT, send_time INTEGER NOT NULL,
-    PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-  CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages (send_id, client_msg_id);
-  CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
-`);
-const nextSeq = db.prepare(
-  `INSERT INTO conversations (id, max_seq) VALUES (?, 1)
-   ON CONFLICT (id) DO UPDATE SET max_seq = max_seq + 1 RETURNING max_seq`,
-);
-const insertMessage = db.prepare(
-  `INSERT INTO messages (conversation_id, seq, msg_id, send_id, recv_id, content, client_msg_id, send_time)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-);
-const insertOutbox = db.prepare('INSERT INTO outbox (payload) VALUES (?)');
-const begin = db.prepare('BEGIN');
-const commit = db.prepare('COMMIT');
+/** Stores a batch in one transaction: seqs taken, messages and outbox rows written, committed. */
+export interface CeilingStore {
+  store(batch: Unstored[]): Stored[] | Promise<Stored[]>;
+  close(): Promise<void>;
+}
+
+function openSqliteStore(file: string): CeilingStore {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS messages (
+      conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,
+      send_id TEXT NOT NULL, recv_id TEXT NOT NULL, content TEXT NOT NULL,
+      client_msg_id TEXT, send_time INTEGER NOT NULL,
+      PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
+    CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages (send_id, client_msg_id);
+    CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
+  `);
+  const nextSeq = db.prepare(
+    `INSERT INTO conversations (id, max_seq) VALUES (?, 1)
+     ON CONFLICT (id) DO UPDATE SET max_seq = max_seq + 1 RETURNING max_seq`,
+  );
+  const insertMessage = db.prepare(
+    `INSERT INTO messages (conversation_id, seq, msg_id, send_id, recv_id, content, client_msg_id, send_time)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertOutbox = db.prepare('INSERT INTO outbox (payload) VALUES (?)');
+  /** One transaction (one fsync) for the batch. */
+  const storeAll = db.transaction((batch: Unstored[]) =>
+    batch.map((m) => {
+      const { max_seq: seq } = nextSeq.get(m.conversationId) as { max_seq: number };
+      const stored = { ...m, seq };
+      insertMessage.run(
+        m.conversationId,
+        seq,
+        m.msgId,
+        m.sendId,
+        m.recvId,
+        m.content,
+        m.clientMsgId,
+        m.sendTime,
+      );
+      insertOutbox.run(JSON.stringify(stored));
+      return stored;
+    }),
+  );
+  return {
+    store: (batch) => storeAll(batch),
+    close: async () => {
+      db.close();
+    },
+  };
+}
 
 interface Pending {
   socket: WebSocket;
   frameId: string;
-  sendId: string;
-  recvId: string;
-  content: string;
-  clientMsgId: string;
+  message: Unstored;
 }
+
+const port = Number(process.argv[2]);
+const target = process.argv[3]!;
+const store = /^postgres(ql)?:/.test(target)
+  ? await (await import('./ceiling-chat-pg.js')).openPostgresStore(target)
+  : openSqliteStore(target);
 
 const sockets = new Map<string, Set<WebSocket>>();
 let queue: Pending[] = [];
-let scheduled = false;
+let flushing = false;
 let counter = 0;
 
-/** One transaction (one fsync) for every message that arrived since the last one. */
-function flush(): void {
-  scheduled = false;
-  const batch = queue;
-  queue = [];
-  const stored: Array<{ p: Pending; message: Record<string, unknown> }> = [];
-  begin.run();
-  for (const p of batch) {
-    const conversationId =
-      p.sendId < p.recvId ? `${p.sendId}_${p.recvId}` : `${p.recvId}_${p.sendId}`;
-    const { max_seq: seq } = nextSeq.get(conversationId) as { max_seq: number };
-    const msgId = `${process.pid.toString(36)}${(counter += 1).toString(36)}`;
-    const sendTime = Date.now();
-    insertMessage.run(
-      conversationId,
-      seq,
-      msgId,
-      p.sendId,
-      p.recvId,
-      p.content,
-      p.clientMsgId,
-      sendTime,
-    );
-    const message = {
-      msgId,
-      conversationId,
-      chatType: 2,
-      sendId: p.sendId,
-      recvId: p.recvId,
-      seq,
-      sendTime,
-      mType: 0,
-      content: p.content,
-      clientMsgId: p.clientMsgId,
-    };
-    insertOutbox.run(JSON.stringify(message));
-    stored.push({ p, message });
-  }
-  commit.run();
-  for (const { p, message } of stored) {
-    p.socket.send(
-      JSON.stringify({ frameType: 2, id: p.frameId, method: 'conversation.chat', data: message }),
-    );
-    const push = JSON.stringify({
-      frameType: 0,
-      id: message.msgId,
-      method: 'push',
-      formId: p.sendId,
-      data: { ...message, contentType: 0 },
+/**
+ * One transaction for every message that arrived since the last one began (group
+ * commit); the senders are answered and the recipients pushed once it has committed.
+ */
+async function flush(): Promise<void> {
+  while (queue.length > 0) {
+    const batch = queue;
+    queue = [];
+    const stored = await store.store(batch.map((p) => p.message));
+    stored.forEach((message, i) => {
+      const p = batch[i]!;
+      p.socket.send(
+        JSON.stringify({ frameType: 2, id: p.frameId, method: 'conversation.chat', data: message }),
+      );
+      const push = JSON.stringify({
+        frameType: 0,
+        id: message.msgId,
+        method: 'push',
+        formId: message.sendId,
+        data: { ...message, contentType: 0 },
+      });
+      for (const to of sockets.get(message.recvId) ?? []) to.send(push);
     });
-    for (const to of sockets.get(p.recvId) ?? []) to.send(push);
   }
+  flushing = false;
 }
 
 const http = createServer((_req, res) => res.writeHead(200).end('ok'));
@@ -140,17 +159,26 @@ wss.on('connection', (socket, req) => {
       return;
     }
     if (frame.method !== 'conversation.chat' || !frame.data) return;
+    const recvId = frame.data.recvId;
     queue.push({
       socket,
       frameId: frame.id ?? '',
-      sendId: userId,
-      recvId: frame.data.recvId,
-      content: frame.data.msg.content,
-      clientMsgId: frame.data.clientMsgId ?? `${userId}-${frame.id}`,
+      message: {
+        msgId: `${process.pid.toString(36)}${(counter += 1).toString(36)}`,
+        conversationId: userId < recvId ? `${userId}_${recvId}` : `${recvId}_${userId}`,
+        chatType: 2,
+        sendId: userId,
+        recvId,
+        sendTime: Date.now(),
+        mType: 0,
+        content: frame.data.msg.content,
+        clientMsgId: frame.data.clientMsgId ?? `${userId}-${frame.id}`,
+      },
     });
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
+    if (!flushing) {
+      flushing = true;
+      // Let the messages that arrived in this turn of the event loop join the batch.
+      setImmediate(() => void flush());
     }
   });
 });
@@ -158,7 +186,6 @@ http.listen(port, '127.0.0.1', () => process.stdout.write('listening\n'));
 process.on('SIGTERM', () => {
   for (const client of wss.clients) client.terminate();
   http.close(() => {
-    db.close();
-    process.exit(0);
+    void store.close().then(() => process.exit(0));
   });
 });

@@ -112,6 +112,8 @@ const easyChat: Driver = {
     const answer = await easyChat.request!(conn, 'conversation.chat', {
       chatType: to.kind === 'group' ? 1 : 2,
       recvId: to.id,
+      // As the SDK does: every send carries its idempotency key.
+      clientMsgId: newId(),
       msg: { mType: 0, content },
     });
     if (answer.frameType !== 2) throw new Error(`chat refused: ${JSON.stringify(answer.data)}`);

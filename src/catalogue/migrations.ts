@@ -6,6 +6,7 @@ import * as m0008 from '../modules/files/migrations/0008-files.js';
 import * as m0005 from '../modules/im/migrations/0005-im.js';
 import * as m0007 from '../modules/im/migrations/0007-im-message-changes.js';
 import * as m0012 from '../modules/im/migrations/0012-im-members-version.js';
+import * as m0015 from '../modules/im/migrations/0015-im-lean-message-indexes.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
 import * as m0009 from '../modules/social/migrations/0009-blacklist.js';
 import * as m0010 from '../modules/push/migrations/0010-push-devices.js';
@@ -34,4 +35,5 @@ export const MIGRATIONS: MigrationList = {
   '0012-im-members-version': m0012,
   '0013-password-reset-codes': m0013,
   '0014-push-sent': m0014,
+  '0015-im-lean-message-indexes': m0015,
 };

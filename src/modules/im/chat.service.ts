@@ -144,15 +144,14 @@ export class ChatService {
     fileIds: string[] = [],
   ): Promise<Message> {
     const { messages } = this.deps;
-    if (input.clientMsgId) {
-      const existing = await messages.findByClientMsgId(senderId, input.clientMsgId);
-      if (existing) return this.resend(existing, target, exceptConnectionId);
-    }
     let stored: Stored;
     try {
       stored = await this.store(senderId, target, input, extras, fileIds);
     } catch (err) {
-      // Two sends with one clientMsgId raced: the loser returns the winner's message.
+      // A retry (or two sends racing) with one clientMsgId: the unique index on
+      // (sender, clientMsgId) refused the second row and its transaction took nothing
+      // (not even a seq). Answer the stored message. No lookup before the store: a
+      // retry is rare, a read per send is not.
       if (input.clientMsgId && isUniqueViolation(err)) {
         const existing = await messages.findByClientMsgId(senderId, input.clientMsgId);
         if (existing) return this.resend(existing, target, exceptConnectionId);

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
 import { MessageType, type ChatType, type Message, type ReplySnapshot } from './im.entity.js';
@@ -160,6 +160,9 @@ export class MessageRepository {
       .selectFrom('messages')
       .selectAll()
       .where('conversationId', '=', range.conversationId)
+      // Implied by the cursor (never below 0); said as a literal so the partial index
+      // (mod_seq > 0) serves it under any plan, generic or not.
+      .where(sql<boolean>`mod_seq > 0`)
       .where('modSeq', '>', range.afterModSeq)
       .where('seq', '>', range.afterSeq)
       .where('seq', '<=', range.upToSeq);

@@ -1,9 +1,15 @@
 import type { Kysely } from 'kysely';
 import { isMysql } from '../../adapters/storage/portable.js';
+import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, PushDevicesTable } from '../../adapters/storage/schema.js';
 import type { PushDevice, PushPlatform } from './push.entity.js';
 
 type Db = Kysely<Database>;
+
+/** One user's devices: asked for every private message stored (offline push), so precompiled. */
+const DEVICES_OF_USER = new Precompiled<PushDevicesTable>(
+  'select * from push_devices where user_id = ?',
+);
 
 function toDevice(row: PushDevicesTable): PushDevice {
   const device: PushDevice = {
@@ -99,6 +105,10 @@ export class DeviceRepository {
   /** Every device row of these users (the sender's lookup). */
   async listOfUsers(userIds: readonly string[], q: Db = this.db): Promise<PushDevice[]> {
     if (userIds.length === 0) return [];
+    if (userIds.length === 1) {
+      const { rows } = await DEVICES_OF_USER.execute(q, [userIds[0]]);
+      return rows.map(toDevice);
+    }
     const rows = await q
       .selectFrom('pushDevices')
       .selectAll()
