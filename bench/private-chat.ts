@@ -1,17 +1,31 @@
 /**
- * Scenario 2, private chat: open-loop load at rising rates. Each question is a private
- * message A → B; B answers it at once; A measures the round trip (sent → stored →
- * delivered → answered → answer delivered), B the one-way delivery. Every system under
- * test is connected at the same time and the steps alternate between them, so machine
- * noise hits them alike. easy-chat runs on SQLite, PostgreSQL and MariaDB (or MySQL).
- * The bare `ws` relay (bench/peers/raw-ws-server.ts: no auth, no storage) is the
- * ceiling. Each step also records the server's CPU-µs per message. A system stops climbing once it breaks: p99 round trip over
- * BENCH_BREAK_MS, fewer than 95% of questions answered, or too many in flight.
+ * Scenario 2, private chat: open-loop load. Each question is a private message A → B;
+ * B answers it at once; A measures the round trip (sent → stored → delivered → answered
+ * → answer delivered), B the one-way delivery. Every system under test is connected at
+ * the same time and every phase alternates between them, round by round, so machine
+ * noise hits them alike. Three phases, each of BENCH_ROUNDS rounds:
  *
- *   npm run bench:private   BENCH_PAIRS=100 BENCH_STEP=8 BENCH_RATES=100,200,...
- *                           BENCH_BREAK_MS=1000 BENCH_WORKERS=2
+ * 1. CPU: server CPU-µs per message at a fixed load every system keeps (BENCH_CPU_RATE
+ *    questions/s), from /proc/<pid>/stat: the Node process plus, on PostgreSQL, the
+ *    backends of its own connections (bench/support/db-cpu.ts), next to the ceiling
+ *    script (bench/peers/ceiling-chat.ts) on each store in the same rounds.
+ * 2. Capacity: in each round a bracketing search per system (bench/support/capacity-
+ *    search.ts) for the highest offered rate kept with p99 round trip ≤ BENCH_BREAK_MS,
+ *    ≥ 95% answered and < 1% errors; the steps of the systems' searches alternate. The
+ *    figure is the median of the rounds with their range.
+ * 3. Latency: the round trip at half the median capacity, BENCH_P99_SECONDS per round;
+ *    the figure is the median of the rounds' p99 with its range.
+ *
+ *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
+ *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=4000
+ *                           BENCH_P99_SECONDS=10 BENCH_BREAK_MS=1000 BENCH_WORKERS=2
+ *                           BENCH_PRIVATE_SYSTEMS=easy-chat-sqlite,easy-chat-postgres,ejabberd,
+ *                             ceiling,ceiling-postgres (also easy-chat-mysql, ws)
  */
+import { CapacitySearch, roundRate } from './support/capacity-search.js';
+import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
+import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
 import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -25,7 +39,13 @@ import {
 import { percentile, Pool } from './support/worker-pool.js';
 
 export type PrivateSystem =
-  'easy-chat-sqlite' | 'easy-chat-postgres' | 'easy-chat-mysql' | 'ejabberd' | 'ws';
+  | 'easy-chat-sqlite'
+  | 'easy-chat-postgres'
+  | 'easy-chat-mysql'
+  | 'ejabberd'
+  | 'ws'
+  | 'ceiling'
+  | 'ceiling-postgres';
 
 const STORAGE_OF = {
   'easy-chat-sqlite': 'sqlite',
@@ -33,22 +53,47 @@ const STORAGE_OF = {
   'easy-chat-mysql': 'mysql',
 } as const;
 
+/** Systems measured in the CPU phase only: their capacity is the load generators'. */
+const CPU_ONLY: PrivateSystem[] = ['ceiling', 'ceiling-postgres', 'ws'];
+
+/** The database server whose backends count in a system's CPU. */
+const DATABASE_OF: Partial<Record<PrivateSystem, DatabaseServer>> = {
+  'easy-chat-postgres': 'postgres',
+  'easy-chat-mysql': 'mysql',
+  'ceiling-postgres': 'postgres',
+};
+
 export interface PrivateOptions {
   pairs: number;
+  /** Seconds per step of the capacity search (and of a CPU round). */
   stepSeconds: number;
-  /** Questions per second offered at each step (each is answered: twice as many messages). */
-  rates: number[];
+  /** Rounds of each phase; rounds alternate the order of the systems. */
+  rounds: number;
+  /** Questions/s of the CPU phase (each answered: twice as many messages). */
+  cpuRate: number;
+  /** First rate of the first round's search; later rounds start at the capacity so far. */
+  startRate: number;
+  /** A search stops when broke ÷ kept ≤ 1 + resolution. */
+  resolution: number;
+  maxRate: number;
+  /** Seconds per round of the latency phase. */
+  p99Seconds: number;
   breakMs: number;
   workers: number;
   systems: PrivateSystem[];
-  /**
-   * Rounds at the lowest rate, before the climb, that measure CPU-µs per message
-   * (alternating between systems; the median is reported). 0 leaves them out.
-   */
-  cpuRounds?: number;
 }
 
+/** What a step needs to know (the scale-out scenario runs steps too). */
+export interface StepOptions {
+  stepSeconds: number;
+  breakMs: number;
+}
+
+export type Phase = 'warm-up' | 'cpu' | 'capacity' | 'latency';
+
 export interface Step {
+  phase?: Phase;
+  round?: number;
   rate: number;
   /** Answered questions per second. */
   achieved: number;
@@ -58,28 +103,49 @@ export interface Step {
   overloaded: boolean;
   broken: boolean;
   rtt: { p50: number; p95: number; p99: number; max: number };
-  /**
-   * CPU time of the server process(es) per message (questions and answers), µs:
-   * steadier than the rates on a shared machine. The database server's own is not in it.
-   */
+  /** CPU time of the server process(es) per message (questions and answers), µs. */
   cpuUsPerMessage?: number;
+  /** The database server's CPU for the same messages (bench/support/db-cpu.ts), µs. */
+  dbCpuUsPerMessage?: number;
   oneWay: { p50: number; p95: number; p99: number };
   /** Round-trip quantiles 0..100 (101 points) for the CDF chart. */
   rttQuantiles: number[];
 }
+
+/** A median over rounds, with the range and every round's value. */
+export interface Figure {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number[];
+}
+
 export interface PrivateRow {
   system: string;
   steps: Step[];
-  /** Highest offered rate that did not break. */
-  capacity: number;
-  /** CPU-µs per message at the lowest rate: median and range of the CPU rounds. */
-  cpu?: { rate: number; median: number; min: number; max: number };
+  /** Questions/s kept, per capacity round (absent for CPU-only systems). */
+  capacity?: Figure;
+  /** Server (Node + database server) CPU-µs per message at `rate` questions/s. */
+  cpu?: Figure & { rate: number; node: Figure; database: Figure };
+  /** Round trip at half the median capacity, ms: the p99 and p50 of each round. */
+  halfLoad?: { rate: number; p99: Figure; p50: Figure };
 }
+
 export interface PrivateResult {
   meta: Meta;
   options: PrivateOptions;
   rows: PrivateRow[];
   skipped: string[];
+}
+
+export function figureOf(values: number[]): Figure {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    median: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : Number.NaN,
+    min: sorted[0] ?? Number.NaN,
+    max: sorted.at(-1) ?? Number.NaN,
+    rounds: values,
+  };
 }
 
 const quantiles = (xs: number[]) => {
@@ -96,11 +162,19 @@ export interface Entry {
   set: string;
   /** Pairs per worker, as indexes into that worker's set. */
   pairs: Array<Array<{ a: number; b: number }>>;
-  row: PrivateRow;
+  /** The database server whose processes count in its CPU (none for SQLite). */
+  database?: DatabaseServer;
+  row: { system: string; steps: Step[]; capacity: number };
   done: boolean;
 }
 
-async function prepare(system: System, pool: Pool, pairs: number, set: string): Promise<Entry> {
+async function prepare(
+  system: System,
+  pool: Pool,
+  pairs: number,
+  set: string,
+  database?: DatabaseServer,
+): Promise<Entry> {
   const users = await system.makeUsers(pairs * 2);
   const couples = Array.from(
     { length: pairs },
@@ -121,21 +195,38 @@ async function prepare(system: System, pool: Pool, pairs: number, set: string): 
     system,
     set,
     pairs: perWorker,
+    ...(database ? { database } : {}),
     row: { system: system.label, steps: [], capacity: 0 },
     done: false,
   };
+}
+
+/**
+ * Waits until the server has worked off what a step left behind (a broken step leaves
+ * a backlog): its CPU use over 300 ms below 15% of a core, at most `maxMs`.
+ */
+async function settle(pids: number[], maxMs = 10_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  await sleep(300);
+  while (Date.now() < until) {
+    const before = cpuMicros(pids);
+    await sleep(300);
+    if (cpuMicros(pids) - before < 0.15 * 300_000) return;
+  }
 }
 
 export async function step(
   entry: Entry,
   pool: Pool,
   rate: number,
-  opts: PrivateOptions,
+  opts: StepOptions,
 ): Promise<Step> {
   const total = entry.pairs.reduce((n, p) => n + p.length, 0);
   // The scale-out scenario reuses this step with a cluster that reports no pids.
   const pids = typeof entry.system.pids === 'function' ? entry.system.pids() : [];
+  const dbPids = () => (entry.database ? databasePids(entry.database, pids) : []);
   const cpuBefore = cpuMicros(pids);
+  const dbBefore = cpuEach(dbPids());
   const results = await withProgress(
     `${entry.system.label} @ ${rate}/s`,
     () =>
@@ -170,8 +261,10 @@ export async function step(
   const errors = results.reduce((n, r) => n + r.errors, 0);
   const overloaded = results.some((r) => r.overloaded);
   const cpuUs = cpuMicros(pids) - cpuBefore;
+  const dbUs = cpuSince(dbBefore, dbPids());
   const elapsed = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
   for (const text of new Set(results.flatMap((r) => r.errorTexts))) log(`  error: ${text}`);
+  const messages = Math.max(1, sent + answered);
   const s: Step = {
     rate,
     achieved: answered / elapsed,
@@ -192,24 +285,57 @@ export async function step(
       p99: percentile(oneWay, 99),
     },
     rttQuantiles: quantiles(rtt),
-    cpuUsPerMessage: pids.length > 0 ? cpuUs / Math.max(1, sent + answered) : undefined,
+    ...(pids.length > 0 ? { cpuUsPerMessage: cpuUs / messages } : {}),
+    ...(entry.database ? { dbCpuUsPerMessage: dbUs / messages } : {}),
   };
+  // Each load generator sends whole questions at its share of the rate: up to one short.
+  const offered = rate * opts.stepSeconds - pool.size;
   s.broken =
     overloaded ||
     !(s.rtt.p99 <= opts.breakMs) ||
-    answered < 0.95 * rate * opts.stepSeconds ||
+    answered < 0.95 * sent ||
+    sent < 0.95 * offered ||
     errors > 0.01 * sent;
+  const cpu =
+    s.cpuUsPerMessage === undefined
+      ? ''
+      : `, ${s.cpuUsPerMessage.toFixed(0)}${s.dbCpuUsPerMessage === undefined ? '' : ` + ${s.dbCpuUsPerMessage.toFixed(0)} db`} CPU-µs/msg`;
   log(
-    `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${s.cpuUsPerMessage === undefined ? '' : `, ${s.cpuUsPerMessage.toFixed(0)} CPU-µs/msg`}${s.broken ? '  (broken)' : ''}`,
+    `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${cpu}${s.broken ? '  (broken)' : ''}`,
   );
+  if (pids.length > 0) await settle(pids);
   return s;
 }
+
+async function startSystem(name: PrivateSystem): Promise<System> {
+  if (name === 'ejabberd') return startEjabberdSystem();
+  if (name === 'ws') return startRawWs();
+  if (name === 'ceiling') return startCeilingChat('sqlite');
+  if (name === 'ceiling-postgres') return startCeilingChat('postgres');
+  return startEasyChat({ storage: STORAGE_OF[name] });
+}
+
+/** Runs every entry's step of one round, in the order given, and keeps them. */
+async function roundOf(
+  entries: Entry[],
+  run: (entry: Entry) => Promise<Step | undefined>,
+): Promise<void> {
+  for (const entry of entries) {
+    const s = await run(entry);
+    if (s) entry.row.steps.push(s);
+  }
+}
+
+const alternate = <T>(items: T[], round: number) =>
+  round % 2 === 0 ? items : [...items].reverse();
 
 export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
   const meta = machine();
   const skipped: string[] = [];
   const pool = new Pool(opts.workers);
   const entries: Entry[] = [];
+  const names = new Map<Entry, PrivateSystem>();
+  const started = Date.now();
   try {
     for (const name of opts.systems) {
       if (name === 'ejabberd') {
@@ -220,74 +346,125 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
           continue;
         }
       }
-      const system =
-        name === 'ejabberd'
-          ? await startEjabberdSystem()
-          : name === 'ws'
-            ? await startRawWs()
-            : await startEasyChat({ storage: STORAGE_OF[name] });
+      const system = await startSystem(name);
       log(`private: ${system.label}, ${opts.pairs} pairs`);
-      entries.push(await prepare(system, pool, opts.pairs, name));
+      const entry = await prepare(system, pool, opts.pairs, name, DATABASE_OF[name]);
+      entries.push(entry);
+      names.set(entry, name);
     }
+    const searched = entries.filter((e) => !CPU_ONLY.includes(names.get(e)!));
+    const tagged = (phase: Phase, round: number) => (s: Step) => ({ ...s, phase, round });
+
     // Warm-up (JIT, caches, connection pools), not reported.
     for (const entry of entries)
-      await step(entry, pool, opts.rates[0]!, {
+      await step(entry, pool, opts.cpuRate, {
         ...opts,
         stepSeconds: Math.min(3, opts.stepSeconds),
       });
-    // CPU cost per message at a rate every system keeps, in alternating rounds: a
-    // figure that holds on a loaded machine where capacities do not.
-    const cpuRuns = new Map<Entry, number[]>(entries.map((e) => [e, []]));
-    for (let round = 0; round < (opts.cpuRounds ?? 0); round += 1)
-      for (const entry of round % 2 === 0 ? entries : [...entries].reverse()) {
-        const s = await step(entry, pool, opts.rates[0]!, opts);
-        if (s.cpuUsPerMessage !== undefined) cpuRuns.get(entry)!.push(s.cpuUsPerMessage);
+
+    // 1. CPU per message at a load every system keeps: steadier than any rate.
+    for (let round = 0; round < opts.rounds; round += 1)
+      await roundOf(alternate(entries, round), async (entry) =>
+        tagged('cpu', round)(await step(entry, pool, opts.cpuRate, opts)),
+      );
+
+    // 2. Capacity: a bracketing search per system and round, steps alternating.
+    const capacities = new Map<Entry, number[]>(searched.map((e) => [e, []]));
+    for (let round = 0; round < opts.rounds; round += 1) {
+      const searches = new Map<Entry, CapacitySearch>(
+        searched.map((e) => {
+          const before = capacities.get(e)!;
+          const first = before.length === 0 || figureOf(before).median === 0;
+          return [
+            e,
+            new CapacitySearch({
+              start: first ? opts.startRate : figureOf(before).median,
+              up: first ? 2 : 1.25,
+              down: first ? 0.5 : 0.8,
+              resolution: opts.resolution,
+              max: opts.maxRate,
+              min: 10,
+            }),
+          ];
+        }),
+      );
+      for (let k = 0; ; k += 1) {
+        const live = alternate(searched, round + k).filter((e) => searches.get(e)!.next());
+        if (live.length === 0) break;
+        await roundOf(live, async (entry) => {
+          const search = searches.get(entry)!;
+          const s = await step(entry, pool, search.next()!, opts);
+          search.record(s.rate, s.broken);
+          return tagged('capacity', round)(s);
+        });
       }
-    for (const [entry, runs] of cpuRuns)
-      if (runs.length > 0) {
-        const sorted = [...runs].sort((a, b) => a - b);
-        entry.row.cpu = {
-          rate: opts.rates[0]!,
-          median: sorted[Math.floor(sorted.length / 2)]!,
-          min: sorted[0]!,
-          max: sorted[sorted.length - 1]!,
-        };
-      }
-    for (const [k, rate] of opts.rates.entries()) {
-      const live = entries.filter((e) => !e.done);
-      if (live.length === 0) break;
-      // Alternate the order so no system always runs first (or right after another).
-      const order = k % 2 === 0 ? live : [...live].reverse();
-      for (const entry of order) {
-        const s = await step(entry, pool, rate, opts);
-        entry.row.steps.push(s);
-        if (s.broken) entry.done = true;
-        else entry.row.capacity = rate;
-        await sleep(1000);
+      for (const [entry, search] of searches) {
+        capacities.get(entry)!.push(search.capacity);
+        log(`  round ${round + 1}: ${entry.system.label} kept ${search.capacity} questions/s`);
       }
     }
+
+    // 3. The round trip at half the median capacity.
+    const halfRate = (e: Entry) => roundRate(figureOf(capacities.get(e)!).median / 2);
+    for (let round = 0; round < opts.rounds; round += 1)
+      await roundOf(alternate(searched, round), async (entry) =>
+        halfRate(entry) > 0
+          ? tagged(
+              'latency',
+              round,
+            )(await step(entry, pool, halfRate(entry), { ...opts, stepSeconds: opts.p99Seconds }))
+          : undefined,
+      );
+
+    const rows = entries.map((entry): PrivateRow => {
+      const steps = entry.row.steps;
+      const cpuSteps = steps.filter((s) => s.phase === 'cpu' && s.cpuUsPerMessage !== undefined);
+      const latency = steps.filter((s) => s.phase === 'latency');
+      const row: PrivateRow = { system: entry.system.label, steps };
+      if (cpuSteps.length > 0) {
+        const node = cpuSteps.map((s) => s.cpuUsPerMessage!);
+        const database = cpuSteps.map((s) => s.dbCpuUsPerMessage ?? 0);
+        row.cpu = {
+          ...figureOf(node.map((n, i) => n + database[i]!)),
+          rate: opts.cpuRate,
+          node: figureOf(node),
+          database: figureOf(database),
+        };
+      }
+      if (capacities.has(entry)) row.capacity = figureOf(capacities.get(entry)!);
+      if (latency.length > 0)
+        row.halfLoad = {
+          rate: latency[0]!.rate,
+          p99: figureOf(latency.map((s) => s.rtt.p99)),
+          p50: figureOf(latency.map((s) => s.rtt.p50)),
+        };
+      return row;
+    });
+    log(`private: done in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+    meta.loadAfter = machine().loadBefore;
+    return { meta, options: opts, rows, skipped };
   } finally {
     await pool.stop();
     for (const e of entries) await e.system.stop();
   }
-  meta.loadAfter = machine().loadBefore;
-  return { meta, options: opts, rows: entries.map((e) => e.row), skipped };
 }
 
 if (isMain(import.meta))
   main(async () => {
     const result = await runPrivate({
       pairs: envNumber('BENCH_PAIRS', 100),
-      stepSeconds: envNumber('BENCH_STEP', 8),
-      rates: (process.env.BENCH_RATES ?? '100,150,200,250,300,400,500,600,800,1000,1300,1600,2000')
-        .split(',')
-        .map(Number),
+      stepSeconds: envNumber('BENCH_STEP', 6),
+      rounds: envNumber('BENCH_ROUNDS', 3),
+      cpuRate: envNumber('BENCH_CPU_RATE', 200),
+      startRate: envNumber('BENCH_START_RATE', 200),
+      resolution: envNumber('BENCH_RESOLUTION', 0.1),
+      maxRate: envNumber('BENCH_MAX_RATE', 4000),
+      p99Seconds: envNumber('BENCH_P99_SECONDS', 10),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
-      cpuRounds: envNumber('BENCH_ROUNDS', 3),
       systems: (
         process.env.BENCH_PRIVATE_SYSTEMS ??
-        'easy-chat-sqlite,easy-chat-postgres,easy-chat-mysql,ejabberd,ws'
+        'easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling,ceiling-postgres'
       ).split(',') as PrivateSystem[],
     });
     writeResult('private-chat', result);

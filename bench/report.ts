@@ -81,113 +81,127 @@ function idleSection(r: IdleResult): string[] {
   return out;
 }
 
-/** CPU-µs per message in the CPU rounds, against the bare ws relay and between storages. */
-function privateCpu(r: PrivateResult): string[] {
-  const rows = r.rows.filter((x) => x.cpu);
-  if (rows.length === 0) return [];
-  const ceiling = rows.find((x) => x.system === 'bare ws');
+/** "620 (580–660)": a median over rounds with its range. */
+const spread = (x: { median: number; min: number; max: number }, f = f0) =>
+  `${f(x.median)} (${f(x.min)}–${f(x.max)})`;
+
+/** The ceiling a system's CPU compares with: PostgreSQL's for PostgreSQL, else SQLite's. */
+function ceilingOf(r: PrivateResult, system: string) {
+  const ceilings = r.rows.filter((x) => x.system.startsWith('ceiling'));
+  const onPostgres = ceilings.find((x) => x.system.includes('PostgreSQL'));
+  return (
+    (system.includes('PostgreSQL') && onPostgres) ||
+    ceilings.find((x) => !x.system.includes('PostgreSQL'))
+  );
+}
+
+/** The headline table: capacity, CPU per message and the tail at half capacity. */
+function privateHeadline(r: PrivateResult): string[] {
+  const o = r.options;
+  const ej = r.rows.find((x) => x.system === 'ejabberd');
   const out = [
-    '',
-    `Server CPU per message at ${rows[0]!.cpu!.rate} questions/s, median of ${r.options.cpuRounds} rounds alternating between the systems (range in brackets): the server process's user + system time over the questions and answers sent (\`/proc/<pid>/stat\`; a database server's own time is not in it, SQLite's is). The bare \`ws\` relay (no auth, no storage) is the ceiling.`,
-    '',
-    '| system | CPU-µs per message | ÷ bare ws (ceiling) |',
-    '| --- | ---: | ---: |',
+    `| system | capacity, questions/s | messages/s stored and delivered | server CPU-µs per message at ${o.cpuRate} questions/s (Node + database) | CPU × ceiling | round trip at half capacity: questions/s, p99 ms | p50 ms |${ej ? ' capacity × ejabberd |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: |${ej ? ' ---: |' : ''}`,
   ];
-  for (const x of rows)
+  for (const x of r.rows) {
+    const ceiling = ceilingOf(r, x.system);
+    // A CPU round that broke measured an overloaded server: flag it.
+    const broke = x.steps.filter((s) => s.phase === 'cpu' && s.broken).length;
+    const cpu = x.cpu
+      ? `${spread(x.cpu)}${x.cpu.database.median > 0 ? ` = ${f0(x.cpu.node.median)} + ${f0(x.cpu.database.median)}` : ''}${broke ? ` (broke in ${broke} of ${x.cpu.rounds.length} rounds)` : ''}`
+      : '–';
+    const times = x.capacity
+      ? spread({ median: x.capacity.median * 2, min: x.capacity.min * 2, max: x.capacity.max * 2 })
+      : '–';
     out.push(
-      `| ${x.system} | ${f0(x.cpu!.median)} (${f0(x.cpu!.min)}–${f0(x.cpu!.max)}) | ${ceiling ? ratio(x.cpu!.median, ceiling.cpu!.median) : '–'} |`,
+      `| ${x.system} | ${x.capacity ? spread(x.capacity) : '–'} | ${times} | ${cpu} | ${x.cpu && ceiling?.cpu ? ratio(x.cpu.median, ceiling.cpu.median) : '–'} | ${x.halfLoad ? `${x.halfLoad.rate}: ${spread(x.halfLoad.p99, f1)}` : '–'} | ${x.halfLoad ? spread(x.halfLoad.p50, f1) : '–'} |${ej ? ` ${x.capacity && ej.capacity ? ratio(x.capacity.median, ej.capacity.median) : '–'} |` : ''}`,
     );
-  // Each storage against the ones before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
-  const easy = rows.filter((x) => isEasy(x.system));
-  for (const [i, x] of easy.entries())
-    for (const y of easy.slice(0, i))
-      out.push(
-        '',
-        `${x.system} ÷ ${y.system}: capacity ${ratio(x.capacity, y.capacity)}, CPU-µs per message ${ratio(x.cpu!.median, y.cpu!.median)}.`,
-      );
+  }
   return out;
 }
 
 function privateSection(r: PrivateResult): string[] {
   const out = ['## 2. Private chat', '', when(r.meta), ''];
-  out.push(
-    `${r.options.pairs} pairs, open loop: at each step the load generators offer a fixed number of questions per second (${r.options.stepSeconds} s per step); each question is a private message A → B that B answers at once. The round trip is sent → stored → delivered → answered → answer delivered (two stored messages). A system's capacity is the highest offered rate it kept with p99 round trip ≤ ${r.options.breakMs} ms, ≥ 95% answered and < 1% errors. Steps alternate between systems, all connected at once.`,
-    '',
-  );
-  const ej = r.rows.find((x) => x.system === 'ejabberd');
-  out.push(
-    '| system | capacity (questions/s) | messages/s stored and delivered | ratio to ejabberd |',
-    '| --- | ---: | ---: | ---: |',
-  );
-  for (const x of r.rows)
-    out.push(
-      `| ${x.system} | ${x.capacity} | ${x.capacity * 2} | ${ej ? ratio(x.capacity, ej.capacity) : '–'} |`,
-    );
-  // Latency at the highest rate every system kept.
-  const common = Math.min(...r.rows.map((x) => x.capacity));
-  out.push('', `Round trip at ${common} questions/s, the highest rate every system kept (ms):`, '');
-  out.push(
-    '| system | p50 | p95 | p99 | one-way p50 | one-way p99 | p99 ratio to ejabberd |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  );
-  const at = (x: (typeof r.rows)[number]) => x.steps.find((s) => s.rate === common);
-  for (const x of r.rows) {
-    const s = at(x);
-    const e = ej && at(ej);
-    if (!s) continue;
-    out.push(
-      `| ${x.system} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${f1(s.oneWay.p50)} | ${f1(s.oneWay.p99)} | ${e ? ratio(s.rtt.p99, e.rtt.p99) : '–'} |`,
-    );
+  const o = r.options;
+  // Result files of the climb before the rounds had a plain number as capacity.
+  if (!r.rows.some((x) => typeof x.capacity === 'object' || x.cpu?.node)) {
+    out.push('_The result file predates the current `bench:private`; run it again._');
+    return out;
   }
-  out.push(...privateCpu(r));
+  out.push(
+    `${o.pairs} pairs, open loop: the load generators offer a fixed number of questions per second; each question is a private message A → B that B answers at once. The round trip is sent → stored → delivered → answered → answer delivered (two stored messages). Every system is connected at once and each of the three phases runs ${o.rounds} rounds alternating the order of the systems; figures are medians of the rounds with their range in brackets.`,
+    '',
+    `- **CPU**: ${o.cpuRate} questions/s for ${o.stepSeconds} s per round; server CPU time (user + system, \`/proc/<pid>/stat\`) per message: the Node process plus, on PostgreSQL, the backends serving its own connections (the server's WAL writer, checkpointer and background writer serve every client of the shared server and are left out). The ceiling is \`bench/peers/ceiling-chat.ts\` (bare \`ws\`, prepared SQL, group commit, outbox row, idempotency index) on SQLite at \`synchronous = FULL\` and on PostgreSQL (its backend counted too), measured in the same rounds; each store is compared with its own.`,
+    `- **Capacity**: in each round a bracketing search per system for the highest offered rate kept for ${o.stepSeconds} s with p99 round trip ≤ ${o.breakMs} ms, ≥ 95% answered and < 1% errors (the first round doubles from ${o.startRate}/s, later ones start at the capacity so far and step by a quarter; each stops once the lowest rate broken is within ${f0(o.resolution * 100)}% of the highest kept).`,
+    `- **Latency**: ${o.p99Seconds} s per round at half the median capacity.`,
+    '',
+    ...privateHeadline(r),
+  );
+  // Each store against the ones before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
+  const easy = r.rows.filter((x) => isEasy(x.system) && x.capacity && x.cpu);
+  for (const [i, x] of easy.entries())
+    for (const y of easy.slice(0, i))
+      out.push(
+        '',
+        `${x.system} ÷ ${y.system}: capacity ${ratio(x.capacity!.median, y.capacity!.median)}, CPU-µs per message ${ratio(x.cpu!.median, y.cpu!.median)}.`,
+      );
   out.push(
     '',
-    'Every step:',
+    'Every step (CPU-µs per message: Node + database server):',
     '',
-    '| system | offered/s | answered/s | p50 | p95 | p99 ms | errors | broke |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| system | phase | round | offered/s | answered/s | p50 | p95 | p99 ms | CPU-µs/msg | errors | broke |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const x of r.rows)
-    for (const s of x.steps)
+    for (const s of x.steps) {
+      const cpu =
+        s.cpuUsPerMessage === undefined
+          ? '–'
+          : s.dbCpuUsPerMessage === undefined
+            ? f0(s.cpuUsPerMessage)
+            : `${f0(s.cpuUsPerMessage)} + ${f0(s.dbCpuUsPerMessage)}`;
       out.push(
-        `| ${x.system} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
+        `| ${x.system} | ${s.phase ?? ''} | ${s.round === undefined ? '' : s.round + 1} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${cpu} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
       );
-  const series: Series[] = r.rows.flatMap((x) => [
-    {
-      name: `${x.system} p99`,
-      points: x.steps.map((s) => [s.rate, s.rtt.p99] as [number, number]),
-    },
-    {
-      name: `${x.system} p50`,
-      points: x.steps.map((s) => [s.rate, s.rtt.p50] as [number, number]),
-      dashed: true,
-    },
-  ]);
+    }
+  const searched = r.rows.filter((x) => x.capacity);
+  const series: Series[] = searched.map((x) => ({
+    name: `${x.system} p99`,
+    points: x.steps
+      .filter((s) => s.phase === 'capacity' || s.phase === 'latency')
+      .map((s) => [s.rate, s.rtt.p99] as [number, number])
+      .sort((a, b) => a[0] - b[0]),
+  }));
   out.push(
     '',
     chart(
       'private-latency.svg',
       lineChart({
-        title: 'Private chat: round trip vs offered load',
+        title: 'Private chat: p99 round trip vs offered load (every round)',
         xLabel: 'questions per second offered',
-        yLabel: 'round trip (ms, log)',
+        yLabel: 'p99 round trip (ms, log)',
         series,
         logY: true,
       }),
     ),
   );
+  // The median round of the latency phase, per system.
+  const medianRound = (x: (typeof r.rows)[number]) => {
+    const steps = x.steps.filter((s) => s.phase === 'latency');
+    return [...steps].sort((a, b) => a.rtt.p99 - b.rtt.p99)[Math.floor(steps.length / 2)];
+  };
   out.push(
     '',
     chart(
       'private-distribution.svg',
       lineChart({
-        title: `Private chat: round-trip distribution at ${common} questions/s`,
+        title: 'Private chat: round-trip distribution at half capacity (median round)',
         xLabel: 'percentile',
         yLabel: 'round trip (ms, log)',
         logY: true,
-        series: r.rows.map((x) => ({
-          name: x.system,
-          points: (at(x)?.rttQuantiles ?? []).map((v, q) => [q, v] as [number, number]),
+        series: searched.map((x) => ({
+          name: `${x.system} at ${x.halfLoad?.rate ?? '–'}/s`,
+          points: (medianRound(x)?.rttQuantiles ?? []).map((v, q) => [q, v] as [number, number]),
         })),
       }),
     ),
@@ -367,15 +381,17 @@ function summary(r: Results): string[] {
       );
     }
   if (r.priv) {
-    const ej = r.priv.rows.find((x) => x.system === 'ejabberd');
-    out.push(
-      `- **Private chat** capacity (questions/s, each answered, p99 round trip ≤ ${r.priv.options.breakMs} ms): ${r.priv.rows
-        .map(
-          (x) =>
-            `${x.system} ${x.capacity}${ej && x !== ej ? ` (${ratio(x.capacity, ej.capacity)} of ejabberd)` : ''}`,
-        )
-        .join(', ')}.`,
-    );
+    const priv = r.priv;
+    const rows = priv.rows.filter((x) => typeof x.capacity === 'object');
+    if (rows.length)
+      out.push(
+        `- **Private chat** (questions/s, each answered, p99 round trip ≤ ${r.priv.options.breakMs} ms; median of ${r.priv.options.rounds} rounds with range): ${rows
+          .map((x) => {
+            const ceiling = ceilingOf(priv, x.system);
+            return `${x.system} ${spread(x.capacity!)} questions/s = ${f0(x.capacity!.median * 2)} messages/s${x.cpu ? `, ${f0(x.cpu.median)} CPU-µs per message at ${x.cpu.rate}/s${ceiling?.cpu ? ` (${ratio(x.cpu.median, ceiling.cpu.median)} the ceiling's ${f0(ceiling.cpu.median)})` : ''}` : ''}${x.halfLoad ? `, p99 round trip ${spread(x.halfLoad.p99, f1)} ms at half capacity` : ''}`;
+          })
+          .join('; ')}.`,
+      );
   }
   if (r.group)
     for (const size of [...new Set(r.group.rows.map((x) => x.size))]) {

@@ -11,7 +11,7 @@
  *   npm run bench:scale   BENCH_PAIRS=60 BENCH_STEP=6 BENCH_RATES=100,200,... BENCH_BREAK_MS=1000
  */
 import pg from 'pg';
-import type { Entry, PrivateOptions } from './private-chat.js';
+import type { Entry, StepOptions } from './private-chat.js';
 import { step } from './private-chat.js';
 import { befriendPairs, registerUsers, type BenchUser } from './support/fixtures.js';
 import { envNumber, isMain, log, main, sleep } from './support/run.js';
@@ -115,7 +115,14 @@ async function prepare(cluster: Cluster, count: number): Promise<Array<[BenchUse
   return pairs;
 }
 
-export async function runScaleOut(opts: PrivateOptions) {
+export interface ScaleOptions extends StepOptions {
+  pairs: number;
+  /** Questions/s offered at each step, climbing until a layout breaks. */
+  rates: number[];
+  workers: number;
+}
+
+export async function runScaleOut(opts: ScaleOptions) {
   const pool = new Pool(opts.workers);
   const one = await startCluster(1);
   const two = await startCluster(2);
@@ -174,7 +181,6 @@ if (isMain(import.meta))
         .map(Number),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
-      systems: [],
     });
     const base = rows[0]!;
     const at = (row: (typeof rows)[number], rate: number) => row.steps.find((s) => s.rate === rate);

@@ -101,30 +101,54 @@ describe('benchmark scenarios, tiny', () => {
       const r = await runPrivate({
         pairs: 4,
         stepSeconds: 1,
-        rates: [20, 40],
+        rounds: 2,
+        cpuRate: 20,
+        startRate: 20,
+        resolution: 0.5,
+        // A tiny search: 20 kept, 40 kept (the ceiling), then the next round from 40.
+        maxRate: 40,
+        p99Seconds: 1,
         breakMs: 5000,
         workers: 2,
-        systems,
-        cpuRounds: 1,
+        systems: [
+          ...systems,
+          'ceiling',
+          ...(TEST_DATABASE_URL ? (['ceiling-postgres'] as const) : []),
+        ],
       });
       expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
-      expect(r.rows).toHaveLength(systems.length - 1);
+      expect(r.rows.map((x) => x.system)).toContain('ceiling (ws + prepared SQL, group commit)');
       for (const row of r.rows) {
-        expect(row.steps.length).toBeGreaterThan(0);
-        const [first] = row.steps;
-        expect(first!.sent).toBeGreaterThan(0);
-        expect(first!.answered).toBe(first!.sent);
-        expect(first!.errors).toBe(0);
-        expect(first!.rtt.p50).toBeGreaterThan(0);
-        // CPU time comes in 10 ms ticks: the bare relay may use none in a tiny step.
-        expect(first!.cpuUsPerMessage).toBeGreaterThanOrEqual(0);
-        if (row.system.startsWith('easy-chat'))
-          expect(first!.cpuUsPerMessage, row.system).toBeGreaterThan(0);
+        const cpuSteps = row.steps.filter((s) => s.phase === 'cpu');
+        expect(cpuSteps.map((s) => s.round)).toEqual([0, 1]);
+        for (const s of cpuSteps) {
+          expect(s.sent).toBeGreaterThan(0);
+          expect(s.answered).toBe(s.sent);
+          expect(s.errors).toBe(0);
+          expect(s.rtt.p50).toBeGreaterThan(0);
+          // CPU time comes in 10 ms ticks: the bare relay may use none in a tiny step.
+          expect(s.cpuUsPerMessage).toBeGreaterThanOrEqual(0);
+          if (row.system.startsWith('easy-chat'))
+            expect(s.cpuUsPerMessage, row.system).toBeGreaterThan(0);
+        }
         expect(row.cpu).toMatchObject({ rate: 20 });
+        expect(row.cpu!.rounds).toHaveLength(2);
+        if (row.system.includes('PostgreSQL'))
+          expect(row.cpu!.database.median, 'PostgreSQL backends counted').toBeGreaterThan(0);
+        const searched = !row.system.startsWith('ceiling') && row.system !== 'bare ws';
+        if (!searched) {
+          expect(row.capacity).toBeUndefined();
+          continue;
+        }
+        // Each round found the capacity (the maximum offered), then half of it was held.
+        expect(row.capacity!.rounds).toEqual([40, 40]);
+        expect(row.halfLoad).toMatchObject({ rate: 20 });
+        expect(row.halfLoad!.p99.rounds).toHaveLength(2);
       }
       results.priv = r;
     },
-    TIMEOUT,
+    // Three phases of two rounds on up to six systems: the longest scenario here.
+    TIMEOUT * 2,
   );
 
   it(
@@ -293,7 +317,6 @@ describe.runIf(TEST_DATABASE_URL && TEST_REDIS_URL && TEST_NATS_URL)(
           rates: [10],
           breakMs: 5_000,
           workers: 1,
-          systems: [],
         });
         expect(rows.map((r) => r.system)).toEqual([
           'one gateway',

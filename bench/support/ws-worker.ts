@@ -144,6 +144,8 @@ async function join(set: ConnSet, room: string, concurrency: number) {
  * The receiver of a question answers it at once; the asker measures the round trip
  * (sent → stored → delivered → answered → answer delivered).
  */
+let exchanges = 0;
+
 async function exchange(
   set: ConnSet,
   opts: {
@@ -166,18 +168,24 @@ async function exchange(
     errors += 1;
     if (errorTexts.size < 5) errorTexts.add(String((err as Error).message ?? err));
   };
+  // Questions carry this exchange's tag: answers that come late from an earlier (broken)
+  // step are not counted here, nor their round trips.
+  const tag = `${(exchanges += 1).toString(36)}.`;
   for (const { a, b } of opts.pairs) {
     const asker = conns[a]!;
     const answerer = conns[b]!;
     asker.onMessage = (m) => {
-      if (!m.content.startsWith('A')) return;
+      if (!m.content.startsWith(`A${tag}`)) return;
       answered += 1;
       roundTrip.push(now() - sentAtOf(m.content));
     };
     answerer.onMessage = (m) => {
       if (!m.content.startsWith('Q')) return;
-      delivered += 1;
-      oneWay.push(now() - sentAtOf(m.content));
+      // Late questions of an earlier step are answered (the asker ignores them), not counted.
+      if (m.content.startsWith(`Q${tag}`)) {
+        delivered += 1;
+        oneWay.push(now() - sentAtOf(m.content));
+      }
       driver
         .send(answerer, { kind: 'user', id: asker.user.id }, `A${m.content.slice(1)}`)
         .catch(fail);
@@ -202,7 +210,7 @@ async function exchange(
         const asker = conns[pair.a]!;
         sent += 1;
         driver
-          .send(asker, { kind: 'user', id: conns[pair.b]!.user.id }, `Q${sent}|${now()}`)
+          .send(asker, { kind: 'user', id: conns[pair.b]!.user.id }, `Q${tag}${sent}|${now()}`)
           .catch(fail);
       }
       if (overloaded) break;

@@ -24,6 +24,7 @@ import {
   GroupRepository,
   GroupService,
   GroupSettingsService,
+  SocialAccessCache,
   SocialAccountRemoval,
   SocialDirectory,
   type GroupMembershipListener,
@@ -68,6 +69,8 @@ export interface Services {
   groupSettings: GroupSettingsService;
   /** Read-only social graph for other modules (IM authorization). */
   socialDirectory: SocialDirectory;
+  /** The directory's answers that sends check, in memory; the bus keeps it current. */
+  accessCache: SocialAccessCache;
   im: ImModule;
   files: FilesModule;
   /** Push devices (registry over HTTP; the worker's offline pushes read it). */
@@ -108,11 +111,6 @@ export interface ServiceDeps {
 export function buildServices(deps: ServiceDeps): Services {
   const { config, cache, presence, clock, logger } = deps;
   const db = deps.storage.db;
-  const events = new EventRecorder({
-    clock,
-    source: `easy-chat/${config.nodeId}`,
-    schemas: DomainEventSchemas,
-  });
   const revocations = new TokenRevocations({ db, cache, clock });
   const tokens = new TokenService({
     secret: deps.jwtSecret,
@@ -128,6 +126,18 @@ export function buildServices(deps: ServiceDeps): Services {
     friends: friendRepository,
     groups: groupRepository,
     blacklist: blacklistRepository,
+  });
+  // What every send checks, held in memory: the recorder drops an answer as its
+  // change is recorded here, the bus as it is committed anywhere (followSocialChanges).
+  const accessCache = new SocialAccessCache(socialDirectory, {
+    ...config.social.accessCache,
+    clock,
+  });
+  const events = new EventRecorder({
+    clock,
+    source: `easy-chat/${config.nodeId}`,
+    schemas: DomainEventSchemas,
+    onRecorded: (event) => accessCache.changing(event),
   });
   const hasher = new PasswordHasher(config.auth.argon2);
   const users = new UserService({
@@ -152,13 +162,13 @@ export function buildServices(deps: ServiceDeps): Services {
 
   const access: ChatAccess = {
     userExists: async (userId) => (await userRepository.findById(userId)) !== undefined,
-    areFriends: (a, b) => socialDirectory.areFriends(a, b),
-    isBlocked: (owner, other) => socialDirectory.isBlocked(owner, other),
+    areFriends: (a, b) => accessCache.areFriends(a, b),
+    isBlocked: (owner, other) => accessCache.isBlocked(owner, other),
+    // A member of an active group has a post state (a dismissed group has no members).
     isGroupMember: async (groupId, userId) =>
-      (await socialDirectory.membership(groupId, userId)) !== undefined,
-    groupRole: async (groupId, userId) =>
-      (await socialDirectory.membership(groupId, userId))?.roleLevel,
-    groupPostState: (groupId, userId) => socialDirectory.postState(groupId, userId),
+      (await accessCache.postState(groupId, userId)) !== undefined,
+    groupRole: async (groupId, userId) => (await accessCache.postState(groupId, userId))?.roleLevel,
+    groupPostState: (groupId, userId) => accessCache.postState(groupId, userId),
     friendIds: (userId) => socialDirectory.friendIds(userId),
     groupExists: (groupId) => socialDirectory.groupExists(groupId),
   };
@@ -315,6 +325,7 @@ export function buildServices(deps: ServiceDeps): Services {
     groupAdmin,
     groupSettings,
     socialDirectory,
+    accessCache,
     im,
     files,
     pushDevices,

@@ -29,7 +29,7 @@ import { EventMetrics } from '../events/event-metrics.js';
 import { EventLayer } from './event-layer.js';
 import { registerWebApp } from '../http/web-app.js';
 import { conversationAudience, imWsMethods } from '../modules/im/index.js';
-import type { PresenceAnnouncer } from '../modules/social/index.js';
+import { followSocialChanges, type PresenceAnnouncer } from '../modules/social/index.js';
 import { GroupFanoutJobs } from '../realtime/fanout-jobs.js';
 import { RoutedPushDelivery } from '../realtime/push-delivery.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -223,7 +223,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     if (config.roles.includes('api')) {
       await mountApi(http, { config, services, events, broker, jobs, clock });
     }
-    const subscriptions: Subscription[] = [];
+    // Every role sends or checks access (gateway sends, api conversations, worker
+    // notices): each keeps its cached social answers current from the bus.
+    const subscriptions: Subscription[] = [
+      await followSocialChanges({ broker, cache: services.accessCache, logger }),
+    ];
     // Built in every role: the gateway runs them, and every role describes them.
     const methods = imWsMethods({
       chat: im.chat,

@@ -169,6 +169,10 @@ export const ConfigSchema = strict({
   }),
   social: strict({
     groupMemberLimit: Type.Integer({ minimum: 2, maximum: 1_000_000 }),
+    accessCache: strict({
+      maxEntries: Type.Integer({ minimum: 0 }),
+      ttlMs: PositiveInt,
+    }),
   }),
   // --- event layer (docs/events.md) ---
   bus: strict({

@@ -28,6 +28,12 @@ export class EventRecorder {
       source: string;
       /** Each type's aggregate (src/catalogue/domain-events.ts). */
       schemas: DomainEventAggregates;
+      /**
+       * Told of each event once its row is written, still inside the transaction:
+       * an in-memory cache of what the event changes stops trusting it here and
+       * now, before the relay brings the event back (SocialAccessCache).
+       */
+      onRecorded?: (event: EventMessage) => void;
     },
   ) {}
 
@@ -58,6 +64,7 @@ export class EventRecorder {
       JSON.stringify(event),
       event.timestamp,
     ]);
+    this.deps.onRecorded?.(event);
     return event;
   }
 }

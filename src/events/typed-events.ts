@@ -33,20 +33,20 @@ export class EventTopic<M> {
     });
   }
 
-  /** A live subscription (Consumer.subscribe): every subscribing process gets each event. */
+  /**
+   * A live subscription (Consumer.subscribe): every subscribing process gets each
+   * event; `onGap` hears when some may have been missed (the broker reconnected).
+   */
   subscribe<K extends keyof M & string>(
     consumer: Consumer,
     types: readonly K[],
     handler: (event: TypedEvent<M, K>, delivery: Delivery) => Promise<void>,
+    onGap?: () => void,
   ): Promise<Subscription> {
     const accepts = this.accepts(types);
-    return consumer.subscribe(
-      this.name,
-      async (delivery) => {
-        if (accepts(delivery.event)) await handler(delivery.event, delivery);
-      },
-      ...types,
-    );
+    return consumer.subscribe({ topic: this.name, types, onGap }, async (delivery) => {
+      if (accepts(delivery.event)) await handler(delivery.event, delivery);
+    });
   }
 
   private accepts<K extends keyof M & string>(types: readonly K[]) {

@@ -299,12 +299,12 @@ export function brokerContract(
       const broker = await start();
       const a: string[] = [];
       const b: string[] = [];
-      await broker.subscribe('domain', async (d) => void a.push(d.event.type), 'user-disabled');
+      await broker.subscribe({ topic: 'domain', types: ['user-disabled'] }, async (d) => {
+        a.push(d.event.type);
+      });
       const subB = await broker.subscribe(
-        'domain',
+        { topic: 'domain', types: ['user-disabled', 'user-created'] },
         async (d) => void b.push(d.event.type),
-        'user-disabled',
-        'user-created',
       );
       await broker.publish('domain', [
         { event: testEvent('user-created') },

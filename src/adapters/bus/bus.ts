@@ -61,12 +61,14 @@ export interface Consumer {
    */
   consume(spec: ConsumeSpec, handler: DeliveryHandler): Promise<Subscription>;
   /**
-   * Live fan-out: every subscribing process receives each event of `types`
-   * published on `topic` while it is subscribed (not durable, no retries). For
-   * reactions every node must see, such as a gateway closing a disabled user's
-   * sockets.
+   * Live fan-out: every subscribing process receives each event of `spec.types`
+   * published on `spec.topic` while it is subscribed (not durable, no retries).
+   * For reactions every node must see, such as a gateway closing a disabled user's
+   * sockets or dropping cached answers. Events published while the connection to
+   * the broker is down are lost; `spec.onGap` is called once it is back (and the
+   * subscription listening again), so a subscriber can repair what it may have missed.
    */
-  subscribe(topic: string, handler: DeliveryHandler, ...types: string[]): Promise<Subscription>;
+  subscribe(spec: SubscribeSpec, handler: DeliveryHandler): Promise<Subscription>;
   /** Removes and returns up to `limit` events from a queue's dead-letter queue. */
   takeDeadLetters(queue: string, limit: number): Promise<DeadLetter[]>;
   /**
@@ -78,6 +80,13 @@ export interface Consumer {
    * consumers skip events they have processed.
    */
   replayDeadLetters(queue: string, limit: number): Promise<DeadLetter[]>;
+}
+
+export interface SubscribeSpec {
+  topic: string;
+  types: readonly string[];
+  /** Called after the connection to the broker came back: events may have been missed. */
+  onGap?: () => void;
 }
 
 export interface ConsumeSpec {

@@ -9,6 +9,7 @@ import {
   type DeadLetter,
   type DeliveryHandler,
   type OutgoingEvent,
+  type SubscribeSpec,
   type Subscription,
 } from './bus.js';
 import {
@@ -188,13 +189,11 @@ export class MemoryBroker implements Broker {
     };
   }
 
-  async subscribe(
-    topic: string,
-    handler: DeliveryHandler,
-    ...types: string[]
-  ): Promise<Subscription> {
+  // In process there is no connection to lose, so no gap (spec.onGap is never called).
+  async subscribe(spec: SubscribeSpec, handler: DeliveryHandler): Promise<Subscription> {
     if (this.closed) throw new BrokerClosedError();
-    const entry = { types: new Set(types), handler };
+    const { topic } = spec;
+    const entry = { types: new Set(spec.types), handler };
     const set = this.listeners.get(topic) ?? new Set();
     set.add(entry);
     this.listeners.set(topic, set);

@@ -33,6 +33,7 @@ import {
   type DeadLetter,
   type DeliveryHandler,
   type OutgoingEvent,
+  type SubscribeSpec,
   type Subscription,
 } from './bus.js';
 import {
@@ -73,6 +74,8 @@ export class NatsBroker implements Broker {
   private readonly streams = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<Subscription>();
   private readonly closing = new AbortController();
+  /** The live subscriptions' onGap: told after every reconnect. */
+  private readonly gapListeners = new Set<() => void>();
   private readonly logger: BusLogger;
   private readonly formats: WireFormats;
   private readonly deadLetters: NatsDeadLetters;
@@ -98,6 +101,24 @@ export class NatsBroker implements Broker {
         await this.js.publish(this.subject(topic, type), data, { msgID, headers: h });
       },
     });
+    void this.watchReconnects();
+  }
+
+  /**
+   * NATS resubscribes core subscriptions as part of reconnecting, but what was
+   * published while the connection was down never reaches them: tell their owners.
+   */
+  private async watchReconnects(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      for (const onGap of this.gapListeners) {
+        try {
+          onGap();
+        } catch (err) {
+          this.logger.warn({ err }, 'live subscription gap handler failed');
+        }
+      }
+    }
   }
 
   static async connect(options: NatsBrokerOptions): Promise<NatsBroker> {
@@ -224,13 +245,10 @@ export class NatsBroker implements Broker {
     return subscription;
   }
 
-  async subscribe(
-    topic: string,
-    handler: DeliveryHandler,
-    ...types: string[]
-  ): Promise<Subscription> {
+  async subscribe(spec: SubscribeSpec, handler: DeliveryHandler): Promise<Subscription> {
     if (this.closed) throw new BrokerClosedError();
-    const wanted = new Set(types);
+    const { topic, onGap } = spec;
+    const wanted = new Set(spec.types);
     // JetStream publishes are ordinary NATS messages too, so a core subscription
     // sees them live on every node without a durable consumer.
     const sub = this.nc.subscribe(this.subject(topic, '>'), {
@@ -250,9 +268,11 @@ export class NatsBroker implements Broker {
       },
     });
     await this.nc.flush();
+    if (onGap) this.gapListeners.add(onGap);
     const subscription: Subscription = {
       stop: async () => {
         this.subscriptions.delete(subscription);
+        if (onGap) this.gapListeners.delete(onGap);
         sub.unsubscribe();
       },
     };

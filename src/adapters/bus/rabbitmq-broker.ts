@@ -13,6 +13,7 @@ import {
   type DeadLetter,
   type DeliveryHandler,
   type OutgoingEvent,
+  type SubscribeSpec,
   type Subscription,
 } from './bus.js';
 import { bodyDigestId, WireFormats } from './codec.js';
@@ -197,42 +198,83 @@ export class RabbitBroker implements Broker {
     return subscription;
   }
 
-  async subscribe(
-    topic: string,
-    handler: DeliveryHandler,
-    ...types: string[]
-  ): Promise<Subscription> {
+  async subscribe(spec: SubscribeSpec, handler: DeliveryHandler): Promise<Subscription> {
     if (this.closed) throw new BrokerClosedError();
-    const ch = await (await this.conn()).createChannel();
-    ch.on('error', (err: unknown) => this.logger.warn({ err, topic }, 'subscriber channel error'));
-    await this.ensureExchange(ch, topic);
-    // A private, server-named queue that lives as long as this subscription.
-    const { queue } = await ch.assertQueue('', {
-      exclusive: true,
-      autoDelete: true,
-      durable: false,
-    });
-    for (const type of new Set(types)) await ch.bindQueue(queue, this.exchangeName(topic), type);
-    await ch.consume(
-      queue,
-      (msg) => {
-        if (!msg) return;
-        try {
-          const event = this.read(topic, msg);
-          const key = headerString(msg, KEY_HEADER) ?? event.id;
-          handler({ event, key, topic, attempt: 1 }).catch((err: unknown) =>
-            this.logger.warn({ err, topic }, 'subscriber failed'),
-          );
-        } catch (err) {
-          this.logger.warn({ err, topic }, 'undecodable event on subscription');
+    const { topic } = spec;
+    let channel: Channel | undefined;
+    let stopped = false;
+    let reattaching = false;
+
+    // A private, server-named queue that lives as long as its channel: what is
+    // published while there is none is lost, so each attach after the first is a gap.
+    const attach = async (): Promise<void> => {
+      const ch = await (await this.conn()).createChannel();
+      channel = ch;
+      ch.on('error', (err: unknown) =>
+        this.logger.warn({ err, topic }, 'subscriber channel error'),
+      );
+      ch.on('close', () => {
+        if (!stopped && !this.closed && !reattaching) void reattach();
+      });
+      await this.ensureExchange(ch, topic);
+      const { queue } = await ch.assertQueue('', {
+        exclusive: true,
+        autoDelete: true,
+        durable: false,
+      });
+      for (const type of new Set(spec.types)) {
+        await ch.bindQueue(queue, this.exchangeName(topic), type);
+      }
+      await ch.consume(
+        queue,
+        (msg) => {
+          if (!msg) return;
+          try {
+            const event = this.read(topic, msg);
+            const key = headerString(msg, KEY_HEADER) ?? event.id;
+            handler({ event, key, topic, attempt: 1 }).catch((err: unknown) =>
+              this.logger.warn({ err, topic }, 'subscriber failed'),
+            );
+          } catch (err) {
+            this.logger.warn({ err, topic }, 'undecodable event on subscription');
+          }
+        },
+        { noAck: true },
+      );
+    };
+    const reattach = async () => {
+      reattaching = true;
+      try {
+        for (let n = 1; !stopped && !this.closed; n += 1) {
+          await abortableSleep(Math.min(5_000, 100 * 2 ** n), this.closing.signal);
+          if (stopped || this.closed) return;
+          try {
+            await attach();
+          } catch (err) {
+            this.logger.warn({ err, topic }, 'subscriber reattach failed');
+            await channel?.close().catch(() => undefined);
+            continue;
+          }
+          this.tellGap(spec, topic);
+          return;
         }
-      },
-      { noAck: true },
-    );
+      } finally {
+        reattaching = false;
+      }
+    };
+    try {
+      await attach();
+    } catch (err) {
+      stopped = true;
+      await channel?.close().catch(() => undefined);
+      throw err;
+    }
+
     const subscription: Subscription = {
       stop: async () => {
         this.subscriptions.delete(subscription);
-        await ch.close().catch(() => undefined);
+        stopped = true;
+        await channel?.close().catch(() => undefined);
       },
     };
     this.subscriptions.add(subscription);
@@ -375,6 +417,14 @@ export class RabbitBroker implements Broker {
       }
     } finally {
       await ch.close().catch(() => undefined);
+    }
+  }
+
+  private tellGap(spec: SubscribeSpec, topic: string): void {
+    try {
+      spec.onGap?.();
+    } catch (err) {
+      this.logger.warn({ err, topic }, 'live subscription gap handler failed');
     }
   }
 

@@ -1,13 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CamelCasePlugin,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  sql,
+  type SqliteDialect,
+} from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
 import { ensureMysqlDatabase, mysqlDialect, retryingTransactions } from './mysql.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
+import { DirectSqliteDialect } from './sqlite-direct.js';
 import { CachedStatementDatabase } from './statement-cache.js';
 import { preparedName } from './precompiled.js';
 import type { Database } from './schema.js';
@@ -132,16 +140,21 @@ function sqliteDialect(config: Config): SqliteDialect {
   const { file, synchronous, busyTimeoutMs } = config.storage.sqlite;
   const path = isAbsolute(file) ? file : resolve(config.dataDir, file);
   mkdirSync(dirname(path), { recursive: true });
-  return new SqliteDialect({
-    database: async () => {
-      const database = new SQLite(path, { timeout: busyTimeoutMs });
-      // WAL lets readers work during a write; synchronous picks crash vs power-loss safety.
-      database.pragma('journal_mode = WAL');
-      database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      database.pragma('foreign_keys = ON');
-      return new CachedStatementDatabase(database);
+  let handle: SQLite.Database | undefined;
+  return new DirectSqliteDialect(
+    {
+      database: async () => {
+        const database = new SQLite(path, { timeout: busyTimeoutMs });
+        // WAL lets readers work during a write; synchronous picks crash vs power-loss safety.
+        database.pragma('journal_mode = WAL');
+        database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        database.pragma('foreign_keys = ON');
+        handle = database;
+        return new CachedStatementDatabase(database);
+      },
     },
-  });
+    () => handle,
+  );
 }
 
 /**

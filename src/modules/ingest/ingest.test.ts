@@ -53,7 +53,9 @@ describe.each(STORAGES)('POST /v1/events on %s', (storage) => {
   it('disables a user: tokens revoked, login refused, user-disabled published to every node', async () => {
     const user = await createUser(t.client);
     const live: Delivery[] = [];
-    await t.app.broker.subscribe(DOMAIN_TOPIC, async (d) => void live.push(d), 'user-disabled');
+    await t.app.broker.subscribe({ topic: DOMAIN_TOPIC, types: ['user-disabled'] }, async (d) => {
+      live.push(d);
+    });
     expect((await user.client.get('/v1/user/user')).status).toBe(200);
 
     const res = await send(

@@ -19,6 +19,7 @@ export { GroupAdminService } from './group-admin.service.js';
 export { GroupSettingsService } from './group-settings.service.js';
 export { GroupRepository } from './group.repository.js';
 export { SocialDirectory } from './social-directory.js';
+export { SocialAccessCache, followSocialChanges } from './social-access-cache.js';
 export { SocialAccountRemoval } from './account-removal.js';
 export { SocialPushes } from './social.pushes.js';
 export { SOCIAL_PUSH_QUEUE, startSocialPushes } from './social-pushes.js';
