@@ -73,7 +73,7 @@ const SERVER_PROCESSES: Record<Storage, string[]> = {
 };
 
 /** Every running process of the database server behind `storage`. */
-function serverPids(storage: Storage): number[] {
+export function serverPids(storage: Storage): number[] {
   const names = SERVER_PROCESSES[storage];
   if (names.length === 0) return [];
   const pids: number[] = [];
@@ -90,7 +90,7 @@ function serverPids(storage: Storage): number[] {
 }
 
 /** CPU-µs of each process. */
-function cpuEach(pids: number[]): Map<number, number> {
+export function cpuEach(pids: number[]): Map<number, number> {
   return new Map(pids.map((pid) => [pid, cpuMicros([pid])]));
 }
 
@@ -99,7 +99,7 @@ function cpuEach(pids: number[]): Map<number, number> {
  * ended meanwhile (another client's connection closing) drops out instead of making
  * the difference negative; one that started meanwhile counts whole.
  */
-function cpuSince(before: Map<number, number>, pids: number[]): number {
+export function cpuSince(before: Map<number, number>, pids: number[]): number {
   let sum = 0;
   for (const [pid, now] of cpuEach(pids)) sum += now - (before.get(pid) ?? 0);
   return sum;
