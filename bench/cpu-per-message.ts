@@ -53,6 +53,8 @@ export interface CpuRow {
   /** Server (and database server) CPU-µs per message, per round. */
   rounds: number[];
   cpuUsPerMessage: Figure;
+  /** Of which the database server's processes (PostgreSQL, MariaDB; 0 on SQLite). */
+  dbUsPerMessage: Figure;
   /** Median against the median of the ceiling on the same store. */
   ratio: number;
   /** The ceiling row this one is compared to (its own label for a ceiling). */
@@ -71,7 +73,7 @@ const SERVER_PROCESSES: Record<Storage, string[]> = {
 };
 
 /** Every running process of the database server behind `storage`. */
-function serverPids(storage: Storage): number[] {
+export function serverPids(storage: Storage): number[] {
   const names = SERVER_PROCESSES[storage];
   if (names.length === 0) return [];
   const pids: number[] = [];
@@ -88,7 +90,7 @@ function serverPids(storage: Storage): number[] {
 }
 
 /** CPU-µs of each process. */
-function cpuEach(pids: number[]): Map<number, number> {
+export function cpuEach(pids: number[]): Map<number, number> {
   return new Map(pids.map((pid) => [pid, cpuMicros([pid])]));
 }
 
@@ -97,7 +99,7 @@ function cpuEach(pids: number[]): Map<number, number> {
  * ended meanwhile (another client's connection closing) drops out instead of making
  * the difference negative; one that started meanwhile counts whole.
  */
-function cpuSince(before: Map<number, number>, pids: number[]): number {
+export function cpuSince(before: Map<number, number>, pids: number[]): number {
   let sum = 0;
   for (const [pid, now] of cpuEach(pids)) sum += now - (before.get(pid) ?? 0);
   return sum;
@@ -239,21 +241,26 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   }
   const perRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   const answeredPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
+  const dbPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   try {
     // Warm-up: JIT, statement caches, first pages of every table.
     for (const s of systems) await offer(s, options.rate, 1);
     for (let round = 0; round < options.rounds; round += 1) {
       const order = round % 2 === 0 ? systems : [...systems].reverse();
       for (const s of order) {
-        const pids = () => [...s.pids(), ...serverPids(s.server)];
-        const before = cpuEach(pids());
+        const before = cpuEach(s.pids());
+        const beforeDb = cpuEach(serverPids(s.server));
         const answered = await offer(s, options.rate, options.seconds);
         await sleep(200); // pushes and background work of this round land in this round
-        const cpu = cpuSince(before, pids());
-        perRound.get(s.label)!.push(cpu / answered);
+        const node = cpuSince(before, s.pids());
+        const db = cpuSince(beforeDb, serverPids(s.server));
+        perRound.get(s.label)!.push((node + db) / answered);
+        dbPerRound.get(s.label)!.push(db / answered);
         answeredPerRound.get(s.label)!.push(answered);
+        const split =
+          s.server === 'sqlite' ? '' : ` (database server ${(db / answered).toFixed(0)})`;
         log(
-          `  round ${round + 1}: ${s.label}: ${(cpu / answered).toFixed(0)} µs/msg (${answered} msgs)`,
+          `  round ${round + 1}: ${s.label}: ${((node + db) / answered).toFixed(0)} µs/msg${split} (${answered} msgs)`,
         );
       }
     }
@@ -271,6 +278,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       system: s.label,
       rounds: perRound.get(s.label)!,
       cpuUsPerMessage: cpu,
+      dbUsPerMessage: figure(dbPerRound.get(s.label)!),
       ratio: ceiling > 0 ? cpu.median / ceiling : Number.NaN,
       ceiling: ceilingLabel,
       answered: answeredPerRound.get(s.label)!,
@@ -307,13 +315,15 @@ if (isMain(import.meta)) {
     const rows = await runCpuPerMessage(options);
     writeResult('cpu-per-message', { options, rows });
     log('');
-    log('| system | server CPU-µs per message, median (range) | × ceiling | ceiling |');
-    log('| --- | ---: | ---: | --- |');
+    log(
+      '| system | server CPU-µs per message, median (range) | of which the database server | × ceiling | ceiling |',
+    );
+    log('| --- | ---: | ---: | ---: | --- |');
     for (const r of rows) {
       const f = r.cpuUsPerMessage;
       const on = r.ceiling === CEILING_LABEL.postgres ? 'PostgreSQL' : 'SQLite';
       log(
-        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.ratio.toFixed(2)} | ${on} |`,
+        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.dbUsPerMessage.median.toFixed(0)} | ${r.ratio.toFixed(2)} | ${on} |`,
       );
     }
   });

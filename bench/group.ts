@@ -9,12 +9,16 @@
  *   npm run bench:group    BENCH_GROUP_SIZES=1000,10000 BENCH_GROUP_MESSAGES=20
  *                          BENCH_GROUP_ROUNDS=3 BENCH_WORKERS=4
  *                          BENCH_GROUP_SYSTEMS=easy-chat,ws (default: all four)
+ *                          BENCH_GROUP_STORES=sqlite,postgres (easy-chat's stores; sqlite)
  *                          BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV: earlier
  *                          checkouts beside easy-chat, as bench:cpu takes them
  *
  * Each system's server CPU time per delivery (all its processes, /proc) is reported
  * too: the figure to compare with the bare ws relay, since throughput moves with load.
+ * On PostgreSQL the database server's own CPU (every `postgres` process) is reported
+ * beside it, apart: the server is shared, so it also counts whatever else runs there.
  */
+import { cpuEach, cpuSince, serverPids } from './cpu-per-message.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuMicros } from './support/cpu.js';
 import type { Target } from './support/drivers.js';
@@ -26,6 +30,7 @@ import {
   startEjabberdSystem,
   startRawWs,
   startSocketIo,
+  type Storage,
   type System,
 } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
@@ -38,6 +43,8 @@ export interface GroupOptions {
   rounds: number;
   workers: number;
   systems: GroupSystem[];
+  /** The stores easy-chat runs on, each a system of its own (default: SQLite). */
+  stores?: Storage[];
   /** Longest wait for one round's deliveries. */
   timeoutMs: number;
   /** Earlier checkouts (built) to run beside easy-chat, each labelled. */
@@ -55,6 +62,8 @@ export interface GroupRound {
   delayQuantiles: number[];
   /** Server CPU time (all its processes) per delivery, µs, from sending to the last arrival. */
   cpuUsPerDelivery: number;
+  /** The database server's CPU (PostgreSQL's processes) per delivery, µs; absent for SQLite. */
+  dbCpuUsPerDelivery?: number;
 }
 export interface GroupRow {
   system: string;
@@ -67,6 +76,8 @@ export interface GroupRow {
   /** Median over rounds, with the lowest and highest. */
   cpuUsPerDelivery: number;
   cpuRange: [number, number];
+  /** The database server's CPU per delivery, median over rounds (PostgreSQL only). */
+  dbCpuUsPerDelivery?: number;
   complete: boolean;
 }
 export interface GroupResult {
@@ -80,6 +91,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 interface Entry {
   system: System;
+  /** The database server whose processes count apart (PostgreSQL), if any. */
+  store?: Storage;
   set: string;
   target: Target;
   sender: Placement;
@@ -87,7 +100,13 @@ interface Entry {
   row: GroupRow;
 }
 
-async function prepare(system: System, pool: Pool, size: number, set: string): Promise<Entry> {
+async function prepare(
+  system: System,
+  pool: Pool,
+  size: number,
+  set: string,
+  store?: Storage,
+): Promise<Entry> {
   log(`group: ${system.label}, ${size} members`);
   const users = await system.makeUsers(size);
   const group = await system.group(users);
@@ -101,6 +120,7 @@ async function prepare(system: System, pool: Pool, size: number, set: string): P
   }
   return {
     system,
+    store,
     set,
     target: { kind: 'group', id: group.id },
     sender: placed[0]!,
@@ -123,6 +143,8 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
   await pool.all('reset', () => ({ set: entry.set }));
   const expected = (entry.members - 1) * opts.messages;
   const cpuBefore = cpuMicros(entry.system.pids());
+  const db = entry.store === 'postgres' ? serverPids('postgres') : [];
+  const dbBefore = cpuEach(db);
   const { sentAt } = await withProgress(
     `${entry.system.label} (${entry.members}): sending`,
     () => `sent ${pool.workers[entry.sender.worker]!.progress.sent ?? 0}/${opts.messages}`,
@@ -143,6 +165,7 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
     await sleep(100);
   }
   const cpuUs = cpuMicros(entry.system.pids()) - cpuBefore;
+  const dbCpuUs = db.length > 0 ? cpuSince(dbBefore, serverPids('postgres')) : undefined;
   arrivals = await pool.all('arrivals', () => ({ set: entry.set, delays: true }));
   const deliveries = arrivals.reduce((n, a) => n + a.received, 0);
   const last: Record<string, number> = {};
@@ -163,9 +186,12 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
       (_, q) => delays[Math.min(delays.length - 1, Math.floor((q / 100) * delays.length))]!,
     ),
     cpuUsPerDelivery: cpuUs / Math.max(1, deliveries),
+    ...(dbCpuUs !== undefined ? { dbCpuUsPerDelivery: dbCpuUs / Math.max(1, deliveries) } : {}),
   };
+  const dbCpu =
+    r.dbCpuUsPerDelivery !== undefined ? ` + ${r.dbCpuUsPerDelivery.toFixed(2)} PostgreSQL` : '';
   log(
-    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms, ${r.cpuUsPerDelivery.toFixed(2)} CPU-µs/delivery (${deliveries}/${expected})`,
+    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms, ${r.cpuUsPerDelivery.toFixed(2)} CPU-µs/delivery${dbCpu} (${deliveries}/${expected})`,
   );
   return r;
 }
@@ -193,14 +219,19 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
         entries.push(await prepare(system, pool, size, `ref:${ref.label}`));
       }
       for (const name of names) {
+        if (name === 'easy-chat') {
+          for (const storage of opts.stores ?? ['sqlite']) {
+            const system = await startEasyChat({ storage });
+            entries.push(await prepare(system, pool, size, `${name}:${storage}`, storage));
+          }
+          continue;
+        }
         const system =
-          name === 'easy-chat'
-            ? await startEasyChat({ storage: 'sqlite' })
-            : name === 'ejabberd'
-              ? await startEjabberdSystem()
-              : name === 'socket.io'
-                ? await startSocketIo()
-                : await startRawWs();
+          name === 'ejabberd'
+            ? await startEjabberdSystem()
+            : name === 'socket.io'
+              ? await startSocketIo()
+              : await startRawWs();
         entries.push(await prepare(system, pool, size, name));
       }
       for (let k = 0; k < opts.rounds; k += 1) {
@@ -221,6 +252,8 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
       const cpu = row.rounds.map((r) => r.cpuUsPerDelivery);
       row.cpuUsPerDelivery = median(cpu);
       row.cpuRange = [Math.min(...cpu), Math.max(...cpu)];
+      const dbCpu = row.rounds.flatMap((r) => r.dbCpuUsPerDelivery ?? []);
+      if (dbCpu.length > 0) row.dbCpuUsPerDelivery = median(dbCpu);
       row.complete = row.rounds.every((r) => r.deliveries >= r.expected);
       rows.push(row);
     }
@@ -242,6 +275,7 @@ if (isMain(import.meta))
         'socket.io',
         'ws',
       ]) as GroupSystem[],
+      stores: (process.env.BENCH_GROUP_STORES ?? 'sqlite').split(',') as Storage[],
       timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,
       references: process.env.BENCH_REF_DIR?.split(',').map((dir, n) => ({
         dir,

@@ -226,7 +226,11 @@ function groupSection(r: GroupResult): string[] {
   // Older result files have no CPU figures.
   const cpuOf = (x: GroupRow) =>
     x.cpuUsPerDelivery
-      ? `${x.cpuUsPerDelivery.toFixed(1)} (${x.cpuRange[0].toFixed(1)}–${x.cpuRange[1].toFixed(1)})`
+      ? `${x.cpuUsPerDelivery.toFixed(1)} (${x.cpuRange[0].toFixed(1)}–${x.cpuRange[1].toFixed(1)})${
+          x.dbCpuUsPerDelivery !== undefined
+            ? ` + ${x.dbCpuUsPerDelivery.toFixed(1)} PostgreSQL`
+            : ''
+        }`
       : '–';
   for (const size of sizes) {
     const rows = r.rows.filter((x) => x.size === size);

@@ -31,6 +31,14 @@ async function inBatches<T, R>(
 
 let phoneCounter = 0;
 
+/** The user id an access token is for (its `sub` claim): no request to ask it. */
+function userIdOf(token: string): string {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as {
+    sub: string;
+  };
+  return claims.sub;
+}
+
 export async function registerUsers(
   base: string,
   count: number,
@@ -49,15 +57,9 @@ export async function registerUsers(
         password: 'bench-password',
         nickname: `b${phoneCounter}`,
       });
-      const { info } = await call<{ info: { id: string } }>(
-        `${base}/v1/user/user`,
-        'GET',
-        undefined,
-        token,
-      );
       done += 1;
       if (done % 1000 === 0) onProgress?.(done);
-      return { id: info.id, token };
+      return { id: userIdOf(token), token };
     },
   );
 }

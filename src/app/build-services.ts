@@ -3,7 +3,11 @@ import type { BlobStore } from '../adapters/blob/blob-store.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { AdminStats } from '../modules/admin/index.js';
-import { eachInOwnTransaction, GroupCommitter } from '../adapters/storage/group-commit.js';
+import {
+  eachInOwnTransaction,
+  GroupCommitter,
+  PipelinedGroupCommitter,
+} from '../adapters/storage/group-commit.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
 import { DomainEventSchemas } from '../catalogue/domain-events.js';
@@ -194,9 +198,14 @@ export function buildServices(deps: ServiceDeps): Services {
     // A recalled file message stops granting its conversation the file (the blob
     // stays while another message or its uploader's pending upload holds it).
     onRevoke: (trx, message) => files.attachments.release(trx, message.msgId),
-    // SQLite commits one writer at a time with an fsync each: concurrent sends share one.
+    // Concurrent sends share one transaction and one commit (one fsync): SQLite commits
+    // one writer at a time; on PostgreSQL a batch also shares its round trips.
     transact:
-      deps.storage.dialect === 'sqlite' ? new GroupCommitter(db).run : eachInOwnTransaction(db),
+      deps.storage.dialect === 'sqlite'
+        ? new GroupCommitter(db).run
+        : deps.storage.dialect === 'postgres'
+          ? new PipelinedGroupCommitter(db).run
+          : eachInOwnTransaction(db),
   });
   const membership: GroupMembershipListener = {
     memberJoined: (trx, groupId, userId) => im.conversations.addGroupMember(trx, groupId, userId),

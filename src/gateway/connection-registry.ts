@@ -1,5 +1,6 @@
 import { CloseCode } from './close-codes.js';
 import type { Connection } from './connection.js';
+import { OutboundFrame } from './outbound-frame.js';
 
 /**
  * The live connections of this gateway process, by user. Delivery to a user is a
@@ -56,13 +57,15 @@ export class ConnectionRegistry {
    */
   deliver(userIds: Iterable<string>, text: string, exceptConnectionId?: string): number {
     let sent = 0;
-    // UTF-8 encoded once for every socket (ws would encode a string again per send).
-    let bytes: Buffer | undefined;
+    // Encoded once, for the first socket it goes to: every socket gets the same bytes.
+    let frame: OutboundFrame | undefined;
     for (const userId of userIds) {
-      for (const connection of this.forUser(userId)) {
+      const connections = this.byUser.get(userId);
+      if (connections === undefined) continue;
+      for (const connection of connections) {
         if (connection.id === exceptConnectionId) continue;
-        bytes ??= Buffer.from(text);
-        if (connection.send(bytes)) sent += 1;
+        frame ??= new OutboundFrame(text);
+        if (connection.sendFrame(frame)) sent += 1;
       }
     }
     return sent;

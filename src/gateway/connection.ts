@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { newId } from '../shared/ids.js';
 import { CloseCode } from './close-codes.js';
+import type { OutboundFrame } from './outbound-frame.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface ConnectionLimits {
@@ -8,6 +9,16 @@ export interface ConnectionLimits {
   sendHighWaterBytes: number;
   framesPerSec: number;
   frameBurst: number;
+}
+
+/**
+ * The byte stream under a WebSocket: the socket `ws` writes its frames to. A frame
+ * written here whole sits between the frames `ws` writes, never inside one: `ws` writes
+ * each of its frames synchronously when, as here, no extension (compression) is
+ * negotiated and no Blob is sent.
+ */
+export interface FrameWire {
+  write(chunk: Buffer): boolean;
 }
 
 /** How long a closing socket may take to finish the close handshake before it is cut. */
@@ -24,6 +35,7 @@ export class Connection {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly bucket: TokenBucket;
   private closed = false;
+  private readonly wire: FrameWire | undefined;
   /** The code the server closed with, if it closed first. */
   closeCode: number | undefined;
   /**
@@ -41,7 +53,12 @@ export class Connection {
     private readonly onSlowConsumer: (connection: Connection) => void = () => undefined,
     /** Given before the upgrade when presence learns of the socket first. */
     readonly id: string = newId(),
+    /** The socket under `socket`, for frames encoded once for many sockets (sendFrame). */
+    wire?: FrameWire,
   ) {
+    // A negotiated extension (permessage-deflate) would make `ws` queue and rewrite
+    // frames: then every frame goes through `ws`.
+    this.wire = socket.extensions === '' ? wire : undefined;
     this.bucket = new TokenBucket(limits.framesPerSec, limits.frameBurst);
     this.touch();
   }
@@ -79,14 +96,32 @@ export class Connection {
    * rather than buffered without bound. Returns whether the frame was queued.
    */
   send(text: string | Buffer): boolean {
+    if (!this.writable()) return false;
+    // A Buffer is the UTF-8 of a JSON frame: sent as a text frame all the same.
+    this.socket.send(text, { binary: false });
+    return true;
+  }
+
+  /**
+   * Queues a frame shared by many sockets (a push): its WebSocket bytes, encoded once,
+   * go to the socket in one write. Same rules as `send`.
+   */
+  sendFrame(frame: OutboundFrame): boolean {
+    if (!this.writable()) return false;
+    if (this.wire) this.wire.write(frame.wire);
+    else this.socket.send(frame.payload, { binary: false });
+    return true;
+  }
+
+  /** Open and keeping up; a client past the high-water mark is cut here. */
+  private writable(): boolean {
     if (!this.isOpen) return false;
+    // Unsent bytes of the socket, whether `ws` or sendFrame wrote them.
     if (this.socket.bufferedAmount > this.limits.sendHighWaterBytes) {
       this.onSlowConsumer(this);
       this.close(CloseCode.slowConsumer, 'slow consumer');
       return false;
     }
-    // A Buffer is the UTF-8 of a JSON frame: sent as a text frame all the same.
-    this.socket.send(text, { binary: false });
     return true;
   }
 

@@ -397,6 +397,34 @@ describe('gateway connection limits', () => {
     expect(await fast.call('echo', { text: 'ok' })).toEqual({ text: 'ok' });
   });
 
+  it('delivers pushes encoded once to every socket, whole and in order between answers', async () => {
+    const g = await startGateway({ maxFrameBytes: 1024 * 1024 });
+    const devices = [
+      await WsClient.connect(g.url, { token: await g.token('many') }),
+      await WsClient.connect(g.url, { token: await g.token('many') }),
+    ];
+    const sender = await WsClient.connect(g.url, { token: await g.token('sender') });
+    await Promise.all(devices.map((d) => d.call('whoami', {})));
+    // Frame lengths on both sides of each header form: 7-bit, 16-bit and 64-bit.
+    const empty = JSON.stringify({ frameType: 0, method: 'blast', data: '' }).length;
+    const lengths = [empty, 125, 126, 65_535, 65_536, 70_000];
+    for (const length of lengths) {
+      const size = length - empty;
+      expect(await sender.call('blast', { userId: 'many', count: 1, size })).toEqual({
+        queued: 2,
+      });
+      // An answer written by `ws` right after a frame the registry wrote whole.
+      expect(await devices[0]!.call('echo', { text: `after ${length}` })).toEqual({
+        text: `after ${length}`,
+      });
+    }
+    for (const device of devices) {
+      const blasts = device.frames.filter((f) => f.method === 'blast');
+      expect(blasts.map((f) => (f.data as string).length + empty)).toEqual(lengths);
+      expect(blasts.every((f) => /^x*$/.test(f.data as string))).toBe(true);
+    }
+  });
+
   it('closes every socket with 1001 on shutdown', async () => {
     const g = await startGateway();
     const client = await WsClient.connect(g.url, { token: await g.token('u1') });

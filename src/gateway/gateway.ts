@@ -11,7 +11,7 @@ import type { Logger } from '../shared/logger.js';
 import { AddressLimit } from './address-limit.js';
 import { admit, type Admission } from './admission.js';
 import { CloseCode } from './close-codes.js';
-import { Connection, type ConnectionLimits } from './connection.js';
+import { Connection, type ConnectionLimits, type FrameWire } from './connection.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import {
   FrameType,
@@ -112,6 +112,8 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
       admission.claimed = true;
       const session = new Session(
         socket,
+        // The TCP socket the upgrade came on, which `ws` writes its frames to.
+        request.raw.socket,
         admission.auth,
         admission.connectionId,
         deps,
@@ -135,6 +137,7 @@ class Session {
 
   constructor(
     socket: WebSocket,
+    wire: FrameWire | undefined,
     auth: AuthContext,
     connectionId: string,
     private readonly deps: GatewayDeps,
@@ -149,6 +152,7 @@ class Session {
       // A client that cannot keep up is cut and reconnects: expected, not a server fault.
       () => log.info({ userId: auth.userId, connectionId }, 'slow consumer disconnected'),
       connectionId,
+      wire,
     );
     this.connection.tokenIssuedAt = auth.iat;
     this.connection.expireAt(auth.exp * 1000);

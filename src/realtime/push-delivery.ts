@@ -129,8 +129,11 @@ export class RoutedPushDelivery implements PushDelivery {
     exceptConnectionId?: string,
   ): Promise<number> {
     const { onPush, onUnrouted } = this.deps;
-    const count = this.deps.local?.deliver(userIds, frame, exceptConnectionId) ?? 0;
+    const { local, presence } = this.deps;
+    const count = local?.deliver(userIds, frame, exceptConnectionId) ?? 0;
     onPush?.(count);
+    // One node, its sockets served above: asking presence for routes would only name it.
+    if (local && presence.thisNodeOnly) return count;
     const unrouted = await this.toOtherNodes(userIds, frame, exceptConnectionId);
     if (unrouted.length > 0) {
       onUnrouted?.(unrouted.length);

@@ -2,6 +2,7 @@ import type { Presence } from './presence.js';
 
 /** Presence for a single process: user id → its open connections (connection id → token id). */
 export class MemoryPresence implements Presence {
+  readonly thisNodeOnly = true;
   private readonly connections = new Map<string, Map<string, string | undefined>>();
 
   constructor(private readonly nodeId: string) {}

@@ -7,6 +7,11 @@
  */
 export interface Presence {
   /**
+   * Every connection it knows is on this node (in-process presence, one node): a
+   * push that reached this node's sockets has reached every socket there is.
+   */
+  readonly thisNodeOnly?: boolean;
+  /**
    * One connection of `userId` opened on this node, authenticated with the access
    * token `tokenId` (its jti: the device, for push). Never fails because the shared
    * store is down: the connection is kept and registered there once it answers.

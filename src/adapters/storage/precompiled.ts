@@ -1,7 +1,10 @@
+import type SQLite from 'better-sqlite3';
 import { CompiledQuery, PostgresAdapter, type QueryResult } from 'kysely';
+import { DirectStatement, sqliteHandleOf } from './sqlite-direct.js';
 
 /** A Kysely instance or transaction of any database type. */
 interface Executor {
+  readonly isTransaction: boolean;
   getExecutor(): { readonly adapter: unknown };
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
@@ -22,14 +25,23 @@ interface Executor {
  */
 export class Precompiled<Row = unknown> {
   private readonly numbered: string;
+  /** Prepared on each SQLite handle it ran on inside a transaction (sqlite-direct.ts). */
+  private readonly direct = new WeakMap<SQLite.Database, DirectStatement<Row>>();
 
   constructor(private readonly text: string) {
     this.numbered = numberPlaceholders(text);
     if (!PG_NAMES.has(this.numbered)) PG_NAMES.set(this.numbered, `ec_${PG_NAMES.size + 1}`);
   }
 
-  execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
-    const sql = db.getExecutor().adapter instanceof PostgresAdapter ? this.numbered : this.text;
+  async execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
+    const { adapter } = db.getExecutor();
+    const handle = db.isTransaction ? sqliteHandleOf(adapter) : undefined;
+    if (handle) {
+      let statement = this.direct.get(handle);
+      if (!statement) this.direct.set(handle, (statement = new DirectStatement(handle, this.text)));
+      return statement.run(parameters);
+    }
+    const sql = adapter instanceof PostgresAdapter ? this.numbered : this.text;
     return db.executeQuery<Row>(CompiledQuery.raw(sql, parameters));
   }
 

@@ -67,6 +67,31 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     });
   });
 
+  it('answers precompiled statements in a transaction as Kysely would: rows changed, unique violations', async () => {
+    const s = open();
+    await s.migrate();
+    const insert = new Precompiled(
+      `insert into users (id, phone, nickname, password_hash, sex, avatar, status, created_at,
+         updated_at) values (?, ?, 'n', 'h', 0, '', 0, 1, 1)`,
+    );
+    const rename = new Precompiled('update users set nickname = ? where phone like ?');
+    const named = new Precompiled<{ createdAt: number; nickname: string }>(
+      'select created_at, nickname from users where id = ?',
+    );
+    await s.db.transaction().execute(async (trx) => {
+      await insert.execute(trx, ['d1', '+301']);
+      await insert.execute(trx, ['d2', '+302']);
+      expect(await rename.affected(trx, ['m', '+30%'])).toBe(2);
+      expect(await named.first(trx, ['d1'])).toEqual({ createdAt: 1, nickname: 'm' });
+    });
+    expect((await named.first(s.db, ['d2']))?.nickname).toBe('m');
+    const refused = await s.db
+      .transaction()
+      .execute((trx) => insert.execute(trx, ['d3', '+301']))
+      .catch((err: unknown) => err);
+    expect(isUniqueViolation(refused)).toBe(true);
+  });
+
   it('migrates a fresh database and is idempotent', async () => {
     const s = open();
     await s.migrate();

@@ -1,13 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CamelCasePlugin,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  sql,
+  type SqliteDialect,
+} from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
 import { ensureMysqlDatabase, mysqlDialect, retryingTransactions } from './mysql.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
+import { DirectSqliteDialect } from './sqlite-direct.js';
 import { CachedStatementDatabase } from './statement-cache.js';
 import { preparedName } from './precompiled.js';
 import type { Database } from './schema.js';
@@ -132,26 +140,46 @@ function sqliteDialect(config: Config): SqliteDialect {
   const { file, synchronous, busyTimeoutMs } = config.storage.sqlite;
   const path = isAbsolute(file) ? file : resolve(config.dataDir, file);
   mkdirSync(dirname(path), { recursive: true });
-  return new SqliteDialect({
-    database: async () => {
-      const database = new SQLite(path, { timeout: busyTimeoutMs });
-      // WAL lets readers work during a write; synchronous picks crash vs power-loss safety.
-      database.pragma('journal_mode = WAL');
-      database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      database.pragma('foreign_keys = ON');
-      return new CachedStatementDatabase(database);
+  let handle: SQLite.Database | undefined;
+  return new DirectSqliteDialect(
+    {
+      database: async () => {
+        const database = new SQLite(path, { timeout: busyTimeoutMs });
+        // WAL lets readers work during a write; synchronous picks crash vs power-loss safety.
+        database.pragma('journal_mode = WAL');
+        database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        database.pragma('foreign_keys = ON');
+        handle = database;
+        return new CachedStatementDatabase(database);
+      },
     },
-  });
+    () => handle,
+  );
 }
 
 /**
  * Runs the precompiled statements (precompiled.ts) as named prepared statements on
  * this connection: Kysely passes every query as text and values, which pg sends as
  * an unnamed statement, parsed and planned by the server each time.
+ *
+ * And sends what is queried in one turn of the event loop in one write: pg writes
+ * each protocol message of a query (parse, bind, describe, execute, sync) on its
+ * own, and in pipeline mode a group commit's batch queries dozens at once
+ * (group-commit.ts); corked, they leave in one system call instead of one each.
  */
-function prepareHotStatements(client: pg.PoolClient): void {
+function tuneConnection(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const { stream } = client.connection;
+  let corked = false;
   (client as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
     const [text, values] = args;
     const name = typeof text === 'string' && Array.isArray(values) ? preparedName(text) : undefined;
     return name === undefined ? query(...args) : query({ name, text, values }, ...args.slice(2));
@@ -166,6 +194,9 @@ function postgresDialect(config: Config, onError: (err: Error) => void): Postgre
     connectionTimeoutMillis: connectTimeoutMs,
     // TCP keepalive finds a peer that vanished without closing (host down, cable cut).
     keepAlive: true,
+    // Queries made together are sent together and answered in order (group commit
+    // sends a batch's statements at once); one at a time, it behaves as without.
+    pipeline: true,
     // Every connection works in the configured schema (tests use one schema each).
     options: `-c search_path=${schema}`,
     application_name: `easy-chat:${config.nodeId}`,
@@ -183,7 +214,7 @@ function postgresDialect(config: Config, onError: (err: Error) => void): Postgre
   // reported once, by the client's listener.
   pool.on('connect', (client) => {
     client.on('error', onError);
-    prepareHotStatements(client);
+    tuneConnection(client);
   });
   pool.on('error', () => undefined);
   return new PostgresDialect({ pool });

@@ -125,14 +125,18 @@ async function notifyBatch(
 ): Promise<number> {
   const candidates = userIds.filter((id) => id !== m.sendId && id !== SYSTEM_SENDER);
   if (candidates.length === 0) return 0;
-  const [registered, online] = await Promise.all([
-    deps.devices.registeredOf(candidates),
-    deps.presence.onlineTokens(candidates),
-  ]);
+  const hooks = deps.webhook.mode !== 'off';
+  const registered = await deps.devices.registeredOf(candidates);
+  // Presence matters only for users with a device (or a webhook to call): in a large
+  // group most members often have neither, and were handled by the query above.
+  if (registered.length === 0 && !hooks) return 0;
+  const online = await deps.presence.onlineTokens(
+    hooks ? candidates : [...new Set(registered.map((d) => d.userId))],
+  );
   // A device is online when a live socket authenticated with the token it registered with.
   const offline = registered.filter((d) => !online.get(d.userId)?.has(d.tokenJti));
-  const offlineUsers = candidates.filter((id) => !online.has(id));
-  if (offline.length === 0 && (deps.webhook.mode === 'off' || offlineUsers.length === 0)) return 0;
+  const offlineUsers = hooks ? candidates.filter((id) => !online.has(id)) : [];
+  if (offline.length === 0 && offlineUsers.length === 0) return 0;
 
   const devices = await deps.devices.keepLive(offline);
   const withDevice = new Set(devices.map((d) => d.userId));

@@ -1,0 +1,77 @@
+import type SQLite from 'better-sqlite3';
+import {
+  SqliteDialect,
+  type DialectAdapter,
+  type QueryResult,
+  type SqliteDialectConfig,
+} from 'kysely';
+
+/**
+ * The better-sqlite3 handle behind each SQLite Kysely instance, found by the
+ * instance's dialect adapter (Kysely makes one per instance, and its transactions
+ * share it). Precompiled statements run inside a transaction go straight to the
+ * handle: better-sqlite3 is synchronous and the transaction already holds SQLite's
+ * one connection, so Kysely's connection hand-off, promise chain and result plugins
+ * per statement (a few µs each, several statements per message) buy nothing there.
+ * Outside a transaction the statement still goes through Kysely, which waits for
+ * the connection: running it directly there could slip it into someone else's open
+ * transaction.
+ */
+const HANDLES = new WeakMap<DialectAdapter, () => SQLite.Database | undefined>();
+
+/** Kysely's SQLite dialect, telling precompiled statements which handle it opened. */
+export class DirectSqliteDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    /** The handle the config's database factory opened (undefined before). */
+    private readonly handle: () => SQLite.Database | undefined,
+  ) {
+    super(config);
+  }
+
+  override createAdapter(): DialectAdapter {
+    const adapter = super.createAdapter();
+    HANDLES.set(adapter, this.handle);
+    return adapter;
+  }
+}
+
+/** The open better-sqlite3 handle behind this adapter, if it is a DirectSqliteDialect's. */
+export function sqliteHandleOf(adapter: unknown): SQLite.Database | undefined {
+  return HANDLES.get(adapter as DialectAdapter)?.();
+}
+
+/** One statement prepared on one handle, returning rows as Kysely's CamelCasePlugin would. */
+export class DirectStatement<Row> {
+  private readonly statement: SQLite.Statement;
+  /** camelCased column names of a statement that returns rows. */
+  private readonly keys: string[] | undefined;
+
+  constructor(handle: SQLite.Database, text: string) {
+    this.statement = handle.prepare(text);
+    if (this.statement.reader) {
+      this.keys = this.statement.columns().map((c) => camelCase(c.name));
+      // Rows as arrays: the object with camelCased keys is built once, below.
+      this.statement.raw(true);
+    }
+  }
+
+  run(parameters: readonly unknown[]): QueryResult<Row> {
+    const { keys } = this;
+    if (keys === undefined) {
+      const info = this.statement.run(parameters);
+      return { rows: [], numAffectedRows: BigInt(info.changes) };
+    }
+    const rows = (this.statement.all(parameters) as unknown[][]).map((values) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i += 1) row[keys[i]!] = values[i];
+      return row as Row;
+    });
+    return { rows };
+  }
+}
+
+/** snake_case → camelCase, as Kysely's CamelCasePlugin maps result columns. */
+function camelCase(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+}

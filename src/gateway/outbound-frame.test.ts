@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import * as ws from 'ws';
+import type { WebSocket } from 'ws';
+import { Connection } from './connection.js';
+import { encodeTextFrame, OutboundFrame } from './outbound-frame.js';
+
+/** The frame parser of `ws` (exported, though its types leave it out). */
+interface FrameReceiver {
+  on(event: string, listener: (...args: never[]) => void): void;
+  write(chunk: Buffer): void;
+}
+const { Receiver } = ws as unknown as {
+  Receiver: new (options: { isServer: boolean }) => FrameReceiver;
+};
+
+/** What a client's `ws` reads out of these bytes. */
+function decode(bytes: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const receiver = new Receiver({ isServer: false });
+    receiver.on('message', (data: Buffer, isBinary: boolean) =>
+      isBinary ? reject(new Error('binary')) : resolve(data.toString('utf8')),
+    );
+    receiver.on('error', (err: Error) => reject(err));
+    receiver.write(bytes);
+  });
+}
+
+const limits = {
+  idleTimeoutMs: 60_000,
+  sendHighWaterBytes: 1024,
+  framesPerSec: 10,
+  frameBurst: 10,
+};
+
+/** A `ws` socket as Connection uses it, recording what `ws` was asked to send. */
+function fakeSocket(extensions = '') {
+  const sent: unknown[] = [];
+  const socket = {
+    OPEN: 1,
+    readyState: 1,
+    bufferedAmount: 0,
+    extensions,
+    send: (data: unknown) => sent.push(data),
+    close: () => undefined,
+    terminate: () => undefined,
+  };
+  return { socket: socket as unknown as WebSocket, sent, state: socket };
+}
+
+describe('OutboundFrame', () => {
+  it('is a whole WebSocket text frame for every payload length form', async () => {
+    for (const length of [0, 1, 125, 126, 65_535, 65_536, 70_000]) {
+      const text = 'é'.repeat(Math.floor(length / 2)) + 'x'.repeat(length % 2);
+      const frame = new OutboundFrame(text);
+      expect(frame.payload.length).toBe(length);
+      expect(await decode(frame.wire)).toBe(text);
+      expect(frame.wire).toBe(frame.wire);
+    }
+  });
+
+  it('has the header RFC 6455 gives each length', () => {
+    expect([...encodeTextFrame(Buffer.alloc(125)).subarray(0, 2)]).toEqual([0x81, 125]);
+    expect([...encodeTextFrame(Buffer.alloc(126)).subarray(0, 4)]).toEqual([0x81, 126, 0, 126]);
+    expect([...encodeTextFrame(Buffer.alloc(65_536)).subarray(0, 10)]).toEqual([
+      0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0,
+    ]);
+  });
+});
+
+describe('Connection.sendFrame', () => {
+  it('writes the encoded frame to the socket under ws in one write', () => {
+    const { socket, sent } = fakeSocket();
+    const written: Buffer[] = [];
+    const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', {
+      write: (chunk) => written.push(chunk) > 0,
+    });
+    const frame = new OutboundFrame('{"a":1}');
+    expect(connection.sendFrame(frame)).toBe(true);
+    expect(connection.sendFrame(frame)).toBe(true);
+    expect(written).toEqual([frame.wire, frame.wire]);
+    expect(sent).toEqual([]);
+    connection.dispose();
+  });
+
+  it('leaves framing to ws when an extension was negotiated, or without the socket', () => {
+    for (const [extensions, wire] of [
+      ['permessage-deflate', { write: () => true }],
+      ['', undefined],
+    ] as const) {
+      const { socket, sent } = fakeSocket(extensions);
+      const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', wire);
+      const frame = new OutboundFrame('{"a":1}');
+      expect(connection.sendFrame(frame)).toBe(true);
+      expect(sent).toEqual([frame.payload]);
+      connection.dispose();
+    }
+  });
+
+  it('sends nothing to a closed socket and cuts one past the high-water mark', () => {
+    const { socket, state } = fakeSocket();
+    const written: Buffer[] = [];
+    let slow = 0;
+    const connection = new Connection(socket, 'u1', 'jti', limits, () => (slow += 1), 'c1', {
+      write: (chunk) => written.push(chunk) > 0,
+    });
+    state.bufferedAmount = 2048;
+    expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);
+    expect(slow).toBe(1);
+    state.bufferedAmount = 0;
+    expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);
+    expect(written).toEqual([]);
+  });
+});
