@@ -21,17 +21,12 @@
  *                         BENCH_REF_DROP_ENV=EC_X,EC_Y;EC_Z (settings each earlier version
  *                           lacks: comma-separated, one list per directory, lists split by ;)
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { CEILING_LABEL, startCeilingChat } from './support/ceiling-system.js';
 import { cpuMicros } from './support/cpu.js';
 import { drivers, type Conn, type Target } from './support/drivers.js';
-import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
-import { freePort } from './support/server-process.js';
-import { DATABASE_URL, startEasyChat, type Storage } from './support/systems.js';
-
-const root = new URL('..', import.meta.url).pathname;
+import { envNumber, isMain, log, main, sleep, writeResult } from './support/run.js';
+import { startEasyChat, type Storage } from './support/systems.js';
 
 export interface CpuOptions {
   rate: number;
@@ -119,35 +114,6 @@ interface Measured {
   stop: () => Promise<void>;
 }
 
-/** The ceiling on SQLite (its database file in a directory of its own) or on PostgreSQL. */
-async function startCeiling(
-  store: 'sqlite' | 'postgres',
-): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-ceiling-'));
-  // On PostgreSQL it creates a schema of its own and drops it when stopped.
-  const target = store === 'postgres' ? DATABASE_URL : join(dir, 'chat.db');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), target],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  onCleanup(stop);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`ceiling exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
-}
-
 async function connectPairs(
   url: string,
   users: Array<{ id: string; token: string }>,
@@ -161,12 +127,6 @@ async function connectPairs(
   return senders;
 }
 
-/** The ceiling's label on each store. */
-export const CEILING_LABEL = {
-  sqlite: 'ceiling (ws + prepared SQL, group commit)',
-  postgres: 'ceiling on PostgreSQL (ws + prepared SQL, group commit)',
-} as const;
-
 /** The ceiling each store's rows are compared to (MySQL: the SQLite one; it has none yet). */
 const CEILING_OF: Record<Storage, keyof typeof CEILING_LABEL> = {
   sqlite: 'sqlite',
@@ -175,14 +135,14 @@ const CEILING_OF: Record<Storage, keyof typeof CEILING_LABEL> = {
 };
 
 async function measureCeiling(store: 'sqlite' | 'postgres', pairs: number): Promise<Measured> {
-  const ceiling = await startCeiling(store);
-  const users = Array.from({ length: pairs * 2 }, (_, i) => ({ id: `u${i}`, token: `u${i}` }));
+  const ceiling = await startCeilingChat(store);
+  const users = (await ceiling.makeUsers(pairs * 2)) as Array<{ id: string; token: string }>;
   return {
-    label: CEILING_LABEL[store],
-    pids: () => [ceiling.pid],
+    label: ceiling.label,
+    pids: () => ceiling.pids(),
     server: store,
-    senders: await connectPairs(ceiling.url, users),
-    stop: ceiling.stop,
+    senders: await connectPairs(ceiling.urls[0]!, users),
+    stop: () => ceiling.stop(),
   };
 }
 
