@@ -5,8 +5,8 @@ import type { Presence } from '../adapters/presence/presence.js';
 import { AdminStats } from '../modules/admin/index.js';
 import {
   eachInOwnTransaction,
-  GroupCommitter,
-  PipelinedGroupCommitter,
+  groupCommitFor,
+  type GroupCommit,
 } from '../adapters/storage/group-commit.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { Config } from '../config/config.schema.js';
@@ -60,6 +60,8 @@ import { RateLimiter } from '../adapters/cache/rate-limiter.js';
 import { TokenRevocations } from '../auth/token-revocations.js';
 
 export interface Services {
+  /** The sends' group commit (none on MySQL); the outbox relay's marks ride it too. */
+  groupCommit: GroupCommit | undefined;
   users: UserService;
   accounts: AccountService;
   /** Forgotten password: codes by SMS, reset with a code. */
@@ -185,6 +187,9 @@ export function buildServices(deps: ServiceDeps): Services {
     logger,
     registry: deps.registry,
   });
+  // Concurrent sends share one transaction and one commit (one fsync): SQLite commits
+  // one writer at a time; on PostgreSQL a batch also shares its round trips.
+  const groupCommit = groupCommitFor(deps.storage.dialect, db);
   const im = createImModule({
     db,
     config: config.im,
@@ -198,14 +203,7 @@ export function buildServices(deps: ServiceDeps): Services {
     // A recalled file message stops granting its conversation the file (the blob
     // stays while another message or its uploader's pending upload holds it).
     onRevoke: (trx, message) => files.attachments.release(trx, message.msgId),
-    // Concurrent sends share one transaction and one commit (one fsync): SQLite commits
-    // one writer at a time; on PostgreSQL a batch also shares its round trips.
-    transact:
-      deps.storage.dialect === 'sqlite'
-        ? new GroupCommitter(db).run
-        : deps.storage.dialect === 'postgres'
-          ? new PipelinedGroupCommitter(db).run
-          : eachInOwnTransaction(db),
+    transact: groupCommit?.run ?? eachInOwnTransaction(db),
   });
   const membership: GroupMembershipListener = {
     memberJoined: (trx, groupId, userId) => im.conversations.addGroupMember(trx, groupId, userId),
@@ -324,6 +322,7 @@ export function buildServices(deps: ServiceDeps): Services {
   });
 
   return {
+    groupCommit,
     users,
     accounts,
     passwordReset,

@@ -186,6 +186,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       users,
       tokens,
       systemNotices: im.systemNotices,
+      markWithNextBatch: services.groupCommit?.runWithNextBatch,
     });
 
     let draining = false;

@@ -25,7 +25,7 @@ import {
   WebhookSender,
   type Sender,
 } from '../modules/notify/notify.senders.js';
-import { OutboxRelay } from '../events/outbox-relay.js';
+import { OutboxRelay, type WithNextBatch } from '../events/outbox-relay.js';
 import { ProcessedEvents } from '../events/processed-events.js';
 import { Pusher } from '../events/pusher.js';
 import { RelayLease } from '../events/relay-lease.js';
@@ -44,6 +44,8 @@ export interface EventLayerDeps {
   tokens: TokenService;
   /** The IM module's sink for system notices; without it that handler answers 503. */
   systemNotices?: SystemNoticeSink;
+  /** The sends' group commit, which the relay's marks ride (none: marks commit alone). */
+  markWithNextBatch?: WithNextBatch;
 }
 
 /** What a 5xx answer reports to the audit log. */
@@ -109,6 +111,7 @@ export class EventLayer {
       batchSize: config.outbox.batchSize,
       pollIntervalMs: config.outbox.pollIntervalMs,
       retryDelayMs: config.bus.retry.initialMs,
+      markWithNextBatch: deps.markWithNextBatch,
     });
     for (const handler of builtInIngestHandlers({
       users: deps.users,

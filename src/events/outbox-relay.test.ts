@@ -9,7 +9,8 @@ import { MIGRATIONS } from '../catalogue/migrations.js';
 import { DomainEventSchemas } from '../catalogue/domain-events.js';
 import { EventRecorder } from './event-recorder.js';
 import { createLogger } from '../shared/logger.js';
-import { DOMAIN_TOPIC, OutboxRelay } from './outbox-relay.js';
+import { DOMAIN_TOPIC, OutboxRelay, type OutboxRelayDeps } from './outbox-relay.js';
+import { groupCommitFor } from '../adapters/storage/group-commit.js';
 import { ProcessedEvents } from './processed-events.js';
 import { RelayLease } from './relay-lease.js';
 
@@ -43,8 +44,14 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     cleanups.push(opened.cleanup, () => broker.close());
   }
 
-  function relay(owner: string, leaseMs = 10_000, batchSize = 10) {
+  function relay(
+    owner: string,
+    leaseMs = 10_000,
+    batchSize = 10,
+    marks: Partial<OutboxRelayDeps> = {},
+  ) {
     return new OutboxRelay({
+      ...marks,
       db: storage.db,
       publisher: broker,
       lease: new RelayLease({
@@ -155,6 +162,72 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     expect(new Set(seen.applied)).toEqual(new Set(ids));
     // NATS drops the re-published batch by msgID; the others deliver it again.
     expect(seen.deliveries).toBe(brokerKind === 'nats' ? 25 : 35);
+  });
+
+  it('marks published rows in the next group commit, not in a commit of their own', async () => {
+    await setup();
+    const commit = groupCommitFor(storage.dialect, storage.db);
+    if (!commit) return; // MySQL: no group commit, the relay marks alone (tests above)
+    const seen = await consumeOnce();
+    await record(5, ['u1']);
+    const r = relay('w1', 10_000, 10, {
+      markWithNextBatch: commit.runWithNextBatch,
+      markWithinMs: 60_000,
+    });
+    expect(await r.relayOnce()).toBe(5);
+    await waitFor(() => seen.applied.length >= 5, 'events applied');
+    // Published, handed over, waiting for a batch: the relay reads on past them.
+    expect(await unpublished()).toBe(5);
+    expect(await r.readBatch()).toEqual([]);
+    // A send's batch comes: the marks commit with it.
+    await record(1, ['u2']);
+    await commit.run(async (trx) => {
+      await trx
+        .updateTable('outboxEvents')
+        .set({ attempts: 0 })
+        .where('position', '<', 0)
+        .execute();
+    });
+    expect(await unpublished()).toBe(1);
+    await r.stop();
+    expect(seen.deliveries).toBe(5);
+  });
+
+  it('marks alone when no group commit comes within markWithinMs', async () => {
+    await setup();
+    const commit = groupCommitFor(storage.dialect, storage.db);
+    if (!commit) return;
+    await record(3, ['u1']);
+    const r = relay('w1', 10_000, 10, {
+      markWithNextBatch: commit.runWithNextBatch,
+      markWithinMs: 100,
+    });
+    expect(await r.relayOnce()).toBe(3);
+    expect(await unpublished()).toBe(3);
+    await until(async () => (await unpublished()) === 0, 'rows marked published');
+    // Nothing left: no row is read again.
+    expect(await r.readBatch()).toEqual([]);
+  });
+
+  it('publishes again what a relay published but died before its marks committed', async () => {
+    await setup();
+    const seen = await consumeOnce();
+    const ids = await record(6, ['u1', 'u2']);
+    // Relay A hands its marks to a group commit that never comes: the process died.
+    const a = relay('worker-a', 300, 10, {
+      markWithNextBatch: () => new Promise(() => undefined),
+    });
+    expect(await a.relayOnce()).toBe(6);
+    expect(await unpublished()).toBe(6);
+    const b = relay('worker-b', 300);
+    b.start();
+    cleanups.push(() => b.stop());
+    await until(async () => (await unpublished()) === 0, 'rows marked by the next relay');
+    await waitFor(() => seen.applied.length >= 6, 'every event applied');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(new Set(seen.applied)).toEqual(new Set(ids));
+    expect(seen.applied).toHaveLength(6);
+    expect(seen.deliveries).toBe(brokerKind === 'nats' ? 6 : 12);
   });
 
   it('lets one of several relays publish at a time, keeping the order per key', async () => {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Publisher } from '../adapters/bus/bus.js';
 import { abortableSleep } from '../adapters/bus/resilient.js';
+import { Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { EventMessage } from '../adapters/bus/event-message.js';
 import type { Clock } from '../shared/clock.js';
@@ -18,6 +19,12 @@ export interface OutboxRow {
   envelope: string;
 }
 
+/** Runs work in the transaction of the store's next group commit (GroupCommit.runWithNextBatch). */
+export type WithNextBatch = (
+  work: (trx: Kysely<Database>) => Promise<unknown>,
+  withinMs: number,
+) => Promise<unknown>;
+
 export interface OutboxRelayDeps {
   db: Kysely<Database>;
   publisher: Publisher;
@@ -29,7 +36,21 @@ export interface OutboxRelayDeps {
   pollIntervalMs: number;
   /** Pause after a failed batch before the next try. */
   retryDelayMs: number;
+  /**
+   * Where published rows are marked: in the next group commit of this process's
+   * sends, which then costs no commit of its own. Without it the relay marks each
+   * batch itself, in a statement (a commit) of its own.
+   */
+  markWithNextBatch?: WithNextBatch;
+  /** How long marks wait for a group commit to ride before they commit alone. */
+  markWithinMs?: number;
 }
+
+/** The hot read of the relay, past the rows it is marking (position > ?). */
+const READ_BATCH = new Precompiled<OutboxRow>(
+  `select id, position, partition_key, envelope from outbox_events
+   where published_at is null and position > ? order by position limit ?`,
+);
 
 /**
  * Publishes the transactional outbox to the broker: oldest first, a batch at a
@@ -39,11 +60,20 @@ export interface OutboxRelayDeps {
  * (NATS drops the repeats by msgID; consumers skip ids they already applied).
  * Only the holder of the lease publishes, which keeps the order per key with
  * many worker processes.
+ *
+ * With `markWithNextBatch` the marks ride the next group commit (usually a few
+ * milliseconds later under load) instead of costing a commit each; meanwhile the
+ * relay reads on past the rows it is marking. The window in which a crash
+ * republishes rows grows by that wait (at most `markWithinMs`).
  */
 export class OutboxRelay {
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
+  /** Positions published and handed over to be marked, not marked yet. */
+  private readonly marking = new Set<number>();
+  /** The marks handed over, until each committed (or fell back). */
+  private readonly handedOver = new Set<Promise<void>>();
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
@@ -57,36 +87,37 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  /** Stops after the batch in progress and gives the lease up. */
+  /** Stops after the batch in progress, waits for its marks and gives the lease up. */
   async stop(): Promise<void> {
     this.stopping.abort();
     this.wake?.();
     await this.running;
+    await Promise.allSettled([...this.handedOver]);
     await this.deps.lease.release().catch(() => undefined);
   }
 
   /**
-   * One round: takes the lease, publishes up to one batch and marks it.
-   * Returns how many events were relayed (0 when idle or not the lease holder).
+   * One round: takes the lease, publishes up to one batch and marks it (or hands
+   * the marks over). Returns how many events were relayed (0 when idle or not the
+   * lease holder).
    */
   async relayOnce(): Promise<number> {
     if (!(await this.deps.lease.acquire())) return 0;
     const rows = await this.readBatch();
     if (rows.length === 0) return 0;
     await this.publishBatch(rows);
-    await this.markPublished(rows);
+    if (this.deps.markWithNextBatch) this.handOver(rows, this.deps.markWithNextBatch);
+    else await this.markPublished(rows);
     return rows.length;
   }
 
-  /** The oldest unpublished rows, in insert order. */
+  /** The oldest unpublished rows in insert order, past those being marked. */
   async readBatch(): Promise<OutboxRow[]> {
-    return this.deps.db
-      .selectFrom('outboxEvents')
-      .select(['id', 'position', 'partitionKey', 'envelope'])
-      .where('publishedAt', 'is', null)
-      .orderBy('position')
-      .limit(this.deps.batchSize)
-      .execute();
+    let after = 0;
+    for (const position of this.marking) after = Math.max(after, position);
+    const rows = await READ_BATCH.execute(this.deps.db, [after, this.deps.batchSize]);
+    // PostgreSQL and MySQL may hand BIGINT positions back as strings.
+    return rows.rows.map((row) => ({ ...row, position: Number(row.position) }));
   }
 
   /** Publishes rows in order and waits for the broker's confirmation of all of them. */
@@ -100,16 +131,9 @@ export class OutboxRelay {
     );
   }
 
+  /** Marks published rows in a statement (a commit) of its own. */
   async markPublished(rows: readonly OutboxRow[]): Promise<void> {
-    await this.deps.db
-      .updateTable('outboxEvents')
-      .set({ publishedAt: this.deps.clock() })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
+    await this.mark(this.deps.db, rows);
     this.deps.metrics?.relayed.inc(rows.length);
   }
 
@@ -121,6 +145,41 @@ export class OutboxRelay {
       .where('publishedAt', '<', before)
       .executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+
+  private async mark(db: Kysely<Database>, rows: readonly OutboxRow[]): Promise<void> {
+    await db
+      .updateTable('outboxEvents')
+      .set({ publishedAt: this.deps.clock() })
+      .where(
+        'position',
+        'in',
+        rows.map((r) => r.position),
+      )
+      .execute();
+  }
+
+  /**
+   * Hands the marks of published rows to the next group commit. Should that fail,
+   * the relay marks them itself; should that fail too, the rows are published again
+   * (at least once, as after a crash).
+   */
+  private handOver(rows: readonly OutboxRow[], withNextBatch: WithNextBatch): void {
+    for (const row of rows) this.marking.add(row.position);
+    const marked = withNextBatch(
+      (trx) => this.mark(trx, rows),
+      this.deps.markWithinMs ?? DEFAULT_MARK_WITHIN_MS,
+    )
+      .then(
+        () => this.deps.metrics?.relayed.inc(rows.length),
+        () => this.markPublished(rows),
+      )
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'outbox marks failed; rows go again'))
+      .finally(() => {
+        for (const row of rows) this.marking.delete(row.position);
+        this.handedOver.delete(marked);
+      });
+    this.handedOver.add(marked);
   }
 
   private async loop(): Promise<void> {
@@ -149,9 +208,9 @@ export class OutboxRelay {
       .updateTable('outboxEvents')
       .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
       .where(
-        'id',
+        'position',
         'in',
-        head.map((r) => r.id),
+        head.map((r) => r.position),
       )
       .execute();
   }
@@ -163,3 +222,6 @@ export class OutboxRelay {
     this.wake = undefined;
   }
 }
+
+/** How long marks wait for a group commit by default: short, so a crash republishes little. */
+const DEFAULT_MARK_WITHIN_MS = 50;

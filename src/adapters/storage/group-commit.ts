@@ -7,6 +7,7 @@ import {
   type Dialect,
   type Driver,
 } from 'kysely';
+import type { Dialect as SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
 import { isStorageUnavailable } from './storage-errors.js';
 
@@ -16,6 +17,16 @@ export type TransactionRunner = <T>(work: (trx: Kysely<Database>) => Promise<T>)
 /** A transaction per unit of work. */
 export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
   return (work) => db.transaction().execute(work);
+}
+
+/**
+ * The group commit for a store's SQL dialect: SQLite commits one writer at a time,
+ * PostgreSQL also shares a batch's round trips. MySQL has none (a transaction per unit).
+ */
+export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): GroupCommit | undefined {
+  if (dialect === 'sqlite') return new GroupCommitter(db);
+  if (dialect === 'postgres') return new PipelinedGroupCommitter(db);
+  return undefined;
 }
 
 interface Job {
@@ -51,7 +62,7 @@ interface Together {
  * is unavailable (connection broken, SQLite busy), nothing is run again: every unit
  * of the batch fails with the storage-unavailable error (503) and nothing was stored.
  */
-abstract class Batcher {
+export abstract class GroupCommit {
   private readonly queue: Job[] = [];
   /** Units that ride along with the next batch instead of starting one (runWithNextBatch). */
   private riders: Job[] = [];
@@ -164,7 +175,7 @@ abstract class Batcher {
  * A statement that fails on SQLite undoes only itself, so a unit that catches its
  * statement's error and goes on is fine here.
  */
-export class GroupCommitter extends Batcher {
+export class GroupCommitter extends GroupCommit {
   protected async runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
     const settled: Together['settled'] = [];
     for (const job of batch) {
@@ -188,7 +199,7 @@ export class GroupCommitter extends Batcher {
  * PostgreSQL aborts the whole transaction at the first failing statement, so a
  * statement that failed fails the batch even if its unit caught the error.
  */
-export class PipelinedGroupCommitter extends Batcher {
+export class PipelinedGroupCommitter extends GroupCommit {
   protected async runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
     let statementFailed = false;
     let failure: unknown;
