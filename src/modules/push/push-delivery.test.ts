@@ -197,6 +197,25 @@ describe.each(variants)(
       );
     });
 
+    it('notifies a user whose earlier messages found no device once a device registers', async () => {
+      const [alice, dave, erin] = [
+        await createUser(t.client, { nickname: 'Alice' }),
+        await createUser(t.client),
+        await createUser(t.client),
+      ];
+      await befriend(alice, dave);
+      await befriend(alice, erin);
+      const a = await connect(alice.token);
+      // Dave has no device yet (with in-memory presence, remembered as such).
+      await chat(a, dave.id, 'before any device');
+      await chat(a, dave.id, 'still none');
+      await settled(a, erin);
+      const browser = await registerBrowser(dave, 'laptop');
+      await chat(a, dave.id, 'now with one');
+      await until(() => at(browser).length === 1, 'notification after registering');
+      expect(at(browser)[0]!.payload).toMatchObject({ body: 'now with one' });
+    });
+
     it('tells a signed-in browser the VAPID public key to subscribe with', async () => {
       const alice = await createUser(t.client);
       const res = await alice.client.get('/v1/push/vapidKey');
