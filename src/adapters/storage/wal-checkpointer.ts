@@ -153,6 +153,9 @@ export class WalCheckpointer {
     if (!worker) return;
     // Its connection closed first: the app's, closed last, then checkpoints what is left.
     const exited = new Promise((resolve) => worker.once('exit', resolve));
+    // Unreferenced while it works (it must not keep a process alive); referenced now,
+    // so that the process waits for it to close its connection.
+    worker.ref();
     worker.postMessage('close');
     const timeout = setTimeout(() => void worker.terminate(), 5_000);
     await exited;
