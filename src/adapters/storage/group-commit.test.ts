@@ -91,6 +91,121 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
     expect((await s.db.selectFrom('users').select('id').execute()).map((r) => r.id)).toEqual(['c']);
   });
 
+  it('runs a failed batch again unit by unit: the failing one fails alone, half of it nowhere', async () => {
+    const s = await open();
+    const committer = new Made(s.db);
+    const runs: string[] = [];
+    const results = await Promise.allSettled(
+      ['a', 'b', 'c'].map((name) =>
+        committer.run(async (trx) => {
+          runs.push(name);
+          await trx
+            .insertInto('users')
+            .values(user(`${name}1`, `${name}1`))
+            .execute();
+          // b's second row takes a's phone: b fails after writing its first row.
+          await trx
+            .insertInto('users')
+            .values(user(`${name}2`, name === 'b' ? 'a1' : `${name}2`))
+            .execute();
+          return name;
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isUniqueViolation((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    // The batch ran up to b (all of it on PostgreSQL), then each unit again alone.
+    expect(runs.slice(-3)).toEqual(['a', 'b', 'c']);
+    const rows = await s.db.selectFrom('users').select('id').orderBy('id').execute();
+    expect(rows.map((r) => r.id)).toEqual(['a1', 'a2', 'c1', 'c2']);
+  });
+
+  it('keeps seq dense when a unit retrying a clientMsgId fails inside a batch', async () => {
+    const s = await open();
+    const committer = new Made(s.db);
+    await s.db
+      .insertInto('conversations')
+      .values({ id: 'c', chatType: 1, maxSeq: 0, createdAt: 1, updatedAt: 1 })
+      .execute();
+    const send = (msgId: string, clientMsgId: string) =>
+      committer.run(async (trx) => {
+        await trx
+          .updateTable('conversations')
+          .set((eb) => ({ maxSeq: eb('maxSeq', '+', 1) }))
+          .where('id', '=', 'c')
+          .execute();
+        const { maxSeq } = await trx
+          .selectFrom('conversations')
+          .select('maxSeq')
+          .where('id', '=', 'c')
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('messages')
+          .values({
+            id: msgId,
+            conversationId: 'c',
+            seq: Number(maxSeq),
+            chatType: 1,
+            sendId: 'u',
+            recvId: 'v',
+            sendTime: 1,
+            mType: 1,
+            content: 'x',
+            clientMsgId,
+          })
+          .execute();
+        return Number(maxSeq);
+      });
+    await send('m0', 'k0');
+    // m2 retries k0 (already stored): it takes a seq, then fails on the unique index.
+    const results = await Promise.allSettled([
+      send('m1', 'k1'),
+      send('m2', 'k0'),
+      send('m3', 'k3'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isUniqueViolation((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    const seqs = await s.db.selectFrom('messages').select(['id', 'seq']).orderBy('seq').execute();
+    expect(seqs.map((r) => [r.id, Number(r.seq)])).toEqual([
+      ['m0', 1],
+      ['m1', 2],
+      ['m3', 3],
+    ]);
+    const { maxSeq } = await s.db
+      .selectFrom('conversations')
+      .select('maxSeq')
+      .executeTakeFirstOrThrow();
+    expect(Number(maxSeq)).toBe(3);
+  });
+
+  it('runs a rider first in the next batch, or alone once it waited long enough', async () => {
+    const s = await open();
+    const committer = new Made(s.db);
+    const order: string[] = [];
+    const rider = committer.runWithNextBatch(async (trx) => {
+      order.push('rider');
+      await trx.insertInto('users').values(user('r', 'r')).execute();
+    }, 10_000);
+    // A rider alone starts no batch.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(order).toEqual([]);
+    await committer.run(async (trx) => {
+      order.push('unit');
+      await trx.insertInto('users').values(user('u', 'u')).execute();
+    });
+    await rider;
+    expect(order).toEqual(['rider', 'unit']);
+    // Nothing to ride with: committed alone after withinMs.
+    const started = Date.now();
+    await committer.runWithNextBatch(
+      (trx) => trx.insertInto('users').values(user('late', 'late')).execute(),
+      100,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    const rows = await s.db.selectFrom('users').select('id').orderBy('id').execute();
+    expect(rows.map((r) => r.id)).toEqual(['late', 'r', 'u']);
+  });
+
   it('settles every unit only after the shared commit, in batches of at most maxBatch', async () => {
     const s = await open();
     const committer = new Made(s.db, 3);

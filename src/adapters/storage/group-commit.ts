@@ -1,7 +1,8 @@
+import type { CompiledQuery } from 'kysely';
 import {
-  CompiledQuery,
   Kysely,
   type ConnectionProvider,
+  type ControlledTransaction,
   type DatabaseConnection,
   type Dialect,
   type Driver,
@@ -17,28 +18,46 @@ export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
   return (work) => db.transaction().execute(work);
 }
 
-/**
- * Each unit's savepoint, as plain statements: Kysely's savepoint API builds a new
- * transaction object per call, which costs more than the savepoint itself. One
- * name serves every unit: each is released or rolled back before the next begins.
- */
-const SAVEPOINT = CompiledQuery.raw('savepoint unit');
-const RELEASE = CompiledQuery.raw('release savepoint unit');
-const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint unit');
-
 interface Job {
   work: (trx: Kysely<Database>) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
+/** How the units of a batch went in the shared transaction. */
+interface Together {
+  /** Each unit's outcome, in batch order (units not run yet have none). */
+  settled: Array<PromiseSettledResult<unknown>>;
+  /** Whether anything failed (a unit, or a statement whose error its unit caught). */
+  failed: boolean;
+  /** The first error of the batch. */
+  failure?: unknown;
+}
+
 /**
- * The queue of a group commit: units of work that arrive in the same turn of the
- * event loop (and while a batch is being committed) form the next batch, of at most
- * `maxBatch` units; one batch is committed at a time.
+ * Group commit: units of work that arrive in the same turn of the event loop (and
+ * while a batch is being committed) form the next batch, of at most `maxBatch`
+ * units, and share one transaction: one commit (one fsync, one WAL flush) instead of
+ * one each. One batch is committed at a time. A unit's promise settles only after
+ * COMMIT has returned, so "acknowledged" still means "durably stored".
+ *
+ * Units share the transaction without savepoints (a savepoint per unit costs two
+ * more statements each, a fair part of a message's SQL). A unit still commits or
+ * fails alone: a batch in which anything failed is rolled back and each of its units
+ * is run again alone, in a transaction of its own and in the order they came, so
+ * it then commits or fails by itself, exactly as without group commit. Units must
+ * therefore touch nothing but the database through the handle they are given (they
+ * may run twice), and must not rely on seeing each other's writes. If the database
+ * is unavailable (connection broken, SQLite busy), nothing is run again: every unit
+ * of the batch fails with the storage-unavailable error (503) and nothing was stored.
  */
 abstract class Batcher {
   private readonly queue: Job[] = [];
+  /** Units that ride along with the next batch instead of starting one (runWithNextBatch). */
+  private riders: Job[] = [];
+  private ridersTimer: NodeJS.Timeout | undefined;
+  /** The riders waited long enough: commit them even without a batch to ride. */
+  private ridersDue = false;
   private active = false;
 
   constructor(
@@ -49,94 +68,64 @@ abstract class Batcher {
   readonly run: TransactionRunner = <T>(work: (trx: Kysely<Database>) => Promise<T>) =>
     new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.active) {
-        this.active = true;
-        // Let the units queued in this turn of the event loop join the batch.
-        setImmediate(() => void this.drain());
-      }
+      // Let the units queued in this turn of the event loop join the batch.
+      this.kick(true);
     });
 
+  /**
+   * Runs `work` first in the next batch's transaction, without starting a batch of
+   * its own: for work in no hurry that would otherwise cost a commit (an fsync) by
+   * itself, such as the outbox relay marking what it published. If no batch comes
+   * within `withinMs`, it is committed alone. It is a unit like any other: it commits
+   * or fails alone, and may run twice.
+   */
+  readonly runWithNextBatch = <T>(
+    work: (trx: Kysely<Database>) => Promise<T>,
+    withinMs: number,
+  ): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      this.riders.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.ridersTimer ??= setTimeout(() => {
+        this.ridersTimer = undefined;
+        this.ridersDue = true;
+        this.kick(false);
+      }, withinMs);
+    });
+
+  private kick(nextTurn: boolean): void {
+    if (this.active) return;
+    this.active = true;
+    if (nextTurn) setImmediate(() => void this.drain());
+    else void this.drain();
+  }
+
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0, this.maxBatch));
+    while (this.queue.length > 0 || (this.ridersDue && this.riders.length > 0)) {
+      const batch = this.takeRiders().concat(this.queue.splice(0, this.maxBatch));
+      await this.commitBatch(batch);
+    }
     this.active = false;
   }
 
-  protected abstract commitBatch(batch: Job[]): Promise<void>;
-}
-
-/**
- * Group commit: units of work that arrive together share one transaction, so
- * they cost one commit (one fsync) instead of one each, and each unit still
- * commits or fails alone because it runs inside its own savepoint. A unit's
- * promise settles only after the shared commit, so "acknowledged" still means
- * "durably stored". Used on SQLite, where writes are serialized on one
- * connection anyway and a synchronous fsync per message would bound throughput.
- */
-export class GroupCommitter extends Batcher {
-  protected async commitBatch(batch: Job[]): Promise<void> {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
-    let trx;
-    try {
-      trx = await this.db.startTransaction().execute();
-      for (const job of batch) {
-        await trx.executeQuery(SAVEPOINT);
-        try {
-          outcomes.push({ ok: true, value: await job.work(trx) });
-          await trx.executeQuery(RELEASE);
-        } catch (err) {
-          outcomes.push({ ok: false, err });
-          await trx.executeQuery(ROLLBACK_TO);
-          await trx.executeQuery(RELEASE);
-        }
-      }
-      await trx.commit().execute();
-    } catch (err) {
-      // The shared transaction itself failed: nothing of this batch was stored.
-      await trx
-        ?.rollback()
-        .execute()
-        .catch(() => undefined);
-      for (const job of batch) job.reject(err);
-      return;
-    }
-    batch.forEach((job, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(outcome.err);
-    });
+  private takeRiders(): Job[] {
+    const riders = this.riders;
+    if (riders.length === 0) return riders;
+    this.riders = [];
+    this.ridersDue = false;
+    clearTimeout(this.ridersTimer);
+    this.ridersTimer = undefined;
+    return riders;
   }
-}
 
-/**
- * Group commit for PostgreSQL, where what a message costs is mostly round trips: each
- * statement is a wake-up of the server and of Node. The units of a batch run all at
- * once in one transaction on one connection in pipeline mode, so the batch's first
- * statements travel together, then its second ones, and so on: a batch of fifty sends
- * costs about as many round trips as one send, and one commit (one WAL flush).
- *
- * Units share the transaction without savepoints (a savepoint per unit is two more
- * statements each). PostgreSQL aborts the whole transaction at the first failing
- * statement, so a batch in which any statement failed is rolled back and each of its
- * units is run again alone, in a transaction of its own: it then commits or fails by
- * itself. Units must therefore touch nothing but the database through the handle
- * they are given (they may run twice), and must not rely on seeing each other's
- * writes in any order. If the connection broke, nothing is run again: every unit of
- * the batch fails with the storage-unavailable error (503) and nothing was committed.
- * A unit's promise settles only after COMMIT has returned: acknowledged = committed.
- */
-export class PipelinedGroupCommitter extends Batcher {
-  protected async commitBatch(batch: Job[]): Promise<void> {
-    let trx;
-    let failure: unknown;
-    let outcomes: Array<PromiseSettledResult<unknown>>;
+  private async commitBatch(batch: Job[]): Promise<void> {
+    let trx: ControlledTransaction<Database> | undefined;
+    let together: Together;
     try {
       trx = await this.db.startTransaction().execute();
-      const shared = await unserialized(trx, (err) => (failure ??= err));
-      outcomes = await Promise.allSettled(batch.map(async (job) => job.work(shared)));
-      // A unit that caught a statement's error still leaves the transaction aborted.
-      if (failure === undefined && outcomes.every((o) => o.status === 'fulfilled')) {
+      together = await this.runTogether(trx, batch);
+      if (!together.failed) {
         await trx.commit().execute();
-        outcomes.forEach((o, i) => batch[i]!.resolve(o.value));
+        together.settled.forEach((o, i) => batch[i]!.resolve((o as { value: unknown }).value));
         return;
       }
       await trx.rollback().execute();
@@ -149,8 +138,12 @@ export class PipelinedGroupCommitter extends Batcher {
       for (const job of batch) job.reject(err);
       return;
     }
+    const { settled, failure } = together;
     if (isStorageUnavailable(failure)) {
-      outcomes.forEach((o, i) => batch[i]!.reject(o.status === 'rejected' ? o.reason : failure));
+      batch.forEach((job, i) => {
+        const outcome = settled[i];
+        job.reject(outcome?.status === 'rejected' ? outcome.reason : failure);
+      });
       return;
     }
     // Some unit failed (or was aborted by another's failure): each alone, as it would
@@ -158,6 +151,55 @@ export class PipelinedGroupCommitter extends Batcher {
     for (const job of batch) {
       await this.db.transaction().execute(job.work).then(job.resolve, job.reject);
     }
+  }
+
+  /** Runs the units of a batch in the shared transaction `trx`. */
+  protected abstract runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together>;
+}
+
+/**
+ * Group commit for SQLite, where writes are serialized on one connection anyway and a
+ * synchronous fsync per message would bound throughput. The units of a batch run one
+ * after the other; at the first that fails the rest are not run (all run alone next).
+ * A statement that fails on SQLite undoes only itself, so a unit that catches its
+ * statement's error and goes on is fine here.
+ */
+export class GroupCommitter extends Batcher {
+  protected async runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
+    const settled: Together['settled'] = [];
+    for (const job of batch) {
+      try {
+        settled.push({ status: 'fulfilled', value: await job.work(trx) });
+      } catch (reason) {
+        settled.push({ status: 'rejected', reason });
+        return { settled, failed: true, failure: reason };
+      }
+    }
+    return { settled, failed: false };
+  }
+}
+
+/**
+ * Group commit for PostgreSQL, where what a message costs is mostly round trips: each
+ * statement is a wake-up of the server and of Node. The units of a batch run all at
+ * once in one transaction on one connection in pipeline mode, so the batch's first
+ * statements travel together, then its second ones, and so on: a batch of fifty sends
+ * costs about as many round trips as one send, and one commit (one WAL flush).
+ * PostgreSQL aborts the whole transaction at the first failing statement, so a
+ * statement that failed fails the batch even if its unit caught the error.
+ */
+export class PipelinedGroupCommitter extends Batcher {
+  protected async runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
+    let statementFailed = false;
+    let failure: unknown;
+    const shared = await unserialized(trx, (err) => {
+      if (!statementFailed) failure = err;
+      statementFailed = true;
+    });
+    const settled = await Promise.allSettled(batch.map(async (job) => job.work(shared)));
+    const rejected = settled.find((o) => o.status === 'rejected');
+    if (statementFailed) return { settled, failed: true, failure };
+    return { settled, failed: rejected !== undefined, failure: rejected?.reason };
   }
 }
 

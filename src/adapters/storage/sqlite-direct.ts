@@ -1,7 +1,11 @@
 import type SQLite from 'better-sqlite3';
 import {
+  CompiledQuery,
   SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
   type DialectAdapter,
+  type Driver,
   type QueryResult,
   type SqliteDialectConfig,
 } from 'kysely';
@@ -22,11 +26,15 @@ const HANDLES = new WeakMap<DialectAdapter, () => SQLite.Database | undefined>()
 /** Kysely's SQLite dialect, telling precompiled statements which handle it opened. */
 export class DirectSqliteDialect extends SqliteDialect {
   constructor(
-    config: SqliteDialectConfig,
+    private readonly config: SqliteDialectConfig,
     /** The handle the config's database factory opened (undefined before). */
     private readonly handle: () => SQLite.Database | undefined,
   ) {
     super(config);
+  }
+
+  override createDriver(): Driver {
+    return new DirectSqliteDriver(this.config, this.handle);
   }
 
   override createAdapter(): DialectAdapter {
@@ -35,6 +43,55 @@ export class DirectSqliteDialect extends SqliteDialect {
     return adapter;
   }
 }
+
+/**
+ * Kysely's SQLite driver, with BEGIN, COMMIT and ROLLBACK run straight on the handle
+ * as statements prepared once: a group commit opens a transaction per batch, and
+ * every unit run alone opens its own. The connection is still acquired through
+ * Kysely (its mutex keeps other queries out of the transaction).
+ */
+class DirectSqliteDriver extends SqliteDriver {
+  private readonly control = new WeakMap<SQLite.Database, Record<Control, SQLite.Statement>>();
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly handle: () => SQLite.Database | undefined,
+  ) {
+    super(config);
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.runControl('begin', connection);
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.runControl('commit', connection);
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.runControl('rollback', connection);
+  }
+
+  private async runControl(what: Control, connection: DatabaseConnection): Promise<void> {
+    const handle = this.handle();
+    if (!handle) {
+      await connection.executeQuery(CompiledQuery.raw(what));
+      return;
+    }
+    let statements = this.control.get(handle);
+    if (!statements) {
+      statements = {
+        begin: handle.prepare('begin'),
+        commit: handle.prepare('commit'),
+        rollback: handle.prepare('rollback'),
+      };
+      this.control.set(handle, statements);
+    }
+    statements[what].run();
+  }
+}
+
+type Control = 'begin' | 'commit' | 'rollback';
 
 /** The open better-sqlite3 handle behind this adapter, if it is a DirectSqliteDialect's. */
 export function sqliteHandleOf(adapter: unknown): SQLite.Database | undefined {
