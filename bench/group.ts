@@ -13,6 +13,10 @@
  *                          BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV: earlier
  *                          checkouts beside easy-chat, as bench:cpu takes them
  *
+ * easy-chat's group on SQLite and PostgreSQL gets its members in one transaction written
+ * straight into its database (support/bulk-group.ts): joining through the API one by one
+ * costs the square of the group's size. The messages go through the real send path.
+ *
  * Each system's server CPU time per delivery (all its processes, /proc) is reported
  * too: the figure to compare with the bare ws relay, since throughput moves with load.
  * On PostgreSQL the database server's own CPU (every `postgres` process) is reported

@@ -14,7 +14,12 @@
  *    ≥ 95% answered and < 1% errors; the steps of the systems' searches alternate. The
  *    figure is the median of the rounds with their range.
  * 3. Latency: the round trip at half the median capacity, BENCH_P99_SECONDS per round;
- *    the figure is the median of the rounds' p99 with its range.
+ *    the figure is the median of the rounds' p99 with its range. The ceiling of the same
+ *    store runs at the same rate right beside each easy-chat round (when it is among the
+ *    systems): the load generators share the machine's cores with the server, so the
+ *    ceiling's p99 is what the runtime and the machine allow at that rate.
+ *    BENCH_LATENCY_RATE=550 (or easy-chat-sqlite=550,easy-chat-postgres=370) skips the
+ *    capacity search and measures the round trip at the rate(s) given.
  *
  *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
  *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=4000
@@ -56,6 +61,12 @@ const STORAGE_OF = {
 /** Systems measured in the CPU phase only: their capacity is the load generators'. */
 const CPU_ONLY: PrivateSystem[] = ['ceiling', 'ceiling-postgres', 'ws'];
 
+/** The ceiling measured beside a system in the latency phase: same store, same rate. */
+const CEILING_OF: Partial<Record<PrivateSystem, PrivateSystem>> = {
+  'easy-chat-sqlite': 'ceiling',
+  'easy-chat-postgres': 'ceiling-postgres',
+};
+
 /** The database server whose backends count in a system's CPU. */
 const DATABASE_OF: Partial<Record<PrivateSystem, DatabaseServer>> = {
   'easy-chat-postgres': 'postgres',
@@ -81,6 +92,8 @@ export interface PrivateOptions {
   breakMs: number;
   workers: number;
   systems: PrivateSystem[];
+  /** Fixed latency-phase rates per system (skips the capacity search); a number for all. */
+  latencyRates?: Partial<Record<PrivateSystem, number>> & { all?: number };
 }
 
 /** What a step needs to know (the scale-out scenario runs steps too). */
@@ -95,6 +108,8 @@ export interface Step {
   phase?: Phase;
   round?: number;
   rate: number;
+  /** Latency phase, a ceiling: the system it ran beside. */
+  beside?: string;
   /** Answered questions per second. */
   achieved: number;
   sent: number;
@@ -129,6 +144,11 @@ export interface PrivateRow {
   cpu?: Figure & { rate: number; node: Figure; database: Figure };
   /** Round trip at half the median capacity, ms: the p99 and p50 of each round. */
   halfLoad?: { rate: number; p99: Figure; p50: Figure };
+  /**
+   * A ceiling's round trip in the latency phase, beside the system named (at its rate),
+   * one entry per system it stood beside.
+   */
+  beside?: Array<{ system: string; rate: number; p99: Figure; p50: Figure }>;
 }
 
 export interface PrivateResult {
@@ -370,7 +390,8 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
 
     // 2. Capacity: a bracketing search per system and round, steps alternating.
     const capacities = new Map<Entry, number[]>(searched.map((e) => [e, []]));
-    for (let round = 0; round < opts.rounds; round += 1) {
+    const fixed = opts.latencyRates;
+    for (let round = 0; round < (fixed ? 0 : opts.rounds); round += 1) {
       const searches = new Map<Entry, CapacitySearch>(
         searched.map((e) => {
           const before = capacities.get(e)!;
@@ -404,22 +425,32 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       }
     }
 
-    // 3. The round trip at half the median capacity.
-    const halfRate = (e: Entry) => roundRate(figureOf(capacities.get(e)!).median / 2);
+    // 3. The round trip at half the median capacity, each with its ceiling beside it.
+    const halfRate = (e: Entry) => {
+      const name = names.get(e)!;
+      if (fixed) return fixed[name] ?? fixed.all ?? 0;
+      return roundRate(figureOf(capacities.get(e)!).median / 2);
+    };
+    const entryOf = (name: PrivateSystem | undefined) =>
+      entries.find((e) => name !== undefined && names.get(e) === name);
+    const latencyOpts = { ...opts, stepSeconds: opts.p99Seconds };
     for (let round = 0; round < opts.rounds; round += 1)
-      await roundOf(alternate(searched, round), async (entry) =>
-        halfRate(entry) > 0
-          ? tagged(
-              'latency',
-              round,
-            )(await step(entry, pool, halfRate(entry), { ...opts, stepSeconds: opts.p99Seconds }))
-          : undefined,
-      );
+      for (const entry of alternate(searched, round)) {
+        const rate = halfRate(entry);
+        if (!(rate > 0)) continue;
+        const ceiling = entryOf(CEILING_OF[names.get(entry)!]);
+        const pair = alternate(ceiling ? [entry, ceiling] : [entry], round);
+        await roundOf(pair, async (e) => ({
+          ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
+          ...(e === entry ? {} : { beside: entry.system.label }),
+        }));
+      }
 
     const rows = entries.map((entry): PrivateRow => {
       const steps = entry.row.steps;
       const cpuSteps = steps.filter((s) => s.phase === 'cpu' && s.cpuUsPerMessage !== undefined);
-      const latency = steps.filter((s) => s.phase === 'latency');
+      const latency = steps.filter((s) => s.phase === 'latency' && s.beside === undefined);
+      const besides = steps.filter((s) => s.phase === 'latency' && s.beside !== undefined);
       const row: PrivateRow = { system: entry.system.label, steps };
       if (cpuSteps.length > 0) {
         const node = cpuSteps.map((s) => s.cpuUsPerMessage!);
@@ -438,6 +469,17 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
           p99: figureOf(latency.map((s) => s.rtt.p99)),
           p50: figureOf(latency.map((s) => s.rtt.p50)),
         };
+      const besideNames = [...new Set(besides.map((s) => s.beside!))];
+      if (besideNames.length > 0)
+        row.beside = besideNames.map((system) => {
+          const mine = besides.filter((s) => s.beside === system);
+          return {
+            system,
+            rate: mine[0]!.rate,
+            p99: figureOf(mine.map((s) => s.rtt.p99)),
+            p50: figureOf(mine.map((s) => s.rtt.p50)),
+          };
+        });
       return row;
     });
     log(`private: done in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
@@ -447,6 +489,19 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     await pool.stop();
     for (const e of entries) await e.system.stop();
   }
+}
+
+/** BENCH_LATENCY_RATE: "550" for every system, or "easy-chat-sqlite=550,easy-chat-postgres=370". */
+function latencyRatesFromEnv(text: string | undefined): Pick<PrivateOptions, 'latencyRates'> {
+  if (!text) return {};
+  const rates: NonNullable<PrivateOptions['latencyRates']> = {};
+  for (const part of text.split(',')) {
+    const [name, value] = part.includes('=') ? part.split('=') : ['all', part];
+    const rate = Number(value);
+    if (!(rate > 0)) throw new Error(`BENCH_LATENCY_RATE: not a rate: ${part}`);
+    rates[name as PrivateSystem | 'all'] = rate;
+  }
+  return { latencyRates: rates };
 }
 
 if (isMain(import.meta))
@@ -466,6 +521,7 @@ if (isMain(import.meta))
         process.env.BENCH_PRIVATE_SYSTEMS ??
         'easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling,ceiling-postgres'
       ).split(',') as PrivateSystem[],
+      ...latencyRatesFromEnv(process.env.BENCH_LATENCY_RATE),
     });
     writeResult('private-chat', result);
     const { writeReport } = await import('./report.js');

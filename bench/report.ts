@@ -116,10 +116,27 @@ function privateHeadline(r: PrivateResult): string[] {
     // The tail at the CPU rounds' fixed load: the ceiling's too, in the same rounds.
     const cpuP99 = x.steps.filter((s) => s.phase === 'cpu').map((s) => s.rtt.p99);
     out.push(
-      `| ${x.system} | ${x.capacity ? spread(x.capacity) : '–'} | ${times} | ${cpu} | ${x.cpu && ceiling?.cpu ? ratio(x.cpu.median, ceiling.cpu.median) : '–'} | ${cpuP99.length ? spread(figureOf(cpuP99), f1) : '–'} | ${x.halfLoad ? `${x.halfLoad.rate}: ${spread(x.halfLoad.p99, f1)}` : '–'} | ${x.halfLoad ? spread(x.halfLoad.p50, f1) : '–'} |${ej ? ` ${x.capacity && ej.capacity ? ratio(x.capacity.median, ej.capacity.median) : '–'} |` : ''}`,
+      `| ${x.system} | ${x.capacity ? spread(x.capacity) : '–'} | ${times} | ${cpu} | ${x.cpu && ceiling?.cpu ? ratio(x.cpu.median, ceiling.cpu.median) : '–'} | ${cpuP99.length ? spread(figureOf(cpuP99), f1) : '–'} | ${halfLoadCell(x, 'p99')} | ${halfLoadCell(x, 'p50')} |${ej ? ` ${x.capacity && ej.capacity ? ratio(x.capacity.median, ej.capacity.median) : '–'} |` : ''}`,
     );
   }
   return out;
+}
+
+/**
+ * A system's round trip at half capacity; for a ceiling, at the rate of the system it ran
+ * beside in the same rounds (bench/private-chat.ts), so the two read side by side.
+ */
+function halfLoadCell(x: PrivateResult['rows'][number], which: 'p99' | 'p50'): string {
+  if (x.halfLoad)
+    return which === 'p99'
+      ? `${x.halfLoad.rate}: ${spread(x.halfLoad.p99, f1)}`
+      : spread(x.halfLoad.p50, f1);
+  if (!x.beside) return '–';
+  return x.beside
+    .map((b) =>
+      which === 'p99' ? `${b.rate} (beside ${b.system}): ${spread(b.p99, f1)}` : spread(b.p50, f1),
+    )
+    .join('; ');
 }
 
 function privateSection(r: PrivateResult): string[] {
@@ -163,10 +180,10 @@ function privateSection(r: PrivateResult): string[] {
             ? f0(s.cpuUsPerMessage)
             : `${f0(s.cpuUsPerMessage)} + ${f0(s.dbCpuUsPerMessage)}`;
       out.push(
-        `| ${x.system} | ${s.phase ?? ''} | ${s.round === undefined ? '' : s.round + 1} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${cpu} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
+        `| ${x.system} | ${s.phase ?? ''}${s.beside ? ` (beside ${s.beside})` : ''} | ${s.round === undefined ? '' : s.round + 1} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${cpu} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
       );
     }
-  const searched = r.rows.filter((x) => x.capacity);
+  const searched = r.rows.filter((x) => x.capacity ?? x.halfLoad);
   const series: Series[] = searched.map((x) => ({
     name: `${x.system} p99`,
     points: x.steps
@@ -189,7 +206,7 @@ function privateSection(r: PrivateResult): string[] {
   );
   // The median round of the latency phase, per system.
   const medianRound = (x: (typeof r.rows)[number]) => {
-    const steps = x.steps.filter((s) => s.phase === 'latency');
+    const steps = x.steps.filter((s) => s.phase === 'latency' && s.beside === undefined);
     return [...steps].sort((a, b) => a.rtt.p99 - b.rtt.p99)[Math.floor(steps.length / 2)];
   };
   out.push(

@@ -16,9 +16,10 @@
  *
  * - private message stored, answered, pushed (bench/cpu-per-message.ts) ÷ ceiling-chat.ts;
  * - a history page of 50 (bench/history.ts) ÷ ceiling-history.ts;
- * - group delivery, 1,000 members online (bench/group.ts) ÷ the bare `ws` relay.
+ * - group delivery, 1,000 and 10,000 members online (bench/group.ts) ÷ the bare `ws` relay.
  *
  *   BENCH_VERIFY_ROUNDS (3)  BENCH_VERIFY_SECONDS (4)  BENCH_VERIFY_NOISE (0.35)
+ *   BENCH_VERIFY_GROUP_SIZES (1000,10000): the group sizes measured
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runCpuPerMessage } from './cpu-per-message.js';
@@ -50,6 +51,16 @@ function figure(what: string, ratios: number[]): Figure {
     min: sorted[0]!,
     max: sorted.at(-1)!,
   };
+}
+
+/** The group sizes to measure: BENCH_VERIFY_GROUP_SIZES, or 1,000 and 10,000. */
+function groupSizes(): number[] {
+  const sizes = (process.env.BENCH_VERIFY_GROUP_SIZES ?? '1000,10000')
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 2))
+    throw new Error('BENCH_VERIFY_GROUP_SIZES: group sizes of 2 or more, comma-separated');
+  return sizes;
 }
 
 /** Round-by-round ratios of two series measured in alternating rounds. */
@@ -94,23 +105,27 @@ export async function measureHeadline(
     ratios(historyEasy.cpuRounds!, historyCeiling.cpuRounds!),
   );
 
-  const group = await runGroup({
-    sizes: [1000],
-    messages: 20,
-    rounds,
-    workers: 2,
-    systems: ['easy-chat', 'ws'],
-    timeoutMs: 120_000,
-  });
-  const groupEasy = group.rows.find((r) => r.system.startsWith('easy-chat'))!;
-  const groupWs = group.rows.find((r) => r.system === 'bare ws')!;
-  figures['group1000.sqlite'] = figure(
-    'server CPU-µs per delivery, group of 1,000 online ÷ bare ws relay',
-    ratios(
-      groupEasy.rounds.map((r) => r.cpuUsPerDelivery),
-      groupWs.rounds.map((r) => r.cpuUsPerDelivery),
-    ),
-  );
+  // The group of 10,000 is set up in bulk (bench/support/bulk-group.ts): its 10,000
+  // registrations and sockets are most of its time, then a few rounds of 10 messages.
+  for (const size of groupSizes()) {
+    const group = await runGroup({
+      sizes: [size],
+      messages: size >= 10_000 ? 10 : 20,
+      rounds,
+      workers: 2,
+      systems: ['easy-chat', 'ws'],
+      timeoutMs: 120_000,
+    });
+    const groupEasy = group.rows.find((r) => r.system.startsWith('easy-chat'))!;
+    const groupWs = group.rows.find((r) => r.system === 'bare ws')!;
+    figures[`group${size}.sqlite`] = figure(
+      `server CPU-µs per delivery, group of ${size.toLocaleString('en')} online ÷ bare ws relay`,
+      ratios(
+        groupEasy.rounds.map((r) => r.cpuUsPerDelivery),
+        groupWs.rounds.map((r) => r.cpuUsPerDelivery),
+      ),
+    );
+  }
   return figures;
 }
 

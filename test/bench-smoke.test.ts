@@ -138,6 +138,14 @@ describe('benchmark scenarios, tiny', () => {
         const searched = !row.system.startsWith('ceiling') && row.system !== 'bare ws';
         if (!searched) {
           expect(row.capacity).toBeUndefined();
+          // The ceiling ran beside easy-chat of its store, at its rate, in each latency round.
+          if (row.system.startsWith('ceiling')) {
+            const store = row.system.includes('PostgreSQL') ? 'PostgreSQL' : 'SQLite';
+            expect(row.beside).toEqual([
+              expect.objectContaining({ system: `easy-chat (${store})`, rate: 20 }),
+            ]);
+            expect(row.beside![0]!.p99.rounds).toHaveLength(2);
+          }
           continue;
         }
         // Each round found the capacity (the maximum offered), then half of it was held.

@@ -295,6 +295,8 @@ export function buildServices(deps: ServiceDeps): Services {
     revocations,
     clock,
     maxDevicesPerUser: config.push.maxDevicesPerUser,
+    // With in-memory presence this is the only process: every registration is made here.
+    rememberDeviceless: presence.thisNodeOnly === true,
   });
 
   const messageRepository = new MessageRepository(db);

@@ -90,6 +90,13 @@ export const ConfigSchema = strict({
       file: Type.String({ minLength: 1 }),
       synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')]),
       busyTimeoutMs: PositiveInt,
+      /** WAL checkpoints: in a worker thread (background) or inside commits (SQLite's own). */
+      checkpoint: strict({
+        background: Type.Boolean(),
+        /** WAL frames after which the WAL restarts from its beginning (background only). */
+        restartPages: PositiveInt,
+        intervalMs: PositiveInt,
+      }),
     }),
     postgres: strict({
       url: Type.String({ minLength: 1 }),

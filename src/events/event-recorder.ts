@@ -44,18 +44,7 @@ export class EventRecorder {
     payload: DomainEventMap[K],
     traceId?: string,
   ): Promise<EventMessage<DomainEventMap[K]>> {
-    const event: EventMessage<DomainEventMap[K]> = {
-      id: newId(),
-      type,
-      aggregate: this.deps.schemas[type].aggregate,
-      timestamp: this.deps.clock(),
-      payload,
-      metadata: {
-        source: this.deps.source,
-        version: EVENT_VERSION,
-        ...(traceId ? { traceId } : {}),
-      },
-    };
+    const event = this.build(type, payload, traceId);
     await INSERT.execute(trx, [
       event.id,
       type,
@@ -67,4 +56,72 @@ export class EventRecorder {
     this.deps.onRecorded?.(event);
     return event;
   }
+
+  /**
+   * An event whose payload holds one number that the database decides in the very
+   * statement that writes the outbox row (a message's seq, taken by the same
+   * statement): its envelope comes as the text before and after that number, for
+   * the statement to join around it. The caller writes the row and then calls
+   * `recorded` with the number, still inside the transaction.
+   */
+  withHole<K extends DomainEventType>(
+    type: K,
+    partitionKey: string,
+    payload: DomainEventMap[K],
+    field: NumericField<DomainEventMap[K]>,
+  ): EventWithHole {
+    const event = this.build(type, { ...payload, [field]: HOLE }, undefined);
+    const parts = JSON.stringify(event).split(JSON.stringify(HOLE));
+    if (parts.length !== 2) throw new Error(`event ${type}: no single place for ${field}`);
+    return {
+      id: event.id,
+      type,
+      aggregate: event.aggregate,
+      partitionKey,
+      createdAt: event.timestamp,
+      head: parts[0]!,
+      tail: parts[1]!,
+      recorded: (value) => {
+        this.deps.onRecorded?.({ ...event, payload: { ...payload, [field]: value } });
+      },
+    };
+  }
+
+  private build<K extends DomainEventType>(
+    type: K,
+    payload: DomainEventMap[K],
+    traceId: string | undefined,
+  ): EventMessage<DomainEventMap[K]> {
+    return {
+      id: newId(),
+      type,
+      aggregate: this.deps.schemas[type].aggregate,
+      timestamp: this.deps.clock(),
+      payload,
+      metadata: {
+        source: this.deps.source,
+        version: EVENT_VERSION,
+        ...(traceId ? { traceId } : {}),
+      },
+    };
+  }
+}
+
+/** The payload fields that hold a number. */
+type NumericField<P> = { [F in keyof P]: P[F] extends number ? F : never }[keyof P] & string;
+
+/** Stands in the envelope for the number the database fills in (never a real value). */
+const HOLE = '\u0000hole\u0000';
+
+/** An outbox row whose envelope lacks one number: `head`, the number, `tail`. */
+export interface EventWithHole {
+  id: string;
+  type: DomainEventType;
+  aggregate: string;
+  partitionKey: string;
+  createdAt: number;
+  head: string;
+  tail: string;
+  /** Tells the onRecorded listener, once the row is written with `value` in the hole. */
+  recorded(value: number): void;
 }

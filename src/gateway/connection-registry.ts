@@ -53,9 +53,14 @@ export class ConnectionRegistry {
 
   /**
    * Sends one serialized frame to every connection of these users, except
-   * `exceptConnectionId`. Returns how many sockets it was queued on.
+   * `exceptConnectionId`. Returns how many sockets it was queued on. `text` may be a
+   * function making the frame: called only if some socket gets it.
    */
-  deliver(userIds: Iterable<string>, text: string, exceptConnectionId?: string): number {
+  deliver(
+    userIds: Iterable<string>,
+    text: string | (() => string),
+    exceptConnectionId?: string,
+  ): number {
     let sent = 0;
     // Encoded once, for the first socket it goes to: every socket gets the same bytes.
     let frame: OutboundFrame | undefined;
@@ -64,11 +69,21 @@ export class ConnectionRegistry {
       if (connections === undefined) continue;
       for (const connection of connections) {
         if (connection.id === exceptConnectionId) continue;
-        frame ??= new OutboundFrame(text);
+        frame ??= new OutboundFrame(typeof text === 'string' ? text : text());
         if (connection.sendFrame(frame)) sent += 1;
       }
     }
     return sent;
+  }
+
+  /** Whether any of these users has a connection here other than `exceptConnectionId`. */
+  reaches(userIds: Iterable<string>, exceptConnectionId?: string): boolean {
+    for (const userId of userIds) {
+      for (const connection of this.byUser.get(userId) ?? []) {
+        if (connection.id !== exceptConnectionId) return true;
+      }
+    }
+    return false;
   }
 
   /** Closes every connection of a user, e.g. when the account is disabled. */

@@ -3,8 +3,17 @@
  * sees them: a frame written to every connection of some users.
  */
 export interface LocalSockets {
-  /** Returns how many sockets the frame was queued on. */
-  deliver(userIds: Iterable<string>, frame: string, exceptConnectionId?: string): number;
+  /**
+   * Returns how many sockets the frame was queued on. A function as `frame` is called
+   * (once) only when some socket gets it: a push nobody here receives is never encoded.
+   */
+  deliver(
+    userIds: Iterable<string>,
+    frame: string | (() => string),
+    exceptConnectionId?: string,
+  ): number;
+  /** Whether any of these users has a socket here other than `exceptConnectionId`. */
+  reaches(userIds: Iterable<string>, exceptConnectionId?: string): boolean;
   /** Users with at least one socket here. */
   users(): Iterable<string>;
 }

@@ -16,6 +16,12 @@ export interface PushOptions {
  * Each push is encoded once, whatever the number of recipients and gateways.
  */
 export interface PushDelivery {
+  /**
+   * False when no socket anywhere would get a push to these users now (one process,
+   * none of them connected there but `exceptConnectionId`): the caller may skip
+   * building it. True whenever it cannot tell (other processes may hold them).
+   */
+  mayReach(userIds: readonly string[], exceptConnectionId?: string): boolean;
   /** Every live connection of these users. Returns how many sockets of this process got it. */
   toUsers(userIds: readonly string[], push: ServerPush, options?: PushOptions): Promise<number>;
   /**
@@ -85,7 +91,25 @@ export class RoutedPushDelivery implements PushDelivery {
     });
   }
 
-  toUsers(userIds: readonly string[], push: ServerPush, options: PushOptions = {}) {
+  mayReach(userIds: readonly string[], exceptConnectionId?: string): boolean {
+    const { local, presence } = this.deps;
+    if (!local || !presence.thisNodeOnly) return true;
+    return local.reaches(userIds, exceptConnectionId);
+  }
+
+  async toUsers(
+    userIds: readonly string[],
+    push: ServerPush,
+    options: PushOptions = {},
+  ): Promise<number> {
+    const { local, presence, onPush } = this.deps;
+    if (local && presence.thisNodeOnly) {
+      // Every socket is here: the push is encoded only if one of them gets it (a
+      // sender's `conversation.updated` usually has no other device to go to).
+      const count = local.deliver(userIds, () => encodePush(push), options.exceptConnectionId);
+      onPush?.(count);
+      return count;
+    }
     return this.frameToUsers(userIds, encodePush(push), options.exceptConnectionId);
   }
 

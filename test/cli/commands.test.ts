@@ -30,9 +30,15 @@ function cli(args: string[], env: Record<string, string> = {}, until?: string): 
   });
   let stdout = '';
   let stderr = '';
+  let stopping = false;
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
-    if (until && stdout.includes(until)) child.kill('SIGTERM');
+    // One SIGTERM: a second one asks the server to exit at once (code 1), and the
+    // shutdown's own log lines would otherwise send it.
+    if (until && !stopping && stdout.includes(until)) {
+      stopping = true;
+      child.kill('SIGTERM');
+    }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 80_000);

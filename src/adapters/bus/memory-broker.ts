@@ -1,5 +1,5 @@
 import type { EventMessage } from './event-message.js';
-import { bodyDigestId, undecodableEvent, WireFormats } from './codec.js';
+import { bodyDigestId, jsonCodec, undecodableEvent, WireFormats } from './codec.js';
 import {
   assertName,
   BrokerClosedError,
@@ -21,9 +21,12 @@ import {
   describe,
 } from './delivery-runner.js';
 
-/** A message as it sits in a queue: bytes, as a server-backed broker holds them. */
+/**
+ * A message as it sits in a queue: bytes, as a server-backed broker holds them, or
+ * (JSON topics) the event as published, its bytes made only if someone needs them.
+ */
 interface Item {
-  body: Uint8Array;
+  body?: Uint8Array;
   contentType?: string;
   type: string;
   key: string;
@@ -77,12 +80,20 @@ export class MemoryBroker implements Broker {
   async publish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {
     if (this.closed) throw new BrokerClosedError();
     assertName('topic', topic);
-    // Encoded with the topic's codec, as a real broker carries them, so no object is
-    // shared and the codec runs here too; every queue decodes its own copy.
+    // A JSON topic's event goes to its consumers as published: in one process there is
+    // no wire to cross, and a JSON round trip (encode, bytes, decode) cost a few µs per
+    // event on the path of every message. So a producer must not change an event once
+    // published (the outbox relay parses each from its row; the others build each
+    // anew), and consumers treat events as read-only, as they already share one decoded
+    // copy between queues. A topic with another codec (protobuf) is still encoded and
+    // decoded here, so its codec runs in process as on a real broker.
+    const passThrough = this.formats.codec(topic) === jsonCodec;
     const items = events.map(({ event, key }): Item => {
-      const { body, contentType } = this.formats.encode(topic, event);
       const { type, id } = event;
-      return { body, contentType, type, key: key ?? id, topic, attempt: 1, decoded: {} };
+      const base = { type, key: key ?? id, topic, attempt: 1 };
+      if (passThrough) return { ...base, contentType: jsonCodec.contentType, decoded: { event } };
+      const { body, contentType } = this.formats.encode(topic, event);
+      return { ...base, body, contentType, decoded: {} };
     });
     for (const item of items) this.route(item);
   }
@@ -126,13 +137,19 @@ export class MemoryBroker implements Broker {
   }
 
   private read(item: Item): EventMessage {
-    item.decoded.event ??= this.formats.decode(item.topic, item.body, {
+    item.decoded.event ??= this.formats.decode(item.topic, this.bytesOf(item), {
       type: item.type,
       contentType: item.contentType,
-      fallbackId: () => bodyDigestId(item.body),
+      fallbackId: () => bodyDigestId(this.bytesOf(item)),
       fallbackTimestamp: () => Date.now(),
     });
     return item.decoded.event;
+  }
+
+  /** The item's bytes: as put on the queue, or its event encoded now (passed-through JSON). */
+  private bytesOf(item: Item): Uint8Array {
+    item.body ??= this.formats.encode(item.topic, item.decoded.event!).body;
+    return item.body;
   }
 
   async resilientPublish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {
@@ -237,9 +254,10 @@ export class MemoryBroker implements Broker {
       const event = this.read(item);
       return { dead: { event, key: item.key || event.id, reason }, decoded: true };
     } catch {
-      const event = undecodableEvent(item.body, {
+      const body = this.bytesOf(item);
+      const event = undecodableEvent(body, {
         type: item.type,
-        id: bodyDigestId(item.body),
+        id: bodyDigestId(body),
         timestamp: Date.now(),
         contentType: item.contentType,
       });

@@ -17,6 +17,7 @@ import { isUniqueViolation } from './storage-errors.js';
 import { StaticMigrationProvider, type MigrationList } from './migration-provider.js';
 import { DirectSqliteDialect } from './sqlite-direct.js';
 import { CachedStatementDatabase } from './statement-cache.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { preparedName } from './precompiled.js';
 import type { Database } from './schema.js';
 
@@ -62,9 +63,10 @@ export function openStorage(
   const dialect = config.storage.driver;
   const onError = options.onConnectionError ?? (() => undefined);
   const plugins = [new CamelCasePlugin()];
-  const db =
+  const checkpointer = dialect === 'sqlite' ? walCheckpointer(config, () => db) : undefined;
+  const db: Db =
     dialect === 'sqlite'
-      ? new Kysely<Database>({ dialect: sqliteDialect(config), plugins })
+      ? new Kysely<Database>({ dialect: sqliteDialect(config, checkpointer), plugins })
       : dialect === 'postgres'
         ? new Kysely<Database>({ dialect: postgresDialect(config, onError), plugins })
         : retryingTransactions(
@@ -119,6 +121,7 @@ export function openStorage(
       await sql`select 1`.execute(db);
     },
     async close() {
+      await checkpointer?.close();
       await db.destroy();
     },
   };
@@ -136,9 +139,27 @@ function isOtherSchemaGone(err: unknown, ours: string): boolean {
   return code === '42P01' && !message.includes(`"${ours}.`);
 }
 
-function sqliteDialect(config: Config): SqliteDialect {
-  const { file, synchronous, busyTimeoutMs } = config.storage.sqlite;
-  const path = isAbsolute(file) ? file : resolve(config.dataDir, file);
+function sqlitePath(config: Config): string {
+  const { file } = config.storage.sqlite;
+  return isAbsolute(file) ? file : resolve(config.dataDir, file);
+}
+
+/** Checkpoints off the event loop (wal-checkpointer.ts), unless configured off. */
+function walCheckpointer(config: Config, db: () => Db): WalCheckpointer | undefined {
+  const { synchronous, checkpoint } = config.storage.sqlite;
+  if (!checkpoint.background) return undefined;
+  const { restartPages, intervalMs } = checkpoint;
+  return new WalCheckpointer(db, {
+    file: sqlitePath(config),
+    synchronous,
+    restartPages,
+    intervalMs,
+  });
+}
+
+function sqliteDialect(config: Config, checkpointer?: WalCheckpointer): SqliteDialect {
+  const { synchronous, busyTimeoutMs } = config.storage.sqlite;
+  const path = sqlitePath(config);
   mkdirSync(dirname(path), { recursive: true });
   let handle: SQLite.Database | undefined;
   return new DirectSqliteDialect(
@@ -149,6 +170,11 @@ function sqliteDialect(config: Config): SqliteDialect {
         database.pragma('journal_mode = WAL');
         database.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         database.pragma('foreign_keys = ON');
+        if (checkpointer) {
+          // The worker checkpoints; a COMMIT never does (it would on the event loop).
+          database.pragma('wal_autocheckpoint = 0');
+          checkpointer.start();
+        }
         handle = database;
         return new CachedStatementDatabase(database);
       },

@@ -89,6 +89,30 @@ describe.each(STORAGES)('CachedAudience on %s', (kind) => {
     }
   });
 
+  it('checks the version once per push: its later pages read the list the first page checked', async () => {
+    const { repository, leave } = await setUp();
+    let checks = 0;
+    const counting = {
+      audience: repository.audience.bind(repository),
+      allMembers: repository.allMembers.bind(repository),
+      membersVersion: async (id: string) => {
+        checks += 1;
+        return repository.membersVersion(id);
+      },
+    };
+    const cached = new CachedAudience(counting);
+    expect(await everyone(cached, 5, 5)).toHaveLength(12); // three pages
+    expect(checks).toBe(1);
+    // Leaving between two pages of a push: that push (stored before) may still reach them,
+    // the next push does not.
+    const first = await cached.audience(GROUP, 5, undefined, 5);
+    await leave('u07');
+    const rest = await cached.audience(GROUP, 5, first.at(-1), 100);
+    expect([...first, ...rest]).toContain('u07');
+    expect(await everyone(cached, 5, 5)).not.toContain('u07');
+    expect(checks).toBe(3);
+  });
+
   it('falls back to the rows for a conversation that does not exist', async () => {
     const { repository } = await setUp();
     const cached = new CachedAudience(repository);

@@ -14,7 +14,7 @@ const DEFAULT_MAX_ENTRIES = 500_000;
  * Group audiences held in memory. A push to a group of 1,000 used to read all 1,000
  * member rows for every message (and again for the offline push); here the list is
  * read once and then checked against the conversation's `members_version` — one row
- * by primary key — on every use. Every member row added or removed bumps that number
+ * by primary key — on every push (its first page). Every member row added or removed bumps that number
  * in its own transaction (conversation.repository.ts), so a list is never used after
  * the change that made it wrong has committed: a member who left gets nothing sent
  * after their leaving, on any process, without any message between processes.
@@ -41,7 +41,12 @@ export class CachedAudience implements ConversationAudience {
     after: string | undefined,
     limit: number,
   ): Promise<string[]> {
-    const list = await this.current(conversationId);
+    // The first page of a push checks the version; its later pages (`after` given) read
+    // the list held since, which is at least as new as that check: checked after the
+    // message was stored, so it holds everyone who may see it. A group of 10,000 read
+    // 500 or 1,000 at a time asked the version 30 times per message for nothing.
+    const held = after === undefined ? undefined : this.lists.get(conversationId);
+    const list = held ?? (await this.current(conversationId));
     if (!list) return this.repository.audience(conversationId, seq, after, limit);
     const { members } = list;
     let i = after === undefined ? 0 : firstAbove(members, after);

@@ -21,6 +21,7 @@ import { ImErrors } from './im.errors.js';
 import type { MessageAttachments } from './message-attachments.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
+import { messageSentPayload, type PairMessage, type PairSendStore } from './pair-send.js';
 import { conversationState, type ReadState } from './read-state.js';
 
 export interface SendInput {
@@ -61,6 +62,8 @@ export interface ChatServiceDeps {
   transact: TransactionRunner;
   conversations: ConversationRepository;
   messages: MessageRepository;
+  /** Stores a single chat's message (one statement on PostgreSQL). */
+  pairSends: PairSendStore;
   access: ChatAccess;
   events: EventRecorder;
   fanout: MessageFanout;
@@ -202,110 +205,116 @@ export class ChatService {
     extras: Extras,
     fileIds: string[],
   ): Promise<Stored> {
-    const { transact, conversations, messages, events, clock } = this.deps;
+    const { transact, clock } = this.deps;
     const now = clock();
-    const msgId = newId();
+    const draft: PairMessage = {
+      msgId: newId(),
+      conversationId: target.conversationId,
+      chatType: target.chatType,
+      sendId: senderId,
+      recvId: target.recvId,
+      sendTime: now,
+      mType: input.msg.mType,
+      content: input.msg.content,
+      clientMsgId: input.clientMsgId ?? null,
+      modSeq: 0,
+      ...extras,
+    };
     return transact(async (trx) => {
-      const seq = await conversations.takeNextSeq(
-        trx,
-        { id: target.conversationId, chatType: target.chatType },
-        msgId,
-        now,
-      );
-      const message: Message = {
-        msgId,
-        conversationId: target.conversationId,
-        chatType: target.chatType,
-        sendId: senderId,
-        recvId: target.recvId,
-        seq,
-        sendTime: now,
-        mType: input.msg.mType,
-        content: input.msg.content,
-        clientMsgId: input.clientMsgId ?? null,
-        modSeq: 0,
-        ...extras,
-      };
-      await messages.insert(trx, message);
+      const stored =
+        target.chatType === ChatType.single
+          ? await this.storeSingle(trx, draft)
+          : await this.storeInGroup(trx, draft, extras);
       if (fileIds.length > 0) {
         await this.deps.attachments?.link(trx, {
-          msgId,
+          msgId: draft.msgId,
           conversationId: target.conversationId,
           fileIds,
           now,
         });
       }
-      if (extras.atAll || extras.atUserIds) {
-        await conversations.mention(
-          trx,
-          target.conversationId,
-          extras.atAll ? 'all' : (extras.atUserIds ?? []),
-          seq,
-        );
-      }
-      const { conversationId, recvId, chatType } = target;
-      let readBefore: MemberRow | undefined;
-      if (chatType === ChatType.single) {
-        readBefore = await this.showPair(trx, target, senderId, seq, now);
-      } else if (senderId === SYSTEM_SENDER) {
-        await conversations.showAll(trx, conversationId, now);
-      } else {
-        // Normally created when the member joined; this covers members who joined
-        // before the conversation existed.
-        await conversations.ensureMembers(
-          trx,
-          [{ conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: seq - 1 }],
-          now,
-        );
-        await conversations.showAll(trx, conversationId, now);
-        readBefore = await conversations.readUpToOwn(trx, conversationId, senderId, seq, now);
-      }
-      await events.record(trx, 'message-sent', target.conversationId, {
-        msgId,
-        conversationId: target.conversationId,
-        chatType: target.chatType,
-        seq,
-        sendId: senderId,
-        recvId: target.recvId,
-        mType: message.mType,
-        sendTime: now,
-      });
-      return { message, readBefore };
+      return stored;
     });
   }
 
   /**
-   * A single chat's message shows the conversation to both parties (creating their
-   * rows on the first message; the system is no party) and moves the sender's read
-   * position to it. One read of both rows decides it: on the usual path (both there,
-   * both shown) only the sender's read position is written. Returns the sender's
-   * state before its read position moved (undefined when it did not move).
+   * A single chat's message: the pair store does the usual work in as few statements
+   * as its engine allows (one on PostgreSQL) and reads both parties' rows as they
+   * were. From them, the rare rest: the message shows the conversation to both
+   * parties (creating their rows on the first message; the system is no party).
+   * Returns the sender's state before its read position moved (none if it did not).
    */
-  private async showPair(
-    trx: Kysely<Database>,
-    target: Target,
-    senderId: string,
-    seq: number,
-    now: number,
-  ): Promise<MemberRow | undefined> {
-    const { conversations } = this.deps;
-    const { conversationId, recvId, chatType } = target;
-    const rows = await conversations.pair(trx, conversationId, senderId, recvId);
+  private async storeSingle(trx: Kysely<Database>, draft: PairMessage): Promise<Stored> {
+    const { conversations, pairSends } = this.deps;
+    const { seq, before: rows } = await pairSends.store(trx, draft);
+    const message: Message = { ...draft, seq };
+    const { conversationId, chatType, sendId, recvId, sendTime: now } = message;
     const parties = [
-      { conversationId, userId: senderId, chatType, targetId: recvId, joinSeq: 0 },
-      { conversationId, userId: recvId, chatType, targetId: senderId, joinSeq: 0 },
+      { conversationId, userId: sendId, chatType, targetId: recvId, joinSeq: 0 },
+      { conversationId, userId: recvId, chatType, targetId: sendId, joinSeq: 0 },
     ].filter((p) => p.userId !== SYSTEM_SENDER);
     const unseen = parties.filter((p) => rows.find((r) => r.userId === p.userId)?.isShow !== 1);
     if (unseen.length > 0) await conversations.ensureMembers(trx, unseen, now, { show: true });
-    if (senderId === SYSTEM_SENDER) return undefined;
-    const stored = rows.find((r) => r.userId === senderId);
-    // The sender's row as ensureMembers left it: shown, or new with nothing read.
-    const before: MemberRow = stored
-      ? { ...stored, isShow: 1 }
-      : { ...parties[0]!, readSeq: 0, isShow: 1, pinned: 0, muted: 0, clearSeq: 0, mentionSeq: 0 };
-    if (before.readSeq >= seq) return undefined;
-    await conversations.advanceRead(trx, conversationId, senderId, seq, now);
-    return before;
+    if (sendId === SYSTEM_SENDER) return { message };
+    const stored = rows.find((r) => r.userId === sendId);
+    if (!stored) {
+      // The sender's row is new (nothing read): the store found none to move.
+      await conversations.advanceRead(trx, conversationId, sendId, seq, now);
+      const readBefore: MemberRow = {
+        ...parties[0]!,
+        readSeq: 0,
+        isShow: 1,
+        pinned: 0,
+        muted: 0,
+        clearSeq: 0,
+        mentionSeq: 0,
+      };
+      return { message, readBefore };
+    }
+    // The sender's row as ensureMembers left it (shown), before the store moved it.
+    return { message, readBefore: stored.readSeq >= seq ? undefined : { ...stored, isShow: 1 } };
+  }
+
+  /** A group's message (or a system notice to a group). */
+  private async storeInGroup(
+    trx: Kysely<Database>,
+    draft: PairMessage,
+    extras: Extras,
+  ): Promise<Stored> {
+    const { conversations, messages, events } = this.deps;
+    const { conversationId, chatType, sendId, recvId, sendTime: now } = draft;
+    const seq = await conversations.takeNextSeq(
+      trx,
+      { id: conversationId, chatType },
+      draft.msgId,
+      now,
+    );
+    const message: Message = { ...draft, seq };
+    await messages.insert(trx, message);
+    if (extras.atAll || extras.atUserIds) {
+      await conversations.mention(
+        trx,
+        conversationId,
+        extras.atAll ? 'all' : (extras.atUserIds ?? []),
+        seq,
+      );
+    }
+    let readBefore: MemberRow | undefined;
+    if (sendId === SYSTEM_SENDER) {
+      await conversations.showAll(trx, conversationId, now);
+    } else {
+      // Normally created when the member joined; this covers members who joined
+      // before the conversation existed.
+      await conversations.ensureMembers(
+        trx,
+        [{ conversationId, userId: sendId, chatType, targetId: recvId, joinSeq: seq - 1 }],
+        now,
+      );
+      await conversations.showAll(trx, conversationId, now);
+      readBefore = await conversations.readUpToOwn(trx, conversationId, sendId, seq, now);
+    }
+    await events.record(trx, 'message-sent', conversationId, messageSentPayload(message));
+    return { message, readBefore };
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ChatAccess } from './chat-access.js';
 import type { MessageAttachments } from './message-attachments.js';
 import { ChatService } from './chat.service.js';
+import { pairSendStore } from './pair-send.js';
 import { CachedAudience } from './cached-audience.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ConversationService } from './conversation.service.js';
@@ -114,6 +115,7 @@ export function createImModule(deps: {
     transact: deps.transact ?? ((work) => db.transaction().execute(work)),
     conversations: conversationRepo,
     messages,
+    pairSends: pairSendStore(db, { conversations: conversationRepo, messages, events }),
     access,
     events,
     fanout,

@@ -40,9 +40,11 @@ function fanoutWithOutage(failures: number, error: () => Error) {
   };
   const sockets: LocalSockets = {
     deliver: (users, frame) => {
-      pushed.push((JSON.parse(frame) as { data: { seq: number } }).data.seq);
+      const text = typeof frame === 'string' ? frame : frame();
+      pushed.push((JSON.parse(text) as { data: { seq: number } }).data.seq);
       return [...users].length;
     },
+    reaches: () => true,
     users: () => [],
   };
   const delivery = new RoutedPushDelivery({
@@ -74,5 +76,69 @@ describe('MessageFanout', () => {
     await fanout.message(message(2));
     expect(pushed).toEqual([2]);
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('MessageFanout.conversationUpdated', () => {
+  /** One process; `online` lists the connections (`{user, id}`) it holds. */
+  function fanoutWith(online: Array<{ userId: string; id: string }>) {
+    const delivered: Array<{ userIds: string[]; frame: string }> = [];
+    const sockets: LocalSockets = {
+      deliver: (users, frame, except) => {
+        const userIds = [...users].filter((u) =>
+          online.some((c) => c.userId === u && c.id !== except),
+        );
+        if (userIds.length > 0)
+          delivered.push({ userIds, frame: typeof frame === 'string' ? frame : frame() });
+        return userIds.length;
+      },
+      reaches: (users, except) =>
+        [...users].some((u) => online.some((c) => c.userId === u && c.id !== except)),
+      users: () => online.map((c) => c.userId),
+    };
+    let queued = 0;
+    const delivery = new RoutedPushDelivery({
+      nodeId: 'n1',
+      presence: new MemoryPresence('n1'),
+      mailbox: new MemoryMailbox(),
+      local: sockets,
+      audience: { audience: async () => [] },
+      batchSize: 100,
+    });
+    const toUsers = delivery.toUsers.bind(delivery);
+    delivery.toUsers = (...args) => {
+      queued += 1;
+      return toUsers(...args);
+    };
+    const fanout = new MessageFanout({ delivery, onError: () => undefined });
+    return { fanout, delivered, queued: () => queued };
+  }
+  const state = {
+    conversationId: 'c1',
+    pinned: false,
+    muted: false,
+    isShow: true,
+    readSeq: 3,
+    clearSeq: 0,
+  };
+
+  it('queues nothing when the user has no device but the one that caused it', async () => {
+    const { fanout, delivered, queued } = fanoutWith([{ userId: 'alice', id: 'a1' }]);
+    await fanout.conversationUpdated('alice', state, 'a1');
+    expect(queued()).toBe(0);
+    expect(delivered).toEqual([]);
+  });
+
+  it('tells the user’s other devices', async () => {
+    const { fanout, delivered } = fanoutWith([
+      { userId: 'alice', id: 'a1' },
+      { userId: 'alice', id: 'a2' },
+    ]);
+    await fanout.conversationUpdated('alice', state, 'a1');
+    expect(delivered).toHaveLength(1);
+    expect(JSON.parse(delivered[0]!.frame)).toMatchObject({
+      method: 'conversation.updated',
+      data: state,
+    });
   });
 });

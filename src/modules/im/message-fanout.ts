@@ -90,13 +90,16 @@ export class MessageFanout {
   /**
    * `conversation.updated` to a user's own devices (but the one that caused it),
    * queued behind what the conversation already has queued, so a device hears of a
-   * message before it hears that the message was read.
+   * message before it hears that the message was read. Nothing is queued when the
+   * user has no other device connected (the usual case of a send from one device):
+   * a device that connects later reads the state when it syncs.
    */
   conversationUpdated(
     userId: string,
     state: ConversationState,
     exceptConnectionId?: string,
   ): Promise<void> {
+    if (!this.deps.delivery.mayReach([userId], exceptConnectionId)) return Promise.resolve();
     const push: ServerPush = { method: 'conversation.updated', data: state };
     return this.run(state.conversationId, async () => {
       await this.deps.delivery.toUsers([userId], push, { exceptConnectionId });

@@ -64,22 +64,7 @@ export class MessageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(trx: Kysely<Database>, m: Message): Promise<void> {
-    await INSERT.execute(trx, [
-      m.msgId,
-      m.conversationId,
-      m.seq,
-      m.chatType,
-      m.sendId,
-      m.recvId,
-      m.sendTime,
-      m.mType,
-      m.content,
-      m.clientMsgId,
-      m.replyTo?.msgId ?? null,
-      m.replyTo ? JSON.stringify(m.replyTo) : null,
-      m.atUserIds?.length ? JSON.stringify(m.atUserIds) : null,
-      m.atAll ? 1 : 0,
-    ]);
+    await INSERT.execute(trx, [m.msgId, m.conversationId, m.seq, ...messageColumns(m)]);
   }
 
   async findById(id: string): Promise<Message | undefined> {
@@ -292,6 +277,27 @@ function notDeletedFor<O>(
       ),
     ),
   );
+}
+
+/**
+ * A message's columns after (id, conversation_id, seq), in the order of the INSERT:
+ * chat_type, send_id, recv_id, send_time, m_type, content, client_msg_id,
+ * reply_msg_id, reply_to, at_user_ids, at_all.
+ */
+export function messageColumns(m: Omit<Message, 'seq'>): unknown[] {
+  return [
+    m.chatType,
+    m.sendId,
+    m.recvId,
+    m.sendTime,
+    m.mType,
+    m.content,
+    m.clientMsgId,
+    m.replyTo?.msgId ?? null,
+    m.replyTo ? JSON.stringify(m.replyTo) : null,
+    m.atUserIds?.length ? JSON.stringify(m.atUserIds) : null,
+    m.atAll ? 1 : 0,
+  ];
 }
 
 /** A stored row as clients see it: optional fields only when set. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, type Kysely } from 'kysely';
 import { isMysql } from '../../adapters/storage/portable.js';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, PushDevicesTable } from '../../adapters/storage/schema.js';
@@ -9,6 +9,20 @@ type Db = Kysely<Database>;
 /** One user's devices: asked for every private message stored (offline push), so precompiled. */
 const DEVICES_OF_USER = new Precompiled<PushDevicesTable>(
   'select * from push_devices where user_id = ?',
+);
+
+/**
+ * The devices of many users (a group message's offline push asks this for every
+ * member, a thousand at a time) with the ids as one parameter: a statement built
+ * with one placeholder per id was compiled, prepared and bound anew for every batch,
+ * and that cost more than the index lookups it asked for. PostgreSQL takes a text
+ * array, SQLite a JSON array.
+ */
+const DEVICES_OF_USERS_PG = new Precompiled<PushDevicesTable>(
+  'select * from push_devices where user_id = any(?::text[])',
+);
+const DEVICES_OF_USERS_SQLITE = new Precompiled<PushDevicesTable>(
+  'select * from push_devices where user_id in (select value from json_each(?))',
 );
 
 function toDevice(row: PushDevicesTable): PushDevice {
@@ -109,11 +123,18 @@ export class DeviceRepository {
       const { rows } = await DEVICES_OF_USER.execute(q, [userIds[0]]);
       return rows.map(toDevice);
     }
-    const rows = await q
-      .selectFrom('pushDevices')
-      .selectAll()
-      .where('userId', 'in', userIds)
-      .execute();
+    if (isMysql(q)) {
+      const rows = await q
+        .selectFrom('pushDevices')
+        .selectAll()
+        .where('userId', 'in', userIds)
+        .execute();
+      return rows.map(toDevice);
+    }
+    const { rows } =
+      q.getExecutor().adapter instanceof PostgresAdapter
+        ? await DEVICES_OF_USERS_PG.execute(q, [userIds])
+        : await DEVICES_OF_USERS_SQLITE.execute(q, [JSON.stringify(userIds)]);
     return rows.map(toDevice);
   }
 

@@ -26,7 +26,17 @@ export interface DeviceServiceDeps {
   revocations: { isRevoked(subject: RevocationSubject): Promise<boolean> };
   clock: Clock;
   maxDevicesPerUser: number;
+  /**
+   * Remember which users have no device, so the offline push of a message to them
+   * reads nothing (most users of a chat never register one). Only for a process
+   * that is the only one registering devices (one process, in-memory presence):
+   * a registration elsewhere could not tell this one to forget.
+   */
+  rememberDeviceless?: boolean;
 }
+
+/** Users remembered as having no device, at most; then the memory starts over. */
+const MAX_DEVICELESS = 100_000;
 
 const info = (d: PushDevice): PushDeviceInfo => ({
   deviceId: d.deviceId,
@@ -45,6 +55,11 @@ const info = (d: PushDevice): PushDeviceInfo => ({
  * deleted when next seen, so no logout path needs to know about push.
  */
 export class DeviceService {
+  /** Users whose last lookup found no device (rememberDeviceless). */
+  private readonly deviceless = new Set<string>();
+  /** Bumped by every registration: a lookup that overlapped one remembers nothing. */
+  private registrations = 0;
+
   constructor(private readonly deps: DeviceServiceDeps) {}
 
   /** Registers the device, replacing an earlier registration of the same deviceId. */
@@ -57,6 +72,7 @@ export class DeviceService {
       throw new AppError(PushErrors.tooManyDevices);
     }
     const now = clock();
+    this.forget(auth.userId);
     await devices.upsert({
       userId: auth.userId,
       deviceId: input.deviceId,
@@ -69,6 +85,8 @@ export class DeviceService {
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     });
+    // Again once stored: a lookup that began before the row existed remembers nothing.
+    this.forget(auth.userId);
   }
 
   /** Removes one of the caller's devices; 404 / 700001 when the caller has none by that id. */
@@ -93,7 +111,22 @@ export class DeviceService {
    * tokens: the delivery first drops those online, then checks the rest (keepLive).
    */
   async registeredOf(userIds: readonly string[]): Promise<PushDevice[]> {
-    return this.deps.devices.listOfUsers(userIds);
+    if (!this.deps.rememberDeviceless) return this.deps.devices.listOfUsers(userIds);
+    if (userIds.every((id) => this.deviceless.has(id))) return [];
+    const registrations = this.registrations;
+    const devices = await this.deps.devices.listOfUsers(userIds);
+    if (registrations === this.registrations) {
+      const withDevice = new Set(devices.map((d) => d.userId));
+      if (this.deviceless.size + userIds.length > MAX_DEVICELESS) this.deviceless.clear();
+      for (const id of userIds) if (!withDevice.has(id)) this.deviceless.add(id);
+    }
+    return devices;
+  }
+
+  /** A registration of `userId` is under way or done: look its devices up again. */
+  private forget(userId: string): void {
+    this.registrations += 1;
+    this.deviceless.delete(userId);
   }
 
   /** Forgets a device the provider no longer knows (unless it was registered again since). */

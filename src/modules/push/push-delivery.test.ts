@@ -197,6 +197,25 @@ describe.each(variants)(
       );
     });
 
+    it('notifies a user whose earlier messages found no device once a device registers', async () => {
+      const [alice, dave, erin] = [
+        await createUser(t.client, { nickname: 'Alice' }),
+        await createUser(t.client),
+        await createUser(t.client),
+      ];
+      await befriend(alice, dave);
+      await befriend(alice, erin);
+      const a = await connect(alice.token);
+      // Dave has no device yet (with in-memory presence, remembered as such).
+      await chat(a, dave.id, 'before any device');
+      await chat(a, dave.id, 'still none');
+      await settled(a, erin);
+      const browser = await registerBrowser(dave, 'laptop');
+      await chat(a, dave.id, 'now with one');
+      await until(() => at(browser).length === 1, 'notification after registering');
+      expect(at(browser)[0]!.payload).toMatchObject({ body: 'now with one' });
+    });
+
     it('tells a signed-in browser the VAPID public key to subscribe with', async () => {
       const alice = await createUser(t.client);
       const res = await alice.client.get('/v1/push/vapidKey');
@@ -230,6 +249,45 @@ describe.each(variants)(
       expect(metrics).toMatch(
         /easychat_push_notifications_total\{[^}]*provider="webpush"[^}]*outcome="pruned"[^}]*\} [1-9]/,
       );
+    });
+
+    it('notifies, of a group, the offline devices; the webhook only the offline members without one', async () => {
+      const [alice, bob, carol, dave, erin, marker] = [
+        await createUser(t.client, { nickname: 'Alice' }),
+        await createUser(t.client),
+        await createUser(t.client),
+        await createUser(t.client),
+        await createUser(t.client),
+        await createUser(t.client),
+      ];
+      await befriend(alice, marker);
+      const groupId = await createGroupWith(alice, [bob, carol, dave, erin], { name: 'Crew' });
+      // bob: a device, offline. carol: no device, offline. dave: a device, online on it.
+      // erin: no device, online.
+      const bobs = await registerBrowser(bob, 'browser');
+      const daves = await registerBrowser(dave, 'browser');
+      const a = await connect(alice.token);
+      await connect(dave.token);
+      await connect(erin.token);
+
+      const sent = await a.call('conversation.chat', {
+        chatType: 1,
+        recvId: groupId,
+        msg: { mType: 0, content: 'crew call' },
+      });
+      await settled(a, marker);
+      await until(() => at(bobs).length === 1, 'notification');
+      expect(at(bobs)[0]!.payload).toMatchObject({
+        title: 'Crew',
+        body: 'Alice: crew call',
+        data: { msgId: sent.msgId },
+      });
+      expect(at(daves)).toHaveLength(0);
+      const hooked = hook.calls
+        .filter((c) => (c.body as { data?: { msgId?: string } }).data?.msgId === sent.msgId)
+        .map((c) => c.body.userId);
+      expect(hooked).toEqual([carol.id]);
+      expect((await sentRows(sent.msgId)).map((r) => r.userId)).toEqual([bob.id]);
     });
 
     it('notifies a muted group only for a mention; a recall replaces the notification', async () => {
