@@ -67,9 +67,10 @@ describe('WAL checkpoints in a worker thread (SQLite)', () => {
     const rows = 1_200;
     await writeWithoutPause(s, rows, () => (largest = Math.max(largest, walBytes())));
     // Without restarts the WAL would hold a frame per row at least: 30 times the bound.
-    // A restart happens on the first write after the bound was reached: some slack for
-    // the frames written by the commits queued meanwhile and until the next interval.
-    expect(largest).toBeLessThan(8 * restartPages * FRAME_BYTES);
+    // A restart happens on the first write after the bound was reached: slack for the
+    // frames written by the commits queued meanwhile and until the worker's next turn,
+    // which a loaded machine delays (half the rows' frames still fails without restarts).
+    expect(largest).toBeLessThan(15 * restartPages * FRAME_BYTES);
     const [{ n }] = (await sql<{ n: number }>`select count(*) as n from load`.execute(s.db))
       .rows as [{ n: number }];
     expect(n).toBe(rows);
