@@ -186,7 +186,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       users,
       tokens,
       systemNotices: im.systemNotices,
-      markWithNextBatch: services.groupCommit?.runWithNextBatch,
+      deleteWithNextBatch: services.groupCommit?.runWithNextBatch,
     });
 
     let draining = false;

@@ -44,8 +44,8 @@ export interface EventLayerDeps {
   tokens: TokenService;
   /** The IM module's sink for system notices; without it that handler answers 503. */
   systemNotices?: SystemNoticeSink;
-  /** The sends' group commit, which the relay's marks ride (none: marks commit alone). */
-  markWithNextBatch?: WithNextBatch;
+  /** The sends' group commit, which the relay's deletes ride (none: they commit alone). */
+  deleteWithNextBatch?: WithNextBatch;
 }
 
 /** What a 5xx answer reports to the audit log. */
@@ -111,7 +111,7 @@ export class EventLayer {
       batchSize: config.outbox.batchSize,
       pollIntervalMs: config.outbox.pollIntervalMs,
       retryDelayMs: config.bus.retry.initialMs,
-      markWithNextBatch: deps.markWithNextBatch,
+      deleteWithNextBatch: deps.deleteWithNextBatch,
     });
     for (const handler of builtInIngestHandlers({
       users: deps.users,
@@ -176,13 +176,15 @@ export class EventLayer {
     this.housekeeping.unref();
   }
 
-  /** Deletes what is no longer needed: published outbox rows, old processed and ingested ids. */
+  /**
+   * Deletes what is no longer needed: old processed and ingested ids. (Published
+   * outbox rows need nothing here: the relay deletes each batch it published.)
+   */
   async prune(): Promise<void> {
     const { config, clock, logger } = this.deps;
     const now = clock();
     const retention = config.outbox.retentionHours * HOUR_MS;
     try {
-      await this.relay.prune(now - retention);
       await this.processed.prune(now - retention);
       // Ids must outlive the timestamp window they protect; twice is plenty.
       await this.ingest.prune(now - 2 * config.ingest.timestampToleranceSec * 1000);

@@ -2,6 +2,7 @@ import type { MigrationList } from '../adapters/storage/migration-provider.js';
 import * as m0006 from '../auth/migrations/0006-token-revocations.js';
 import * as m0002 from '../events/migrations/0002-outbox.js';
 import * as m0004 from '../events/migrations/0004-events.js';
+import * as m0016 from '../events/migrations/0016-outbox-delete-published.js';
 import * as m0008 from '../modules/files/migrations/0008-files.js';
 import * as m0005 from '../modules/im/migrations/0005-im.js';
 import * as m0007 from '../modules/im/migrations/0007-im-message-changes.js';
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationList = {
   '0013-password-reset-codes': m0013,
   '0014-push-sent': m0014,
   '0015-im-lean-message-indexes': m0015,
+  '0016-outbox-delete-published': m0016,
 };

@@ -107,16 +107,13 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     return seen;
   }
 
-  async function unpublished() {
-    const rows = await storage.db
-      .selectFrom('outboxEvents')
-      .select('id')
-      .where('publishedAt', 'is', null)
-      .execute();
+  /** Rows in the outbox: the relay deletes each once the broker confirmed it. */
+  async function remaining() {
+    const rows = await storage.db.selectFrom('outboxEvents').select('id').execute();
     return rows.length;
   }
 
-  it('publishes every recorded event once, in order per key, and marks it', async () => {
+  it('publishes every recorded event once, in order per key, and deletes its row', async () => {
     await setup();
     const seen = await consumeOnce();
     const ids = await record(25, ['u1', 'u2', 'u3']);
@@ -126,15 +123,15 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     await waitFor(() => seen.applied.length >= 25, 'all events applied');
     expect(new Set(seen.applied)).toEqual(new Set(ids));
     for (const [, ns] of seen.perKey) expect(ns).toEqual([...ns].sort((a, b) => a - b));
-    await until(async () => (await unpublished()) === 0, 'rows marked published');
+    await until(async () => (await remaining()) === 0, 'published rows deleted');
   });
 
-  it('loses nothing when a relay dies between publishing and marking', async () => {
+  it('loses nothing when a relay dies between publishing and deleting', async () => {
     await setup();
     const seen = await consumeOnce();
     const ids = await record(25, ['u1', 'u2']);
 
-    // Relay A takes the lease, publishes its first batch, and dies before marking it.
+    // Relay A takes the lease, publishes its first batch, and dies before deleting it.
     const a = relay('worker-a', 300);
     const lease = new RelayLease({
       db: storage.db,
@@ -147,7 +144,7 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     const batch = await a.readBatch();
     expect(batch).toHaveLength(10);
     await a.publishBatch(batch);
-    // (no markPublished: the process is gone, its lease still runs)
+    // (no deletePublished: the process is gone, its lease still runs)
 
     // Relay B may not publish while A's lease lasts, then takes over and finishes.
     const b = relay('worker-b', 300);
@@ -155,7 +152,7 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     b.start();
     cleanups.push(() => b.stop());
     await waitFor(() => seen.applied.length >= 25, 'every event applied');
-    await until(async () => (await unpublished()) === 0, 'rows marked published');
+    await until(async () => (await remaining()) === 0, 'published rows deleted');
     await new Promise((r) => setTimeout(r, 200));
     // Each event was applied exactly once although the first batch went out twice.
     expect(seen.applied).toHaveLength(25);
@@ -164,22 +161,22 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     expect(seen.deliveries).toBe(brokerKind === 'nats' ? 25 : 35);
   });
 
-  it('marks published rows in the next group commit, not in a commit of their own', async () => {
+  it('deletes published rows in the next group commit, not in a commit of their own', async () => {
     await setup();
     const commit = groupCommitFor(storage.dialect, storage.db);
-    if (!commit) return; // MySQL: no group commit, the relay marks alone (tests above)
+    if (!commit) return; // MySQL: no group commit, the relay deletes alone (tests above)
     const seen = await consumeOnce();
     await record(5, ['u1']);
     const r = relay('w1', 10_000, 10, {
-      markWithNextBatch: commit.runWithNextBatch,
-      markWithinMs: 60_000,
+      deleteWithNextBatch: commit.runWithNextBatch,
+      deleteWithinMs: 60_000,
     });
     expect(await r.relayOnce()).toBe(5);
     await waitFor(() => seen.applied.length >= 5, 'events applied');
     // Published, handed over, waiting for a batch: the relay reads on past them.
-    expect(await unpublished()).toBe(5);
+    expect(await remaining()).toBe(5);
     expect(await r.readBatch()).toEqual([]);
-    // A send's batch comes: the marks commit with it.
+    // A send's batch comes: the deletes commit with it.
     await record(1, ['u2']);
     await commit.run(async (trx) => {
       await trx
@@ -188,46 +185,90 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
         .where('position', '<', 0)
         .execute();
     });
-    expect(await unpublished()).toBe(1);
+    expect(await remaining()).toBe(1);
     await r.stop();
     expect(seen.deliveries).toBe(5);
   });
 
-  it('marks alone when no group commit comes within markWithinMs', async () => {
+  it('deletes alone when no group commit comes within deleteWithinMs', async () => {
     await setup();
     const commit = groupCommitFor(storage.dialect, storage.db);
     if (!commit) return;
     await record(3, ['u1']);
     const r = relay('w1', 10_000, 10, {
-      markWithNextBatch: commit.runWithNextBatch,
-      markWithinMs: 100,
+      deleteWithNextBatch: commit.runWithNextBatch,
+      deleteWithinMs: 100,
     });
     expect(await r.relayOnce()).toBe(3);
-    expect(await unpublished()).toBe(3);
-    await until(async () => (await unpublished()) === 0, 'rows marked published');
+    expect(await remaining()).toBe(3);
+    await until(async () => (await remaining()) === 0, 'published rows deleted');
     // Nothing left: no row is read again.
     expect(await r.readBatch()).toEqual([]);
   });
 
-  it('publishes again what a relay published but died before its marks committed', async () => {
+  it('publishes again what a relay published but died before its deletes committed', async () => {
     await setup();
     const seen = await consumeOnce();
     const ids = await record(6, ['u1', 'u2']);
-    // Relay A hands its marks to a group commit that never comes: the process died.
+    // Relay A hands its deletes to a group commit that never comes: the process died.
     const a = relay('worker-a', 300, 10, {
-      markWithNextBatch: () => new Promise(() => undefined),
+      deleteWithNextBatch: () => new Promise(() => undefined),
     });
     expect(await a.relayOnce()).toBe(6);
-    expect(await unpublished()).toBe(6);
+    expect(await remaining()).toBe(6);
     const b = relay('worker-b', 300);
     b.start();
     cleanups.push(() => b.stop());
-    await until(async () => (await unpublished()) === 0, 'rows marked by the next relay');
+    await until(async () => (await remaining()) === 0, 'rows deleted by the next relay');
     await waitFor(() => seen.applied.length >= 6, 'every event applied');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(new Set(seen.applied)).toEqual(new Set(ids));
     expect(seen.applied).toHaveLength(6);
     expect(seen.deliveries).toBe(brokerKind === 'nats' ? 6 : 12);
+  });
+
+  it('counts failed tries on the head of the outbox, which goes once the broker takes it', async () => {
+    await setup();
+    const seen = await consumeOnce();
+    const ids = await record(4, ['u1']);
+    let refusing = true;
+    const r = new OutboxRelay({
+      db: storage.db,
+      publisher: {
+        publish: async (topic, events) => {
+          if (refusing) throw new Error('broker refuses');
+          await broker.publish(topic, events);
+        },
+        resilientPublish: () => Promise.reject(new Error('not used')),
+      },
+      lease: new RelayLease({
+        db: storage.db,
+        name: 'outbox',
+        owner: 'w1',
+        ttlMs: 10_000,
+        clock: Date.now,
+      }),
+      clock: Date.now,
+      logger,
+      batchSize: 3,
+      pollIntervalMs: 20,
+      retryDelayMs: 20,
+    });
+    r.start();
+    cleanups.push(() => r.stop());
+    const attempts = async () =>
+      (
+        await storage.db.selectFrom('outboxEvents').select('attempts').orderBy('position').execute()
+      ).map((row) => row.attempts);
+    await until(async () => ((await attempts())[0] ?? 0) >= 2, 'failed tries counted');
+    // The head batch (three rows) counts them; the row behind it was not tried.
+    const counted = await attempts();
+    expect(counted.slice(0, 3).every((n) => n >= 2)).toBe(true);
+    expect(counted[3]).toBe(0);
+    refusing = false;
+    await until(async () => (await remaining()) === 0, 'published rows deleted');
+    await waitFor(() => seen.applied.length >= 4, 'every event applied');
+    expect(new Set(seen.applied)).toEqual(new Set(ids));
   });
 
   it('lets one of several relays publish at a time, keeping the order per key', async () => {

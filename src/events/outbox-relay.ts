@@ -37,42 +37,50 @@ export interface OutboxRelayDeps {
   /** Pause after a failed batch before the next try. */
   retryDelayMs: number;
   /**
-   * Where published rows are marked: in the next group commit of this process's
-   * sends, which then costs no commit of its own. Without it the relay marks each
+   * Where published rows are deleted: in the next group commit of this process's
+   * sends, which then costs no commit of its own. Without it the relay deletes each
    * batch itself, in a statement (a commit) of its own.
    */
-  markWithNextBatch?: WithNextBatch;
-  /** How long marks wait for a group commit to ride before they commit alone. */
-  markWithinMs?: number;
+  deleteWithNextBatch?: WithNextBatch;
+  /** How long deletes wait for a group commit to ride before they commit alone. */
+  deleteWithinMs?: number;
 }
 
-/** The hot read of the relay, past the rows it is marking (position > ?). */
+/**
+ * The hot read of the relay: the oldest rows past those it is deleting (position > ?),
+ * on the primary key. Every row in the table is unpublished or published and about to
+ * go, so the outbox needs no other index (migration 0016).
+ */
 const READ_BATCH = new Precompiled<OutboxRow>(
   `select id, position, partition_key, envelope from outbox_events
-   where published_at is null and position > ? order by position limit ?`,
+   where position > ? order by position limit ?`,
 );
 
 /**
  * Publishes the transactional outbox to the broker: oldest first, a batch at a
- * time, each event keyed by its partition key. Rows are marked published only
- * after the broker confirmed the whole batch, so a relay that dies between
- * publishing and marking loses nothing: the next one publishes those rows again
- * (NATS drops the repeats by msgID; consumers skip ids they already applied).
- * Only the holder of the lease publishes, which keeps the order per key with
- * many worker processes.
+ * time, each event keyed by its partition key. Rows are deleted only after the
+ * broker confirmed the whole batch, so a relay that dies between publishing and
+ * deleting loses nothing: the next one publishes those rows again (NATS drops the
+ * repeats by msgID; consumers skip ids they already applied). Only the holder of
+ * the lease publishes, which keeps the order per key with many worker processes.
  *
- * With `markWithNextBatch` the marks ride the next group commit (usually a few
+ * Published rows are deleted rather than marked and pruned later: the table then
+ * holds only what is still to publish, and the relay reads it on the primary key
+ * alone. Every message stored writes an outbox row, so each index the table does
+ * not need is a tree less that each send's commit writes (issue 14).
+ *
+ * With `deleteWithNextBatch` the deletes ride the next group commit (usually a few
  * milliseconds later under load) instead of costing a commit each; meanwhile the
- * relay reads on past the rows it is marking. The window in which a crash
- * republishes rows grows by that wait (at most `markWithinMs`).
+ * relay reads on past the rows it is deleting. The window in which a crash
+ * republishes rows grows by that wait (at most `deleteWithinMs`).
  */
 export class OutboxRelay {
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
-  /** Positions published and handed over to be marked, not marked yet. */
-  private readonly marking = new Set<number>();
-  /** The marks handed over, until each committed (or fell back). */
+  /** Positions published and handed over to be deleted, not deleted yet. */
+  private readonly deleting = new Set<number>();
+  /** The deletes handed over, until each committed (or fell back). */
   private readonly handedOver = new Set<Promise<void>>();
 
   constructor(private readonly deps: OutboxRelayDeps) {}
@@ -87,7 +95,7 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  /** Stops after the batch in progress, waits for its marks and gives the lease up. */
+  /** Stops after the batch in progress, waits for its deletes and gives the lease up. */
   async stop(): Promise<void> {
     this.stopping.abort();
     this.wake?.();
@@ -97,8 +105,8 @@ export class OutboxRelay {
   }
 
   /**
-   * One round: takes the lease, publishes up to one batch and marks it (or hands
-   * the marks over). Returns how many events were relayed (0 when idle or not the
+   * One round: takes the lease, publishes up to one batch and deletes it (or hands
+   * the deletes over). Returns how many events were relayed (0 when idle or not the
    * lease holder).
    */
   async relayOnce(): Promise<number> {
@@ -106,15 +114,15 @@ export class OutboxRelay {
     const rows = await this.readBatch();
     if (rows.length === 0) return 0;
     await this.publishBatch(rows);
-    if (this.deps.markWithNextBatch) this.handOver(rows, this.deps.markWithNextBatch);
-    else await this.markPublished(rows);
+    if (this.deps.deleteWithNextBatch) this.handOver(rows, this.deps.deleteWithNextBatch);
+    else await this.deletePublished(rows);
     return rows.length;
   }
 
-  /** The oldest unpublished rows in insert order, past those being marked. */
+  /** The oldest rows in insert order, past those being deleted. */
   async readBatch(): Promise<OutboxRow[]> {
     let after = 0;
-    for (const position of this.marking) after = Math.max(after, position);
+    for (const position of this.deleting) after = Math.max(after, position);
     const rows = await READ_BATCH.execute(this.deps.db, [after, this.deps.batchSize]);
     // PostgreSQL and MySQL may hand BIGINT positions back as strings.
     return rows.rows.map((row) => ({ ...row, position: Number(row.position) }));
@@ -131,26 +139,15 @@ export class OutboxRelay {
     );
   }
 
-  /** Marks published rows in a statement (a commit) of its own. */
-  async markPublished(rows: readonly OutboxRow[]): Promise<void> {
-    await this.mark(this.deps.db, rows);
+  /** Deletes published rows in a statement (a commit) of its own. */
+  async deletePublished(rows: readonly OutboxRow[]): Promise<void> {
+    await this.delete(this.deps.db, rows);
     this.deps.metrics?.relayed.inc(rows.length);
   }
 
-  /** Deletes published rows older than `before` (epoch ms). */
-  async prune(before: number): Promise<number> {
-    const result = await this.deps.db
-      .deleteFrom('outboxEvents')
-      .where('publishedAt', 'is not', null)
-      .where('publishedAt', '<', before)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
-
-  private async mark(db: Kysely<Database>, rows: readonly OutboxRow[]): Promise<void> {
+  private async delete(db: Kysely<Database>, rows: readonly OutboxRow[]): Promise<void> {
     await db
-      .updateTable('outboxEvents')
-      .set({ publishedAt: this.deps.clock() })
+      .deleteFrom('outboxEvents')
       .where(
         'position',
         'in',
@@ -160,26 +157,28 @@ export class OutboxRelay {
   }
 
   /**
-   * Hands the marks of published rows to the next group commit. Should that fail,
-   * the relay marks them itself; should that fail too, the rows are published again
-   * (at least once, as after a crash).
+   * Hands the deletes of published rows to the next group commit. Should that fail,
+   * the relay deletes them itself; should that fail too, the rows are published
+   * again (at least once, as after a crash).
    */
   private handOver(rows: readonly OutboxRow[], withNextBatch: WithNextBatch): void {
-    for (const row of rows) this.marking.add(row.position);
-    const marked = withNextBatch(
-      (trx) => this.mark(trx, rows),
-      this.deps.markWithinMs ?? DEFAULT_MARK_WITHIN_MS,
+    for (const row of rows) this.deleting.add(row.position);
+    const deleted = withNextBatch(
+      (trx) => this.delete(trx, rows),
+      this.deps.deleteWithinMs ?? DEFAULT_DELETE_WITHIN_MS,
     )
       .then(
         () => this.deps.metrics?.relayed.inc(rows.length),
-        () => this.markPublished(rows),
+        () => this.deletePublished(rows),
       )
-      .catch((err: unknown) => this.deps.logger.warn({ err }, 'outbox marks failed; rows go again'))
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err }, 'deleting published outbox rows failed; rows go again'),
+      )
       .finally(() => {
-        for (const row of rows) this.marking.delete(row.position);
-        this.handedOver.delete(marked);
+        for (const row of rows) this.deleting.delete(row.position);
+        this.handedOver.delete(deleted);
       });
-    this.handedOver.add(marked);
+    this.handedOver.add(deleted);
   }
 
   private async loop(): Promise<void> {
@@ -223,5 +222,5 @@ export class OutboxRelay {
   }
 }
 
-/** How long marks wait for a group commit by default: short, so a crash republishes little. */
-const DEFAULT_MARK_WITHIN_MS = 50;
+/** How long deletes wait for a group commit by default: short, so a crash republishes little. */
+const DEFAULT_DELETE_WITHIN_MS = 50;

@@ -119,11 +119,8 @@ describe.runIf(BUSES.length > 0).each(BUSES)(
     async function relayed(): Promise<void> {
       const deadline = Date.now() + 10_000;
       for (;;) {
-        const pending = await a.app.storage.db
-          .selectFrom('outboxEvents')
-          .select('id')
-          .where('publishedAt', 'is', null)
-          .execute();
+        // The relay deletes each row once the broker confirmed it.
+        const pending = await a.app.storage.db.selectFrom('outboxEvents').select('id').execute();
         if (pending.length === 0) return;
         if (Date.now() > deadline) throw new Error(`${pending.length} outbox events unpublished`);
         await new Promise((r) => setTimeout(r, 20));

@@ -1,5 +1,4 @@
 import { expect } from 'vitest';
-import type { App } from '../../src/app/create-app.js';
 import type { RegisteredUser } from './factories.js';
 
 /** Makes two users friends over HTTP: a asks, b accepts. */
@@ -28,27 +27,6 @@ export async function joinGroup(user: RegisteredUser, groupId: string): Promise<
   const res = await user.client.post('/v1/social/group/putIn', { groupId, joinSource: 2 });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   expect(res.body.data.joined).toBe(true);
-}
-
-export interface StoredEvent {
-  type: string;
-  partitionKey: string;
-  payload: Record<string, unknown>;
-}
-
-/** Outbox rows of the given types, in insert order, with their payloads parsed. */
-export async function outboxEvents(app: App, ...types: string[]): Promise<StoredEvent[]> {
-  let query = app.storage.db
-    .selectFrom('outboxEvents')
-    .select(['type', 'partitionKey', 'envelope'])
-    .orderBy('position');
-  if (types.length > 0) query = query.where('type', 'in', types);
-  const rows = await query.execute();
-  return rows.map((r) => ({
-    type: r.type,
-    partitionKey: r.partitionKey,
-    payload: (JSON.parse(r.envelope) as { payload: Record<string, unknown> }).payload,
-  }));
 }
 
 /** Creates an open group owned by `owner` with `members` joined; returns its id. */

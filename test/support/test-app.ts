@@ -18,6 +18,7 @@ import {
   type StorageKind,
 } from './backends.js';
 import { HttpClient } from './http-client.js';
+import { recordPublishedEvents } from './published-events.js';
 
 export interface TestAppOptions {
   storage?: StorageKind;
@@ -101,6 +102,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     clock: options.clock,
     logDestination: options.logDestination,
   });
+  await recordPublishedEvents(app);
   const { url, metricsUrl } = await app.start();
   return {
     app,

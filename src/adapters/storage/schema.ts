@@ -20,7 +20,7 @@ export interface UsersTable {
 }
 
 export interface OutboxEventsTable {
-  /** Event id (also the consumers' de-duplication key). */
+  /** Event id (also the consumers' de-duplication key); unique by making, not by index. */
   id: string;
   /** Insert order; the relay publishes in this order. */
   position: Generated<number>;
@@ -31,7 +31,9 @@ export interface OutboxEventsTable {
   /** JSON of the whole EventMessage envelope. */
   envelope: string;
   createdAt: number;
+  /** Always null: the relay deletes published rows (migration 0016); kept for the inserts. */
   publishedAt: number | null;
+  /** Failed relay tries while this row was in the head batch. */
   attempts: number;
 }
 

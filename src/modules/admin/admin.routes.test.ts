@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import type { HttpClient } from '../../../test/support/http-client.js';
-import { befriend, createGroupWith, outboxEvents } from '../../../test/support/social.js';
+import { befriend, createGroupWith } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { until } from '../../../test/support/wait.js';
 import { WsClient } from '../../../test/support/ws-client.js';
@@ -197,7 +198,7 @@ describe.each(STORAGES)('admin API on %s', (storage) => {
       expect((await admin.put(`/v1/admin/users/${user.id}`, { status: 'active' })).status).toBe(
         200,
       );
-      const events = (await outboxEvents(t.app, 'user-disabled', 'user-enabled')).filter(
+      const events = (await publishedEvents(t.app, 'user-disabled', 'user-enabled')).filter(
         (e) => e.partitionKey === user.id,
       );
       expect(events.map((e) => [e.type, e.payload])).toEqual([

@@ -12,6 +12,7 @@ import {
   type ReceivedPush,
 } from '../../../test/support/fake-push-service.js';
 import { fetchMetrics } from '../../../test/support/metrics.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { until } from '../../../test/support/wait.js';
@@ -166,15 +167,10 @@ describe.each(variants)(
       await phone.close();
 
       // The broker delivers the event again: the notification is not sent twice.
-      const [event] = await t.app.storage.db
-        .selectFrom('outboxEvents')
-        .select('envelope')
-        .where('type', '=', 'message-sent')
-        .where('envelope', 'like', `%${sent.msgId}%`)
-        .execute();
-      await t.app.broker.publish('domain', [
-        { event: JSON.parse(event!.envelope), key: sent.conversationId },
-      ]);
+      const [event] = (await publishedEvents(t.app, 'message-sent')).filter(
+        (e) => e.payload.msgId === sent.msgId,
+      );
+      await t.app.broker.publish('domain', [{ event: event!.event, key: sent.conversationId }]);
       await settled(a, carol);
       expect(at(browser)).toHaveLength(1);
       // No per-message de-duplication row for this consumer (processed_events).

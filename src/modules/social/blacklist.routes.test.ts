@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { befriend, createGroupWith, outboxEvents } from '../../../test/support/social.js';
+import { befriend, createGroupWith } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { WsClient } from '../../../test/support/ws-client.js';
 
@@ -57,7 +58,7 @@ describe.each(STORAGES)('block list and friend remarks on %s', (storage) => {
       expect.objectContaining({ userId: carol.id }),
     ]);
 
-    const events = (await outboxEvents(t.app, 'blacklist-added', 'blacklist-removed')).filter(
+    const events = (await publishedEvents(t.app, 'blacklist-added', 'blacklist-removed')).filter(
       (e) => e.partitionKey === alice.id,
     );
     expect(events.map((e) => [e.type, e.payload])).toEqual([

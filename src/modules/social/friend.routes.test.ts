@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { befriend, outboxEvents } from '../../../test/support/social.js';
+import { befriend } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { pairKey } from './social.entity.js';
 
@@ -31,7 +32,7 @@ describe.each(STORAGES)('friends API on %s', (storage) => {
       )
       .execute();
   const pairEvents = async (a: string, b: string) =>
-    (await outboxEvents(t.app)).filter((e) => e.partitionKey === pairKey(a, b));
+    (await publishedEvents(t.app)).filter((e) => e.partitionKey === pairKey(a, b));
 
   it('requests, lists, accepts, lists friends with profile, deletes both directions', async () => {
     const alice = await createUser(t.client, { nickname: 'alice', avatar: 'https://a/1.png' });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { createGroup, joinGroup, outboxEvents } from '../../../test/support/social.js';
+import { createGroup, joinGroup } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 
 describe.each(STORAGES)('group administration on %s', (storage) => {
@@ -44,7 +45,7 @@ describe.each(STORAGES)('group administration on %s', (storage) => {
     );
   };
   const groupEvents = async (groupId: string, ...types: string[]) =>
-    (await outboxEvents(t.app, ...types)).filter((e) => e.partitionKey === groupId);
+    (await publishedEvents(t.app, ...types)).filter((e) => e.partitionKey === groupId);
   const expectError = (
     res: { status: number; body: { code: number } },
     status: number,

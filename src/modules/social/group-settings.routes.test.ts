@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { createGroup, outboxEvents } from '../../../test/support/social.js';
+import { createGroup } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { WsClient, type Frame } from '../../../test/support/ws-client.js';
 
@@ -120,7 +121,7 @@ describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => 
       isVerify: true,
     });
     expect((await notices(m1, groupId)).filter((n) => n.type === 'group.updated')).toHaveLength(1);
-    const updated = (await outboxEvents(t.app, 'group-updated')).filter(
+    const updated = (await publishedEvents(t.app, 'group-updated')).filter(
       (e) => e.partitionKey === groupId,
     );
     expect(updated.map((e) => e.payload)).toEqual([

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { createGroup, joinGroup, outboxEvents } from '../../../test/support/social.js';
+import { createGroup, joinGroup } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 
 const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
@@ -30,7 +31,7 @@ describe.each(STORAGES)('groups API on %s', (storage) => {
     return (res.body.data.list as Array<{ userId: string }>).map((m) => m.userId);
   };
   const groupEvents = async (groupId: string) =>
-    (await outboxEvents(t.app)).filter((e) => e.partitionKey === groupId);
+    (await publishedEvents(t.app)).filter((e) => e.partitionKey === groupId);
 
   it('creates a group with its creator as member and lists it under my groups', async () => {
     const owner = await createUser(t.client, { nickname: 'owner', avatar: 'o.png' });

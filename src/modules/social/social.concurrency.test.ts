@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { createGroup, outboxEvents } from '../../../test/support/social.js';
+import { createGroup } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { pairKey } from './social.entity.js';
 
@@ -42,7 +43,7 @@ describe.each(STORAGES)('social concurrency on %s', (storage) => {
       .where('pairKey', '=', pairKey(a, b))
       .execute();
   const eventsOf = async (key: string, type: string) =>
-    (await outboxEvents(t.app, type)).filter((e) => e.partitionKey === key);
+    (await publishedEvents(t.app, type)).filter((e) => e.partitionKey === key);
   const members = (groupId: string) =>
     db().selectFrom('groupMembers').select('userId').where('groupId', '=', groupId).execute();
   const memberCount = async (groupId: string) =>

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import {
-  befriend,
-  createGroup,
-  createGroupWith,
-  outboxEvents,
-} from '../../../test/support/social.js';
+import { befriend, createGroup, createGroupWith } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { WsClient } from '../../../test/support/ws-client.js';
 
@@ -75,7 +71,7 @@ describe.each(STORAGES)('account life cycle on %s', (storage) => {
       const latest = again.body.data.token as string;
       expect((await t.client.get('/v1/user/user', { token: latest })).status).toBe(200);
 
-      const events = (await outboxEvents(t.app, 'user-password_changed')).filter(
+      const events = (await publishedEvents(t.app, 'user-password_changed')).filter(
         (e) => e.partitionKey === alice.id,
       );
       expect(events.map((e) => e.payload)).toEqual([
@@ -212,11 +208,11 @@ describe.each(STORAGES)('account life cycle on %s', (storage) => {
       const reborn = await createUser(t.client, { phone: alice.phone });
       expect(reborn.id).not.toBe(alice.id);
 
-      const events = (await outboxEvents(t.app, 'user-deleted')).filter(
+      const events = (await publishedEvents(t.app, 'user-deleted')).filter(
         (e) => e.partitionKey === alice.id,
       );
       expect(events.map((e) => e.payload)).toEqual([{ userId: alice.id }]);
-      const transferred = (await outboxEvents(t.app, 'group-owner_transferred')).filter(
+      const transferred = (await publishedEvents(t.app, 'group-owner_transferred')).filter(
         (e) => e.payload.fromUid === alice.id,
       );
       expect(transferred.map((e) => [e.payload.groupId, e.payload.toUid])).toEqual(

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook.js';
-import { outboxEvents } from '../../../test/support/social.js';
+import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { until } from '../../../test/support/wait.js';
 import { WsClient } from '../../../test/support/ws-client.js';
@@ -107,7 +107,7 @@ describe.each(STORAGES)('password reset by code on %s', (storage) => {
     // Single use: the same code again is refused, the password stays.
     expectError(await reset(alice.phone, code, 'another-secret-22'), 400, 200013);
     expect((await login('brand-new-secret-1')).status).toBe(200);
-    const events = (await outboxEvents(t.app, 'user-password_changed')).filter(
+    const events = (await publishedEvents(t.app, 'user-password_changed')).filter(
       (e) => e.partitionKey === alice.id,
     );
     expect(events.map((e) => e.payload.how)).toEqual(['reset']);
