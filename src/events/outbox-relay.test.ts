@@ -153,12 +153,14 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     cleanups.push(() => b.stop());
     await waitFor(() => seen.applied.length >= 25, 'every event applied');
     await until(async () => (await remaining()) === 0, 'published rows deleted');
+    // NATS drops the re-published batch by msgID; the others deliver it again.
+    const deliveries = brokerKind === 'nats' ? 25 : 35;
+    await waitFor(() => seen.deliveries >= deliveries, 'every delivery handled');
     await new Promise((r) => setTimeout(r, 200));
     // Each event was applied exactly once although the first batch went out twice.
     expect(seen.applied).toHaveLength(25);
     expect(new Set(seen.applied)).toEqual(new Set(ids));
-    // NATS drops the re-published batch by msgID; the others deliver it again.
-    expect(seen.deliveries).toBe(brokerKind === 'nats' ? 25 : 35);
+    expect(seen.deliveries).toBe(deliveries);
   });
 
   it('deletes published rows in the next group commit, not in a commit of their own', async () => {
@@ -221,10 +223,13 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     cleanups.push(() => b.stop());
     await until(async () => (await remaining()) === 0, 'rows deleted by the next relay');
     await waitFor(() => seen.applied.length >= 6, 'every event applied');
+    // Handled one at a time, each through the store: wait for them all, then for strays.
+    const deliveries = brokerKind === 'nats' ? 6 : 12;
+    await waitFor(() => seen.deliveries >= deliveries, 'every delivery handled');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(new Set(seen.applied)).toEqual(new Set(ids));
     expect(seen.applied).toHaveLength(6);
-    expect(seen.deliveries).toBe(brokerKind === 'nats' ? 6 : 12);
+    expect(seen.deliveries).toBe(deliveries);
   });
 
   it('counts failed tries on the head of the outbox, which goes once the broker takes it', async () => {
