@@ -19,7 +19,6 @@ import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg';
 import type { Database as Schema } from '../../src/adapters/storage/schema.js';
 import { ConversationRepository } from '../../src/modules/im/conversation.repository.js';
-import { ChatType } from '../../src/modules/im/im.entity.js';
 import { GroupRepository } from '../../src/modules/social/group.repository.js';
 import { JoinSource, RoleLevel } from '../../src/modules/social/social.entity.js';
 
@@ -73,21 +72,7 @@ export async function addMembersInBulk(
       }
       await groups.addToMemberCount(trx, groupId, added);
       // As ConversationService.addGroupMember: they read from the current seq onward.
-      await conversations.ensureConversation(trx, groupId, ChatType.group, now);
-      const joinSeq = await conversations.maxSeq(groupId, trx);
-      for (let i = 0; i < memberIds.length; i += BATCH) {
-        await conversations.ensureMembers(
-          trx,
-          memberIds.slice(i, i + BATCH).map((userId) => ({
-            conversationId: groupId,
-            userId,
-            chatType: ChatType.group,
-            targetId: groupId,
-            joinSeq,
-          })),
-          now,
-        );
-      }
+      await conversations.joinGroup(trx, groupId, memberIds, now, BATCH);
     });
   } finally {
     await db.destroy();

@@ -103,6 +103,8 @@ export const ConfigSchema = strict({
       schema: Type.String({ pattern: '^[a-z_][a-z0-9_]*$' }),
       poolSize: PositiveInt,
       connectTimeoutMs: PositiveInt,
+      /** A query unanswered this long fails and its connection is dropped; 0: no limit. */
+      queryTimeoutMs: Type.Integer({ minimum: 0 }),
     }),
     /** MySQL 8 or MariaDB 10.11+; the database named in the URL holds the tables. */
     mysql: strict({

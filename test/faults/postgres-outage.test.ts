@@ -1,7 +1,8 @@
 /**
  * PostgreSQL going away and coming back, through a TCP proxy this test owns
  * (the shared server is never touched): every open connection is cut, then new
- * ones are reset for a while. Real processes from the CLI, all-in-one and split
+ * ones are reset for a while; or the proxy stops forwarding without closing
+ * anything (a hung host), which only the query timeout ends. Real processes from the CLI, all-in-one and split
  * into api / two gateways / worker. They must stay up, answer 503 / 100004 (not
  * 500, not a hang) during the outage, and serve again by themselves afterwards,
  * with nothing acknowledged lost and the worker's relay and consumers resumed.
@@ -50,7 +51,7 @@ const connect = async (node: Node, user: RegisteredUser) => {
 };
 
 /** The fault and its checks, the same for every layout. Returns what was measured. */
-async function outage(layout: Layout, proxy: TcpProxy) {
+async function outage(layout: Layout, proxy: TcpProxy, fault: 'block' | 'freeze' = 'block') {
   const client = new HttpClient(layout.api.url);
   const [alice, bob] = [await createUser(client), await createUser(client)];
   await befriend(alice, bob);
@@ -70,8 +71,10 @@ async function outage(layout: Layout, proxy: TcpProxy) {
     'serving after a cut',
   );
 
-  // The outage: every connection cut, new ones reset.
-  proxy.block();
+  // The outage: every connection cut and new ones reset (block), or nothing answers
+  // and nothing closes (freeze: a hung host; only the query timeout ends a query).
+  if (fault === 'freeze') proxy.freeze();
+  else proxy.block();
   const blockedAt = Date.now();
   const answers: Array<{ status: number; code: number; ms: number }> = [];
   while (Date.now() - blockedAt < OUTAGE_MS) {
@@ -145,7 +148,7 @@ async function outage(layout: Layout, proxy: TcpProxy) {
     slowestAnswerMs: Math.max(...answers.map((x) => x.ms)),
     recoveredMs,
   };
-  console.log(`[fault] postgres outage: ${JSON.stringify(figures)}`);
+  console.log(`[fault] postgres outage (${fault}): ${JSON.stringify(figures)}`);
   return figures;
 }
 
@@ -168,6 +171,35 @@ describe.runIf(TEST_DATABASE_URL)('PostgreSQL outage', () => {
       cleanups.push(() => node.stop());
       await node.start();
       await outage({ api: node, gatewayA: node, gatewayB: node, all: [node] }, proxy);
+    },
+    LONG,
+  );
+
+  it(
+    'a PostgreSQL that stops answering without closing: 503 / 100004 within the query timeout, then recovery',
+    async () => {
+      const proxy = await proxyToPostgres();
+      const schema = uniqueName('pgfreeze').toLowerCase();
+      const node = await Node.create('all-in-one', 'api,gateway,worker', {
+        EASY_CHAT_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        EC_STORAGE__DRIVER: 'postgres',
+        DATABASE_URL: proxy.url(TEST_DATABASE_URL!),
+        EC_STORAGE__POSTGRES__SCHEMA: schema,
+        EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000',
+        EC_STORAGE__POSTGRES__QUERY_TIMEOUT_MS: '2000',
+      });
+      cleanups.push(() => dropSchema(schema));
+      cleanups.push(() => node.stop());
+      await node.start();
+      const figures = await outage(
+        { api: node, gatewayA: node, gatewayB: node, all: [node] },
+        proxy,
+        'freeze',
+      );
+      // Every answer came within the bound: nothing waited on the frozen connections.
+      expect(figures.slowestAnswerMs).toBeLessThan(ANSWER_BOUND_MS);
     },
     LONG,
   );

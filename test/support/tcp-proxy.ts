@@ -3,11 +3,16 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 /**
  * A TCP proxy a test puts between the app and a server (PostgreSQL, Redis) to
  * inject network faults without touching the shared server: `cut()` drops every
- * open connection, `block()` also resets every new one until `restore()`.
+ * open connection, `block()` also resets every new one until `restore()`,
+ * `freeze()` stops forwarding without closing anything (a host that hangs, a
+ * network that drops packets) until `restore()`.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  /** Each direction of each connection: bytes read from `from` are written to `to`. */
+  private readonly flows = new Set<{ from: Socket; to: Socket }>();
   private blocked = false;
+  private frozen = false;
   /** Connections accepted since start (a client that reconnects shows up here). */
   accepted = 0;
 
@@ -45,8 +50,21 @@ export class TcpProxy {
     this.cut();
   }
 
+  /** Stops forwarding in both directions; connections stay open, new ones are accepted. */
+  freeze(): void {
+    this.frozen = true;
+    for (const { from, to } of this.flows) {
+      from.unpipe(to);
+      from.pause();
+    }
+  }
+
+  /** Ends block() and freeze(): what was held back is forwarded. */
   restore(): void {
     this.blocked = false;
+    if (!this.frozen) return;
+    this.frozen = false;
+    for (const { from, to } of this.flows) from.pipe(to);
   }
 
   async close(): Promise<void> {
@@ -65,13 +83,17 @@ export class TcpProxy {
       [client, upstream],
       [upstream, client],
     ] as const) {
+      const flow = { from: a, to: b };
       this.sockets.add(a);
+      this.flows.add(flow);
       a.on('error', () => b.destroy());
       a.on('close', () => {
         this.sockets.delete(a);
+        this.flows.delete(flow);
         b.destroy();
       });
-      a.pipe(b);
+      if (this.frozen) a.pause();
+      else a.pipe(b);
     }
   }
 }

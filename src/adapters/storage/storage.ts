@@ -89,32 +89,19 @@ export function openStorage(
         const { url, connectTimeoutMs } = config.storage.mysql;
         await ensureMysqlDatabase(url, connectTimeoutMs);
       }
-      const migrator = new Migrator({
-        db,
-        provider: new StaticMigrationProvider(migrations, dialect),
-        // Modules add migrations independently; one that sorts before an applied one
-        // (merged later) still runs instead of stopping start-up.
-        allowUnorderedMigrations: true,
-        // Kysely looks for its bookkeeping tables in every schema unless told which.
-        ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
-      });
-      const pending = (await migrator.getMigrations()).filter((m) => !m.executedAt);
-      if (pending.length > 0) report?.({ phase: 'pending', names: pending.map((m) => m.name) });
-      const started = Date.now();
-      for (let attempt = 1; ; attempt += 1) {
-        const { error, results } = await migrator.migrateToLatest();
-        if (!error) {
-          const applied = (results ?? []).map((r) => r.migrationName);
-          if (applied.length > 0) {
-            report?.({ phase: 'applied', names: applied, ms: Date.now() - started });
-          }
-          return;
-        }
-        // Kysely's introspection scans every schema of the database; one dropped
-        // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
-        if (attempt < 10 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
-        const failed = results?.find((r) => r.status === 'Error');
-        throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+      // Migrations may run long (an index built over a big table): on PostgreSQL
+      // they get a pool of their own without the query timeout.
+      const migrationDb =
+        dialect === 'postgres'
+          ? new Kysely<Database>({
+              dialect: postgresDialect(config, onError, { queryTimeoutMs: 0 }),
+              plugins,
+            })
+          : db;
+      try {
+        await migrateWith(migrationDb, report);
+      } finally {
+        if (migrationDb !== db) await migrationDb.destroy();
       }
     },
     async ping() {
@@ -125,6 +112,39 @@ export function openStorage(
       await db.destroy();
     },
   };
+
+  async function migrateWith(
+    db: Db,
+    report: ((progress: MigrationProgress) => void) | undefined,
+  ): Promise<void> {
+    const migrator = new Migrator({
+      db,
+      provider: new StaticMigrationProvider(migrations, dialect),
+      // Modules add migrations independently; one that sorts before an applied one
+      // (merged later) still runs instead of stopping start-up.
+      allowUnorderedMigrations: true,
+      // Kysely looks for its bookkeeping tables in every schema unless told which.
+      ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
+    });
+    const pending = (await migrator.getMigrations()).filter((m) => !m.executedAt);
+    if (pending.length > 0) report?.({ phase: 'pending', names: pending.map((m) => m.name) });
+    const started = Date.now();
+    for (let attempt = 1; ; attempt += 1) {
+      const { error, results } = await migrator.migrateToLatest();
+      if (!error) {
+        const applied = (results ?? []).map((r) => r.migrationName);
+        if (applied.length > 0) {
+          report?.({ phase: 'applied', names: applied, ms: Date.now() - started });
+        }
+        return;
+      }
+      // Kysely's introspection scans every schema of the database; one dropped
+      // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
+      if (attempt < 10 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+    }
+  }
 }
 
 /**
@@ -212,14 +232,26 @@ function tuneConnection(client: pg.PoolClient): void {
   };
 }
 
-function postgresDialect(config: Config, onError: (err: Error) => void): PostgresDialect {
+function postgresDialect(
+  config: Config,
+  onError: (err: Error) => void,
+  overrides: { queryTimeoutMs?: number } = {},
+): PostgresDialect {
   const { url, poolSize, schema, connectTimeoutMs } = config.storage.postgres;
+  const queryTimeoutMs = overrides.queryTimeoutMs ?? config.storage.postgres.queryTimeoutMs;
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectTimeoutMs,
-    // TCP keepalive finds a peer that vanished without closing (host down, cable cut).
+    // TCP keepalive finds a peer that vanished without closing (host down, cable cut),
+    // but only after the system's keepalive time (two hours on Linux by default).
     keepAlive: true,
+    // A server that stops answering without closing (a frozen host, a network that
+    // drops packets) would hold every query on the connection, and with group commit
+    // every send of the batch, until then. A query unanswered this long fails (503)
+    // and its connection is destroyed (in pipeline mode all queries on it fail with
+    // it); the pool opens a new one. 0: no limit.
+    ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
     // Queries made together are sent together and answered in order (group commit
     // sends a batch's statements at once); one at a time, it behaves as without.
     pipeline: true,

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import { ConversationRepository } from '../../modules/im/conversation.repository.js';
-import { ChatType } from '../../modules/im/im.entity.js';
 import { AddSource, JoinSource, RoleLevel } from '../../modules/social/social.entity.js';
 import { GO_TABLES, type GoSource, type GoTable, type GoTables } from './go-source.js';
 import {
@@ -485,26 +484,18 @@ async function joinGroupConversations(
   const conversations = new ConversationRepository(db);
   for (const groupId of groupIds) {
     await db.transaction().execute(async (trx) => {
-      await conversations.ensureConversation(trx, groupId, ChatType.group, now);
-      const joinSeq = await conversations.maxSeq(groupId, trx);
       const members = await trx
         .selectFrom('groupMembers')
         .select('userId')
         .where('groupId', '=', groupId)
         .execute();
-      for (const batch of chunks(members, batchSize)) {
-        await conversations.ensureMembers(
-          trx,
-          batch.map(({ userId }) => ({
-            conversationId: groupId,
-            userId,
-            chatType: ChatType.group,
-            targetId: groupId,
-            joinSeq,
-          })),
-          now,
-        );
-      }
+      await conversations.joinGroup(
+        trx,
+        groupId,
+        members.map((m) => m.userId),
+        now,
+        batchSize,
+      );
     });
   }
 }

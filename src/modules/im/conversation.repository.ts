@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
-import { MessageType, type ChatType } from './im.entity.js';
+import { ChatType, MessageType } from './im.entity.js';
 
 export interface MemberRow extends Pick<
   ConversationMembersTable,
@@ -239,6 +239,36 @@ export class ConversationRepository {
       })
       .execute();
     await bumpIfChanged(results);
+  }
+
+  /**
+   * Makes `userIds` members of a group's conversation, creating the conversation if
+   * it is new. They join at its current seq: they read what is sent from now on.
+   * Existing members keep their place. Multi-row inserts of `batchSize` rows keep
+   * under every engine's parameter limit.
+   */
+  async joinGroup(
+    trx: Kysely<Database>,
+    groupId: string,
+    userIds: readonly string[],
+    now: number,
+    batchSize = 500,
+  ): Promise<void> {
+    await this.ensureConversation(trx, groupId, ChatType.group, now);
+    const joinSeq = await this.maxSeq(groupId, trx);
+    for (let i = 0; i < userIds.length; i += batchSize) {
+      await this.ensureMembers(
+        trx,
+        userIds.slice(i, i + batchSize).map((userId) => ({
+          conversationId: groupId,
+          userId,
+          chatType: ChatType.group,
+          targetId: groupId,
+          joinSeq,
+        })),
+        now,
+      );
+    }
   }
 
   /** The conversation's members version (undefined: no such conversation). */

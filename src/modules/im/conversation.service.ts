@@ -258,15 +258,7 @@ export class ConversationService {
    * member gets the group conversation, reading from the current seq onward.
    */
   async addGroupMember(trx: Kysely<Database>, groupId: string, userId: string): Promise<void> {
-    const { conversations, clock } = this.deps;
-    const now = clock();
-    await conversations.ensureConversation(trx, groupId, ChatType.group, now);
-    const joinSeq = await conversations.maxSeq(groupId, trx);
-    await conversations.ensureMembers(
-      trx,
-      [{ conversationId: groupId, userId, chatType: ChatType.group, targetId: groupId, joinSeq }],
-      now,
-    );
+    await this.deps.conversations.joinGroup(trx, groupId, [userId], this.deps.clock());
   }
 
   /** Called inside the social module's transaction when someone leaves or is removed. */
