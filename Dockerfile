@@ -30,5 +30,6 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/cli.js"]
+# Node flags: src/cli/node-flags.ts (V8 reads them only at start).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/cli.js"]
 CMD ["start"]

@@ -1,6 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 import { existsSync } from 'node:fs';
 import { parseCommandLine } from './cli/args.js';
+import { missingNodeFlags } from './cli/node-flags.js';
 import { describeListenError } from './cli/start-errors.js';
 import type { Config, Role } from './config/config.schema.js';
 import { ConfigError } from './config/config-error.js';
@@ -32,6 +33,14 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ file: invocation.config, overrides: roles ? { roles } : undefined });
   loadedConfig = config;
   const app = await createApp(config);
+  const missing = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) {
+    // Started some other way than `npm start`, the image or the bin (src/cli/node-flags.ts).
+    app.logger.warn(
+      { missing },
+      'started without the node flags easy-chat is meant to run with: the p99 latency will be higher',
+    );
+  }
 
   // A promise nobody awaited must not take every socket of this process down with it.
   process.on('unhandledRejection', (err) => {

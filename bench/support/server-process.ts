@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +25,28 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * The node flags of a checkout's `npm start` (`node --flag dist/cli.js start`), so a
+ * server runs as that version ships: an earlier commit measured side by side runs
+ * with its own flags (none before src/cli/node-flags.ts).
+ */
+export function startScriptNodeFlags(checkout: string): string[] {
+  try {
+    const { scripts } = JSON.parse(readFileSync(join(checkout, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    const flags = /\bnode((?:\s+--\S+)*)\s+dist\/cli\.js\b/.exec(scripts?.start ?? '')?.[1];
+    return flags?.split(/\s+/).filter(Boolean) ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Starts the built CLI (dist/cli.js) in its own process on a loopback port, so the
  * load generator and the server do not share an event loop. With
  * BENCH_SERVER_FROM_SOURCE=1 (the smoke tests) or no build, src/cli.ts runs under tsx;
- * BENCH_SERVER_NODE_ARGS adds node flags (--cpu-prof).
+ * with the node flags of the checkout's `npm start`; BENCH_SERVER_NODE_ARGS adds more
+ * (--cpu-prof).
  */
 export async function startServer(
   env: Record<string, string>,
@@ -41,7 +59,10 @@ export async function startServer(
     process.env.BENCH_SERVER_FROM_SOURCE === '1' || !existsSync(join(checkout, 'dist/cli.js'));
   const entry = fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [
+    ...startScriptNodeFlags(checkout),
+    ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const dataDir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...args], {
     cwd: checkout,

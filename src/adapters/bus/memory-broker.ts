@@ -69,7 +69,6 @@ export class MemoryBroker implements Broker {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly logger: BusLogger;
   private readonly formats: WireFormats;
-  private readonly items = new WeakMap<InboundDelivery, Item>();
   private closed = false;
 
   constructor(private readonly options: MemoryBrokerOptions) {
@@ -290,10 +289,8 @@ export class MemoryBroker implements Broker {
   private flush(queue: QueueState): void {
     while (queue.pending.length > 0) {
       if (queue.ordered && (queue.inFlight > 0 || queue.consumers.length === 0)) return;
-      const candidates = queue.ordered ? queue.consumers.slice(0, 1) : queue.consumers;
-      const live = candidates.filter((c) => c.hasCapacity);
-      if (live.length === 0) return;
-      const runner = live[queue.nextConsumer++ % live.length]!;
+      const runner = this.nextRunner(queue);
+      if (!runner) return;
       const item = queue.pending.shift()!;
       let event: EventMessage;
       try {
@@ -306,46 +303,88 @@ export class MemoryBroker implements Broker {
         continue;
       }
       queue.inFlight += 1;
-      runner.push(this.inbound(queue, item, event));
+      runner.push(new MemoryDelivery(this, queue, item, event));
     }
   }
 
-  private inbound(queue: QueueState, item: Item, event: EventMessage): InboundDelivery {
-    const settled = () => {
-      queue.inFlight -= 1;
-      this.flush(queue);
-    };
-    const delivery: InboundDelivery = {
-      event,
-      key: item.key || event.id,
-      topic: item.topic,
-      attempt: item.attempt,
-      ack: settled,
-      retry: (delayMs) => {
-        // An ordered queue keeps its slot and retries this event before any other.
-        if (!queue.ordered) queue.inFlight -= 1;
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          const next = { ...item, attempt: item.attempt + 1 };
-          if (queue.ordered) {
-            queue.pending.unshift(next);
-            settled();
-          } else {
-            this.enqueue(queue, next);
-          }
-        }, delayMs);
-        this.timers.add(timer);
-      },
-      deadLetter: (reason) => {
-        queue.deadLetters.push({ item, reason });
-        settled();
-      },
-    };
-    this.items.set(delivery, item);
-    return delivery;
+  /**
+   * The consumer the next item goes to: round-robin over those with room (only the
+   * oldest on an ordered queue). Counted in place, not filtered into a new array: this
+   * runs for every delivery of every event.
+   */
+  private nextRunner(queue: QueueState): DeliveryRunner | undefined {
+    const candidates = queue.ordered ? Math.min(1, queue.consumers.length) : queue.consumers.length;
+    let live = 0;
+    for (let i = 0; i < candidates; i += 1) if (queue.consumers[i]!.hasCapacity) live += 1;
+    if (live === 0) return undefined;
+    let pick = queue.nextConsumer++ % live;
+    for (let i = 0; i < candidates; i += 1) {
+      const consumer = queue.consumers[i]!;
+      if (consumer.hasCapacity && pick-- === 0) return consumer;
+    }
+    return undefined;
+  }
+
+  /** A delivery's way out of flight: a slot of its queue frees up. */
+  settled(queue: QueueState): void {
+    queue.inFlight -= 1;
+    this.flush(queue);
+  }
+
+  /** Puts an item back after `delayMs` (a delivery's retry). */
+  retryLater(queue: QueueState, item: Item, delayMs: number): void {
+    // An ordered queue keeps its slot and retries this event before any other.
+    if (!queue.ordered) queue.inFlight -= 1;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const next = { ...item, attempt: item.attempt + 1 };
+      if (queue.ordered) {
+        queue.pending.unshift(next);
+        this.settled(queue);
+      } else {
+        this.enqueue(queue, next);
+      }
+    }, delayMs);
+    this.timers.add(timer);
   }
 
   private itemOf(d: InboundDelivery): Item {
-    return this.items.get(d)!;
+    return (d as MemoryDelivery).item;
+  }
+}
+
+/**
+ * One event handed to a consumer. A class rather than an object of closures (and a
+ * WeakMap from it back to its item): one allocation per delivery on the path of every
+ * message, and no weak entry for the GC to trace.
+ */
+class MemoryDelivery implements InboundDelivery {
+  readonly key: string;
+  readonly topic: string;
+  readonly attempt: number;
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    private readonly queue: QueueState,
+    /** The queue's item this delivery is of (handed back when its consumer stops). */
+    readonly item: Item,
+    readonly event: EventMessage,
+  ) {
+    this.key = item.key || event.id;
+    this.topic = item.topic;
+    this.attempt = item.attempt;
+  }
+
+  ack(): void {
+    this.broker.settled(this.queue);
+  }
+
+  retry(delayMs: number): void {
+    this.broker.retryLater(this.queue, this.item, delayMs);
+  }
+
+  deadLetter(reason: string): void {
+    this.queue.deadLetters.push({ item: this.item, reason });
+    this.broker.settled(this.queue);
   }
 }
