@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { isUniqueViolation } from './storage-errors.js';
-import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import {
+  CamelCasePlugin,
+  Kysely,
+  PostgresDialect,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type Dialect,
+} from 'kysely';
 import { isStorageUnavailable } from './storage-errors.js';
 import { GroupCommitter, PipelinedGroupCommitter } from './group-commit.js';
 import type { Database } from './schema.js';
@@ -244,9 +253,11 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     await storage?.close();
     await cleanup?.();
   });
+  let config: ReturnType<typeof testConfig>['config'] | undefined;
   const open = async () => {
     const made = testConfig({ storage: 'postgres' });
     cleanup = made.cleanup;
+    config = made.config;
     storage = openStorage(made.config, MIGRATIONS);
     await storage.migrate();
     return storage;
@@ -290,6 +301,43 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     expect(new Set(txids).size).toBe(1);
     expect(most).toBe(5);
     expect(await ids(s)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+  });
+
+  it("sends BEGIN and the units' first statements without waiting for BEGIN's answer", async () => {
+    const s = await open();
+    // The same database through a driver that logs when each query is sent and answered.
+    const log: string[] = [];
+    const { url, schema } = config!.storage.postgres;
+    const pool = new pg.Pool({
+      connectionString: url,
+      options: `-c search_path=${schema}`,
+      pipeline: true,
+    });
+    const dialect = new PostgresDialect({ pool });
+    const logging: Dialect = {
+      createAdapter: () => dialect.createAdapter(),
+      createIntrospector: (db) => dialect.createIntrospector(db),
+      createQueryCompiler: () => dialect.createQueryCompiler(),
+      createDriver: () => loggingDriver(dialect.createDriver(), log),
+    };
+    const db = new Kysely<Database>({ dialect: logging, plugins: [new CamelCasePlugin()] });
+    try {
+      const committer = new PipelinedGroupCommitter(db);
+      await Promise.all(['a', 'b'].map((id) => committer.run((trx) => insertUser(trx, id, id))));
+      expect(log).toEqual([
+        'sent begin',
+        'sent insert',
+        'sent insert',
+        'answered begin',
+        'answered insert',
+        'answered insert',
+        'sent commit',
+        'answered commit',
+      ]);
+      expect(await ids(s)).toEqual(['a', 'b']);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('runs every unit of a failed batch again alone: the failing one fails, the others commit', async () => {
@@ -343,3 +391,36 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     expect(await ids(s)).toEqual(['after']);
   });
 });
+
+/** `driver`, logging the first word of each query as it is sent and as it is answered. */
+function loggingDriver(driver: Driver, log: string[]): Driver {
+  const logged = (connection: DatabaseConnection): DatabaseConnection => ({
+    executeQuery: async (query) => {
+      const verb = query.sql.trim().split(/\s/, 1)[0]!.toLowerCase();
+      log.push(`sent ${verb}`);
+      try {
+        return await connection.executeQuery(query);
+      } finally {
+        log.push(`answered ${verb}`);
+      }
+    },
+    streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+  });
+  const wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  const originals = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  return {
+    init: () => driver.init(),
+    destroy: () => driver.destroy(),
+    acquireConnection: async () => {
+      const connection = await driver.acquireConnection();
+      const mine = wrapped.get(connection) ?? logged(connection);
+      wrapped.set(connection, mine);
+      originals.set(mine, connection);
+      return mine;
+    },
+    beginTransaction: (c, settings) => driver.beginTransaction(originals.get(c)!, settings),
+    commitTransaction: (c) => driver.commitTransaction(originals.get(c)!),
+    rollbackTransaction: (c) => driver.rollbackTransaction(originals.get(c)!),
+    releaseConnection: (c) => driver.releaseConnection(originals.get(c)!),
+  };
+}

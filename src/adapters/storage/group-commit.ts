@@ -1,11 +1,11 @@
-import type { CompiledQuery } from 'kysely';
 import {
+  CompiledQuery,
   Kysely,
   type ConnectionProvider,
-  type ControlledTransaction,
   type DatabaseConnection,
   type Dialect,
   type Driver,
+  type QueryExecutor,
 } from 'kysely';
 import type { Dialect as SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
@@ -129,23 +129,15 @@ export abstract class GroupCommit {
   }
 
   private async commitBatch(batch: Job[]): Promise<void> {
-    let trx: ControlledTransaction<Database> | undefined;
     let together: Together;
     try {
-      trx = await this.db.startTransaction().execute();
-      together = await this.runTogether(trx, batch);
+      together = await this.inTransaction(batch);
       if (!together.failed) {
-        await trx.commit().execute();
         together.settled.forEach((o, i) => batch[i]!.resolve((o as { value: unknown }).value));
         return;
       }
-      await trx.rollback().execute();
     } catch (err) {
       // BEGIN, COMMIT or ROLLBACK failed: the connection is gone (or COMMIT refused).
-      await trx
-        ?.rollback()
-        .execute()
-        .catch(() => undefined);
       for (const job of batch) job.reject(err);
       return;
     }
@@ -164,8 +156,12 @@ export abstract class GroupCommit {
     }
   }
 
-  /** Runs the units of a batch in the shared transaction `trx`. */
-  protected abstract runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together>;
+  /**
+   * Runs the units of a batch in one transaction, committed when nothing failed and
+   * rolled back otherwise. Throws (having rolled back what it could) when BEGIN,
+   * COMMIT or ROLLBACK failed.
+   */
+  protected abstract inTransaction(batch: Job[]): Promise<Together>;
 }
 
 /**
@@ -176,7 +172,22 @@ export abstract class GroupCommit {
  * statement's error and goes on is fine here.
  */
 export class GroupCommitter extends GroupCommit {
-  protected async runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
+  protected async inTransaction(batch: Job[]): Promise<Together> {
+    const trx = await this.db.startTransaction().execute();
+    try {
+      const together = await this.runInTurn(trx, batch);
+      await (together.failed ? trx.rollback() : trx.commit()).execute();
+      return together;
+    } catch (err) {
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async runInTurn(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
     const settled: Together['settled'] = [];
     for (const job of batch) {
       try {
@@ -198,20 +209,64 @@ export class GroupCommitter extends GroupCommit {
  * costs about as many round trips as one send, and one commit (one WAL flush).
  * PostgreSQL aborts the whole transaction at the first failing statement, so a
  * statement that failed fails the batch even if its unit caught the error.
+ *
+ * BEGIN is not a round trip of its own either: it is sent and the units' first
+ * statements follow it at once, answered in order behind it. BEGIN fails only when
+ * the connection does, and then so does everything sent after it, so the units never
+ * run outside the transaction while their batch is acknowledged; if it ever failed
+ * alone, the batch is failed (503) like any batch whose BEGIN failed, and a statement
+ * that slipped through in autocommit is a stored, unacknowledged message that the
+ * client's retry finds by its idempotency key.
  */
 export class PipelinedGroupCommitter extends GroupCommit {
-  protected async runTogether(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
-    let statementFailed = false;
-    let failure: unknown;
-    const shared = await unserialized(trx, (err) => {
-      if (!statementFailed) failure = err;
-      statementFailed = true;
+  protected inTransaction(batch: Job[]): Promise<Together> {
+    const executor = this.db.getExecutor();
+    return executor.provideConnection(async (connection) => {
+      // Settled at once, so a failed BEGIN is no unhandled rejection while units run.
+      const begun = connection.executeQuery(BEGIN).then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
+      let together: Together;
+      try {
+        together = await runTogether(executor, connection, batch);
+      } catch (err) {
+        await connection.executeQuery(ROLLBACK).catch(() => undefined);
+        throw err;
+      }
+      const beginFailed = await begun;
+      if (beginFailed) {
+        await connection.executeQuery(ROLLBACK).catch(() => undefined);
+        throw beginFailed.err;
+      }
+      // COMMIT of a transaction a statement aborted answers ROLLBACK, no error; the
+      // batch is known failed here anyway and goes to ROLLBACK.
+      await connection.executeQuery(together.failed ? ROLLBACK : COMMIT);
+      return together;
     });
-    const settled = await Promise.allSettled(batch.map(async (job) => job.work(shared)));
-    const rejected = settled.find((o) => o.status === 'rejected');
-    if (statementFailed) return { settled, failed: true, failure };
-    return { settled, failed: rejected !== undefined, failure: rejected?.reason };
   }
+}
+
+const BEGIN = CompiledQuery.raw('begin');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
+
+/** Runs every unit of the batch at once on `connection` (see unserialized). */
+async function runTogether(
+  executor: QueryExecutor,
+  connection: DatabaseConnection,
+  batch: Job[],
+): Promise<Together> {
+  let statementFailed = false;
+  let failure: unknown;
+  const shared = unserialized(executor, connection, (err) => {
+    if (!statementFailed) failure = err;
+    statementFailed = true;
+  });
+  const settled = await Promise.allSettled(batch.map(async (job) => job.work(shared)));
+  const rejected = settled.find((o) => o.status === 'rejected');
+  if (statementFailed) return { settled, failed: true, failure };
+  return { settled, failed: rejected !== undefined, failure: rejected?.reason };
 }
 
 /**
@@ -221,12 +276,11 @@ export class PipelinedGroupCommitter extends GroupCommit {
  * as it is made, and pg's pipeline mode answers them in order. `onError` hears every
  * statement that failed, even one whose unit caught the error.
  */
-async function unserialized(
-  trx: Kysely<Database>,
+function unserialized(
+  executor: QueryExecutor,
+  connection: DatabaseConnection,
   onError: (err: unknown) => void,
-): Promise<Kysely<Database>> {
-  const executor = trx.getExecutor();
-  const connection = await executor.provideConnection(async (c) => c);
+): Kysely<Database> {
   const tracked: DatabaseConnection = {
     executeQuery: <R>(query: CompiledQuery) =>
       connection.executeQuery<R>(query).catch((err: unknown) => {

@@ -29,6 +29,9 @@ class FakeDirectory {
   }
 }
 
+/** Lets every promise chain already under way finish (a background read). */
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 let ids = 0;
 function event(type: string, payload: Record<string, unknown>): EventMessage {
   ids += 1;
@@ -42,13 +45,15 @@ function event(type: string, payload: Record<string, unknown>): EventMessage {
   };
 }
 
-function setup(options: { maxEntries?: number; ttlMs?: number } = {}) {
+function setup(options: { maxEntries?: number; ttlMs?: number; random?: () => number } = {}) {
   let now = 1_000;
   const source = new FakeDirectory();
   const cache = new SocialAccessCache(source, {
     maxEntries: options.maxEntries ?? 100,
     ttlMs: options.ttlMs ?? 30_000,
     clock: () => now,
+    // Due at 90% of the TTL unless a test says otherwise.
+    random: options.random ?? (() => 1),
   });
   return { source, cache, advance: (ms: number) => (now += ms) };
 }
@@ -56,6 +61,20 @@ function setup(options: { maxEntries?: number; ttlMs?: number } = {}) {
 const member = { roleLevel: 3, mutedUntil: 0, groupMuted: false };
 
 describe('AnswerCache', () => {
+  it('spreads when answers stored together fall due over the second half of the TTL', () => {
+    const draws = [0, 0.5, 0.75];
+    const cache = new AnswerCache<number>({
+      maxEntries: 10,
+      ttlMs: 1_000,
+      clock: () => 0,
+      random: () => draws.shift()!,
+    });
+    for (const key of ['a', 'b', 'c']) cache.set(key, 1);
+    const due = ['a', 'b', 'c'].map((key) => cache.lookup(key)!.refreshAt);
+    expect(due).toEqual([500, 700, 800]);
+    expect(cache.lookup('a')!.expiresAt).toBe(1_000);
+  });
+
   it('evicts the least recently used entry beyond maxEntries', () => {
     const cache = new AnswerCache<number>({ maxEntries: 2, ttlMs: 1_000, clock: () => 0 });
     cache.set('a', 1);
@@ -76,7 +95,7 @@ describe('AnswerCache', () => {
       clock: () => now,
     });
     cache.set('none', undefined);
-    expect(cache.lookup('none')).toEqual({ value: undefined, expiresAt: 100 });
+    expect(cache.lookup('none')).toMatchObject({ value: undefined, expiresAt: 100 });
     now = 100;
     expect(cache.lookup('none')).toBeUndefined();
     expect(cache.size).toBe(0);
@@ -107,12 +126,54 @@ describe('SocialAccessCache', () => {
   it('reads again after the TTL', async () => {
     const { source, cache, advance } = setup({ ttlMs: 1_000 });
     await cache.isBlocked('b', 'a');
-    advance(999);
+    advance(899);
+    await cache.isBlocked('b', 'a');
+    expect(source.reads).toBe(1);
+    advance(101);
+    source.blocks.add('b:a');
+    expect(await cache.isBlocked('b', 'a')).toBe(true);
+    expect(source.reads).toBe(2);
+  });
+
+  it('reads an answer in use again in the background once due, once at a time', async () => {
+    const { source, cache, advance } = setup({ ttlMs: 1_000, random: () => 0 });
+    expect(await cache.isBlocked('b', 'a')).toBe(false);
+    advance(499);
     await cache.isBlocked('b', 'a');
     expect(source.reads).toBe(1);
     advance(1);
+    source.blocks.add('b:a');
+    let release!: () => void;
+    source.gate = new Promise<void>((resolve) => (release = resolve));
+    // Due: the send gets the answer held, without waiting, while it is read again.
+    expect(await cache.isBlocked('b', 'a')).toBe(false);
+    expect(await cache.isBlocked('b', 'a')).toBe(false);
+    expect(source.reads).toBe(2);
+    release();
+    await settled();
+    expect(await cache.isBlocked('b', 'a')).toBe(true);
+    expect(source.reads).toBe(2);
+    // Refreshed at 500: held until 1,500, due again at 1,000.
+    advance(499);
     await cache.isBlocked('b', 'a');
     expect(source.reads).toBe(2);
+  });
+
+  it('does not keep a background read that a change overtook', async () => {
+    const { source, cache, advance } = setup({ ttlMs: 1_000, random: () => 0 });
+    await cache.isBlocked('b', 'a');
+    advance(500);
+    let release!: () => void;
+    source.gate = new Promise<void>((resolve) => (release = resolve));
+    expect(await cache.isBlocked('b', 'a')).toBe(false);
+    // The block commits while the refresh (which read "not blocked") is in flight.
+    source.blocks.add('b:a');
+    cache.changed(event('blacklist-added', { userId: 'b', blockedUid: 'a' }));
+    release();
+    await settled();
+    source.gate = undefined;
+    expect(await cache.isBlocked('b', 'a')).toBe(true);
+    expect(source.reads).toBe(3);
   });
 
   it('drops the answers a committed event changes, in both directions of a friendship', async () => {

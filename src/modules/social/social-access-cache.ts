@@ -16,6 +16,8 @@ export interface SocialAccessCacheOptions {
   /** Longest an answer is used: the bound on staleness when invalidations were lost. */
   ttlMs: number;
   clock: Clock;
+  /** A number in [0, 1) (tests pin it): where an answer's refresh falls (AnswerCache). */
+  random?: () => number;
 }
 
 /** The domain events that change a cached answer; the live subscription asks for these. */
@@ -72,12 +74,20 @@ const userScope = (userId: string) => `u\n${userId}`;
  * kept (`generation`), so an answer read before a commit is never stored after
  * the event that made it wrong. A pin expires after `ttlMs`, so a rolled-back
  * change costs its key that long of database reads, never a wrong answer.
+ *
+ * An answer in use is read again in the background once it falls due (at a random
+ * point in the second half of its TTL, AnswerCache), while sends go on using it: a
+ * busy pair's sends never wait for the database, and the answers of every pair,
+ * stored together at start, are not all read again in the same moment. A refreshed
+ * answer is kept under the same rules as any read, and none is used past its TTL.
  */
 export class SocialAccessCache {
   private readonly answers: AnswerCache<unknown>;
   /** Scope → ids of the recorded, not yet seen committed, events pinning it, with their expiry. */
   private readonly pins = new Map<string, Map<string, number>>();
   private generation = 0;
+  /** Keys being read again in the background (one read each at a time). */
+  private readonly refreshing = new Set<string>();
 
   constructor(
     private readonly source: Pick<SocialDirectory, 'areFriends' | 'isBlocked' | 'postState'>,
@@ -168,7 +178,24 @@ export class SocialAccessCache {
     widerB: string,
   ): Promise<V> {
     const hit = this.answers.lookup(key);
-    if (hit) return hit.value as V;
+    if (!hit) return this.load(key, load, widerA, widerB);
+    if (hit.refreshAt <= this.options.clock() && !this.refreshing.has(key)) {
+      this.refreshing.add(key);
+      // A failed refresh leaves the answer to expire; the send after that reads it.
+      void this.load(key, load, widerA, widerB)
+        .catch(() => undefined)
+        .finally(() => this.refreshing.delete(key));
+    }
+    return hit.value as V;
+  }
+
+  /** The source's answer, kept unless something dropped or pinned it meanwhile (read). */
+  private async load<V>(
+    key: string,
+    load: () => Promise<V>,
+    widerA: string,
+    widerB: string,
+  ): Promise<V> {
     const generation = this.generation;
     const value = await load();
     if (
