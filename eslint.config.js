@@ -93,4 +93,18 @@ export default tseslint.config(
     rules: { 'local/layers': ['error', { srcDir: `${import.meta.dirname}/src` }] },
   },
   { files: ['eslint.config.js', 'eslint-rules/*.js'], ...tseslint.configs.disableTypeChecked },
+  // Probes preloaded into benchmark servers (node --require): plain CommonJS.
+  {
+    files: ['bench/support/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', process: 'readonly', setInterval: 'readonly' },
+    },
+    rules: {
+      ...tseslint.configs.disableTypeChecked.rules,
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
 );
