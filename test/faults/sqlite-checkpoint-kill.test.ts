@@ -92,8 +92,10 @@ describe('SQLite with background WAL checkpoints, killed mid-stream', () => {
       await until(() => acked() >= 240, 'messages before the kill', 60_000);
       first.child.kill('SIGKILL');
       // The WAL restarted all along: without, it would hold every page written since
-      // start-up (about 1,700 pages of 4 KiB: migrations and 240 messages at least).
-      expect(statSync(join(dataDir, 'easy-chat.db-wal')).size).toBeLessThan(2 * 1024 * 1024);
+      // start-up (about 1,700 pages of 4 KiB, 7 MB: migrations and 240 messages at
+      // least). Under load the worker's restarts come late and the file (which keeps
+      // its largest extent) reached 3.1 MB in a run at load average 10: 4 MB leaves room.
+      expect(statSync(join(dataDir, 'easy-chat.db-wal')).size).toBeLessThan(4 * 1024 * 1024);
       await Promise.all(streams.map((s) => s.stop()));
       await Promise.all(sockets.map((s) => s.close().catch(() => undefined)));
 
