@@ -44,6 +44,29 @@ async function proxyToPostgres(): Promise<TcpProxy> {
   return proxy;
 }
 
+/** An all-in-one process on PostgreSQL through `proxy`, in a schema of its own. */
+async function startAllInOne(
+  proxy: TcpProxy,
+  schemaPrefix: string,
+  env: Record<string, string> = {},
+): Promise<Node> {
+  const schema = uniqueName(schemaPrefix).toLowerCase();
+  const node = await Node.create('all-in-one', 'api,gateway,worker', {
+    EASY_CHAT_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    EC_STORAGE__DRIVER: 'postgres',
+    DATABASE_URL: proxy.url(TEST_DATABASE_URL!),
+    EC_STORAGE__POSTGRES__SCHEMA: schema,
+    EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  cleanups.push(() => dropSchema(schema));
+  cleanups.push(() => node.stop());
+  await node.start();
+  return node;
+}
+
 const connect = async (node: Node, user: RegisteredUser) => {
   const socket = await (await WsClient.connect(node.url, { token: user.token })).ready();
   sockets.push(socket);
@@ -157,19 +180,7 @@ describe.runIf(TEST_DATABASE_URL)('PostgreSQL outage', () => {
     'the all-in-one process stays up, answers 503 / 100004, and recovers by itself',
     async () => {
       const proxy = await proxyToPostgres();
-      const schema = uniqueName('pgout').toLowerCase();
-      const node = await Node.create('all-in-one', 'api,gateway,worker', {
-        EASY_CHAT_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        EC_STORAGE__DRIVER: 'postgres',
-        DATABASE_URL: proxy.url(TEST_DATABASE_URL!),
-        EC_STORAGE__POSTGRES__SCHEMA: schema,
-        EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000',
-      });
-      cleanups.push(() => dropSchema(schema));
-      cleanups.push(() => node.stop());
-      await node.start();
+      const node = await startAllInOne(proxy, 'pgout');
       await outage({ api: node, gatewayA: node, gatewayB: node, all: [node] }, proxy);
     },
     LONG,
@@ -179,20 +190,9 @@ describe.runIf(TEST_DATABASE_URL)('PostgreSQL outage', () => {
     'a PostgreSQL that stops answering without closing: 503 / 100004 within the query timeout, then recovery',
     async () => {
       const proxy = await proxyToPostgres();
-      const schema = uniqueName('pgfreeze').toLowerCase();
-      const node = await Node.create('all-in-one', 'api,gateway,worker', {
-        EASY_CHAT_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        EC_STORAGE__DRIVER: 'postgres',
-        DATABASE_URL: proxy.url(TEST_DATABASE_URL!),
-        EC_STORAGE__POSTGRES__SCHEMA: schema,
-        EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000',
+      const node = await startAllInOne(proxy, 'pgfreeze', {
         EC_STORAGE__POSTGRES__QUERY_TIMEOUT_MS: '2000',
       });
-      cleanups.push(() => dropSchema(schema));
-      cleanups.push(() => node.stop());
-      await node.start();
       const figures = await outage(
         { api: node, gatewayA: node, gatewayB: node, all: [node] },
         proxy,

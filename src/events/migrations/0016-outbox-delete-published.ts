@@ -64,21 +64,14 @@ async function rebuildOnSqlite(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  // Published rows are gone for good; the indexes come back (the UNIQUE as an index).
-  const partial = db.schema
-    .createIndex('outbox_events_unpublished_idx')
-    .on('outbox_events')
-    .column('position')
-    .where(sql.ref('published_at'), 'is', null);
-  if (dialect === 'mysql') {
-    await db.schema
-      .createIndex('outbox_events_unpublished_idx')
-      .on('outbox_events')
-      .columns(['published_at', 'position'])
-      .execute();
-  } else {
-    await partial.execute();
-  }
+  // Published rows are gone for good; the indexes come back (the UNIQUE as an index),
+  // as 0002 made them: a migration keeps its own copy, so later edits cannot change it.
+  const unpublished = db.schema.createIndex('outbox_events_unpublished_idx').on('outbox_events');
+  await (
+    dialect === 'mysql'
+      ? unpublished.columns(['published_at', 'position'])
+      : unpublished.column('position').where(sql.ref('published_at'), 'is', null)
+  ).execute();
   await db.schema
     .createIndex('outbox_events_id_idx')
     .on('outbox_events')
