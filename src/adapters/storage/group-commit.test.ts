@@ -13,13 +13,18 @@ import {
   type Dialect,
 } from 'kysely';
 import { isStorageUnavailable } from './storage-errors.js';
-import { GroupCommitter, PipelinedGroupCommitter } from './group-commit.js';
+import {
+  groupCommitFor,
+  GroupCommitter,
+  PipelinedGroupCommitter,
+  type GroupCommitOptions,
+} from './group-commit.js';
 import type { Database } from './schema.js';
 import { openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 
 type Committer = GroupCommitter | PipelinedGroupCommitter;
-type Made = new (db: Kysely<Database>, maxBatch?: number) => Committer;
+type Made = new (db: Kysely<Database>, options?: GroupCommitOptions) => Committer;
 const COMMITTERS: Array<readonly [string, (typeof STORAGES)[number], Made]> = [
   ...STORAGES.map((kind) => ['GroupCommitter', kind, GroupCommitter] as const),
   ...(STORAGES.includes('postgres')
@@ -217,7 +222,7 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
 
   it('settles every unit only after the shared commit, in batches of at most maxBatch', async () => {
     const s = await open();
-    const committer = new Made(s.db, 3);
+    const committer = new Made(s.db, { maxBatch: 3 });
     const order: string[] = [];
     const runs = Array.from({ length: 7 }, (_, i) =>
       committer
@@ -363,6 +368,71 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     const txids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(new Set(txids).size).toBe(3);
     expect(await ids(s)).toEqual(['u0', 'u1', 'u2', 'x0', 'x1', 'x2']);
+  });
+
+  it("commits a batch while another waits on a slow commit, when their units' keys differ", async () => {
+    const s = await open();
+    // As the app makes it for PostgreSQL.
+    const committer = groupCommitFor('postgres', s.db)!;
+    const settled: string[] = [];
+    let slowStarted!: () => void;
+    const slowIsIn = new Promise<void>((resolve) => (slowStarted = resolve));
+    const slow = committer.run(async (trx) => {
+      await insertUser(trx, 'slow', 'p1');
+      slowStarted();
+      await sql`select pg_sleep(0.5)`.execute(trx);
+      return txid(trx);
+    }, 'conversation-a');
+    void slow.then(() => settled.push('slow'));
+    await slowIsIn;
+    const quick = await committer.run(async (trx) => {
+      await insertUser(trx, 'quick', 'p2');
+      return txid(trx);
+    }, 'conversation-b');
+    settled.push('quick');
+    // Committed and visible while the slow batch is still open.
+    expect(await ids(s)).toEqual(['quick']);
+    expect(await slow).not.toBe(quick);
+    expect(settled).toEqual(['quick', 'slow']);
+    expect(await ids(s)).toEqual(['quick', 'slow']);
+  });
+
+  it('holds a unit whose key is in flight, and a keyless one, until that batch committed', async () => {
+    const s = await open();
+    const committer = groupCommitFor('postgres', s.db)!;
+    const order: string[] = [];
+    let slowStarted!: () => void;
+    const slowIsIn = new Promise<void>((resolve) => (slowStarted = resolve));
+    const unit = (name: string, key?: string, slow = false) =>
+      committer
+        .run(async (trx) => {
+          order.push(`start ${name}`);
+          if (slow) {
+            slowStarted();
+            await sql`select pg_sleep(0.3)`.execute(trx);
+          }
+          await insertUser(trx, name, name);
+        }, key)
+        .then(() => order.push(`end ${name}`));
+    const runs = [unit('a1', 'a', true)];
+    await slowIsIn;
+    // Same key: waits. Keyless: waits for every batch in flight, and nothing behind
+    // it overtakes it into a batch beside one in flight, even another key.
+    runs.push(unit('a2', 'a'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    runs.push(unit('any'), unit('c1', 'c'));
+    await Promise.all(runs);
+    expect(order).toEqual([
+      'start a1',
+      'end a1',
+      'start a2',
+      'start any',
+      'start c1',
+      'end a2',
+      'end any',
+      'end c1',
+    ]);
+    expect(await ids(s)).toEqual(['a1', 'a2', 'any', 'c1']);
   });
 
   it('fails every unit of a batch whose connection broke, commits none, and goes on', async () => {

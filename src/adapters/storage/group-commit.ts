@@ -9,10 +9,19 @@ import {
 } from 'kysely';
 import type { Dialect as SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
-import { isStorageUnavailable } from './storage-errors.js';
+import { isStorageUnavailable, isTransientConflict } from './storage-errors.js';
 
-/** Runs one unit of work in a transaction (its own, or a shared one). */
-export type TransactionRunner = <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+/**
+ * Runs one unit of work in a transaction (its own, or a shared one). `key` names
+ * what the unit writes that others may write too (a send: its conversation): units
+ * with different keys never lock the same rows, so a group commit may commit them in
+ * batches in flight at the same time; units with the same key keep their order. A
+ * unit without a key may touch anything and is committed with no other batch in flight.
+ */
+export type TransactionRunner = <T>(
+  work: (trx: Kysely<Database>) => Promise<T>,
+  key?: string,
+) => Promise<T>;
 
 /** A transaction per unit of work. */
 export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
@@ -21,18 +30,48 @@ export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
 
 /**
  * The group commit for a store's SQL dialect: SQLite commits one writer at a time,
- * PostgreSQL also shares a batch's round trips. MySQL has none (a transaction per unit).
+ * PostgreSQL also shares a batch's round trips and commits up to
+ * `POSTGRES_BATCHES_IN_FLIGHT` batches at once. MySQL has none (a transaction per unit).
  */
 export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): GroupCommit | undefined {
   if (dialect === 'sqlite') return new GroupCommitter(db);
-  if (dialect === 'postgres') return new PipelinedGroupCommitter(db);
+  if (dialect === 'postgres') {
+    return new PipelinedGroupCommitter(db, {
+      inFlight: POSTGRES_BATCHES_IN_FLIGHT,
+      overlapAfterMs: POSTGRES_OVERLAP_AFTER_MS,
+    });
+  }
   return undefined;
+}
+
+/**
+ * PostgreSQL: how many batches may be in flight at once, each on a connection of its
+ * own (the pool holds 10 by default).
+ */
+export const POSTGRES_BATCHES_IN_FLIGHT = 3;
+/**
+ * PostgreSQL: a further batch starts only once the youngest in flight has been
+ * waiting this long. A quick commit is waited for, so its successor is as large as
+ * with one batch in flight (one commit, one WAL flush for all of it); a slow one no
+ * longer holds up the units that arrive meanwhile for other conversations.
+ */
+export const POSTGRES_OVERLAP_AFTER_MS = 3;
+
+export interface GroupCommitOptions {
+  /** The most units in one batch. */
+  maxBatch?: number;
+  /** The most batches in flight at once (1: one after the other). */
+  inFlight?: number;
+  /** How long the youngest batch in flight is waited for before another starts. */
+  overlapAfterMs?: number;
 }
 
 interface Job {
   work: (trx: Kysely<Database>) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** What the unit writes that others may (TransactionRunner); none: anything. */
+  key?: string | undefined;
 }
 
 /** How the units of a batch went in the shared transaction. */
@@ -45,12 +84,24 @@ interface Together {
   failure?: unknown;
 }
 
+/** The key of the riders (runWithNextBatch): one batch in flight carries them at a time. */
+const RIDERS = Symbol('riders');
+
 /**
  * Group commit: units of work that arrive in the same turn of the event loop (and
  * while a batch is being committed) form the next batch, of at most `maxBatch`
  * units, and share one transaction: one commit (one fsync, one WAL flush) instead of
- * one each. One batch is committed at a time. A unit's promise settles only after
- * COMMIT has returned, so "acknowledged" still means "durably stored".
+ * one each. A unit's promise settles only after COMMIT has returned, so
+ * "acknowledged" still means "durably stored".
+ *
+ * By default one batch is committed at a time. With `inFlight` > 1 a further batch
+ * starts when the youngest in flight has taken `overlapAfterMs` and units are
+ * waiting, up to `inFlight` batches on as many connections. Batches in flight at once
+ * never share a key: a unit whose key is in flight waits for that batch (so a
+ * conversation's units commit in the order they came, and its seq stays dense), and a
+ * unit without a key is committed with no other batch in flight. Units with different
+ * keys must lock no common rows; then two batches in flight never wait for each
+ * other's locks, let alone in opposite orders (no deadlocks).
  *
  * Units share the transaction without savepoints (a savepoint per unit costs two
  * more statements each, a fair part of a message's SQL). A unit still commits or
@@ -58,29 +109,50 @@ interface Together {
  * is run again alone, in a transaction of its own and in the order they came, so
  * it then commits or fails by itself, exactly as without group commit. Units must
  * therefore touch nothing but the database through the handle they are given (they
- * may run twice), and must not rely on seeing each other's writes. If the database
- * is unavailable (connection broken, SQLite busy), nothing is run again: every unit
- * of the batch fails with the storage-unavailable error (503) and nothing was stored.
+ * may run twice), and must not rely on seeing each other's writes. A batch that lost
+ * a deadlock (to a writer outside the group commit) is run again alone the same way.
+ * If the database is unavailable (connection broken, SQLite busy), nothing is run
+ * again: every unit of the batch fails with the storage-unavailable error (503) and
+ * nothing was stored.
  */
 export abstract class GroupCommit {
-  private readonly queue: Job[] = [];
+  private queue: Job[] = [];
   /** Units that ride along with the next batch instead of starting one (runWithNextBatch). */
   private riders: Job[] = [];
   private ridersTimer: NodeJS.Timeout | undefined;
   /** The riders waited long enough: commit them even without a batch to ride. */
   private ridersDue = false;
-  private active = false;
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+  private readonly overlapAfterMs: number;
+  /** Batches in flight. */
+  private inFlight = 0;
+  /** The keys of the batches in flight. */
+  private readonly busy = new Set<string | symbol>();
+  /** A batch with a keyless unit is in flight: nothing else starts. */
+  private exclusive = false;
+  /** When the youngest batch in flight started (performance.now()). */
+  private lastStart = 0;
+  /** A pump is due at the next turn of the event loop. */
+  private pumpScheduled = false;
+  private overlapTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly db: Kysely<Database>,
-    private readonly maxBatch = 100,
-  ) {}
+    options: GroupCommitOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 100;
+    this.maxInFlight = options.inFlight ?? 1;
+    this.overlapAfterMs = options.overlapAfterMs ?? 0;
+  }
 
-  readonly run: TransactionRunner = <T>(work: (trx: Kysely<Database>) => Promise<T>) =>
+  readonly run: TransactionRunner = <T>(
+    work: (trx: Kysely<Database>) => Promise<T>,
+    key?: string,
+  ) =>
     new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      // Let the units queued in this turn of the event loop join the batch.
-      this.kick(true);
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject, key });
+      this.kick();
     });
 
   /**
@@ -88,7 +160,7 @@ export abstract class GroupCommit {
    * its own: for work in no hurry that would otherwise cost a commit (an fsync) by
    * itself, such as the outbox relay marking what it published. If no batch comes
    * within `withinMs`, it is committed alone. It is a unit like any other: it commits
-   * or fails alone, and may run twice.
+   * or fails alone, and may run twice. It must lock no row that keyed units lock.
    */
   readonly runWithNextBatch = <T>(
     work: (trx: Kysely<Database>) => Promise<T>,
@@ -99,33 +171,114 @@ export abstract class GroupCommit {
       this.ridersTimer ??= setTimeout(() => {
         this.ridersTimer = undefined;
         this.ridersDue = true;
-        this.kick(false);
+        this.pump();
       }, withinMs);
     });
 
-  private kick(nextTurn: boolean): void {
-    if (this.active) return;
-    this.active = true;
-    if (nextTurn) setImmediate(() => void this.drain());
-    else void this.drain();
+  /** A unit arrived: start a batch at the next turn, or another beside those in flight. */
+  private kick(): void {
+    if (this.inFlight === 0) {
+      if (this.pumpScheduled) return;
+      this.pumpScheduled = true;
+      // Let the units queued in this turn of the event loop join the batch.
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    } else if (this.inFlight < this.maxInFlight) {
+      // Not before the next turn either, even if the youngest batch is old already.
+      this.pumpIn(this.lastStart + this.overlapAfterMs - performance.now());
+    }
+    // Otherwise a batch that finishes starts the next.
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0 || (this.ridersDue && this.riders.length > 0)) {
-      const batch = this.takeRiders().concat(this.queue.splice(0, this.maxBatch));
-      await this.commitBatch(batch);
+  /** Starts what batches may start now. */
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && !this.exclusive) {
+      if (this.queue.length === 0 && !(this.ridersDue && this.riders.length > 0)) return;
+      if (this.inFlight > 0) {
+        const wait = this.lastStart + this.overlapAfterMs - performance.now();
+        if (wait > 0) return this.pumpIn(wait);
+      }
+      const batch = this.take();
+      if (!batch) return;
+      this.start(batch);
     }
-    this.active = false;
+  }
+
+  private pumpIn(ms: number): void {
+    this.overlapTimer ??= setTimeout(
+      () => {
+        this.overlapTimer = undefined;
+        this.pump();
+      },
+      Math.max(ms, 0),
+    );
+  }
+
+  /**
+   * The next batch: the riders (unless a batch in flight carries some), then the
+   * queued units in order whose key is not in flight. A keyless unit goes only when
+   * nothing is in flight, and then nothing more starts until it has.
+   */
+  private take(): { jobs: Job[]; keys: Array<string | symbol>; exclusive: boolean } | undefined {
+    const jobs: Job[] = [];
+    const keys = new Set<string | symbol>();
+    const rest: Job[] = [];
+    let exclusive = false;
+    let blockedKeyless = false;
+    for (const job of this.queue) {
+      if (jobs.length >= this.maxBatch || blockedKeyless) {
+        rest.push(job);
+      } else if (job.key === undefined) {
+        if (this.inFlight === 0) {
+          exclusive = true;
+          jobs.push(job);
+        } else {
+          // Nothing after it overtakes it into a batch that could meet its rows.
+          blockedKeyless = true;
+          rest.push(job);
+        }
+      } else if (this.busy.has(job.key)) {
+        rest.push(job);
+      } else {
+        keys.add(job.key);
+        jobs.push(job);
+      }
+    }
+    const ridersGo =
+      this.riders.length > 0 &&
+      !this.busy.has(RIDERS) &&
+      (jobs.length > 0 || this.ridersDue);
+    // Nothing more starts until the keyless unit could: it may meet anyone's rows.
+    if (blockedKeyless) this.exclusive = true;
+    if (!ridersGo && jobs.length === 0) return undefined;
+    this.queue = rest;
+    if (!ridersGo) return { jobs, keys: [...keys], exclusive };
+    keys.add(RIDERS);
+    return { jobs: this.takeRiders().concat(jobs), keys: [...keys], exclusive };
   }
 
   private takeRiders(): Job[] {
     const riders = this.riders;
-    if (riders.length === 0) return riders;
     this.riders = [];
     this.ridersDue = false;
     clearTimeout(this.ridersTimer);
     this.ridersTimer = undefined;
     return riders;
+  }
+
+  private start(batch: { jobs: Job[]; keys: Array<string | symbol>; exclusive: boolean }): void {
+    this.inFlight += 1;
+    this.lastStart = performance.now();
+    for (const key of batch.keys) this.busy.add(key);
+    if (batch.exclusive) this.exclusive = true;
+    void this.commitBatch(batch.jobs).finally(() => {
+      this.inFlight -= 1;
+      for (const key of batch.keys) this.busy.delete(key);
+      if (this.inFlight === 0) this.exclusive = false;
+      this.pump();
+    });
   }
 
   private async commitBatch(batch: Job[]): Promise<void> {
@@ -142,15 +295,16 @@ export abstract class GroupCommit {
       return;
     }
     const { settled, failure } = together;
-    if (isStorageUnavailable(failure)) {
+    if (isStorageUnavailable(failure) && !isTransientConflict(failure)) {
       batch.forEach((job, i) => {
         const outcome = settled[i];
         job.reject(outcome?.status === 'rejected' ? outcome.reason : failure);
       });
       return;
     }
-    // Some unit failed (or was aborted by another's failure): each alone, as it would
-    // have run without group commit, one after the other in the order they came.
+    // Some unit failed (or was aborted by another's failure, or the batch lost a
+    // deadlock): each alone, as it would have run without group commit, one after the
+    // other in the order they came.
     for (const job of batch) {
       await this.db.transaction().execute(job.work).then(job.resolve, job.reject);
     }

@@ -234,7 +234,10 @@ export class ChatService {
         });
       }
       return stored;
-    });
+      // Everything a send locks is its conversation's (its row, its members' rows, its
+      // messages) or its own (a new message and outbox row): sends to different
+      // conversations may be committed at the same time (TransactionRunner).
+    }, target.conversationId);
   }
 
   /**
