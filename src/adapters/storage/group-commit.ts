@@ -247,9 +247,7 @@ export abstract class GroupCommit {
       }
     }
     const ridersGo =
-      this.riders.length > 0 &&
-      !this.busy.has(RIDERS) &&
-      (jobs.length > 0 || this.ridersDue);
+      this.riders.length > 0 && !this.busy.has(RIDERS) && (jobs.length > 0 || this.ridersDue);
     // Nothing more starts until the keyless unit could: it may meet anyone's rows.
     if (blockedKeyless) this.exclusive = true;
     if (!ridersGo && jobs.length === 0) return undefined;

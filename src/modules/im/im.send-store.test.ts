@@ -5,12 +5,16 @@ import { newId } from '../../shared/ids.js';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { startTestApp, testConfig, type TestApp } from '../../../test/support/test-app.js';
+import { groupCommitFor } from '../../adapters/storage/group-commit.js';
+import { openStorage, type Storage } from '../../adapters/storage/storage.js';
+import { MIGRATIONS } from '../../catalogue/migrations.js';
+import { sql } from 'kysely';
 import { WsClient } from '../../../test/support/ws-client.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ChatType, singleConversationId } from './im.entity.js';
 import { MessageRepository } from './message.repository.js';
-import { pairSendStore, type PairMessage } from './pair-send.js';
+import { messageSentPayload, pairSendStore, type PairMessage } from './pair-send.js';
 
 /**
  * The single-chat send path (one statement on PostgreSQL, a few elsewhere) keeps
@@ -179,3 +183,180 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
     expect(members.every((m) => m.isShow === 1)).toBe(true);
   });
 });
+
+/**
+ * PostgreSQL's group commit keeps several batches in flight, keyed by conversation
+ * (groupCommitFor): under many conversations sent to at once, with slow units holding
+ * batches open, seqs stay dense, every conversation's messages commit in order, and
+ * no batch fails (no deadlock between batches in flight, no unit run twice).
+ */
+describe.runIf(STORAGES.includes('postgres'))(
+  'sends in batches in flight at once on postgres',
+  () => {
+    let storage: Storage | undefined;
+    let cleanup: (() => Promise<void>) | undefined;
+    afterAll(async () => {
+      await storage?.close();
+      await cleanup?.();
+    });
+
+    it('keeps seqs dense on many conversations under a mixed load, without deadlocks', async () => {
+      const made = testConfig({ storage: 'postgres' });
+      cleanup = made.cleanup;
+      storage = openStorage(made.config, MIGRATIONS);
+      await storage.migrate();
+      const { db } = storage;
+      const committer = groupCommitFor('postgres', db)!;
+      const events = new EventRecorder({
+        clock: Date.now,
+        source: 'test',
+        schemas: DomainEventSchemas,
+      });
+      const conversations = new ConversationRepository(db);
+      const messages = new MessageRepository(db);
+      const pairs = pairSendStore(db, { conversations, messages, events });
+      const users = Array.from({ length: 8 }, () => newId());
+      // Every pair of the 8 users (28 single chats) and 4 groups of all 8.
+      const singles = users.flatMap((a, i) => users.slice(i + 1).map((b) => [a, b] as const));
+      const groups = Array.from({ length: 4 }, () => `g${newId()}`);
+      for (const id of groups) {
+        await conversations.ensureMembers(
+          db,
+          users.map((userId) => ({
+            conversationId: id,
+            userId,
+            chatType: ChatType.group,
+            targetId: id,
+            joinSeq: 0,
+          })),
+          1,
+        );
+      }
+      const ran = new Map<string, number>();
+      const batches = new Map<string, { from: number; to: number }>();
+      const send = (n: number) => {
+        const msgId = newId();
+        const inGroup = n % 5 === 0;
+        const [a, b] = singles[n % singles.length]!;
+        const [sendId, recvId] = n % 2 === 0 ? [a, b] : [b, a];
+        const conversationId = inGroup ? groups[n % groups.length]! : singleConversationId(a, b);
+        const draft: PairMessage = {
+          msgId,
+          conversationId,
+          chatType: inGroup ? ChatType.group : ChatType.single,
+          sendId,
+          recvId: inGroup ? conversationId : recvId,
+          sendTime: n,
+          mType: 0,
+          content: `m${n}`,
+          clientMsgId: `c${n}`,
+          modSeq: 0,
+        };
+        let txid = '';
+        let from = 0;
+        return committer
+          .run(async (trx) => {
+            ran.set(msgId, (ran.get(msgId) ?? 0) + 1);
+            from = performance.now();
+            txid = (await sql<{ id: string }>`select txid_current()::text as id`.execute(trx))
+              .rows[0]!.id;
+            let seq: number;
+            if (inGroup) {
+              seq = await conversations.takeNextSeq(
+                trx,
+                { id: conversationId, chatType: ChatType.group },
+                msgId,
+                n,
+              );
+              await messages.insert(trx, { ...draft, seq });
+              await conversations.showAll(trx, conversationId, n);
+              await events.record(
+                trx,
+                'message-sent',
+                conversationId,
+                messageSentPayload({ ...draft, seq }),
+              );
+            } else {
+              seq = (await pairs.store(trx, draft)).seq;
+            }
+            // Some hold their batch open after taking their seq, as a slow commit would.
+            if (n % 17 === 0) await sql`select pg_sleep(0.05)`.execute(trx);
+            return seq;
+          }, conversationId)
+          .then((seq) => {
+            const batch = batches.get(txid) ?? { from, to: 0 };
+            batches.set(txid, { from: Math.min(batch.from, from), to: performance.now() });
+            return { conversationId, seq, n };
+          });
+      };
+      // 20 waves of 20 sends, 5 ms apart: each wave's batch starts while slow ones are open.
+      const sent: Array<Promise<{ conversationId: string; seq: number; n: number }>> = [];
+      for (let wave = 0; wave < 20; wave += 1) {
+        for (let i = 0; i < 20; i += 1) sent.push(send(wave * 20 + i));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const stored = await Promise.all(sent);
+      // No batch failed: every unit ran once (a deadlock or a failed batch runs them again).
+      expect([...ran.values()].every((runs) => runs === 1)).toBe(true);
+      expect(ran.size).toBe(400);
+      // Batches were in flight at once.
+      const spans = [...batches.values()].sort((x, y) => x.from - y.from);
+      expect(spans.some((span, i) => i > 0 && span.from < spans[i - 1]!.to)).toBe(true);
+      // Per conversation: seqs 1..n, in the order the sends were made.
+      const byConversation = new Map<string, number[]>();
+      for (const { conversationId, seq } of stored.sort((x, y) => x.n - y.n)) {
+        byConversation.set(conversationId, [...(byConversation.get(conversationId) ?? []), seq]);
+      }
+      for (const [conversationId, seqs] of byConversation) {
+        expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+        const rows = await db
+          .selectFrom('messages')
+          .select('seq')
+          .where('conversationId', '=', conversationId)
+          .orderBy('seq')
+          .execute();
+        expect(rows.map((r) => Number(r.seq))).toEqual(seqs);
+        expect((await conversations.counters(conversationId)).maxSeq).toBe(seqs.length);
+      }
+      // An outbox row per message, in the same transactions.
+      const outbox = await db.selectFrom('outboxEvents').select('partitionKey').execute();
+      expect(outbox).toHaveLength(400);
+      // A retry of a stored send (same conversation, same clientMsgId) fails alone and
+      // takes no seq, beside new sends to the same conversations.
+      const [a, b] = singles[0]!;
+      const conversationId = singleConversationId(a, b);
+      const before = (await conversations.counters(conversationId)).maxSeq;
+      const retried = await Promise.allSettled([
+        committer.run(
+          (trx) =>
+            pairs.store(trx, {
+              msgId: newId(),
+              conversationId,
+              chatType: ChatType.single,
+              sendId: a,
+              recvId: b,
+              sendTime: 1,
+              mType: 0,
+              content: 'again',
+              clientMsgId: 'c0',
+              modSeq: 0,
+            }),
+          conversationId,
+        ),
+        // Ten more to the same conversation (n a multiple of 28, not of 5: no group).
+        ...[16, 17, 18, 19, 21, 22, 23, 24, 26, 27].map((k) => send(k * singles.length)),
+      ]);
+      expect(retried[0].status).toBe('rejected');
+      expect(retried.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
+      const rows = await db
+        .selectFrom('messages')
+        .select('seq')
+        .where('conversationId', '=', conversationId)
+        .orderBy('seq')
+        .execute();
+      expect(rows.map((r) => Number(r.seq))).toEqual(
+        Array.from({ length: before + 10 }, (_, i) => i + 1),
+      );
+    });
+  },
+);
