@@ -3,6 +3,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { isUniqueViolation } from './storage-errors.js';
 import pg from 'pg';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import {
   CamelCasePlugin,
   Kysely,
@@ -244,6 +245,79 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
       Array.from({ length: 7 }, (_, i) => `work${i}`),
     );
   });
+
+  it("reads the sockets between two batches (a backlog is no turn of the event loop's own)", async () => {
+    const s = await open();
+    const committer = new Made(s.db, 1);
+    const received: string[] = [];
+    const server = createServer((socket) => socket.on('data', (d) => received.push(d.toString())));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise((resolve) => server.once('connection', resolve));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await Promise.all([accepted, new Promise((resolve) => client.once('connect', resolve))]);
+    try {
+      const seen: string[][] = [];
+      await Promise.all(
+        ['a', 'b', 'c'].map((id) =>
+          committer.run(async (trx) => {
+            seen.push([...received]);
+            await trx.insertInto('users').values(user(id, id)).execute();
+            // Bytes on the loopback are readable at once; the unit holds the loop a while.
+            client.write(id);
+            busy(5);
+          }),
+        ),
+      );
+      // Batches of one unit: each batch saw what its predecessor sent.
+      expect(seen.map((r) => r.join(''))).toEqual(['', 'a', 'ab']);
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) => {
+  let storage: Storage | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await storage?.close();
+    await cleanup?.();
+  });
+
+  it('commits the units it had time for and runs the rest, in order, in the next batches', async () => {
+    const made = testConfig({ storage: kind });
+    cleanup = made.cleanup;
+    storage = openStorage(made.config, MIGRATIONS);
+    await storage.migrate();
+    const s = storage;
+    const committer = new GroupCommitter(s.db, 100, 30);
+    const order: string[] = [];
+    const batches: Array<Kysely<Database>> = [];
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        committer.run(async (trx) => {
+          order.push(`u${i}`);
+          if (!batches.includes(trx)) batches.push(trx);
+          await trx
+            .insertInto('users')
+            .values({ ...USER, id: `u${i}`, phone: `p${i}` })
+            .execute();
+          busy(20);
+          if (i === 4) throw new Error('unit 4 fails');
+          return batches.indexOf(trx);
+        }),
+      ),
+    );
+    // 20 ms a unit, 30 ms a batch: two units a batch. Unit 4 failed its batch (unit 5
+    // was not run in it), so both ran again alone, each in a transaction of its own.
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual([
+      0, 0, 1, 1, 'failed', 4,
+    ]);
+    expect(order).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u4', 'u5']);
+    const rows = await s.db.selectFrom('users').select('id').orderBy('id').execute();
+    expect(rows.map((r) => r.id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u5']);
+  });
 });
 
 describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgres', () => {
@@ -423,4 +497,22 @@ function loggingDriver(driver: Driver, log: string[]): Driver {
     rollbackTransaction: (c) => driver.rollbackTransaction(originals.get(c)!),
     releaseConnection: (c) => driver.releaseConnection(originals.get(c)!),
   };
+}
+
+const USER = {
+  nickname: 'n',
+  passwordHash: 'h',
+  sex: 0,
+  avatar: '',
+  status: 0,
+  createdAt: 1,
+  updatedAt: 1,
+};
+
+/** Holds the event loop for `ms`, as a unit's synchronous SQL and JavaScript do. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spinning
+  }
 }
