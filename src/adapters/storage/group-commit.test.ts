@@ -3,7 +3,10 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { isUniqueViolation } from './storage-errors.js';
 import pg from 'pg';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CamelCasePlugin,
   Kysely,
@@ -251,9 +254,11 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
     const committer = new Made(s.db, 1);
     const received: string[] = [];
     const server = createServer((socket) => socket.on('data', (d) => received.push(d.toString())));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // A Unix socket: bytes written are in the peer's receive queue when write returns.
+    const path = join(mkdtempSync(join(tmpdir(), 'gc-io-')), 's');
+    await new Promise<void>((resolve) => server.listen(path, resolve));
     const accepted = new Promise((resolve) => server.once('connection', resolve));
-    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const client = connect(path);
     await Promise.all([accepted, new Promise((resolve) => client.once('connect', resolve))]);
     try {
       const seen: string[][] = [];
@@ -262,7 +267,7 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
           committer.run(async (trx) => {
             seen.push([...received]);
             await trx.insertInto('users').values(user(id, id)).execute();
-            // Bytes on the loopback are readable at once; the unit holds the loop a while.
+            // Readable at once; the unit holds the loop a while.
             client.write(id);
             busy(5);
           }),
@@ -291,30 +296,38 @@ describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) 
     storage = openStorage(made.config, MIGRATIONS);
     await storage.migrate();
     const s = storage;
-    const committer = new GroupCommitter(s.db, 100, 30);
-    const order: string[] = [];
-    const batches: Array<Kysely<Database>> = [];
+    const committer = new GroupCommitter(s.db, 100, 50);
+    // Each unit's first run, with the transaction it ran in.
+    const firstRuns = new Map<number, Kysely<Database>>();
     const results = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) =>
         committer.run(async (trx) => {
-          order.push(`u${i}`);
-          if (!batches.includes(trx)) batches.push(trx);
+          if (!firstRuns.has(i)) firstRuns.set(i, trx);
           await trx
             .insertInto('users')
             .values({ ...USER, id: `u${i}`, phone: `p${i}` })
             .execute();
-          busy(20);
+          busy(30);
           if (i === 4) throw new Error('unit 4 fails');
-          return batches.indexOf(trx);
         }),
       ),
     );
-    // 20 ms a unit, 30 ms a batch: two units a batch. Unit 4 failed its batch (unit 5
-    // was not run in it), so both ran again alone, each in a transaction of its own.
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual([
-      0, 0, 1, 1, 'failed', 4,
+    // 30 ms a unit, 50 ms a batch: once two units ran a batch is out of time, so no
+    // batch ran more than two (one, if the machine is slow), in the order they came.
+    expect([...firstRuns.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
+    const sizes = new Map<Kysely<Database>, number>();
+    for (const trx of firstRuns.values()) sizes.set(trx, (sizes.get(trx) ?? 0) + 1);
+    expect(Math.max(...sizes.values())).toBeLessThanOrEqual(2);
+    expect(sizes.size).toBeGreaterThanOrEqual(3);
+    // Unit 4 failed its batch: it failed alone, every other unit committed.
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
     ]);
-    expect(order).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u4', 'u5']);
     const rows = await s.db.selectFrom('users').select('id').orderBy('id').execute();
     expect(rows.map((r) => r.id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u5']);
   });

@@ -54,7 +54,10 @@ interface Together {
  * while a batch is being committed) form the next batch, of at most `maxBatch`
  * units, and share one transaction: one commit (one fsync, one WAL flush) instead of
  * one each. One batch is committed at a time. A unit's promise settles only after
- * COMMIT has returned, so "acknowledged" still means "durably stored".
+ * COMMIT has returned, so "acknowledged" still means "durably stored". Between two
+ * batches the event loop takes a turn (sockets read, I/O callbacks run), so a backlog
+ * is worked off one batch per turn; on SQLite a batch also ends once its units have
+ * run for SQLITE_BATCH_MS, the rest going first into the next batch.
  *
  * Units share the transaction without savepoints (a savepoint per unit costs two
  * more statements each, a fair part of a message's SQL). A unit still commits or
