@@ -34,7 +34,7 @@ export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
  * `POSTGRES_BATCHES_IN_FLIGHT` batches at once. MySQL has none (a transaction per unit).
  */
 export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): GroupCommit | undefined {
-  if (dialect === 'sqlite') return new GroupCommitter(db);
+  if (dialect === 'sqlite') return new GroupCommitter(db, { maxBatchMs: SQLITE_BATCH_MS });
   if (dialect === 'postgres') {
     return new PipelinedGroupCommitter(db, {
       inFlight: POSTGRES_BATCHES_IN_FLIGHT,
@@ -76,7 +76,11 @@ interface Job {
 
 /** How the units of a batch went in the shared transaction. */
 interface Together {
-  /** Each unit's outcome, in batch order (units not run yet have none). */
+  /**
+   * Each unit's outcome, in batch order (units not run yet have none). A batch that
+   * did not fail may have run only its first units (its time was up): the others
+   * were not run and go to the next batch.
+   */
   settled: Array<PromiseSettledResult<unknown>>;
   /** Whether anything failed (a unit, or a statement whose error its unit caught). */
   failed: boolean;
@@ -92,7 +96,10 @@ const RIDERS = Symbol('riders');
  * while a batch is being committed) form the next batch, of at most `maxBatch`
  * units, and share one transaction: one commit (one fsync, one WAL flush) instead of
  * one each. A unit's promise settles only after COMMIT has returned, so
- * "acknowledged" still means "durably stored".
+ * "acknowledged" still means "durably stored". After a batch the event loop takes a
+ * turn (sockets read, I/O callbacks run) before the next starts, so a backlog is
+ * worked off one batch per turn; on SQLite a batch also ends once its units have run
+ * for SQLITE_BATCH_MS, the rest going first into the next batch.
  *
  * By default one batch is committed at a time. With `inFlight` > 1 a further batch
  * starts when the youngest in flight has taken `overlapAfterMs` and units are
@@ -178,13 +185,8 @@ export abstract class GroupCommit {
   /** A unit arrived: start a batch at the next turn, or another beside those in flight. */
   private kick(): void {
     if (this.inFlight === 0) {
-      if (this.pumpScheduled) return;
-      this.pumpScheduled = true;
       // Let the units queued in this turn of the event loop join the batch.
-      setImmediate(() => {
-        this.pumpScheduled = false;
-        this.pump();
-      });
+      this.pumpNextTurn();
     } else if (this.inFlight < this.maxInFlight) {
       // Not before the next turn either, even if the youngest batch is old already.
       this.pumpIn(this.lastStart + this.overlapAfterMs - performance.now());
@@ -204,6 +206,15 @@ export abstract class GroupCommit {
       if (!batch) return;
       this.start(batch);
     }
+  }
+
+  private pumpNextTurn(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private pumpIn(ms: number): void {
@@ -275,7 +286,10 @@ export abstract class GroupCommit {
       this.inFlight -= 1;
       for (const key of batch.keys) this.busy.delete(key);
       if (this.inFlight === 0) this.exclusive = false;
-      this.pump();
+      // The batch's continuations (answers, pushes) have run; before the next batch the
+      // event loop reads the sockets and runs the I/O callbacks that came meanwhile,
+      // so a backlog is worked off in turns of one batch each, not in one long turn.
+      this.pumpNextTurn();
     });
   }
 
@@ -285,6 +299,10 @@ export abstract class GroupCommit {
       together = await this.inTransaction(batch);
       if (!together.failed) {
         together.settled.forEach((o, i) => batch[i]!.resolve((o as { value: unknown }).value));
+        // Units the batch had no time for go first in the next one.
+        if (together.settled.length < batch.length) {
+          this.queue.unshift(...batch.slice(together.settled.length));
+        }
         return;
       }
     } catch (err) {
@@ -317,6 +335,14 @@ export abstract class GroupCommit {
 }
 
 /**
+ * How long the units of a SQLite batch may run (ms) before the batch commits without
+ * the rest: the event loop reads no socket while they run (better-sqlite3 is
+ * synchronous, a unit's awaits are microtasks), and a batch's answers and pushes
+ * follow its commit in the same turn.
+ */
+const SQLITE_BATCH_MS = 5;
+
+/**
  * Group commit for SQLite, where writes are serialized on one connection anyway and a
  * synchronous fsync per message would bound throughput. The units of a batch run one
  * after the other; at the first that fails the rest are not run (all run alone next).
@@ -324,6 +350,19 @@ export abstract class GroupCommit {
  * statement's error and goes on is fine here.
  */
 export class GroupCommitter extends GroupCommit {
+  private readonly maxBatchMs: number;
+
+  /**
+   * `maxBatchMs`: how long a batch's units may run: once they have run that long, the
+   * batch commits with the units it ran, and the rest go to the next batch, after the
+   * event loop has read its sockets. Unbounded unless given (groupCommitFor gives
+   * SQLITE_BATCH_MS).
+   */
+  constructor(db: Kysely<Database>, options: GroupCommitOptions & { maxBatchMs?: number } = {}) {
+    super(db, options);
+    this.maxBatchMs = options.maxBatchMs ?? Infinity;
+  }
+
   protected async inTransaction(batch: Job[]): Promise<Together> {
     const trx = await this.db.startTransaction().execute();
     try {
@@ -341,7 +380,9 @@ export class GroupCommitter extends GroupCommit {
 
   private async runInTurn(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
     const settled: Together['settled'] = [];
+    const started = performance.now();
     for (const job of batch) {
+      if (settled.length > 0 && performance.now() - started >= this.maxBatchMs) break;
       try {
         settled.push({ status: 'fulfilled', value: await job.work(trx) });
       } catch (reason) {
