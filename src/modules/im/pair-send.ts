@@ -94,7 +94,12 @@ class PortablePairSendStore implements PairSendStore {
   private storeNow(trx: Kysely<Database>, draft: PairMessage): PairStored {
     const { conversations, messages, events } = this.deps;
     const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
-    const seq = conversations.takeNextSeqNow(trx, { id: conversationId, chatType }, msgId, sendTime);
+    const seq = conversations.takeNextSeqNow(
+      trx,
+      { id: conversationId, chatType },
+      msgId,
+      sendTime,
+    );
     const message = { ...draft, seq };
     messages.insertNow(trx, message);
     const before = conversations.pairNow(trx, conversationId, sendId, recvId);
