@@ -29,7 +29,7 @@ export class BufferedCounter<L extends string = never> {
   /** Counts `by` (1) for the label values given, in the order of `labelNames`. */
   inc(first = '', second = '', by = 1): void {
     let counts = this.pending.get(first);
-    if (!counts) this.pending.set(first, (counts = new Map()));
+    if (!counts) this.pending.set(first, (counts = new Map<string, number>()));
     counts.set(second, (counts.get(second) ?? 0) + by);
   }
 

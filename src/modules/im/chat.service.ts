@@ -248,7 +248,7 @@ export class ChatService {
     const { conversations, pairSends } = this.deps;
     const { seq, before: rows } = await pairSends.store(trx, draft);
     const message: Message = { ...draft, seq };
-    const { conversationId, chatType, sendId, recvId, sendTime: now } = message;
+    const { conversationId, sendId, recvId, sendTime: now } = message;
     const stored = rows.find((r) => r.userId === sendId);
     // Both rows exist and show the conversation: the usual case, nothing to build.
     const senderShown = sendId === SYSTEM_SENDER || stored?.isShow === 1;
