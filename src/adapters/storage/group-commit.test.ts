@@ -3,6 +3,10 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { isUniqueViolation } from './storage-errors.js';
 import pg from 'pg';
+import { mkdtempSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CamelCasePlugin,
   Kysely,
@@ -244,6 +248,89 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
       Array.from({ length: 7 }, (_, i) => `work${i}`),
     );
   });
+
+  it("reads the sockets between two batches (a backlog is no turn of the event loop's own)", async () => {
+    const s = await open();
+    const committer = new Made(s.db, 1);
+    const received: string[] = [];
+    const server = createServer((socket) => socket.on('data', (d) => received.push(d.toString())));
+    // A Unix socket: bytes written are in the peer's receive queue when write returns.
+    const path = join(mkdtempSync(join(tmpdir(), 'gc-io-')), 's');
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const accepted = new Promise((resolve) => server.once('connection', resolve));
+    const client = connect(path);
+    await Promise.all([accepted, new Promise((resolve) => client.once('connect', resolve))]);
+    try {
+      const seen: string[][] = [];
+      await Promise.all(
+        ['a', 'b', 'c'].map((id) =>
+          committer.run(async (trx) => {
+            seen.push([...received]);
+            await trx.insertInto('users').values(user(id, id)).execute();
+            // Readable at once; the unit holds the loop a while.
+            client.write(id);
+            busy(5);
+          }),
+        ),
+      );
+      // Batches of one unit: each batch saw what its predecessor sent.
+      expect(seen.map((r) => r.join(''))).toEqual(['', 'a', 'ab']);
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) => {
+  let storage: Storage | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await storage?.close();
+    await cleanup?.();
+  });
+
+  it('commits the units it had time for and runs the rest, in order, in the next batches', async () => {
+    const made = testConfig({ storage: kind });
+    cleanup = made.cleanup;
+    storage = openStorage(made.config, MIGRATIONS);
+    await storage.migrate();
+    const s = storage;
+    const committer = new GroupCommitter(s.db, 100, 50);
+    // Each unit's first run, with the transaction it ran in.
+    const firstRuns = new Map<number, Kysely<Database>>();
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        committer.run(async (trx) => {
+          if (!firstRuns.has(i)) firstRuns.set(i, trx);
+          await trx
+            .insertInto('users')
+            .values({ ...USER, id: `u${i}`, phone: `p${i}` })
+            .execute();
+          busy(30);
+          if (i === 4) throw new Error('unit 4 fails');
+        }),
+      ),
+    );
+    // 30 ms a unit, 50 ms a batch: once two units ran a batch is out of time, so no
+    // batch ran more than two (one, if the machine is slow), in the order they came.
+    expect([...firstRuns.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
+    const sizes = new Map<Kysely<Database>, number>();
+    for (const trx of firstRuns.values()) sizes.set(trx, (sizes.get(trx) ?? 0) + 1);
+    expect(Math.max(...sizes.values())).toBeLessThanOrEqual(2);
+    expect(sizes.size).toBeGreaterThanOrEqual(3);
+    // Unit 4 failed its batch: it failed alone, every other unit committed.
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    const rows = await s.db.selectFrom('users').select('id').orderBy('id').execute();
+    expect(rows.map((r) => r.id)).toEqual(['u0', 'u1', 'u2', 'u3', 'u5']);
+  });
 });
 
 describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgres', () => {
@@ -423,4 +510,22 @@ function loggingDriver(driver: Driver, log: string[]): Driver {
     rollbackTransaction: (c) => driver.rollbackTransaction(originals.get(c)!),
     releaseConnection: (c) => driver.releaseConnection(originals.get(c)!),
   };
+}
+
+const USER = {
+  nickname: 'n',
+  passwordHash: 'h',
+  sex: 0,
+  avatar: '',
+  status: 0,
+  createdAt: 1,
+  updatedAt: 1,
+};
+
+/** Holds the event loop for `ms`, as a unit's synchronous SQL and JavaScript do. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spinning
+  }
 }

@@ -24,7 +24,7 @@ export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
  * PostgreSQL also shares a batch's round trips. MySQL has none (a transaction per unit).
  */
 export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): GroupCommit | undefined {
-  if (dialect === 'sqlite') return new GroupCommitter(db);
+  if (dialect === 'sqlite') return new GroupCommitter(db, undefined, SQLITE_BATCH_MS);
   if (dialect === 'postgres') return new PipelinedGroupCommitter(db);
   return undefined;
 }
@@ -37,7 +37,11 @@ interface Job {
 
 /** How the units of a batch went in the shared transaction. */
 interface Together {
-  /** Each unit's outcome, in batch order (units not run yet have none). */
+  /**
+   * Each unit's outcome, in batch order (units not run yet have none). A batch that
+   * did not fail may have run only its first units (its time was up): the others
+   * were not run and go to the next batch.
+   */
   settled: Array<PromiseSettledResult<unknown>>;
   /** Whether anything failed (a unit, or a statement whose error its unit caught). */
   failed: boolean;
@@ -50,7 +54,10 @@ interface Together {
  * while a batch is being committed) form the next batch, of at most `maxBatch`
  * units, and share one transaction: one commit (one fsync, one WAL flush) instead of
  * one each. One batch is committed at a time. A unit's promise settles only after
- * COMMIT has returned, so "acknowledged" still means "durably stored".
+ * COMMIT has returned, so "acknowledged" still means "durably stored". Between two
+ * batches the event loop takes a turn (sockets read, I/O callbacks run), so a backlog
+ * is worked off one batch per turn; on SQLite a batch also ends once its units have
+ * run for SQLITE_BATCH_MS, the rest going first into the next batch.
  *
  * Units share the transaction without savepoints (a savepoint per unit costs two
  * more statements each, a fair part of a message's SQL). A unit still commits or
@@ -111,11 +118,20 @@ export abstract class GroupCommit {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 || (this.ridersDue && this.riders.length > 0)) {
+    for (;;) {
       const batch = this.takeRiders().concat(this.queue.splice(0, this.maxBatch));
       await this.commitBatch(batch);
+      if (!this.hasWork()) break;
+      // The batch's continuations (answers, pushes) have run; before the next batch the
+      // event loop reads the sockets and runs the I/O callbacks that came meanwhile,
+      // so a backlog is worked off in turns of one batch each, not in one long turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.active = false;
+  }
+
+  private hasWork(): boolean {
+    return this.queue.length > 0 || (this.ridersDue && this.riders.length > 0);
   }
 
   private takeRiders(): Job[] {
@@ -134,6 +150,10 @@ export abstract class GroupCommit {
       together = await this.inTransaction(batch);
       if (!together.failed) {
         together.settled.forEach((o, i) => batch[i]!.resolve((o as { value: unknown }).value));
+        // Units the batch had no time for go first in the next one.
+        if (together.settled.length < batch.length) {
+          this.queue.unshift(...batch.slice(together.settled.length));
+        }
         return;
       }
     } catch (err) {
@@ -165,6 +185,14 @@ export abstract class GroupCommit {
 }
 
 /**
+ * How long the units of a SQLite batch may run (ms) before the batch commits without
+ * the rest: the event loop reads no socket while they run (better-sqlite3 is
+ * synchronous, a unit's awaits are microtasks), and a batch's answers and pushes
+ * follow its commit in the same turn.
+ */
+const SQLITE_BATCH_MS = 5;
+
+/**
  * Group commit for SQLite, where writes are serialized on one connection anyway and a
  * synchronous fsync per message would bound throughput. The units of a batch run one
  * after the other; at the first that fails the rest are not run (all run alone next).
@@ -172,6 +200,20 @@ export abstract class GroupCommit {
  * statement's error and goes on is fine here.
  */
 export class GroupCommitter extends GroupCommit {
+  /**
+   * @param maxBatchMs how long a batch's units may run: once they have run that long,
+   *   the batch commits with the units it ran, and the rest go to the next batch, after
+   *   the event loop has read its sockets (see GroupCommit.drain). Unbounded unless
+   *   given (groupCommitFor gives SQLITE_BATCH_MS).
+   */
+  constructor(
+    db: Kysely<Database>,
+    maxBatch?: number,
+    private readonly maxBatchMs = Infinity,
+  ) {
+    super(db, maxBatch);
+  }
+
   protected async inTransaction(batch: Job[]): Promise<Together> {
     const trx = await this.db.startTransaction().execute();
     try {
@@ -189,7 +231,9 @@ export class GroupCommitter extends GroupCommit {
 
   private async runInTurn(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
     const settled: Together['settled'] = [];
+    const started = performance.now();
     for (const job of batch) {
+      if (settled.length > 0 && performance.now() - started >= this.maxBatchMs) break;
       try {
         settled.push({ status: 'fulfilled', value: await job.work(trx) });
       } catch (reason) {
