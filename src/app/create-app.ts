@@ -152,7 +152,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       batchSize: config.im.fanoutBatchSize,
       jobs,
       workerFanoutMin: config.cluster.workerFanoutMin,
-      onPush: (n) => gatewayMetrics.pushes.inc(n),
+      onPush: (n) => gatewayMetrics.pushes.add(n),
       onUnrouted: (n) => gatewayMetrics.unrouted.inc(n),
       onResyncTold: (n) => gatewayMetrics.resyncHints.inc({ scope: 'users' }, n),
       onRepairDropped: (n) =>

@@ -38,7 +38,7 @@ export async function startGateway(
 ): Promise<{ announcer: PresenceAnnouncer; subscriptions: Subscription[] }> {
   const { config, connections, metrics, logger, presence } = deps;
   await receivePushes(deps.mailbox, config.nodeId, connections, {
-    onPush: (n) => metrics.pushes.inc(n),
+    onPush: (n) => metrics.pushes.add(n),
     onGap: () => deps.localGap.schedule('push transport reconnected'),
   });
   const announcer = new PresenceAnnouncer({

@@ -1,11 +1,13 @@
 import { Counter, type Registry } from 'prom-client';
+import { BufferedCounter } from '../shared/buffered-counter.js';
 import type { BusObserver } from '../adapters/bus/delivery-runner.js';
 
 /** Prometheus counters of the event layer, on the app's own registry. */
 export class EventMetrics implements BusObserver {
   readonly publishFailures: Counter<'topic'>;
   readonly asyncSendFailures: Counter<'topic'>;
-  readonly deliveries: Counter<'queue' | 'outcome'>;
+  /** Every delivery of every event counts here: buffered (BufferedCounter). */
+  readonly deliveries: BufferedCounter<'queue' | 'outcome'>;
   readonly relayed: Counter;
   readonly relayFailures: Counter;
   readonly notifications: Counter<'channel' | 'outcome'>;
@@ -25,7 +27,7 @@ export class EventMetrics implements BusObserver {
       labelNames: ['topic'] as const,
       registers,
     });
-    this.deliveries = new Counter({
+    this.deliveries = new BufferedCounter({
       name: 'easychat_bus_deliveries_total',
       help: 'Deliveries by queue and outcome (ack, retry, dead, skipped)',
       labelNames: ['queue', 'outcome'] as const,
@@ -57,7 +59,7 @@ export class EventMetrics implements BusObserver {
 
   // BusObserver
   handled(queue: string, outcome: string): void {
-    this.deliveries.inc({ queue, outcome });
+    this.deliveries.inc(queue, outcome);
   }
 
   publishFailed(topic: string): void {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { Precompiled } from '../adapters/storage/precompiled.js';
+import { directOn, Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -45,14 +45,20 @@ export class EventRecorder {
     traceId?: string,
   ): Promise<EventMessage<DomainEventMap[K]>> {
     const event = this.build(type, payload, traceId);
-    await INSERT.execute(trx, [
-      event.id,
-      type,
-      event.aggregate,
-      partitionKey,
-      JSON.stringify(event),
-      event.timestamp,
-    ]);
+    await INSERT.execute(trx, outboxRow(event, partitionKey));
+    this.deps.onRecorded?.(event);
+    return event;
+  }
+
+  /** record, synchronously, in a transaction where runsDirect (SQLite). */
+  recordNow<K extends DomainEventType>(
+    trx: Kysely<Database>,
+    type: K,
+    partitionKey: string,
+    payload: DomainEventMap[K],
+  ): EventMessage<DomainEventMap[K]> {
+    const event = this.build(type, payload, undefined);
+    directOn(INSERT, trx).run(outboxRow(event, partitionKey));
     this.deps.onRecorded?.(event);
     return event;
   }
@@ -105,6 +111,18 @@ export class EventRecorder {
       },
     };
   }
+}
+
+/** The INSERT's parameters for an event. */
+function outboxRow(event: EventMessage, partitionKey: string): unknown[] {
+  return [
+    event.id,
+    event.type,
+    event.aggregate,
+    partitionKey,
+    JSON.stringify(event),
+    event.timestamp,
+  ];
 }
 
 /** The payload fields that hold a number. */

@@ -69,7 +69,11 @@ export class Connection {
 
   /** Any frame from the client, pings included, proves it is alive. */
   touch(): void {
-    clearTimeout(this.idleTimer);
+    // Every frame in moves the timer: re-armed in place (no timer made and dropped per frame).
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
     this.idleTimer = setTimeout(
       () => this.close(CloseCode.idleTimeout, 'idle timeout'),
       this.limits.idleTimeoutMs,

@@ -1,10 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { BufferedCounter } from '../shared/buffered-counter.js';
 
 /** Gateway counters, registered on the app's metrics registry. */
 export class GatewayMetrics {
   readonly connections: Gauge;
-  readonly framesIn: Counter<'type'>;
-  readonly pushes: Counter;
+  /** Every frame in counts here: buffered (BufferedCounter). */
+  readonly framesIn: BufferedCounter<'type'>;
+  /** Every push to a socket counts here: buffered. */
+  readonly pushes: BufferedCounter;
   readonly closes: Counter<'code'>;
   readonly unrouted: Counter;
   readonly resyncHints: Counter<'scope'>;
@@ -24,13 +27,13 @@ export class GatewayMetrics {
         this.set(open.size);
       },
     });
-    this.framesIn = new Counter({
+    this.framesIn = new BufferedCounter({
       name: 'easychat_ws_frames_in_total',
       help: 'Frames received, by outcome',
       labelNames: ['type'] as const,
       registers,
     });
-    this.pushes = new Counter({
+    this.pushes = new BufferedCounter({
       name: 'easychat_ws_pushes_total',
       help: 'Server frames queued on sockets (one per recipient device)',
       registers,

@@ -123,6 +123,31 @@ export function brokerContract(
       );
     });
 
+    it('skips the events a queue does not accept, keeping the order of those it does', async () => {
+      const broker = await start();
+      const got: number[] = [];
+      await broker.consume(
+        {
+          queue: 'notices',
+          topic: 'domain',
+          types: ['item-created'],
+          ordered: true,
+          accept: (event) => (event.payload as { n: number }).n % 3 === 0,
+        },
+        async (d) => {
+          got.push((d.event.payload as { n: number }).n);
+        },
+      );
+      await broker.publish(
+        'domain',
+        Array.from({ length: 30 }, (_, n) => ({ event: testEvent('item-created', { n }) })),
+      );
+      const wanted = Array.from({ length: 10 }, (_, i) => i * 3);
+      await waitFor(() => got.length >= wanted.length, 'accepted deliveries');
+      await sleep(50);
+      expect(got).toEqual(wanted);
+    });
+
     it('keeps events for a queue while nothing consumes it', async () => {
       const broker = await start();
       const spec = { queue: 'later', topic: 'domain', types: ['item-created'] };

@@ -104,6 +104,14 @@ export interface ConsumeSpec {
   ordered?: boolean;
   /** Deliveries of one event before it is dead-lettered (default from the broker options). */
   maxAttempts?: number;
+  /**
+   * Which events of the queue's types its handler wants, when it wants only some (a
+   * queue of `message-sent` for group notices alone): the others are acknowledged
+   * without running the handler, and the in-process broker does not queue them at
+   * all, a delivery less per event for nothing. A pure function of the event, the
+   * same for every consumer of the queue.
+   */
+  accept?: (event: EventMessage) => boolean;
 }
 
 export interface Delivery {

@@ -1,3 +1,4 @@
+import type { EventMessage } from './event-message.js';
 import {
   backoffDelay,
   type BackoffOptions,
@@ -45,6 +46,8 @@ export interface RunnerOptions {
   observer?: BusObserver;
   /** See BrokerOptions.isTransient: such failures never count towards dead-lettering. */
   isTransient?: (err: unknown) => boolean;
+  /** ConsumeSpec.accept: events of the types that are skipped like events of other types. */
+  accept?: (event: EventMessage) => boolean;
   /** Called whenever a handler slot frees up (adapters that push refill then). */
   onCapacity?: () => void;
   /**
@@ -82,7 +85,8 @@ export class DeliveryRunner implements Subscription {
   }
 
   push(delivery: InboundDelivery): void {
-    if (!this.types.has(delivery.event.type)) {
+    const { accept } = this.options;
+    if (!this.types.has(delivery.event.type) || (accept && !accept(delivery.event))) {
       this.options.observer?.handled?.(this.options.queue, 'skipped');
       void this.settle(() => delivery.ack(), 'ack');
       return;

@@ -46,6 +46,8 @@ interface QueueState {
   nextConsumer: number;
   /** One event in flight at a time (ConsumeSpec.ordered). */
   ordered?: boolean;
+  /** ConsumeSpec.accept of the queue's first consumer: the events it skips are not queued. */
+  accept?: (event: EventMessage) => boolean;
   inFlight: number;
 }
 
@@ -117,8 +119,15 @@ export class MemoryBroker implements Broker {
 
   private route(item: Item): void {
     for (const queue of this.queues.values()) {
-      if (queue.topic === item.topic && queue.types.has(item.type))
-        this.enqueue(queue, { ...item });
+      if (queue.topic !== item.topic || !queue.types.has(item.type)) continue;
+      // Skipped at once when its consumers would skip it (a JSON event is at hand;
+      // other codecs' events are decoded when delivered and skipped by the runner).
+      const { event } = item.decoded;
+      if (queue.accept && event && !queue.accept(event)) {
+        this.options.observer?.handled?.(queue.name, 'skipped');
+        continue;
+      }
+      this.enqueue(queue, { ...item });
     }
     for (const listener of this.listeners.get(item.topic) ?? []) {
       if (!listener.types.has(item.type)) continue;
@@ -171,6 +180,7 @@ export class MemoryBroker implements Broker {
         deadLetters: [],
         nextConsumer: 0,
         inFlight: 0,
+        accept: spec.accept,
       };
       this.queues.set(spec.queue, queue);
     }
@@ -179,6 +189,7 @@ export class MemoryBroker implements Broker {
     const runner = new DeliveryRunner({
       queue: spec.queue,
       types: spec.types,
+      accept: spec.accept,
       handler,
       concurrency: spec.ordered ? 1 : (spec.concurrency ?? 1),
       maxAttempts: spec.maxAttempts ?? this.options.maxAttempts,

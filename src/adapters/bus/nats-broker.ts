@@ -175,6 +175,7 @@ export class NatsBroker implements Broker {
     const runner = new DeliveryRunner({
       queue: spec.queue,
       types: spec.types,
+      accept: spec.accept,
       handler,
       concurrency: spec.ordered ? 1 : (spec.concurrency ?? 1),
       maxAttempts: spec.maxAttempts ?? this.options.maxAttempts,

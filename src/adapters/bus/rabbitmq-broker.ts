@@ -136,6 +136,7 @@ export class RabbitBroker implements Broker {
     const runner = new DeliveryRunner({
       queue: spec.queue,
       types: spec.types,
+      accept: spec.accept,
       handler,
       concurrency,
       maxAttempts: spec.maxAttempts ?? this.options.maxAttempts,

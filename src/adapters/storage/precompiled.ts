@@ -34,15 +34,25 @@ export class Precompiled<Row = unknown> {
   }
 
   async execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
+    const statement = this.on(db);
+    if (statement) return statement.run(parameters);
     const { adapter } = db.getExecutor();
-    const handle = db.isTransaction ? sqliteHandleOf(adapter) : undefined;
-    if (handle) {
-      let statement = this.direct.get(handle);
-      if (!statement) this.direct.set(handle, (statement = new DirectStatement(handle, this.text)));
-      return statement.run(parameters);
-    }
     const sql = adapter instanceof PostgresAdapter ? this.numbered : this.text;
     return db.executeQuery<Row>(CompiledQuery.raw(sql, parameters));
+  }
+
+  /**
+   * The statement prepared on the SQLite handle under `db` when `db` is a transaction
+   * on SQLite (sqlite-direct.ts), else undefined. It runs synchronously: work that
+   * runs several statements in a row can run them all without a promise each
+   * (PortablePairSendStore), keeping `execute` for the other engines.
+   */
+  on(db: Executor): DirectStatement<Row> | undefined {
+    const handle = db.isTransaction ? sqliteHandleOf(db.getExecutor().adapter) : undefined;
+    if (!handle) return undefined;
+    let statement = this.direct.get(handle);
+    if (!statement) this.direct.set(handle, (statement = new DirectStatement(handle, this.text)));
+    return statement;
   }
 
   /** The first row, or undefined. */
@@ -54,6 +64,21 @@ export class Precompiled<Row = unknown> {
   async affected(db: Executor, parameters: unknown[]): Promise<number> {
     return Number((await this.execute(db, parameters)).numAffectedRows ?? 0n);
   }
+}
+
+/**
+ * Whether precompiled statements on `db` run synchronously (`Precompiled.on`): `db` is
+ * a transaction on a SQLite handle.
+ */
+export function runsDirect(db: Executor): boolean {
+  return db.isTransaction && sqliteHandleOf(db.getExecutor().adapter) !== undefined;
+}
+
+/** `statement.on(db)`, where runsDirect(db) was checked. */
+export function directOn<Row>(statement: Precompiled<Row>, db: Executor): DirectStatement<Row> {
+  const direct = statement.on(db);
+  if (!direct) throw new Error('a direct statement outside a SQLite transaction');
+  return direct;
 }
 
 /**

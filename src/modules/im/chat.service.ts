@@ -174,6 +174,12 @@ export class ChatService {
    * group notices only (nobody's message, never unread) sends none.
    */
   private readOwn(message: Message, before: MemberRow, exceptConnectionId?: string): void {
+    this.deps.readState.changed(
+      message.sendId,
+      conversationState(before, { readSeq: message.seq, isShow: true }),
+      exceptConnectionId,
+    );
+    if (before.readSeq >= message.seq - 1) return;
     const move = {
       conversationId: message.conversationId,
       chatType: message.chatType,
@@ -183,12 +189,6 @@ export class ChatService {
       // A new message shows its conversation to everyone in it.
       isShow: true,
     };
-    this.deps.readState.changed(
-      message.sendId,
-      conversationState(before, { readSeq: message.seq, isShow: true }),
-      exceptConnectionId,
-    );
-    if (before.readSeq >= message.seq - 1) return;
     const between = { afterSeq: before.readSeq, beforeSeq: message.seq };
     void this.deps.messages
       .hasUnreadOf(message.conversationId, message.sendId, between)
@@ -251,20 +251,24 @@ export class ChatService {
     const { conversations, pairSends } = this.deps;
     const { seq, before: rows } = await pairSends.store(trx, draft);
     const message: Message = { ...draft, seq };
-    const { conversationId, chatType, sendId, recvId, sendTime: now } = message;
-    const parties = [
-      { conversationId, userId: sendId, chatType, targetId: recvId, joinSeq: 0 },
-      { conversationId, userId: recvId, chatType, targetId: sendId, joinSeq: 0 },
-    ].filter((p) => p.userId !== SYSTEM_SENDER);
-    const unseen = parties.filter((p) => rows.find((r) => r.userId === p.userId)?.isShow !== 1);
-    if (unseen.length > 0) await conversations.ensureMembers(trx, unseen, now, { show: true });
-    if (sendId === SYSTEM_SENDER) return { message };
+    const { conversationId, sendId, recvId, sendTime: now } = message;
     const stored = rows.find((r) => r.userId === sendId);
+    // Both rows exist and show the conversation: the usual case, nothing to build.
+    const senderShown = sendId === SYSTEM_SENDER || stored?.isShow === 1;
+    const recipientShown =
+      recvId === SYSTEM_SENDER || rows.find((r) => r.userId === recvId)?.isShow === 1;
+    if (!senderShown || !recipientShown) {
+      const unseen = [];
+      if (!senderShown) unseen.push(this.party(message, sendId, recvId));
+      if (!recipientShown) unseen.push(this.party(message, recvId, sendId));
+      await conversations.ensureMembers(trx, unseen, now, { show: true });
+    }
+    if (sendId === SYSTEM_SENDER) return { message };
     if (!stored) {
       // The sender's row is new (nothing read): the store found none to move.
       await conversations.advanceRead(trx, conversationId, sendId, seq, now);
       const readBefore: MemberRow = {
-        ...parties[0]!,
+        ...this.party(message, sendId, recvId),
         readSeq: 0,
         isShow: 1,
         pinned: 0,
@@ -276,6 +280,12 @@ export class ChatService {
     }
     // The sender's row as ensureMembers left it (shown), before the store moved it.
     return { message, readBefore: stored.readSeq >= seq ? undefined : { ...stored, isShow: 1 } };
+  }
+
+  /** A party of a single chat, as its member row is created. */
+  private party(message: Message, userId: string, targetId: string) {
+    const { conversationId, chatType } = message;
+    return { conversationId, userId, chatType, targetId, joinSeq: 0 };
   }
 
   /** A group's message (or a system notice to a group). */

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
-import { Precompiled } from '../../adapters/storage/precompiled.js';
+import { directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
 import { ChatType, MessageType } from './im.entity.js';
 
@@ -144,6 +144,23 @@ export class ConversationRepository {
       now,
     ]);
     return row!.maxSeq;
+  }
+
+  /** takeNextSeq, synchronously, in a transaction where runsDirect (SQLite). */
+  takeNextSeqNow(
+    trx: Kysely<Database>,
+    conversation: { id: string; chatType: ChatType },
+    msgId: string,
+    now: number,
+  ): number {
+    const { rows } = directOn(NEXT_SEQ, trx).run([
+      conversation.id,
+      conversation.chatType,
+      msgId,
+      now,
+      now,
+    ]);
+    return rows[0]!.maxSeq;
   }
 
   /**
@@ -304,6 +321,11 @@ export class ConversationRepository {
     b: string,
   ): Promise<MemberRow[]> {
     return (await PAIR.execute(trx, [conversationId, a, b])).rows;
+  }
+
+  /** pair, synchronously, in a transaction where runsDirect (SQLite). */
+  pairNow(trx: Kysely<Database>, conversationId: string, a: string, b: string): MemberRow[] {
+    return directOn(PAIR, trx).run([conversationId, a, b]).rows;
   }
 
   async members(conversationId: string): Promise<MemberRow[]> {
@@ -472,6 +494,24 @@ export class ConversationRepository {
     now: number,
   ): Promise<boolean> {
     return (await ADVANCE_READ.affected(trx, [readSeq, now, conversationId, userId, readSeq])) > 0;
+  }
+
+  /** advanceRead, synchronously, in a transaction where runsDirect (SQLite). */
+  advanceReadNow(
+    trx: Kysely<Database>,
+    conversationId: string,
+    userId: string,
+    readSeq: number,
+    now: number,
+  ): boolean {
+    const { numAffectedRows } = directOn(ADVANCE_READ, trx).run([
+      readSeq,
+      now,
+      conversationId,
+      userId,
+      readSeq,
+    ]);
+    return Number(numAffectedRows ?? 0n) > 0;
   }
 
   async setShow(conversationId: string, userId: string, isShow: boolean, now: number) {

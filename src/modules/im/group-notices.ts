@@ -97,7 +97,13 @@ export function startNoticePushes(deps: {
 }): Promise<Subscription> {
   return DomainTopic.consume(
     deps.broker,
-    { queue: NOTICE_PUSH_QUEUE, types: ['message-sent'], ordered: true },
+    {
+      queue: NOTICE_PUSH_QUEUE,
+      types: ['message-sent'],
+      ordered: true,
+      // Every message is a `message-sent`; this queue wants the notices alone.
+      accept: (event) => (event.payload as { mType?: unknown }).mType === MessageType.notice,
+    },
     async (event) => {
       if (event.payload.mType !== MessageType.notice) return;
       const message = await deps.messages.findById(event.payload.msgId);

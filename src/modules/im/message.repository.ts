@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
-import { Precompiled } from '../../adapters/storage/precompiled.js';
+import { directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
 import { MessageType, type ChatType, type Message, type ReplySnapshot } from './im.entity.js';
 
@@ -65,6 +65,11 @@ export class MessageRepository {
 
   async insert(trx: Kysely<Database>, m: Message): Promise<void> {
     await INSERT.execute(trx, [m.msgId, m.conversationId, m.seq, ...messageColumns(m)]);
+  }
+
+  /** insert, synchronously, in a transaction where runsDirect (SQLite). */
+  insertNow(trx: Kysely<Database>, m: Message): void {
+    directOn(INSERT, trx).run([m.msgId, m.conversationId, m.seq, ...messageColumns(m)]);
   }
 
   async findById(id: string): Promise<Message | undefined> {

@@ -1,5 +1,5 @@
 import { PostgresAdapter, type Kysely } from 'kysely';
-import { Precompiled } from '../../adapters/storage/precompiled.js';
+import { Precompiled, runsDirect } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import {
@@ -66,6 +66,7 @@ class PortablePairSendStore implements PairSendStore {
   constructor(private readonly deps: Deps) {}
 
   async store(trx: Kysely<Database>, draft: PairMessage): Promise<PairStored> {
+    if (runsDirect(trx)) return this.storeNow(trx, draft);
     const { conversations, messages, events } = this.deps;
     const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
     const seq = await conversations.takeNextSeq(
@@ -82,6 +83,31 @@ class PortablePairSendStore implements PairSendStore {
       await conversations.advanceRead(trx, conversationId, sendId, seq, sendTime);
     }
     await events.record(trx, 'message-sent', conversationId, messageSentPayload(message));
+    return { seq, before };
+  }
+
+  /**
+   * The same statements on SQLite, where they run synchronously on the transaction's
+   * handle: one call, no promise per statement (five statements, each awaited through
+   * two or three async functions, were a fifth of what a message allocated).
+   */
+  private storeNow(trx: Kysely<Database>, draft: PairMessage): PairStored {
+    const { conversations, messages, events } = this.deps;
+    const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
+    const seq = conversations.takeNextSeqNow(
+      trx,
+      { id: conversationId, chatType },
+      msgId,
+      sendTime,
+    );
+    const message = { ...draft, seq };
+    messages.insertNow(trx, message);
+    const before = conversations.pairNow(trx, conversationId, sendId, recvId);
+    const sender = before.find((r) => r.userId === sendId);
+    if (sender && sender.readSeq < seq) {
+      conversations.advanceReadNow(trx, conversationId, sendId, seq, sendTime);
+    }
+    events.recordNow(trx, 'message-sent', conversationId, messageSentPayload(message));
     return { seq, before };
   }
 }
