@@ -34,7 +34,7 @@ export function eachInOwnTransaction(db: Kysely<Database>): TransactionRunner {
  * `POSTGRES_BATCHES_IN_FLIGHT` batches at once. MySQL has none (a transaction per unit).
  */
 export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): GroupCommit | undefined {
-  if (dialect === 'sqlite') return new GroupCommitter(db, { maxBatchMs: SQLITE_BATCH_MS });
+  if (dialect === 'sqlite') return new GroupCommitter(db);
   if (dialect === 'postgres') {
     return new PipelinedGroupCommitter(db, {
       inFlight: POSTGRES_BATCHES_IN_FLIGHT,
@@ -98,8 +98,8 @@ const RIDERS = Symbol('riders');
  * one each. A unit's promise settles only after COMMIT has returned, so
  * "acknowledged" still means "durably stored". After a batch the event loop takes a
  * turn (sockets read, I/O callbacks run) before the next starts, so a backlog is
- * worked off one batch per turn; on SQLite a batch also ends once its units have run
- * for SQLITE_BATCH_MS, the rest going first into the next batch.
+ * worked off one batch per turn. A SQLite batch may also be bounded by its units' run
+ * time (GroupCommitter's `maxBatchMs`; off in groupCommitFor, see there).
  *
  * By default one batch is committed at a time. With `inFlight` > 1 a further batch
  * starts when the youngest in flight has taken `overlapAfterMs` and units are
@@ -335,14 +335,6 @@ export abstract class GroupCommit {
 }
 
 /**
- * How long the units of a SQLite batch may run (ms) before the batch commits without
- * the rest: the event loop reads no socket while they run (better-sqlite3 is
- * synchronous, a unit's awaits are microtasks), and a batch's answers and pushes
- * follow its commit in the same turn.
- */
-const SQLITE_BATCH_MS = 5;
-
-/**
  * Group commit for SQLite, where writes are serialized on one connection anyway and a
  * synchronous fsync per message would bound throughput. The units of a batch run one
  * after the other; at the first that fails the rest are not run (all run alone next).
@@ -355,8 +347,10 @@ export class GroupCommitter extends GroupCommit {
   /**
    * `maxBatchMs`: how long a batch's units may run: once they have run that long, the
    * batch commits with the units it ran, and the rest go to the next batch, after the
-   * event loop has read its sockets. Unbounded unless given (groupCommitFor gives
-   * SQLITE_BATCH_MS).
+   * event loop has read its sockets. Unbounded unless given: groupCommitFor does not
+   * give it, because a 5 ms bound measured on a quiet machine cost CPU (smaller
+   * batches, more COMMITs) and raised the p99 at half capacity instead of lowering it
+   * (docs/performance.md, "The 5 ms bound measured on a quiet machine").
    */
   constructor(db: Kysely<Database>, options: GroupCommitOptions & { maxBatchMs?: number } = {}) {
     super(db, options);
