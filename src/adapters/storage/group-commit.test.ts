@@ -462,8 +462,7 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     // As the app makes it for PostgreSQL.
     const committer = groupCommitFor('postgres', s.db)!;
     const settled: string[] = [];
-    let slowStarted!: () => void;
-    const slowIsIn = new Promise<void>((resolve) => (slowStarted = resolve));
+    const { fire: slowStarted, fired: slowIsIn } = signal();
     const slow = committer.run(async (trx) => {
       await insertUser(trx, 'slow', 'p1');
       slowStarted();
@@ -488,8 +487,7 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     const s = await open();
     const committer = groupCommitFor('postgres', s.db)!;
     const order: string[] = [];
-    let slowStarted!: () => void;
-    const slowIsIn = new Promise<void>((resolve) => (slowStarted = resolve));
+    const { fire: slowStarted, fired: slowIsIn } = signal();
     const unit = (name: string, key?: string, slow = false) =>
       committer
         .run(async (trx) => {
@@ -591,6 +589,13 @@ const USER = {
   createdAt: 1,
   updatedAt: 1,
 };
+
+/** A one-shot signal: `fired` settles once `fire` has been called. */
+function signal(): { fire: () => void; fired: Promise<void> } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return { fire, fired };
+}
 
 /** Holds the event loop for `ms`, as a unit's synchronous SQL and JavaScript do. */
 function busy(ms: number): void {

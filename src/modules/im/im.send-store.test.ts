@@ -9,7 +9,8 @@ import { startTestApp, testConfig, type TestApp } from '../../../test/support/te
 import { groupCommitFor } from '../../adapters/storage/group-commit.js';
 import { openStorage, type Storage } from '../../adapters/storage/storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../adapters/storage/schema.js';
 import { WsClient } from '../../../test/support/ws-client.js';
 import { ConversationRepository } from './conversation.repository.js';
 import { ChatType, singleConversationId } from './im.entity.js';
@@ -22,6 +23,17 @@ import { messageSentPayload, pairSendStore, type PairMessage } from './pair-send
  * the same transaction, the sender's read position moved, both rows on the first
  * message.
  */
+/** A conversation's stored seqs, in order. */
+async function storedSeqs(db: Kysely<Database>, conversationId: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('messages')
+    .select('seq')
+    .where('conversationId', '=', conversationId)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => Number(r.seq));
+}
+
 describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
   let t: TestApp;
   const sockets: WsClient[] = [];
@@ -309,13 +321,7 @@ describe.runIf(STORAGES.includes('postgres'))(
       }
       for (const [conversationId, seqs] of byConversation) {
         expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-        const rows = await db
-          .selectFrom('messages')
-          .select('seq')
-          .where('conversationId', '=', conversationId)
-          .orderBy('seq')
-          .execute();
-        expect(rows.map((r) => Number(r.seq))).toEqual(seqs);
+        expect(await storedSeqs(db, conversationId)).toEqual(seqs);
         expect((await conversations.counters(conversationId)).maxSeq).toBe(seqs.length);
       }
       // An outbox row per message, in the same transactions.
@@ -348,13 +354,7 @@ describe.runIf(STORAGES.includes('postgres'))(
       ]);
       expect(retried[0].status).toBe('rejected');
       expect(retried.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
-      const rows = await db
-        .selectFrom('messages')
-        .select('seq')
-        .where('conversationId', '=', conversationId)
-        .orderBy('seq')
-        .execute();
-      expect(rows.map((r) => Number(r.seq))).toEqual(
+      expect(await storedSeqs(db, conversationId)).toEqual(
         Array.from({ length: before + 10 }, (_, i) => i + 1),
       );
     });
