@@ -50,17 +50,6 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
     await storage.migrate();
     return storage;
   };
-  const user = (id: string, phone: string) => ({
-    id,
-    phone,
-    nickname: 'n',
-    passwordHash: 'h',
-    sex: 0,
-    avatar: '',
-    status: 0,
-    createdAt: 1,
-    updatedAt: 1,
-  });
 
   it('commits concurrent units together, each with its own result, and isolates a failing one', async () => {
     const s = await open();
@@ -310,7 +299,7 @@ describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) 
           if (!firstRuns.has(i)) firstRuns.set(i, trx);
           await trx
             .insertInto('users')
-            .values({ ...USER, id: `u${i}`, phone: `p${i}` })
+            .values(user(`u${i}`, `p${i}`))
             .execute();
           busy(30);
           if (i === 4) throw new Error('unit 4 fails');
@@ -355,20 +344,7 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     return storage;
   };
   const insertUser = (trx: Kysely<Database>, id: string, phone: string) =>
-    trx
-      .insertInto('users')
-      .values({
-        id,
-        phone,
-        nickname: 'n',
-        passwordHash: 'h',
-        sex: 0,
-        avatar: '',
-        status: 0,
-        createdAt: 1,
-        updatedAt: 1,
-      })
-      .execute();
+    trx.insertInto('users').values(user(id, phone)).execute();
   const ids = async (s: Storage) =>
     (await s.db.selectFrom('users').select('id').orderBy('id').execute()).map((r) => r.id);
   const txid = async (trx: Kysely<Database>) =>
@@ -580,15 +556,20 @@ function loggingDriver(driver: Driver, log: string[]): Driver {
   };
 }
 
-const USER = {
-  nickname: 'n',
-  passwordHash: 'h',
-  sex: 0,
-  avatar: '',
-  status: 0,
-  createdAt: 1,
-  updatedAt: 1,
-};
+/** A users row with the given id and phone. */
+function user(id: string, phone: string) {
+  return {
+    id,
+    phone,
+    nickname: 'n',
+    passwordHash: 'h',
+    sex: 0,
+    avatar: '',
+    status: 0,
+    createdAt: 1,
+    updatedAt: 1,
+  };
+}
 
 /** A one-shot signal: `fired` settles once `fire` has been called. */
 function signal(): { fire: () => void; fired: Promise<void> } {
