@@ -100,7 +100,12 @@ export default tseslint.config(
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'commonjs',
-      globals: { require: 'readonly', process: 'readonly', setInterval: 'readonly' },
+      globals: {
+        require: 'readonly',
+        process: 'readonly',
+        setInterval: 'readonly',
+        console: 'readonly',
+      },
     },
     rules: {
       ...tseslint.configs.disableTypeChecked.rules,

@@ -24,6 +24,15 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 
 const logger = createLogger({ level: 'silent', nodeId: 'test' });
 
+/** How many AbortSignal.any() results Node keeps a WeakRef to on `signal` (0 if none). */
+function dependantsOf(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find(
+    (s) => s.description === 'kDependantSignals',
+  );
+  const refs = key && (signal as unknown as Record<symbol, Set<unknown> | undefined>)[key];
+  return refs ? refs.size : 0;
+}
+
 const combos = STORAGES.flatMap((storage) => BROKERS.map((broker) => [storage, broker] as const));
 
 describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerKind) => {
@@ -112,6 +121,19 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     const rows = await storage.db.selectFrom('outboxEvents').select('id').execute();
     return rows.length;
   }
+
+  it('leaves nothing behind on its stop signal while it polls', async () => {
+    await setup();
+    const r = relay('idle');
+    r.start();
+    cleanups.push(() => r.stop());
+    // Some 25 polls of 20 ms with nothing to publish.
+    await new Promise((done) => setTimeout(done, 500));
+    // Each AbortSignal.any() a signal went into leaves a WeakRef on it that Node 20 never
+    // drops: one per poll on a signal that lives as long as the relay.
+    const { stopping } = r as unknown as { stopping: AbortController };
+    expect(dependantsOf(stopping.signal)).toBe(0);
+  });
 
   it('publishes every recorded event once, in order per key, and deletes its row', async () => {
     await setup();
