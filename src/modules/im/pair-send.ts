@@ -40,7 +40,10 @@ interface Deps {
   events: EventRecorder;
 }
 
-/** The store for `db`'s engine: one statement on PostgreSQL, a few elsewhere. */
+/**
+ * The store for `db`'s engine: on PostgreSQL one statement for all the sends of a
+ * transaction made in the same turn (a group commit batch's), a few per send elsewhere.
+ */
 export function pairSendStore(db: Kysely<Database>, deps: Deps): PairSendStore {
   return db.getExecutor().adapter instanceof PostgresAdapter
     ? new PostgresPairSendStore(deps)
