@@ -16,6 +16,9 @@
  *
  *   npx tsx bench/sqlite-pages.ts
  *   BENCH_MESSAGES=6000 BENCH_PREFILL=20000 BENCH_CONVERSATIONS=50 BENCH_ROUNDS=3
+ *   BENCH_CLIENT_IDS=time|random  (clientMsgIds growing with time, as the SDK's UUIDv7
+ *     and bench:cpu's ULIDs, or random UUIDv4s as other clients may send)
+ *   BENCH_PAGE_SIZE=4096  BENCH_SCHEMAS=before,easy,ceiling,x-  (label prefixes; x-: experiments)
  *
  * Schemas: `before` is the migrations up to 0016 (the schema before the eighth
  * session), `easy-chat` all of them, `ceiling` the ceiling script's DDL. The statement
@@ -40,7 +43,8 @@ const conversations = Number(process.env.BENCH_CONVERSATIONS ?? 50);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const only = process.env.BENCH_SCHEMAS?.split(',');
 const pageSize = Number(process.env.BENCH_PAGE_SIZE ?? 0);
-const clientIds = process.env.BENCH_CLIENT_IDS === 'ulid' ? 'ulid' : 'uuid';
+/** time: ids that grow with time (the SDK's UUIDv7, bench:cpu's ULIDs); random: UUIDv4. */
+const clientIds = process.env.BENCH_CLIENT_IDS === 'random' ? 'random' : 'time';
 
 interface Send {
   conversationId: string;
@@ -267,8 +271,7 @@ function workload(count: number, seed: number): Send[][] {
         sendId,
         recvId,
         msgId: newId(),
-        // The SDK's client ids are random UUIDs (newClientMsgId); bench:cpu's driver sends ULIDs.
-        clientMsgId: clientIds === 'ulid' ? newId() : randomUUID(),
+        clientMsgId: clientIds === 'time' ? newId() : randomUUID(),
         sendTime: Date.now(),
         content: `m${n}`,
       });
