@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { ceilingSqlite } from './peers/ceiling-sqlite.js';
 import { StaticMigrationProvider } from '../src/adapters/storage/migration-provider.js';
 import { MIGRATIONS } from '../src/catalogue/migrations.js';
 import { singleConversationId } from '../src/modules/im/im.entity.js';
@@ -111,16 +112,38 @@ function easyChatStatements(db: SQLite.Database) {
        published_at, attempts)
      values (?, ?, ?, ?, ?, ?, null, 0)`,
   );
-  const relayed = db.prepare('delete from outbox_events where position in (select value from json_each(?))');
+  const relayed = db.prepare(
+    'delete from outbox_events where position in (select value from json_each(?))',
+  );
   return (batch: Send[], previous: number[]): number[] => {
     if (previous.length > 0) relayed.run(JSON.stringify(previous));
     const positions: number[] = [];
     for (const m of batch) {
-      const { max_seq: seq } = nextSeq.get(m.conversationId, 1, m.msgId, m.sendTime, m.sendTime) as {
+      const { max_seq: seq } = nextSeq.get(
+        m.conversationId,
+        1,
+        m.msgId,
+        m.sendTime,
+        m.sendTime,
+      ) as {
         max_seq: number;
       };
-      insert.run(m.msgId, m.conversationId, seq, 1, m.sendId, m.recvId, m.sendTime, 0, m.content,
-        m.clientMsgId, null, null, null, 0);
+      insert.run(
+        m.msgId,
+        m.conversationId,
+        seq,
+        1,
+        m.sendId,
+        m.recvId,
+        m.sendTime,
+        0,
+        m.content,
+        m.clientMsgId,
+        null,
+        null,
+        null,
+        0,
+      );
       const rows = pair.all(m.conversationId, m.sendId, m.recvId) as Array<{ user_id: string }>;
       if (rows.length === 0) {
         // The first message: both parties' rows, as the caller creates them.
@@ -135,11 +158,26 @@ function easyChatStatements(db: SQLite.Database) {
         type: 'message-sent',
         aggregate: 'message',
         timestamp: m.sendTime,
-        payload: { msgId: m.msgId, conversationId: m.conversationId, chatType: 1, seq,
-          sendId: m.sendId, recvId: m.recvId, mType: 0, sendTime: m.sendTime },
+        payload: {
+          msgId: m.msgId,
+          conversationId: m.conversationId,
+          chatType: 1,
+          seq,
+          sendId: m.sendId,
+          recvId: m.recvId,
+          mType: 0,
+          sendTime: m.sendTime,
+        },
         metadata: { source: 'easy-chat:node-1', version: 1 },
       });
-      const info = outbox.run(id, 'message-sent', 'message', m.conversationId, envelope, m.sendTime);
+      const info = outbox.run(
+        id,
+        'message-sent',
+        'message',
+        m.conversationId,
+        envelope,
+        m.sendTime,
+      );
       positions.push(Number(info.lastInsertRowid));
     }
     return positions;
@@ -180,21 +218,37 @@ const WITHOUT_ROWID = `
   create index messages_reply_msg_id_idx on messages (reply_msg_id) where reply_msg_id is not null;`;
 const EXPERIMENTS: Schema[] = [
   easyChat('x-no-time-idx', upTo0016, 'drop index messages_conversation_time_idx;'),
-  easyChat('x-time-only-idx', upTo0016, `drop index messages_conversation_time_idx;
-    create index messages_send_time_idx on messages (send_time);`),
-  easyChat('x-client-first', upTo0016, `drop index messages_conversation_time_idx;
+  easyChat(
+    'x-time-only-idx',
+    upTo0016,
+    `drop index messages_conversation_time_idx;
+    create index messages_send_time_idx on messages (send_time);`,
+  ),
+  easyChat(
+    'x-client-first',
+    upTo0016,
+    `drop index messages_conversation_time_idx;
     drop index messages_sender_client_id_uq;
-    create unique index messages_client_id_sender_uq on messages (client_msg_id, send_id);`),
+    create unique index messages_client_id_sender_uq on messages (client_msg_id, send_id);`,
+  ),
   easyChat('x-without-rowid', upTo0016, WITHOUT_ROWID),
-  easyChat('x-outbox-no-autoincrement', () => true, `
+  easyChat(
+    'x-outbox-no-autoincrement',
+    () => true,
+    `
     create table outbox_plain (position integer primary key, id varchar(32) not null,
       type varchar(64) not null, aggregate varchar(32) not null,
       partition_key varchar(128) not null, envelope text not null, created_at bigint not null,
       published_at bigint, attempts integer default 0 not null);
     drop table outbox_events;
-    alter table outbox_plain rename to outbox_events;`),
-  easyChat('x-without-rowid+time', upTo0016, `${WITHOUT_ROWID}
-    create index messages_conversation_time_idx on messages (conversation_id, send_time);`),
+    alter table outbox_plain rename to outbox_events;`,
+  ),
+  easyChat(
+    'x-without-rowid+time',
+    upTo0016,
+    `${WITHOUT_ROWID}
+    create index messages_conversation_time_idx on messages (conversation_id, send_time);`,
+  ),
 ];
 
 const ceiling: Schema = {
@@ -202,32 +256,24 @@ const ceiling: Schema = {
   async create(file) {
     const db = new SQLite(file);
     if (pageSize) db.pragma(`page_size = ${pageSize}`);
-    db.exec(`
-      CREATE TABLE conversations (id TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE TABLE messages (
-        conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,
-        send_id TEXT NOT NULL, recv_id TEXT NOT NULL, content TEXT NOT NULL,
-        client_msg_id TEXT, send_time INTEGER NOT NULL,
-        PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-      CREATE UNIQUE INDEX messages_client ON messages (send_id, client_msg_id);
-      CREATE TABLE outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);`);
+    ceilingSqlite(db);
     db.close();
   },
   prepare(db) {
-    const nextSeq = db.prepare(
-      `INSERT INTO conversations (id, max_seq) VALUES (?, 1)
-       ON CONFLICT (id) DO UPDATE SET max_seq = max_seq + 1 RETURNING max_seq`,
-    );
-    const insert = db.prepare(
-      `INSERT INTO messages (conversation_id, seq, msg_id, send_id, recv_id, content, client_msg_id, send_time)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const outbox = db.prepare('INSERT INTO outbox (payload) VALUES (?)');
+    const { nextSeq, insertMessage: insert, insertOutbox: outbox } = ceilingSqlite(db);
     return (batch) => {
       for (const m of batch) {
         const { max_seq: seq } = nextSeq.get(m.conversationId) as { max_seq: number };
-        insert.run(m.conversationId, seq, m.msgId, m.sendId, m.recvId, m.content, m.clientMsgId,
-          m.sendTime);
+        insert.run(
+          m.conversationId,
+          seq,
+          m.msgId,
+          m.sendId,
+          m.recvId,
+          m.content,
+          m.clientMsgId,
+          m.sendTime,
+        );
         outbox.run(JSON.stringify({ ...m, chatType: 2, mType: 0, seq }));
       }
       return [];
@@ -240,9 +286,7 @@ const SCHEMAS: Schema[] = [
   easyChat('easy-chat (all migrations)', () => true),
   ceiling,
   ...EXPERIMENTS,
-].filter((s) =>
-  only ? only.some((o) => s.label.startsWith(o)) : !s.label.startsWith('x-'),
-);
+].filter((s) => (only ? only.some((o) => s.label.startsWith(o)) : !s.label.startsWith('x-')));
 
 /** A seeded generator, so every schema gets the same sends in the same batches. */
 function random(seed: number): () => number {
@@ -256,7 +300,10 @@ function random(seed: number): () => number {
 function workload(count: number, seed: number): Send[][] {
   const next = random(seed);
   // Fixed ids of user ids' length (26, as newId's): the same pairs in every round.
-  const users = Array.from({ length: conversations * 2 }, (_, i) => `01USER${String(i).padStart(20, '0')}`);
+  const users = Array.from(
+    { length: conversations * 2 },
+    (_, i) => `01USER${String(i).padStart(20, '0')}`,
+  );
   const batches: Send[][] = [];
   let n = 0;
   while (n < count) {
@@ -319,7 +366,10 @@ async function measure(schema: Schema, round: number): Promise<Result> {
     db.pragma('wal_checkpoint(TRUNCATE)');
     const clock = { statements: 0, commit: 0 };
     for (const batch of workload(messages, 1_000 + round)) run(batch, clock);
-    const { frames, commits, pages } = readWal(`${file}-wal`, db.pragma('page_size', { simple: true }) as number);
+    const { frames, commits, pages } = readWal(
+      `${file}-wal`,
+      db.pragma('page_size', { simple: true }) as number,
+    );
     const owner = new Map<number, string>();
     for (const row of db.prepare('select name, pageno from dbstat').all() as Array<{
       name: string;
@@ -344,7 +394,10 @@ function cpu(usage: NodeJS.CpuUsage): number {
 }
 
 /** The WAL's frames: one per page written, with its page number (WAL format, sqlite.org/walformat.html). */
-function readWal(path: string, pageSize: number): { frames: number; commits: number; pages: number[] } {
+function readWal(
+  path: string,
+  pageSize: number,
+): { frames: number; commits: number; pages: number[] } {
   const wal = readFileSync(path);
   const pages: number[] = [];
   let commits = 0;
@@ -375,11 +428,14 @@ console.log(
     `median of ${rounds} rounds (CPU range in brackets)\n`,
 );
 console.log(`page size ${pageSize || 4096}, client ids ${clientIds}\n`);
-console.log('| schema | pages / message | commits | statements CPU-µs / msg | COMMIT CPU-µs / msg |');
+console.log(
+  '| schema | pages / message | commits | statements CPU-µs / msg | COMMIT CPU-µs / msg |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const [label, list] of results) {
   const per = (f: (r: Result) => number) => list.map((r) => f(r) / messages);
-  const range = (v: number[]) => `${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)})`;
+  const range = (v: number[]) =>
+    `${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)})`;
   console.log(
     `| ${label} | ${fmt(median(per((r) => r.frames)))} | ${median(list.map((r) => r.commits))} | ` +
       `${range(per((r) => r.statementsUs))} | ${range(per((r) => r.commitUs))} |`,
