@@ -260,22 +260,9 @@ const ceiling: Schema = {
     db.close();
   },
   prepare(db) {
-    const { nextSeq, insertMessage: insert, insertOutbox: outbox } = ceilingSqlite(db);
+    const storeOne = ceilingSqlite(db);
     return (batch) => {
-      for (const m of batch) {
-        const { max_seq: seq } = nextSeq.get(m.conversationId) as { max_seq: number };
-        insert.run(
-          m.conversationId,
-          seq,
-          m.msgId,
-          m.sendId,
-          m.recvId,
-          m.content,
-          m.clientMsgId,
-          m.sendTime,
-        );
-        outbox.run(JSON.stringify({ ...m, chatType: 2, mType: 0, seq }));
-      }
+      for (const m of batch) storeOne({ ...m, chatType: 2, mType: 0 });
       return [];
     };
   },

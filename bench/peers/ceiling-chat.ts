@@ -50,26 +50,9 @@ function openSqliteStore(file: string): CeilingStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  const { nextSeq, insertMessage, insertOutbox } = ceilingSqlite(db);
+  const storeOne = ceilingSqlite(db);
   /** One transaction (one fsync) for the batch. */
-  const storeAll = db.transaction((batch: Unstored[]) =>
-    batch.map((m) => {
-      const { max_seq: seq } = nextSeq.get(m.conversationId) as { max_seq: number };
-      const stored = { ...m, seq };
-      insertMessage.run(
-        m.conversationId,
-        seq,
-        m.msgId,
-        m.sendId,
-        m.recvId,
-        m.content,
-        m.clientMsgId,
-        m.sendTime,
-      );
-      insertOutbox.run(JSON.stringify(stored));
-      return stored;
-    }),
-  );
+  const storeAll = db.transaction((batch: Unstored[]) => batch.map(storeOne));
   return {
     store: (batch) => storeAll(batch),
     close: async () => {

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
+import type { Stored, Unstored } from './ceiling-chat.js';
 
 /**
- * The SQLite ceiling's schema and prepared statements (bench/peers/ceiling-chat.ts),
+ * The SQLite ceiling's schema and its store of one message (bench/peers/ceiling-chat.ts),
  * shared with bench/sqlite-pages.ts, which counts the pages they write.
  */
 export function ceilingSqlite(db: Database.Database) {
@@ -15,15 +16,30 @@ export function ceilingSqlite(db: Database.Database) {
     CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages (send_id, client_msg_id);
     CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
   `);
-  return {
-    nextSeq: db.prepare(
-      `INSERT INTO conversations (id, max_seq) VALUES (?, 1)
-       ON CONFLICT (id) DO UPDATE SET max_seq = max_seq + 1 RETURNING max_seq`,
-    ),
-    insertMessage: db.prepare(
-      `INSERT INTO messages (conversation_id, seq, msg_id, send_id, recv_id, content, client_msg_id, send_time)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertOutbox: db.prepare('INSERT INTO outbox (payload) VALUES (?)'),
+  const nextSeq = db.prepare(
+    `INSERT INTO conversations (id, max_seq) VALUES (?, 1)
+     ON CONFLICT (id) DO UPDATE SET max_seq = max_seq + 1 RETURNING max_seq`,
+  );
+  const insertMessage = db.prepare(
+    `INSERT INTO messages (conversation_id, seq, msg_id, send_id, recv_id, content, client_msg_id, send_time)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertOutbox = db.prepare('INSERT INTO outbox (payload) VALUES (?)');
+  /** Stores one message inside the caller's transaction: its seq, the row, the outbox row. */
+  return (m: Unstored): Stored => {
+    const { max_seq: seq } = nextSeq.get(m.conversationId) as { max_seq: number };
+    const stored = { ...m, seq };
+    insertMessage.run(
+      m.conversationId,
+      seq,
+      m.msgId,
+      m.sendId,
+      m.recvId,
+      m.content,
+      m.clientMsgId,
+      m.sendTime,
+    );
+    insertOutbox.run(JSON.stringify(stored));
+    return stored;
   };
 }
