@@ -74,7 +74,7 @@ async function migrated(file: string, keep: (name: string) => boolean): Promise<
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider(list, 'sqlite') });
   const { error } = await migrator.migrateToLatest();
   await db.destroy();
-  if (error) throw error;
+  if (error) throw new Error('migration failed', { cause: error });
 }
 
 const MEMBER_COLUMNS = `conversation_id, user_id, chat_type, target_id, read_seq, join_seq,
