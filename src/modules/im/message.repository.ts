@@ -1,4 +1,10 @@
-import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import {
+  PostgresAdapter,
+  sql,
+  type Kysely,
+  type Selectable,
+  type SelectQueryBuilder,
+} from 'kysely';
 import { directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
 import { MessageType, type ChatType, type Message, type ReplySnapshot } from './im.entity.js';
@@ -60,8 +66,42 @@ const pageBySeq = (order: 'asc' | 'desc') =>
 const PAGE_BY_SEQ = { asc: pageBySeq('asc'), desc: pageBySeq('desc') };
 
 /** Messages in SQL; every read is by (conversation, seq) or an id. */
+/**
+ * PostgreSQL: the unread checks (hasUnreadOf) of a turn of the event loop, in one
+ * statement: the ordinal of each check that found a message.
+ */
+const UNREAD_OF_MANY = new Precompiled<{ i: number }>(
+  `select c.i from unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[])
+     with ordinality as c(conversation_id, user_id, after_seq, before_seq, i)
+   where exists (
+     select 1 from messages m
+     where m.conversation_id = c.conversation_id and m.seq > c.after_seq
+       and m.seq < c.before_seq and m.send_id <> c.user_id and m.m_type <> ?)`,
+);
+
+/** The most checks in one UNREAD_OF_MANY. */
+const UNREAD_CHECKS_PER_STATEMENT = 500;
+
+interface UnreadCheck {
+  conversationId: string;
+  userId: string;
+  afterSeq: number;
+  beforeSeq: number;
+  resolve: (found: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
 export class MessageRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * PostgreSQL: the unread checks waiting for the next turn of the event loop (see
+   * hasUnreadOf); undefined on the other engines, which check one at a time.
+   */
+  private unreadChecks: UnreadCheck[] | undefined;
+  private readonly coalesceUnreadChecks: boolean;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.coalesceUnreadChecks = db.getExecutor().adapter instanceof PostgresAdapter;
+  }
 
   async insert(trx: Kysely<Database>, m: Message): Promise<void> {
     await INSERT.execute(trx, [m.msgId, m.conversationId, m.seq, ...messageColumns(m)]);
@@ -131,6 +171,20 @@ export class MessageRepository {
     userId: string,
     between: { afterSeq: number; beforeSeq: number },
   ): Promise<boolean> {
+    if (this.coalesceUnreadChecks) {
+      // Every send that moves its sender's read position past others' messages asks
+      // this (the read receipt), right after its batch committed: one query each would
+      // be a pool connection and a round trip each, competing with the sends' own
+      // batches for the pool (docs/performance.md, "The PostgreSQL tail taken apart").
+      // The checks of a turn go in one statement instead.
+      return new Promise<boolean>((resolve, reject) => {
+        if (!this.unreadChecks) {
+          this.unreadChecks = [];
+          setImmediate(() => void this.checkUnread());
+        }
+        this.unreadChecks.push({ conversationId, userId, ...between, resolve, reject });
+      });
+    }
     const row = await this.db
       .selectFrom('messages')
       .select('seq')
@@ -142,6 +196,28 @@ export class MessageRepository {
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /** Runs the unread checks queued (hasUnreadOf on PostgreSQL), a statement per 500. */
+  private async checkUnread(): Promise<void> {
+    const checks = this.unreadChecks ?? [];
+    this.unreadChecks = undefined;
+    for (let from = 0; from < checks.length; from += UNREAD_CHECKS_PER_STATEMENT) {
+      const part = checks.slice(from, from + UNREAD_CHECKS_PER_STATEMENT);
+      try {
+        const { rows } = await UNREAD_OF_MANY.execute(this.db, [
+          part.map((c) => c.conversationId),
+          part.map((c) => c.userId),
+          part.map((c) => c.afterSeq),
+          part.map((c) => c.beforeSeq),
+          MessageType.notice,
+        ]);
+        const found = new Set(rows.map((r) => Number(r.i)));
+        part.forEach((check, i) => check.resolve(found.has(i + 1)));
+      } catch (err) {
+        for (const check of part) check.reject(err);
+      }
+    }
   }
 
   /** Current state of messages changed after `afterModSeq`, oldest change first. */

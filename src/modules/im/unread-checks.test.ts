@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { STORAGES } from '../../../test/support/backends.js';
+import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { newId } from '../../shared/ids.js';
+import { ChatType, MessageType, singleConversationId, type Message } from './im.entity.js';
+import { MessageRepository } from './message.repository.js';
+
+/**
+ * The read-receipt check after a send (hasUnreadOf): right on every engine, and on
+ * PostgreSQL the checks of a turn of the event loop go in one statement instead of a
+ * pool connection and a round trip each (docs/performance.md, "The PostgreSQL tail
+ * taken apart").
+ */
+describe.each(STORAGES)('unread checks on %s', (storage) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ storage });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers each check of a turn by its own range, sender and type, and on PostgreSQL in one statement', async () => {
+    const { db } = t.app.storage;
+    const messages = new MessageRepository(db);
+    const [a, b] = [newId(), newId()];
+    const conversationId = singleConversationId(a, b);
+    const other = singleConversationId(a, newId());
+    const message = (conv: string, seq: number, sendId: string, mType: number): Message => ({
+      msgId: newId(),
+      conversationId: conv,
+      chatType: ChatType.single,
+      sendId,
+      recvId: sendId === a ? b : a,
+      seq,
+      sendTime: 1_000 + seq,
+      mType,
+      content: `m${seq}`,
+      clientMsgId: null,
+      modSeq: 0,
+    });
+    // 1 by a, 2 a notice (never unread), 3 by a, 4 by b; the other conversation: 1 by b.
+    await db.transaction().execute(async (trx) => {
+      await messages.insert(trx, message(conversationId, 1, a, MessageType.text));
+      await messages.insert(trx, message(conversationId, 2, b, MessageType.notice));
+      await messages.insert(trx, message(conversationId, 3, a, MessageType.text));
+      await messages.insert(trx, message(conversationId, 4, b, MessageType.text));
+      await messages.insert(trx, message(other, 1, b, MessageType.text));
+    });
+    const executor = db.getExecutor();
+    const queries = vi.spyOn(executor, 'executeQuery');
+    try {
+      const found = await Promise.all([
+        messages.hasUnreadOf(conversationId, a, { afterSeq: 0, beforeSeq: 2 }), // own only
+        messages.hasUnreadOf(conversationId, a, { afterSeq: 0, beforeSeq: 4 }), // + a notice
+        messages.hasUnreadOf(conversationId, a, { afterSeq: 3, beforeSeq: 5 }), // b's 4
+        messages.hasUnreadOf(conversationId, a, { afterSeq: 4, beforeSeq: 5 }), // bounds open
+        messages.hasUnreadOf(conversationId, b, { afterSeq: 3, beforeSeq: 5 }), // b's own 4
+        messages.hasUnreadOf(conversationId, b, { afterSeq: 0, beforeSeq: 2 }), // a's 1
+        messages.hasUnreadOf(other, a, { afterSeq: 0, beforeSeq: 2 }), // the other's 1
+        messages.hasUnreadOf(other, a, { afterSeq: 1, beforeSeq: 9 }), // nothing there
+      ]);
+      expect(found).toEqual([false, false, true, false, false, true, true, false]);
+      // Statements that read messages (the app's own background work aside).
+      const reads = queries.mock.calls.filter(([q]) => /from\s+[`"]?messages\b/i.test(q.sql));
+      expect(reads).toHaveLength(storage === 'postgres' ? 1 : found.length);
+      // A check of a later turn is a statement of its own, and answers alone.
+      await expect(
+        messages.hasUnreadOf(conversationId, a, { afterSeq: 3, beforeSeq: 5 }),
+      ).resolves.toBe(true);
+    } finally {
+      queries.mockRestore();
+    }
+  });
+});
