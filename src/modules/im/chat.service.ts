@@ -62,7 +62,7 @@ export interface ChatServiceDeps {
   transact: TransactionRunner;
   conversations: ConversationRepository;
   messages: MessageRepository;
-  /** Stores a single chat's message (one statement on PostgreSQL). */
+  /** Stores a single chat's message (on PostgreSQL one statement for a batch's sends). */
   pairSends: PairSendStore;
   access: ChatAccess;
   events: EventRecorder;
@@ -242,8 +242,8 @@ export class ChatService {
 
   /**
    * A single chat's message: the pair store does the usual work in as few statements
-   * as its engine allows (one on PostgreSQL) and reads both parties' rows as they
-   * were. From them, the rare rest: the message shows the conversation to both
+   * as its engine allows (on PostgreSQL one for all the single-chat sends of the
+   * batch) and reads both parties' rows as they were. From them, the rare rest: the message shows the conversation to both
    * parties (creating their rows on the first message; the system is no party).
    * Returns the sender's state before its read position moved (none if it did not).
    */

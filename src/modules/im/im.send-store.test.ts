@@ -360,3 +360,337 @@ describe.runIf(STORAGES.includes('postgres'))(
     });
   },
 );
+
+/**
+ * On PostgreSQL the single-chat sends of a group commit batch are stored in one
+ * statement (PostgresPairSendStore): each send still gets what a statement of its own
+ * gave it (its seq, both rows as they were before it), the batch's outbox rows carry
+ * the right seqs, a retry in the batch takes no seq, and two processes' batches lock
+ * conversations in one order.
+ */
+describe.runIf(STORAGES.includes('postgres'))(
+  "a batch's single-chat sends in one statement on postgres",
+  () => {
+    let storage: Storage;
+    let cleanup: () => Promise<void>;
+    let db: Kysely<Database>;
+    let conversations: ConversationRepository;
+    let pairs: ReturnType<typeof pairSendStore>;
+    const recorded: Array<{ msgId: string; seq: number }> = [];
+    beforeAll(async () => {
+      const made = testConfig({ storage: 'postgres' });
+      cleanup = made.cleanup;
+      storage = openStorage(made.config, MIGRATIONS);
+      await storage.migrate();
+      db = storage.db;
+      conversations = new ConversationRepository(db);
+      const events = new EventRecorder({
+        clock: Date.now,
+        source: 'test',
+        schemas: DomainEventSchemas,
+        onRecorded: (event) => recorded.push(event.payload as { msgId: string; seq: number }),
+      });
+      pairs = pairSendStore(db, { conversations, messages: new MessageRepository(db), events });
+    });
+    afterAll(async () => {
+      await storage.close();
+      await cleanup();
+    });
+
+    /** Statements run through each transaction handle given to `counted`. */
+    const statements = new WeakMap<object, number>();
+    const handles = new WeakMap<object, Kysely<Database>>();
+    /** `trx`, counting the statements run through it (one handle per transaction). */
+    const counted = (trx: Kysely<Database>): Kysely<Database> => {
+      let handle = handles.get(trx);
+      if (!handle) {
+        handle = new Proxy(trx, {
+          get(target, prop) {
+            if (prop === 'executeQuery') {
+              return (query: Parameters<typeof target.executeQuery>[0]) => {
+                statements.set(trx, (statements.get(trx) ?? 0) + 1);
+                return target.executeQuery(query);
+              };
+            }
+            const value: unknown = Reflect.get(target, prop, target);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        handles.set(trx, handle);
+      }
+      return handle;
+    };
+    let n = 0;
+    const draft = (sendId: string, recvId: string, clientMsgId?: string): PairMessage => {
+      n += 1;
+      return {
+        msgId: newId(),
+        conversationId: singleConversationId(sendId, recvId),
+        chatType: ChatType.single,
+        sendId,
+        recvId,
+        sendTime: 1_000 + n,
+        mType: 0,
+        content: `m${n} "quoted" {braced}, \\ back`,
+        clientMsgId: clientMsgId ?? `c${n}`,
+        modSeq: 0,
+      };
+    };
+    const pair = (conversationId: string, a: string, b: string) =>
+      conversations.ensureMembers(
+        db,
+        [
+          { conversationId, userId: a, chatType: ChatType.single, targetId: b, joinSeq: 0 },
+          { conversationId, userId: b, chatType: ChatType.single, targetId: a, joinSeq: 0 },
+        ],
+        1,
+        { show: true },
+      );
+    /** Each batch's statement count, by the transaction's handle. */
+    const sendAll = (
+      committer: ReturnType<typeof groupCommitFor> & object,
+      drafts: PairMessage[],
+      runs?: Map<string, number>,
+    ) =>
+      Promise.allSettled(
+        drafts.map((d) =>
+          committer.run(async (trx) => {
+            runs?.set(d.msgId, (runs.get(d.msgId) ?? 0) + 1);
+            const stored = await pairs.store(counted(trx), d);
+            return { ...stored, statements: statements.get(trx) };
+          }, d.conversationId),
+        ),
+      );
+    const members = async (conversationId: string) =>
+      (
+        await db
+          .selectFrom('conversationMembers')
+          .select(['userId', 'readSeq', 'updatedAt'])
+          .where('conversationId', '=', conversationId)
+          .orderBy('userId')
+          .execute()
+      ).map((r) => [r.userId, Number(r.readSeq), Number(r.updatedAt)]);
+
+    it('stores the sends of several conversations in one statement, as one statement each would', async () => {
+      const [a, b, c] = [newId(), newId(), newId()].sort();
+      const ab = singleConversationId(a!, b!);
+      const ac = singleConversationId(a!, c!);
+      await pair(ab, a!, b!);
+      // Two messages stored before, each alone: a has read up to 2, b nothing.
+      for (const d of [draft(a!, b!), draft(a!, b!)]) {
+        await db.transaction().execute((trx) => pairs.store(trx, d));
+      }
+      // One batch: three to ab (both directions), the first two of ac (no rows yet).
+      const batch = [draft(a!, b!), draft(b!, a!), draft(a!, c!), draft(a!, b!), draft(c!, a!)];
+      const committer = groupCommitFor('postgres', db)!;
+      const outcomes = await sendAll(committer, batch);
+      const stored = outcomes.map((o) => {
+        if (o.status === 'rejected') throw o.reason;
+        return o.value;
+      });
+      // One statement for the five sends (no other statement ran through the handle).
+      expect(stored.map((s) => s.statements)).toEqual([1, 1, 1, 1, 1]);
+      expect(stored.map((s) => s.seq)).toEqual([3, 4, 1, 5, 2]);
+      // Each send's rows as its own statement read them: the same sender's earlier
+      // sends in the batch had moved its read position; ac had no rows.
+      const rows = stored.map((s) =>
+        s.before
+          .map((r) => [r.userId, r.readSeq, r.isShow, r.conversationId, r.targetId])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+      expect(rows).toEqual([
+        [
+          [a, 2, 1, ab, b],
+          [b, 0, 1, ab, a],
+        ],
+        [
+          [a, 3, 1, ab, b],
+          [b, 0, 1, ab, a],
+        ],
+        [],
+        [
+          [a, 3, 1, ab, b],
+          [b, 4, 1, ab, a],
+        ],
+        [],
+      ]);
+      expect(await storedSeqs(db, ab)).toEqual([1, 2, 3, 4, 5]);
+      expect(await storedSeqs(db, ac)).toEqual([1, 2]);
+      const messages = await db
+        .selectFrom('messages')
+        .select(['id', 'seq', 'content', 'clientMsgId', 'sendTime'])
+        .where(
+          'id',
+          'in',
+          batch.map((d) => d.msgId),
+        )
+        .execute();
+      expect(batch.map((d) => messages.find((m) => m.id === d.msgId))).toEqual(
+        batch.map((d, i) => ({
+          id: d.msgId,
+          seq: stored[i]!.seq,
+          content: d.content,
+          clientMsgId: d.clientMsgId,
+          sendTime: d.sendTime,
+        })),
+      );
+      // The read positions end at each sender's last message (its send time with it).
+      expect(await members(ab)).toEqual([
+        [a, 5, batch[3]!.sendTime],
+        [b, 4, batch[1]!.sendTime],
+      ]);
+      expect(await members(ac)).toEqual([]);
+      // Each conversation: its count of messages, its last message, created by the first.
+      const counters = await db
+        .selectFrom('conversations')
+        .select(['id', 'maxSeq', 'lastMsgId', 'createdAt', 'updatedAt'])
+        .where('id', 'in', [ab, ac])
+        .orderBy('id')
+        .execute();
+      expect(counters.map((r) => [r.id, Number(r.maxSeq), r.lastMsgId])).toEqual(
+        [
+          [ab, 5, batch[3]!.msgId],
+          [ac, 2, batch[4]!.msgId],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+      const acRow = counters.find((r) => r.id === ac)!;
+      expect([Number(acRow.createdAt), Number(acRow.updatedAt)]).toEqual([
+        batch[2]!.sendTime,
+        batch[4]!.sendTime,
+      ]);
+      // The outbox envelopes carry each message's seq (and what the recorder heard).
+      const outbox = await db
+        .selectFrom('outboxEvents')
+        .select(['type', 'partitionKey', 'envelope'])
+        .where('partitionKey', 'in', [ab, ac])
+        .orderBy('position')
+        .execute();
+      const envelopes = outbox.map((r) => ({
+        type: r.type,
+        key: r.partitionKey,
+        payload: JSON.parse(r.envelope).payload,
+      }));
+      for (const [i, d] of batch.entries()) {
+        expect(envelopes.filter((e) => e.payload.msgId === d.msgId)).toEqual([
+          {
+            type: 'message-sent',
+            key: d.conversationId,
+            payload: { ...messageSentPayload({ ...d, seq: stored[i]!.seq }) },
+          },
+        ]);
+        expect(recorded.filter((r) => r.msgId === d.msgId).map((r) => r.seq)).toEqual([
+          stored[i]!.seq,
+        ]);
+      }
+      // Per conversation, the outbox rows in seq order.
+      for (const id of [ab, ac]) {
+        const seqs = envelopes.filter((e) => e.key === id).map((e) => e.payload.seq);
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      }
+    });
+
+    it('runs a batch with a retry in it again unit by unit: the retry fails alone and takes no seq', async () => {
+      const [a, b, c] = [newId(), newId(), newId()];
+      const ab = singleConversationId(a, b);
+      await pair(ab, a, b);
+      const committer = groupCommitFor('postgres', db)!;
+      const first = draft(a, b, 'same');
+      await sendAll(committer, [first]);
+      const runs = new Map<string, number>();
+      const batch = [draft(a, b), draft(b, a), draft(a, b, 'same'), draft(a, c), draft(a, b)];
+      const outcomes = await sendAll(committer, batch, runs);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      // The batch failed and each unit ran again alone.
+      expect(batch.map((d) => runs.get(d.msgId))).toEqual([2, 2, 2, 2, 2]);
+      const seqs = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.seq : undefined));
+      expect(seqs).toEqual([2, 3, undefined, 1, 4]);
+      expect(await storedSeqs(db, ab)).toEqual([1, 2, 3, 4]);
+      expect((await conversations.counters(ab)).maxSeq).toBe(4);
+      expect(await members(ab)).toEqual(
+        [
+          [a, 4, batch[4]!.sendTime],
+          [b, 3, batch[1]!.sendTime],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+    });
+
+    it('stores the sends made in one turn together, and a later one in a statement of its own', async () => {
+      const [a, b] = [newId(), newId()];
+      const ab = singleConversationId(a, b);
+      await pair(ab, a, b);
+      const seen = await db.transaction().execute(async (trx) => {
+        const handle = counted(trx);
+        const together = await Promise.all([
+          pairs.store(handle, draft(a, b)),
+          pairs.store(handle, draft(b, a)),
+        ]);
+        const after = statements.get(trx);
+        const later = await pairs.store(handle, draft(a, b));
+        return {
+          seqs: [...together, later].map((s) => s.seq),
+          after,
+          end: statements.get(trx),
+          later,
+        };
+      });
+      expect(seen.seqs).toEqual([1, 2, 3]);
+      expect([seen.after, seen.end]).toEqual([1, 2]);
+      // The later statement saw what the first wrote.
+      expect(
+        seen.later.before
+          .map((r) => [r.userId, r.readSeq])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      ).toEqual(
+        [
+          [a, 1],
+          [b, 2],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+    });
+
+    it("locks conversations in id order: two processes' batches in opposite orders do not deadlock", async () => {
+      // Two group commits on their own connections, as two server processes have.
+      const [one, two] = [groupCommitFor('postgres', db)!, groupCommitFor('postgres', db)!];
+      const [u, v, w] = [newId(), newId(), newId()];
+      const [x, y] = [
+        [u, v],
+        [u, w],
+      ].sort((p, q) =>
+        singleConversationId(p[0]!, p[1]!).localeCompare(singleConversationId(q[0]!, q[1]!)),
+      ) as Array<[string, string]>;
+      const ids = [singleConversationId(...x!), singleConversationId(...y!)];
+      for (const [s, r] of [x!, y!]) {
+        await pair(singleConversationId(s, r), s, r);
+        await sendAll(one, [draft(s, r)]);
+      }
+      const runs = new Map<string, number>();
+      for (let round = 0; round < 2; round += 1) {
+        // Both conversations locked elsewhere while the two batches start, then let go
+        // at once: each batch takes the first conversation it asks for together with
+        // the other. In opposite orders, each would then wait for the other's.
+        const blocker = await db.startTransaction().execute();
+        await sql`select id from conversations where id in (${ids[0]}, ${ids[1]}) for update`.execute(
+          blocker,
+        );
+        const sent = Promise.all([
+          sendAll(one, [draft(x![0], x![1]), draft(y![0], y![1])], runs),
+          sendAll(two, [draft(y![1], y![0]), draft(x![1], x![0])], runs),
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await blocker.commit().execute();
+        const outcomes = await sent;
+        expect(outcomes.flat().every((o) => o.status === 'fulfilled')).toBe(true);
+      }
+      // No batch lost a deadlock (one that did is run again unit by unit).
+      expect([...runs.values()]).toEqual(Array.from({ length: 8 }, () => 1));
+      expect(await storedSeqs(db, ids[0]!)).toEqual([1, 2, 3, 4, 5]);
+      expect(await storedSeqs(db, ids[1]!)).toEqual([1, 2, 3, 4, 5]);
+    });
+  },
+);

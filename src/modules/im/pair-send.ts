@@ -40,7 +40,10 @@ interface Deps {
   events: EventRecorder;
 }
 
-/** The store for `db`'s engine: one statement on PostgreSQL, a few elsewhere. */
+/**
+ * The store for `db`'s engine: on PostgreSQL one statement for all the sends of a
+ * transaction made in the same turn (a group commit batch's), a few per send elsewhere.
+ */
 export function pairSendStore(db: Kysely<Database>, deps: Deps): PairSendStore {
   return db.getExecutor().adapter instanceof PostgresAdapter
     ? new PostgresPairSendStore(deps)
@@ -113,59 +116,169 @@ class PortablePairSendStore implements PairSendStore {
 }
 
 /**
- * PostgreSQL: the whole usual path in one statement, a round trip saved per step.
- * Its parts see one snapshot, the one before the statement: `pair` reads the rows as
- * they were while `advanced` moves the sender's read position. The seq is known only
- * inside the statement, so the outbox envelope is joined around it there.
+ * PostgreSQL: the usual path of every single-chat send of a transaction in one
+ * statement. The units of a group commit batch share one transaction and reach the
+ * store in the same turn (PipelinedGroupCommitter starts them all at once), so their
+ * sends are gathered and stored together at the end of that turn: one statement for
+ * the batch, as the ceiling does it (bench/peers/ceiling-chat-pg.ts), instead of one
+ * per message. A send that comes later (another turn) goes in a statement of its own,
+ * which sees what the earlier ones wrote, as a send alone always did.
+ *
+ * Each conversation's max_seq is bumped by its number of messages in the statement,
+ * and they take its next seqs in the order they came (dense, ordered). The outbox
+ * envelope is joined around each seq (EventRecorder.withHole). Each sender's read
+ * position is moved once, to its last message. The parts see one snapshot, the one
+ * before the statement: `pair` reads both parties' rows as they were, and each send's
+ * `before` is made from them as the statement per message read them (a send by the
+ * same sender earlier in the batch had moved the sender's read position).
+ *
+ * A unique violation on (sender, clientMsgId) fails the statement and with it every
+ * send in it: the batch is rolled back and its units run again, each alone
+ * (GroupCommit), so a retry takes no seq. The input is sorted by conversation id, so
+ * two server processes lock conversations in the same order (no deadlock between them).
  */
-const STORE_PAIR = new Precompiled<{ seq: number } & Partial<MemberRow>>(
-  `with taken as (
+const STORE_PAIRS = new Precompiled<{ cid: string; seq: number } & Partial<MemberRow>>(
+  `with conv (c_id, c_type, c_n, c_last, c_created, c_updated, c_a, c_b) as (
+     select * from unnest(?::text[], ?::smallint[], ?::bigint[], ?::text[], ?::bigint[],
+       ?::bigint[], ?::text[], ?::text[])
+   ), taken as (
      insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
-     values (?, ?, 1, ?, ?, ?)
-     on conflict (id) do update set max_seq = conversations.max_seq + 1,
+     select c_id, c_type, c_n, c_last, c_created, c_updated from conv
+     on conflict (id) do update set max_seq = conversations.max_seq + excluded.max_seq,
        last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
-     returning max_seq
+     returning id, max_seq
+   ), base (b_id, b_seq) as (
+     select taken.id, taken.max_seq - conv.c_n from taken join conv on conv.c_id = taken.id
+   ), sent as (
+     select * from unnest(?::text[], ?::text[], ?::bigint[], ?::smallint[], ?::text[],
+       ?::text[], ?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::text[], ?::text[],
+       ?::text[], ?::smallint[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+       with ordinality as s (s_id, s_conv, s_rank, s_chat_type, s_send_id, s_recv_id,
+         s_send_time, s_m_type, s_content, s_client_msg_id, s_reply_msg_id, s_reply_to,
+         s_at_user_ids, s_at_all, s_event_id, s_head, s_tail, s_event_at, s_ord)
    ), message as (
      insert into messages (id, conversation_id, seq, chat_type, send_id, recv_id, send_time,
        m_type, content, client_msg_id, reply_msg_id, reply_to, at_user_ids, at_all)
-     values (?, ?, (select max_seq from taken), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     select s_id, s_conv, b_seq + s_rank, s_chat_type, s_send_id, s_recv_id, s_send_time,
+       s_m_type, s_content, s_client_msg_id, s_reply_msg_id, s_reply_to, s_at_user_ids, s_at_all
+     from sent join base on b_id = s_conv
    ), event as (
      insert into outbox_events (id, type, aggregate, partition_key, envelope, created_at,
        published_at, attempts)
-     values (?, ?, ?, ?, ?::text || (select max_seq from taken) || ?::text, ?, null, 0)
+     select s_event_id, ?, ?, s_conv, s_head || (b_seq + s_rank) || s_tail, s_event_at, null, 0
+     from sent join base on b_id = s_conv order by s_ord
    ), pair as (
      select ${MEMBER_SQL_COLUMNS}
-     from conversation_members where conversation_id = ? and user_id in (?, ?)
+     from conv join conversation_members on conversation_id = c_id and user_id in (c_a, c_b)
    ), advanced as (
-     update conversation_members set read_seq = taken.max_seq, updated_at = ?
-     from taken
-     where conversation_id = ? and user_id = ? and read_seq < taken.max_seq
+     update conversation_members set read_seq = b_seq + r_rank, updated_at = r_at
+     from unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) as r (r_conv, r_user, r_rank, r_at)
+       join base on b_id = r_conv
+     where conversation_id = r_conv and user_id = r_user and read_seq < b_seq + r_rank
    )
-   select taken.max_seq as seq, pair.* from taken left join pair on true`,
+   select taken.id as cid, taken.max_seq as seq, pair.*
+   from taken left join pair on pair.conversation_id = taken.id`,
 );
 
+/** A send waiting for its transaction's statement. */
+interface PendingSend {
+  draft: PairMessage;
+  resolve: (stored: PairStored) => void;
+  reject: (err: unknown) => void;
+}
+
 class PostgresPairSendStore implements PairSendStore {
+  /** The sends of each transaction not stored yet (stored at the end of the turn). */
+  private readonly pending = new WeakMap<Kysely<Database>, PendingSend[]>();
+
   constructor(private readonly deps: Deps) {}
 
-  async store(trx: Kysely<Database>, draft: PairMessage): Promise<PairStored> {
-    const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
-    const event = this.deps.events.withHole(
-      'message-sent',
-      conversationId,
-      messageSentPayload({ ...draft, seq: 0 }),
-      'seq',
-    );
-    const { rows } = await STORE_PAIR.execute(trx, [
-      ...[conversationId, chatType, msgId, sendTime, sendTime],
-      ...[msgId, conversationId, ...messageColumns(draft)],
-      ...[event.id, event.type, event.aggregate, event.partitionKey, event.head, event.tail],
-      event.createdAt,
-      ...[conversationId, sendId, recvId],
-      ...[sendTime, conversationId, sendId],
-    ]);
-    const seq = rows[0]!.seq;
-    event.recorded(seq);
-    const before = rows.filter((r) => r.userId != null).map(({ seq: _, ...row }) => row);
-    return { seq, before: before as MemberRow[] };
+  store(trx: Kysely<Database>, draft: PairMessage): Promise<PairStored> {
+    return new Promise((resolve, reject) => {
+      const sends = this.pending.get(trx);
+      if (sends) {
+        sends.push({ draft, resolve, reject });
+        return;
+      }
+      const gathered = [{ draft, resolve, reject }];
+      this.pending.set(trx, gathered);
+      // After the units that start in this turn have made their sends.
+      queueMicrotask(() => {
+        this.pending.delete(trx);
+        this.storeAll(trx, gathered).catch((err: unknown) => {
+          for (const send of gathered) send.reject(err);
+        });
+      });
+    });
+  }
+
+  private async storeAll(trx: Kysely<Database>, sends: PendingSend[]): Promise<void> {
+    // Each conversation's sends in the order they came; conversations in id order.
+    const byConversation = new Map<string, PendingSend[]>();
+    for (const send of sends) {
+      const { conversationId } = send.draft;
+      const same = byConversation.get(conversationId);
+      if (same) same.push(send);
+      else byConversation.set(conversationId, [send]);
+    }
+    const conversationIds = [...byConversation.keys()].sort();
+    const conv: unknown[][] = [[], [], [], [], [], [], [], []];
+    const sent: unknown[][] = Array.from({ length: 18 }, () => []);
+    const read: unknown[][] = [[], [], [], []];
+    const events: Array<ReturnType<EventRecorder['withHole']>> = [];
+    for (const conversationId of conversationIds) {
+      const same = byConversation.get(conversationId)!;
+      const first = same[0]!.draft;
+      const last = same[same.length - 1]!.draft;
+      const row = [conversationId, first.chatType, same.length, last.msgId, first.sendTime];
+      row.push(last.sendTime, first.sendId, first.recvId);
+      row.forEach((value, i) => conv[i]!.push(value));
+      const lastOf = new Map<string, { rank: number; at: number }>();
+      same.forEach(({ draft }, i) => {
+        const event = this.deps.events.withHole(
+          'message-sent',
+          conversationId,
+          messageSentPayload({ ...draft, seq: 0 }),
+          'seq',
+        );
+        events.push(event);
+        const values = [draft.msgId, conversationId, i + 1, ...messageColumns(draft)];
+        values.push(event.id, event.head, event.tail, event.createdAt);
+        values.forEach((value, j) => sent[j]!.push(value));
+        lastOf.set(draft.sendId, { rank: i + 1, at: draft.sendTime });
+      });
+      for (const [userId, { rank, at }] of lastOf) {
+        [conversationId, userId, rank, at].forEach((value, j) => read[j]!.push(value));
+      }
+    }
+    const { type, aggregate } = events[0]!;
+    const { rows } = await STORE_PAIRS.execute(trx, [...conv, ...sent, type, aggregate, ...read]);
+    const maxSeq = new Map<string, number>();
+    const pairs = new Map<string, MemberRow[]>();
+    for (const { cid, seq, ...member } of rows) {
+      maxSeq.set(cid, seq);
+      if (member.userId == null) continue;
+      const pair = pairs.get(cid);
+      if (pair) pair.push(member as MemberRow);
+      else pairs.set(cid, [member as MemberRow]);
+    }
+    let e = 0;
+    for (const conversationId of conversationIds) {
+      const same = byConversation.get(conversationId)!;
+      let seq = maxSeq.get(conversationId)! - same.length;
+      // The rows as each send's own statement would have read them: as they were,
+      // with the read position moved by the same sender's sends before it.
+      let before = pairs.get(conversationId) ?? [];
+      for (const { draft, resolve } of same) {
+        seq += 1;
+        events[e++]!.recorded(seq);
+        resolve({ seq, before });
+        const sender = before.find((r) => r.userId === draft.sendId);
+        if (sender && sender.readSeq < seq) {
+          const moved = { ...sender, readSeq: seq };
+          before = before.map((r) => (r === sender ? moved : r));
+        }
+      }
+    }
   }
 }
