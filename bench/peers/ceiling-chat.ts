@@ -24,6 +24,7 @@
 import { createServer } from 'node:http';
 import Database from 'better-sqlite3';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ceilingSqlite } from './ceiling-sqlite.js';
 
 /** A message as stored and pushed, before its seq is taken. */
 export interface Unstored {
@@ -49,44 +50,9 @@ function openSqliteStore(file: string): CeilingStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS messages (
-      conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,
-      send_id TEXT NOT NULL, recv_id TEXT NOT NULL, content TEXT NOT NULL,
-      client_msg_id TEXT, send_time INTEGER NOT NULL,
-      PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-    CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages (send_id, client_msg_id);
-    CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
-  `);
-  const nextSeq = db.prepare(
-    `INSERT INTO conversations (id, max_seq) VALUES (?, 1)
-     ON CONFLICT (id) DO UPDATE SET max_seq = max_seq + 1 RETURNING max_seq`,
-  );
-  const insertMessage = db.prepare(
-    `INSERT INTO messages (conversation_id, seq, msg_id, send_id, recv_id, content, client_msg_id, send_time)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertOutbox = db.prepare('INSERT INTO outbox (payload) VALUES (?)');
+  const storeOne = ceilingSqlite(db);
   /** One transaction (one fsync) for the batch. */
-  const storeAll = db.transaction((batch: Unstored[]) =>
-    batch.map((m) => {
-      const { max_seq: seq } = nextSeq.get(m.conversationId) as { max_seq: number };
-      const stored = { ...m, seq };
-      insertMessage.run(
-        m.conversationId,
-        seq,
-        m.msgId,
-        m.sendId,
-        m.recvId,
-        m.content,
-        m.clientMsgId,
-        m.sendTime,
-      );
-      insertOutbox.run(JSON.stringify(stored));
-      return stored;
-    }),
-  );
+  const storeAll = db.transaction((batch: Unstored[]) => batch.map(storeOne));
   return {
     store: (batch) => storeAll(batch),
     close: async () => {

@@ -50,6 +50,20 @@ export interface OutboxRelayDeps {
  * The hot read of the relay: the oldest rows past those it is deleting (position > ?),
  * on the primary key. Every row in the table is unpublished or published and about to
  * go, so the outbox needs no other index (migration 0016).
+ *
+ * The relay depends on positions never being given twice, which is why the SQLite
+ * table keeps AUTOINCREMENT (a plain INTEGER PRIMARY KEY gives max(position) + 1, so
+ * the positions of the newest rows come back once they are deleted, and the table
+ * often runs empty):
+ * - a delete names positions, and may run late or twice: a handed-over delete whose
+ *   group commit failed is run again alone, and after the lease moves the new holder
+ *   publishes and deletes rows the old one is still deleting. A position given again
+ *   meanwhile would be an unpublished event deleted: lost, not just repeated;
+ * - the read goes on past the highest position being deleted: a new row given a
+ *   position below it (its rows deleted in the very batch that inserts it) would be
+ *   skipped until those deletes settle, and published after rows newer than it.
+ * AUTOINCREMENT costs sqlite_sequence's one page per commit: 0.04 pages per message in
+ * bench/sqlite-pages.ts, no CPU it could tell (eighth session, docs/performance.md).
  */
 const READ_BATCH = new Precompiled<OutboxRow>(
   `select id, position, partition_key, envelope from outbox_events

@@ -1,4 +1,4 @@
-import { backoffDelay, SeqTracker, type Message } from '@easy-chat/sdk';
+import { backoffDelay, newClientMsgId, SeqTracker, type Message } from '@easy-chat/sdk';
 import { describe, expect, it } from 'vitest';
 
 const msg = (conversationId: string, seq: number): Message => ({
@@ -13,6 +13,20 @@ const msg = (conversationId: string, seq: number): Message => ({
   content: `c${seq}`,
   clientMsgId: null,
   modSeq: 0,
+});
+
+describe('newClientMsgId', () => {
+  it('makes UUIDv7s: unique, in the order of their milliseconds', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => newClientMsgId(1_764_000_000_000 + i));
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    // The time is the first 48 bits.
+    expect(parseInt(ids[0]!.replace('-', '').slice(0, 12), 16)).toBe(1_764_000_000_000);
+    expect(newClientMsgId()).not.toBe(newClientMsgId());
+  });
 });
 
 describe('backoffDelay', () => {
