@@ -126,7 +126,10 @@ export function openStorage(
       // Kysely looks for its bookkeeping tables in every schema unless told which.
       ...(dialect === 'postgres' ? { migrationTableSchema: config.storage.postgres.schema } : {}),
     });
-    const pending = (await migrator.getMigrations()).filter((m) => !m.executedAt);
+    const ours = config.storage.postgres.schema;
+    const pending = (await retryWhileOtherSchemaGone(() => migrator.getMigrations(), ours)).filter(
+      (m) => !m.executedAt,
+    );
     if (pending.length > 0) report?.({ phase: 'pending', names: pending.map((m) => m.name) });
     const started = Date.now();
     for (let attempt = 1; ; attempt += 1) {
@@ -140,9 +143,31 @@ export function openStorage(
       }
       // Kysely's introspection scans every schema of the database; one dropped
       // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
-      if (attempt < 10 && isOtherSchemaGone(error, config.storage.postgres.schema)) continue;
+      if (attempt < SCAN_ATTEMPTS && isOtherSchemaGone(error, ours)) continue;
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+    }
+  }
+}
+
+/** Tries of a scan that another schema's drop broke (tests drop theirs in parallel). */
+const SCAN_ATTEMPTS = 10;
+
+/**
+ * Runs Kysely's schema scan `scan` again when it failed because a schema that is not
+ * ours was dropped meanwhile (the listing of pending migrations scans like the
+ * migration itself does).
+ */
+export async function retryWhileOtherSchemaGone<T>(
+  scan: () => Promise<T>,
+  ours: string,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await scan();
+    } catch (err) {
+      if (attempt < SCAN_ATTEMPTS && isOtherSchemaGone(err, ours)) continue;
+      throw err;
     }
   }
 }
