@@ -243,8 +243,9 @@ export class ChatService {
   /**
    * A single chat's message: the pair store does the usual work in as few statements
    * as its engine allows (on PostgreSQL one for all the single-chat sends of the
-   * batch) and reads both parties' rows as they were. From them, the rare rest: the message shows the conversation to both
-   * parties (creating their rows on the first message; the system is no party).
+   * batch) and reads both parties' rows as they were. From them, the rare rest: the
+   * message shows the conversation to both parties (creating their rows on the first
+   * message; the system is no party).
    * Returns the sender's state before its read position moved (none if it did not).
    */
   private async storeSingle(trx: Kysely<Database>, draft: PairMessage): Promise<Stored> {

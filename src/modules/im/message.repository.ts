@@ -65,7 +65,6 @@ const pageBySeq = (order: 'asc' | 'desc') =>
   );
 const PAGE_BY_SEQ = { asc: pageBySeq('asc'), desc: pageBySeq('desc') };
 
-/** Messages in SQL; every read is by (conversation, seq) or an id. */
 /**
  * PostgreSQL: the unread checks (hasUnreadOf) of a turn of the event loop, in one
  * statement: the ordinal of each check that found a message.
@@ -91,6 +90,7 @@ interface UnreadCheck {
   reject: (err: unknown) => void;
 }
 
+/** Messages in SQL; every read is by (conversation, seq) or an id. */
 export class MessageRepository {
   /**
    * PostgreSQL: the unread checks waiting for the next turn of the event loop (see
