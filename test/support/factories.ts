@@ -2,6 +2,21 @@ import type { HttpClient } from './http-client.js';
 
 let sequence = 0;
 
+/** A `users` row for tests that write the table directly (storage-level tests). */
+export function userRow(id: string, phone: string) {
+  return {
+    id,
+    phone,
+    nickname: 'n',
+    passwordHash: 'h',
+    sex: 0,
+    avatar: '',
+    status: 0,
+    createdAt: 1,
+    updatedAt: 1,
+  };
+}
+
 /** A phone number unique across parallel test processes. */
 export function uniquePhone(): string {
   sequence += 1;

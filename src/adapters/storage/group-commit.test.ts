@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
+import { userRow } from '../../../test/support/factories.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { isUniqueViolation } from './storage-errors.js';
 import pg from 'pg';
@@ -59,7 +60,7 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
         committer.run(async (trx) => {
           await trx
             .insertInto('users')
-            .values(user(`u${i}`, phone))
+            .values(userRow(`u${i}`, phone))
             .execute();
           return `u${i}`;
         }),
@@ -87,12 +88,12 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
     const committer = new Made(s.db);
     await expect(
       committer.run(async (trx) => {
-        await trx.insertInto('users').values(user('a', '10')).execute();
-        await trx.insertInto('users').values(user('b', '10')).execute();
+        await trx.insertInto('users').values(userRow('a', '10')).execute();
+        await trx.insertInto('users').values(userRow('b', '10')).execute();
       }),
     ).rejects.toSatisfy(isUniqueViolation);
     const ok = committer.run(async (trx) =>
-      trx.insertInto('users').values(user('c', '11')).execute(),
+      trx.insertInto('users').values(userRow('c', '11')).execute(),
     );
     await ok;
     expect((await s.db.selectFrom('users').select('id').execute()).map((r) => r.id)).toEqual(['c']);
@@ -108,12 +109,12 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
           runs.push(name);
           await trx
             .insertInto('users')
-            .values(user(`${name}1`, `${name}1`))
+            .values(userRow(`${name}1`, `${name}1`))
             .execute();
           // b's second row takes a's phone: b fails after writing its first row.
           await trx
             .insertInto('users')
-            .values(user(`${name}2`, name === 'b' ? 'a1' : `${name}2`))
+            .values(userRow(`${name}2`, name === 'b' ? 'a1' : `${name}2`))
             .execute();
           return name;
         }),
@@ -191,21 +192,21 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
     const order: string[] = [];
     const rider = committer.runWithNextBatch(async (trx) => {
       order.push('rider');
-      await trx.insertInto('users').values(user('r', 'r')).execute();
+      await trx.insertInto('users').values(userRow('r', 'r')).execute();
     }, 10_000);
     // A rider alone starts no batch.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(order).toEqual([]);
     await committer.run(async (trx) => {
       order.push('unit');
-      await trx.insertInto('users').values(user('u', 'u')).execute();
+      await trx.insertInto('users').values(userRow('u', 'u')).execute();
     });
     await rider;
     expect(order).toEqual(['rider', 'unit']);
     // Nothing to ride with: committed alone after withinMs.
     const started = Date.now();
     await committer.runWithNextBatch(
-      (trx) => trx.insertInto('users').values(user('late', 'late')).execute(),
+      (trx) => trx.insertInto('users').values(userRow('late', 'late')).execute(),
       100,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
@@ -223,7 +224,7 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
           order.push(`work${i}`);
           await trx
             .insertInto('users')
-            .values(user(`u${i}`, `p${i}`))
+            .values(userRow(`u${i}`, `p${i}`))
             .execute();
         })
         .then(async () => {
@@ -260,7 +261,7 @@ describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
         ['a', 'b', 'c'].map((id) =>
           committer.run(async (trx) => {
             seen.push([...received]);
-            await trx.insertInto('users').values(user(id, id)).execute();
+            await trx.insertInto('users').values(userRow(id, id)).execute();
             // Readable at once; the unit holds the loop a while.
             client.write(id);
             busy(5);
@@ -299,7 +300,7 @@ describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) 
           if (!firstRuns.has(i)) firstRuns.set(i, trx);
           await trx
             .insertInto('users')
-            .values(user(`u${i}`, `p${i}`))
+            .values(userRow(`u${i}`, `p${i}`))
             .execute();
           busy(30);
           if (i === 4) throw new Error('unit 4 fails');
@@ -344,7 +345,7 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     return storage;
   };
   const insertUser = (trx: Kysely<Database>, id: string, phone: string) =>
-    trx.insertInto('users').values(user(id, phone)).execute();
+    trx.insertInto('users').values(userRow(id, phone)).execute();
   const ids = async (s: Storage) =>
     (await s.db.selectFrom('users').select('id').orderBy('id').execute()).map((r) => r.id);
   const txid = async (trx: Kysely<Database>) =>
@@ -553,21 +554,6 @@ function loggingDriver(driver: Driver, log: string[]): Driver {
     commitTransaction: (c) => driver.commitTransaction(originals.get(c)!),
     rollbackTransaction: (c) => driver.rollbackTransaction(originals.get(c)!),
     releaseConnection: (c) => driver.releaseConnection(originals.get(c)!),
-  };
-}
-
-/** A users row with the given id and phone. */
-function user(id: string, phone: string) {
-  return {
-    id,
-    phone,
-    nickname: 'n',
-    passwordHash: 'h',
-    sex: 0,
-    avatar: '',
-    status: 0,
-    createdAt: 1,
-    updatedAt: 1,
   };
 }
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
+import { userRow } from '../../../test/support/factories.js';
 import { testConfig } from '../../../test/support/test-app.js';
 import { openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
@@ -21,18 +22,6 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     storage = openStorage(made.config, MIGRATIONS);
     return storage;
   }
-
-  const user = (id: string, phone: string) => ({
-    id,
-    phone,
-    nickname: 'n',
-    passwordHash: 'h',
-    sex: 0,
-    avatar: '',
-    status: 0,
-    createdAt: 1,
-    updatedAt: 1,
-  });
 
   it('runs precompiled statements in the caller transaction, camelCased; named on PostgreSQL', async () => {
     const s = open();
@@ -104,16 +93,16 @@ describe.each(STORAGES)('storage on %s', (kind) => {
   it('runs concurrent migrations without failing', async () => {
     const s = open();
     await Promise.all([s.migrate(), s.migrate()]);
-    await s.db.insertInto('users').values(user('u1', '100')).execute();
+    await s.db.insertInto('users').values(userRow('u1', '100')).execute();
   });
 
   it('recognises unique violations on this engine', async () => {
     const s = open();
     await s.migrate();
-    await s.db.insertInto('users').values(user('u1', '100')).execute();
+    await s.db.insertInto('users').values(userRow('u1', '100')).execute();
     const duplicate = await s.db
       .insertInto('users')
-      .values(user('u2', '100'))
+      .values(userRow('u2', '100'))
       .execute()
       .catch((e: unknown) => e);
     expect(isUniqueViolation(duplicate)).toBe(true);
@@ -126,7 +115,7 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     const big = Date.now() * 10;
     await s.db
       .insertInto('users')
-      .values({ ...user('u1', '1'), createdAt: big })
+      .values({ ...userRow('u1', '1'), createdAt: big })
       .execute();
     const row = await s.db.selectFrom('users').select('createdAt').executeTakeFirstOrThrow();
     expect(row.createdAt).toBe(big);
@@ -137,8 +126,8 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     await s.migrate();
     await expect(
       s.db.transaction().execute(async (trx) => {
-        await trx.insertInto('users').values(user('u1', '1')).execute();
-        await trx.insertInto('users').values(user('u2', '1')).execute();
+        await trx.insertInto('users').values(userRow('u1', '1')).execute();
+        await trx.insertInto('users').values(userRow('u2', '1')).execute();
       }),
     ).rejects.toSatisfy(isUniqueViolation);
     expect(await s.db.selectFrom('users').selectAll().execute()).toEqual([]);
@@ -151,7 +140,7 @@ describe.each(STORAGES)('storage on %s', (kind) => {
       await s.migrate();
       await s.db
         .insertInto('users')
-        .values([user('u1', '1'), user('u2', '2')])
+        .values([userRow('u1', '1'), userRow('u2', '2')])
         .execute();
       // Each transaction locks one row, waits until the other holds its row, then asks
       // for the other's: InnoDB aborts one with ER_LOCK_DEADLOCK, which must run again.

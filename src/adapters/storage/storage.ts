@@ -132,20 +132,20 @@ export function openStorage(
     );
     if (pending.length > 0) report?.({ phase: 'pending', names: pending.map((m) => m.name) });
     const started = Date.now();
-    for (let attempt = 1; ; attempt += 1) {
-      const { error, results } = await migrator.migrateToLatest();
-      if (!error) {
-        const applied = (results ?? []).map((r) => r.migrationName);
-        if (applied.length > 0) {
-          report?.({ phase: 'applied', names: applied, ms: Date.now() - started });
-        }
-        return;
-      }
-      // Kysely's introspection scans every schema of the database; one dropped
-      // meanwhile by someone else (tests drop theirs in parallel) fails the scan.
-      if (attempt < SCAN_ATTEMPTS && isOtherSchemaGone(error, ours)) continue;
+    const { error, results } = await retryWhileOtherSchemaGone(async () => {
+      const outcome = await migrator.migrateToLatest();
+      // Kysely reports a failure in the outcome; a scan broken by another schema's drop
+      // is thrown to be run again.
+      if (outcome.error && isOtherSchemaGone(outcome.error, ours)) throw outcome.error as Error;
+      return outcome;
+    }, ours);
+    if (error) {
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+    }
+    const applied = (results ?? []).map((r) => r.migrationName);
+    if (applied.length > 0) {
+      report?.({ phase: 'applied', names: applied, ms: Date.now() - started });
     }
   }
 }
@@ -155,8 +155,8 @@ const SCAN_ATTEMPTS = 10;
 
 /**
  * Runs Kysely's schema scan `scan` again when it failed because a schema that is not
- * ours was dropped meanwhile (the listing of pending migrations scans like the
- * migration itself does).
+ * ours was dropped meanwhile: Kysely's introspection (the listing of pending
+ * migrations, the migration itself) scans every schema of the database.
  */
 export async function retryWhileOtherSchemaGone<T>(
   scan: () => Promise<T>,
