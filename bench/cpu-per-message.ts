@@ -23,10 +23,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { CEILING_LABEL, startCeilingChat } from './support/ceiling-system.js';
-import { cpuMicros } from './support/cpu.js';
+import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
 import { drivers, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, sleep, writeResult } from './support/run.js';
 import { startEasyChat, type Storage } from './support/systems.js';
+
+export { cpuEach, cpuSince };
 
 export interface CpuOptions {
   rate: number;
@@ -50,6 +52,12 @@ export interface CpuRow {
   cpuUsPerMessage: Figure;
   /** Of which the database server's processes (PostgreSQL, MariaDB; 0 on SQLite). */
   dbUsPerMessage: Figure;
+  /**
+   * Of those, the backends of the system's own connections (bench/support/db-cpu.ts):
+   * on PostgreSQL without the server's shared processes and other clients' backends,
+   * which on a shared machine are other sessions' tests.
+   */
+  ownDbUsPerMessage: Figure;
   /** Median against the median of the ceiling on the same store. */
   ratio: number;
   /** The ceiling row this one is compared to (its own label for a ceiling). */
@@ -82,22 +90,6 @@ export function serverPids(storage: Storage): number[] {
     }
   }
   return pids;
-}
-
-/** CPU-µs of each process. */
-export function cpuEach(pids: number[]): Map<number, number> {
-  return new Map(pids.map((pid) => [pid, cpuMicros([pid])]));
-}
-
-/**
- * CPU used since `before` by the processes running now: a database backend that
- * ended meanwhile (another client's connection closing) drops out instead of making
- * the difference negative; one that started meanwhile counts whole.
- */
-export function cpuSince(before: Map<number, number>, pids: number[]): number {
-  let sum = 0;
-  for (const [pid, now] of cpuEach(pids)) sum += now - (before.get(pid) ?? 0);
-  return sum;
 }
 
 function figure(values: number[]): Figure {
@@ -202,6 +194,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   const perRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   const answeredPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   const dbPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
+  const ownDbPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   try {
     // Warm-up: JIT, statement caches, first pages of every table.
     for (const s of systems) await offer(s, options.rate, 1);
@@ -210,15 +203,21 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       for (const s of order) {
         const before = cpuEach(s.pids());
         const beforeDb = cpuEach(serverPids(s.server));
+        const ownDb = () => databasePids(s.server, s.pids());
+        const beforeOwnDb = cpuEach(ownDb());
         const answered = await offer(s, options.rate, options.seconds);
         await sleep(200); // pushes and background work of this round land in this round
         const node = cpuSince(before, s.pids());
         const db = cpuSince(beforeDb, serverPids(s.server));
+        const own = cpuSince(beforeOwnDb, ownDb());
         perRound.get(s.label)!.push((node + db) / answered);
         dbPerRound.get(s.label)!.push(db / answered);
+        ownDbPerRound.get(s.label)!.push(own / answered);
         answeredPerRound.get(s.label)!.push(answered);
         const split =
-          s.server === 'sqlite' ? '' : ` (database server ${(db / answered).toFixed(0)})`;
+          s.server === 'sqlite'
+            ? ''
+            : ` (database server ${(db / answered).toFixed(0)}, its backends ${(own / answered).toFixed(0)})`;
         log(
           `  round ${round + 1}: ${s.label}: ${((node + db) / answered).toFixed(0)} µs/msg${split} (${answered} msgs)`,
         );
@@ -239,6 +238,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       rounds: perRound.get(s.label)!,
       cpuUsPerMessage: cpu,
       dbUsPerMessage: figure(dbPerRound.get(s.label)!),
+      ownDbUsPerMessage: figure(ownDbPerRound.get(s.label)!),
       ratio: ceiling > 0 ? cpu.median / ceiling : Number.NaN,
       ceiling: ceilingLabel,
       answered: answeredPerRound.get(s.label)!,
@@ -276,14 +276,15 @@ if (isMain(import.meta)) {
     writeResult('cpu-per-message', { options, rows });
     log('');
     log(
-      '| system | server CPU-µs per message, median (range) | of which the database server | × ceiling | ceiling |',
+      '| system | server CPU-µs per message, median (range) | of which the database server | of which its own backends | × ceiling | ceiling |',
     );
-    log('| --- | ---: | ---: | ---: | --- |');
+    log('| --- | ---: | ---: | ---: | ---: | --- |');
     for (const r of rows) {
       const f = r.cpuUsPerMessage;
       const on = r.ceiling === CEILING_LABEL.postgres ? 'PostgreSQL' : 'SQLite';
+      const own = r.ownDbUsPerMessage;
       log(
-        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.dbUsPerMessage.median.toFixed(0)} | ${r.ratio.toFixed(2)} | ${on} |`,
+        `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.dbUsPerMessage.median.toFixed(0)} | ${own.median.toFixed(0)} (${own.min.toFixed(0)}–${own.max.toFixed(0)}) | ${r.ratio.toFixed(2)} | ${on} |`,
       );
     }
   });

@@ -262,12 +262,17 @@ function postgresDialect(
   onError: (err: Error) => void,
   overrides: { queryTimeoutMs?: number } = {},
 ): PostgresDialect {
-  const { url, poolSize, schema, connectTimeoutMs } = config.storage.postgres;
+  const { url, poolSize, schema, connectTimeoutMs, idleTimeoutMs } = config.storage.postgres;
   const queryTimeoutMs = overrides.queryTimeoutMs ?? config.storage.postgres.queryTimeoutMs;
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectTimeoutMs,
+    // pg closes a connection idle for 10 s by default. A new one costs PostgreSQL a
+    // backend (fork, catalogue caches filled again) and its named statements parsed
+    // and, for their first five runs, planned again (docs/performance.md, "PostgreSQL's
+    // own CPU per message"); kept longer, a pool widened by a burst stays warm.
+    idleTimeoutMillis: idleTimeoutMs,
     // TCP keepalive finds a peer that vanished without closing (host down, cable cut),
     // but only after the system's keepalive time (two hours on Linux by default).
     keepAlive: true,

@@ -128,9 +128,14 @@ class PortablePairSendStore implements PairSendStore {
  * and they take its next seqs in the order they came (dense, ordered). The outbox
  * envelope is joined around each seq (EventRecorder.withHole). Each sender's read
  * position is moved once, to its last message. The parts see one snapshot, the one
- * before the statement: `pair` reads both parties' rows as they were, and each send's
- * `before` is made from them as the statement per message read them (a send by the
- * same sender earlier in the batch had moved the sender's read position).
+ * before the statement: its final select reads both parties' rows as they were, and
+ * each send's `before` is made from them as the statement per message read them (a
+ * send by the same sender earlier in the batch had moved the sender's read position).
+ * That read joins each conversation's row to its members on their primary key
+ * straight from the final select: a CTE of the rows joined to the conversations
+ * afterwards was planned as a hash of each conversation's rows rebuilt and probed
+ * with every conversation of the batch (n² for n conversations), about a fifth of
+ * the statement's CPU (docs/performance.md, "PostgreSQL's own CPU per message").
  *
  * A unique violation on (sender, clientMsgId) fails the statement and with it every
  * send in it: the batch is rolled back and its units run again, each alone
@@ -167,17 +172,15 @@ const STORE_PAIRS = new Precompiled<{ cid: string; seq: number } & Partial<Membe
        published_at, attempts)
      select s_event_id, ?, ?, s_conv, s_head || (b_seq + s_rank) || s_tail, s_event_at, null, 0
      from sent join base on b_id = s_conv order by s_ord
-   ), pair as (
-     select ${MEMBER_SQL_COLUMNS}
-     from conv join conversation_members on conversation_id = c_id and user_id in (c_a, c_b)
    ), advanced as (
      update conversation_members set read_seq = b_seq + r_rank, updated_at = r_at
      from unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[]) as r (r_conv, r_user, r_rank, r_at)
        join base on b_id = r_conv
      where conversation_id = r_conv and user_id = r_user and read_seq < b_seq + r_rank
    )
-   select taken.id as cid, taken.max_seq as seq, pair.*
-   from taken left join pair on pair.conversation_id = taken.id`,
+   select taken.id as cid, taken.max_seq as seq, ${MEMBER_SQL_COLUMNS}
+   from taken join conv on c_id = taken.id
+     left join conversation_members on conversation_id = c_id and user_id in (c_a, c_b)`,
 );
 
 /** A send waiting for its transaction's statement. */
