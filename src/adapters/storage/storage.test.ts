@@ -2,24 +2,25 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { userRow } from '../../../test/support/factories.js';
-import { testConfig } from '../../../test/support/test-app.js';
+import { testConfig, type TestAppOptions } from '../../../test/support/test-app.js';
 import { openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { Precompiled } from './precompiled.js';
 
 describe.each(STORAGES)('storage on %s', (kind) => {
-  let storage: Storage | undefined;
-  let cleanup: (() => Promise<void>) | undefined;
+  const opened: Array<{ storage: Storage; cleanup: () => Promise<void> }> = [];
   afterEach(async () => {
-    await storage?.close();
-    await cleanup?.();
+    for (const { storage, cleanup } of opened.splice(0)) {
+      await storage.close();
+      await cleanup();
+    }
   });
 
-  function open(): Storage {
-    const made = testConfig({ storage: kind });
-    cleanup = made.cleanup;
-    storage = openStorage(made.config, MIGRATIONS);
+  function open(overrides?: TestAppOptions['overrides']): Storage {
+    const made = testConfig({ storage: kind, ...(overrides ? { overrides } : {}) });
+    const storage = openStorage(made.config, MIGRATIONS);
+    opened.push({ storage, cleanup: made.cleanup });
     return storage;
   }
 
@@ -132,6 +133,27 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     ).rejects.toSatisfy(isUniqueViolation);
     expect(await s.db.selectFrom('users').selectAll().execute()).toEqual([]);
   });
+
+  it.runIf(kind === 'postgres')(
+    'keeps an idle pooled connection for storage.postgres.idleTimeoutMs, closes it after',
+    async () => {
+      const backend = async (s: Storage) =>
+        (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(s.db)).rows[0]!.pid;
+      const idleFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      // The default keeps it for minutes (pg's own closes it after 10 s).
+      const made = testConfig({ storage: kind });
+      opened.push({ storage: openStorage(made.config, MIGRATIONS), cleanup: made.cleanup });
+      expect(made.config.storage.postgres.idleTimeoutMs).toBeGreaterThanOrEqual(60_000);
+      const kept = open({ storage: { postgres: { idleTimeoutMs: 60_000 } } });
+      const first = await backend(kept);
+      await idleFor(400);
+      expect(await backend(kept)).toBe(first);
+      const closing = open({ storage: { postgres: { idleTimeoutMs: 100 } } });
+      const before = await backend(closing);
+      await idleFor(400);
+      expect(await backend(closing)).not.toBe(before);
+    },
+  );
 
   it.runIf(kind === 'mysql')(
     'runs a transaction that lost a deadlock again, so both writers succeed',
