@@ -6,7 +6,7 @@
 //                    the objects scavenges and mark-compacts collected (so: every byte a
 //                    window allocated, by the stack that allocated it)
 // A window opens when the process used more than 20% of a core over the last 200 ms and
-// closes after 400 ms below it (or when the process exits); each is written to LOAD_PROBE_DIR (default the temp
+// closes after 3 s below it (a loaded machine starves a busy server for a second or two) (or when the process exits); each is written to LOAD_PROBE_DIR (default the temp
 // directory) as load-<pid>-<n>.cpuprofile or .heapprofile with its wall time in
 // load-<pid>.log. Divide by the messages the bench reports for that round
 // (`node bench/support/profile-summary.cjs FILE MESSAGES`).
@@ -92,7 +92,7 @@ setInterval(() => {
     if (!open) start();
   } else if (open) {
     if (quietSince === 0n) quietSince = now;
-    else if (now - quietSince > 400_000_000n) stop();
+    else if (now - quietSince > 3_000_000_000n) stop();
   }
 }, 200).unref();
 // A window still open when the server stops (the round's end): the inspector answers
