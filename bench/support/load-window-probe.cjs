@@ -6,10 +6,13 @@
 //                    the objects scavenges and mark-compacts collected (so: every byte a
 //                    window allocated, by the stack that allocated it)
 // A window opens when the process used more than 20% of a core over the last 200 ms and
-// closes after 3 s below it (a loaded machine starves a busy server for a second or two) (or when the process exits); each is written to LOAD_PROBE_DIR (default the temp
-// directory) as load-<pid>-<n>.cpuprofile or .heapprofile with its wall time in
-// load-<pid>.log. Divide by the messages the bench reports for that round
-// (`node bench/support/profile-summary.cjs FILE MESSAGES`).
+// closes after 3 s below it (a loaded machine starves a busy server for a second or
+// two) or when the process exits; with LOAD_PROBE_TRIGGER=signal each SIGUSR2 opens or
+// closes one instead (BENCH_PROBE_SIGNAL=1 makes bench/cpu-per-message.ts send them at
+// the start and end of each easy-chat round: exact rounds, the way to measure). Each is
+// written to LOAD_PROBE_DIR (default the temp directory) as load-<pid>-<n>.cpuprofile or
+// .heapprofile, noted in load-<pid>.log. Divide by the messages the bench reports for
+// that round (`node bench/support/profile-summary.cjs FILE MESSAGES [TOP] [--inclusive]`).
 'use strict';
 // Worker threads (the WAL checkpointer's) load it too: only the main thread is profiled.
 if (!require('node:worker_threads').isMainThread) return;
@@ -80,7 +83,14 @@ function stop() {
   lastAt = process.hrtime.bigint();
 }
 
+// LOAD_PROBE_TRIGGER=signal: no guessing from the CPU; each SIGUSR2 opens or closes a
+// window (bench/cpu-per-message.ts sends one at the start and at the end of each of an
+// easy-chat server's rounds with BENCH_PROBE_SIGNAL=1).
+const bySignal = process.env.LOAD_PROBE_TRIGGER === 'signal';
+if (bySignal) process.on('SIGUSR2', () => (open ? stop() : start()));
+
 setInterval(() => {
+  if (bySignal) return;
   const now = process.hrtime.bigint();
   const usage = process.cpuUsage(last);
   last = process.cpuUsage();
