@@ -268,10 +268,9 @@ function postgresDialect(
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectTimeoutMs,
-    // pg closes a connection idle for 10 s by default. A new one costs PostgreSQL a
-    // backend (fork, catalogue caches filled again) and its named statements parsed
-    // and, for their first five runs, planned again (docs/performance.md, "PostgreSQL's
-    // own CPU per message"); kept longer, a pool widened by a burst stays warm.
+    // pg's default closes a connection after 10 s idle: every lull longer than that
+    // left the next burst of sends waiting while the pool opened connections again
+    // (docs/performance.md, "Why PostgreSQL's tail depended on the run"). 0 keeps them.
     idleTimeoutMillis: idleTimeoutMs,
     // TCP keepalive finds a peer that vanished without closing (host down, cable cut),
     // but only after the system's keepalive time (two hours on Linux by default).
