@@ -125,7 +125,71 @@ export interface Step {
   oneWay: { p50: number; p95: number; p99: number };
   /** Round-trip quantiles 0..100 (101 points) for the CDF chart. */
   rttQuantiles: number[];
+  /**
+   * Where the round trips' time went (ms), split at the server's sendTime of each message
+   * (easy-chat and the ceiling stamp it when they take a frame): p50 of each leg over all
+   * round trips, and its mean over the slowest 1 %.
+   */
+  legs?: { p50: Legs; slowest: Legs };
+  /**
+   * When the slowest 1 % of round trips were sent, seconds into the step (p10, p50,
+   * p90): a tail that starts the step (a pool, a heap, a cache cold after a lull) shows
+   * here as all of them in its first second.
+   */
+  slowestSentAt?: [number, number, number];
+  /** The load generators' own event loop during the step (the worst one), ms. */
+  generator?: GeneratorLoop;
 }
+
+/**
+ * A round trip in four legs: the asker's question until the server took it (`qUp`:
+ * socket, kernel, the server's read, parse and checks), until the answerer's generator
+ * read its push (`qDown`: store, push, kernel, the generator's loop), the answerer's
+ * answer until the server took it (`aUp`), until the asker read its push (`aDown`).
+ */
+export interface Legs {
+  qUp: number;
+  qDown: number;
+  aUp: number;
+  aDown: number;
+}
+
+export interface GeneratorLoop {
+  /** Event-loop delay of the load generator's process, p99 and max. */
+  p99: number;
+  max: number;
+  /** Its GC pauses: total and longest. */
+  gcMs: number;
+  gcMax: number;
+}
+
+const LEGS = ['qUp', 'qDown', 'aUp', 'aDown'] as const;
+
+/**
+ * The legs of the round trips: `legs[4k..4k+3]` belong to `rtt[k]` (null or NaN where a
+ * server stamped no sendTime).
+ */
+export function legsOf(rtt: number[], legs: Array<number | null>): Step['legs'] {
+  const rows = rtt
+    .map((r, k) => ({ r, l: LEGS.map((_, j) => legs[4 * k + j]) }))
+    .filter((x) => x.l.every((v) => typeof v === 'number' && Number.isFinite(v)));
+  if (rows.length === 0) return undefined;
+  rows.sort((x, y) => x.r - y.r);
+  const slowest = rows.slice(Math.min(rows.length - 1, Math.floor(0.99 * rows.length)));
+  const of = (pick: (j: number) => number): Legs =>
+    Object.fromEntries(LEGS.map((name, j) => [name, pick(j)])) as unknown as Legs;
+  return {
+    p50: of((j) =>
+      percentile(
+        rows.map((x) => x.l[j] as number),
+        50,
+      ),
+    ),
+    slowest: of((j) => slowest.reduce((t, x) => t + (x.l[j] as number), 0) / slowest.length),
+  };
+}
+
+const legsText = (l: Legs) => LEGS.map((name) => `${name} ${l[name].toFixed(1)}`).join(' ');
 
 /** A median over rounds, with the range and every round's value. */
 export interface Figure {
@@ -263,6 +327,9 @@ export async function step(
             elapsedMs: number;
             oneWay: number[];
             roundTrip: number[];
+            legs: Array<number | null>;
+            sentAfter: number[];
+            loop: GeneratorLoop & { gcPauses: number };
           }>('exchange', {
             set: entry.set,
             pairs: entry.pairs[i],
@@ -305,6 +372,7 @@ export async function step(
       p99: percentile(oneWay, 99),
     },
     rttQuantiles: quantiles(rtt),
+    ...legsAndLoop(results),
     ...(pids.length > 0 ? { cpuUsPerMessage: cpuUs / messages } : {}),
     ...(entry.database ? { dbCpuUsPerMessage: dbUs / messages } : {}),
   };
@@ -323,8 +391,47 @@ export async function step(
   log(
     `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${cpu}${s.broken ? '  (broken)' : ''}`,
   );
+  if (s.legs && s.generator)
+    log(
+      `    legs p50 ${legsText(s.legs.p50)} | slowest 1 % ${legsText(s.legs.slowest)} | sent at ${s.slowestSentAt?.map((t) => t.toFixed(1)).join('/')} s | generator loop p99 ${s.generator.p99.toFixed(1)} max ${s.generator.max.toFixed(1)} ms, gc ${s.generator.gcMs.toFixed(0)} ms (longest ${s.generator.gcMax.toFixed(1)})`,
+    );
   if (pids.length > 0) await settle(pids);
   return s;
+}
+
+function legsAndLoop(
+  results: Array<{
+    roundTrip: number[];
+    legs?: Array<number | null>;
+    sentAfter?: number[];
+    loop?: GeneratorLoop;
+  }>,
+): Pick<Step, 'legs' | 'generator' | 'slowestSentAt'> {
+  const out: Pick<Step, 'legs' | 'generator' | 'slowestSentAt'> = {};
+  const when = results.flatMap((r) =>
+    r.roundTrip.map((rtt, k) => ({ rtt, at: r.sentAfter?.[k] ?? NaN })),
+  );
+  when.sort((x, y) => x.rtt - y.rtt);
+  const slow = when
+    .slice(Math.min(when.length - 1, Math.floor(0.99 * when.length)))
+    .map((x) => x.at / 1000)
+    .filter(Number.isFinite);
+  if (slow.length > 0)
+    out.slowestSentAt = [percentile(slow, 10), percentile(slow, 50), percentile(slow, 90)];
+  const legs = legsOf(
+    results.flatMap((r) => r.roundTrip),
+    results.flatMap((r) => r.legs ?? r.roundTrip.flatMap(() => [null, null, null, null])),
+  );
+  if (legs) out.legs = legs;
+  const loops = results.flatMap((r) => (r.loop ? [r.loop] : []));
+  if (loops.length > 0)
+    out.generator = {
+      p99: Math.max(...loops.map((l) => l.p99)),
+      max: Math.max(...loops.map((l) => l.max)),
+      gcMs: Math.max(...loops.map((l) => l.gcMs)),
+      gcMax: Math.max(...loops.map((l) => l.gcMax)),
+    };
+  return out;
 }
 
 async function startSystem(name: PrivateSystem): Promise<System> {

@@ -126,6 +126,10 @@ describe('benchmark scenarios, tiny', () => {
           expect(s.answered).toBe(s.sent);
           expect(s.errors).toBe(0);
           expect(s.rtt.p50).toBeGreaterThan(0);
+          // Where the time went: the servers that stamp sendTime (easy-chat, the ceiling).
+          if (row.system.startsWith('easy-chat') || row.system.startsWith('ceiling'))
+            expect(Object.values(s.legs!.p50).every(Number.isFinite), row.system).toBe(true);
+          expect(s.generator!.max).toBeGreaterThan(0);
           // CPU time comes in 10 ms ticks: the bare relay may use none in a tiny step.
           expect(s.cpuUsPerMessage).toBeGreaterThanOrEqual(0);
           if (row.system.startsWith('easy-chat'))

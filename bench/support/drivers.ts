@@ -28,6 +28,8 @@ export interface Incoming {
   /** easy-chat conversation and seq (for sync); absent elsewhere. */
   conversationId?: string;
   seq?: number;
+  /** The server's clock when it took the message (easy-chat and the ceiling), epoch ms. */
+  sendTime?: number;
 }
 
 export interface Conn {
@@ -90,6 +92,7 @@ const easyChat: Driver = {
               content: d.content,
               conversationId: d.conversationId,
               seq: d.seq,
+              sendTime: d.sendTime,
             });
           return;
         }

@@ -16,6 +16,7 @@ import {
   type DriverName,
   type Target,
 } from './drivers.js';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +59,17 @@ function progress(data: Record<string, unknown>) {
 function sentAtOf(content: string): number {
   return Number(content.slice(content.indexOf('|') + 1));
 }
+
+/** The question's number in `Q<tag><n>|…` or `A<tag><n>|…`. */
+function numberOf(content: string, tagLength: number): number {
+  return Number(content.slice(1 + tagLength, content.indexOf('|')));
+}
+
+/** This process's GC pauses (ms) while an exchange runs: the generator's own stalls. */
+const gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+}).observe({ entryTypes: ['gc'] });
 
 function listenForGroup(set: ConnSet, conn: Conn) {
   conn.onMessage = (m) => {
@@ -171,20 +183,41 @@ async function exchange(
   // Questions carry this exchange's tag: answers that come late from an earlier (broken)
   // step are not counted here, nor their round trips.
   const tag = `${(exchanges += 1).toString(36)}.`;
+  // Where a round trip's time goes, from the clocks of this process and the server's
+  // sendTime (the same machine clock): legs[4k..4k+3] for roundTrip[k] (see Legs).
+  const legs: number[] = [];
+  /** For roundTrip[k]: when its question went, ms after the exchange's start. */
+  const sentAfter: number[] = [];
+  const heard = new Map<number, { serverQ: number; at: number }>();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  gcPauses.length = 0;
   for (const { a, b } of opts.pairs) {
     const asker = conns[a]!;
     const answerer = conns[b]!;
     asker.onMessage = (m) => {
       if (!m.content.startsWith(`A${tag}`)) return;
+      const at = now();
+      const sentAt = sentAtOf(m.content);
       answered += 1;
-      roundTrip.push(now() - sentAtOf(m.content));
+      roundTrip.push(at - sentAt);
+      sentAfter.push(sentAt - start);
+      const n = numberOf(m.content, tag.length);
+      const q = heard.get(n);
+      heard.delete(n);
+      if (q && m.sendTime !== undefined)
+        legs.push(q.serverQ - sentAt, q.at - q.serverQ, m.sendTime - q.at, at - m.sendTime);
+      else legs.push(NaN, NaN, NaN, NaN);
     };
     answerer.onMessage = (m) => {
       if (!m.content.startsWith('Q')) return;
       // Late questions of an earlier step are answered (the asker ignores them), not counted.
       if (m.content.startsWith(`Q${tag}`)) {
+        const at = now();
         delivered += 1;
-        oneWay.push(now() - sentAtOf(m.content));
+        oneWay.push(at - sentAtOf(m.content));
+        if (m.sendTime !== undefined)
+          heard.set(numberOf(m.content, tag.length), { serverQ: m.sendTime, at });
       }
       driver
         .send(answerer, { kind: 'user', id: asker.user.id }, `A${m.content.slice(1)}`)
@@ -229,8 +262,18 @@ async function exchange(
       elapsedMs: elapsed,
       oneWay,
       roundTrip,
+      sentAfter,
+      legs,
+      loop: {
+        p99: loop.percentile(99) / 1e6,
+        max: loop.max / 1e6,
+        gcPauses: gcPauses.length,
+        gcMs: gcPauses.reduce((t, d) => t + d, 0),
+        gcMax: Math.max(0, ...gcPauses),
+      },
     };
   } finally {
+    loop.disable();
     clearInterval(timer);
     for (const { a, b } of opts.pairs) {
       listenForGroup(set, conns[a]!);

@@ -11,8 +11,17 @@
  *   GC pauses drop from 4.4–4.8 s to 2.5–2.8 s a run and its p99 round trip fall with
  *   them (docs/performance.md, "Young generation"). It costs at most 2 × 48 MiB more
  *   memory, committed only while the allocation rate needs it.
+ * - `--min-semi-space-size=16` (MiB): the young generation does not shrink below
+ *   this. V8 shrinks it to 1 MiB at the first scavenge after a lull (its allocation
+ *   rate looked low), so the first seconds of the next burst scavenged every ~30
+ *   messages, 23–26 pauses in 2 s where a warm server has 1–4, and promoted what was in
+ *   flight at each (docs/performance.md, "Why PostgreSQL's tail depended on the
+ *   run"). It costs up to 2 × 15 MiB more memory when idle.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+export const SERVER_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=64',
+  '--min-semi-space-size=16',
+];
 
 /**
  * The flags of SERVER_NODE_FLAGS this process was not started with, by name (a

@@ -105,6 +105,8 @@ export const ConfigSchema = strict({
       connectTimeoutMs: PositiveInt,
       /** A query unanswered this long fails and its connection is dropped; 0: no limit. */
       queryTimeoutMs: Type.Integer({ minimum: 0 }),
+      /** A pool connection idle this long is closed; 0: kept until the pool ends. */
+      idleTimeoutMs: Type.Integer({ minimum: 0 }),
     }),
     /** MySQL 8 or MariaDB 10.11+; the database named in the URL holds the tables. */
     mysql: strict({

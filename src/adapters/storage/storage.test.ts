@@ -81,6 +81,36 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     expect(isUniqueViolation(refused)).toBe(true);
   });
 
+  it.runIf(kind === 'postgres')(
+    'keeps its connections through a lull (storage.postgres.idleTimeoutMs), closes them after it',
+    async () => {
+      const backends = async (idleTimeoutMs?: number) => {
+        const made = testConfig({ storage: kind });
+        cleanup = made.cleanup;
+        const name = `idle-${idleTimeoutMs ?? 'default'}-${process.pid}-${Date.now()}`;
+        made.config.nodeId = name;
+        if (idleTimeoutMs !== undefined) made.config.storage.postgres.idleTimeoutMs = idleTimeoutMs;
+        storage = openStorage(made.config, MIGRATIONS);
+        const { db } = storage;
+        // Three connections at once, then a lull longer than pg's own default would allow
+        // at this scale (the default is 10 s; here 150 ms against 10 minutes).
+        await Promise.all([1, 2, 3].map(() => sql`select pg_sleep(0.05)`.execute(db)));
+        await new Promise((r) => setTimeout(r, 500));
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity
+          where application_name = ${`easy-chat:${name}`}`.execute(db);
+        await storage.close();
+        await cleanup();
+        storage = undefined;
+        cleanup = undefined;
+        return rows[0]!.n;
+      };
+      // The default keeps all three; with 150 ms only the one that asked is open.
+      expect(await backends()).toBe(3);
+      expect(await backends(150)).toBe(1);
+    },
+  );
+
   it('migrates a fresh database and is idempotent', async () => {
     const s = open();
     await s.migrate();

@@ -262,12 +262,16 @@ function postgresDialect(
   onError: (err: Error) => void,
   overrides: { queryTimeoutMs?: number } = {},
 ): PostgresDialect {
-  const { url, poolSize, schema, connectTimeoutMs } = config.storage.postgres;
+  const { url, poolSize, schema, connectTimeoutMs, idleTimeoutMs } = config.storage.postgres;
   const queryTimeoutMs = overrides.queryTimeoutMs ?? config.storage.postgres.queryTimeoutMs;
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectTimeoutMs,
+    // pg's default closes a connection after 10 s idle: every lull longer than that
+    // left the next burst of sends waiting while the pool opened connections again
+    // (docs/performance.md, "Why PostgreSQL's tail depended on the run"). 0 keeps them.
+    idleTimeoutMillis: idleTimeoutMs,
     // TCP keepalive finds a peer that vanished without closing (host down, cable cut),
     // but only after the system's keepalive time (two hours on Linux by default).
     keepAlive: true,
