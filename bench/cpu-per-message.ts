@@ -107,6 +107,8 @@ function figure(values: number[]): Figure {
 
 interface Measured {
   label: string;
+  /** An easy-chat server (it may have a probe preloaded: BENCH_PROBE_SIGNAL). */
+  easyChat?: true;
   pids: () => number[];
   /** The database server whose own processes count too (PostgreSQL, MariaDB). */
   server: Storage;
@@ -158,11 +160,22 @@ async function measureEasyChat(
   await system.pair(pairList);
   return {
     label: system.label,
+    easyChat: true,
     pids: () => system.pids(),
     server: storage,
     senders: await connectPairs(system.urls[0]!, users),
     stop: () => system.stop(),
   };
+}
+
+/**
+ * BENCH_PROBE_SIGNAL=1: SIGUSR2 to an easy-chat server at the start and at the end of
+ * each of its rounds, for a probe preloaded with LOAD_PROBE_TRIGGER=signal
+ * (bench/support/load-window-probe.cjs) to profile exactly the round.
+ */
+function signalProbe(s: Measured): void {
+  if (process.env.BENCH_PROBE_SIGNAL !== '1' || !s.easyChat) return;
+  for (const pid of s.pids()) process.kill(pid, 'SIGUSR2');
 }
 
 /** Paced sends for `seconds`: each tick every sender sends once; returns messages answered. */
@@ -210,8 +223,10 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       for (const s of order) {
         const before = cpuEach(s.pids());
         const beforeDb = cpuEach(serverPids(s.server));
+        signalProbe(s);
         const answered = await offer(s, options.rate, options.seconds);
         await sleep(200); // pushes and background work of this round land in this round
+        signalProbe(s);
         const node = cpuSince(before, s.pids());
         const db = cpuSince(beforeDb, serverPids(s.server));
         perRound.get(s.label)!.push((node + db) / answered);

@@ -74,6 +74,10 @@ export async function startServer(
       HOST: '127.0.0.1',
       PORT: String(port),
       DATA_DIR: dataDir,
+      // The settings of a probe preloaded through BENCH_SERVER_NODE_ARGS (load-window-probe.cjs).
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([name]) => name.startsWith('LOAD_PROBE')),
+      ),
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

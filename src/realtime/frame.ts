@@ -125,7 +125,43 @@ export interface ServerFrame {
   data?: unknown;
 }
 
+/**
+ * The JSON of `data` objects that go into more than one frame unchanged (a stored
+ * message: its answer to the sender and its push to the recipient), encoded once
+ * (shareEncoding). Weakly held: gone with the object.
+ */
+const sharedEncodings = new WeakMap<object, string>();
+
+/**
+ * Records `json` as the encoding of `data`, which the caller will not change from
+ * now on: frames carrying it splice `json` in instead of encoding `data` again. The
+ * frame's text is byte for byte what `JSON.stringify` would have made of it.
+ */
+export function shareEncoding(data: object, json: string): void {
+  sharedEncodings.set(data, json);
+}
+
+/** `data`'s JSON, made once for every frame it goes in (shareEncoding). */
+export function encodingOf(data: object): string {
+  let json = sharedEncodings.get(data);
+  if (json === undefined) {
+    json = JSON.stringify(data);
+    sharedEncodings.set(data, json);
+  }
+  return json;
+}
+
+/** The tail JSON.stringify gives a frame whose last key is `data` and `data` is 0. */
+const DATA_PLACEHOLDER_TAIL = '"data":0}';
+
 export function encodeFrame(frame: ServerFrame): string {
+  const { data } = frame;
+  const json = typeof data === 'object' && data !== null ? sharedEncodings.get(data) : undefined;
+  if (json !== undefined) {
+    // The frame's other fields as JSON.stringify writes them, `data` in its place.
+    const head = JSON.stringify({ ...frame, data: 0 });
+    if (head.endsWith(DATA_PLACEHOLDER_TAIL)) return `${head.slice(0, -2)}${json}}`;
+  }
   return JSON.stringify(frame);
 }
 

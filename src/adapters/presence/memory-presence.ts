@@ -20,6 +20,10 @@ export class MemoryPresence implements Presence {
     if (open.size === 0) this.connections.delete(userId);
   }
 
+  isOnlineNow(userId: string): boolean {
+    return this.connections.has(userId);
+  }
+
   async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
     return new Set(userIds.filter((id) => this.connections.has(id)));
   }

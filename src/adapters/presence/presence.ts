@@ -19,6 +19,11 @@ export interface Presence {
   connected(userId: string, connectionId: string, tokenId?: string): Promise<void>;
   /** That connection closed. The user stays online while any other connection lives. */
   disconnected(userId: string, connectionId: string): Promise<void>;
+  /**
+   * Whether `userId` has a live connection, answered at once from memory: only a
+   * presence that holds every connection there is (thisNodeOnly) has it.
+   */
+  isOnlineNow?(userId: string): boolean;
   /** The subset of `userIds` with at least one live connection. Lookups throw DependencyUnavailableError while the store is down. */
   onlineAmong(userIds: readonly string[]): Promise<Set<string>>;
   /**

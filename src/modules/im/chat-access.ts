@@ -7,6 +7,13 @@ export interface ChatAccess {
   areFriends(a: string, b: string): Promise<boolean>;
   /** Whether `ownerId` has blocked `otherId` (who then cannot message them). */
   isBlocked(ownerId: string, otherId: string): Promise<boolean>;
+  /**
+   * areFriends and isBlocked answered at once from memory, when they can be
+   * (optional): undefined when only the asynchronous call can tell. A send between
+   * friends whose answers are held then checks its access without a promise.
+   */
+  areFriendsNow?(a: string, b: string): boolean | undefined;
+  isBlockedNow?(ownerId: string, otherId: string): boolean | undefined;
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
   /** 1 creator, 2 manager, 3 member; undefined when not a member. */
   groupRole(groupId: string, userId: string): Promise<number | undefined>;

@@ -45,6 +45,9 @@ interface Extras {
   atAll?: true;
 }
 
+/** The extras of a plain send (no reply, no mentions): nothing, shared. */
+const NO_EXTRAS: Extras = Object.freeze({});
+
 /** How much of a quoted text a reply keeps. */
 const EXCERPT_LENGTH = 100;
 
@@ -99,8 +102,10 @@ export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
 
   async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
-    const target = await this.authorize(senderId, input);
-    const extras = await this.extras(senderId, target, input);
+    const target = this.authorizedNow(senderId, input) ?? (await this.authorize(senderId, input));
+    const plain =
+      input.replyTo === undefined && input.atUserIds === undefined && input.atAll === undefined;
+    const extras = plain ? NO_EXTRAS : await this.extras(senderId, target, input);
     const { attachments } = this.deps;
     if (attachments && FILE_MESSAGE_TYPES.has(input.msg.mType)) {
       // A retry of a stored send answers the stored message, whatever its file is now.
@@ -399,6 +404,27 @@ export class ChatService {
       }
     }
     return extras;
+  }
+
+  /**
+   * The usual single chat's target when its access is known at once (friends, not
+   * blocked, both answers held: ChatAccess.areFriendsNow, isBlockedNow): the same
+   * target authorize would resolve, without its promises. Undefined whenever
+   * authorize must decide (a group, a refusal, an answer not held).
+   */
+  private authorizedNow(senderId: string, input: SendInput): Target | undefined {
+    const { access, requireFriendship } = this.deps;
+    const { recvId } = input;
+    if (input.chatType !== ChatType.single || !requireFriendship || recvId === senderId) {
+      return undefined;
+    }
+    if (access.areFriendsNow?.(senderId, recvId) !== true) return undefined;
+    if (access.isBlockedNow?.(recvId, senderId) !== false) return undefined;
+    const conversationId = singleConversationId(senderId, recvId);
+    if (input.conversationId !== undefined && input.conversationId !== conversationId) {
+      return undefined;
+    }
+    return { conversationId, chatType: ChatType.single, recvId };
   }
 
   /** Resolves the conversation and checks the sender may post to it. */

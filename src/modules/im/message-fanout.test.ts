@@ -3,7 +3,8 @@ import { DependencyUnavailableError } from '../../adapters/unavailable.js';
 import { MemoryMailbox } from '../../adapters/mailbox/memory-mailbox.js';
 import { MemoryPresence } from '../../adapters/presence/memory-presence.js';
 import type { ConversationAudience, LocalSockets } from '../../realtime/local-sockets.js';
-import { ChatType, type Message } from './im.entity.js';
+import { answerFrame, encodeFrame, FrameType, shareEncoding } from '../../realtime/frame.js';
+import { ChatType, ContentType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
 import { RoutedPushDelivery } from '../../realtime/push-delivery.js';
 
@@ -140,5 +141,71 @@ describe('MessageFanout.conversationUpdated', () => {
       method: 'conversation.updated',
       data: state,
     });
+  });
+});
+
+describe('MessageFanout.message: one encoding for the push and the answer', () => {
+  it('sends the bytes JSON.stringify makes of each frame', async () => {
+    const frames: string[] = [];
+    const sockets: LocalSockets = {
+      deliver: (users, frame) => {
+        frames.push(typeof frame === 'string' ? frame : frame());
+        return [...users].length;
+      },
+      reaches: () => true,
+      users: () => [],
+    };
+    const delivery = new RoutedPushDelivery({
+      nodeId: 'n1',
+      presence: new MemoryPresence('n1'),
+      mailbox: new MemoryMailbox(),
+      local: sockets,
+      audience: { audience: async () => [] },
+      batchSize: 100,
+    });
+    const fanout = new MessageFanout({ delivery, onError: () => undefined });
+    const sent: Message = {
+      ...message(7),
+      conversationId: 'si_alice_bob',
+      chatType: ChatType.single,
+      recvId: 'bob',
+      content: 'quote " backslash \\ newline \n emoji 😀 \u2028',
+      clientMsgId: 'c-1',
+      replyTo: { msgId: 'm1', sendId: 'bob', mType: 101, excerpt: 'hi' },
+    };
+    await fanout.message(sent);
+    expect(frames).toHaveLength(1);
+    const push = JSON.parse(frames[0]!) as { id: string };
+    expect(frames[0]).toBe(
+      JSON.stringify({
+        frameType: FrameType.data,
+        id: push.id,
+        method: 'push',
+        formId: 'alice',
+        data: { ...sent, contentType: ContentType.chat },
+      }),
+    );
+    // The answer to the sender carries the same object, spliced the same way.
+    expect(answerFrame('r1', 'conversation.chat', sent)).toBe(
+      JSON.stringify({
+        frameType: FrameType.ack,
+        id: 'r1',
+        method: 'conversation.chat',
+        data: sent,
+      }),
+    );
+  });
+
+  it('encodes a frame whole when its data was not shared or is not its last key', () => {
+    const data = { a: 1, b: 'x' };
+    shareEncoding(data, '{"a":1,"b":"x"}');
+    const last = { frameType: 2, id: 'i', method: 'm', data };
+    expect(encodeFrame(last)).toBe(JSON.stringify(last));
+    const noId = { frameType: 2, method: 'm', data };
+    expect(encodeFrame(noId)).toBe(JSON.stringify(noId));
+    const notLast = { frameType: 2, data, id: 'i' };
+    expect(encodeFrame(notLast)).toBe(JSON.stringify(notLast));
+    const other = { frameType: 2, id: 'i', data: { a: 1 } };
+    expect(encodeFrame(other)).toBe(JSON.stringify(other));
   });
 });

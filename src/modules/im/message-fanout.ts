@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isOutage } from '../../adapters/unavailable.js';
+import { encodingOf, shareEncoding } from '../../realtime/frame.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
 import type { ServerPush } from '../../realtime/server-push.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
@@ -36,13 +37,17 @@ export class MessageFanout {
     this.queue = new KeyedSerialQueue(deps.onError);
   }
 
-  /** Pushes a stored message to its recipients and the sender's other devices. */
+  /**
+   * Pushes a stored message to its recipients and the sender's other devices. The
+   * message is encoded once: the push splices its JSON (with `contentType` added at
+   * the end, where the spread puts it), and so does the answer to its sender, which
+   * carries the same object (shareEncoding). The caller does not change it after.
+   */
   message(message: Message, exceptConnectionId?: string): Promise<void> {
-    const push: ServerPush = {
-      method: 'push',
-      formId: message.sendId,
-      data: { ...message, contentType: ContentType.chat },
-    };
+    const data = { ...message, contentType: ContentType.chat };
+    const json = encodingOf(message);
+    shareEncoding(data, `${json.slice(0, -1)},"contentType":${ContentType.chat}}`);
+    const push: ServerPush = { method: 'push', formId: message.sendId, data };
     return this.run(message.conversationId, () =>
       message.chatType === ChatType.single
         ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)

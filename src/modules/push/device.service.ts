@@ -123,6 +123,15 @@ export class DeviceService {
     return devices;
   }
 
+  /**
+   * Whether `userId` is remembered as having no device (rememberDeviceless): the
+   * offline push of a message to them can end before it starts, without a lookup.
+   * False whenever a lookup would be needed to tell.
+   */
+  knownDeviceless(userId: string): boolean {
+    return this.deps.rememberDeviceless === true && this.deviceless.has(userId);
+  }
+
   /** A registration of `userId` is under way or done: look its devices up again. */
   private forget(userId: string): void {
     this.registrations += 1;

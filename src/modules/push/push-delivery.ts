@@ -36,8 +36,13 @@ export interface RecipientDirectory extends ConversationAudience {
 export interface PushDeliveryDeps {
   broker: Consumer;
   audience: RecipientDirectory;
-  presence: Pick<Presence, 'onlineTokens' | 'onlineAmong'>;
+  presence: Pick<Presence, 'onlineTokens' | 'onlineAmong' | 'isOnlineNow'>;
   devices: {
+    /**
+     * True when the user is known, from memory, to have no device: no lookup needed
+     * (DeviceService.knownDeviceless). Optional; without it every message is looked up.
+     */
+    knownDeviceless?(userId: string): boolean;
     /** Every registered device of these users, live or not (one query). */
     registeredOf(userIds: readonly string[]): Promise<PushDevice[]>;
     /** Those whose registration still works (the others are deleted). */
@@ -83,6 +88,7 @@ export function startPushDelivery(deps: PushDeliveryDeps): Promise<Subscription>
         return;
       }
       const m = event.payload;
+      if (notifiesNobody(deps, m)) return;
       const sent = await deliverMessage(deps, event.id, m);
       // A recall handled while these were on their way found nothing to withdraw yet.
       if (sent > 0 && (await deps.recalled(m.msgId))) {
@@ -90,6 +96,24 @@ export function startPushDelivery(deps: PushDeliveryDeps): Promise<Subscription>
       }
     },
   );
+}
+
+/**
+ * Whether a message certainly notifies nobody, told from memory and at once: a group
+ * notice, or a single chat whose recipient has no device (remembered) and, unless
+ * the webhook is off, is online now (the webhook is for offline recipients only).
+ * The usual single chat between users without devices then costs no lookup, no
+ * async steps and no arrays (a sixteenth of what a private message allocated went
+ * into finding that out; docs/performance.md). Decided when the event is handled,
+ * as before: a device registered meanwhile has cleared the memory.
+ */
+function notifiesNobody(deps: PushDeliveryDeps, m: SentEvent): boolean {
+  if (m.mType === NOTICE) return true;
+  if (m.chatType !== ChatType.single) return false;
+  const to = m.recvId;
+  if (to === m.sendId || to === SYSTEM_SENDER) return true;
+  if (deps.devices.knownDeviceless?.(to) !== true) return false;
+  return deps.webhook.mode === 'off' || deps.presence.isOnlineNow?.(to) === true;
 }
 
 /** Answers how many device notifications went out. */

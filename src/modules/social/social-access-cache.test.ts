@@ -123,6 +123,31 @@ describe('SocialAccessCache', () => {
     expect(source.reads).toBe(5);
   });
 
+  it('answers at once only from a held answer not yet due, and never after a change', async () => {
+    const { source, cache, advance } = setup({ ttlMs: 1_000, random: () => 0 });
+    source.friends.add('a:b');
+    expect(cache.areFriendsHeld('a', 'b')).toBeUndefined();
+    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    expect(await cache.areFriends('a', 'b')).toBe(true);
+    expect(await cache.isBlocked('b', 'a')).toBe(false);
+    expect(cache.areFriendsHeld('a', 'b')).toBe(true);
+    expect(cache.isBlockedHeld('b', 'a')).toBe(false);
+    expect(source.reads).toBe(2);
+    // Due for its refresh (at half the TTL here): the asynchronous read must run.
+    advance(500);
+    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    await cache.isBlocked('b', 'a');
+    await settled();
+    expect(source.reads).toBe(3);
+    expect(cache.isBlockedHeld('b', 'a')).toBe(false);
+    // A change recorded here drops the answer (and pins the key): nothing held.
+    source.blocks.add('b:a');
+    cache.changing(event('blacklist-added', { userId: 'b', blockedUid: 'a' }));
+    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    expect(await cache.isBlocked('b', 'a')).toBe(true);
+    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+  });
+
   it('reads again after the TTL', async () => {
     const { source, cache, advance } = setup({ ttlMs: 1_000 });
     await cache.isBlocked('b', 'a');

@@ -121,6 +121,20 @@ export class SocialAccessCache {
     );
   }
 
+  /**
+   * areFriends answered at once from a held answer that is not yet due for a
+   * refresh; undefined when only `areFriends` can tell (a miss, or time to read
+   * again). What it answers is what areFriends would answer now.
+   */
+  areFriendsHeld(a: string, b: string): boolean | undefined {
+    return this.held(friendKey(a, b)) as boolean | undefined;
+  }
+
+  /** isBlocked at once, as areFriendsHeld. */
+  isBlockedHeld(ownerId: string, otherId: string): boolean | undefined {
+    return this.held(blockKey(ownerId, otherId)) as boolean | undefined;
+  }
+
   /** The member's role and mutes in an active group; undefined when not a member. */
   postState(groupId: string, userId: string): Promise<PostState> {
     return this.read(
@@ -187,6 +201,15 @@ export class SocialAccessCache {
         .finally(() => this.refreshing.delete(key));
     }
     return hit.value as V;
+  }
+
+  /**
+   * A held answer not yet due for its refresh (read would return it and do nothing
+   * else); undefined otherwise. Only for keys whose answers are never undefined.
+   */
+  private held(key: string): unknown {
+    const hit = this.answers.lookup(key);
+    return hit && hit.refreshAt > this.options.clock() ? hit.value : undefined;
   }
 
   /** The source's answer, kept unless something dropped or pinned it meanwhile (read). */
