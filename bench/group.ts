@@ -10,6 +10,7 @@
  *                          BENCH_GROUP_ROUNDS=3 BENCH_WORKERS=4
  *                          BENCH_GROUP_SYSTEMS=easy-chat,ws (default: all four)
  *                          BENCH_GROUP_STORES=sqlite,postgres (easy-chat's stores; sqlite)
+ *                          BENCH_GROUP_THREADS=1: each round's server CPU by thread too
  *                          BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV: earlier
  *                          checkouts beside easy-chat, as bench:cpu takes them
  *
@@ -24,7 +25,7 @@
  */
 import { cpuEach, cpuSince, serverPids } from './cpu-per-message.js';
 import { connectUsers, type Placement } from './support/clients.js';
-import { cpuMicros } from './support/cpu.js';
+import { cpuByThread, cpuFine, cpuMicros } from './support/cpu.js';
 import type { Target } from './support/drivers.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -51,6 +52,8 @@ export interface GroupOptions {
   stores?: Storage[];
   /** Longest wait for one round's deliveries. */
   timeoutMs: number;
+  /** Log each round's server CPU by thread (BENCH_GROUP_THREADS=1). */
+  threads?: boolean;
   /** Earlier checkouts (built) to run beside easy-chat, each labelled. */
   references?: Array<{ dir: string; label: string; dropEnv?: string[] }>;
 }
@@ -146,7 +149,14 @@ async function prepare(
 async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<GroupRound> {
   await pool.all('reset', () => ({ set: entry.set }));
   const expected = (entry.members - 1) * opts.messages;
+  if (opts.threads) {
+    // The server's CPU while nothing is sent: timers, polls, background threads.
+    const idleBefore = cpuFine(entry.system.pids());
+    await sleep(2000);
+    log(`    idle: ${((cpuFine(entry.system.pids()) - idleBefore) / 2000).toFixed(2)} CPU-ms/s`);
+  }
   const cpuBefore = cpuMicros(entry.system.pids());
+  const threadsBefore = opts.threads ? cpuByThread(entry.system.pids()) : undefined;
   const db = entry.store === 'postgres' ? serverPids('postgres') : [];
   const dbBefore = cpuEach(db);
   const { sentAt } = await withProgress(
@@ -169,6 +179,7 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
     await sleep(100);
   }
   const cpuUs = cpuMicros(entry.system.pids()) - cpuBefore;
+  const threads = threadsBefore && cpuByThread(entry.system.pids());
   const dbCpuUs = db.length > 0 ? cpuSince(dbBefore, serverPids('postgres')) : undefined;
   arrivals = await pool.all('arrivals', () => ({ set: entry.set, delays: true }));
   const deliveries = arrivals.reduce((n, a) => n + a.received, 0);
@@ -197,6 +208,22 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
   log(
     `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms, ${r.cpuUsPerDelivery.toFixed(2)} CPU-µs/delivery${dbCpu} (${deliveries}/${expected})`,
   );
+  if (threads) {
+    // BENCH_GROUP_THREADS=1: where the process's CPU went, by thread, per delivery.
+    const parts = [...threads]
+      .map(
+        ([name, us]) =>
+          [name, (us - (threadsBefore.get(name) ?? 0)) / Math.max(1, deliveries)] as const,
+      )
+      .filter(([, us]) => us > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => `${name} ${us.toFixed(2)}`);
+    const fine = [...threads.values()].reduce((a, b) => a + b, 0);
+    const fineBefore = [...threadsBefore.values()].reduce((a, b) => a + b, 0);
+    log(
+      `    to the ns: ${((fine - fineBefore) / Math.max(1, deliveries)).toFixed(3)} CPU-µs/delivery; by thread: ${parts.join(', ')}`,
+    );
+  }
   return r;
 }
 
@@ -281,6 +308,7 @@ if (isMain(import.meta))
       ]) as GroupSystem[],
       stores: (process.env.BENCH_GROUP_STORES ?? 'sqlite').split(',') as Storage[],
       timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,
+      threads: process.env.BENCH_GROUP_THREADS === '1',
       references: process.env.BENCH_REF_DIR?.split(',').map((dir, n) => ({
         dir,
         label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,

@@ -19,7 +19,12 @@ export interface ConnectionLimits {
  */
 export interface FrameWire {
   write(chunk: Buffer): boolean;
+  /** Bytes written and not yet handed to the kernel (`net.Socket#writableLength`). */
+  readonly writableLength: number;
 }
+
+/** `WebSocket.OPEN` (RFC 6455's OPEN state as `ws` numbers it). */
+const WS_OPEN = 1;
 
 /** How long a closing socket may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1_000;
@@ -111,9 +116,23 @@ export class Connection {
    * go to the socket in one write. Same rules as `send`.
    */
   sendFrame(frame: OutboundFrame): boolean {
-    if (!this.writable()) return false;
-    if (this.wire) this.wire.write(frame.wire);
-    else this.socket.send(frame.payload, { binary: false });
+    const wire = this.wire;
+    if (wire === undefined) {
+      if (!this.writable()) return false;
+      this.socket.send(frame.payload, { binary: false });
+      return true;
+    }
+    // The checks of writable(), read where this write touches memory anyway: a group
+    // push runs this for every member, and each object read here is a cache miss once
+    // the kernel's write has run in between. `ws`'s bufferedAmount adds its sender's
+    // queue, which holds bytes only while compressing (no extension here) or reading a
+    // Blob (never sent): the socket's own unsent bytes are the whole of it.
+    if (this.closed || this.socket.readyState !== WS_OPEN) return false;
+    if (wire.writableLength > this.limits.sendHighWaterBytes) {
+      this.cut();
+      return false;
+    }
+    wire.write(frame.wire);
     return true;
   }
 
@@ -122,11 +141,16 @@ export class Connection {
     if (!this.isOpen) return false;
     // Unsent bytes of the socket, whether `ws` or sendFrame wrote them.
     if (this.socket.bufferedAmount > this.limits.sendHighWaterBytes) {
-      this.onSlowConsumer(this);
-      this.close(CloseCode.slowConsumer, 'slow consumer');
+      this.cut();
       return false;
     }
     return true;
+  }
+
+  /** Past the high-water mark: the client is not keeping up. */
+  private cut(): void {
+    this.onSlowConsumer(this);
+    this.close(CloseCode.slowConsumer, 'slow consumer');
   }
 
   close(code: number, reason: string): void {

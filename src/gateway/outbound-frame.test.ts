@@ -73,6 +73,7 @@ describe('Connection.sendFrame', () => {
     const written: Buffer[] = [];
     const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', {
       write: (chunk) => written.push(chunk) > 0,
+      writableLength: 0,
     });
     const frame = new OutboundFrame('{"a":1}');
     expect(connection.sendFrame(frame)).toBe(true);
@@ -84,7 +85,7 @@ describe('Connection.sendFrame', () => {
 
   it('leaves framing to ws when an extension was negotiated, or without the socket', () => {
     for (const [extensions, wire] of [
-      ['permessage-deflate', { write: () => true }],
+      ['permessage-deflate', { write: () => true, writableLength: 0 }],
       ['', undefined],
     ] as const) {
       const { socket, sent } = fakeSocket(extensions);
@@ -97,17 +98,27 @@ describe('Connection.sendFrame', () => {
   });
 
   it('sends nothing to a closed socket and cuts one past the high-water mark', () => {
-    const { socket, state } = fakeSocket();
+    const { socket } = fakeSocket();
     const written: Buffer[] = [];
     let slow = 0;
-    const connection = new Connection(socket, 'u1', 'jti', limits, () => (slow += 1), 'c1', {
-      write: (chunk) => written.push(chunk) > 0,
-    });
-    state.bufferedAmount = 2048;
+    // The socket's unsent bytes, as the TCP socket counts them.
+    const wire = { write: (chunk: Buffer) => written.push(chunk) > 0, writableLength: 2048 };
+    const connection = new Connection(socket, 'u1', 'jti', limits, () => (slow += 1), 'c1', wire);
     expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);
     expect(slow).toBe(1);
-    state.bufferedAmount = 0;
+    wire.writableLength = 0;
     expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);
     expect(written).toEqual([]);
+  });
+
+  it('sends nothing once ws is closing (a close frame went out)', () => {
+    const { socket, state } = fakeSocket();
+    const written: Buffer[] = [];
+    const wire = { write: (chunk: Buffer) => written.push(chunk) > 0, writableLength: 0 };
+    const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', wire);
+    state.readyState = 2; // CLOSING: the peer's close frame was answered by ws
+    expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);
+    expect(written).toEqual([]);
+    connection.dispose();
   });
 });

@@ -322,15 +322,22 @@ export class ChatService {
     if (sendId === SYSTEM_SENDER) {
       await conversations.showAll(trx, conversationId, now);
     } else {
-      // Normally created when the member joined; this covers members who joined
-      // before the conversation existed.
-      await conversations.ensureMembers(
-        trx,
-        [{ conversationId, userId: sendId, chatType, targetId: recvId, joinSeq: seq - 1 }],
-        now,
-      );
+      // The sender's row, read before anything moves it. It is normally there since
+      // the member joined, so the usual send inserts nothing: the insert (built by
+      // Kysely, one more statement) covers members who joined before the conversation
+      // existed. showAll changes only is_show (and updated_at) of a row.
+      const own = await conversations.member(conversationId, sendId, trx);
+      if (!own) {
+        await conversations.ensureMembers(
+          trx,
+          [{ conversationId, userId: sendId, chatType, targetId: recvId, joinSeq: seq - 1 }],
+          now,
+        );
+      }
       await conversations.showAll(trx, conversationId, now);
-      readBefore = await conversations.readUpToOwn(trx, conversationId, sendId, seq, now);
+      readBefore = own
+        ? await conversations.readUpToOwnFrom(trx, { ...own, isShow: 1 }, seq, now)
+        : await conversations.readUpToOwn(trx, conversationId, sendId, seq, now);
     }
     await events.record(trx, 'message-sent', conversationId, messageSentPayload(message));
     return { message, readBefore };

@@ -406,8 +406,18 @@ export class ConversationRepository {
     now: number,
   ): Promise<MemberRow | undefined> {
     const row = await this.member(conversationId, userId, trx);
-    if (!row || row.readSeq >= seq) return undefined;
-    await this.advanceRead(trx, conversationId, userId, seq, now);
+    return row ? this.readUpToOwnFrom(trx, row, seq, now) : undefined;
+  }
+
+  /** readUpToOwn, from the member's row as the caller read it in this transaction. */
+  async readUpToOwnFrom(
+    trx: Kysely<Database>,
+    row: MemberRow,
+    seq: number,
+    now: number,
+  ): Promise<MemberRow | undefined> {
+    if (row.readSeq >= seq) return undefined;
+    await this.advanceRead(trx, row.conversationId, row.userId, seq, now);
     return row;
   }
 

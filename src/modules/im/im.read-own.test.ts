@@ -146,6 +146,47 @@ describe.each(STORAGES)('sending marks read for the sender on %s', (storage) => 
     expect(merged.data.reads[carol.id]).toBe(sent.seq);
   });
 
+  it('in a group: a sender who hid the group, or has no row in it yet, gets one shown and read', async () => {
+    const [owner, carol, dave] = [
+      await createUser(t.client),
+      await createUser(t.client),
+      await createUser(t.client),
+    ];
+    const groupId = await createGroupWith(owner, [carol, dave]);
+    const [c, d] = [await connect(carol), await connect(dave)];
+    await d.call('conversation.chat', { chatType: 1, recvId: groupId, ...say('d1') });
+    // Hidden: the send shows it again and reads up to it.
+    await carol.client.put('/v1/im/conversation', {
+      conversationList: { [groupId]: { isShow: false } },
+    });
+    const first = await c.call('conversation.chat', { chatType: 1, recvId: groupId, ...say('c1') });
+    expect(await entry(carol, groupId)).toMatchObject({ readSeq: first.seq, unread: 0 });
+    const rowOf = (userId: string) =>
+      t.app.storage.db
+        .selectFrom('conversationMembers')
+        .select(['isShow', 'readSeq', 'joinSeq'])
+        .where('conversationId', '=', groupId)
+        .where('userId', '=', userId)
+        .executeTakeFirst();
+    expect(await rowOf(carol.id)).toMatchObject({ isShow: 1, readSeq: first.seq });
+    // No row (a member from before the conversation existed): the send makes it, read.
+    await t.app.storage.db
+      .deleteFrom('conversationMembers')
+      .where('conversationId', '=', groupId)
+      .where('userId', '=', dave.id)
+      .execute();
+    const second = await d.call('conversation.chat', {
+      chatType: 1,
+      recvId: groupId,
+      ...say('d2'),
+    });
+    expect(await rowOf(dave.id)).toMatchObject({
+      isShow: 1,
+      readSeq: second.seq,
+      joinSeq: second.seq - 1,
+    });
+  });
+
   it('reading elsewhere reaches the other devices as conversation.updated too', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
     await befriend(alice, bob);
