@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keepStatistics } from './pg-statistics.js';
 import { onCleanup } from './run.js';
 import { freePort } from './server-process.js';
 import { DATABASE_URL, type System } from './systems.js';
@@ -31,7 +32,9 @@ export async function startCeilingChat(store: 'sqlite' | 'postgres'): Promise<Sy
     ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), target],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  let stopKeepingStatistics = async () => undefined as void;
   const stop = async () => {
+    await stopKeepingStatistics();
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -44,6 +47,9 @@ export async function startCeilingChat(store: 'sqlite' | 'postgres'): Promise<Sy
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`ceiling exited with ${code}`)));
   });
+  // Its schema is ceiling_<pid>_<time> (bench/peers/ceiling-chat-pg.ts).
+  if (store === 'postgres')
+    stopKeepingStatistics = await keepStatistics(DATABASE_URL, `ceiling_${child.pid}_%`);
   let made = 0;
   return {
     label: CEILING_LABEL[store],

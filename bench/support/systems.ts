@@ -17,6 +17,7 @@ import {
 import type { ClientUser, DriverName } from './drivers.js';
 import { addMembersInBulk } from './bulk-group.js';
 import { befriendPairs, createGroupOf, registerUsers } from './fixtures.js';
+import { keepStatistics } from './pg-statistics.js';
 import { log, onCleanup } from './run.js';
 import { freePort, startServer, type ServerProcess } from './server-process.js';
 
@@ -132,7 +133,9 @@ export async function startEasyChat(opts: {
   if (opts.storage === 'mysql')
     Object.assign(env, { EC_STORAGE__DRIVER: 'mysql', DATABASE_URL: mysqlUrlOf(schema) });
   const servers: ServerProcess[] = [];
+  let stopKeepingStatistics = async () => undefined as void;
   const stop = async () => {
+    await stopKeepingStatistics();
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     if (opts.storage === 'mysql') await dropMysqlDatabase(schema);
     if (opts.storage === 'postgres') {
@@ -150,6 +153,8 @@ export async function startEasyChat(opts: {
       Array.from({ length: processes - 1 }, () => startServer(env, [], opts.checkout?.dir)),
     )),
   );
+  if (opts.storage === 'postgres')
+    stopKeepingStatistics = await keepStatistics(DATABASE_URL, schema);
   const base = servers[0]!.url;
   const engine =
     opts.storage === 'sqlite'

@@ -6,7 +6,7 @@ import { topicFormats } from '../catalogue/topic-formats.js';
 import type { Cache } from '../adapters/cache/cache.js';
 import { openCache } from '../adapters/cache/open-cache.js';
 import type { Presence } from '../adapters/presence/presence.js';
-import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { autovacuumIsOff, openStorage, type Storage } from '../adapters/storage/storage.js';
 import { isOutage } from '../adapters/unavailable.js';
 import { asyncApiDocument } from '../catalogue/asyncapi.js';
 import { MIGRATIONS } from '../catalogue/migrations.js';
@@ -110,6 +110,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             `database: applied ${progress.names.length} migration(s) in ${progress.ms} ms`,
           ),
     );
+    if (storage.dialect === 'postgres' && (await autovacuumIsOff(storage.db)))
+      logger.warn(
+        "PostgreSQL runs with autovacuum off: run ANALYZE on easy-chat's tables regularly, or the planner's statistics go stale and a message costs more the more are stored (docs/deployment.md)",
+      );
     const openedCache = (cache = openCache(config));
     const metrics = new Metrics({ node: config.nodeId });
     if (sink) metrics.countDroppedLogLines(sink);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { userRow } from '../../../test/support/factories.js';
 import { testConfig } from '../../../test/support/test-app.js';
-import { openStorage, type Storage } from './storage.js';
+import { autovacuumIsOff, openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { isUniqueViolation } from './storage-errors.js';
 import { Precompiled } from './precompiled.js';
@@ -110,6 +110,14 @@ describe.each(STORAGES)('storage on %s', (kind) => {
       expect(await backends(150)).toBe(1);
     },
   );
+
+  it.runIf(kind === 'postgres')('tells whether the server runs without autovacuum', async () => {
+    const s = open();
+    await s.migrate();
+    const { rows } = await sql<{ setting: string }>`
+      select setting from pg_settings where name = 'autovacuum'`.execute(s.db);
+    expect(await autovacuumIsOff(s.db)).toBe(rows[0]!.setting === 'off');
+  });
 
   it('migrates a fresh database and is idempotent', async () => {
     const s = open();

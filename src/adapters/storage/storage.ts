@@ -154,6 +154,19 @@ export function openStorage(
 const SCAN_ATTEMPTS = 10;
 
 /**
+ * Whether the PostgreSQL server runs without autovacuum. Its ANALYZE is what keeps the
+ * planner's statistics of `messages`, `conversation_members` and the outbox current;
+ * without them the planner keeps choosing plans made for tables of a few rows (the
+ * batched read-receipt check becomes a hash join over a sequential scan of every
+ * message), so a message's cost grows with the messages stored. Measured in
+ * docs/performance.md, "PostgreSQL's statistics on a server without autovacuum".
+ */
+export async function autovacuumIsOff(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(db);
+  return rows[0]?.autovacuum === 'off';
+}
+
+/**
  * Runs Kysely's schema scan `scan` again when it failed because a schema that is not
  * ours was dropped meanwhile: Kysely's introspection (the listing of pending
  * migrations, the migration itself) scans every schema of the database.
