@@ -23,26 +23,17 @@ const message = (seq: number): Message => ({
 });
 
 /**
- * A fan-out on the real delivery (one process: local sockets, in-memory presence
- * and mailbox) whose group audience fails `failures` times (an outage), then answers.
+ * A fan-out on the real delivery in one process (local sockets, in-memory presence and
+ * mailbox): every frame it delivers is handed to `onFrame` as the text sent.
  */
-function fanoutWithOutage(failures: number, error: () => Error) {
-  let left = failures;
-  const pushed: number[] = [];
-  const errors: unknown[] = [];
-  const audience: ConversationAudience = {
-    audience: async () => {
-      if (left > 0) {
-        left -= 1;
-        throw error();
-      }
-      return ['bob', 'carol'];
-    },
-  };
+function fanoutOnLocalSockets(
+  audience: ConversationAudience,
+  onFrame: (text: string) => void,
+  onError: (err: unknown) => void = () => undefined,
+): MessageFanout {
   const sockets: LocalSockets = {
     deliver: (users, frame) => {
-      const text = typeof frame === 'string' ? frame : frame();
-      pushed.push((JSON.parse(text) as { data: { seq: number } }).data.seq);
+      onFrame(typeof frame === 'string' ? frame : frame());
       return [...users].length;
     },
     reaches: () => true,
@@ -56,7 +47,28 @@ function fanoutWithOutage(failures: number, error: () => Error) {
     audience,
     batchSize: 100,
   });
-  const fanout = new MessageFanout({ delivery, onError: (err) => errors.push(err) });
+  return new MessageFanout({ delivery, onError });
+}
+
+/** The same, whose group audience fails `failures` times (an outage), then answers. */
+function fanoutWithOutage(failures: number, error: () => Error) {
+  let left = failures;
+  const pushed: number[] = [];
+  const errors: unknown[] = [];
+  const audience: ConversationAudience = {
+    audience: async () => {
+      if (left > 0) {
+        left -= 1;
+        throw error();
+      }
+      return ['bob', 'carol'];
+    },
+  };
+  const fanout = fanoutOnLocalSockets(
+    audience,
+    (text) => pushed.push((JSON.parse(text) as { data: { seq: number } }).data.seq),
+    (err) => errors.push(err),
+  );
   return { fanout, pushed, errors };
 }
 
@@ -147,23 +159,7 @@ describe('MessageFanout.conversationUpdated', () => {
 describe('MessageFanout.message: one encoding for the push and the answer', () => {
   it('sends the bytes JSON.stringify makes of each frame', async () => {
     const frames: string[] = [];
-    const sockets: LocalSockets = {
-      deliver: (users, frame) => {
-        frames.push(typeof frame === 'string' ? frame : frame());
-        return [...users].length;
-      },
-      reaches: () => true,
-      users: () => [],
-    };
-    const delivery = new RoutedPushDelivery({
-      nodeId: 'n1',
-      presence: new MemoryPresence('n1'),
-      mailbox: new MemoryMailbox(),
-      local: sockets,
-      audience: { audience: async () => [] },
-      batchSize: 100,
-    });
-    const fanout = new MessageFanout({ delivery, onError: () => undefined });
+    const fanout = fanoutOnLocalSockets({ audience: async () => [] }, (text) => frames.push(text));
     const sent: Message = {
       ...message(7),
       conversationId: 'si_alice_bob',
