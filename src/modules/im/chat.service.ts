@@ -408,34 +408,24 @@ export class ChatService {
 
   /**
    * The usual single chat's target when its access is known at once (friends, not
-   * blocked, both answers held: ChatAccess.areFriendsNow, isBlockedNow): the same
-   * target authorize would resolve, without its promises. Undefined whenever
-   * authorize must decide (a group, a refusal, an answer not held).
+   * blocked, both answers held: ChatAccess.areFriendsNow, isBlockedNow): what
+   * authorize would answer, without its promises. Undefined whenever authorize must
+   * decide (a group, a refusal, an answer not held).
    */
   private authorizedNow(senderId: string, input: SendInput): Target | undefined {
     const { access, requireFriendship } = this.deps;
-    const { recvId } = input;
-    if (input.chatType !== ChatType.single || !requireFriendship || recvId === senderId) {
-      return undefined;
-    }
-    if (access.areFriendsNow?.(senderId, recvId) !== true) return undefined;
-    if (access.isBlockedNow?.(recvId, senderId) !== false) return undefined;
-    const conversationId = singleConversationId(senderId, recvId);
-    if (input.conversationId !== undefined && input.conversationId !== conversationId) {
-      return undefined;
-    }
-    return { conversationId, chatType: ChatType.single, recvId };
+    if (input.chatType !== ChatType.single || !requireFriendship) return undefined;
+    const target = singleTarget(senderId, input);
+    if (access.areFriendsNow?.(senderId, input.recvId) !== true) return undefined;
+    if (access.isBlockedNow?.(input.recvId, senderId) !== false) return undefined;
+    return target;
   }
 
   /** Resolves the conversation and checks the sender may post to it. */
   private async authorize(senderId: string, input: SendInput): Promise<Target> {
     const { access, requireFriendship } = this.deps;
     if (input.chatType === ChatType.single) {
-      if (input.recvId === senderId) throw new AppError(ImErrors.chatWithSelf);
-      const conversationId = singleConversationId(senderId, input.recvId);
-      if (input.conversationId !== undefined && input.conversationId !== conversationId) {
-        throw new AppError(ImErrors.conversationMismatch);
-      }
+      const target = singleTarget(senderId, input);
       // One query on the usual path: friends exist. Only a refusal asks which error it is.
       const allowed = requireFriendship
         ? await access.areFriends(senderId, input.recvId)
@@ -448,7 +438,7 @@ export class ChatService {
       if (await access.isBlocked(input.recvId, senderId)) {
         throw new AppError(ImErrors.blockedByRecipient);
       }
-      return { conversationId, chatType: ChatType.single, recvId: input.recvId };
+      return target;
     }
     const groupId = input.conversationId ?? input.recvId;
     if (
@@ -467,4 +457,17 @@ export class ChatService {
     }
     return { conversationId: groupId, chatType: ChatType.group, recvId: groupId };
   }
+}
+
+/**
+ * A single chat's target as the request names it, before any access check: refuses a
+ * chat with oneself and a conversation id that is not the pair's.
+ */
+function singleTarget(senderId: string, input: SendInput): Target {
+  if (input.recvId === senderId) throw new AppError(ImErrors.chatWithSelf);
+  const conversationId = singleConversationId(senderId, input.recvId);
+  if (input.conversationId !== undefined && input.conversationId !== conversationId) {
+    throw new AppError(ImErrors.conversationMismatch);
+  }
+  return { conversationId, chatType: ChatType.single, recvId: input.recvId };
 }
