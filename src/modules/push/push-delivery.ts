@@ -108,6 +108,7 @@ export function startPushDelivery(deps: PushDeliveryDeps): Promise<Subscription>
  * as before: a device registered meanwhile has cleared the memory.
  */
 function notifiesNobody(deps: PushDeliveryDeps, m: SentEvent): boolean {
+  // Group notices are news about the group, not messages to alert anyone of.
   if (m.mType === NOTICE) return true;
   if (m.chatType !== ChatType.single) return false;
   const to = m.recvId;
@@ -116,14 +117,12 @@ function notifiesNobody(deps: PushDeliveryDeps, m: SentEvent): boolean {
   return deps.webhook.mode === 'off' || deps.presence.isOnlineNow?.(to) === true;
 }
 
-/** Answers how many device notifications went out. */
+/** Answers how many device notifications went out (notifiesNobody said no first). */
 async function deliverMessage(
   deps: PushDeliveryDeps,
   eventId: string,
   m: SentEvent,
 ): Promise<number> {
-  // Group notices are news about the group, not messages to alert anyone of.
-  if (m.mType === NOTICE) return 0;
   let context: Promise<MessageContext> | undefined;
   const batch = (ids: string[]) =>
     notifyBatch(deps, eventId, m, ids, () => (context ??= deps.text.context(m)));
