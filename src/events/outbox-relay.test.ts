@@ -224,18 +224,24 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     // (no deletePublished: the process is gone, its lease still runs)
 
     // Relay B may not publish while A's lease lasts, then takes over and finishes.
-    const b = relay('worker-b', 300);
+    // Meanwhile B keeps none of the events its process records: A relays them.
+    const keptByB = new RecordedEvents();
+    keptByB.keep();
+    ids.push(...(await record(1, ['u3'], keptByB, 25)));
+    expect(keptByB.isEmpty).toBe(false);
+    const b = relay('worker-b', 300, 10, { recorded: keptByB });
     expect(await b.relayOnce()).toBe(0);
+    expect(keptByB.isEmpty).toBe(true);
     b.start();
     cleanups.push(() => b.stop());
-    await waitFor(() => seen.applied.length >= 25, 'every event applied');
+    await waitFor(() => seen.applied.length >= 26, 'every event applied');
     await until(async () => (await remaining()) === 0, 'published rows deleted');
     // NATS drops the re-published batch by msgID; the others deliver it again.
-    const deliveries = brokerKind === 'nats' ? 25 : 35;
+    const deliveries = brokerKind === 'nats' ? 26 : 36;
     await waitFor(() => seen.deliveries >= deliveries, 'every delivery handled');
     await new Promise((r) => setTimeout(r, 200));
     // Each event was applied exactly once although the first batch went out twice.
-    expect(seen.applied).toHaveLength(25);
+    expect(seen.applied).toHaveLength(26);
     expect(new Set(seen.applied)).toEqual(new Set(ids));
     expect(seen.deliveries).toBe(deliveries);
   });

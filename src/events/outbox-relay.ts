@@ -144,7 +144,11 @@ export class OutboxRelay {
    * lease holder).
    */
   async relayOnce(): Promise<number> {
-    if (!(await this.deps.lease.acquire())) return 0;
+    if (!(await this.deps.lease.acquire())) {
+      // Another process relays the rows this one writes: keeping their events is waste.
+      this.deps.recorded?.clear();
+      return 0;
+    }
     const rows = await this.readBatch();
     if (rows.length === 0) return 0;
     await this.publishBatch(rows);

@@ -37,6 +37,11 @@ export class RecordedEvents {
     this.byId.clear();
   }
 
+  /** Forgets what was kept, still keeping from now on (another process holds the lease). */
+  clear(): void {
+    this.byId.clear();
+  }
+
   /**
    * Keeps an event whose row was just written (its transaction not committed yet).
    * Callers must not change the event afterwards: it is published as it is.
