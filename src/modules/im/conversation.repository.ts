@@ -52,7 +52,7 @@ const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(
 /**
  * NEXT_SEQ on SQLite, also reading both parties' rows of a single chat as they were:
  * one statement where the send ran two (the pair's read was one of the five statements
- * per message; docs/performance.md, "SQLite: the pair's rows read with the seq"). The
+ * per message; docs/performance.md, "SQLite: a send's SQL inside the server"). The
  * rows come as one JSON array of arrays (MEMBER_SQL_COLUMNS in order), built by a
  * subquery in RETURNING, which SQLite allows; the statement writes only `conversations`,
  * so the subquery sees the members' rows as they were before the send.
