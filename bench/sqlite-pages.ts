@@ -151,7 +151,7 @@ function easyChatStatements(db: SQLite.Database, pairApart = false) {
         0,
       );
       const rows = pairApart
-        ? (pair.all(m.conversationId, m.sendId, m.recvId) as unknown[])
+        ? pair.all(m.conversationId, m.sendId, m.recvId)
         : (JSON.parse(pairJson!) as unknown[]);
       if (rows.length === 0) {
         // The first message: both parties' rows, as the caller creates them.

@@ -17,6 +17,7 @@
 'use strict';
 const { writeFileSync, mkdirSync, readFileSync, openSync, readSync } = require('node:fs');
 const { join } = require('node:path');
+const { Buffer } = require('node:buffer');
 
 if (require.main === module) {
   // Summary: node sqlite-statement-probe.cjs FILE...
