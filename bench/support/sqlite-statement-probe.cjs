@@ -67,7 +67,13 @@ const dir = process.env.SQLITE_PROBE_DIR || process.env.LOAD_PROBE_DIR || '/tmp/
 const stats = Object.create(null);
 const keyOf = new WeakMap();
 /** Transactions that stored messages: how many, and how many messages each. */
-const batches = { commits: 0, messages: 0, commitNs: 0, sizes: Object.create(null), otherCommits: 0 };
+const batches = {
+  commits: 0,
+  messages: 0,
+  commitNs: 0,
+  sizes: Object.create(null),
+  otherCommits: 0,
+};
 let open;
 /** The main thread's CPU time in ns (schedstat's first field), read around each COMMIT. */
 const schedstat = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
@@ -77,7 +83,9 @@ function threadCpuNs() {
   return Number(buffer.toString('latin1', 0, n).split(' ')[0]);
 }
 batches.commitCpuNs = 0;
-const proto = Object.getPrototypeOf(Database.prototype.prepare.call(new Database(':memory:'), 'select 1'));
+const proto = Object.getPrototypeOf(
+  Database.prototype.prepare.call(new Database(':memory:'), 'select 1'),
+);
 for (const method of ['run', 'get', 'all']) {
   const original = proto[method];
   proto[method] = function timed(...args) {
@@ -113,5 +121,8 @@ for (const method of ['run', 'get', 'all']) {
 process.on('exit', () => {
   if (Object.keys(stats).length === 0) return;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ argv: process.argv, stats, batches }));
+  writeFileSync(
+    join(dir, `${process.pid}.json`),
+    JSON.stringify({ argv: process.argv, stats, batches }),
+  );
 });
