@@ -74,9 +74,12 @@ export async function startServer(
       HOST: '127.0.0.1',
       PORT: String(port),
       DATA_DIR: dataDir,
-      // The settings of a probe preloaded through BENCH_SERVER_NODE_ARGS (load-window-probe.cjs).
+      // The settings of a probe preloaded through BENCH_SERVER_NODE_ARGS (load-window-probe.cjs,
+      // and LOOP_PROBE_DIR of loop-probe.cjs, survivor-probe.cjs and stall-probe.cjs).
       ...Object.fromEntries(
-        Object.entries(process.env).filter(([name]) => name.startsWith('LOAD_PROBE')),
+        Object.entries(process.env).filter(
+          ([name]) => name.startsWith('LOAD_PROBE') || name === 'LOOP_PROBE_DIR',
+        ),
       ),
       ...env,
     },

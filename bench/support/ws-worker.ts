@@ -17,6 +17,7 @@ import {
   type Target,
 } from './drivers.js';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { appendFileSync } from 'node:fs';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +59,29 @@ function progress(data: Record<string, unknown>) {
 
 function sentAtOf(content: string): number {
   return Number(content.slice(content.indexOf('|') + 1));
+}
+
+/**
+ * BENCH_SLOW_DUMP: appends this step's round trips over 12 ms to a file, each with its
+ * wall-clock send time and legs (`bench/support/stall-timeline.cjs` puts them beside a
+ * server's stall-probe.cjs log). One header per step and load generator.
+ */
+function dumpSlow(
+  file: string,
+  tag: string,
+  start: number,
+  rate: number,
+  roundTrip: number[],
+  sentAfter: number[],
+  legs: number[],
+) {
+  const lines = [`# step ${tag} start ${start.toFixed(0)} rate ${rate} n ${roundTrip.length}`];
+  for (let k = 0; k < roundTrip.length; k += 1) {
+    if (roundTrip[k]! <= 12) continue;
+    const parts = [start + sentAfter[k]!, roundTrip[k]!, ...legs.slice(4 * k, 4 * k + 4)];
+    lines.push(parts.map((x) => x.toFixed(1)).join(' '));
+  }
+  appendFileSync(file, `${lines.join('\n')}\n`);
 }
 
 /** The question's number in `Q<tag><n>|…` or `A<tag><n>|…`. */
@@ -252,6 +276,8 @@ async function exchange(
     const elapsed = now() - start;
     const drainUntil = now() + opts.drainMs;
     while (answered + errors < sent && now() < drainUntil) await sleep(20);
+    if (process.env.BENCH_SLOW_DUMP)
+      dumpSlow(process.env.BENCH_SLOW_DUMP, tag, start, opts.rate, roundTrip, sentAfter, legs);
     return {
       sent,
       delivered,

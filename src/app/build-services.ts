@@ -58,10 +58,13 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { RateLimiter } from '../adapters/cache/rate-limiter.js';
 import { TokenRevocations } from '../auth/token-revocations.js';
+import { RecordedEvents } from '../events/recorded-events.js';
 
 export interface Services {
   /** The sends' group commit (none on MySQL); the outbox relay's marks ride it too. */
   groupCommit: GroupCommit | undefined;
+  /** The events recorded here lately, for the outbox relay (RecordedEvents). */
+  recordedEvents: RecordedEvents;
   users: UserService;
   accounts: AccountService;
   /** Forgotten password: codes by SMS, reset with a code. */
@@ -139,11 +142,16 @@ export function buildServices(deps: ServiceDeps): Services {
     ...config.social.accessCache,
     clock,
   });
+  // The relay publishes this process's rows from memory (kept only while it runs here).
+  const recordedEvents = new RecordedEvents();
   const events = new EventRecorder({
     clock,
     source: `easy-chat/${config.nodeId}`,
     schemas: DomainEventSchemas,
-    onRecorded: (event) => accessCache.changing(event),
+    onRecorded: (event) => {
+      accessCache.changing(event);
+      recordedEvents.add(event);
+    },
   });
   const hasher = new PasswordHasher(config.auth.argon2);
   const users = new UserService({
@@ -327,6 +335,7 @@ export function buildServices(deps: ServiceDeps): Services {
 
   return {
     groupCommit,
+    recordedEvents,
     users,
     accounts,
     passwordReset,

@@ -191,6 +191,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       tokens,
       systemNotices: im.systemNotices,
       deleteWithNextBatch: services.groupCommit?.runWithNextBatch,
+      recorded: services.recordedEvents,
     });
 
     let draining = false;

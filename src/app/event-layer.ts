@@ -27,6 +27,7 @@ import {
 } from '../modules/notify/notify.senders.js';
 import { OutboxRelay, type WithNextBatch } from '../events/outbox-relay.js';
 import { ProcessedEvents } from '../events/processed-events.js';
+import type { RecordedEvents } from '../events/recorded-events.js';
 import { Pusher } from '../events/pusher.js';
 import { RelayLease } from '../events/relay-lease.js';
 
@@ -46,6 +47,8 @@ export interface EventLayerDeps {
   systemNotices?: SystemNoticeSink;
   /** The sends' group commit, which the relay's deletes ride (none: they commit alone). */
   deleteWithNextBatch?: WithNextBatch;
+  /** The events this process records, which the relay publishes from memory. */
+  recorded?: RecordedEvents;
 }
 
 /** What a 5xx answer reports to the audit log. */
@@ -112,6 +115,7 @@ export class EventLayer {
       pollIntervalMs: config.outbox.pollIntervalMs,
       retryDelayMs: config.bus.retry.initialMs,
       deleteWithNextBatch: deps.deleteWithNextBatch,
+      recorded: deps.recorded,
     });
     for (const handler of builtInIngestHandlers({
       users: deps.users,

@@ -12,6 +12,7 @@ import { createLogger } from '../shared/logger.js';
 import { DOMAIN_TOPIC, OutboxRelay, type OutboxRelayDeps } from './outbox-relay.js';
 import { groupCommitFor } from '../adapters/storage/group-commit.js';
 import { ProcessedEvents } from './processed-events.js';
+import { RecordedEvents } from './recorded-events.js';
 import { RelayLease } from './relay-lease.js';
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -79,14 +80,15 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
   }
 
   /** Records `count` events round-robin over `keys`, a transaction each, like services do. */
-  async function record(count: number, keys: string[]) {
+  async function record(count: number, keys: string[], kept?: RecordedEvents, from = 0) {
     const recorder = new EventRecorder({
       clock: Date.now,
       source: 'test',
       schemas: DomainEventSchemas,
+      onRecorded: kept && ((event) => kept.add(event)),
     });
     const ids: string[] = [];
-    for (let i = 0; i < count; i += 1) {
+    for (let i = from; i < from + count; i += 1) {
       const key = keys[i % keys.length]!;
       const event = await storage.db
         .transaction()
@@ -148,6 +150,59 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     await until(async () => (await remaining()) === 0, 'published rows deleted');
   });
 
+  it("publishes its own process's events from memory, others' read whole, in order per key", async () => {
+    await setup();
+    const published: Array<{ id: string; payload: unknown }> = [];
+    await broker.subscribe({ topic: DOMAIN_TOPIC, types: ['user-updated'] }, async (d) => {
+      published.push({ id: d.event.id, payload: d.event.payload });
+    });
+    const seen = await consumeOnce();
+    const kept = new RecordedEvents();
+    const r = relay('w1', 10_000, 7, { recorded: kept });
+    // Rows written before the relay runs here (a crash's leftovers): not kept.
+    const before = await record(4, ['k1', 'k2'], kept, 0);
+    expect(kept.isEmpty).toBe(true);
+    r.start();
+    cleanups.push(() => r.stop());
+    await waitFor(() => seen.applied.length >= 4, 'the leftovers applied');
+    // Kept events beside rows written by another process, on the same keys.
+    const ours = await record(6, ['k1', 'k2'], kept, 4);
+    const theirs = await record(5, ['k1', 'k2'], undefined, 10);
+    const more = await record(6, ['k1', 'k2'], kept, 15);
+    // A kept event whose transaction rolled back is never published.
+    const recorder = new EventRecorder({
+      clock: Date.now,
+      source: 'test',
+      schemas: DomainEventSchemas,
+      onRecorded: (event) => kept.add(event),
+    });
+    let rolledBack = '';
+    await expect(
+      storage.db.transaction().execute(async (trx) => {
+        rolledBack = (
+          await recorder.record(trx, 'user-updated', 'k1', { userId: 'k1', fields: ['99'] })
+        ).id;
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    const ids = [...before, ...ours, ...theirs, ...more];
+    await waitFor(() => seen.applied.length >= ids.length, 'every event applied');
+    await until(async () => (await remaining()) === 0, 'published rows deleted');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen.applied).toEqual(ids);
+    for (const [, ns] of seen.perKey) expect(ns).toEqual([...ns].sort((a, b) => a - b));
+    expect(published.map((p) => p.id)).not.toContain(rolledBack);
+    // Each event as it was written, whichever way it came.
+    const rows = ids.map((id, i) => ({
+      id,
+      payload: { userId: `k${(i % 2) + 1}`, fields: [String(i)] },
+    }));
+    expect(published).toEqual(rows);
+    // What the relay published from memory is gone from it; only the rolled-back one is left.
+    expect(kept.take(rolledBack)).toBeDefined();
+    expect(kept.isEmpty).toBe(true);
+  });
+
   it('loses nothing when a relay dies between publishing and deleting', async () => {
     await setup();
     const seen = await consumeOnce();
@@ -169,18 +224,24 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     // (no deletePublished: the process is gone, its lease still runs)
 
     // Relay B may not publish while A's lease lasts, then takes over and finishes.
-    const b = relay('worker-b', 300);
+    // Meanwhile B keeps none of the events its process records: A relays them.
+    const keptByB = new RecordedEvents();
+    keptByB.keep();
+    ids.push(...(await record(1, ['u3'], keptByB, 25)));
+    expect(keptByB.isEmpty).toBe(false);
+    const b = relay('worker-b', 300, 10, { recorded: keptByB });
     expect(await b.relayOnce()).toBe(0);
+    expect(keptByB.isEmpty).toBe(true);
     b.start();
     cleanups.push(() => b.stop());
-    await waitFor(() => seen.applied.length >= 25, 'every event applied');
+    await waitFor(() => seen.applied.length >= 26, 'every event applied');
     await until(async () => (await remaining()) === 0, 'published rows deleted');
     // NATS drops the re-published batch by msgID; the others deliver it again.
-    const deliveries = brokerKind === 'nats' ? 25 : 35;
+    const deliveries = brokerKind === 'nats' ? 26 : 36;
     await waitFor(() => seen.deliveries >= deliveries, 'every delivery handled');
     await new Promise((r) => setTimeout(r, 200));
     // Each event was applied exactly once although the first batch went out twice.
-    expect(seen.applied).toHaveLength(25);
+    expect(seen.applied).toHaveLength(26);
     expect(new Set(seen.applied)).toEqual(new Set(ids));
     expect(seen.deliveries).toBe(deliveries);
   });

@@ -7,6 +7,7 @@ import type { EventMessage } from '../adapters/bus/event-message.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { EventMetrics } from './event-metrics.js';
+import type { RecordedEvents } from './recorded-events.js';
 import type { RelayLease } from './relay-lease.js';
 
 /** The topic domain events (the outbox) are published on. */
@@ -16,8 +17,13 @@ export interface OutboxRow {
   id: string;
   position: number;
   partitionKey: string;
-  envelope: string;
+  /** The event's text as stored; not read when `event` is at hand. */
+  envelope?: string;
+  /** The event as this process recorded it (RecordedEvents), published instead of `envelope`. */
+  event?: EventMessage;
 }
+
+type OutboxHead = Omit<OutboxRow, 'envelope' | 'event'>;
 
 /** Runs work in the transaction of the store's next group commit (GroupCommit.runWithNextBatch). */
 export type WithNextBatch = (
@@ -44,6 +50,12 @@ export interface OutboxRelayDeps {
   deleteWithNextBatch?: WithNextBatch;
   /** How long deletes wait for a group commit to ride before they commit alone. */
   deleteWithinMs?: number;
+  /**
+   * The events this process recorded: rows of these are published from memory, their
+   * envelopes not read (kept only while the relay runs). Without it every row is read
+   * whole and parsed.
+   */
+  recorded?: RecordedEvents;
 }
 
 /**
@@ -67,6 +79,12 @@ export interface OutboxRelayDeps {
  */
 const READ_BATCH = new Precompiled<OutboxRow>(
   `select id, position, partition_key, envelope from outbox_events
+   where position > ? order by position limit ?`,
+);
+
+/** READ_BATCH without the envelopes, for rows whose events this process holds. */
+const READ_HEADS = new Precompiled<OutboxHead>(
+  `select id, position, partition_key from outbox_events
    where position > ? order by position limit ?`,
 );
 
@@ -101,6 +119,7 @@ export class OutboxRelay {
 
   /** Starts the loop in the background. */
   start(): void {
+    this.deps.recorded?.keep();
     this.running ??= this.loop();
   }
 
@@ -115,6 +134,7 @@ export class OutboxRelay {
     this.wake?.();
     await this.running;
     await Promise.allSettled([...this.handedOver]);
+    this.deps.recorded?.forget();
     await this.deps.lease.release().catch(() => undefined);
   }
 
@@ -124,7 +144,11 @@ export class OutboxRelay {
    * lease holder).
    */
   async relayOnce(): Promise<number> {
-    if (!(await this.deps.lease.acquire())) return 0;
+    if (!(await this.deps.lease.acquire())) {
+      // Another process relays the rows this one writes: keeping their events is waste.
+      this.deps.recorded?.clear();
+      return 0;
+    }
     const rows = await this.readBatch();
     if (rows.length === 0) return 0;
     await this.publishBatch(rows);
@@ -133,13 +157,45 @@ export class OutboxRelay {
     return rows.length;
   }
 
-  /** The oldest rows in insert order, past those being deleted. */
+  /**
+   * The oldest rows in insert order, past those being deleted. A row whose event this
+   * process recorded comes with that event instead of its envelope: then only the
+   * rows' heads are read, and the envelopes of the others in a second statement.
+   */
   async readBatch(): Promise<OutboxRow[]> {
     let after = 0;
     for (const position of this.deleting) after = Math.max(after, position);
-    const rows = await READ_BATCH.execute(this.deps.db, [after, this.deps.batchSize]);
-    // PostgreSQL and MySQL may hand BIGINT positions back as strings.
-    return rows.rows.map((row) => ({ ...row, position: Number(row.position) }));
+    const { recorded, db, batchSize } = this.deps;
+    if (!recorded || recorded.isEmpty) {
+      const { rows } = await READ_BATCH.execute(db, [after, batchSize]);
+      // PostgreSQL and MySQL may hand BIGINT positions back as strings.
+      for (const row of rows) row.position = Number(row.position);
+      return rows;
+    }
+    const { rows } = await READ_HEADS.execute(db, [after, batchSize]);
+    const missing: number[] = [];
+    for (const row of rows as OutboxRow[]) {
+      row.position = Number(row.position);
+      row.event = recorded.take(row.id);
+      if (!row.event) missing.push(row.position);
+    }
+    if (missing.length === 0) return rows;
+    const envelopes = await this.envelopesOf(missing);
+    // A row gone by now was published and deleted by a relay that took the lease over.
+    return (rows as OutboxRow[]).filter(
+      (row) =>
+        row.event !== undefined || (row.envelope = envelopes.get(row.position)) !== undefined,
+    );
+  }
+
+  /** The envelopes of rows whose events this process does not hold, by position. */
+  private async envelopesOf(positions: readonly number[]): Promise<Map<number, string>> {
+    const rows = await this.deps.db
+      .selectFrom('outboxEvents')
+      .select(['position', 'envelope'])
+      .where('position', 'in', positions)
+      .execute();
+    return new Map(rows.map((row) => [Number(row.position), row.envelope]));
   }
 
   /** Publishes rows in order and waits for the broker's confirmation of all of them. */
@@ -147,7 +203,7 @@ export class OutboxRelay {
     await this.deps.publisher.publish(
       DOMAIN_TOPIC,
       rows.map((row) => ({
-        event: JSON.parse(row.envelope) as EventMessage,
+        event: row.event ?? (JSON.parse(row.envelope!) as EventMessage),
         key: row.partitionKey,
       })),
     );

@@ -36,6 +36,18 @@ interface Item {
   decoded: { event?: EventMessage };
 }
 
+/** A first attempt's item, every field set in one order (one object shape for them all). */
+function item(
+  type: string,
+  key: string,
+  topic: string,
+  contentType: string | undefined,
+  body: Uint8Array | undefined,
+  event: EventMessage | undefined,
+): Item {
+  return { body, contentType, type, key, topic, attempt: 1, decoded: { event } };
+}
+
 interface QueueState {
   name: string;
   topic: string;
@@ -84,19 +96,25 @@ export class MemoryBroker implements Broker {
     // A JSON topic's event goes to its consumers as published: in one process there is
     // no wire to cross, and a JSON round trip (encode, bytes, decode) cost a few µs per
     // event on the path of every message. So a producer must not change an event once
-    // published (the outbox relay parses each from its row; the others build each
-    // anew), and consumers treat events as read-only, as they already share one decoded
-    // copy between queues. A topic with another codec (protobuf) is still encoded and
-    // decoded here, so its codec runs in process as on a real broker.
+    // published (the outbox relay publishes the objects its sends recorded, or parses
+    // each from its row; the others build each anew), and consumers treat events as
+    // read-only, as they already share one decoded copy between queues. A topic with
+    // another codec (protobuf) is still encoded and decoded here, so its codec runs in
+    // process as on a real broker.
     const passThrough = this.formats.codec(topic) === jsonCodec;
-    const items = events.map(({ event, key }): Item => {
+    // Every item is made before any is routed: an event that fails to encode fails
+    // the whole publish, as before, and none of the batch is queued.
+    const items: Item[] = [];
+    for (const { event, key } of events) {
       const { type, id } = event;
-      const base = { type, key: key ?? id, topic, attempt: 1 };
-      if (passThrough) return { ...base, contentType: jsonCodec.contentType, decoded: { event } };
-      const { body, contentType } = this.formats.encode(topic, event);
-      return { ...base, body, contentType, decoded: {} };
-    });
-    for (const item of items) this.route(item);
+      if (passThrough) {
+        items.push(item(type, key ?? id, topic, jsonCodec.contentType, undefined, event));
+      } else {
+        const { body, contentType } = this.formats.encode(topic, event);
+        items.push(item(type, key ?? id, topic, contentType, body, undefined));
+      }
+    }
+    for (const queued of items) this.route(queued);
   }
 
   /**
@@ -114,7 +132,7 @@ export class MemoryBroker implements Broker {
     assertName('topic', topic);
     const key = options.key ?? '';
     const { contentType } = options;
-    this.route({ body, contentType, type, key, topic, attempt: 1, decoded: {} });
+    this.route(item(type, key, topic, contentType, body, undefined));
   }
 
   private route(item: Item): void {
@@ -127,7 +145,9 @@ export class MemoryBroker implements Broker {
         this.options.observer?.handled?.(queue.name, 'skipped');
         continue;
       }
-      this.enqueue(queue, { ...item });
+      // One item shared by the queues: nothing changes an item once queued (a retry,
+      // a replay or a dead letter makes a new one; the lazily made bytes are the same).
+      this.enqueue(queue, item);
     }
     for (const listener of this.listeners.get(item.topic) ?? []) {
       if (!listener.types.has(item.type)) continue;

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { EventMessage } from '../adapters/bus/event-message.js';
+import { RecordedEvents } from './recorded-events.js';
+
+function event(id: string): EventMessage {
+  return {
+    id,
+    type: 'user-updated',
+    aggregate: 'user',
+    timestamp: 1,
+    payload: {},
+    metadata: { source: 'test', version: 1 },
+  };
+}
+
+describe('RecordedEvents', () => {
+  it('keeps nothing until the relay runs here, and forgets when it stops', () => {
+    const kept = new RecordedEvents();
+    kept.add(event('a'));
+    expect(kept.isEmpty).toBe(true);
+    kept.keep();
+    kept.add(event('b'));
+    expect(kept.isEmpty).toBe(false);
+    kept.forget();
+    expect(kept.take('b')).toBeUndefined();
+    kept.add(event('c'));
+    expect(kept.isEmpty).toBe(true);
+  });
+
+  it('hands an event out once, the very object recorded', () => {
+    const kept = new RecordedEvents();
+    kept.keep();
+    const e = event('a');
+    kept.add(e);
+    expect(kept.take('a')).toBe(e);
+    expect(kept.take('a')).toBeUndefined();
+  });
+
+  it('drops the oldest beyond its capacity (events of rolled-back transactions age out)', () => {
+    const kept = new RecordedEvents(3);
+    kept.keep();
+    for (const id of ['a', 'b', 'c', 'd']) kept.add(event(id));
+    expect(kept.take('a')).toBeUndefined();
+    expect(['b', 'c', 'd'].map((id) => kept.take(id)?.id)).toEqual(['b', 'c', 'd']);
+    expect(kept.isEmpty).toBe(true);
+  });
+});
