@@ -33,6 +33,11 @@ export class Precompiled<Row = unknown> {
     if (!PG_NAMES.has(this.numbered)) PG_NAMES.set(this.numbered, `ec_${PG_NAMES.size + 1}`);
   }
 
+  /** The text as PostgreSQL runs it (`$1`, `$2`…): for EXPLAIN in tests. */
+  get postgresText(): string {
+    return this.numbered;
+  }
+
   async execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
     const statement = this.on(db);
     if (statement) return statement.run(parameters);

@@ -68,14 +68,25 @@ const PAGE_BY_SEQ = { asc: pageBySeq('asc'), desc: pageBySeq('desc') };
 /**
  * PostgreSQL: the unread checks (hasUnreadOf) of a turn of the event loop, in one
  * statement: the ordinal of each check that found a message.
+ *
+ * Each check is a lateral subquery with `limit 1`, not `where exists`: the planner
+ * cannot hash a lateral join, so every check stays a range read of
+ * (conversation_id, seq). With `exists` it estimated ~50 messages per check (it cannot
+ * know that the seq range holds one or two), and from a few dozen checks on (under 58
+ * at 10,000 messages stored, under 200 at 43,000) it chose a hash semi-join over a
+ * sequential scan of the whole table instead: at a backlog, when batches and so the
+ * checks per turn grow, every turn read every message stored (docs/performance.md,
+ * "The unread check's plan").
+ * Exported for the plan's test.
  */
-const UNREAD_OF_MANY = new Precompiled<{ i: number }>(
+export const UNREAD_OF_MANY = new Precompiled<{ i: number }>(
   `select c.i from unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[])
      with ordinality as c(conversation_id, user_id, after_seq, before_seq, i)
-   where exists (
+   cross join lateral (
      select 1 from messages m
      where m.conversation_id = c.conversation_id and m.seq > c.after_seq
-       and m.seq < c.before_seq and m.send_id <> c.user_id and m.m_type <> ?)`,
+       and m.seq < c.before_seq and m.send_id <> c.user_id and m.m_type <> ?
+     limit 1) found`,
 );
 
 /** The most checks in one UNREAD_OF_MANY. */

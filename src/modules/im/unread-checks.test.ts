@@ -1,9 +1,10 @@
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { newId } from '../../shared/ids.js';
 import { ChatType, MessageType, singleConversationId, type Message } from './im.entity.js';
-import { MessageRepository } from './message.repository.js';
+import { MessageRepository, UNREAD_OF_MANY } from './message.repository.js';
 
 /**
  * The read-receipt check after a send (hasUnreadOf): right on every engine, and on
@@ -72,4 +73,37 @@ describe.each(STORAGES)('unread checks on %s', (storage) => {
       queries.mockRestore();
     }
   });
+
+  // The plan PostgreSQL picks for a turn's checks once the table has statistics and
+  // many checks come at once (a backlog): with `where exists` it was a hash semi-join
+  // over a sequential scan of every message stored, from fewer than 58 checks on at
+  // 10,000 messages (docs/performance.md, "The unread check's plan").
+  it.runIf(storage === 'postgres')(
+    'reads messages by (conversation, seq) however many checks a turn holds',
+    async () => {
+      const { db } = t.app.storage;
+      // 100 conversations of 100 messages each, both parties alternating.
+      await sql`insert into messages (id, conversation_id, seq, chat_type, send_id, recv_id,
+          send_time, m_type, content)
+        select md5(c || '-' || s), 'plan-' || c, s, ${ChatType.single},
+          'u' || c || (s % 2), 'u' || c || ((s + 1) % 2), 1000 + s, ${MessageType.text}, 'hi'
+        from generate_series(1, 100) c, generate_series(1, 100) s`.execute(db);
+      await sql`analyze messages`.execute(db);
+      for (const checks of [10, 200, 500]) {
+        const ks = Array.from({ length: checks }, (_, k) => k);
+        const { rows } = await db.executeQuery<Record<string, string>>(
+          CompiledQuery.raw(`explain (costs off) ${UNREAD_OF_MANY.postgresText}`, [
+            ks.map((k) => `plan-${(k % 100) + 1}`),
+            ks.map((k) => `u${(k % 100) + 1}0`),
+            ks.map((k) => 40 + (k % 50)),
+            ks.map((k) => 42 + (k % 50)),
+            MessageType.notice,
+          ]),
+        );
+        const plan = rows.map((row) => Object.values(row)[0]).join('\n');
+        expect(plan, `${checks} checks`).not.toMatch(/Seq Scan on messages/);
+        expect(plan, `${checks} checks`).toMatch(/Index Scan using messages_conversation_seq_uq/);
+      }
+    },
+  );
 });
