@@ -80,14 +80,23 @@ async function migrated(file: string, keep: (name: string) => boolean): Promise<
 const MEMBER_COLUMNS = `conversation_id, user_id, chat_type, target_id, read_seq, join_seq,
   is_show, pinned, muted, clear_seq, mention_seq`;
 
-/** easy-chat's single-chat send (PortablePairSendStore.storeNow) and the relay's delete. */
-function easyChatStatements(db: SQLite.Database) {
+/**
+ * easy-chat's single-chat send (PortablePairSendStore.storeNow) and the relay's delete.
+ * `pairApart`: the parties' rows read by a statement of their own, as before the pair's
+ * read went into the seq's upsert (five statements a message instead of four).
+ */
+function easyChatStatements(db: SQLite.Database, pairApart = false) {
   const nextSeq = db.prepare(
     `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
      values (?, ?, 1, ?, ?, ?)
      on conflict (id) do update set max_seq = conversations.max_seq + 1,
        last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
-     returning max_seq`,
+     returning max_seq${
+       pairApart
+         ? ''
+         : `, (select json_group_array(json_array(${MEMBER_COLUMNS}))
+       from conversation_members where conversation_id = ? and user_id in (?, ?)) as pair`
+     }`,
   );
   const insert = db.prepare(
     `insert into messages (id, conversation_id, seq, chat_type, send_id, recv_id, send_time,
@@ -119,14 +128,11 @@ function easyChatStatements(db: SQLite.Database) {
     if (previous.length > 0) relayed.run(JSON.stringify(previous));
     const positions: number[] = [];
     for (const m of batch) {
-      const { max_seq: seq } = nextSeq.get(
-        m.conversationId,
-        1,
-        m.msgId,
-        m.sendTime,
-        m.sendTime,
-      ) as {
+      const seqParameters = [m.conversationId, 1, m.msgId, m.sendTime, m.sendTime];
+      if (!pairApart) seqParameters.push(m.conversationId, m.sendId, m.recvId);
+      const { max_seq: seq, pair: pairJson } = nextSeq.get(seqParameters) as {
         max_seq: number;
+        pair?: string;
       };
       insert.run(
         m.msgId,
@@ -144,7 +150,9 @@ function easyChatStatements(db: SQLite.Database) {
         null,
         0,
       );
-      const rows = pair.all(m.conversationId, m.sendId, m.recvId) as Array<{ user_id: string }>;
+      const rows = pairApart
+        ? pair.all(m.conversationId, m.sendId, m.recvId)
+        : (JSON.parse(pairJson!) as unknown[]);
       if (rows.length === 0) {
         // The first message: both parties' rows, as the caller creates them.
         member.run(m.conversationId, m.sendId, m.recvId, seq, m.sendTime, m.sendTime);
@@ -184,7 +192,12 @@ function easyChatStatements(db: SQLite.Database) {
   };
 }
 
-const easyChat = (label: string, keep: (name: string) => boolean, ddl?: string): Schema => ({
+const easyChat = (
+  label: string,
+  keep: (name: string) => boolean,
+  ddl?: string,
+  pairApart = false,
+): Schema => ({
   label,
   async create(file) {
     await migrated(file, keep);
@@ -194,7 +207,7 @@ const easyChat = (label: string, keep: (name: string) => boolean, ddl?: string):
       db.close();
     }
   },
-  prepare: easyChatStatements,
+  prepare: (db) => easyChatStatements(db, pairApart),
 });
 
 /**
@@ -217,6 +230,7 @@ const WITHOUT_ROWID = `
   create index messages_conversation_mod_seq_idx on messages (conversation_id, mod_seq) where mod_seq > 0;
   create index messages_reply_msg_id_idx on messages (reply_msg_id) where reply_msg_id is not null;`;
 const EXPERIMENTS: Schema[] = [
+  easyChat('x-pair-apart', () => true, undefined, true),
   easyChat('x-no-time-idx', upTo0016, 'drop index messages_conversation_time_idx;'),
   easyChat(
     'x-time-only-idx',

@@ -1,6 +1,6 @@
 /**
- * Keeps the planner's statistics of a benchmark's PostgreSQL schema current, as
- * autovacuum's ANALYZE does on a server run with its defaults.
+ * Keeps a benchmark's PostgreSQL schema vacuumed and its planner statistics current,
+ * as autovacuum does on a server run with its defaults.
  *
  * Why: the PostgreSQL of these machines runs with autovacuum off
  * (/etc/postgresql/15/main/conf.d/90-ci.conf), so nothing ever analyzes a benchmark's
@@ -13,14 +13,22 @@
  * lookups that no plan turns into scans, but it gets the same treatment.
  * docs/performance.md, "PostgreSQL's statistics on a server without autovacuum".
  *
+ * VACUUM too, not ANALYZE alone: every send updates both parties' rows of
+ * `conversation_members` (200 rows in bench:private) and deletes published outbox
+ * rows, so without a vacuum those tables and their indexes fill with dead versions
+ * (4,300 dead member rows after a four-system run) that every read walks past, and the
+ * database's CPU per message rose round after round even with the statistics kept
+ * (223 → 322 µs; "The unread check's plan", tenth session). A server with autovacuum
+ * on vacuums them by itself.
+ *
  * `BENCH_PG_ANALYZE_MS` (default 5000; 0 turns it off). Nothing is done when the
- * server's autovacuum is on. The ANALYZE runs on a connection of its own, so its CPU
+ * server's autovacuum is on. `VACUUM (ANALYZE)` runs on a connection of its own, so its CPU
  * is not among a system's own backends (bench/support/db-cpu.ts), only in the whole
  * server's figure.
  */
 import pg from 'pg';
 
-/** Starts analyzing the tables of the schemas matching `schemaLike` (SQL LIKE); returns the stop. */
+/** Starts vacuuming and analyzing the tables of the schemas matching `schemaLike` (SQL LIKE); returns the stop. */
 export async function keepStatistics(
   url: string,
   schemaLike: string,
@@ -41,7 +49,10 @@ export async function keepStatistics(
        from pg_stat_user_tables where schemaname like $1`,
       [schemaLike],
     );
-    if (tables.length > 0) await client.query(`analyze ${tables.map((t) => t.name).join(', ')}`);
+    // Outside a transaction block (VACUUM refuses one): a plain query on the client is.
+    if (tables.length > 0) {
+      await client.query(`vacuum (analyze) ${tables.map((t) => t.name).join(', ')}`);
+    }
   };
   const timer = setInterval(() => {
     // One at a time; a failure (the schema dropped meanwhile) only skips a round.

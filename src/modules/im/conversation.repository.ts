@@ -34,6 +34,13 @@ export const MEMBER_SQL_COLUMNS = MEMBER_COLUMNS.map((c) =>
   c.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
 ).join(', ');
 
+/** A MemberRow from its values in MEMBER_COLUMNS order (NEXT_SEQ_AND_PAIR's JSON). */
+function memberFromValues(values: unknown[]): MemberRow {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < MEMBER_COLUMNS.length; i += 1) row[MEMBER_COLUMNS[i]!] = values[i];
+  return row as unknown as MemberRow;
+}
+
 /** The statements every send runs, precompiled (Precompiled). */
 const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(
   `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
@@ -41,6 +48,22 @@ const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(
    on conflict (id) do update set max_seq = conversations.max_seq + 1,
      last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
    returning max_seq`,
+);
+/**
+ * NEXT_SEQ on SQLite, also reading both parties' rows of a single chat as they were:
+ * one statement where the send ran two (the pair's read was one of the five statements
+ * per message; docs/performance.md, "SQLite: a send's SQL inside the server"). The
+ * rows come as one JSON array of arrays (MEMBER_SQL_COLUMNS in order), built by a
+ * subquery in RETURNING, which SQLite allows; the statement writes only `conversations`,
+ * so the subquery sees the members' rows as they were before the send.
+ */
+const NEXT_SEQ_AND_PAIR = new Precompiled<{ maxSeq: number; pair: string }>(
+  `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
+   values (?, ?, 1, ?, ?, ?)
+   on conflict (id) do update set max_seq = conversations.max_seq + 1,
+     last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
+   returning max_seq, (select json_group_array(json_array(${MEMBER_SQL_COLUMNS}))
+     from conversation_members where conversation_id = ? and user_id in (?, ?)) as pair`,
 );
 const MEMBER = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
@@ -146,21 +169,31 @@ export class ConversationRepository {
     return row!.maxSeq;
   }
 
-  /** takeNextSeq, synchronously, in a transaction where runsDirect (SQLite). */
-  takeNextSeqNow(
+  /**
+   * takeNextSeq and pair in one statement, synchronously, in a transaction where
+   * runsDirect (SQLite): the next seq of a single chat, and the rows of its parties `a`
+   * and `b` (those that exist) as they were before it.
+   */
+  takeNextSeqWithPairNow(
     trx: Kysely<Database>,
     conversation: { id: string; chatType: ChatType },
     msgId: string,
     now: number,
-  ): number {
-    const { rows } = directOn(NEXT_SEQ, trx).run([
+    a: string,
+    b: string,
+  ): { seq: number; pair: MemberRow[] } {
+    const { rows } = directOn(NEXT_SEQ_AND_PAIR, trx).run([
       conversation.id,
       conversation.chatType,
       msgId,
       now,
       now,
+      conversation.id,
+      a,
+      b,
     ]);
-    return rows[0]!.maxSeq;
+    const { maxSeq, pair } = rows[0]!;
+    return { seq: maxSeq, pair: (JSON.parse(pair) as unknown[][]).map(memberFromValues) };
   }
 
   /**
@@ -321,11 +354,6 @@ export class ConversationRepository {
     b: string,
   ): Promise<MemberRow[]> {
     return (await PAIR.execute(trx, [conversationId, a, b])).rows;
-  }
-
-  /** pair, synchronously, in a transaction where runsDirect (SQLite). */
-  pairNow(trx: Kysely<Database>, conversationId: string, a: string, b: string): MemberRow[] {
-    return directOn(PAIR, trx).run([conversationId, a, b]).rows;
   }
 
   async members(conversationId: string): Promise<MemberRow[]> {

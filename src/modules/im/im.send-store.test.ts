@@ -12,7 +12,7 @@ import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
 import { WsClient } from '../../../test/support/ws-client.js';
-import { ConversationRepository } from './conversation.repository.js';
+import { ConversationRepository, type MemberRow } from './conversation.repository.js';
 import { ChatType, singleConversationId } from './im.entity.js';
 import { MessageRepository } from './message.repository.js';
 import { messageSentPayload, pairSendStore, type PairMessage } from './pair-send.js';
@@ -87,9 +87,25 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
         1_000,
         { show: true },
       );
+      // Some columns off their defaults, so that each is seen to come back as read.
+      await conversations.clear(trx, conversationId, b, 1, 1_000);
+      await conversations.mention(trx, conversationId, [b], 1);
+      const rowsBefore = [
+        await conversations.member(conversationId, a, trx),
+        await conversations.member(conversationId, b, trx),
+      ];
       const second = draft('two');
       const stored = await store.store(trx, second);
       expect(stored.seq).toBe(2);
+      // Every column, of the same type, as a read of the row gives it (on SQLite the
+      // seq's statement returns the rows as JSON).
+      const byUser = (x?: MemberRow, y?: MemberRow) => (x!.userId < y!.userId ? -1 : 1);
+      expect([...stored.before].sort(byUser)).toEqual(rowsBefore.sort(byUser));
+      expect(stored.before.find((r) => r.userId === b)).toMatchObject({
+        clearSeq: 1,
+        mentionSeq: 1,
+        targetId: a,
+      });
       // As they were before the statement: the sender's read position not moved yet.
       expect(stored.before.map((r) => [r.userId, r.readSeq, r.isShow]).sort()).toEqual(
         [

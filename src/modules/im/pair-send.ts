@@ -90,22 +90,26 @@ class PortablePairSendStore implements PairSendStore {
   }
 
   /**
-   * The same statements on SQLite, where they run synchronously on the transaction's
-   * handle: one call, no promise per statement (five statements, each awaited through
-   * two or three async functions, were a fifth of what a message allocated).
+   * The same work on SQLite, where the statements run synchronously on the
+   * transaction's handle: one call, no promise per statement (five statements, each
+   * awaited through two or three async functions, were a fifth of what a message
+   * allocated). Four statements, not five: the seq's upsert also reads both parties'
+   * rows (takeNextSeqWithPairNow). Nothing between it and the pair's read changes the
+   * rows: the message insert writes only `messages`.
    */
   private storeNow(trx: Kysely<Database>, draft: PairMessage): PairStored {
     const { conversations, messages, events } = this.deps;
     const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
-    const seq = conversations.takeNextSeqNow(
+    const { seq, pair: before } = conversations.takeNextSeqWithPairNow(
       trx,
       { id: conversationId, chatType },
       msgId,
       sendTime,
+      sendId,
+      recvId,
     );
     const message = { ...draft, seq };
     messages.insertNow(trx, message);
-    const before = conversations.pairNow(trx, conversationId, sendId, recvId);
     const sender = before.find((r) => r.userId === sendId);
     if (sender && sender.readSeq < seq) {
       conversations.advanceReadNow(trx, conversationId, sendId, seq, sendTime);
