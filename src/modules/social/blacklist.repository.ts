@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
+import type { Pair } from './pair-batch.js';
 import type { BlockedUser } from './social.entity.js';
 
 type Db = Kysely<Database>;
@@ -16,6 +17,22 @@ export class BlacklistRepository {
   /** Whether `userId` has blocked `otherUid`: one primary-key lookup. */
   async isBlocked(userId: string, otherUid: string, q: Db = this.db): Promise<boolean> {
     return (await IS_BLOCKED.first(q, [userId, otherUid])) !== undefined;
+  }
+
+  /**
+   * The pairs among `pairs` (owner, other) where the owner blocked the other, in one
+   * statement: the same question as isBlocked for each pair (SocialDirectory batches them).
+   */
+  async blocksAmong(pairs: readonly Pair[], q: Db = this.db): Promise<Pair[]> {
+    if (pairs.length === 0) return [];
+    const rows = await q
+      .selectFrom('blacklist')
+      .select(['userId', 'blockedUid'])
+      .where((eb) =>
+        eb.or(pairs.map(([a, b]) => eb.and([eb('userId', '=', a), eb('blockedUid', '=', b)]))),
+      )
+      .execute();
+    return rows.map((r) => [r.userId, r.blockedUid] as const);
   }
 
   /** Adds the pair unless present (the primary key decides). True if this call added it. */

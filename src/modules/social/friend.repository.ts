@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, FriendRequestsTable } from '../../adapters/storage/schema.js';
+import type { Pair } from './pair-batch.js';
 import { HandleResult, pairKey, type Friend, type FriendRequest } from './social.entity.js';
 
 type Db = Kysely<Database>;
@@ -21,6 +22,22 @@ export class FriendRepository {
 
   async areFriends(userId: string, friendUid: string, q: Db = this.db): Promise<boolean> {
     return (await ARE_FRIENDS.first(q, [userId, friendUid])) !== undefined;
+  }
+
+  /**
+   * The pairs among `pairs` (user, friend) that are friendships, in one statement:
+   * the same question as areFriends for each pair (SocialDirectory batches them).
+   */
+  async friendshipsAmong(pairs: readonly Pair[], q: Db = this.db): Promise<Pair[]> {
+    if (pairs.length === 0) return [];
+    const rows = await q
+      .selectFrom('friends')
+      .select(['userId', 'friendUid'])
+      .where((eb) =>
+        eb.or(pairs.map(([a, b]) => eb.and([eb('userId', '=', a), eb('friendUid', '=', b)]))),
+      )
+      .execute();
+    return rows.map((r) => [r.userId, r.friendUid] as const);
   }
 
   async findRequest(id: string, q: Db = this.db): Promise<FriendRequest | undefined> {

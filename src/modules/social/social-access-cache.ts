@@ -80,6 +80,13 @@ const userScope = (userId: string) => `u\n${userId}`;
  * busy pair's sends never wait for the database, and the answers of every pair,
  * stored together at start, are not all read again in the same moment. A refreshed
  * answer is kept under the same rules as any read, and none is used past its TTL.
+ *
+ * Misses still come in bursts: after a lull longer than the TTL every pair's
+ * answers have expired, and the first send of each pair reads them. The source
+ * (SocialDirectory) answers the friendship and block questions of one turn with
+ * one statement each (PairBatch), so 100 pairs cost 2 statements rather than 200
+ * queued on the pool; each key's load still returns its own answer, so the rules
+ * above apply per key as before.
  */
 export class SocialAccessCache {
   private readonly answers: AnswerCache<unknown>;

@@ -1,6 +1,7 @@
 import type { BlacklistRepository } from './blacklist.repository.js';
 import type { FriendRepository } from './friend.repository.js';
 import type { GroupRepository } from './group.repository.js';
+import { PairBatch } from './pair-batch.js';
 
 /**
  * Read-only answers about the social graph for other modules (IM authorization,
@@ -8,17 +9,31 @@ import type { GroupRepository } from './group.repository.js';
  * must hold inside another module's transaction need their own query there.
  */
 export class SocialDirectory {
+  /** areFriends and isBlocked asked in one turn share a statement each (PairBatch). */
+  private readonly friendships: PairBatch;
+  private readonly blocks: PairBatch;
+
   constructor(
     private readonly deps: {
       friends: FriendRepository;
       groups: GroupRepository;
       blacklist: BlacklistRepository;
     },
-  ) {}
+  ) {
+    const { friends, blacklist } = deps;
+    this.friendships = new PairBatch({
+      one: ([a, b]) => friends.areFriends(a, b),
+      many: (pairs) => friends.friendshipsAmong(pairs),
+    });
+    this.blocks = new PairBatch({
+      one: ([owner, other]) => blacklist.isBlocked(owner, other),
+      many: (pairs) => blacklist.blocksAmong(pairs),
+    });
+  }
 
-  /** Whether `ownerId` has blocked `otherId`. */
+  /** Whether `ownerId` has blocked `otherId` (one direction; the caller asks the one it means). */
   isBlocked(ownerId: string, otherId: string): Promise<boolean> {
-    return this.deps.blacklist.isBlocked(ownerId, otherId);
+    return this.blocks.ask(ownerId, otherId);
   }
 
   /** The remarks `viewerId` gave to any of `ids` (friends only). */
@@ -28,7 +43,7 @@ export class SocialDirectory {
 
   /** Whether `a` has `b` as a friend (friendships are always written in both directions). */
   areFriends(a: string, b: string): Promise<boolean> {
-    return this.deps.friends.areFriends(a, b);
+    return this.friendships.ask(a, b);
   }
 
   /** All friend ids of a user, in id order. */
