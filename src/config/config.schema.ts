@@ -95,6 +95,12 @@ export const ConfigSchema = strict({
         background: Type.Boolean(),
         /** WAL frames after which the WAL restarts from its beginning (background only). */
         restartPages: PositiveInt,
+        /**
+         * How often the worker checkpoints. Each checkpoint copies every page dirtied since
+         * the last one and syncs the database file, and the same hot pages (conversation
+         * rows, index interiors, the outbox) are dirtied by every batch: a longer interval
+         * copies each of them fewer times (docs/performance.md, "How often to checkpoint").
+         */
         intervalMs: PositiveInt,
       }),
     }),
