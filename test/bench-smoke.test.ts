@@ -271,6 +271,9 @@ describe('benchmark scenarios, tiny', () => {
         const own = row.ownDbUsPerMessage.median;
         expect(row.system.includes('SQLite') ? own : 0).toBe(0);
         expect(own).toBeGreaterThanOrEqual(0);
+        // Node + its own backends: a part of the whole figure in every round, so of its median.
+        expect(row.ownUsPerMessage.median).toBeLessThanOrEqual(row.cpuUsPerMessage.median);
+        expect(row.ownUsPerMessage.median).toBeGreaterThanOrEqual(0);
       }
     },
     TIMEOUT,
