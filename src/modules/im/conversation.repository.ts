@@ -41,14 +41,15 @@ function memberFromValues(values: unknown[]): MemberRow {
   return row as unknown as MemberRow;
 }
 
-/** The statements every send runs, precompiled (Precompiled). */
-const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(
-  `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
+/** A conversation's next seq taken (the conversation created on its first message). */
+const TAKE_NEXT_SEQ = `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
    values (?, ?, 1, ?, ?, ?)
    on conflict (id) do update set max_seq = conversations.max_seq + 1,
-     last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
-   returning max_seq`,
-);
+     last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at`;
+
+/** The statements every send runs, precompiled (Precompiled). */
+const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(`${TAKE_NEXT_SEQ}
+   returning max_seq`);
 /**
  * NEXT_SEQ on SQLite, also reading both parties' rows of a single chat as they were:
  * one statement where the send ran two (the pair's read was one of the five statements
@@ -57,14 +58,9 @@ const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(
  * subquery in RETURNING, which SQLite allows; the statement writes only `conversations`,
  * so the subquery sees the members' rows as they were before the send.
  */
-const NEXT_SEQ_AND_PAIR = new Precompiled<{ maxSeq: number; pair: string }>(
-  `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
-   values (?, ?, 1, ?, ?, ?)
-   on conflict (id) do update set max_seq = conversations.max_seq + 1,
-     last_msg_id = excluded.last_msg_id, updated_at = excluded.updated_at
+const NEXT_SEQ_AND_PAIR = new Precompiled<{ maxSeq: number; pair: string }>(`${TAKE_NEXT_SEQ}
    returning max_seq, (select json_group_array(json_array(${MEMBER_SQL_COLUMNS}))
-     from conversation_members where conversation_id = ? and user_id in (?, ?)) as pair`,
-);
+     from conversation_members where conversation_id = ? and user_id in (?, ?)) as pair`);
 const MEMBER = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
    from conversation_members where conversation_id = ? and user_id = ?`,
