@@ -20,12 +20,18 @@
  *
  * Each system's server CPU time per delivery (all its processes, /proc) is reported
  * too: the figure to compare with the bare ws relay, since throughput moves with load.
+ * It is read to the ns, from every thread's /proc/<pid>/task/<tid>/schedstat: the
+ * processes' utime + stime in /proc/<pid>/stat count 10 ms clock ticks, which moved a
+ * round of 20 messages to 1,000 by about 3% a tick. A round in which a server thread
+ * ended falls back to the ticks (logged). After each size, every system's ratio to
+ * bare ws is logged round by round (rounds alternate, so each pair shares the machine's
+ * load), median (range).
  * On PostgreSQL the database server's own CPU (every `postgres` process) is reported
  * beside it, apart: the server is shared, so it also counts whatever else runs there.
  */
 import { cpuEach, cpuSince, serverPids } from './cpu-per-message.js';
 import { connectUsers, type Placement } from './support/clients.js';
-import { cpuByThread, cpuFine, cpuMicros } from './support/cpu.js';
+import { cpuByThread, cpuFine, cpuFineSince, cpuMicros, threadTimes } from './support/cpu.js';
 import type { Target } from './support/drivers.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -69,6 +75,10 @@ export interface GroupRound {
   delayQuantiles: number[];
   /** Server CPU time (all its processes) per delivery, µs, from sending to the last arrival. */
   cpuUsPerDelivery: number;
+  /** What cpuUsPerDelivery was read from: threads' schedstat (ns) or clock ticks (10 ms). */
+  cpuClock?: 'schedstat' | 'ticks';
+  /** The same CPU counted in clock ticks (/proc/<pid>/stat), µs per delivery. */
+  cpuTicksUsPerDelivery?: number;
   /** The database server's CPU (PostgreSQL's processes) per delivery, µs; absent for SQLite. */
   dbCpuUsPerDelivery?: number;
 }
@@ -156,6 +166,7 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
     log(`    idle: ${((cpuFine(entry.system.pids()) - idleBefore) / 2000).toFixed(2)} CPU-ms/s`);
   }
   const cpuBefore = cpuMicros(entry.system.pids());
+  const fineBefore = threadTimes(entry.system.pids());
   const threadsBefore = opts.threads ? cpuByThread(entry.system.pids()) : undefined;
   const db = entry.store === 'postgres' ? serverPids('postgres') : [];
   const dbBefore = cpuEach(db);
@@ -178,7 +189,12 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
     if (total >= expected || Date.now() > deadline) break;
     await sleep(100);
   }
-  const cpuUs = cpuMicros(entry.system.pids()) - cpuBefore;
+  const fine = cpuFineSince(fineBefore, entry.system.pids());
+  const ticksUs = cpuMicros(entry.system.pids()) - cpuBefore;
+  const clock = fine.available && fine.ended === 0 ? 'schedstat' : 'ticks';
+  if (fine.available && fine.ended > 0)
+    log(`    ${fine.ended} server thread(s) ended during the round: CPU counted in clock ticks`);
+  const cpuUs = clock === 'schedstat' ? fine.us : ticksUs;
   const threads = threadsBefore && cpuByThread(entry.system.pids());
   const dbCpuUs = db.length > 0 ? cpuSince(dbBefore, serverPids('postgres')) : undefined;
   arrivals = await pool.all('arrivals', () => ({ set: entry.set, delays: true }));
@@ -201,12 +217,14 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
       (_, q) => delays[Math.min(delays.length - 1, Math.floor((q / 100) * delays.length))]!,
     ),
     cpuUsPerDelivery: cpuUs / Math.max(1, deliveries),
+    cpuClock: clock,
+    cpuTicksUsPerDelivery: ticksUs / Math.max(1, deliveries),
     ...(dbCpuUs !== undefined ? { dbCpuUsPerDelivery: dbCpuUs / Math.max(1, deliveries) } : {}),
   };
   const dbCpu =
     r.dbCpuUsPerDelivery !== undefined ? ` + ${r.dbCpuUsPerDelivery.toFixed(2)} PostgreSQL` : '';
   log(
-    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms, ${r.cpuUsPerDelivery.toFixed(2)} CPU-µs/delivery${dbCpu} (${deliveries}/${expected})`,
+    `  ${entry.system.label.padEnd(26)} ${entry.members} members: ${r.perSecond.toFixed(0)} deliveries/s, last member p50 ${r.lastMemberP50.toFixed(0)} ms, max ${r.lastMemberMax.toFixed(0)} ms, ${r.cpuUsPerDelivery.toFixed(2)} CPU-µs/delivery${dbCpu} (${clock}; ticks ${r.cpuTicksUsPerDelivery!.toFixed(2)}) (${deliveries}/${expected})`,
   );
   if (threads) {
     // BENCH_GROUP_THREADS=1: where the process's CPU went, by thread, per delivery.
@@ -218,13 +236,25 @@ async function round(entry: Entry, pool: Pool, opts: GroupOptions): Promise<Grou
       .filter(([, us]) => us > 0)
       .sort((a, b) => b[1] - a[1])
       .map(([name, us]) => `${name} ${us.toFixed(2)}`);
-    const fine = [...threads.values()].reduce((a, b) => a + b, 0);
-    const fineBefore = [...threadsBefore.values()].reduce((a, b) => a + b, 0);
-    log(
-      `    to the ns: ${((fine - fineBefore) / Math.max(1, deliveries)).toFixed(3)} CPU-µs/delivery; by thread: ${parts.join(', ')}`,
-    );
+    log(`    by thread, CPU-µs/delivery: ${parts.join(', ')}`);
   }
   return r;
+}
+
+/**
+ * Each system's CPU per delivery ÷ bare ws's, round by round (round k of each system ran
+ * in the same pass over the systems, so under the same load), median (range).
+ */
+function logRatios(rows: GroupRow[]): void {
+  const ws = rows.find((r) => r.system === 'bare ws');
+  if (!ws) return;
+  for (const row of rows) {
+    if (row === ws) continue;
+    const ratios = row.rounds.map((r, k) => r.cpuUsPerDelivery / ws.rounds[k]!.cpuUsPerDelivery);
+    log(
+      `  ${row.system} ÷ bare ws, ${row.size} members: ${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); rounds ${ratios.map((x) => x.toFixed(2)).join(' / ')}; CPU-µs/delivery ${row.cpuUsPerDelivery.toFixed(2)} (${row.cpuRange[0].toFixed(2)}–${row.cpuRange[1].toFixed(2)}) vs ${ws.cpuUsPerDelivery.toFixed(2)} (${ws.cpuRange[0].toFixed(2)}–${ws.cpuRange[1].toFixed(2)})`,
+    );
+  }
 }
 
 export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
@@ -288,6 +318,7 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
       row.complete = row.rounds.every((r) => r.deliveries >= r.expected);
       rows.push(row);
     }
+    logRatios(entries.map((e) => e.row));
   }
   meta.loadAfter = machine().loadBefore;
   return { meta, options: opts, rows, skipped };

@@ -67,6 +67,49 @@ export function cpuByThread(pids: number[]): Map<string, number> {
   return out;
 }
 
+/**
+ * Every live thread's run time of `pids`, µs to the ns, keyed `pid/tid`: a snapshot
+ * for cpuFineSince, which needs to know a thread by id to tell one that ended.
+ */
+export function threadTimes(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        if (Number.isFinite(ns)) out.set(`${pid}/${tid}`, ns / 1000);
+      } catch {
+        /* the thread ended */
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The CPU time `pids` used since the snapshot `before` (threadTimes), µs to the ns, and
+ * how many of its threads ended since (what they ran after `before` is not counted, so
+ * the caller falls back to cpuMicros' clock ticks when `ended` is not 0). A thread
+ * started since counts whole. `available` is false where /proc has no schedstat.
+ */
+export function cpuFineSince(
+  before: Map<string, number>,
+  pids: number[],
+): { us: number; ended: number; available: boolean } {
+  const after = threadTimes(pids);
+  let us = 0;
+  let ended = 0;
+  for (const [key, t] of after) us += t - (before.get(key) ?? 0);
+  for (const key of before.keys()) if (!after.has(key)) ended += 1;
+  return { us, ended, available: after.size > 0 };
+}
+
 /** The sum of cpuByThread: the CPU time of `pids`' live threads, µs, to the ns. */
 export function cpuFine(pids: number[]): number {
   let us = 0;
