@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { newId } from '../shared/ids.js';
 import { CloseCode } from './close-codes.js';
-import type { OutboundFrame } from './outbound-frame.js';
+import { OutboundFrame } from './outbound-frame.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface ConnectionLimits {
@@ -105,6 +105,11 @@ export class Connection {
    * rather than buffered without bound. Returns whether the frame was queued.
    */
   send(text: string | Buffer): boolean {
+    // Framed here and written in one go, like a push (sendFrame), when the socket is ours
+    // to write to: `ws` would copy the text to a buffer and write header and payload apart.
+    if (this.wire !== undefined && typeof text === 'string') {
+      return this.sendFrame(new OutboundFrame(text));
+    }
     if (!this.writable()) return false;
     // A Buffer is the UTF-8 of a JSON frame: sent as a text frame all the same.
     this.socket.send(text, { binary: false });

@@ -204,6 +204,34 @@ describe('gateway frames', () => {
     expect(order).toEqual([1, 2, 3]);
   });
 
+  it('answers requests and refusals of one connection in arrival order, and refuses past the pending cap', async () => {
+    const g = await startGateway({ maxPendingRequests: 4 });
+    const client = await WsClient.connect(g.url, { token: await g.token('u1') });
+    const burst = () => {
+      // Sent in one go: the first starts at once, the others wait behind it.
+      client.send({ frameType: 0, id: 'a', method: 'delay', data: { ms: 40, n: 1 } });
+      client.send({ frameType: 0, id: 'b', method: 'boom', data: {} });
+      client.send({ frameType: 0, id: 'c', method: 'nope' });
+      client.send({ frameType: 0, id: 'd', method: 'echo', data: { text: 'd' } });
+      // A fifth while four are pending: refused at once, before the others are answered.
+      client.send({ frameType: 0, id: 'e', method: 'echo', data: { text: 'e' } });
+    };
+    const answered = () => client.frames.filter((f) => f.id !== undefined).map((f) => f.id);
+    burst();
+    await client.waitForCount((f) => f.id === 'd', 1);
+    expect(answered()).toEqual(['e', 'a', 'b', 'c', 'd']);
+    expect(client.frames.find((f) => f.id === 'e')).toMatchObject({
+      frameType: 9,
+      data: { code: CommonErrors.tooManyRequests.code },
+    });
+    expect(client.frames.find((f) => f.id === 'b')).toMatchObject({ frameType: 9 });
+    // Once the connection is idle again, the next burst runs the same way.
+    client.frames.length = 0;
+    burst();
+    await client.waitForCount((f) => f.id === 'd', 1);
+    expect(answered()).toEqual(['e', 'a', 'b', 'c', 'd']);
+  });
+
   it('answers bad frames with error frames and leaves other connections untouched', async () => {
     const g = await startGateway();
     const bystander = await WsClient.connect(g.url, { token: await g.token('bystander') });

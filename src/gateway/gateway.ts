@@ -23,7 +23,7 @@ import {
   type ClientFrame,
 } from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { WsMethods } from './ws-method.js';
+import type { WsContext, WsMethods } from './ws-method.js';
 
 export interface GatewaySettings extends ConnectionLimits {
   path: string;
@@ -131,8 +131,12 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
  */
 class Session {
   private readonly connection: Connection;
-  private queue: Promise<void> = Promise.resolve();
-  private pending = 0;
+  /** What every handler of this connection is told about its caller (the same each time). */
+  private readonly context: WsContext;
+  /** Requests received and not yet started, in arrival order. */
+  private readonly waiting: ClientFrame[] = [];
+  /** Whether a request is running (the loop in `runWaiting`). */
+  private running = false;
   private rateViolations = 0;
 
   constructor(
@@ -154,6 +158,7 @@ class Session {
       connectionId,
       wire,
     );
+    this.context = { userId: auth.userId, connection: this.connection, log };
     this.connection.tokenIssuedAt = auth.iat;
     this.connection.expireAt(auth.exp * 1000);
     registry.add(this.connection);
@@ -222,46 +227,63 @@ class Session {
     this.enqueue(frame);
   }
 
+  /**
+   * Requests of one connection run one at a time, in arrival order. One loop runs them
+   * while any are waiting: a request that finds nothing of this connection pending
+   * starts at once, without a promise chained per frame.
+   */
   private enqueue(frame: ClientFrame): void {
-    if (this.pending >= this.deps.settings.maxPendingRequests) {
+    const pending = this.waiting.length + (this.running ? 1 : 0);
+    if (pending >= this.deps.settings.maxPendingRequests) {
       this.connection.send(
         errorFrame(frame.id, frame.method, answerOf(CommonErrors.tooManyRequests)),
       );
       return;
     }
-    this.pending += 1;
-    this.queue = this.queue.then(() => this.dispatch(frame)).finally(() => (this.pending -= 1));
+    this.waiting.push(frame);
+    if (!this.running) void this.runWaiting();
+  }
+
+  private async runWaiting(): Promise<void> {
+    this.running = true;
+    try {
+      for (let frame = this.waiting.shift(); frame; frame = this.waiting.shift()) {
+        try {
+          await this.dispatch(frame);
+        } catch (err) {
+          // dispatch answers a handler's failure itself; this is a bug of its own.
+          this.log.error({ err, method: frame.method }, 'websocket request dispatch failed');
+        }
+      }
+    } finally {
+      this.running = false;
+    }
   }
 
   private async dispatch(frame: ClientFrame): Promise<void> {
     const { methods, serverOnlyMethods, metrics } = this.deps;
-    const answer = frame.frameType !== FrameType.noAck;
-    const { id, method } = frame;
-    const fail = (error: { code: number; msg: string }) => {
-      if (answer) this.connection.send(errorFrame(id, method, error));
-    };
-    if (!method) return fail({ code: CommonErrors.badRequest.code, msg: 'method is required' });
+    const { method } = frame;
+    if (!method) return this.fail(frame, CommonErrors.badRequest.code, 'method is required');
     if (serverOnlyMethods.has(method)) {
       metrics.framesIn.inc('refused');
-      return fail({ code: CommonErrors.forbidden.code, msg: `method ${method} is server-only` });
+      return this.fail(frame, CommonErrors.forbidden.code, `method ${method} is server-only`);
     }
     const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!handler) {
       metrics.framesIn.inc('unknown_method');
-      return fail({ code: CommonErrors.notFound.code, msg: `unknown method ${method}` });
+      return this.fail(frame, CommonErrors.notFound.code, `unknown method ${method}`);
     }
     const data = frame.data ?? {};
     if (!handler.validator.Check(data)) {
       metrics.framesIn.inc('invalid');
-      return fail({ code: CommonErrors.badRequest.code, msg: handler.invalidReason(data) });
+      return this.fail(frame, CommonErrors.badRequest.code, handler.invalidReason(data));
     }
     metrics.framesIn.inc('request');
     try {
-      const result = await handler.handle(
-        { userId: this.connection.userId, connection: this.connection, log: this.log },
-        data,
-      );
-      if (answer) this.connection.send(answerFrame(id, method, result ?? {}));
+      const result = await handler.handle(this.context, data);
+      if (frame.frameType !== FrameType.noAck) {
+        this.connection.send(answerFrame(frame.id, method, result ?? {}));
+      }
     } catch (err) {
       const { code, msg, status } = toErrorAnswer(err);
       if (status === 503) {
@@ -272,7 +294,14 @@ class Session {
       } else if (status >= 500) {
         this.log.error({ err, method }, 'websocket request failed');
       }
-      fail({ code, msg });
+      this.fail(frame, code, msg);
+    }
+  }
+
+  /** The error frame answering a request (none for a frame that asked for no answer). */
+  private fail(frame: ClientFrame, code: number, msg: string): void {
+    if (frame.frameType !== FrameType.noAck) {
+      this.connection.send(errorFrame(frame.id, frame.method, { code, msg }));
     }
   }
 

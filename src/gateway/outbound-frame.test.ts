@@ -52,8 +52,12 @@ describe('OutboundFrame', () => {
     for (const length of [0, 1, 125, 126, 65_535, 65_536, 70_000]) {
       const text = 'é'.repeat(Math.floor(length / 2)) + 'x'.repeat(length % 2);
       const frame = new OutboundFrame(text);
-      expect(frame.payload.length).toBe(length);
+      // Made from the text, or from its payload when that was made first.
       expect(await decode(frame.wire)).toBe(text);
+      expect(frame.payload.length).toBe(length);
+      const fromPayload = new OutboundFrame(text);
+      expect(fromPayload.payload.length).toBe(length);
+      expect(fromPayload.wire.equals(frame.wire)).toBe(true);
       expect(frame.wire).toBe(frame.wire);
     }
   });
@@ -80,6 +84,24 @@ describe('Connection.sendFrame', () => {
     expect(connection.sendFrame(frame)).toBe(true);
     expect(written).toEqual([frame.wire, frame.wire]);
     expect(sent).toEqual([]);
+    connection.dispose();
+  });
+
+  it('frames a text answer itself too (send), in one write after the frames before it', async () => {
+    const { socket, sent } = fakeSocket();
+    const written: Buffer[] = [];
+    const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', {
+      write: (chunk) => written.push(chunk) > 0,
+      writableLength: 0,
+    });
+    const push = new OutboundFrame('{"push":1}');
+    expect(connection.sendFrame(push)).toBe(true);
+    expect(connection.send('{"answer":"é"}')).toBe(true);
+    expect(written).toHaveLength(2);
+    expect(await decode(written[1]!)).toBe('{"answer":"é"}');
+    // A Buffer still goes through ws.
+    expect(connection.send(Buffer.from('{}'))).toBe(true);
+    expect(sent).toEqual([Buffer.from('{}')]);
     connection.dispose();
   });
 

@@ -18,7 +18,11 @@ export class OutboundFrame {
 
   /** The whole frame as a server sends it: FIN, text opcode, unmasked, no extension bits. */
   get wire(): Buffer {
-    return (this.wireBytes ??= encodeTextFrame(this.payload));
+    // The text's UTF-8 is written straight after the header: no payload buffer to copy.
+    return (this.wireBytes ??=
+      this.payloadBytes === undefined
+        ? encodeTextFrameOf(this.text)
+        : encodeTextFrame(this.payloadBytes));
   }
 }
 
@@ -27,7 +31,21 @@ const FIN_TEXT = 0x81;
 
 /** A complete unmasked text frame around `payload`, in one buffer. */
 export function encodeTextFrame(payload: Buffer): Buffer {
-  const length = payload.length;
+  const frame = frameWithHeader(payload.length);
+  payload.copy(frame, frame.length - payload.length);
+  return frame;
+}
+
+/** The same frame made from the text: its UTF-8 written in place after the header. */
+function encodeTextFrameOf(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const frame = frameWithHeader(length);
+  frame.write(text, frame.length - length);
+  return frame;
+}
+
+/** A buffer for a text frame with a payload of `length` bytes, its header written. */
+function frameWithHeader(length: number): Buffer {
   // The payload length takes 7 bits, or 126 + 16 bits, or 127 + 64 bits (§5.2).
   const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
   const frame = Buffer.allocUnsafe(headerLength + length);
@@ -42,6 +60,5 @@ export function encodeTextFrame(payload: Buffer): Buffer {
     frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  payload.copy(frame, headerLength);
   return frame;
 }

@@ -116,32 +116,18 @@ function decodeString(literal: string): string | undefined {
   }
 }
 
-/** A server frame, serialized. Fields absent from an answer are left out. */
-export interface ServerFrame {
-  frameType: number;
-  id?: string;
-  method?: string;
-  formId?: string;
-  data?: unknown;
-}
-
 /**
  * The JSON of `data` objects that go into more than one frame unchanged (a stored
  * message: its answer to the sender and its push to the recipient), encoded once
- * (shareEncoding). Weakly held: gone with the object.
+ * (encodingOf). Weakly held: gone with the object.
  */
 const sharedEncodings = new WeakMap<object, string>();
 
 /**
- * Records `json` as the encoding of `data`, which the caller will not change from
- * now on: frames carrying it splice `json` in instead of encoding `data` again. The
- * frame's text is byte for byte what `JSON.stringify` would have made of it.
+ * `data`'s JSON, made once for every frame it goes in: a frame carrying `data` later
+ * splices this text in instead of encoding `data` again. The caller does not change
+ * `data` from now on.
  */
-export function shareEncoding(data: object, json: string): void {
-  sharedEncodings.set(data, json);
-}
-
-/** `data`'s JSON, made once for every frame it goes in (shareEncoding). */
 export function encodingOf(data: object): string {
   let json = sharedEncodings.get(data);
   if (json === undefined) {
@@ -151,24 +137,42 @@ export function encodingOf(data: object): string {
   return json;
 }
 
-/** The tail JSON.stringify gives a frame whose last key is `data` and `data` is 0. */
-const DATA_PLACEHOLDER_TAIL = '"data":0}';
-
-export function encodeFrame(frame: ServerFrame): string {
-  const { data } = frame;
-  const json = typeof data === 'object' && data !== null ? sharedEncodings.get(data) : undefined;
-  if (json !== undefined) {
-    // The frame's other fields as JSON.stringify writes them, `data` in its place.
-    const head = JSON.stringify({ ...frame, data: 0 });
-    if (head.endsWith(DATA_PLACEHOLDER_TAIL)) return `${head.slice(0, -2)}${json}}`;
-  }
-  return JSON.stringify(frame);
+/**
+ * The text of a server frame whose keys come in this order (frameType, id, method,
+ * formId, data), absent ones left out: byte for byte what `JSON.stringify` makes of
+ * such an object, written without building it. `dataJson` is `data`'s JSON when the
+ * caller has it (a message's, made once for its answer and its push).
+ */
+export function frameText(
+  frameType: number,
+  id: string | undefined,
+  method: string | undefined,
+  formId: string | undefined,
+  data: unknown,
+  dataJson?: string,
+): string {
+  let text = '{"frameType":' + String(frameType);
+  if (id !== undefined) text += ',"id":' + JSON.stringify(id);
+  if (method !== undefined) text += ',"method":' + JSON.stringify(method);
+  if (formId !== undefined) text += ',"formId":' + JSON.stringify(formId);
+  const json = dataJson ?? dataEncoding(data);
+  // JSON.stringify leaves out a key whose value has no JSON (undefined, a function).
+  if (json !== undefined) text += ',"data":' + json;
+  return text + '}';
 }
 
-export const PONG = encodeFrame({ frameType: FrameType.ping });
+function dataEncoding(data: unknown): string | undefined {
+  if (typeof data === 'object' && data !== null) {
+    const json = sharedEncodings.get(data);
+    if (json !== undefined) return json;
+  }
+  return JSON.stringify(data) as string | undefined;
+}
+
+export const PONG = frameText(FrameType.ping, undefined, undefined, undefined, undefined);
 
 export function answerFrame(id: string | undefined, method: string | undefined, data: unknown) {
-  return encodeFrame({ frameType: FrameType.ack, id: id ?? '', method, data });
+  return frameText(FrameType.ack, id ?? '', method, undefined, data);
 }
 
 export function errorFrame(
@@ -176,5 +180,5 @@ export function errorFrame(
   method: string | undefined,
   error: { code: number; msg: string },
 ) {
-  return encodeFrame({ frameType: FrameType.error, id: id ?? '', method, data: error });
+  return frameText(FrameType.error, id ?? '', method, undefined, error);
 }

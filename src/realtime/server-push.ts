@@ -1,5 +1,5 @@
 import { Type, type TSchema } from 'typebox';
-import { encodeFrame, FrameType } from './frame.js';
+import { frameText, FrameType } from './frame.js';
 import { newId } from '../shared/ids.js';
 
 /**
@@ -31,21 +31,29 @@ export type PushMethod = keyof ServerPushMap;
 /**
  * One push before encoding. `id` is the frame id clients de-duplicate by (a new
  * id unless given: social pushes reuse their event's id); `formId` names the
- * sender where the push has one (chat messages and receipts).
+ * sender where the push has one (chat messages and receipts); `dataJson`, when
+ * given, is the JSON of `data`, spliced into the frame instead of encoding `data`.
  */
 export type ServerPush = {
-  [K in PushMethod]: { method: K; data: ServerPushMap[K]; id?: string; formId?: string };
+  [K in PushMethod]: {
+    method: K;
+    data: ServerPushMap[K];
+    id?: string;
+    formId?: string;
+    dataJson?: string;
+  };
 }[PushMethod];
 
 /** The frame of a push, serialized once for every socket it goes to. */
 export function encodePush(push: ServerPush): string {
-  return encodeFrame({
-    frameType: FrameType.data,
-    id: push.id ?? newId(),
-    method: push.method,
-    ...(push.formId !== undefined ? { formId: push.formId } : {}),
-    data: push.data,
-  });
+  return frameText(
+    FrameType.data,
+    push.id ?? newId(),
+    push.method,
+    push.formId,
+    push.data,
+    push.dataJson,
+  );
 }
 
 /**

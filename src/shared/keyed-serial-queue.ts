@@ -14,12 +14,21 @@ export class KeyedSerialQueue {
 
   run(key: string, task: () => Promise<void>): Promise<void> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(task).catch((err: unknown) => this.onError(err, key));
+    // One reaction both reports a failure and lets the key go once it is the last
+    // task queued (a catch and a finally would be two promises more per task).
+    const next: Promise<void> = previous.then(task).then(
+      () => this.settled(key, next),
+      (err: unknown) => {
+        this.onError(err, key);
+        this.settled(key, next);
+      },
+    );
     this.tails.set(key, next);
-    void next.finally(() => {
-      if (this.tails.get(key) === next) this.tails.delete(key);
-    });
     return next;
+  }
+
+  private settled(key: string, tail: Promise<void>): void {
+    if (this.tails.get(key) === tail) this.tails.delete(key);
   }
 
   /** Resolves when every queued task has finished (used at shutdown). */

@@ -110,15 +110,17 @@ export class DeliveryRunner implements Subscription {
     while (!this.stopped && this.running < this.options.concurrency && this.waiting.length > 0) {
       const next = this.waiting.shift()!;
       this.running += 1;
-      void this.run(next).finally(() => {
-        this.running -= 1;
-        if (this.running === 0 && this.stopped)
-          for (const resolve of this.idle.splice(0)) resolve();
-        this.pump();
-        if (!this.stopped) this.options.onCapacity?.();
-      });
+      void this.run(next).then(this.ran, this.ran);
     }
   }
+
+  /** A handler slot freed up (one function for every delivery, not a closure each). */
+  private readonly ran = (): void => {
+    this.running -= 1;
+    if (this.running === 0 && this.stopped) for (const resolve of this.idle.splice(0)) resolve();
+    this.pump();
+    if (!this.stopped) this.options.onCapacity?.();
+  };
 
   private async run(delivery: InboundDelivery): Promise<void> {
     const { queue, handler, maxAttempts, retry, logger, observer, progressEveryMs, isTransient } =
@@ -131,12 +133,9 @@ export class DeliveryRunner implements Subscription {
           )
         : undefined;
     try {
-      await handler({
-        event: delivery.event,
-        key: delivery.key,
-        topic: delivery.topic,
-        attempt: delivery.attempt,
-      });
+      // The delivery is the handler's Delivery as it is (its settling methods are not
+      // in that type): no copy per event.
+      await handler(delivery);
     } catch (err) {
       const meta = { err, queue, eventId: delivery.event.id, attempt: delivery.attempt };
       if (delivery.attempt >= maxAttempts && !isTransient?.(err)) {
@@ -153,7 +152,14 @@ export class DeliveryRunner implements Subscription {
       clearInterval(heartbeat);
     }
     observer?.handled?.(queue, 'ack');
-    await this.settle(() => delivery.ack(), 'ack');
+    // As settle() does, without its closure and async step per event: an adapter whose
+    // ack is synchronous (in process) is not awaited.
+    try {
+      const acked = delivery.ack();
+      if (acked !== undefined) await acked;
+    } catch (err) {
+      logger.warn({ err, queue }, 'bus ack failed');
+    }
   }
 
   private async settle(action: () => Promise<void> | void, what: string): Promise<void> {

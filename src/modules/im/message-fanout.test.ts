@@ -3,7 +3,7 @@ import { DependencyUnavailableError } from '../../adapters/unavailable.js';
 import { MemoryMailbox } from '../../adapters/mailbox/memory-mailbox.js';
 import { MemoryPresence } from '../../adapters/presence/memory-presence.js';
 import type { ConversationAudience, LocalSockets } from '../../realtime/local-sockets.js';
-import { answerFrame, encodeFrame, FrameType, shareEncoding } from '../../realtime/frame.js';
+import { answerFrame, encodingOf, frameText, FrameType } from '../../realtime/frame.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
 import { RoutedPushDelivery } from '../../realtime/push-delivery.js';
@@ -192,16 +192,28 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
     );
   });
 
-  it('encodes a frame whole when its data was not shared or is not its last key', () => {
-    const data = { a: 1, b: 'x' };
-    shareEncoding(data, '{"a":1,"b":"x"}');
-    const last = { frameType: 2, id: 'i', method: 'm', data };
-    expect(encodeFrame(last)).toBe(JSON.stringify(last));
-    const noId = { frameType: 2, method: 'm', data };
-    expect(encodeFrame(noId)).toBe(JSON.stringify(noId));
-    const notLast = { frameType: 2, data, id: 'i' };
-    expect(encodeFrame(notLast)).toBe(JSON.stringify(notLast));
-    const other = { frameType: 2, id: 'i', data: { a: 1 } };
-    expect(encodeFrame(other)).toBe(JSON.stringify(other));
+  it('writes each frame as JSON.stringify would, data shared or not', () => {
+    const data = { a: 1, b: 'x "q" \u2028' };
+    expect(encodingOf(data)).toBe(JSON.stringify(data));
+    const cases: Array<
+      [number, string | undefined, string | undefined, string | undefined, unknown]
+    > = [
+      [FrameType.ack, 'i', 'm', undefined, data],
+      [FrameType.data, 'i\n"', 'push', 'alice', data],
+      [FrameType.ack, 'i', undefined, undefined, { a: 1 }],
+      [FrameType.error, '', 'm', undefined, { code: 1, msg: 'no' }],
+      [FrameType.ping, undefined, undefined, undefined, undefined],
+      [FrameType.ack, 'i', 'm', undefined, [1, 'two', null]],
+      [FrameType.ack, 'i', 'm', undefined, 'text'],
+      [FrameType.ack, 'i', 'm', undefined, () => 1],
+    ];
+    for (const [frameType, id, method, formId, value] of cases) {
+      expect(frameText(frameType, id, method, formId, value)).toBe(
+        JSON.stringify({ frameType, id, method, formId, data: value }),
+      );
+    }
+    expect(frameText(FrameType.ack, 'i', 'm', undefined, { ignored: true }, '{"given":1}')).toBe(
+      '{"frameType":2,"id":"i","method":"m","data":{"given":1}}',
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isOutage } from '../../adapters/unavailable.js';
-import { encodingOf, shareEncoding } from '../../realtime/frame.js';
+import { encodingOf } from '../../realtime/frame.js';
 import type { PushDelivery } from '../../realtime/push-delivery.js';
 import type { ServerPush } from '../../realtime/server-push.js';
 import { KeyedSerialQueue } from '../../shared/keyed-serial-queue.js';
@@ -17,6 +17,9 @@ export type { ReadReceipt } from './im.entity.js';
 /** Tries of a push that meets an outage: with the delays below, about five minutes. */
 const OUTAGE_ATTEMPTS = 80;
 const OUTAGE_MAX_DELAY_MS = 4_000;
+
+/** What `{ ...message, contentType: chat }` adds at the end of the message's JSON. */
+const CHAT_CONTENT_TYPE_TAIL = `,"contentType":${ContentType.chat}}`;
 
 /**
  * Turns stored messages and receipts into `push`es for every recipient device.
@@ -39,15 +42,19 @@ export class MessageFanout {
 
   /**
    * Pushes a stored message to its recipients and the sender's other devices. The
-   * message is encoded once: the push splices its JSON (with `contentType` added at
-   * the end, where the spread puts it), and so does the answer to its sender, which
-   * carries the same object (shareEncoding). The caller does not change it after.
+   * message is encoded once (encodingOf): the push splices its JSON (with
+   * `contentType` added at the end, where the spread puts it), and so does the
+   * answer to its sender, which carries the same object. The caller does not change
+   * it after.
    */
   message(message: Message, exceptConnectionId?: string): Promise<void> {
-    const data = { ...message, contentType: ContentType.chat };
     const json = encodingOf(message);
-    shareEncoding(data, `${json.slice(0, -1)},"contentType":${ContentType.chat}}`);
-    const push: ServerPush = { method: 'push', formId: message.sendId, data };
+    const push: ServerPush = {
+      method: 'push',
+      formId: message.sendId,
+      data: { ...message, contentType: ContentType.chat },
+      dataJson: json.slice(0, -1) + CHAT_CONTENT_TYPE_TAIL,
+    };
     return this.run(message.conversationId, () =>
       message.chatType === ChatType.single
         ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)
