@@ -161,12 +161,13 @@ export function frameText(
   return text + '}';
 }
 
+/** `data`'s JSON; undefined (as JSON.stringify answers, whatever its type says) if it has none. */
 function dataEncoding(data: unknown): string | undefined {
   if (typeof data === 'object' && data !== null) {
     const json = sharedEncodings.get(data);
     if (json !== undefined) return json;
   }
-  return JSON.stringify(data) as string | undefined;
+  return JSON.stringify(data);
 }
 
 export const PONG = frameText(FrameType.ping, undefined, undefined, undefined, undefined);
