@@ -15,6 +15,7 @@
  *
  *   npm run bench:cpu     BENCH_RATE=1000 BENCH_PAIRS=50 BENCH_SECONDS=5 BENCH_ROUNDS=3
  *                         BENCH_STORES=sqlite,postgres (mysql: MariaDB or MySQL too)
+ *                         BENCH_THREADS=1 (each round: CPU-µs per message by thread)
  *                         BENCH_REF_DIR=/path/to/other/checkout (built: npm run build;
  *                           several, comma-separated, each measured side by side)
  *                         BENCH_REF_LABEL=978e253 (one per directory)
@@ -23,6 +24,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { CEILING_LABEL, startCeilingChat } from './support/ceiling-system.js';
+import { cpuByThread } from './support/cpu.js';
 import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
 import { drivers, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, sleep, writeResult } from './support/run.js';
@@ -167,13 +169,32 @@ async function measureEasyChat(
 }
 
 /**
- * BENCH_PROBE_SIGNAL=1: SIGUSR2 to an easy-chat server at the start and at the end of
+ * BENCH_PROBE_SIGNAL=1: SIGUSR2 to an easy-chat server (and to the ceiling when
+ * BENCH_CEILING_NODE_ARGS preloads the probe into it too) at the start and at the end of
  * each of its rounds, for a probe preloaded with LOAD_PROBE_TRIGGER=signal
  * (bench/support/load-window-probe.cjs) to profile exactly the round.
  */
 function signalProbe(s: Measured): void {
-  if (process.env.BENCH_PROBE_SIGNAL !== '1' || !s.easyChat) return;
+  if (process.env.BENCH_PROBE_SIGNAL !== '1') return;
+  if (!s.easyChat && !process.env.BENCH_CEILING_NODE_ARGS) return;
   for (const pid of s.pids()) process.kill(pid, 'SIGUSR2');
+}
+
+/**
+ * BENCH_THREADS=1: each round also prints the server's CPU-µs per message by thread (the
+ * main thread, where the JavaScript and SQLite's statements and COMMIT run, apart from
+ * V8's GC helpers, libuv's pool and the WAL checkpointer), from /proc's schedstat.
+ */
+const byThread = process.env.BENCH_THREADS === '1';
+
+function threadSplit(before: Map<string, number>, pids: number[], messages: number): string {
+  const after = cpuByThread(pids);
+  return [...after]
+    .map(([name, us]) => [name, (us - (before.get(name) ?? 0)) / messages] as const)
+    .filter(([, us]) => us >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+    .join(', ');
 }
 
 /** Paced sends for `seconds`: each tick every sender sends once; returns messages answered. */
@@ -228,6 +249,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
         const beforeDb = cpuEach(serverPids(s.server));
         const ownDb = () => databasePids(s.server, s.pids());
         const beforeOwnDb = cpuEach(ownDb());
+        const threadsBefore = byThread ? cpuByThread(s.pids()) : undefined;
         signalProbe(s);
         const answered = await offer(s, options.rate, options.seconds);
         await sleep(200); // pushes and background work of this round land in this round
@@ -240,6 +262,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
         ownDbPerRound.get(s.label)!.push(own / answered);
         ownPerRound.get(s.label)!.push((node + own) / answered);
         answeredPerRound.get(s.label)!.push(answered);
+        if (threadsBefore) log(`    ${s.label}: ${threadSplit(threadsBefore, s.pids(), answered)}`);
         const split =
           s.server === 'sqlite'
             ? ''

@@ -29,7 +29,16 @@ export async function startCeilingChat(store: 'sqlite' | 'postgres'): Promise<Sy
   const target = store === 'postgres' ? DATABASE_URL : join(dir, 'chat.db');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/peers/ceiling-chat.ts', String(port), target],
+    [
+      // e.g. BENCH_CEILING_NODE_ARGS="--require $PWD/bench/support/load-window-probe.cjs" to
+      // profile the ceiling the way BENCH_SERVER_NODE_ARGS profiles easy-chat.
+      ...(process.env.BENCH_CEILING_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      'bench/peers/ceiling-chat.ts',
+      String(port),
+      target,
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let stopKeepingStatistics = async () => undefined as void;
