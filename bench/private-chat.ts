@@ -18,8 +18,18 @@
  *    store runs at the same rate right beside each easy-chat round (when it is among the
  *    systems): the load generators share the machine's cores with the server, so the
  *    ceiling's p99 is what the runtime and the machine allow at that rate.
- *    BENCH_LATENCY_RATE=550 (or easy-chat-sqlite=550,easy-chat-postgres=370) skips the
- *    capacity search and measures the round trip at the rate(s) given.
+ *    BENCH_LATENCY_RATE=550 (or easy-chat-sqlite=550,easy-chat-postgres=370, or by store:
+ *    sqlite=950,postgres=600) skips the capacity search and measures the round trip at the
+ *    rate(s) given; BENCH_LATENCY_RATE=half takes HALF_CAPACITY below, half of each store's
+ *    own capacity on this machine (a key given beside it overrides its store:
+ *    half,postgres=500).
+ *
+ * A/B against other checkouts (each built: npx tsc -p tsconfig.build.json), as bench:cpu:
+ * BENCH_REF_DIR=/tmp/ref-main[,/tmp/other] BENCH_REF_LABEL=main[,other] (and
+ * BENCH_REF_DROP_ENV, settings each one lacks) starts each checkout beside every
+ * easy-chat system of the run, on the same store. Every phase measures them as systems of
+ * their own; in the latency phase each round runs the store's ceiling, this tree and the
+ * checkouts one after another at the same rate, the order reversed every round.
  *
  *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
  *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=4000
@@ -58,6 +68,30 @@ const STORAGE_OF = {
   'easy-chat-mysql': 'mysql',
 } as const;
 
+/** The store of a system, for the rate keys of BENCH_LATENCY_RATE. */
+const STORE_KEY = {
+  sqlite: ['easy-chat-sqlite', 'ceiling'],
+  postgres: ['easy-chat-postgres', 'ceiling-postgres'],
+  mysql: ['easy-chat-mysql'],
+} as const satisfies Record<string, PrivateSystem[]>;
+
+/**
+ * Half of each store's capacity on this machine (questions/s, p99 ≤ 1 s): the rates of
+ * BENCH_LATENCY_RATE=half. Measured 2 December 2026 (docs/performance.md, "The p99 at half
+ * capacity, store by store (issue 14, goal 3, eleventh session)"): SQLite 1,900 and
+ * PostgreSQL 2,700 (one round; p99 at 1,400: 131 ms) questions/s.
+ */
+export const HALF_CAPACITY: Record<keyof typeof STORE_KEY, number> = {
+  sqlite: 950,
+  postgres: 1350,
+  mysql: 950,
+};
+
+const storeOf = (name: PrivateSystem) =>
+  (Object.keys(STORE_KEY) as Array<keyof typeof STORE_KEY>).find((store) =>
+    (STORE_KEY[store] as readonly PrivateSystem[]).includes(name),
+  );
+
 /** Systems measured in the CPU phase only: their capacity is the load generators'. */
 const CPU_ONLY: PrivateSystem[] = ['ceiling', 'ceiling-postgres', 'ws'];
 
@@ -92,8 +126,21 @@ export interface PrivateOptions {
   breakMs: number;
   workers: number;
   systems: PrivateSystem[];
-  /** Fixed latency-phase rates per system (skips the capacity search); a number for all. */
-  latencyRates?: Partial<Record<PrivateSystem, number>> & { all?: number };
+  /**
+   * Fixed latency-phase rates (skips the capacity search): by system, by store, or one
+   * for all, the first found in that order.
+   */
+  latencyRates?: LatencyRates;
+  /** Other checkouts started beside each easy-chat system, on the same store. */
+  references?: Reference[];
+}
+
+export type LatencyRates = Partial<Record<PrivateSystem | keyof typeof STORE_KEY | 'all', number>>;
+
+export interface Reference {
+  dir: string;
+  label: string;
+  dropEnv?: string[];
 }
 
 /** What a step needs to know (the scale-out scenario runs steps too). */
@@ -434,12 +481,18 @@ function legsAndLoop(
   return out;
 }
 
-async function startSystem(name: PrivateSystem): Promise<System> {
+async function startSystem(name: PrivateSystem, checkout?: Reference): Promise<System> {
   if (name === 'ejabberd') return startEjabberdSystem();
   if (name === 'ws') return startRawWs();
   if (name === 'ceiling') return startCeilingChat('sqlite');
   if (name === 'ceiling-postgres') return startCeilingChat('postgres');
-  return startEasyChat({ storage: STORAGE_OF[name] });
+  return startEasyChat({ storage: STORAGE_OF[name], ...(checkout ? { checkout } : {}) });
+}
+
+/** The rate of the latency phase for a system given fixed rates, 0 for none. */
+export function fixedRate(rates: LatencyRates, name: PrivateSystem): number {
+  const store = storeOf(name);
+  return rates[name] ?? (store ? rates[store] : undefined) ?? rates.all ?? 0;
 }
 
 /** Runs every entry's step of one round, in the order given, and keeps them. */
@@ -462,6 +515,8 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
   const pool = new Pool(opts.workers);
   const entries: Entry[] = [];
   const names = new Map<Entry, PrivateSystem>();
+  /** The checkouts measured beside each easy-chat entry of this tree. */
+  const referencesOf = new Map<Entry, Entry[]>();
   const started = Date.now();
   try {
     for (const name of opts.systems) {
@@ -473,12 +528,19 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
           continue;
         }
       }
-      const system = await startSystem(name);
-      log(`private: ${system.label}, ${opts.pairs} pairs`);
-      const entry = await prepare(system, pool, opts.pairs, name, DATABASE_OF[name]);
-      entries.push(entry);
-      names.set(entry, name);
+      const checkouts = name in STORAGE_OF ? (opts.references ?? []) : [];
+      const mine: Entry[] = [];
+      for (const checkout of [undefined, ...checkouts]) {
+        const system = await startSystem(name, checkout);
+        log(`private: ${system.label}, ${opts.pairs} pairs`);
+        const entry = await prepare(system, pool, opts.pairs, system.label, DATABASE_OF[name]);
+        entries.push(entry);
+        names.set(entry, name);
+        mine.push(entry);
+      }
+      referencesOf.set(mine[0]!, mine.slice(1));
     }
+    const isReference = (e: Entry) => !referencesOf.has(e);
     const searched = entries.filter((e) => !CPU_ONLY.includes(names.get(e)!));
     const tagged = (phase: Phase, round: number) => (s: Step) => ({ ...s, phase, round });
 
@@ -533,23 +595,30 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     }
 
     // 3. The round trip at half the median capacity, each with its ceiling beside it.
+    // This tree's capacity sets the rate of its checkouts too: the same load for each.
     const halfRate = (e: Entry) => {
-      const name = names.get(e)!;
-      if (fixed) return fixed[name] ?? fixed.all ?? 0;
+      if (fixed) return fixedRate(fixed, names.get(e)!);
       return roundRate(figureOf(capacities.get(e)!).median / 2);
     };
     const entryOf = (name: PrivateSystem | undefined) =>
-      entries.find((e) => name !== undefined && names.get(e) === name);
+      entries.find((e) => name !== undefined && names.get(e) === name && !isReference(e));
     const latencyOpts = { ...opts, stepSeconds: opts.p99Seconds };
     for (let round = 0; round < opts.rounds; round += 1)
-      for (const entry of alternate(searched, round)) {
+      for (const entry of alternate(
+        searched.filter((e) => !isReference(e)),
+        round,
+      )) {
         const rate = halfRate(entry);
         if (!(rate > 0)) continue;
         const ceiling = entryOf(CEILING_OF[names.get(entry)!]);
-        const pair = alternate(ceiling ? [entry, ceiling] : [entry], round);
-        await roundOf(pair, async (e) => ({
+        // Ceiling, this tree, the checkouts; reversed every other round.
+        const group = alternate(
+          [...(ceiling ? [ceiling] : []), entry, ...referencesOf.get(entry)!],
+          round,
+        );
+        await roundOf(group, async (e) => ({
           ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
-          ...(e === entry ? {} : { beside: entry.system.label }),
+          ...(e === ceiling ? { beside: entry.system.label } : {}),
         }));
       }
 
@@ -598,17 +667,40 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
   }
 }
 
-/** BENCH_LATENCY_RATE: "550" for every system, or "easy-chat-sqlite=550,easy-chat-postgres=370". */
-function latencyRatesFromEnv(text: string | undefined): Pick<PrivateOptions, 'latencyRates'> {
+/**
+ * BENCH_LATENCY_RATE: "550" for every system, "easy-chat-sqlite=550,easy-chat-postgres=370"
+ * by system, "sqlite=950,postgres=600" by store, "half" for HALF_CAPACITY (parts after it
+ * override it).
+ */
+export function latencyRatesFromEnv(
+  text: string | undefined,
+): Pick<PrivateOptions, 'latencyRates'> {
   if (!text) return {};
-  const rates: NonNullable<PrivateOptions['latencyRates']> = {};
+  const rates: LatencyRates = {};
   for (const part of text.split(',')) {
+    if (part === 'half') {
+      Object.assign(rates, HALF_CAPACITY);
+      continue;
+    }
     const [name, value] = part.includes('=') ? part.split('=') : ['all', part];
     const rate = Number(value);
     if (!(rate > 0)) throw new Error(`BENCH_LATENCY_RATE: not a rate: ${part}`);
-    rates[name as PrivateSystem | 'all'] = rate;
+    rates[name as keyof LatencyRates] = rate;
   }
   return { latencyRates: rates };
+}
+
+/** BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV, as bench:cpu reads them. */
+function referencesFromEnv(): Pick<PrivateOptions, 'references'> {
+  const dirs = process.env.BENCH_REF_DIR;
+  if (!dirs) return {};
+  return {
+    references: dirs.split(',').map((dir, n) => ({
+      dir,
+      label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
+      dropEnv: (process.env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '').split(',').filter(Boolean),
+    })),
+  };
 }
 
 if (isMain(import.meta))
@@ -629,6 +721,7 @@ if (isMain(import.meta))
         'easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling,ceiling-postgres'
       ).split(',') as PrivateSystem[],
       ...latencyRatesFromEnv(process.env.BENCH_LATENCY_RATE),
+      ...referencesFromEnv(),
     });
     writeResult('private-chat', result);
     const { writeReport } = await import('./report.js');

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../adapters/unavailable.js';
 import { MemoryMailbox } from '../../adapters/mailbox/memory-mailbox.js';
 import { MemoryPresence } from '../../adapters/presence/memory-presence.js';
-import type { ConversationAudience, LocalSockets } from '../../realtime/local-sockets.js';
+import {
+  frameText,
+  type ConversationAudience,
+  type LocalSockets,
+} from '../../realtime/local-sockets.js';
 import { answerFrame, encodeFrame, FrameType, shareEncoding } from '../../realtime/frame.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
@@ -33,7 +37,7 @@ function fanoutOnLocalSockets(
 ): MessageFanout {
   const sockets: LocalSockets = {
     deliver: (users, frame) => {
-      onFrame(typeof frame === 'string' ? frame : frame());
+      onFrame(frameText(frame));
       return [...users].length;
     },
     reaches: () => true,
@@ -101,8 +105,7 @@ describe('MessageFanout.conversationUpdated', () => {
         const userIds = [...users].filter((u) =>
           online.some((c) => c.userId === u && c.id !== except),
         );
-        if (userIds.length > 0)
-          delivered.push({ userIds, frame: typeof frame === 'string' ? frame : frame() });
+        if (userIds.length > 0) delivered.push({ userIds, frame: frameText(frame) });
         return userIds.length;
       },
       reaches: (users, except) =>
