@@ -106,11 +106,14 @@ export async function measureHeadline(
   );
 
   // The group of 10,000 is set up in bulk (bench/support/bulk-group.ts): its 10,000
-  // registrations and sockets are most of its time, then a few rounds of 10 messages.
+  // registrations and sockets take about a minute and a half. Rounds of 200 messages to
+  // 1,000 and 40 to 10,000 (200,000 and 400,000 deliveries, 3-6 s of a core): with 20
+  // and 10 a round was under half a second, and the server's background work (the
+  // checkpointer, 10-15 CPU-ms/s) and the machine's other load moved it by several %.
   for (const size of groupSizes()) {
     const group = await runGroup({
       sizes: [size],
-      messages: size >= 10_000 ? 10 : 20,
+      messages: size >= 10_000 ? 40 : 200,
       rounds,
       workers: 2,
       systems: ['easy-chat', 'ws'],

@@ -1,6 +1,6 @@
 import { CloseCode } from './close-codes.js';
 import type { Connection } from './connection.js';
-import { OutboundFrame } from './outbound-frame.js';
+import { OutboundFrame } from '../realtime/outbound-frame.js';
 
 /**
  * The live connections of this gateway process, by user. Delivery to a user is a
@@ -58,11 +58,12 @@ export class ConnectionRegistry {
   /**
    * Sends one serialized frame to every connection of these users, except
    * `exceptConnectionId`. Returns how many sockets it was queued on. `text` may be a
-   * function making the frame: called only if some socket gets it.
+   * function making the frame: called only if some socket gets it; or a frame already
+   * on its way to other batches of recipients, whose bytes are then made only once.
    */
   deliver(
     userIds: Iterable<string>,
-    text: string | (() => string),
+    text: string | OutboundFrame | (() => string),
     exceptConnectionId?: string,
   ): number {
     let sent = 0;
@@ -76,7 +77,10 @@ export class ConnectionRegistry {
       if (connections === undefined) continue;
       for (const connection of connections) {
         if (connection === except) continue;
-        frame ??= new OutboundFrame(typeof text === 'string' ? text : text());
+        frame ??=
+          text instanceof OutboundFrame
+            ? text
+            : new OutboundFrame(typeof text === 'string' ? text : text());
         if (connection.sendFrame(frame)) sent += 1;
       }
     }

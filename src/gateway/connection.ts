@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { newId } from '../shared/ids.js';
 import { CloseCode } from './close-codes.js';
-import { OutboundFrame } from './outbound-frame.js';
+import { OutboundFrame } from '../realtime/outbound-frame.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface ConnectionLimits {

@@ -4,7 +4,7 @@ import * as ws from 'ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Connection } from './connection.js';
 import { ConnectionRegistry } from './connection-registry.js';
-import { encodeTextFrame, OutboundFrame } from './outbound-frame.js';
+import { encodeTextFrame, OutboundFrame } from '../realtime/outbound-frame.js';
 
 /** `ws`'s own framing (exported, though its types leave it out). */
 const { Sender } = ws as unknown as {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
 import type { WebSocket } from 'ws';
 import { Connection } from './connection.js';
-import { encodeTextFrame, OutboundFrame } from './outbound-frame.js';
+import { encodeTextFrame, OutboundFrame } from '../realtime/outbound-frame.js';
 
 /** The frame parser of `ws` (exported, though its types leave it out). */
 interface FrameReceiver {

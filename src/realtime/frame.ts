@@ -143,7 +143,7 @@ export function encodingOf(data: object): string {
  * such an object, written without building it. `dataJson` is `data`'s JSON when the
  * caller has it (a message's, made once for its answer and its push).
  */
-export function frameText(
+export function writeFrame(
   frameType: number,
   id: string | undefined,
   method: string | undefined,
@@ -170,10 +170,10 @@ function dataEncoding(data: unknown): string | undefined {
   return JSON.stringify(data);
 }
 
-export const PONG = frameText(FrameType.ping, undefined, undefined, undefined, undefined);
+export const PONG = writeFrame(FrameType.ping, undefined, undefined, undefined, undefined);
 
 export function answerFrame(id: string | undefined, method: string | undefined, data: unknown) {
-  return frameText(FrameType.ack, id ?? '', method, undefined, data);
+  return writeFrame(FrameType.ack, id ?? '', method, undefined, data);
 }
 
 export function errorFrame(
@@ -181,5 +181,5 @@ export function errorFrame(
   method: string | undefined,
   error: { code: number; msg: string },
 ) {
-  return frameText(FrameType.error, id ?? '', method, undefined, error);
+  return writeFrame(FrameType.error, id ?? '', method, undefined, error);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMailbox } from '../adapters/mailbox/memory-mailbox.js';
 import { MemoryPresence } from '../adapters/presence/memory-presence.js';
 import type { Presence } from '../adapters/presence/presence.js';
-import type { LocalSockets } from './local-sockets.js';
+import { frameText, type LocalSockets } from './local-sockets.js';
 import { RoutedPushDelivery } from './push-delivery.js';
 import type { ServerPush } from './server-push.js';
 
@@ -15,7 +15,7 @@ function sockets(online: string[]) {
       let text: string | undefined;
       for (const userId of userIds) {
         if (!online.includes(userId) || `${userId}-c` === except) continue;
-        text ??= typeof frame === 'string' ? frame : frame();
+        text ??= frameText(frame);
         frames.push({ userId, frame: text });
         sent += 1;
       }

@@ -2,6 +2,7 @@ import type { NodeMailbox } from '../adapters/mailbox/mailbox.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import type { FanoutJob, GroupFanoutJobs } from './fanout-jobs.js';
 import type { ConversationAudience, LocalSockets } from './local-sockets.js';
+import { OutboundFrame } from './outbound-frame.js';
 import { PushRepair, resyncFrame } from './push-repair.js';
 import { encodePush, type ServerPush } from './server-push.js';
 
@@ -138,10 +139,14 @@ export class RoutedPushDelivery implements PushDelivery {
 
   private async frameToConversation(job: FanoutJob): Promise<void> {
     const { audience, batchSize } = this.deps;
+    // One frame for every batch of the audience: its UTF-8 and WebSocket bytes are made
+    // for the first socket that gets it, then written as they are to every other one
+    // (a group of 10,000 read 500 at a time would otherwise encode it 20 times).
+    const frame = new OutboundFrame(job.frame);
     let after: string | undefined;
     for (;;) {
       const ids = await audience.audience(job.conversationId, job.seq, after, batchSize);
-      if (ids.length > 0) await this.frameToUsers(ids, job.frame, job.exceptConnectionId);
+      if (ids.length > 0) await this.frameToUsers(ids, frame, job.exceptConnectionId);
       if (ids.length < batchSize) return;
       after = ids[ids.length - 1];
     }
@@ -149,7 +154,7 @@ export class RoutedPushDelivery implements PushDelivery {
 
   private async frameToUsers(
     userIds: readonly string[],
-    frame: string,
+    frame: string | OutboundFrame,
     exceptConnectionId?: string,
   ): Promise<number> {
     const { onPush, onUnrouted } = this.deps;
@@ -158,7 +163,8 @@ export class RoutedPushDelivery implements PushDelivery {
     onPush?.(count);
     // One node, its sockets served above: asking presence for routes would only name it.
     if (local && presence.thisNodeOnly) return count;
-    const unrouted = await this.toOtherNodes(userIds, frame, exceptConnectionId);
+    const text = typeof frame === 'string' ? frame : frame.text;
+    const unrouted = await this.toOtherNodes(userIds, text, exceptConnectionId);
     if (unrouted.length > 0) {
       onUnrouted?.(unrouted.length);
       this.repair.missed(unrouted);

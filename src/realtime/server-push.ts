@@ -1,5 +1,5 @@
 import { Type, type TSchema } from 'typebox';
-import { frameText, FrameType } from './frame.js';
+import { FrameType, writeFrame } from './frame.js';
 import { newId } from '../shared/ids.js';
 
 /**
@@ -46,7 +46,7 @@ export type ServerPush = {
 
 /** The frame of a push, serialized once for every socket it goes to. */
 export function encodePush(push: ServerPush): string {
-  return frameText(
+  return writeFrame(
     FrameType.data,
     push.id ?? newId(),
     push.method,

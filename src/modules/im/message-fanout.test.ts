@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../adapters/unavailable.js';
 import { MemoryMailbox } from '../../adapters/mailbox/memory-mailbox.js';
 import { MemoryPresence } from '../../adapters/presence/memory-presence.js';
-import type { ConversationAudience, LocalSockets } from '../../realtime/local-sockets.js';
-import { answerFrame, encodingOf, frameText, FrameType } from '../../realtime/frame.js';
+import {
+  frameText,
+  type ConversationAudience,
+  type LocalSockets,
+} from '../../realtime/local-sockets.js';
+import { answerFrame, encodingOf, FrameType, writeFrame } from '../../realtime/frame.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
 import { RoutedPushDelivery } from '../../realtime/push-delivery.js';
@@ -33,7 +37,7 @@ function fanoutOnLocalSockets(
 ): MessageFanout {
   const sockets: LocalSockets = {
     deliver: (users, frame) => {
-      onFrame(typeof frame === 'string' ? frame : frame());
+      onFrame(frameText(frame));
       return [...users].length;
     },
     reaches: () => true,
@@ -101,8 +105,7 @@ describe('MessageFanout.conversationUpdated', () => {
         const userIds = [...users].filter((u) =>
           online.some((c) => c.userId === u && c.id !== except),
         );
-        if (userIds.length > 0)
-          delivered.push({ userIds, frame: typeof frame === 'string' ? frame : frame() });
+        if (userIds.length > 0) delivered.push({ userIds, frame: frameText(frame) });
         return userIds.length;
       },
       reaches: (users, except) =>
@@ -208,11 +211,11 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
       [FrameType.ack, 'i', 'm', undefined, () => 1],
     ];
     for (const [frameType, id, method, formId, value] of cases) {
-      expect(frameText(frameType, id, method, formId, value)).toBe(
+      expect(writeFrame(frameType, id, method, formId, value)).toBe(
         JSON.stringify({ frameType, id, method, formId, data: value }),
       );
     }
-    expect(frameText(FrameType.ack, 'i', 'm', undefined, { ignored: true }, '{"given":1}')).toBe(
+    expect(writeFrame(FrameType.ack, 'i', 'm', undefined, { ignored: true }, '{"given":1}')).toBe(
       '{"frameType":2,"id":"i","method":"m","data":{"given":1}}',
     );
   });
