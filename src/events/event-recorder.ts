@@ -22,6 +22,9 @@ const INSERT = new Precompiled(
  * relay publishes outbox rows to the broker after commit.
  */
 export class EventRecorder {
+  /** The metadata of events without a trace id: one object for all of them (frozen). */
+  private readonly metadata: EventMessage['metadata'];
+
   constructor(
     private readonly deps: {
       clock: Clock;
@@ -35,7 +38,9 @@ export class EventRecorder {
        */
       onRecorded?: (event: EventMessage) => void;
     },
-  ) {}
+  ) {
+    this.metadata = Object.freeze({ source: deps.source, version: EVENT_VERSION });
+  }
 
   async record<K extends DomainEventType>(
     trx: Kysely<Database>,
@@ -104,11 +109,9 @@ export class EventRecorder {
       aggregate: this.deps.schemas[type].aggregate,
       timestamp: this.deps.clock(),
       payload,
-      metadata: {
-        source: this.deps.source,
-        version: EVENT_VERSION,
-        ...(traceId ? { traceId } : {}),
-      },
+      metadata: traceId
+        ? { source: this.deps.source, version: EVENT_VERSION, traceId }
+        : this.metadata,
     };
   }
 }

@@ -24,6 +24,7 @@ import {
   PipelinedGroupCommitter,
   type GroupCommitOptions,
 } from './group-commit.js';
+import { directOn, Precompiled } from './precompiled.js';
 import type { Database } from './schema.js';
 import { openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
@@ -37,20 +38,27 @@ const COMMITTERS: Array<readonly [string, (typeof STORAGES)[number], Made]> = [
     : []),
 ];
 
-describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
+/** Opens a migrated storage of `kind` per test (closed and removed after it). */
+function freshStorage(kind: (typeof STORAGES)[number]): () => Promise<Storage> {
   let storage: Storage | undefined;
   let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => {
     await storage?.close();
     await cleanup?.();
+    storage = undefined;
+    cleanup = undefined;
   });
-  const open = async () => {
+  return async () => {
     const made = testConfig({ storage: kind });
     cleanup = made.cleanup;
     storage = openStorage(made.config, MIGRATIONS);
     await storage.migrate();
     return storage;
   };
+}
+
+describe.each(COMMITTERS)('%s on %s', (_name, kind, Made) => {
+  const open = freshStorage(kind);
 
   it('commits concurrent units together, each with its own result, and isolates a failing one', async () => {
     const s = await open();
@@ -571,3 +579,102 @@ function busy(ms: number): void {
     // spinning
   }
 }
+
+/**
+ * On SQLite a unit may answer synchronously (UnitOfWork: the usual single-chat send
+ * runs its statements straight on the handle). Such units keep group commit's failure
+ * semantics exactly: a failing one rolls its batch back and every unit runs again
+ * alone, a unique violation fails only its own unit, and a busy database fails the
+ * whole batch as unavailable (503) with nothing stored and nothing run again.
+ */
+describe('GroupCommitter on sqlite: units that answer synchronously', () => {
+  const open = freshStorage('sqlite');
+  const INSERT_USER = new Precompiled(
+    `insert into users (id, phone, password_hash, nickname, avatar, created_at, updated_at)
+     values (?, ?, 'x', 'n', '', 1, 1)`,
+  );
+  /** A unit that inserts users straight on the handle, without a promise. */
+  const syncUnit =
+    (runs: string[], name: string, phones: string[], fail?: Error) => (trx: Kysely<Database>) => {
+      runs.push(name);
+      phones.forEach((phone, i) => directOn(INSERT_USER, trx).run([`${name}${i}`, phone]));
+      if (fail) throw fail;
+      return name;
+    };
+  const ids = async (s: Storage) =>
+    (await s.db.selectFrom('users').select('id').orderBy('id').execute()).map((r) => r.id);
+
+  it('commits synchronous and asynchronous units together, each with its own result', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const runs: string[] = [];
+    const results = await Promise.all([
+      committer.run(syncUnit(runs, 'a', ['1']), 'k1'),
+      committer.run(async (trx) => {
+        runs.push('b');
+        await trx.insertInto('users').values(userRow('b0', '2')).execute();
+        return 'b';
+      }, 'k2'),
+      committer.run(syncUnit(runs, 'c', ['3', '4']), 'k3'),
+    ]);
+    expect(results).toEqual(['a', 'b', 'c']);
+    // One batch, each unit run once.
+    expect(runs).toEqual(['a', 'b', 'c']);
+    expect(await ids(s)).toEqual(['a0', 'b0', 'c0', 'c1']);
+  });
+
+  it('runs a batch again unit by unit when a synchronous unit fails on a unique violation', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const runs: string[] = [];
+    // b writes its first row, then its second takes a's phone.
+    const results = await Promise.allSettled([
+      committer.run(syncUnit(runs, 'a', ['1']), 'k1'),
+      committer.run(syncUnit(runs, 'b', ['2', '1']), 'k2'),
+      committer.run(syncUnit(runs, 'c', ['3']), 'k3'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(isUniqueViolation((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    // The batch ran up to b, was rolled back, then each unit ran alone in order.
+    expect(runs).toEqual(['a', 'b', 'a', 'b', 'c']);
+    // Nothing of b, not even the row it wrote before failing.
+    expect(await ids(s)).toEqual(['a0', 'c0']);
+  });
+
+  it('fails only the unit that threw synchronously, after its batch is rolled back', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const runs: string[] = [];
+    const results = await Promise.allSettled([
+      committer.run(syncUnit(runs, 'a', ['1']), 'k1'),
+      committer.run(syncUnit(runs, 'b', ['2'], new Error('b fails')), 'k2'),
+      committer.run(syncUnit(runs, 'c', ['3']), 'k3'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('b fails'));
+    expect(await ids(s)).toEqual(['a0', 'c0']);
+  });
+
+  it('fails every unit of a batch as unavailable when SQLite is busy, storing nothing', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const runs: string[] = [];
+    // What better-sqlite3 throws when another process holds the write lock too long.
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const results = await Promise.allSettled([
+      committer.run(syncUnit(runs, 'a', ['1']), 'k1'),
+      committer.run(syncUnit(runs, 'b', ['2'], busy), 'k2'),
+      committer.run(syncUnit(runs, 'c', ['3']), 'k3'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const r of results) {
+      expect(isStorageUnavailable((r as PromiseRejectedResult).reason)).toBe(true);
+    }
+    // Nothing ran again (c never ran: the batch stopped at b) and nothing was stored.
+    expect(runs).toEqual(['a', 'b']);
+    expect(await ids(s)).toEqual([]);
+    // And the committer goes on.
+    await expect(committer.run(syncUnit(runs, 'd', ['4']), 'k4')).resolves.toBe('d');
+    expect(await ids(s)).toEqual(['d0']);
+  });
+});

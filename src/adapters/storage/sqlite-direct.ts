@@ -119,13 +119,33 @@ export class DirectStatement<Row> {
       const info = this.statement.run(parameters);
       return { rows: [], numAffectedRows: BigInt(info.changes) };
     }
-    const rows = (this.statement.all(parameters) as unknown[][]).map((values) => {
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i += 1) row[keys[i]!] = values[i];
-      return row as Row;
-    });
+    const rows = (this.statement.all(parameters) as unknown[][]).map((values) =>
+      rowOf<Row>(keys, values),
+    );
     return { rows };
   }
+
+  /**
+   * The first row a statement that returns rows gives (better-sqlite3's `get`: no
+   * array of rows), or undefined; a statement that returns none runs and gives
+   * undefined.
+   */
+  first(parameters: readonly unknown[]): Row | undefined {
+    const { keys } = this;
+    if (keys === undefined) {
+      this.statement.run(parameters);
+      return undefined;
+    }
+    const values = this.statement.get(parameters) as unknown[] | undefined;
+    return values && rowOf<Row>(keys, values);
+  }
+}
+
+/** A row from its values in `keys` order. */
+function rowOf<Row>(keys: string[], values: unknown[]): Row {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i += 1) row[keys[i]!] = values[i];
+  return row as Row;
 }
 
 /** snake_case → camelCase, as Kysely's CamelCasePlugin maps result columns. */

@@ -8,7 +8,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { newId } from '../../shared/ids.js';
 import type { ChatAccess } from './chat-access.js';
-import type { ConversationRepository, MemberRow } from './conversation.repository.js';
+import type { ConversationRepository } from './conversation.repository.js';
 import {
   ChatType,
   MessageType,
@@ -21,7 +21,12 @@ import { ImErrors } from './im.errors.js';
 import type { MessageAttachments } from './message-attachments.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
-import { messageSentPayload, type PairMessage, type PairSendStore } from './pair-send.js';
+import {
+  messageSentPayload,
+  type PairSendStore,
+  type PairStoredNow,
+  type ReadBefore,
+} from './pair-send.js';
 import { conversationState, type ReadState } from './read-state.js';
 
 export interface SendInput {
@@ -89,7 +94,7 @@ const FILE_MESSAGE_TYPES: ReadonlySet<number> = new Set([
 /** A stored message and, when the send moved the sender's read position, its state before. */
 interface Stored {
   message: Message;
-  readBefore?: MemberRow;
+  readBefore?: ReadBefore | undefined;
 }
 
 /**
@@ -101,13 +106,35 @@ interface Stored {
 export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
 
-  async send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
-    const target = this.authorizedNow(senderId, input) ?? (await this.authorize(senderId, input));
+  send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
+    let target: Target | undefined;
+    try {
+      target = this.authorizedNow(senderId, input);
+    } catch {
+      // A refused request: authorize refuses it again, as a rejection.
+      target = undefined;
+    }
     const plain =
       input.replyTo === undefined && input.atUserIds === undefined && input.atAll === undefined;
+    // The usual send (a plain text to a friend whose access is held): straight to the
+    // store, without the promises of the checks below.
+    if (target && plain && !this.namesFile(input)) {
+      return this.post(senderId, target, input, exceptConnectionId, NO_EXTRAS);
+    }
+    return this.sendChecked(senderId, input, exceptConnectionId, target, plain);
+  }
+
+  private async sendChecked(
+    senderId: string,
+    input: SendInput,
+    exceptConnectionId: string | undefined,
+    knownTarget: Target | undefined,
+    plain: boolean,
+  ): Promise<Message> {
+    const target = knownTarget ?? (await this.authorize(senderId, input));
     const extras = plain ? NO_EXTRAS : await this.extras(senderId, target, input);
     const { attachments } = this.deps;
-    if (attachments && FILE_MESSAGE_TYPES.has(input.msg.mType)) {
+    if (attachments && this.namesFile(input)) {
       // A retry of a stored send answers the stored message, whatever its file is now.
       if (input.clientMsgId) {
         const existing = await this.deps.messages.findByClientMsgId(senderId, input.clientMsgId);
@@ -125,6 +152,11 @@ export class ChatService {
       );
     }
     return this.post(senderId, target, input, exceptConnectionId, extras);
+  }
+
+  /** Whether the message names an uploaded file that attachments must check and link. */
+  private namesFile(input: SendInput): boolean {
+    return this.deps.attachments !== undefined && FILE_MESSAGE_TYPES.has(input.msg.mType);
   }
 
   /**
@@ -178,7 +210,7 @@ export class ChatService {
    * they get a read receipt, as if the sender had marked them read; passing over
    * group notices only (nobody's message, never unread) sends none.
    */
-  private readOwn(message: Message, before: MemberRow, exceptConnectionId?: string): void {
+  private readOwn(message: Message, before: ReadBefore, exceptConnectionId?: string): void {
     this.deps.readState.changed(
       message.sendId,
       conversationState(before, { readSeq: message.seq, isShow: true }),
@@ -203,7 +235,7 @@ export class ChatService {
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'read receipt after send failed'));
   }
 
-  private async store(
+  private store(
     senderId: string,
     target: Target,
     input: SendInput,
@@ -212,7 +244,9 @@ export class ChatService {
   ): Promise<Stored> {
     const { transact, clock } = this.deps;
     const now = clock();
-    const draft: PairMessage = {
+    // The message itself: the store sets its seq (no copy per message; a unit run
+    // again alone after its batch failed sets it again before anyone sees it).
+    const message: Message = {
       msgId: newId(),
       conversationId: target.conversationId,
       chatType: target.chatType,
@@ -224,45 +258,84 @@ export class ChatService {
       clientMsgId: input.clientMsgId ?? null,
       modSeq: 0,
       ...extras,
+      seq: 0,
     };
+    // Everything a send locks is its conversation's (its row, its members' rows, its
+    // messages) or its own (a new message and outbox row): sends to different
+    // conversations may be committed at the same time (TransactionRunner).
+    if (target.chatType === ChatType.single && fileIds.length === 0) {
+      return transact((trx) => this.storeSingle(trx, message), target.conversationId);
+    }
     return transact(async (trx) => {
       const stored =
         target.chatType === ChatType.single
-          ? await this.storeSingle(trx, draft)
-          : await this.storeInGroup(trx, draft, extras);
+          ? await this.storeSingle(trx, message)
+          : await this.storeInGroup(trx, message, extras);
       if (fileIds.length > 0) {
         await this.deps.attachments?.link(trx, {
-          msgId: draft.msgId,
+          msgId: message.msgId,
           conversationId: target.conversationId,
           fileIds,
           now,
         });
       }
       return stored;
-      // Everything a send locks is its conversation's (its row, its members' rows, its
-      // messages) or its own (a new message and outbox row): sends to different
-      // conversations may be committed at the same time (TransactionRunner).
     }, target.conversationId);
   }
 
   /**
    * A single chat's message: the pair store does the usual work in as few statements
-   * as its engine allows (on PostgreSQL one for all the single-chat sends of the
-   * batch) and reads both parties' rows as they were. From them, the rare rest: the
-   * message shows the conversation to both parties (creating their rows on the first
-   * message; the system is no party).
-   * Returns the sender's state before its read position moved (none if it did not).
+   * as its engine allows (on SQLite synchronously, so the usual send is a unit that
+   * answers at once; on PostgreSQL one statement for all the single-chat sends of the
+   * batch) and says what the parties' rows were. From that, the rare rest: the message
+   * shows the conversation to both parties (creating their rows on the first message;
+   * the system is no party).
    */
-  private async storeSingle(trx: Kysely<Database>, draft: PairMessage): Promise<Stored> {
-    const { conversations, pairSends } = this.deps;
-    const { seq, before: rows } = await pairSends.store(trx, draft);
-    const message: Message = { ...draft, seq };
-    const { conversationId, sendId, recvId, sendTime: now } = message;
-    const stored = rows.find((r) => r.userId === sendId);
+  private storeSingle(trx: Kysely<Database>, message: Message): Stored | Promise<Stored> {
+    const { pairSends } = this.deps;
+    const now = pairSends.storeNow?.(trx, message);
+    if (now === undefined) return this.storeSingleLater(trx, message);
+    const { sendId, recvId } = message;
+    const system = sendId === SYSTEM_SENDER;
     // Both rows exist and show the conversation: the usual case, nothing to build.
-    const senderShown = sendId === SYSTEM_SENDER || stored?.isShow === 1;
-    const recipientShown =
-      recvId === SYSTEM_SENDER || rows.find((r) => r.userId === recvId)?.isShow === 1;
+    if (
+      (system || (now.senderRow && now.senderShown)) &&
+      (recvId === SYSTEM_SENDER || now.recipientShown)
+    ) {
+      return { message, readBefore: now.readBefore };
+    }
+    return this.showSingle(trx, message, now);
+  }
+
+  /** storeSingle where the pair store has no synchronous way (PostgreSQL, MySQL). */
+  private async storeSingleLater(trx: Kysely<Database>, message: Message): Promise<Stored> {
+    const { seq, before } = await this.deps.pairSends.store(trx, message);
+    message.seq = seq;
+    const sender = before.find((r) => r.userId === message.sendId);
+    const recipient = before.find((r) => r.userId === message.recvId);
+    return this.showSingle(trx, message, {
+      senderRow: sender !== undefined,
+      senderShown: sender?.isShow === 1,
+      recipientShown: recipient?.isShow === 1,
+      // The sender's row as showSingle leaves it (shown), before the store moved it.
+      readBefore: sender && sender.readSeq < seq ? { ...sender, isShow: 1 } : undefined,
+    });
+  }
+
+  /**
+   * The rest of a single chat's send after the pair store: rows to show again or to
+   * create. Returns the sender's state before its read position moved (none if it did
+   * not).
+   */
+  private async showSingle(
+    trx: Kysely<Database>,
+    message: Message,
+    before: PairStoredNow,
+  ): Promise<Stored> {
+    const { conversations } = this.deps;
+    const { conversationId, sendId, recvId, sendTime: now, seq } = message;
+    const senderShown = sendId === SYSTEM_SENDER || before.senderShown;
+    const recipientShown = recvId === SYSTEM_SENDER || before.recipientShown;
     if (!senderShown || !recipientShown) {
       const unseen = [];
       if (!senderShown) unseen.push(this.party(message, sendId, recvId));
@@ -270,22 +343,20 @@ export class ChatService {
       await conversations.ensureMembers(trx, unseen, now, { show: true });
     }
     if (sendId === SYSTEM_SENDER) return { message };
-    if (!stored) {
+    if (!before.senderRow) {
       // The sender's row is new (nothing read): the store found none to move.
       await conversations.advanceRead(trx, conversationId, sendId, seq, now);
-      const readBefore: MemberRow = {
-        ...this.party(message, sendId, recvId),
+      const readBefore: ReadBefore = {
+        conversationId,
         readSeq: 0,
         isShow: 1,
         pinned: 0,
         muted: 0,
         clearSeq: 0,
-        mentionSeq: 0,
       };
       return { message, readBefore };
     }
-    // The sender's row as ensureMembers left it (shown), before the store moved it.
-    return { message, readBefore: stored.readSeq >= seq ? undefined : { ...stored, isShow: 1 } };
+    return { message, readBefore: before.readBefore };
   }
 
   /** A party of a single chat, as its member row is created. */
@@ -297,18 +368,18 @@ export class ChatService {
   /** A group's message (or a system notice to a group). */
   private async storeInGroup(
     trx: Kysely<Database>,
-    draft: PairMessage,
+    message: Message,
     extras: Extras,
   ): Promise<Stored> {
     const { conversations, messages, events } = this.deps;
-    const { conversationId, chatType, sendId, recvId, sendTime: now } = draft;
+    const { conversationId, chatType, sendId, recvId, sendTime: now } = message;
     const seq = await conversations.takeNextSeq(
       trx,
       { id: conversationId, chatType },
-      draft.msgId,
+      message.msgId,
       now,
     );
-    const message: Message = { ...draft, seq };
+    message.seq = seq;
     await messages.insert(trx, message);
     if (extras.atAll || extras.atUserIds) {
       await conversations.mention(
@@ -318,7 +389,7 @@ export class ChatService {
         seq,
       );
     }
-    let readBefore: MemberRow | undefined;
+    let readBefore: ReadBefore | undefined;
     if (sendId === SYSTEM_SENDER) {
       await conversations.showAll(trx, conversationId, now);
     } else {

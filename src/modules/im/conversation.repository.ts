@@ -14,6 +14,17 @@ export interface MemberRow extends Pick<
   mentionSeq: number;
 }
 
+/** What a single chat's send read of its parties' rows as they were (takeNextSeqWithPairNow). */
+export interface PairBefore {
+  seq: number;
+  /** The sender's read position; undefined: the sender has no row. */
+  senderReadSeq: number | undefined;
+  /** The sender's row exists and shows the conversation. */
+  senderShown: boolean;
+  /** The recipient's row exists and shows the conversation. */
+  recipientShown: boolean;
+}
+
 /** The columns of MemberRow, for selects. */
 const MEMBER_COLUMNS = [
   'conversationId',
@@ -34,13 +45,6 @@ export const MEMBER_SQL_COLUMNS = MEMBER_COLUMNS.map((c) =>
   c.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
 ).join(', ');
 
-/** A MemberRow from its values in MEMBER_COLUMNS order (NEXT_SEQ_AND_PAIR's JSON). */
-function memberFromValues(values: unknown[]): MemberRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < MEMBER_COLUMNS.length; i += 1) row[MEMBER_COLUMNS[i]!] = values[i];
-  return row as unknown as MemberRow;
-}
-
 /** A conversation's next seq taken (the conversation created on its first message). */
 const TAKE_NEXT_SEQ = `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
    values (?, ?, 1, ?, ?, ?)
@@ -51,16 +55,30 @@ const TAKE_NEXT_SEQ = `insert into conversations (id, chat_type, max_seq, last_m
 const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(`${TAKE_NEXT_SEQ}
    returning max_seq`);
 /**
- * NEXT_SEQ on SQLite, also reading both parties' rows of a single chat as they were:
- * one statement where the send ran two (the pair's read was one of the five statements
- * per message; docs/performance.md, "SQLite: a send's SQL inside the server"). The
- * rows come as one JSON array of arrays (MEMBER_SQL_COLUMNS in order), built by a
- * subquery in RETURNING, which SQLite allows; the statement writes only `conversations`,
- * so the subquery sees the members' rows as they were before the send.
+ * NEXT_SEQ on SQLite, also reading what a single chat's send needs of both parties'
+ * rows as they were: one statement where the send ran two (docs/performance.md, "SQLite:
+ * a send's SQL inside the server"). Only three numbers, each a scalar subquery on the
+ * primary key in RETURNING (SQLite allows it; the statement writes only `conversations`,
+ * so they see the members' rows as they were): the sender's read_seq and is_show (both
+ * null without a row) and the recipient's is_show. Whole rows as JSON, parsed in
+ * JavaScript, cost the statement twice as long and a send a few objects more
+ * (docs/performance.md, eleventh session); what else the sender's
+ * `conversation.updated` needs comes back from its read position's move
+ * (ADVANCE_READ_NOW).
  */
-const NEXT_SEQ_AND_PAIR = new Precompiled<{ maxSeq: number; pair: string }>(`${TAKE_NEXT_SEQ}
-   returning max_seq, (select json_group_array(json_array(${MEMBER_SQL_COLUMNS}))
-     from conversation_members where conversation_id = ? and user_id in (?, ?)) as pair`);
+const NEXT_SEQ_AND_PAIR = new Precompiled<{
+  maxSeq: number;
+  senderReadSeq: number | null;
+  senderShow: number | null;
+  recipientShow: number | null;
+}>(`${TAKE_NEXT_SEQ}
+   returning max_seq,
+     (select read_seq from conversation_members where conversation_id = ? and user_id = ?)
+       as sender_read_seq,
+     (select is_show from conversation_members where conversation_id = ? and user_id = ?)
+       as sender_show,
+     (select is_show from conversation_members where conversation_id = ? and user_id = ?)
+       as recipient_show`);
 const MEMBER = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
    from conversation_members where conversation_id = ? and user_id = ?`,
@@ -72,6 +90,16 @@ const PAIR = new Precompiled<MemberRow>(
 const ADVANCE_READ = new Precompiled(
   `update conversation_members set read_seq = ?, updated_at = ?
    where conversation_id = ? and user_id = ? and read_seq < ?`,
+);
+/**
+ * ADVANCE_READ on SQLite, returning the settings the move leaves as they are: with the
+ * read position before it (NEXT_SEQ_AND_PAIR), the sender's row as the
+ * `conversation.updated` of its other devices shows it.
+ */
+const ADVANCE_READ_NOW = new Precompiled<Pick<MemberRow, 'pinned' | 'muted' | 'clearSeq'>>(
+  `update conversation_members set read_seq = ?, updated_at = ?
+   where conversation_id = ? and user_id = ? and read_seq < ?
+   returning pinned, muted, clear_seq`,
 );
 const SHOW_ALL = new Precompiled(
   `update conversation_members set is_show = 1, updated_at = ?
@@ -166,30 +194,39 @@ export class ConversationRepository {
   }
 
   /**
-   * takeNextSeq and pair in one statement, synchronously, in a transaction where
-   * runsDirect (SQLite): the next seq of a single chat, and the rows of its parties `a`
-   * and `b` (those that exist) as they were before it.
+   * takeNextSeq, synchronously, in a transaction where runsDirect (SQLite), also
+   * reading what the single chat's send needs of its parties' rows as they were before
+   * (NEXT_SEQ_AND_PAIR): the sender's read position and whether each row exists and
+   * shows the conversation.
    */
   takeNextSeqWithPairNow(
     trx: Kysely<Database>,
     conversation: { id: string; chatType: ChatType },
     msgId: string,
     now: number,
-    a: string,
-    b: string,
-  ): { seq: number; pair: MemberRow[] } {
-    const { rows } = directOn(NEXT_SEQ_AND_PAIR, trx).run([
-      conversation.id,
+    senderId: string,
+    recipientId: string,
+  ): PairBefore {
+    const { id } = conversation;
+    const row = directOn(NEXT_SEQ_AND_PAIR, trx).first([
+      id,
       conversation.chatType,
       msgId,
       now,
       now,
-      conversation.id,
-      a,
-      b,
-    ]);
-    const { maxSeq, pair } = rows[0]!;
-    return { seq: maxSeq, pair: (JSON.parse(pair) as unknown[][]).map(memberFromValues) };
+      id,
+      senderId,
+      id,
+      senderId,
+      id,
+      recipientId,
+    ])!;
+    return {
+      seq: row.maxSeq,
+      senderReadSeq: row.senderReadSeq ?? undefined,
+      senderShown: row.senderShow === 1,
+      recipientShown: row.recipientShow === 1,
+    };
   }
 
   /**
@@ -530,22 +567,18 @@ export class ConversationRepository {
     return (await ADVANCE_READ.affected(trx, [readSeq, now, conversationId, userId, readSeq])) > 0;
   }
 
-  /** advanceRead, synchronously, in a transaction where runsDirect (SQLite). */
+  /**
+   * advanceRead, synchronously, in a transaction where runsDirect (SQLite). Returns the
+   * row's pinned, muted and clearSeq if it moved (untouched by the move).
+   */
   advanceReadNow(
     trx: Kysely<Database>,
     conversationId: string,
     userId: string,
     readSeq: number,
     now: number,
-  ): boolean {
-    const { numAffectedRows } = directOn(ADVANCE_READ, trx).run([
-      readSeq,
-      now,
-      conversationId,
-      userId,
-      readSeq,
-    ]);
-    return Number(numAffectedRows ?? 0n) > 0;
+  ): Pick<MemberRow, 'pinned' | 'muted' | 'clearSeq'> | undefined {
+    return directOn(ADVANCE_READ_NOW, trx).first([readSeq, now, conversationId, userId, readSeq]);
   }
 
   async setShow(conversationId: string, userId: string, isShow: boolean, now: number) {

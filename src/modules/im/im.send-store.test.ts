@@ -13,7 +13,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
 import { WsClient } from '../../../test/support/ws-client.js';
 import { ConversationRepository, type MemberRow } from './conversation.repository.js';
-import { ChatType, singleConversationId } from './im.entity.js';
+import { ChatType, singleConversationId, type Message } from './im.entity.js';
 import { MessageRepository } from './message.repository.js';
 import { messageSentPayload, pairSendStore, type PairMessage } from './pair-send.js';
 
@@ -32,6 +32,22 @@ async function storedSeqs(db: Kysely<Database>, conversationId: string): Promise
     .orderBy('seq')
     .execute();
   return rows.map((r) => Number(r.seq));
+}
+
+/** A plain single-chat message from `a` to `b`, not stored yet. */
+function singleDraft(a: string, b: string, content: string): PairMessage {
+  return {
+    msgId: newId(),
+    conversationId: singleConversationId(a, b),
+    chatType: ChatType.single,
+    sendId: a,
+    recvId: b,
+    sendTime: 1_000,
+    mType: 0,
+    content,
+    clientMsgId: null,
+    modSeq: 0,
+  };
 }
 
 describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
@@ -62,18 +78,7 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
     });
     const [a, b] = [newId(), newId()];
     const conversationId = singleConversationId(a, b);
-    const draft = (content: string): PairMessage => ({
-      msgId: newId(),
-      conversationId,
-      chatType: ChatType.single,
-      sendId: a,
-      recvId: b,
-      sendTime: 1_000,
-      mType: 0,
-      content,
-      clientMsgId: null,
-      modSeq: 0,
-    });
+    const draft = (content: string) => singleDraft(a, b, content);
     await db.transaction().execute(async (trx) => {
       const first = await store.store(trx, draft('one'));
       // No rows yet: nothing to read or move (the caller creates them).
@@ -148,6 +153,78 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
       ['message-sent', 2],
     ]);
   });
+
+  it.runIf(storage === 'sqlite')(
+    'stores synchronously on sqlite, reading only what the send needs of the rows as they were',
+    async () => {
+      const { db } = t.app.storage;
+      const conversations = new ConversationRepository(db);
+      const store = pairSendStore(db, {
+        conversations,
+        messages: new MessageRepository(db),
+        events: new EventRecorder({ clock: Date.now, source: 'test', schemas: DomainEventSchemas }),
+      });
+      const [a, b] = [newId(), newId()];
+      const conversationId = singleConversationId(a, b);
+      const message = (content: string): Message => ({ ...singleDraft(a, b, content), seq: 0 });
+      // Outside a transaction nothing runs synchronously: nothing done.
+      expect(store.storeNow!(db, message('none'))).toBeUndefined();
+      await db.transaction().execute(async (trx) => {
+        const first = message('one');
+        // No rows yet: nothing to move, nothing shown (the caller creates them).
+        expect(store.storeNow!(trx, first)).toEqual({
+          senderRow: false,
+          senderShown: false,
+          recipientShown: false,
+          readBefore: undefined,
+        });
+        expect(first.seq).toBe(1);
+        await conversations.ensureMembers(
+          trx,
+          [
+            { conversationId, userId: a, chatType: ChatType.single, targetId: b, joinSeq: 0 },
+            { conversationId, userId: b, chatType: ChatType.single, targetId: a, joinSeq: 0 },
+          ],
+          1_000,
+        );
+        // The sender's settings off their defaults, the recipient's row hidden.
+        await trx
+          .updateTable('conversationMembers')
+          .set({ pinned: 1, muted: 1, clearSeq: 1 })
+          .where('conversationId', '=', conversationId)
+          .where('userId', '=', a)
+          .execute();
+        await trx
+          .updateTable('conversationMembers')
+          .set({ isShow: 0 })
+          .where('conversationId', '=', conversationId)
+          .where('userId', '=', b)
+          .execute();
+        const second = message('two');
+        expect(store.storeNow!(trx, second)).toEqual({
+          senderRow: true,
+          senderShown: true,
+          recipientShown: false,
+          readBefore: { conversationId, readSeq: 0, isShow: 1, pinned: 1, muted: 1, clearSeq: 1 },
+        });
+        expect(second.seq).toBe(2);
+        expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(2);
+        // The read position already there: nothing moves, nothing to tell.
+        await conversations.advanceRead(trx, conversationId, a, 10, 1_000);
+        const third = message('three');
+        expect(store.storeNow!(trx, third)?.readBefore).toBeUndefined();
+        expect(third.seq).toBe(3);
+        expect(await storedSeqs(trx, conversationId)).toEqual([1, 2, 3]);
+        const outbox = await trx
+          .selectFrom('outboxEvents')
+          .select('envelope')
+          .where('partitionKey', '=', conversationId)
+          .orderBy('position')
+          .execute();
+        expect(outbox.map((r) => JSON.parse(r.envelope).payload.seq)).toEqual([1, 2, 3]);
+      });
+    },
+  );
 
   it('keeps seqs dense and takes none for retries, within one batch and across batches', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];

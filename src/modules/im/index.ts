@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Presence } from '../../adapters/presence/presence.js';
-import type { TransactionRunner } from '../../adapters/storage/group-commit.js';
+import {
+  eachInOwnTransaction,
+  type TransactionRunner,
+} from '../../adapters/storage/group-commit.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { Config } from '../../config/config.schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -112,7 +115,7 @@ export function createImModule(deps: {
     maxEntriesPerUpdate: config.syncMaxConversations,
   });
   const chat = new ChatService({
-    transact: deps.transact ?? ((work) => db.transaction().execute(work)),
+    transact: deps.transact ?? eachInOwnTransaction(db),
     conversations: conversationRepo,
     messages,
     pairSends: pairSendStore(db, { conversations: conversationRepo, messages, events }),

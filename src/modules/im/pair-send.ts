@@ -32,6 +32,30 @@ export interface PairStored {
  */
 export interface PairSendStore {
   store(trx: Kysely<Database>, message: PairMessage): Promise<PairStored>;
+  /**
+   * The same work synchronously, where the engine runs statements so (SQLite, in a
+   * transaction where runsDirect): sets `message.seq` and says what the caller needs
+   * of the rows as they were. Undefined (nothing done) elsewhere: use `store`.
+   */
+  storeNow?(trx: Kysely<Database>, message: Message): PairStoredNow | undefined;
+}
+
+/** The sender's row before its read position moved to its message, as its push shows it. */
+export type ReadBefore = Pick<
+  MemberRow,
+  'conversationId' | 'readSeq' | 'isShow' | 'pinned' | 'muted' | 'clearSeq'
+>;
+
+/** What storing a single-chat message synchronously left to its caller (storeNow). */
+export interface PairStoredNow {
+  /** The sender's row exists (then its read position was moved if it was behind). */
+  senderRow: boolean;
+  /** The sender's row exists and showed the conversation. */
+  senderShown: boolean;
+  /** The recipient's row exists and showed the conversation. */
+  recipientShown: boolean;
+  /** The sender's row before its read position moved (none if it did not move). */
+  readBefore: ReadBefore | undefined;
 }
 
 interface Deps {
@@ -69,7 +93,6 @@ class PortablePairSendStore implements PairSendStore {
   constructor(private readonly deps: Deps) {}
 
   async store(trx: Kysely<Database>, draft: PairMessage): Promise<PairStored> {
-    if (runsDirect(trx)) return this.storeNow(trx, draft);
     const { conversations, messages, events } = this.deps;
     const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
     const seq = await conversations.takeNextSeq(
@@ -93,14 +116,17 @@ class PortablePairSendStore implements PairSendStore {
    * The same work on SQLite, where the statements run synchronously on the
    * transaction's handle: one call, no promise per statement (five statements, each
    * awaited through two or three async functions, were a fifth of what a message
-   * allocated). Four statements, not five: the seq's upsert also reads both parties'
-   * rows (takeNextSeqWithPairNow). Nothing between it and the pair's read changes the
-   * rows: the message insert writes only `messages`.
+   * allocated), and no copy of the message. Four statements, not five: the seq's upsert
+   * also reads what the send needs of both parties' rows (takeNextSeqWithPairNow), and
+   * the read position's move returns the rest of the sender's (advanceReadNow). Nothing
+   * between the upsert and the move changes the rows: the message insert writes only
+   * `messages`.
    */
-  private storeNow(trx: Kysely<Database>, draft: PairMessage): PairStored {
+  storeNow(trx: Kysely<Database>, message: Message): PairStoredNow | undefined {
+    if (!runsDirect(trx)) return undefined;
     const { conversations, messages, events } = this.deps;
-    const { conversationId, chatType, msgId, sendId, recvId, sendTime } = draft;
-    const { seq, pair: before } = conversations.takeNextSeqWithPairNow(
+    const { conversationId, chatType, msgId, sendId, recvId, sendTime } = message;
+    const before = conversations.takeNextSeqWithPairNow(
       trx,
       { id: conversationId, chatType },
       msgId,
@@ -108,14 +134,25 @@ class PortablePairSendStore implements PairSendStore {
       sendId,
       recvId,
     );
-    const message = { ...draft, seq };
+    const { seq, senderReadSeq } = before;
+    message.seq = seq;
     messages.insertNow(trx, message);
-    const sender = before.find((r) => r.userId === sendId);
-    if (sender && sender.readSeq < seq) {
-      conversations.advanceReadNow(trx, conversationId, sendId, seq, sendTime);
+    let readBefore: ReadBefore | undefined;
+    if (senderReadSeq !== undefined && senderReadSeq < seq) {
+      const kept = conversations.advanceReadNow(trx, conversationId, sendId, seq, sendTime);
+      if (kept) {
+        const { pinned, muted, clearSeq } = kept;
+        // Shown: the caller shows the conversation again if it was hidden.
+        readBefore = { conversationId, readSeq: senderReadSeq, isShow: 1, pinned, muted, clearSeq };
+      }
     }
     events.recordNow(trx, 'message-sent', conversationId, messageSentPayload(message));
-    return { seq, before };
+    return {
+      senderRow: senderReadSeq !== undefined,
+      senderShown: before.senderShown,
+      recipientShown: before.recipientShown,
+      readBefore,
+    };
   }
 }
 

@@ -53,7 +53,10 @@ export class ReadState {
 
 /** A member row as the `conversation.updated` push shows it, with what just changed. */
 export function conversationState(
-  member: MemberRow,
+  member: Pick<
+    MemberRow,
+    'conversationId' | 'pinned' | 'muted' | 'isShow' | 'readSeq' | 'clearSeq'
+  >,
   changes: Partial<ConversationState> = {},
 ): ConversationState {
   return {
