@@ -603,19 +603,30 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     const entryOf = (name: PrivateSystem | undefined) =>
       entries.find((e) => name !== undefined && names.get(e) === name && !isReference(e));
     const latencyOpts = { ...opts, stepSeconds: opts.p99Seconds };
+    // Ceiling, this tree, the checkouts; reversed every other round.
+    const groupOf = (entry: Entry) => {
+      const ceiling = entryOf(CEILING_OF[names.get(entry)!]);
+      return {
+        ceiling,
+        group: [...(ceiling ? [ceiling] : []), entry, ...referencesOf.get(entry)!],
+      };
+    };
+    const measured = searched.filter((e) => !isReference(e) && halfRate(e) > 0);
+    // Warm-up at the phase's own rate, not reported: the earlier phases ran at other
+    // rates (200/s, or none with BENCH_LATENCY_RATE), and the first round at a new rate
+    // meets larger batches, a young generation still sized for the lower allocation rate
+    // and statements and code not yet run at that batch size.
+    for (const entry of measured)
+      for (const e of groupOf(entry).group)
+        await step(e, pool, halfRate(entry), {
+          ...latencyOpts,
+          stepSeconds: Math.min(3, opts.p99Seconds),
+        });
     for (let round = 0; round < opts.rounds; round += 1)
-      for (const entry of alternate(
-        searched.filter((e) => !isReference(e)),
-        round,
-      )) {
+      for (const entry of alternate(measured, round)) {
         const rate = halfRate(entry);
-        if (!(rate > 0)) continue;
-        const ceiling = entryOf(CEILING_OF[names.get(entry)!]);
-        // Ceiling, this tree, the checkouts; reversed every other round.
-        const group = alternate(
-          [...(ceiling ? [ceiling] : []), entry, ...referencesOf.get(entry)!],
-          round,
-        );
+        const { ceiling, group: members } = groupOf(entry);
+        const group = alternate(members, round);
         await roundOf(group, async (e) => ({
           ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
           ...(e === ceiling ? { beside: entry.system.label } : {}),

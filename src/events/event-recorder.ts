@@ -63,7 +63,7 @@ export class EventRecorder {
     payload: DomainEventMap[K],
   ): EventMessage<DomainEventMap[K]> {
     const event = this.build(type, payload, undefined);
-    directOn(INSERT, trx).run(outboxRow(event, partitionKey));
+    directOn(INSERT, trx).write(outboxRow(event, partitionKey));
     this.deps.onRecorded?.(event);
     return event;
   }

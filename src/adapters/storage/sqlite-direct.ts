@@ -126,6 +126,15 @@ export class DirectStatement<Row> {
   }
 
   /**
+   * Runs a statement that returns no rows (an INSERT, UPDATE or DELETE) and gives how
+   * many rows it changed: no result object per call (`run` builds one, with a BigInt,
+   * for Kysely's shape; the send path's writes need none).
+   */
+  write(parameters: readonly unknown[]): number {
+    return this.statement.run(parameters).changes;
+  }
+
+  /**
    * The first row a statement that returns rows gives (better-sqlite3's `get`: no
    * array of rows), or undefined; a statement that returns none runs and gives
    * undefined.

@@ -115,12 +115,12 @@ export class MessageRepository {
   }
 
   async insert(trx: Kysely<Database>, m: Message): Promise<void> {
-    await INSERT.execute(trx, [m.msgId, m.conversationId, m.seq, ...messageColumns(m)]);
+    await INSERT.execute(trx, messageColumns(m, [m.msgId, m.conversationId, m.seq]));
   }
 
   /** insert, synchronously, in a transaction where runsDirect (SQLite). */
   insertNow(trx: Kysely<Database>, m: Message): void {
-    directOn(INSERT, trx).run([m.msgId, m.conversationId, m.seq, ...messageColumns(m)]);
+    directOn(INSERT, trx).write(messageColumns(m, [m.msgId, m.conversationId, m.seq]));
   }
 
   async findById(id: string): Promise<Message | undefined> {
@@ -374,10 +374,11 @@ function notDeletedFor<O>(
 /**
  * A message's columns after (id, conversation_id, seq), in the order of the INSERT:
  * chat_type, send_id, recv_id, send_time, m_type, content, client_msg_id,
- * reply_msg_id, reply_to, at_user_ids, at_all.
+ * reply_msg_id, reply_to, at_user_ids, at_all. Pushed onto `before` (the values that
+ * come before them), so an INSERT's parameters are one array, not a spread copy.
  */
-export function messageColumns(m: Omit<Message, 'seq'>): unknown[] {
-  return [
+export function messageColumns(m: Omit<Message, 'seq'>, before: unknown[] = []): unknown[] {
+  before.push(
     m.chatType,
     m.sendId,
     m.recvId,
@@ -389,7 +390,8 @@ export function messageColumns(m: Omit<Message, 'seq'>): unknown[] {
     m.replyTo ? JSON.stringify(m.replyTo) : null,
     m.atUserIds?.length ? JSON.stringify(m.atUserIds) : null,
     m.atAll ? 1 : 0,
-  ];
+  );
+  return before;
 }
 
 /** A stored row as clients see it: optional fields only when set. */

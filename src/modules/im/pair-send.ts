@@ -286,7 +286,7 @@ class PostgresPairSendStore implements PairSendStore {
           'seq',
         );
         events.push(event);
-        const values = [draft.msgId, conversationId, i + 1, ...messageColumns(draft)];
+        const values = messageColumns(draft, [draft.msgId, conversationId, i + 1]);
         values.push(event.id, event.head, event.tail, event.createdAt);
         values.forEach((value, j) => sent[j]!.push(value));
         lastOf.set(draft.sendId, { rank: i + 1, at: draft.sendTime });
