@@ -12,11 +12,16 @@ export class KeyedSerialQueue {
     return this.tails.size;
   }
 
+  /**
+   * Runs `task` after the key's earlier tasks; at once (before `run` returns) when the
+   * key has none pending, the usual case of a conversation's push: no promise and no
+   * turn of the microtask queue just to wait for nothing.
+   */
   run(key: string, task: () => Promise<void>): Promise<void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
+    const previous = this.tails.get(key);
     // One reaction both reports a failure and lets the key go once it is the last
     // task queued (a catch and a finally would be two promises more per task).
-    const next: Promise<void> = previous.then(task).then(
+    const next: Promise<void> = (previous ? previous.then(task) : started(task)).then(
       () => this.settled(key, next),
       (err: unknown) => {
         this.onError(err, key);
@@ -34,5 +39,14 @@ export class KeyedSerialQueue {
   /** Resolves when every queued task has finished (used at shutdown). */
   async drain(): Promise<void> {
     while (this.tails.size > 0) await Promise.all(this.tails.values());
+  }
+}
+
+/** `task()`, a synchronous throw turned into a rejection (as `then(task)` would). */
+function started(task: () => Promise<void>): Promise<void> {
+  try {
+    return task();
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

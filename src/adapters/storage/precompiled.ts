@@ -27,6 +27,9 @@ export class Precompiled<Row = unknown> {
   private readonly numbered: string;
   /** Prepared on each SQLite handle it ran on inside a transaction (sqlite-direct.ts). */
   private readonly direct = new WeakMap<SQLite.Database, DirectStatement<Row>>();
+  /** The executor `on` was last asked about, and its answer. */
+  private lastDb: Executor | undefined;
+  private lastStatement: DirectStatement<Row> | undefined;
 
   constructor(private readonly text: string) {
     this.numbered = numberPlaceholders(text);
@@ -53,10 +56,17 @@ export class Precompiled<Row = unknown> {
    * (PortablePairSendStore), keeping `execute` for the other engines.
    */
   on(db: Executor): DirectStatement<Row> | undefined {
+    // The same transaction as the last call (a batch runs each statement once per
+    // message): its answer again, without the handle's two lookups.
+    if (db === this.lastDb) return this.lastStatement;
     const handle = db.isTransaction ? sqliteHandleOf(db.getExecutor().adapter) : undefined;
-    if (!handle) return undefined;
-    let statement = this.direct.get(handle);
-    if (!statement) this.direct.set(handle, (statement = new DirectStatement(handle, this.text)));
+    let statement: DirectStatement<Row> | undefined;
+    if (handle) {
+      statement = this.direct.get(handle);
+      if (!statement) this.direct.set(handle, (statement = new DirectStatement(handle, this.text)));
+    }
+    this.lastDb = db;
+    this.lastStatement = statement;
     return statement;
   }
 

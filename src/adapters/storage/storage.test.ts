@@ -56,6 +56,42 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     });
   });
 
+  it.runIf(kind === 'sqlite')(
+    'runs a precompiled statement on the database of the transaction it is given, whichever it was given last',
+    async () => {
+      const a = open();
+      const other = testConfig({ storage: kind });
+      const b = openStorage(other.config, MIGRATIONS);
+      try {
+        await a.migrate();
+        await b.migrate();
+        const insert = new Precompiled(
+          `insert into users (id, phone, nickname, password_hash, sex, avatar, status,
+             created_at, updated_at) values (?, ?, 'n', 'h', 0, '', 0, 1, 1)`,
+        );
+        const count = new Precompiled<{ n: number }>('select count(*) as n from users');
+        await a.db.transaction().execute(async (trxA) => {
+          await b.db.transaction().execute(async (trxB) => {
+            // Direct on each handle (synchronous), alternating between them.
+            insert.on(trxA)!.write(['a1', '+1']);
+            insert.on(trxB)!.write(['b1', '+2']);
+            insert.on(trxB)!.write(['b2', '+3']);
+            insert.on(trxA)!.write(['a2', '+4']);
+            insert.on(trxB)!.write(['b3', '+5']);
+            // Outside a transaction: no direct statement, whatever ran before.
+            expect(insert.on(a.db)).toBeUndefined();
+            expect(insert.on(trxA)).toBeDefined();
+          });
+        });
+        expect((await count.first(a.db, []))?.n).toBe(2);
+        expect((await count.first(b.db, []))?.n).toBe(3);
+      } finally {
+        await b.close();
+        await other.cleanup();
+      }
+    },
+  );
+
   it('answers precompiled statements in a transaction as Kysely would: rows changed, unique violations', async () => {
     const s = open();
     await s.migrate();

@@ -10,7 +10,8 @@ import {
 import { answerFrame, encodingOf, FrameType, writeFrame } from '../../realtime/frame.js';
 import { ChatType, ContentType, type Message } from './im.entity.js';
 import { MessageFanout } from './message-fanout.js';
-import { RoutedPushDelivery } from '../../realtime/push-delivery.js';
+import { RoutedPushDelivery, type PushDelivery } from '../../realtime/push-delivery.js';
+import { encodePush, type ServerPush } from '../../realtime/server-push.js';
 
 const message = (seq: number): Message => ({
   msgId: `m${seq}`,
@@ -191,6 +192,43 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
         id: 'r1',
         method: 'conversation.chat',
         data: sent,
+      }),
+    );
+  });
+
+  it('hands the delivery a push whose data is the message with its contentType, its JSON beside it', async () => {
+    const pushes: ServerPush[] = [];
+    const delivery: PushDelivery = {
+      mayReach: () => true,
+      toUsers: async (_users, push) => {
+        pushes.push(push);
+        return 1;
+      },
+      toConversation: async () => undefined,
+    };
+    const fanout = new MessageFanout({ delivery, onError: () => undefined });
+    const sent: Message = {
+      ...message(3),
+      conversationId: 'si_alice_bob',
+      chatType: ChatType.single,
+      recvId: 'bob',
+      content: 'tab \t and "quotes"',
+    };
+    await fanout.message(sent, 'conn-1');
+    expect(pushes).toHaveLength(1);
+    const push = pushes[0]!;
+    expect(push.method).toBe('push');
+    expect(push.formId).toBe('alice');
+    expect(push.data).toEqual({ ...sent, contentType: ContentType.chat });
+    expect(push.dataJson).toBe(JSON.stringify({ ...sent, contentType: ContentType.chat }));
+    push.id = 'p1';
+    expect(encodePush(push)).toBe(
+      JSON.stringify({
+        frameType: FrameType.data,
+        id: 'p1',
+        method: 'push',
+        formId: 'alice',
+        data: { ...sent, contentType: ContentType.chat },
       }),
     );
   });

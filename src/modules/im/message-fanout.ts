@@ -48,13 +48,7 @@ export class MessageFanout {
    * it after.
    */
   message(message: Message, exceptConnectionId?: string): Promise<void> {
-    const json = encodingOf(message);
-    const push: ServerPush = {
-      method: 'push',
-      formId: message.sendId,
-      data: { ...message, contentType: ContentType.chat },
-      dataJson: json.slice(0, -1) + CHAT_CONTENT_TYPE_TAIL,
-    };
+    const push = new MessagePush(message, encodingOf(message));
     return this.run(message.conversationId, () =>
       message.chatType === ChatType.single
         ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)
@@ -131,11 +125,12 @@ export class MessageFanout {
    * conversation's later pushes wait behind it, which costs nothing while nothing can
    * be stored anyway.
    */
-  private run(conversationId: string, task: () => Promise<void>): Promise<void> {
+  private run(conversationId: string, task: () => Promise<unknown>): Promise<void> {
     return this.queue.run(conversationId, async () => {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await task();
+          await task();
+          return;
         } catch (err) {
           if (!isOutage(err) || attempt >= OUTAGE_ATTEMPTS || this.stopping.signal.aborted) {
             throw err;
@@ -147,7 +142,39 @@ export class MessageFanout {
     });
   }
 
-  private async toPair(a: string, b: string, push: ServerPush, exceptConnectionId?: string) {
-    await this.deps.delivery.toUsers([a, b], push, { exceptConnectionId });
+  private toPair(
+    a: string,
+    b: string,
+    push: ServerPush,
+    exceptConnectionId?: string,
+  ): Promise<unknown> {
+    return this.deps.delivery.toUsers([a, b], push, { exceptConnectionId });
+  }
+}
+
+/**
+ * A stored message's push: its frame splices the message's JSON with `contentType`
+ * added at the end (`dataJson`), so `data`, the object `{ ...message, contentType }`
+ * that JSON stands for, is built only if someone reads it (nothing on the way to a
+ * socket does; a copy of every message's fields per push did before). `data` is a
+ * getter of the class: a spread copy of the push (`{ ...push }`) keeps `dataJson`,
+ * which is what its frame is written from, but not `data`.
+ */
+class MessagePush {
+  readonly method = 'push';
+  id?: string;
+  readonly formId: string;
+  readonly dataJson: string;
+
+  constructor(
+    private readonly message: Message,
+    json: string,
+  ) {
+    this.formId = message.sendId;
+    this.dataJson = json.slice(0, -1) + CHAT_CONTENT_TYPE_TAIL;
+  }
+
+  get data(): Message & { contentType: typeof ContentType.chat } {
+    return { ...this.message, contentType: ContentType.chat };
   }
 }

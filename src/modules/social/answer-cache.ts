@@ -38,12 +38,15 @@ export class AnswerCache<V> {
     return this.entries.size;
   }
 
-  /** The remembered answer, or undefined on a miss (never stored, evicted or expired). */
-  lookup(key: string): CachedAnswer<V> | undefined {
+  /**
+   * The remembered answer, or undefined on a miss (never stored, evicted or expired).
+   * `now`: the clock's time, when the caller has read it already.
+   */
+  lookup(key: string, now = this.options.clock()): CachedAnswer<V> | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
-    if (entry.expiresAt <= this.options.clock()) return undefined;
+    if (entry.expiresAt <= now) return undefined;
     this.entries.set(key, entry);
     return entry;
   }

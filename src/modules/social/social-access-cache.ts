@@ -215,8 +215,9 @@ export class SocialAccessCache {
    * else); undefined otherwise. Only for keys whose answers are never undefined.
    */
   private held(key: string): unknown {
-    const hit = this.answers.lookup(key);
-    return hit && hit.refreshAt > this.options.clock() ? hit.value : undefined;
+    const now = this.options.clock();
+    const hit = this.answers.lookup(key, now);
+    return hit && hit.refreshAt > now ? hit.value : undefined;
   }
 
   /** The source's answer, kept unless something dropped or pinned it meanwhile (read). */
