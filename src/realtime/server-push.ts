@@ -46,13 +46,15 @@ export type ServerPush = {
 
 /** The frame of a push, serialized once for every socket it goes to. */
 export function encodePush(push: ServerPush): string {
+  const { dataJson } = push;
   return writeFrame(
     FrameType.data,
     push.id ?? newId(),
     push.method,
     push.formId,
-    push.data,
-    push.dataJson,
+    // `data` is not read when its JSON is given (a message push makes it only if read).
+    dataJson === undefined ? push.data : undefined,
+    dataJson,
   );
 }
 

@@ -233,6 +233,21 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
     );
   });
 
+  it('writes a push from its dataJson without reading its data', () => {
+    const push = {
+      method: 'push' as const,
+      id: 'p2',
+      formId: 'alice',
+      dataJson: '{"seq":1,"contentType":0}',
+      get data(): never {
+        throw new Error('data read');
+      },
+    };
+    expect(encodePush(push)).toBe(
+      '{"frameType":0,"id":"p2","method":"push","formId":"alice","data":{"seq":1,"contentType":0}}',
+    );
+  });
+
   it('writes each frame as JSON.stringify would, data shared or not', () => {
     const data = { a: 1, b: 'x "q" \u2028' };
     expect(encodingOf(data)).toBe(JSON.stringify(data));
