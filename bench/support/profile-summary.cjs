@@ -81,28 +81,69 @@ const GROUPS = [
   ['(idle)', (f, u) => f === '(idle)' && !u],
   ['GC', (f, u) => f === '(garbage collector)' && !u],
   ['(program)', (f, u) => f === '(program)' && !u],
-  ['SQLite native (statements, COMMIT)', (f, u) => !u && /^(run|get|all|iterate|exec|prepare)$/.test(f)],
-  ['socket write (native)', (f, u) => !u && /^(writeBuffer|writev|writeUtf8String|writeLatin1String|writeAsciiString)$/.test(f)],
+  [
+    'SQLite native (statements, COMMIT)',
+    (f, u) => !u && /^(run|get|all|iterate|exec|prepare)$/.test(f),
+  ],
+  [
+    'socket write (native)',
+    (f, u) =>
+      !u && /^(writeBuffer|writev|writeUtf8String|writeLatin1String|writeAsciiString)$/.test(f),
+  ],
   ['schema checks (typebox)', (f, u) => /typebox\//.test(u)],
   ['schema checks (zod)', (f, u) => /node_modules\/zod\//.test(u)],
   ['logging', (f, u) => /pino|\/logger\.js|log-sink/.test(u)],
   ['metrics', (f, u) => /prom-client|metrics\.js|buffered-counter/.test(u)],
-  ['frame parse (JSON.parse + frame checks)', (f, u) => /realtime\/frame\.js/.test(u) && f === 'parseClientFrame'],
-  ['authorize (access caches)', (f, u) => /social-access-cache|answer-cache|chat-access|\/social\//.test(u) || f === 'authorizedNow' || f === 'authorize'],
-  ['event record + outbox row JS', (f, u) => /event-recorder|recorded-events|domain-events/.test(u)],
-  ['pair store JS (repositories, direct statements)', (f, u) => /pair-send|conversation\.repository|message\.repository|sqlite-direct|precompiled|statement-cache|better-sqlite3\//.test(u)],
+  [
+    'frame parse (JSON.parse + frame checks)',
+    (f, u) => /realtime\/frame\.js/.test(u) && f === 'parseClientFrame',
+  ],
+  [
+    'authorize (access caches)',
+    (f, u) =>
+      /social-access-cache|answer-cache|chat-access|\/social\//.test(u) ||
+      f === 'authorizedNow' ||
+      f === 'authorize',
+  ],
+  [
+    'event record + outbox row JS',
+    (f, u) => /event-recorder|recorded-events|domain-events/.test(u),
+  ],
+  [
+    'pair store JS (repositories, direct statements)',
+    (f, u) =>
+      /pair-send|conversation\.repository|message\.repository|sqlite-direct|precompiled|statement-cache|better-sqlite3\//.test(
+        u,
+      ),
+  ],
   ['group commit + Kysely', (f, u) => /group-commit|kysely\//.test(u)],
   ['outbox relay', (f, u) => /outbox-relay|relay-lease/.test(u)],
   ['offline push consumer', (f, u) => /modules\/push\/|modules\/notify\//.test(u)],
-  ['bus (memory broker, delivery runner, typed events)', (f, u) => /adapters\/bus\/|typed-events|pusher\.js|processed-events/.test(u)],
+  [
+    'bus (memory broker, delivery runner, typed events)',
+    (f, u) => /adapters\/bus\/|typed-events|pusher\.js|processed-events/.test(u),
+  ],
   ['presence', (f, u) => /presence/.test(u)],
-  ['fanout + push + answer encode', (f, u) => /message-fanout|push-delivery|connection-registry|server-push|outbound-frame|realtime\/|im\.pushes|keyed-serial-queue/.test(u)],
+  [
+    'fanout + push + answer encode',
+    (f, u) =>
+      /message-fanout|push-delivery|connection-registry|server-push|outbound-frame|realtime\/|im\.pushes|keyed-serial-queue/.test(
+        u,
+      ),
+  ],
   ['ChatService (send, post, read state)', (f, u) => /modules\/im\//.test(u)],
   ['gateway (receive, dispatch, connection)', (f, u) => /\/gateway\//.test(u)],
   ['ws (receiver, sender)', (f, u) => /node_modules\/ws\//.test(u)],
-  ['node streams + net (JS)', (f, u) => /^node:(internal\/streams|net|internal\/stream_base|events|buffer|internal\/buffer)/.test(u)],
+  [
+    'node streams + net (JS)',
+    (f, u) =>
+      /^node:(internal\/streams|net|internal\/stream_base|events|buffer|internal\/buffer)/.test(u),
+  ],
   ['timers', (f, u) => /^node:internal\/timers|^node:timers/.test(u)],
-  ['promises + microtasks (runtime)', (f, u) => (f === 'runMicrotasks' && !u) || /task_queues|async_hooks|promise/.test(u)],
+  [
+    'promises + microtasks (runtime)',
+    (f, u) => (f === 'runMicrotasks' && !u) || /task_queues|async_hooks|promise/.test(u),
+  ],
   ['ceiling script', (f, u) => /bench\/peers\//.test(u)],
   ['ids + clock', (f, u) => /shared\/(ids|clock)/.test(u)],
 ];
@@ -116,10 +157,8 @@ if (process.argv.includes('--groups')) {
     for (let at = id; at !== undefined && !g; at = parent.get(at)) {
       const cf = frames.get(at);
       const hit = GROUPS.find(([, t]) => t(cf.functionName || '', cf.url || ''));
+      // No rule names a V8 builtin (JSON.parse, stringify, a Map's get): its caller's group.
       if (hit) g = hit[0];
-      else if (at === id && !cf.url && cf.functionName !== '(root)') {
-        // a V8 builtin without a rule (JSON.parse, stringify, Map get …): its caller's group
-      }
     }
     g = g || 'other JS';
     groupOf.set(id, g);

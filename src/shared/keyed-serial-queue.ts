@@ -47,6 +47,7 @@ function started(task: () => Promise<void>): Promise<void> {
   try {
     return task();
   } catch (err) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the task's own throw, whatever it is, as `then(task)` would reject with it
     return Promise.reject(err);
   }
 }
