@@ -27,6 +27,15 @@ const message = (seq: number): Message => ({
   modSeq: 0,
 });
 
+/** A single chat's message from alice to bob. */
+const singleMessage = (seq: number, fields: Partial<Message> = {}): Message => ({
+  ...message(seq),
+  conversationId: 'si_alice_bob',
+  chatType: ChatType.single,
+  recvId: 'bob',
+  ...fields,
+});
+
 /**
  * A fan-out on the real delivery in one process (local sockets, in-memory presence and
  * mailbox): every frame it delivers is handed to `onFrame` as the text sent.
@@ -164,15 +173,11 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
   it('sends the bytes JSON.stringify makes of each frame', async () => {
     const frames: string[] = [];
     const fanout = fanoutOnLocalSockets({ audience: async () => [] }, (text) => frames.push(text));
-    const sent: Message = {
-      ...message(7),
-      conversationId: 'si_alice_bob',
-      chatType: ChatType.single,
-      recvId: 'bob',
+    const sent = singleMessage(7, {
       content: 'quote " backslash \\ newline \n emoji 😀 \u2028',
       clientMsgId: 'c-1',
       replyTo: { msgId: 'm1', sendId: 'bob', mType: 101, excerpt: 'hi' },
-    };
+    });
     await fanout.message(sent);
     expect(frames).toHaveLength(1);
     const push = JSON.parse(frames[0]!) as { id: string };
@@ -207,13 +212,7 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
       toConversation: async () => undefined,
     };
     const fanout = new MessageFanout({ delivery, onError: () => undefined });
-    const sent: Message = {
-      ...message(3),
-      conversationId: 'si_alice_bob',
-      chatType: ChatType.single,
-      recvId: 'bob',
-      content: 'tab \t and "quotes"',
-    };
+    const sent = singleMessage(3, { content: 'tab \t and "quotes"' });
     await fanout.message(sent, 'conn-1');
     expect(pushes).toHaveLength(1);
     const push = pushes[0]!;
