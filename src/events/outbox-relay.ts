@@ -173,7 +173,7 @@ export class OutboxRelay {
       // Events kept while this read was on its way (their rows in it) are handed out
       // here, or they would stay kept after their rows are published and deleted.
       if (recorded && !recorded.isEmpty) {
-        for (const row of rows as OutboxRow[]) row.event = recorded.take(row.id);
+        for (const row of rows) row.event = recorded.take(row.id);
       }
       return rows;
     }
