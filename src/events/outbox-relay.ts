@@ -171,6 +171,11 @@ export class OutboxRelay {
       const { rows } = await READ_BATCH.execute(db, [after, batchSize]);
       // PostgreSQL and MySQL may hand BIGINT positions back as strings.
       for (const row of rows) row.position = Number(row.position);
+      // Events kept while this read was on its way (their rows in it) are handed out
+      // here, or they would stay kept after their rows are published and deleted.
+      if (recorded && !recorded.isEmpty) {
+        for (const row of rows) row.event = recorded.take(row.id);
+      }
       return rows;
     }
     const { rows } = await READ_HEADS.execute(db, [after, batchSize]);
