@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Publisher } from '../adapters/bus/bus.js';
 import { abortableSleep } from '../adapters/bus/resilient.js';
+import { declareFinalStatement } from '../adapters/storage/group-commit.js';
 import { Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { EventMessage } from '../adapters/bus/event-message.js';
@@ -220,7 +221,9 @@ export class OutboxRelay {
     this.deps.metrics?.relayed.inc(rows.length);
   }
 
-  private async delete(db: Kysely<Database>, rows: readonly OutboxRow[]): Promise<void> {
+  private async delete(trx: Kysely<Database>, rows: readonly OutboxRow[]): Promise<void> {
+    // Its one statement: the batch's COMMIT may go right behind it (finalStatement).
+    const db = declareFinalStatement(trx, 1) ?? trx;
     await db
       .deleteFrom('outboxEvents')
       .where(

@@ -2,23 +2,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { userRow } from '../../../test/support/factories.js';
 import { testConfig } from '../../../test/support/test-app.js';
+import { loggingPostgres } from '../../../test/support/logging-db.js';
 import { isUniqueViolation } from './storage-errors.js';
-import pg from 'pg';
 import { mkdtempSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CamelCasePlugin,
-  Kysely,
-  PostgresDialect,
-  sql,
-  type DatabaseConnection,
-  type Driver,
-  type Dialect,
-} from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isStorageUnavailable } from './storage-errors.js';
 import {
+  declareFinalStatement,
+  finalStatement,
   groupCommitFor,
   GroupCommitter,
   PipelinedGroupCommitter,
@@ -356,6 +350,27 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     trx.insertInto('users').values(userRow(id, phone)).execute();
   const ids = async (s: Storage) =>
     (await s.db.selectFrom('users').select('id').orderBy('id').execute()).map((r) => r.id);
+  /** Two units' inserts in a batch: BEGIN and the inserts at once, COMMIT after their answers. */
+  const COMMIT_AFTER_TWO_INSERTS = [
+    'sent begin',
+    'sent insert',
+    'sent insert',
+    'answered begin',
+    'answered insert',
+    'answered insert',
+    'sent commit',
+    'answered commit',
+  ];
+  /** `test` on the schema through a driver that logs each query as sent and answered. */
+  const logged = async (test: (db: Kysely<Database>, log: string[]) => Promise<void>) => {
+    const log: string[] = [];
+    const db = loggingPostgres(config!.storage.postgres, log);
+    try {
+      await test(db, log);
+    } finally {
+      await db.destroy();
+    }
+  };
   const txid = async (trx: Kysely<Database>) =>
     (await sql<{ id: string }>`select txid_current()::text as id`.execute(trx)).rows[0]!.id;
 
@@ -383,38 +398,118 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
   it("sends BEGIN and the units' first statements without waiting for BEGIN's answer", async () => {
     const s = await open();
     // The same database through a driver that logs when each query is sent and answered.
-    const log: string[] = [];
-    const { url, schema } = config!.storage.postgres;
-    const pool = new pg.Pool({
-      connectionString: url,
-      options: `-c search_path=${schema}`,
-      pipeline: true,
-    });
-    const dialect = new PostgresDialect({ pool });
-    const logging: Dialect = {
-      createAdapter: () => dialect.createAdapter(),
-      createIntrospector: (db) => dialect.createIntrospector(db),
-      createQueryCompiler: () => dialect.createQueryCompiler(),
-      createDriver: () => loggingDriver(dialect.createDriver(), log),
-    };
-    const db = new Kysely<Database>({ dialect: logging, plugins: [new CamelCasePlugin()] });
-    try {
+    await logged(async (db, log) => {
       const committer = new PipelinedGroupCommitter(db);
       await Promise.all(['a', 'b'].map((id) => committer.run((trx) => insertUser(trx, id, id))));
+      expect(log).toEqual(COMMIT_AFTER_TWO_INSERTS);
+      expect(await ids(s)).toEqual(['a', 'b']);
+    });
+  });
+
+  it("sends COMMIT right behind the units' last statements once every unit declared its own", async () => {
+    const s = await open();
+    await logged(async (db, log) => {
+      const committer = new PipelinedGroupCommitter(db);
+      // Each unit's one statement is its last: COMMIT leaves with them, before any answer.
+      const last = (id: string) => (trx: Kysely<Database>) =>
+        insertUser(declareFinalStatement(trx, 1) ?? trx, id, id);
+      await Promise.all(['a', 'b'].map((id) => committer.run(last(id))));
       expect(log).toEqual([
         'sent begin',
         'sent insert',
         'sent insert',
+        'sent commit',
         'answered begin',
         'answered insert',
         'answered insert',
-        'sent commit',
         'answered commit',
       ]);
+      // One unit that did not declare: COMMIT waits for the units, as before.
+      log.length = 0;
+      await Promise.all([
+        committer.run(last('c')),
+        committer.run((trx) => insertUser(trx, 'd', 'd')),
+      ]);
+      expect(log.indexOf('sent commit')).toBe(log.length - 2);
+      // finalStatement: only for units that end the batch (the others declared theirs).
+      const ends: boolean[] = [];
+      const ending = (id: string) => async (trx: Kysely<Database>) => {
+        const final = finalStatement(trx, 1);
+        ends.push(final !== undefined);
+        await insertUser(final ?? trx, id, id);
+      };
+      log.length = 0;
+      await Promise.all([committer.run(last('e')), committer.run(ending('f'))]);
+      expect(log.slice(0, 4)).toEqual(['sent begin', 'sent insert', 'sent insert', 'sent commit']);
+      log.length = 0;
+      await Promise.all([committer.run(ending('g')), committer.run(ending('h'))]);
+      expect(log.indexOf('sent commit')).toBe(log.length - 2);
+      expect(ends).toEqual([true, false, false]);
+      expect(await ids(s)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    });
+  });
+
+  it('runs a batch whose statement failed behind its COMMIT again together, then each unit alone', async () => {
+    const s = await open();
+    await logged(async (db, log) => {
+      const committer = new PipelinedGroupCommitter(db);
+      const runs: string[] = [];
+      // b fails only as a last statement with COMMIT behind it (as a strict one does).
+      const unit = (id: string, failBehind: boolean) => async (trx: Kysely<Database>) => {
+        runs.push(id);
+        const final = declareFinalStatement(trx, 1);
+        if (final && failBehind) await sql`select 1 / 0`.execute(final);
+        else await insertUser(final ?? trx, id, id);
+      };
+      await Promise.all([committer.run(unit('a', false)), committer.run(unit('b', true))]);
+      // Nothing of the first attempt was stored (COMMIT answered as ROLLBACK); the
+      // second ran together, COMMIT after its units.
+      expect(runs).toEqual(['a', 'b', 'a', 'b']);
+      expect(log).toEqual([
+        'sent begin',
+        'sent insert',
+        'sent select',
+        'sent commit',
+        'answered begin',
+        'answered insert',
+        'answered select',
+        'answered commit',
+        ...COMMIT_AFTER_TWO_INSERTS,
+      ]);
       expect(await ids(s)).toEqual(['a', 'b']);
-    } finally {
-      await db.destroy();
-    }
+      // A unit failing in both: the second attempt fails too, then each runs alone.
+      runs.length = 0;
+      const outcomes = await Promise.allSettled([
+        committer.run(unit('c', false)),
+        committer.run((trx) => sql`select 1 / 0`.execute(declareFinalStatement(trx, 1) ?? trx)),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+      expect(runs).toEqual(['c', 'c', 'c']);
+      expect(await ids(s)).toEqual(['a', 'b', 'c']);
+    });
+  });
+
+  it('refuses a statement made after COMMIT was sent, and fails the whole batch', async () => {
+    const s = await open();
+    const committer = new PipelinedGroupCommitter(s.db);
+    const runs: string[] = [];
+    const outcomes = await Promise.allSettled(
+      ['a', 'b'].map((id) =>
+        committer.run(async (trx) => {
+          runs.push(id);
+          await insertUser(declareFinalStatement(trx, 1) ?? trx, id, id);
+          // Breaks its word: this would run outside the transaction.
+          if (id === 'b') await insertUser(trx, 'late', 'late');
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(
+      /after its batch's COMMIT/,
+    );
+    // Nothing ran again (the batch had committed) and the late statement never ran.
+    expect(runs).toEqual(['a', 'b']);
+    expect(await ids(s)).toEqual(['a', 'b']);
   });
 
   it('runs every unit of a failed batch again alone: the failing one fails, the others commit', async () => {
@@ -531,39 +626,6 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     expect(await ids(s)).toEqual(['after']);
   });
 });
-
-/** `driver`, logging the first word of each query as it is sent and as it is answered. */
-function loggingDriver(driver: Driver, log: string[]): Driver {
-  const logged = (connection: DatabaseConnection): DatabaseConnection => ({
-    executeQuery: async (query) => {
-      const verb = query.sql.trim().split(/\s/, 1)[0]!.toLowerCase();
-      log.push(`sent ${verb}`);
-      try {
-        return await connection.executeQuery(query);
-      } finally {
-        log.push(`answered ${verb}`);
-      }
-    },
-    streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
-  });
-  const wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
-  const originals = new WeakMap<DatabaseConnection, DatabaseConnection>();
-  return {
-    init: () => driver.init(),
-    destroy: () => driver.destroy(),
-    acquireConnection: async () => {
-      const connection = await driver.acquireConnection();
-      const mine = wrapped.get(connection) ?? logged(connection);
-      wrapped.set(connection, mine);
-      originals.set(mine, connection);
-      return mine;
-    },
-    beginTransaction: (c, settings) => driver.beginTransaction(originals.get(c)!, settings),
-    commitTransaction: (c) => driver.commitTransaction(originals.get(c)!),
-    rollbackTransaction: (c) => driver.rollbackTransaction(originals.get(c)!),
-    releaseConnection: (c) => driver.releaseConnection(originals.get(c)!),
-  };
-}
 
 /** A one-shot signal: `fired` settles once `fire` has been called. */
 function signal(): { fire: () => void; fired: Promise<void> } {

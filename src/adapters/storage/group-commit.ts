@@ -96,6 +96,11 @@ interface Together {
   failed: boolean;
   /** The first error of the batch. */
   failure?: unknown;
+  /**
+   * The batch failed with its COMMIT sent behind its last statements (finalStatement):
+   * run it again together, COMMIT after its units, before each unit alone.
+   */
+  again?: boolean;
 }
 
 /** The key of the riders (runWithNextBatch): one batch in flight carries them at a time. */
@@ -303,7 +308,8 @@ export abstract class GroupCommit {
   private async commitBatch(batch: Job[]): Promise<void> {
     let together: Together;
     try {
-      together = await this.inTransaction(batch);
+      together = await this.inTransaction(batch, true);
+      if (together.failed && together.again) together = await this.inTransaction(batch, false);
       if (!together.failed) {
         together.settled.forEach((o, i) => batch[i]!.resolve((o as { value: unknown }).value));
         // Units the batch had no time for go first in the next one.
@@ -336,9 +342,10 @@ export abstract class GroupCommit {
   /**
    * Runs the units of a batch in one transaction, committed when nothing failed and
    * rolled back otherwise. Throws (having rolled back what it could) when BEGIN,
-   * COMMIT or ROLLBACK failed.
+   * COMMIT or ROLLBACK failed. `commitBehind`: COMMIT may be sent behind the units'
+   * last statements (PipelinedGroupCommitter, finalStatement).
    */
-  protected abstract inTransaction(batch: Job[]): Promise<Together>;
+  protected abstract inTransaction(batch: Job[], commitBehind: boolean): Promise<Together>;
 }
 
 /**
@@ -425,7 +432,7 @@ export class GroupCommitter extends GroupCommit {
  * client's retry finds by its idempotency key.
  */
 export class PipelinedGroupCommitter extends GroupCommit {
-  protected inTransaction(batch: Job[]): Promise<Together> {
+  protected inTransaction(batch: Job[], commitBehind: boolean): Promise<Together> {
     const executor = this.db.getExecutor();
     return executor.provideConnection(async (connection) => {
       // Settled at once, so a failed BEGIN is no unhandled rejection while units run.
@@ -433,14 +440,16 @@ export class PipelinedGroupCommitter extends GroupCommit {
         () => undefined,
         (err: unknown) => ({ err }),
       );
-      let together: Together;
+      const ending = commitBehind ? new BatchEnding(batch.length, connection) : undefined;
+      let together: Together & { statementFailed: boolean };
       try {
-        together = await runTogether(executor, connection, batch);
+        together = await runTogether(executor, connection, batch, ending);
       } catch (err) {
-        await connection.executeQuery(ROLLBACK).catch(() => undefined);
+        if (!ending?.commit) await connection.executeQuery(ROLLBACK).catch(() => undefined);
         throw err;
       }
       const beginFailed = await begun;
+      if (ending?.commit) return ending.settle(together, beginFailed);
       if (beginFailed) {
         await connection.executeQuery(ROLLBACK).catch(() => undefined);
         throw beginFailed.err;
@@ -453,6 +462,116 @@ export class PipelinedGroupCommitter extends GroupCommit {
   }
 }
 
+/**
+ * The end of a pipelined batch whose COMMIT may go behind its units' last statements
+ * (finalStatement): once every unit has sent its last statement, COMMIT is sent at once,
+ * in the same write, instead of after their answers have come back and the units have
+ * resumed. PostgreSQL then commits as soon as it has run them: no round trip and no
+ * turn of Node's event loop with the transaction open between the last statement and
+ * COMMIT (the batch's rows stay locked meanwhile), which at half capacity was most of
+ * a batch's time (docs/performance.md, "COMMIT behind the batch's statement").
+ *
+ * A statement that failed aborted the transaction, and the COMMIT behind it answers
+ * ROLLBACK: nothing was stored, and the batch runs again with COMMIT after its units
+ * (`again`), then, if it fails again, each unit alone as usual.
+ */
+class BatchEnding {
+  /** Units that declared their last statement (finalStatement). */
+  private declared = 0;
+  /** Units whose last statement was sent. */
+  private sent = 0;
+  /** COMMIT, sent behind the last statements. */
+  commit: Promise<unknown> | undefined;
+  /** A statement was made after COMMIT had been sent (a unit broke its word). */
+  private late: Error | undefined;
+
+  constructor(
+    private readonly size: number,
+    private readonly connection: DatabaseConnection,
+  ) {}
+
+  /** Whether `units` more units ending now would end the batch. */
+  wouldEnd(units: number): boolean {
+    return this.commit === undefined && this.declared + units === this.size;
+  }
+
+  declare(units: number): void {
+    this.declared += units;
+  }
+
+  /** The last statement of `units` units was sent: COMMIT follows it if it was the last. */
+  lastSent(units: number): void {
+    this.sent += units;
+    if (this.sent !== this.size || this.commit) return;
+    const commit = this.connection.executeQuery(COMMIT);
+    // Awaited in settle; a rejection before then is no unhandled one.
+    commit.catch(() => undefined);
+    this.commit = commit;
+  }
+
+  /** A statement after COMMIT: not sent (it would run outside the transaction). */
+  refuse(): Error {
+    this.late ??= new Error("a unit made a statement after its batch's COMMIT was sent");
+    return this.late;
+  }
+
+  /**
+   * The batch's outcome once COMMIT has answered. A failed statement aborted the
+   * transaction (COMMIT rolled it back): run it again. A unit that failed without a
+   * failed statement, or a statement refused after COMMIT, leaves a batch that may have
+   * committed: every unit fails (nothing is run again, nothing is stored twice).
+   */
+  async settle(
+    together: Together & { statementFailed: boolean },
+    beginFailed: { err: unknown } | undefined,
+  ): Promise<Together> {
+    await this.commit;
+    if (beginFailed) throw beginFailed.err;
+    if (this.late) throw this.late;
+    if (!together.failed) return together;
+    if (!together.statementFailed) throw together.failure;
+    return { ...together, again: true };
+  }
+}
+
+/** The batch ending of each pipelined batch's units' handle (finalStatement). */
+const endings = new WeakMap<Kysely<Database>, { ending: BatchEnding; final: FinalHandle }>();
+
+type FinalHandle = (units: number) => Kysely<Database>;
+
+/**
+ * A handle for the last statement of `units` units of a pipelined batch, on that batch's
+ * units' handle `trx`; undefined unless those units are all that the batch is still
+ * waiting for (the others declared theirs already), or `trx` is no such handle. The
+ * caller makes exactly one statement on it, now, and nothing on `trx` for those units
+ * after it: COMMIT is sent right behind it. So the statement must fail (aborting the
+ * transaction, which then runs again with COMMIT after its units) wherever the units
+ * would otherwise go on with another statement.
+ */
+export function finalStatement(trx: Kysely<Database>, units: number): Kysely<Database> | undefined {
+  const batch = endings.get(trx);
+  if (!batch?.ending.wouldEnd(units)) return undefined;
+  batch.ending.declare(units);
+  return batch.final(units);
+}
+
+/**
+ * Declares that `units` units of the pipelined batch of `trx` will make exactly one more
+ * statement, on the handle returned: a unit that will make one
+ * statement whatever comes (the outbox relay's delete riding a batch) declares it when
+ * it starts, so that another unit's finalStatement sees it. Returns the handle to make
+ * it on, or undefined (then use `trx`, COMMIT follows the units as usual).
+ */
+export function declareFinalStatement(
+  trx: Kysely<Database>,
+  units: number,
+): Kysely<Database> | undefined {
+  const batch = endings.get(trx);
+  if (!batch || batch.ending.commit) return undefined;
+  batch.ending.declare(units);
+  return batch.final(units);
+}
+
 const BEGIN = CompiledQuery.raw('begin');
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
@@ -462,17 +581,25 @@ async function runTogether(
   executor: QueryExecutor,
   connection: DatabaseConnection,
   batch: Job[],
-): Promise<Together> {
+  ending?: BatchEnding,
+): Promise<Together & { statementFailed: boolean }> {
   let statementFailed = false;
   let failure: unknown;
-  const shared = unserialized(executor, connection, (err) => {
+  const onError = (err: unknown) => {
     if (!statementFailed) failure = err;
     statementFailed = true;
-  });
+  };
+  const shared = unserialized(executor, connection, onError, ending);
+  if (ending) {
+    endings.set(shared, {
+      ending,
+      final: (units) => unserialized(executor, connection, onError, ending, units),
+    });
+  }
   const settled = await Promise.allSettled(batch.map(async (job) => job.work(shared)));
   const rejected = settled.find((o) => o.status === 'rejected');
-  if (statementFailed) return { settled, failed: true, failure };
-  return { settled, failed: rejected !== undefined, failure: rejected?.reason };
+  if (statementFailed) return { settled, failed: true, failure, statementFailed };
+  return { settled, failed: rejected !== undefined, failure: rejected?.reason, statementFailed };
 }
 
 /**
@@ -486,13 +613,20 @@ function unserialized(
   executor: QueryExecutor,
   connection: DatabaseConnection,
   onError: (err: unknown) => void,
+  ending?: BatchEnding,
+  finalFor?: number,
 ): Kysely<Database> {
   const tracked: DatabaseConnection = {
-    executeQuery: <R>(query: CompiledQuery) =>
-      connection.executeQuery<R>(query).catch((err: unknown) => {
+    executeQuery: <R>(query: CompiledQuery) => {
+      if (ending?.commit) return Promise.reject(ending.refuse());
+      // Sent now (pg queues it at once): a COMMIT sent next goes behind it.
+      const sent = connection.executeQuery<R>(query).catch((err: unknown) => {
         onError(err);
         throw err;
-      }),
+      });
+      if (finalFor !== undefined) ending?.lastSent(finalFor);
+      return sent;
+    },
     streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
   };
   const provider: ConnectionProvider = { provideConnection: (consume) => consume(tracked) };

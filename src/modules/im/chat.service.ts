@@ -264,7 +264,8 @@ export class ChatService {
     // messages) or its own (a new message and outbox row): sends to different
     // conversations may be committed at the same time (TransactionRunner).
     if (target.chatType === ChatType.single && fileIds.length === 0) {
-      return transact((trx) => this.storeSingle(trx, message), target.conversationId);
+      // Its last statement (PairSendStore.store): nothing follows it in the unit.
+      return transact((trx) => this.storeSingle(trx, message, true), target.conversationId);
     }
     return transact(async (trx) => {
       const stored =
@@ -291,10 +292,14 @@ export class ChatService {
    * shows the conversation to both parties (creating their rows on the first message;
    * the system is no party).
    */
-  private storeSingle(trx: Kysely<Database>, message: Message): Stored | Promise<Stored> {
+  private storeSingle(
+    trx: Kysely<Database>,
+    message: Message,
+    last = false,
+  ): Stored | Promise<Stored> {
     const { pairSends } = this.deps;
     const now = pairSends.storeNow?.(trx, message);
-    if (now === undefined) return this.storeSingleLater(trx, message);
+    if (now === undefined) return this.storeSingleLater(trx, message, last);
     const { sendId, recvId } = message;
     const system = sendId === SYSTEM_SENDER;
     // Both rows exist and show the conversation: the usual case, nothing to build.
@@ -308,8 +313,12 @@ export class ChatService {
   }
 
   /** storeSingle where the pair store has no synchronous way (PostgreSQL, MySQL). */
-  private async storeSingleLater(trx: Kysely<Database>, message: Message): Promise<Stored> {
-    const { seq, before } = await this.deps.pairSends.store(trx, message);
+  private async storeSingleLater(
+    trx: Kysely<Database>,
+    message: Message,
+    last: boolean,
+  ): Promise<Stored> {
+    const { seq, before } = await this.deps.pairSends.store(trx, message, last);
     message.seq = seq;
     const sender = before.find((r) => r.userId === message.sendId);
     const recipient = before.find((r) => r.userId === message.recvId);

@@ -12,6 +12,7 @@ import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
 import { WsClient } from '../../../test/support/ws-client.js';
+import { loggingPostgres } from '../../../test/support/logging-db.js';
 import { ConversationRepository, type MemberRow } from './conversation.repository.js';
 import { ChatType, singleConversationId, type Message } from './im.entity.js';
 import { MessageRepository } from './message.repository.js';
@@ -470,8 +471,10 @@ describe.runIf(STORAGES.includes('postgres'))(
     let conversations: ConversationRepository;
     let pairs: ReturnType<typeof pairSendStore>;
     const recorded: Array<{ msgId: string; seq: number }> = [];
+    let postgres: { url: string; schema: string };
     beforeAll(async () => {
       const made = testConfig({ storage: 'postgres' });
+      postgres = made.config.storage.postgres;
       cleanup = made.cleanup;
       storage = openStorage(made.config, MIGRATIONS);
       await storage.migrate();
@@ -679,6 +682,63 @@ describe.runIf(STORAGES.includes('postgres'))(
       for (const id of [ab, ac]) {
         const seqs = envelopes.filter((e) => e.key === id).map((e) => e.payload.seq);
         expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      }
+    });
+
+    it("sends COMMIT behind the statement when every send is its unit's last, else runs the batch again together", async () => {
+      const [a, b, c] = [newId(), newId(), newId()];
+      const ab = singleConversationId(a, b);
+      const ac = singleConversationId(a, c);
+      await pair(ab, a, b);
+      const log: string[] = [];
+      const logged = loggingPostgres(postgres, log);
+      try {
+        const committer = groupCommitFor('postgres', logged)!;
+        const runs = new Map<string, number>();
+        const send = (d: PairMessage) =>
+          committer.run((trx) => {
+            runs.set(d.msgId, (runs.get(d.msgId) ?? 0) + 1);
+            return pairs.store(trx, d, true);
+          }, d.conversationId);
+        // Both parties' rows there and shown: one attempt, COMMIT sent before any answer.
+        const shown = [draft(a, b), draft(b, a), draft(a, b)];
+        expect((await Promise.all(shown.map(send))).map((s) => s.seq)).toEqual([1, 2, 3]);
+        expect(shown.map((d) => runs.get(d.msgId))).toEqual([1, 1, 1]);
+        expect(log.indexOf('sent commit')).toBeLessThan(log.indexOf('answered with'));
+        expect(log.filter((l) => l.startsWith('sent')).slice(-2)).toEqual([
+          'sent with',
+          'sent commit',
+        ]);
+        // ac has no rows yet (ChatService would create them): the strict statement
+        // fails, COMMIT behind it rolls everything back, and the batch runs again
+        // together (one transaction), COMMIT after its units.
+        log.length = 0;
+        const mixed = [draft(a, b), draft(a, c), draft(c, a)];
+        const stored = await Promise.all(mixed.map(send));
+        expect(stored.map((s) => s.seq)).toEqual([4, 1, 2]);
+        expect(stored.map((s) => s.before.length)).toEqual([2, 0, 0]);
+        expect(mixed.map((d) => runs.get(d.msgId))).toEqual([2, 2, 2]);
+        // One transaction each time (each unit alone would be three more).
+        expect(log.filter((l) => l.startsWith('sent'))).toEqual([
+          'sent begin',
+          'sent with',
+          'sent commit',
+          'sent begin',
+          'sent with',
+          'sent commit',
+        ]);
+        // Stored once each: dense seqs, one outbox row per message.
+        expect(await storedSeqs(db, ab)).toEqual([1, 2, 3, 4]);
+        expect(await storedSeqs(db, ac)).toEqual([1, 2]);
+        const outbox = await db
+          .selectFrom('outboxEvents')
+          .select('partitionKey')
+          .where('partitionKey', 'in', [ab, ac])
+          .execute();
+        expect(outbox.filter((r) => r.partitionKey === ac)).toHaveLength(2);
+        expect(await members(ac)).toEqual([]);
+      } finally {
+        await logged.destroy();
       }
     });
 

@@ -1,4 +1,5 @@
 import { PostgresAdapter, type Kysely } from 'kysely';
+import { finalStatement } from '../../adapters/storage/group-commit.js';
 import { Precompiled, runsDirect } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -7,7 +8,7 @@ import {
   type ConversationRepository,
   type MemberRow,
 } from './conversation.repository.js';
-import type { Message } from './im.entity.js';
+import { SYSTEM_SENDER, type Message } from './im.entity.js';
 import { messageColumns, type MessageRepository } from './message.repository.js';
 
 /** A single-chat message about to be stored: everything but its seq. */
@@ -31,7 +32,15 @@ export interface PairStored {
  * violation on (sender, clientMsgId) fails the whole unit, so a retry takes no seq.
  */
 export interface PairSendStore {
-  store(trx: Kysely<Database>, message: PairMessage): Promise<PairStored>;
+  /**
+   * `last`: the caller's unit makes no statement after this one unless `before` says
+   * rows are to be created or shown (ChatService.showSingle). Then, on PostgreSQL, a
+   * batch whose units are all such sends (and riders that declared their one
+   * statement) goes with COMMIT right behind its statement (finalStatement), and that
+   * statement fails, to be run again with COMMIT after the units, where rows are to be
+   * created or shown.
+   */
+  store(trx: Kysely<Database>, message: PairMessage, last?: boolean): Promise<PairStored>;
   /**
    * The same work synchronously, where the engine runs statements so (SQLite, in a
    * transaction where runsDirect): sets `message.seq` and says what the caller needs
@@ -182,8 +191,17 @@ class PortablePairSendStore implements PairSendStore {
  * send in it: the batch is rolled back and its units run again, each alone
  * (GroupCommit), so a retry takes no seq. The input is sorted by conversation id, so
  * two server processes lock conversations in the same order (no deadlock between them).
+ *
+ * Strict (its last parameter true), the statement also fails where a send would need
+ * more than it does: a conversation whose parties' rows (the system's aside) are not
+ * all there and shown, which ChatService.showSingle would then create or show. That
+ * is how it goes as the last statement of its batch with COMMIT right behind it
+ * (finalStatement): it either does all its units' work or fails, aborting the
+ * transaction, which then runs again with COMMIT after its units (and the rows shown).
  */
-const STORE_PAIRS = new Precompiled<{ cid: string; seq: number } & Partial<MemberRow>>(
+const STORE_PAIRS = new Precompiled<
+  { cid: string; seq: number; unshown: null } & Partial<MemberRow>
+>(
   `with conv (c_id, c_type, c_n, c_last, c_created, c_updated, c_a, c_b) as (
      select * from unnest(?::text[], ?::smallint[], ?::bigint[], ?::text[], ?::bigint[],
        ?::bigint[], ?::text[], ?::text[])
@@ -219,7 +237,11 @@ const STORE_PAIRS = new Precompiled<{ cid: string; seq: number } & Partial<Membe
        join base on b_id = r_conv
      where conversation_id = r_conv and user_id = r_user and read_seq < b_seq + r_rank
    )
-   select taken.id as cid, taken.max_seq as seq, ${MEMBER_SQL_COLUMNS}
+   select taken.id as cid, taken.max_seq as seq, ${MEMBER_SQL_COLUMNS},
+     case when ?::boolean and count(*) filter (where is_show = 1 and user_id <> '${SYSTEM_SENDER}')
+         over (partition by taken.id)
+       < (c_a <> '${SYSTEM_SENDER}')::int + (c_b <> '${SYSTEM_SENDER}')::int
+     then ('pair send: rows to show in ' || taken.id)::int end as unshown
    from taken join conv on c_id = taken.id
      left join conversation_members on conversation_id = c_id and user_id in (c_a, c_b)`,
 );
@@ -227,6 +249,8 @@ const STORE_PAIRS = new Precompiled<{ cid: string; seq: number } & Partial<Membe
 /** A send waiting for its transaction's statement. */
 interface PendingSend {
   draft: PairMessage;
+  /** Its unit makes no statement after it but the rare ones (PairSendStore.store). */
+  last: boolean;
   resolve: (stored: PairStored) => void;
   reject: (err: unknown) => void;
 }
@@ -237,14 +261,14 @@ class PostgresPairSendStore implements PairSendStore {
 
   constructor(private readonly deps: Deps) {}
 
-  store(trx: Kysely<Database>, draft: PairMessage): Promise<PairStored> {
+  store(trx: Kysely<Database>, draft: PairMessage, last = false): Promise<PairStored> {
     return new Promise((resolve, reject) => {
       const sends = this.pending.get(trx);
       if (sends) {
-        sends.push({ draft, resolve, reject });
+        sends.push({ draft, last, resolve, reject });
         return;
       }
-      const gathered = [{ draft, resolve, reject }];
+      const gathered = [{ draft, last, resolve, reject }];
       this.pending.set(trx, gathered);
       // After the units that start in this turn have made their sends.
       queueMicrotask(() => {
@@ -296,10 +320,20 @@ class PostgresPairSendStore implements PairSendStore {
       }
     }
     const { type, aggregate } = events[0]!;
-    const { rows } = await STORE_PAIRS.execute(trx, [...conv, ...sent, type, aggregate, ...read]);
+    // Every unit the batch waits for is here, each making no other statement (the rare
+    // ones aside, which the strict statement fails on): COMMIT goes right behind it.
+    const final = sends.every((send) => send.last) ? finalStatement(trx, sends.length) : undefined;
+    const { rows } = await STORE_PAIRS.execute(final ?? trx, [
+      ...conv,
+      ...sent,
+      type,
+      aggregate,
+      ...read,
+      final !== undefined,
+    ]);
     const maxSeq = new Map<string, number>();
     const pairs = new Map<string, MemberRow[]>();
-    for (const { cid, seq, ...member } of rows) {
+    for (const { cid, seq, unshown: _unshown, ...member } of rows) {
       maxSeq.set(cid, seq);
       if (member.userId == null) continue;
       const pair = pairs.get(cid);
