@@ -1,29 +1,22 @@
 import {
   CamelCasePlugin,
   Kysely,
-  PostgresDialect,
   type DatabaseConnection,
   type Dialect,
   type Driver,
 } from 'kysely';
-import pg from 'pg';
+import type { Config } from '../../src/config/config.schema.js';
 import type { Database } from '../../src/adapters/storage/schema.js';
+import { postgresDialect } from '../../src/adapters/storage/storage.js';
 
 /**
- * A Kysely handle on a PostgreSQL schema (pipeline mode, as the server's pool) whose
- * driver logs the first word of each query as it is sent and as it is answered
+ * A Kysely handle on the configured PostgreSQL schema, through the server's own pool
+ * (postgresDialect: pipeline mode, prepared statements, corked writes), whose driver
+ * logs the first word of each query as it is sent and as it is answered
  * (`sent begin`, `answered insert`, …), in `log`. Destroy it after use.
  */
-export function loggingPostgres(
-  postgres: { url: string; schema: string },
-  log: string[],
-): Kysely<Database> {
-  const pool = new pg.Pool({
-    connectionString: postgres.url,
-    options: `-c search_path=${postgres.schema}`,
-    pipeline: true,
-  });
-  const dialect = new PostgresDialect({ pool });
+export function loggingPostgres(config: Config, log: string[]): Kysely<Database> {
+  const dialect = postgresDialect(config, () => undefined);
   const logging: Dialect = {
     createAdapter: () => dialect.createAdapter(),
     createIntrospector: (db) => dialect.createIntrospector(db),

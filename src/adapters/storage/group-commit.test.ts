@@ -364,7 +364,7 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
   /** `test` on the schema through a driver that logs each query as sent and answered. */
   const logged = async (test: (db: Kysely<Database>, log: string[]) => Promise<void>) => {
     const log: string[] = [];
-    const db = loggingPostgres(config!.storage.postgres, log);
+    const db = loggingPostgres(config!, log);
     try {
       await test(db, log);
     } finally {

@@ -388,16 +388,10 @@ export class GroupCommitter extends GroupCommit {
 
   private async runInTurn(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
     const settled: Together['settled'] = [];
-    const { maxBatchMs } = this;
     // Unbounded (groupCommitFor's default): no clock read per unit.
-    const started = maxBatchMs === Infinity ? 0 : performance.now();
+    const deadline = this.maxBatchMs === Infinity ? Infinity : performance.now() + this.maxBatchMs;
     for (const job of batch) {
-      if (
-        maxBatchMs !== Infinity &&
-        settled.length > 0 &&
-        performance.now() - started >= maxBatchMs
-      )
-        break;
+      if (settled.length > 0 && deadline !== Infinity && performance.now() >= deadline) break;
       try {
         const value = job.work(trx);
         // A unit that answered synchronously is not waited for (UnitOfWork).

@@ -270,7 +270,7 @@ function tuneConnection(client: pg.PoolClient): void {
   };
 }
 
-function postgresDialect(
+export function postgresDialect(
   config: Config,
   onError: (err: Error) => void,
   overrides: { queryTimeoutMs?: number } = {},

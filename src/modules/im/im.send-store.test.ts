@@ -471,10 +471,10 @@ describe.runIf(STORAGES.includes('postgres'))(
     let conversations: ConversationRepository;
     let pairs: ReturnType<typeof pairSendStore>;
     const recorded: Array<{ msgId: string; seq: number }> = [];
-    let postgres: { url: string; schema: string };
+    let config: ReturnType<typeof testConfig>['config'];
     beforeAll(async () => {
       const made = testConfig({ storage: 'postgres' });
-      postgres = made.config.storage.postgres;
+      config = made.config;
       cleanup = made.cleanup;
       storage = openStorage(made.config, MIGRATIONS);
       await storage.migrate();
@@ -691,7 +691,7 @@ describe.runIf(STORAGES.includes('postgres'))(
       const ac = singleConversationId(a, c);
       await pair(ab, a, b);
       const log: string[] = [];
-      const logged = loggingPostgres(postgres, log);
+      const logged = loggingPostgres(config, log);
       try {
         const committer = groupCommitFor('postgres', logged)!;
         const runs = new Map<string, number>();
