@@ -2,7 +2,12 @@ import type { Kysely } from 'kysely';
 import type { Publisher } from '../adapters/bus/bus.js';
 import { abortableSleep } from '../adapters/bus/resilient.js';
 import { declareFinalStatement } from '../adapters/storage/group-commit.js';
-import { Precompiled } from '../adapters/storage/precompiled.js';
+import {
+  directOn,
+  onHeldConnection,
+  Precompiled,
+  runsDirect,
+} from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { EventMessage } from '../adapters/bus/event-message.js';
 import type { Clock } from '../shared/clock.js';
@@ -90,6 +95,21 @@ const READ_HEADS = new Precompiled<OutboxHead>(
 );
 
 /**
+ * The envelopes of listed positions, and the delete of published rows, on SQLite: the
+ * positions come as one JSON array, so that one statement prepared once serves every
+ * batch size (an `in (?, ?, …)` list would be a statement text per size, built by
+ * Kysely each time). Both search the primary key per position. PostgreSQL and MySQL
+ * keep Kysely's `in` list.
+ */
+const SQLITE_ENVELOPES = new Precompiled<{ position: number; envelope: string }>(
+  `select position, envelope from outbox_events
+   where position in (select value from json_each(?))`,
+);
+const SQLITE_DELETE = new Precompiled(
+  `delete from outbox_events where position in (select value from json_each(?))`,
+);
+
+/**
  * Publishes the transactional outbox to the broker: oldest first, a batch at a
  * time, each event keyed by its partition key. Rows are deleted only after the
  * broker confirmed the whole batch, so a relay that dies between publishing and
@@ -162,11 +182,17 @@ export class OutboxRelay {
    * The oldest rows in insert order, past those being deleted. A row whose event this
    * process recorded comes with that event instead of its envelope: then only the
    * rows' heads are read, and the envelopes of the others in a second statement.
+   * Both on one connection held for them: on SQLite they run straight on the handle
+   * (onHeldConnection), not through Kysely's executor (a prepare per call there).
    */
   async readBatch(): Promise<OutboxRow[]> {
     let after = 0;
     for (const position of this.deleting) after = Math.max(after, position);
-    const { recorded, db, batchSize } = this.deps;
+    return onHeldConnection(this.deps.db, (db) => this.readFrom(db, after));
+  }
+
+  private async readFrom(db: Kysely<Database>, after: number): Promise<OutboxRow[]> {
+    const { recorded, batchSize } = this.deps;
     if (!recorded || recorded.isEmpty) {
       const { rows } = await READ_BATCH.execute(db, [after, batchSize]);
       // PostgreSQL and MySQL may hand BIGINT positions back as strings.
@@ -186,7 +212,7 @@ export class OutboxRelay {
       if (!row.event) missing.push(row.position);
     }
     if (missing.length === 0) return rows;
-    const envelopes = await this.envelopesOf(missing);
+    const envelopes = await this.envelopesOf(db, missing);
     // A row gone by now was published and deleted by a relay that took the lease over.
     return (rows as OutboxRow[]).filter(
       (row) =>
@@ -195,13 +221,22 @@ export class OutboxRelay {
   }
 
   /** The envelopes of rows whose events this process does not hold, by position. */
-  private async envelopesOf(positions: readonly number[]): Promise<Map<number, string>> {
-    const rows = await this.deps.db
+  private async envelopesOf(
+    db: Kysely<Database>,
+    positions: readonly number[],
+  ): Promise<Map<number, string>> {
+    const rows = runsDirect(db)
+      ? directOn(SQLITE_ENVELOPES, db).run([JSON.stringify(positions)]).rows
+      : await this.selectEnvelopes(db, positions);
+    return new Map(rows.map((row) => [Number(row.position), row.envelope]));
+  }
+
+  private selectEnvelopes(db: Kysely<Database>, positions: readonly number[]) {
+    return db
       .selectFrom('outboxEvents')
       .select(['position', 'envelope'])
       .where('position', 'in', positions)
       .execute();
-    return new Map(rows.map((row) => [Number(row.position), row.envelope]));
   }
 
   /** Publishes rows in order and waits for the broker's confirmation of all of them. */
@@ -222,6 +257,10 @@ export class OutboxRelay {
   }
 
   private async delete(trx: Kysely<Database>, rows: readonly OutboxRow[]): Promise<void> {
+    if (runsDirect(trx)) {
+      directOn(SQLITE_DELETE, trx).write([JSON.stringify(rows.map((r) => r.position))]);
+      return;
+    }
     // Its one statement: the batch's COMMIT may go right behind it (finalStatement).
     const db = declareFinalStatement(trx, 1) ?? trx;
     await db

@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import { CompiledQuery, PostgresAdapter, type QueryResult } from 'kysely';
+import { CompiledQuery, PostgresAdapter, type Kysely, type QueryResult } from 'kysely';
 import { DirectStatement, sqliteHandleOf } from './sqlite-direct.js';
 
 /** A Kysely instance or transaction of any database type. */
@@ -51,7 +51,8 @@ export class Precompiled<Row = unknown> {
 
   /**
    * The statement prepared on the SQLite handle under `db` when `db` is a transaction
-   * on SQLite (sqlite-direct.ts), else undefined. It runs synchronously: work that
+   * on SQLite (sqlite-direct.ts) or holds its connection (onHeldConnection), else
+   * undefined. It runs synchronously: work that
    * runs several statements in a row can run them all without a promise each
    * (PortablePairSendStore), keeping `execute` for the other engines.
    */
@@ -59,7 +60,7 @@ export class Precompiled<Row = unknown> {
     // The same transaction as the last call (a batch runs each statement once per
     // message): its answer again, without the handle's two lookups.
     if (db === this.lastDb) return this.lastStatement;
-    const handle = db.isTransaction ? sqliteHandleOf(db.getExecutor().adapter) : undefined;
+    const handle = ownsConnection(db) ? sqliteHandleOf(db.getExecutor().adapter) : undefined;
     let statement: DirectStatement<Row> | undefined;
     if (handle) {
       statement = this.direct.get(handle);
@@ -86,7 +87,34 @@ export class Precompiled<Row = unknown> {
  * a transaction on a SQLite handle.
  */
 export function runsDirect(db: Executor): boolean {
-  return db.isTransaction && sqliteHandleOf(db.getExecutor().adapter) !== undefined;
+  return ownsConnection(db) && sqliteHandleOf(db.getExecutor().adapter) !== undefined;
+}
+
+/** Handles bound to a connection held for them alone (onHeldConnection). */
+const HELD = new WeakSet<object>();
+
+/** Whether nothing but `db`'s own statements can run on its connection until it is done. */
+function ownsConnection(db: Executor): boolean {
+  return db.isTransaction || HELD.has(db);
+}
+
+/**
+ * Runs `work` on a handle bound to one connection of `db`, held for it alone (Kysely's
+ * `connection()`), without a transaction. On SQLite, precompiled statements on that
+ * handle then run straight on the better-sqlite3 handle (`on`, runsDirect) as in a
+ * transaction: holding SQLite's one connection is what makes that safe, since nobody's
+ * transaction is open on it meanwhile nor starts (outside it, a direct statement could
+ * slip into someone else's open transaction, sqlite-direct.ts). For statements run
+ * often outside a transaction (the outbox relay's reads), without BEGIN and COMMIT.
+ */
+export function onHeldConnection<DB, T>(
+  db: Kysely<DB>,
+  work: (held: Kysely<DB>) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute((held) => {
+    HELD.add(held);
+    return work(held);
+  });
 }
 
 /** `statement.on(db)`, where runsDirect(db) was checked. */

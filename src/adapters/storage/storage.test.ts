@@ -6,7 +6,7 @@ import { testConfig } from '../../../test/support/test-app.js';
 import { autovacuumIsOff, openStorage, type Storage } from './storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { isUniqueViolation } from './storage-errors.js';
-import { Precompiled } from './precompiled.js';
+import { onHeldConnection, Precompiled, runsDirect } from './precompiled.js';
 
 describe.each(STORAGES)('storage on %s', (kind) => {
   let storage: Storage | undefined;
@@ -91,6 +91,47 @@ describe.each(STORAGES)('storage on %s', (kind) => {
       }
     },
   );
+
+  it('runs precompiled statements on a held connection after, never inside, an open transaction', async () => {
+    const s = open();
+    await s.migrate();
+    const insert = new Precompiled(
+      `insert into users (id, phone, nickname, password_hash, sex, avatar, status, created_at,
+         updated_at) values (?, ?, 'n', 'h', 0, '', 0, 1, 1)`,
+    );
+    const count = new Precompiled<{ n: number }>('select count(*) as n from users');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inserted!: () => void;
+    const written = new Promise<void>((resolve) => (inserted = resolve));
+    // A transaction left open across turns, as a group commit's batch is.
+    const rolledBack = s.db
+      .transaction()
+      .execute(async (trx) => {
+        await insert.execute(trx, ['p1', '+100']);
+        inserted();
+        await gate;
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await written;
+    let read = false;
+    const reading = onHeldConnection(s.db, async (held) => {
+      // SQLite: straight on the handle, which the held connection keeps to itself.
+      expect(runsDirect(held)).toBe(kind === 'sqlite');
+      expect(count.on(held) !== undefined).toBe(kind === 'sqlite');
+      read = true;
+      return (await count.first(held, []))?.n;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // SQLite's one connection is the transaction's until it ends.
+    expect(read).toBe(kind !== 'sqlite');
+    release();
+    await rolledBack;
+    // Never the uncommitted row: a direct statement outside the hold would have run inside
+    // the open transaction and counted it.
+    expect(Number(await reading)).toBe(0);
+  });
 
   it('answers precompiled statements in a transaction as Kysely would: rows changed, unique violations', async () => {
     const s = open();
