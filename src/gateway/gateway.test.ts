@@ -31,6 +31,11 @@ interface Harness {
 }
 
 const harnesses: Harness[] = [];
+
+/** The `hold` method's answer, held until a test releases it. */
+let releaseHold: (() => void) | undefined;
+/** Whether the `next` method's handler has been called. */
+let nextStarted = false;
 afterEach(async () => {
   for (const h of harnesses.splice(0)) await h.close();
 });
@@ -86,6 +91,17 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
       }),
       forbidden: wsMethod(Type.Object({}), async () => {
         throw new AppError(CommonErrors.forbidden, 'not yours');
+      }),
+      hold: wsMethod(
+        Type.Object({}),
+        () =>
+          new Promise((resolve) => {
+            releaseHold = () => resolve({ held: true });
+          }),
+      ),
+      next: wsMethod(Type.Object({}), async () => {
+        nextStarted = true;
+        return {};
       }),
       delay: wsMethod(
         Type.Object({ ms: Type.Integer(), n: Type.Integer() }),
@@ -202,6 +218,32 @@ describe('gateway frames', () => {
     expect(answers.map((a) => a.data.n)).toEqual([1, 2, 3]);
     const order = client.frames.filter((f) => f.method === 'delay').map((f) => f.data.n);
     expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('starts a connection’s next request in the turn its previous one is answered', async () => {
+    releaseHold = undefined;
+    nextStarted = false;
+    const g = await startGateway();
+    const client = await WsClient.connect(g.url, { token: await g.token('u1') });
+    client.send({ frameType: 0, id: 'h', method: 'hold', data: {} });
+    client.send({ frameType: 0, id: 'n', method: 'next', data: {} });
+    // A ping is answered as it arrives: once its pong is back, both requests are in.
+    client.send({ frameType: 1 });
+    await client.waitFor((f) => f.frameType === 1);
+    expect(releaseHold).toBeDefined();
+    expect(nextStarted).toBe(false);
+    let startedWithAnswer: boolean | undefined;
+    releaseHold!();
+    // Queued after the reaction to the held answer: the gateway's own promises (an async
+    // dispatch awaited by the loop) would start `next` only after it.
+    queueMicrotask(() => (startedWithAnswer = nextStarted));
+    await client.waitForCount((f) => f.id === 'n', 1);
+    expect(startedWithAnswer).toBe(true);
+    const answers = client.frames.filter((f) => f.id !== undefined);
+    expect(answers.map((f) => [f.id, f.data])).toEqual([
+      ['h', { held: true }],
+      ['n', {}],
+    ]);
   });
 
   it('answers requests and refusals of one connection in arrival order, and refuses past the pending cap', async () => {

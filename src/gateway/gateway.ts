@@ -137,6 +137,11 @@ class Session {
   private readonly waiting: ClientFrame[] = [];
   /** Whether a request is running (the loop in `runWaiting`). */
   private running = false;
+  /** The request whose handler's promise is pending (one at a time). */
+  private current: ClientFrame | undefined;
+  /** The reactions to that promise, made once per connection rather than per request. */
+  private readonly answered = (result: unknown): void => this.settle(true, result);
+  private readonly failed = (err: unknown): void => this.settle(false, err);
   private rateViolations = 0;
 
   constructor(
@@ -241,61 +246,109 @@ class Session {
       return;
     }
     this.waiting.push(frame);
-    if (!this.running) void this.runWaiting();
+    if (!this.running) this.runWaiting();
   }
 
-  private async runWaiting(): Promise<void> {
+  /**
+   * Runs the waiting requests in order until one's handler answers later: its promise
+   * gets one reaction (`answered`/`failed`), which writes the answer and runs the loop
+   * on. A request costs no async frame or promise of the gateway's own, and its answer
+   * is written in the turn its handler's promise settles.
+   */
+  private runWaiting(): void {
     this.running = true;
-    try {
-      for (let frame = this.waiting.shift(); frame; frame = this.waiting.shift()) {
-        try {
-          await this.dispatch(frame);
-        } catch (err) {
-          // dispatch answers a handler's failure itself; this is a bug of its own.
-          this.log.error({ err, method: frame.method }, 'websocket request dispatch failed');
-        }
+    for (let frame = this.waiting.shift(); frame; frame = this.waiting.shift()) {
+      let pending: Promise<unknown> | undefined;
+      try {
+        pending = this.dispatch(frame);
+      } catch (err) {
+        this.dispatchFailed(err, frame);
       }
-    } finally {
-      this.running = false;
+      if (pending !== undefined) {
+        this.current = frame;
+        pending.then(this.answered, this.failed);
+        return;
+      }
     }
+    this.running = false;
   }
 
-  private async dispatch(frame: ClientFrame): Promise<void> {
+  /** The pending request's answer (its result, or the error it failed with), then the next requests. */
+  private settle(ok: boolean, value: unknown): void {
+    const frame = this.current!;
+    this.current = undefined;
+    try {
+      if (ok) this.answer(frame, value);
+      else this.refuse(frame, value);
+    } catch (err) {
+      this.dispatchFailed(err, frame);
+    }
+    this.runWaiting();
+  }
+
+  /** dispatch answers a handler's failure itself; this is a bug of its own. */
+  private dispatchFailed(err: unknown, frame: ClientFrame): void {
+    this.log.error({ err, method: frame.method }, 'websocket request dispatch failed');
+  }
+
+  /**
+   * Checks a request and starts its handler: the handler's promise, which `runWaiting`
+   * answers when it settles; nothing when the request was refused or its handler
+   * threw at once (answered here).
+   */
+  private dispatch(frame: ClientFrame): Promise<unknown> | undefined {
     const { methods, serverOnlyMethods, metrics } = this.deps;
     const { method } = frame;
-    if (!method) return this.fail(frame, CommonErrors.badRequest.code, 'method is required');
+    if (!method) {
+      this.fail(frame, CommonErrors.badRequest.code, 'method is required');
+      return undefined;
+    }
     if (serverOnlyMethods.has(method)) {
       metrics.framesIn.inc('refused');
-      return this.fail(frame, CommonErrors.forbidden.code, `method ${method} is server-only`);
+      this.fail(frame, CommonErrors.forbidden.code, `method ${method} is server-only`);
+      return undefined;
     }
     const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!handler) {
       metrics.framesIn.inc('unknown_method');
-      return this.fail(frame, CommonErrors.notFound.code, `unknown method ${method}`);
+      this.fail(frame, CommonErrors.notFound.code, `unknown method ${method}`);
+      return undefined;
     }
     const data = frame.data ?? {};
     if (!handler.validator.Check(data)) {
       metrics.framesIn.inc('invalid');
-      return this.fail(frame, CommonErrors.badRequest.code, handler.invalidReason(data));
+      this.fail(frame, CommonErrors.badRequest.code, handler.invalidReason(data));
+      return undefined;
     }
     metrics.framesIn.inc('request');
     try {
-      const result = await handler.handle(this.context, data);
-      if (frame.frameType !== FrameType.noAck) {
-        this.connection.send(answerFrame(frame.id, method, result ?? {}));
-      }
+      return handler.handle(this.context, data);
     } catch (err) {
-      const { code, msg, status } = toErrorAnswer(err);
-      if (status === 503) {
-        this.log.warn(
-          { code, method, reason: reasonOf(err) },
-          'websocket request refused: unavailable',
-        );
-      } else if (status >= 500) {
-        this.log.error({ err, method }, 'websocket request failed');
-      }
-      this.fail(frame, code, msg);
+      this.refuse(frame, err);
+      return undefined;
     }
+  }
+
+  /** A handler's result, as the request's answer. */
+  private answer(frame: ClientFrame, result: unknown): void {
+    if (frame.frameType !== FrameType.noAck) {
+      this.connection.send(answerFrame(frame.id, frame.method, result ?? {}));
+    }
+  }
+
+  /** A handler's failure, as the request's error frame. */
+  private refuse(frame: ClientFrame, err: unknown): void {
+    const { method } = frame;
+    const { code, msg, status } = toErrorAnswer(err);
+    if (status === 503) {
+      this.log.warn(
+        { code, method, reason: reasonOf(err) },
+        'websocket request refused: unavailable',
+      );
+    } else if (status >= 500) {
+      this.log.error({ err, method }, 'websocket request failed');
+    }
+    this.fail(frame, code, msg);
   }
 
   /** The error frame answering a request (none for a frame that asked for no answer). */

@@ -106,3 +106,30 @@ describe('RoutedPushDelivery.toUsers', () => {
     expect(JSON.parse(received[0]!)).toMatchObject({ u: ['bob'] });
   });
 });
+
+describe('RoutedPushDelivery.toUsersNow', () => {
+  it('writes to this process’s sockets before it returns when presence is this process only', () => {
+    const { local, frames } = sockets(['alice', 'bob']);
+    const { push, counter } = countedPush();
+    const sent = delivery(local, new MemoryPresence('n1')).toUsersNow(
+      ['alice', 'bob'],
+      push,
+      'alice-c',
+    );
+    expect(sent).toBe(1);
+    expect(counter.encoded).toBe(1);
+    expect(frames.map((f) => f.userId)).toEqual(['bob']);
+  });
+
+  it('sends nothing and answers undefined when other processes may hold the users (toUsers routes them)', () => {
+    const { local, frames } = sockets(['alice']);
+    const presence = {
+      thisNodeOnly: false,
+      routes: async () => new Map(),
+    } as unknown as Presence;
+    const { push, counter } = countedPush();
+    expect(delivery(local, presence).toUsersNow(['alice', 'bob'], push)).toBeUndefined();
+    expect(frames).toEqual([]);
+    expect(counter.encoded).toBe(0);
+  });
+});

@@ -26,6 +26,17 @@ export interface PushDelivery {
   /** Every live connection of these users. Returns how many sockets of this process got it. */
   toUsers(userIds: readonly string[], push: ServerPush, options?: PushOptions): Promise<number>;
   /**
+   * `toUsers` done before it returns, when every socket there is belongs to this
+   * process (one node): how many sockets got the push. Undefined, nothing sent, when
+   * other processes may hold some of them: `toUsers` routes those. Local sockets meet
+   * no outage (nothing is read or queued), so this needs no retry either.
+   */
+  toUsersNow?(
+    userIds: readonly string[],
+    push: ServerPush,
+    exceptConnectionId?: string,
+  ): number | undefined;
+  /**
    * Every participant of a group conversation who may see `seq` (joined before
    * it; `Number.MAX_SAFE_INTEGER` for everyone there now), read batch by batch.
    * Large audiences go to the fan-out workers when the bus is shared.
@@ -103,15 +114,25 @@ export class RoutedPushDelivery implements PushDelivery {
     push: ServerPush,
     options: PushOptions = {},
   ): Promise<number> {
+    const { exceptConnectionId } = options;
+    return (
+      this.toUsersNow(userIds, push, exceptConnectionId) ??
+      this.frameToUsers(userIds, encodePush(push), exceptConnectionId)
+    );
+  }
+
+  toUsersNow(
+    userIds: readonly string[],
+    push: ServerPush,
+    exceptConnectionId?: string,
+  ): number | undefined {
     const { local, presence, onPush } = this.deps;
-    if (local && presence.thisNodeOnly) {
-      // Every socket is here: the push is encoded only if one of them gets it (a
-      // sender's `conversation.updated` usually has no other device to go to).
-      const count = local.deliver(userIds, () => encodePush(push), options.exceptConnectionId);
-      onPush?.(count);
-      return count;
-    }
-    return this.frameToUsers(userIds, encodePush(push), options.exceptConnectionId);
+    if (!local || !presence.thisNodeOnly) return undefined;
+    // Every socket is here: the push is encoded only if one of them gets it (a
+    // sender's `conversation.updated` usually has no other device to go to).
+    const count = local.deliver(userIds, () => encodePush(push), exceptConnectionId);
+    onPush?.(count);
+    return count;
   }
 
   async toConversation(

@@ -12,6 +12,11 @@ export class KeyedSerialQueue {
     return this.tails.size;
   }
 
+  /** Whether a task of this key is queued or running (a task given now would wait). */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /**
    * Runs `task` after the key's earlier tasks; at once (before `run` returns) when the
    * key has none pending, the usual case of a conversation's push: no promise and no

@@ -272,3 +272,108 @@ describe('MessageFanout.message: one encoding for the push and the answer', () =
     );
   });
 });
+
+describe('MessageFanout: a single chat’s push written before its call returns', () => {
+  const seqOf = (push: ServerPush) =>
+    (JSON.parse(encodePush(push)) as { data: { seq: number } }).data.seq;
+
+  it('writes the pushes of one conversation in a row to the sockets before message() returns', () => {
+    const frames: string[] = [];
+    const fanout = fanoutOnLocalSockets({ audience: async () => [] }, (text) => frames.push(text));
+    void fanout.message(singleMessage(1));
+    // The conversation's first push is done: the second is not queued behind it.
+    void fanout.message(singleMessage(2));
+    void fanout.receipt({
+      conversationId: 'si_alice_bob',
+      chatType: ChatType.single,
+      sendId: 'bob',
+      recvId: 'alice',
+      readSeq: 2,
+      sendTime: 0,
+    });
+    expect(
+      frames.map((f) => JSON.parse(f) as { data: { seq?: number; contentType: number } }),
+    ).toMatchObject([
+      { data: { seq: 1, contentType: ContentType.chat } },
+      { data: { seq: 2, contentType: ContentType.chat } },
+      { data: { contentType: ContentType.readReceipt } },
+    ]);
+  });
+
+  /**
+   * A delivery that cannot write seq 1 at once (as if a recipient were on another
+   * node): seq 1 goes the queued way, through `toUsers`, which meets `outages` outages
+   * and then waits for `release`. Every other push can be written at once.
+   */
+  function halfRoutedDelivery(outages: number) {
+    const written: number[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let left = outages;
+    const delivery: PushDelivery = {
+      mayReach: () => true,
+      toUsersNow: (_users, push) => {
+        if (seqOf(push) === 1) return undefined;
+        written.push(seqOf(push));
+        return 1;
+      },
+      toUsers: async (_users, push) => {
+        if (left > 0) {
+          left -= 1;
+          throw new DependencyUnavailableError('presence');
+        }
+        await released;
+        written.push(seqOf(push));
+        return 1;
+      },
+      toConversation: async () => undefined,
+    };
+    return { delivery, written, release };
+  }
+
+  it('queues a push behind its conversation’s pending one, even when it could be written at once', async () => {
+    const { delivery, written, release } = halfRoutedDelivery(0);
+    const errors: unknown[] = [];
+    const fanout = new MessageFanout({ delivery, onError: (err) => errors.push(err) });
+    const first = fanout.message(singleMessage(1));
+    const second = fanout.message(singleMessage(2));
+    // Another conversation does not wait.
+    await fanout.message(singleMessage(3, { conversationId: 'si_alice_carol', recvId: 'carol' }));
+    expect(written).toEqual([3]);
+    release();
+    await Promise.all([first, second]);
+    expect(written).toEqual([3, 1, 2]);
+    // Once nothing of the conversation is pending, its pushes are written at once again.
+    void fanout.message(singleMessage(4));
+    expect(written).toEqual([3, 1, 2, 4]);
+    expect(errors).toEqual([]);
+  });
+
+  it('retries a queued single-chat push through an outage, later pushes waiting behind it', async () => {
+    const { delivery, written, release } = halfRoutedDelivery(2);
+    release();
+    const errors: unknown[] = [];
+    const fanout = new MessageFanout({ delivery, onError: (err) => errors.push(err) });
+    await Promise.all([fanout.message(singleMessage(1)), fanout.message(singleMessage(2))]);
+    expect(written).toEqual([1, 2]);
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a push that throws while written at once, as the queue reports a failed push', async () => {
+    const errors: Array<[unknown, string]> = [];
+    const delivery: PushDelivery = {
+      mayReach: () => true,
+      toUsersNow: () => {
+        throw new Error('a bug');
+      },
+      toUsers: async () => 0,
+      toConversation: async () => undefined,
+    };
+    const fanout = new MessageFanout({
+      delivery,
+      onError: (err, conversationId) => errors.push([err, conversationId]),
+    });
+    await expect(fanout.message(singleMessage(1))).resolves.toBeUndefined();
+    expect(errors).toEqual([[new Error('a bug'), 'si_alice_bob']]);
+  });
+});

@@ -18,6 +18,9 @@ export type { ReadReceipt } from './im.entity.js';
 const OUTAGE_ATTEMPTS = 80;
 const OUTAGE_MAX_DELAY_MS = 4_000;
 
+/** What a push written before its call returns answers: nothing is left to wait for. */
+const SENT: Promise<void> = Promise.resolve();
+
 /** What `{ ...message, contentType: chat }` adds at the end of the message's JSON. */
 const CHAT_CONTENT_TYPE_TAIL = `,"contentType":${ContentType.chat}}`;
 
@@ -49,12 +52,13 @@ export class MessageFanout {
    */
   message(message: Message, exceptConnectionId?: string): Promise<void> {
     const push = new MessagePush(message, encodingOf(message));
+    if (message.chatType === ChatType.single) {
+      return this.toPair(message.conversationId, message, push, exceptConnectionId);
+    }
     return this.run(message.conversationId, () =>
-      message.chatType === ChatType.single
-        ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)
-        : this.deps.delivery.toConversation(message.conversationId, message.seq, push, {
-            exceptConnectionId,
-          }),
+      this.deps.delivery.toConversation(message.conversationId, message.seq, push, {
+        exceptConnectionId,
+      }),
     );
   }
 
@@ -69,12 +73,13 @@ export class MessageFanout {
       formId: message.sendId,
       data: { ...message, contentType: ContentType.change },
     };
+    if (message.chatType === ChatType.single) {
+      return this.toPair(message.conversationId, message, push, exceptConnectionId);
+    }
     return this.run(message.conversationId, () =>
-      message.chatType === ChatType.single
-        ? this.toPair(message.recvId, message.sendId, push, exceptConnectionId)
-        : this.deps.delivery.toConversation(message.conversationId, message.seq, push, {
-            exceptConnectionId,
-          }),
+      this.deps.delivery.toConversation(message.conversationId, message.seq, push, {
+        exceptConnectionId,
+      }),
     );
   }
 
@@ -84,12 +89,13 @@ export class MessageFanout {
       formId: receipt.sendId,
       data: { ...receipt, contentType: ContentType.readReceipt },
     };
+    if (receipt.chatType === ChatType.single) {
+      return this.toPair(receipt.conversationId, receipt, push, exceptConnectionId);
+    }
     return this.run(receipt.conversationId, () =>
-      receipt.chatType === ChatType.single
-        ? this.toPair(receipt.recvId, receipt.sendId, push, exceptConnectionId)
-        : this.deps.delivery.toConversation(receipt.conversationId, Number.MAX_SAFE_INTEGER, push, {
-            exceptConnectionId,
-          }),
+      this.deps.delivery.toConversation(receipt.conversationId, Number.MAX_SAFE_INTEGER, push, {
+        exceptConnectionId,
+      }),
     );
   }
 
@@ -107,9 +113,7 @@ export class MessageFanout {
   ): Promise<void> {
     if (!this.deps.delivery.mayReach([userId], exceptConnectionId)) return Promise.resolve();
     const push: ServerPush = { method: 'conversation.updated', data: state };
-    return this.run(state.conversationId, async () => {
-      await this.deps.delivery.toUsers([userId], push, { exceptConnectionId });
-    });
+    return this.toUsers(state.conversationId, [userId], push, exceptConnectionId);
   }
 
   /** Sends what is queued; pushes waiting out an outage give up (shutdown). */
@@ -142,13 +146,41 @@ export class MessageFanout {
     });
   }
 
+  /** A single chat's push: to both parties' devices (the sender's others included). */
   private toPair(
-    a: string,
-    b: string,
+    conversationId: string,
+    pair: { recvId: string; sendId: string },
     push: ServerPush,
     exceptConnectionId?: string,
-  ): Promise<unknown> {
-    return this.deps.delivery.toUsers([a, b], push, { exceptConnectionId });
+  ): Promise<void> {
+    return this.toUsers(conversationId, [pair.recvId, pair.sendId], push, exceptConnectionId);
+  }
+
+  /**
+   * A push to these users' devices, in the conversation's order. The usual case (nothing
+   * of the conversation pending, every socket in this process) is written before this
+   * returns, as one call down to the sockets: no task queued, no promise or closure of
+   * the retry loop, no async delivery, for a push that can meet no outage. Otherwise
+   * it queues behind the conversation's pending pushes and is retried through an
+   * outage, as any push.
+   */
+  private toUsers(
+    conversationId: string,
+    userIds: readonly string[],
+    push: ServerPush,
+    exceptConnectionId?: string,
+  ): Promise<void> {
+    const { delivery, onError } = this.deps;
+    if (delivery.toUsersNow && !this.queue.busy(conversationId)) {
+      try {
+        if (delivery.toUsersNow(userIds, push, exceptConnectionId) !== undefined) return SENT;
+      } catch (err) {
+        // A bug (local sockets meet no outage): reported as the queue reports a task's.
+        onError(err, conversationId);
+        return SENT;
+      }
+    }
+    return this.run(conversationId, () => delivery.toUsers(userIds, push, { exceptConnectionId }));
   }
 }
 
