@@ -107,7 +107,7 @@ const GROUPS = [
   ],
   [
     'event record + outbox row JS',
-    (f, u) => /event-recorder|recorded-events|domain-events/.test(u),
+    (f, u) => /event-recorder|recorded-events|domain-events/.test(u) || f === 'messageSentJson',
   ],
   [
     'pair store JS (repositories, direct statements)',

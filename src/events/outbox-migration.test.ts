@@ -2,13 +2,12 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../test/support/backends.js';
 import { openTestBroker } from '../../test/support/brokers.js';
+import { testRelay } from '../../test/support/outbox.js';
 import { testConfig } from '../../test/support/test-app.js';
 import type { Dialect } from '../adapters/storage/dialect.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import { MIGRATIONS } from '../catalogue/migrations.js';
-import { createLogger } from '../shared/logger.js';
-import { DOMAIN_TOPIC, OutboxRelay } from './outbox-relay.js';
-import { RelayLease } from './relay-lease.js';
+import { DOMAIN_TOPIC } from './outbox-relay.js';
 
 const NEW_MIGRATION = '0016-outbox-delete-published';
 const BEFORE = Object.fromEntries(
@@ -97,22 +96,7 @@ describe.each(STORAGES)('outbox migration 0016 on %s', (dialect) => {
     await broker.subscribe({ topic: DOMAIN_TOPIC, types: ['user-updated'] }, async (d) => {
       got.push((d.event.payload as { fields: string[] }).fields[0]!);
     });
-    const relay = new OutboxRelay({
-      db: storage.db,
-      publisher: broker,
-      lease: new RelayLease({
-        db: storage.db,
-        name: 'outbox',
-        owner: 'w1',
-        ttlMs: 10_000,
-        clock: Date.now,
-      }),
-      clock: Date.now,
-      logger: createLogger({ level: 'silent', nodeId: 'test' }),
-      batchSize: 10,
-      pollIntervalMs: 20,
-      retryDelayMs: 20,
-    });
+    const relay = testRelay(storage.db, broker);
     expect(await relay.relayOnce()).toBe(3);
     expect(got).toEqual(['3', '4', '3']);
     expect(await storage.db.selectFrom('outboxEvents').select('id').execute()).toEqual([]);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { userRow } from '../../../test/support/factories.js';
 import { testConfig } from '../../../test/support/test-app.js';
@@ -294,12 +294,13 @@ describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) 
     await storage.migrate();
     const s = storage;
     const committer = new GroupCommitter(s.db, { maxBatch: 100, maxBatchMs: 50 });
-    // Each unit's first run, with the transaction it ran in.
-    const firstRuns = new Map<number, Kysely<Database>>();
+    // Each unit's first run, with the batch it ran in (SQLite's units' handle is the
+    // same object in every batch: the batch is told by the committer's count).
+    const firstRuns = new Map<number, number>();
     const results = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) =>
         committer.run(async (trx) => {
-          if (!firstRuns.has(i)) firstRuns.set(i, trx);
+          if (!firstRuns.has(i)) firstRuns.set(i, committer.batchesStarted);
           await trx
             .insertInto('users')
             .values(userRow(`u${i}`, `p${i}`))
@@ -312,8 +313,8 @@ describe.each(STORAGES)('GroupCommitter on %s: a batch bounded in time', (kind) 
     // 30 ms a unit, 50 ms a batch: once two units ran a batch is out of time, so no
     // batch ran more than two (one, if the machine is slow), in the order they came.
     expect([...firstRuns.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
-    const sizes = new Map<Kysely<Database>, number>();
-    for (const trx of firstRuns.values()) sizes.set(trx, (sizes.get(trx) ?? 0) + 1);
+    const sizes = new Map<number, number>();
+    for (const batch of firstRuns.values()) sizes.set(batch, (sizes.get(batch) ?? 0) + 1);
     expect(Math.max(...sizes.values())).toBeLessThanOrEqual(2);
     expect(sizes.size).toBeGreaterThanOrEqual(3);
     // Unit 4 failed its batch: it failed alone, every other unit committed.
@@ -738,5 +739,119 @@ describe('GroupCommitter on sqlite: units that answer synchronously', () => {
     // And the committer goes on.
     await expect(committer.run(syncUnit(runs, 'd', ['4']), 'k4')).resolves.toBe('d');
     expect(await ids(s)).toEqual(['d0']);
+  });
+});
+
+/**
+ * On SQLite the group commit runs its batches' transactions on the connection itself
+ * (DirectTransaction): no Kysely transaction per batch, one units' handle for every
+ * batch, and the connection taken in turn with Kysely's own queries and transactions.
+ */
+describe('GroupCommitter on sqlite: transactions on the connection itself', () => {
+  const open = freshStorage('sqlite');
+  const ids = async (s: Storage) =>
+    (await s.db.selectFrom('users').select('id').orderBy('id').execute()).map((r) => r.id);
+
+  it('starts no Kysely transaction per batch and hands every batch the same transaction handle', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const startTransaction = vi.spyOn(s.db, 'startTransaction');
+    const transaction = vi.spyOn(s.db, 'transaction');
+    const handles: Array<Kysely<Database>> = [];
+    const unit = (id: string) => async (trx: Kysely<Database>) => {
+      handles.push(trx);
+      await trx.insertInto('users').values(userRow(id, id)).execute();
+    };
+    await Promise.all([committer.run(unit('a')), committer.run(unit('b'))]);
+    await committer.run(unit('c'));
+    expect(committer.batchesStarted).toBe(2);
+    expect(startTransaction).not.toHaveBeenCalled();
+    expect(transaction).not.toHaveBeenCalled();
+    expect(new Set(handles).size).toBe(1);
+    expect(handles[0]!.isTransaction).toBe(true);
+    expect(await ids(s)).toEqual(['a', 'b', 'c']);
+  });
+
+  it("lets a unit's Kysely query see the batch's writes before COMMIT, and no one else", async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const INSERT = new Precompiled(
+      `insert into users (id, phone, password_hash, nickname, avatar, created_at, updated_at)
+       values (?, ?, 'x', 'n', '', 1, 1)`,
+    );
+    let outside: Promise<string[]> | undefined;
+    const seen = await Promise.all([
+      // Straight on the handle, synchronously.
+      committer.run((trx) => directOn(INSERT, trx).run(['a', '1'])),
+      committer.run(async (trx) => {
+        await trx.insertInto('users').values(userRow('b', '2')).execute();
+        // A query outside the batch, made while its transaction is open: it waits
+        // for the connection and sees only what was committed.
+        outside ??= ids(s);
+        return (await trx.selectFrom('users').select('id').orderBy('id').execute()).map(
+          (r) => r.id,
+        );
+      }),
+    ]);
+    expect(seen[1]).toEqual(['a', 'b']);
+    expect(await outside).toEqual(['a', 'b']);
+    expect(committer.batchesStarted).toBe(1);
+  });
+
+  it('keeps a query outside the batch out of a batch that is rolled back', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    let outside: Promise<string[]> | undefined;
+    const results = await Promise.allSettled([
+      committer.run(async (trx) => {
+        await trx.insertInto('users').values(userRow('a', '1')).execute();
+      }),
+      committer.run(async (trx) => {
+        await trx.insertInto('users').values(userRow('b', '2')).execute();
+        outside ??= ids(s);
+        // Yields to the outside query: were it let onto the connection now, it would
+        // read b inside the transaction.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        throw new Error('b fails');
+      }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    // It ran after the batch's ROLLBACK (before or after a's rerun), never inside it.
+    expect(await outside).not.toContain('b');
+    expect(await ids(s)).toEqual(['a']);
+  });
+
+  it('waits for a Kysely transaction holding the connection, then commits the batch', async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const COUNT = new Precompiled<{ n: number }>('select count(*) as n from users');
+    const order: string[] = [];
+    const { sent } = await s.db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(userRow('k', '1')).execute();
+      // The batch is due meanwhile (next turn) and must not run inside this transaction.
+      const unit = committer.run((unitTrx) => {
+        order.push('unit');
+        return directOn(COUNT, unitTrx).first([])?.n;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push('kysely commits');
+      // Not awaited here: the batch waits for this transaction's connection.
+      return { sent: unit };
+    });
+    // The unit ran after the Kysely transaction committed, and saw its row.
+    expect(await sent).toBe(1);
+    expect(order).toEqual(['kysely commits', 'unit']);
+  });
+
+  it("refuses a unit's handle used after its batch committed", async () => {
+    const s = await open();
+    const committer = new GroupCommitter(s.db);
+    const kept = await committer.run((trx) => trx);
+    await expect(kept.selectFrom('users').select('id').execute()).rejects.toThrow(
+      /outside its batch's transaction/,
+    );
+    // The committer and the store go on.
+    await committer.run((trx) => trx.insertInto('users').values(userRow('a', '1')).execute());
+    expect(await ids(s)).toEqual(['a']);
   });
 });

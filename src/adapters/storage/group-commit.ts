@@ -1,6 +1,7 @@
 import {
   CompiledQuery,
   Kysely,
+  Transaction,
   type ConnectionProvider,
   type DatabaseConnection,
   type Dialect,
@@ -9,6 +10,7 @@ import {
 } from 'kysely';
 import type { Dialect as SqlDialect } from './dialect.js';
 import type { Database } from './schema.js';
+import { sqliteConnectionOf, type SqliteConnectionTurns } from './sqlite-direct.js';
 import { isStorageUnavailable, isTransientConflict } from './storage-errors.js';
 
 /**
@@ -158,6 +160,7 @@ export abstract class GroupCommit {
   /** A pump is due at the next turn of the event loop. */
   private pumpScheduled = false;
   private overlapTimer: NodeJS.Timeout | undefined;
+  private started = 0;
 
   constructor(
     protected readonly db: Kysely<Database>,
@@ -166,6 +169,15 @@ export abstract class GroupCommit {
     this.maxBatch = options.maxBatch ?? 100;
     this.maxInFlight = options.inFlight ?? 1;
     this.overlapAfterMs = options.overlapAfterMs ?? 0;
+  }
+
+  /**
+   * How many batches have started: a unit's batch is the count when it runs, one batch
+   * in flight at a time (the units' handle alone does not tell: on SQLite it is the
+   * same object in every batch).
+   */
+  get batchesStarted(): number {
+    return this.started;
   }
 
   readonly run: TransactionRunner = <T>(work: UnitOfWork<T>, key?: string) =>
@@ -290,6 +302,7 @@ export abstract class GroupCommit {
   }
 
   private start(batch: { jobs: Job[]; keys: Array<string | symbol>; exclusive: boolean }): void {
+    this.started += 1;
     this.inFlight += 1;
     this.lastStart = performance.now();
     for (const key of batch.keys) this.busy.add(key);
@@ -345,7 +358,10 @@ export abstract class GroupCommit {
    * COMMIT or ROLLBACK failed. `commitBehind`: COMMIT may be sent behind the units'
    * last statements (PipelinedGroupCommitter, finalStatement).
    */
-  protected abstract inTransaction(batch: Job[], commitBehind: boolean): Promise<Together>;
+  protected abstract inTransaction(
+    batch: Job[],
+    commitBehind: boolean,
+  ): Together | Promise<Together>;
 }
 
 /**
@@ -357,6 +373,8 @@ export abstract class GroupCommit {
  */
 export class GroupCommitter extends GroupCommit {
   private readonly maxBatchMs: number;
+  /** SQLite's connection taken directly (DirectTransaction); undefined: not looked up yet. */
+  private direct: DirectTransaction | null | undefined;
 
   /**
    * `maxBatchMs`: how long a batch's units may run: once they have run that long, the
@@ -371,10 +389,30 @@ export class GroupCommitter extends GroupCommit {
     this.maxBatchMs = options.maxBatchMs ?? Infinity;
   }
 
-  protected async inTransaction(batch: Job[]): Promise<Together> {
+  protected inTransaction(batch: Job[]): Together | Promise<Together> {
+    if (this.direct === undefined) this.direct = DirectTransaction.on(this.db) ?? null;
+    const direct = this.direct;
+    if (!direct) return this.kyselyTransaction(batch);
+    const units = () => this.runUnits(direct.trx, batch, [], 0, this.deadline());
+    if (direct.holdNow()) return direct.runHeld(units);
+    // Someone else has the connection (a Kysely query or transaction awaiting something):
+    // wait for it as they do.
+    return this.db
+      .getExecutor()
+      .provideConnection(async (connection) => direct.run(connection, units));
+  }
+
+  /** When a batch starting now must commit (maxBatchMs). */
+  private deadline(): number {
+    // Unbounded (groupCommitFor's default): no clock read per batch or unit.
+    return this.maxBatchMs === Infinity ? Infinity : performance.now() + this.maxBatchMs;
+  }
+
+  /** The batch in a Kysely transaction (a store that is not a DirectSqliteDialect's). */
+  private async kyselyTransaction(batch: Job[]): Promise<Together> {
     const trx = await this.db.startTransaction().execute();
     try {
-      const together = await this.runInTurn(trx, batch);
+      const together = await this.runUnits(trx, batch, [], 0, this.deadline());
       await (together.failed ? trx.rollback() : trx.commit()).execute();
       return together;
     } catch (err) {
@@ -386,25 +424,161 @@ export class GroupCommitter extends GroupCommit {
     }
   }
 
-  private async runInTurn(trx: Kysely<Database>, batch: Job[]): Promise<Together> {
-    const settled: Together['settled'] = [];
-    // Unbounded (groupCommitFor's default): no clock read per unit.
-    const deadline = this.maxBatchMs === Infinity ? Infinity : performance.now() + this.maxBatchMs;
-    for (const job of batch) {
+  /**
+   * Runs the batch's units from `from` on, one after the other, into `settled`: without
+   * a promise while they answer synchronously (UnitOfWork), waiting only for a unit
+   * that answers with one.
+   */
+  private runUnits(
+    trx: Kysely<Database>,
+    batch: Job[],
+    settled: Together['settled'],
+    from: number,
+    deadline: number,
+  ): Together | Promise<Together> {
+    for (let i = from; i < batch.length; i += 1) {
       if (settled.length > 0 && deadline !== Infinity && performance.now() >= deadline) break;
+      let value: unknown;
       try {
-        const value = job.work(trx);
-        // A unit that answered synchronously is not waited for (UnitOfWork).
-        settled.push({
-          status: 'fulfilled',
-          value: value instanceof Promise ? await value : value,
-        });
+        value = batch[i]!.work(trx);
       } catch (reason) {
         settled.push({ status: 'rejected', reason });
         return { settled, failed: true, failure: reason };
       }
+      if (value instanceof Promise) {
+        return value.then(
+          (answer: unknown) => {
+            settled.push({ status: 'fulfilled', value: answer });
+            return this.runUnits(trx, batch, settled, i + 1, deadline);
+          },
+          (reason: unknown) => {
+            settled.push({ status: 'rejected', reason });
+            return { settled, failed: true, failure: reason };
+          },
+        );
+      }
+      settled.push({ status: 'fulfilled', value });
     }
     return { settled, failed: false };
+  }
+}
+
+/**
+ * A SQLite group commit's transactions, run on the connection itself: BEGIN, COMMIT
+ * and ROLLBACK are statements prepared once and run straight on the handle, and the
+ * units' handle is one Kysely transaction made once for every batch (its queries run
+ * on the connection the batch holds, inside the batch's transaction), instead of
+ * Kysely's `startTransaction` per batch (docs/performance.md, "Kysely out of the SQLite
+ * group commit"). The connection is taken in turn with Kysely's queries and
+ * transactions (SqliteConnectionTurns), so none of them runs inside a batch.
+ */
+class DirectTransaction {
+  /** The units' handle; usable only while a batch's transaction is open. */
+  readonly trx: Kysely<Database>;
+  /** The connection of the batch whose transaction is open; none between batches. */
+  private connection: DatabaseConnection | undefined;
+
+  /** What holdNow took. */
+  private held: DatabaseConnection | undefined;
+
+  private constructor(
+    private readonly turns: SqliteConnectionTurns,
+    executor: QueryExecutor,
+  ) {
+    const provider: ConnectionProvider = {
+      provideConnection: (consume) => {
+        const { connection } = this;
+        if (!connection) {
+          return Promise.reject(new Error("a unit's handle used outside its batch's transaction"));
+        }
+        return consume(connection);
+      },
+    };
+    this.trx = new Transaction<Database>({
+      config: { dialect: NO_OWN_CONNECTIONS },
+      dialect: NO_OWN_CONNECTIONS,
+      driver: NO_OWN_CONNECTIONS,
+      executor: executor.withConnectionProvider(provider),
+    });
+  }
+
+  /** The direct transactions of `db`'s store, if it is SQLite's DirectSqliteDialect. */
+  static on(db: Kysely<Database>): DirectTransaction | undefined {
+    const executor = db.getExecutor();
+    const turns = sqliteConnectionOf(executor.adapter);
+    return turns && new DirectTransaction(turns, executor);
+  }
+
+  /** Takes the connection if free (SqliteConnectionTurns.holdNow); then call runHeld. */
+  holdNow(): boolean {
+    this.held = this.turns.holdNow();
+    return this.held !== undefined;
+  }
+
+  /** `run`, on the connection holdNow took, given back after. */
+  runHeld(units: () => Together | Promise<Together>): Together | Promise<Together> {
+    let together: Together | Promise<Together>;
+    try {
+      together = this.run(this.held!, units);
+    } catch (err) {
+      this.turns.release();
+      throw err;
+    }
+    if (!(together instanceof Promise)) {
+      this.turns.release();
+      return together;
+    }
+    return together.finally(() => this.turns.release());
+  }
+
+  /**
+   * The units in a transaction on the held connection: committed if none failed,
+   * rolled back otherwise. Throws (having rolled back what it could) when BEGIN,
+   * COMMIT or ROLLBACK failed.
+   */
+  run(
+    connection: DatabaseConnection,
+    units: () => Together | Promise<Together>,
+  ): Together | Promise<Together> {
+    this.turns.control('begin');
+    this.connection = connection;
+    let together: Together | Promise<Together>;
+    try {
+      together = units();
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+    if (!(together instanceof Promise)) return this.end(together);
+    return together.then(
+      (done) => this.end(done),
+      (err: unknown) => {
+        this.abandon();
+        throw err;
+      },
+    );
+  }
+
+  private end(together: Together): Together {
+    this.connection = undefined;
+    try {
+      this.turns.control(together.failed ? 'rollback' : 'commit');
+    } catch (err) {
+      // A COMMIT SQLite refused (busy, disk full) leaves the transaction open.
+      this.abandon();
+      throw err;
+    }
+    return together;
+  }
+
+  /** Rolls back what it can, quietly: the error that got here is the one to report. */
+  private abandon(): void {
+    this.connection = undefined;
+    try {
+      this.turns.control('rollback');
+    } catch {
+      // No transaction left open (SQLite rolled it back itself), or the handle is gone.
+    }
   }
 }
 

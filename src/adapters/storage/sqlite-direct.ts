@@ -21,43 +21,118 @@ import {
  * the connection: running it directly there could slip it into someone else's open
  * transaction.
  */
-const HANDLES = new WeakMap<DialectAdapter, () => SQLite.Database | undefined>();
+const DIALECTS = new WeakMap<DialectAdapter, DirectSqliteDialect>();
 
 /** Kysely's SQLite dialect, telling precompiled statements which handle it opened. */
 export class DirectSqliteDialect extends SqliteDialect {
+  /** The driver Kysely made of this dialect (one Kysely instance per dialect). */
+  private driver: DirectSqliteDriver | undefined;
+
   constructor(
     private readonly config: SqliteDialectConfig,
     /** The handle the config's database factory opened (undefined before). */
-    private readonly handle: () => SQLite.Database | undefined,
+    readonly handle: () => SQLite.Database | undefined,
   ) {
     super(config);
   }
 
   override createDriver(): Driver {
-    return new DirectSqliteDriver(this.config, this.handle);
+    return (this.driver = new DirectSqliteDriver(this.config, this.handle));
   }
 
   override createAdapter(): DialectAdapter {
     const adapter = super.createAdapter();
-    HANDLES.set(adapter, this.handle);
+    DIALECTS.set(adapter, this);
     return adapter;
   }
+
+  /** The connection's turns, once Kysely has made the driver. */
+  get connection(): SqliteConnectionTurns | undefined {
+    return this.driver;
+  }
+}
+
+/**
+ * SQLite's one connection, for a group commit that runs its batches' transactions
+ * itself (GroupCommitter in group-commit.ts) instead of through Kysely's
+ * `startTransaction`, which per batch builds a controlled transaction, a Kysely
+ * instance and its executor and takes the connection and COMMIT through several
+ * provider layers and their promises. The connection is the driver's own (Kysely's
+ * `Driver` contract: whoever holds it until releasing it is alone on it), so a batch
+ * holding it shuts out every Kysely query and transaction of the store as theirs do.
+ */
+export interface SqliteConnectionTurns {
+  /**
+   * The connection, held for the caller at once if no one holds it, else undefined
+   * (then wait for it through Kysely's executor, `provideConnection`). Undefined too
+   * before Kysely opened the database and after it was destroyed: Kysely's executor
+   * opens it, or says it is destroyed.
+   */
+  holdNow(): DatabaseConnection | undefined;
+  /** Gives back what `holdNow` gave: the next waiting for the connection gets it. */
+  release(): void;
+  /** BEGIN, COMMIT or ROLLBACK on the held connection, each prepared once. */
+  control(what: Control): void;
 }
 
 /**
  * Kysely's SQLite driver, with BEGIN, COMMIT and ROLLBACK run straight on the handle
  * as statements prepared once: a group commit opens a transaction per batch, and
- * every unit run alone opens its own. The connection is still acquired through
- * Kysely (its mutex keeps other queries out of the transaction).
+ * every unit run alone opens its own. It keeps the connection's turns itself (Kysely's
+ * driver keeps them in a private mutex) so that a group commit can take the connection
+ * without a promise when it is free (SqliteConnectionTurns); Kysely's queries and
+ * transactions wait for it through `acquireConnection` as before.
  */
-class DirectSqliteDriver extends SqliteDriver {
-  private readonly control = new WeakMap<SQLite.Database, Record<Control, SQLite.Statement>>();
+class DirectSqliteDriver extends SqliteDriver implements SqliteConnectionTurns {
+  private readonly statements = new WeakMap<SQLite.Database, Record<Control, SQLite.Statement>>();
+  /** The one connection (Kysely's driver's), once opened. */
+  private connection: DatabaseConnection | undefined;
+  private held = false;
+  /** Those waiting for the connection, first come first served. */
+  private readonly waiting: Array<() => void> = [];
+  private destroyed = false;
 
   constructor(
     config: SqliteDialectConfig,
     private readonly handle: () => SQLite.Database | undefined,
   ) {
     super(config);
+  }
+
+  override async init(): Promise<void> {
+    await super.init();
+    // Kysely's driver hands out its one connection under its own mutex; taken once
+    // here, it is handed out under this driver's turns from now on.
+    this.connection = await super.acquireConnection();
+    await super.releaseConnection();
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.held = true;
+    return this.connection!;
+  }
+
+  override async releaseConnection(): Promise<void> {
+    this.release();
+  }
+
+  holdNow(): DatabaseConnection | undefined {
+    if (this.held || this.destroyed || !this.connection) return undefined;
+    this.held = true;
+    return this.connection;
+  }
+
+  release(): void {
+    // Handed on still held: no one slips in between.
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+
+  override async destroy(): Promise<void> {
+    this.destroyed = true;
+    await super.destroy();
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -72,22 +147,27 @@ class DirectSqliteDriver extends SqliteDriver {
     return this.runControl('rollback', connection);
   }
 
-  private async runControl(what: Control, connection: DatabaseConnection): Promise<void> {
+  control(what: Control): void {
     const handle = this.handle();
-    if (!handle) {
-      await connection.executeQuery(CompiledQuery.raw(what));
-      return;
-    }
-    let statements = this.control.get(handle);
+    if (!handle) throw new Error('the SQLite database is not open');
+    let statements = this.statements.get(handle);
     if (!statements) {
       statements = {
         begin: handle.prepare('begin'),
         commit: handle.prepare('commit'),
         rollback: handle.prepare('rollback'),
       };
-      this.control.set(handle, statements);
+      this.statements.set(handle, statements);
     }
     statements[what].run();
+  }
+
+  private async runControl(what: Control, connection: DatabaseConnection): Promise<void> {
+    if (!this.handle()) {
+      await connection.executeQuery(CompiledQuery.raw(what));
+      return;
+    }
+    this.control(what);
   }
 }
 
@@ -95,7 +175,12 @@ type Control = 'begin' | 'commit' | 'rollback';
 
 /** The open better-sqlite3 handle behind this adapter, if it is a DirectSqliteDialect's. */
 export function sqliteHandleOf(adapter: unknown): SQLite.Database | undefined {
-  return HANDLES.get(adapter as DialectAdapter)?.();
+  return DIALECTS.get(adapter as DialectAdapter)?.handle();
+}
+
+/** The connection's turns behind this adapter, if it is a DirectSqliteDialect's. */
+export function sqliteConnectionOf(adapter: unknown): SqliteConnectionTurns | undefined {
+  return DIALECTS.get(adapter as DialectAdapter)?.connection;
 }
 
 /** One statement prepared on one handle, returning rows as Kysely's CamelCasePlugin would. */

@@ -22,7 +22,7 @@ import type { MessageAttachments } from './message-attachments.js';
 import type { MessageFanout } from './message-fanout.js';
 import type { MessageRepository } from './message.repository.js';
 import {
-  messageSentPayload,
+  recordMessageSent,
   type PairSendStore,
   type PairStoredNow,
   type ReadBefore,
@@ -419,7 +419,7 @@ export class ChatService {
         ? await conversations.readUpToOwnFrom(trx, { ...own, isShow: 1 }, seq, now)
         : await conversations.readUpToOwn(trx, conversationId, sendId, seq, now);
     }
-    await events.record(trx, 'message-sent', conversationId, messageSentPayload(message));
+    await recordMessageSent(events, trx, message);
     return { message, readBefore };
   }
 

@@ -3,6 +3,7 @@ import { finalStatement } from '../../adapters/storage/group-commit.js';
 import { Precompiled, runsDirect } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
+import { isJsonNumber, jsonString } from '../../shared/json-text.js';
 import {
   MEMBER_SQL_COLUMNS,
   type ConversationRepository,
@@ -97,6 +98,58 @@ export function messageSentPayload(message: Message) {
   };
 }
 
+/**
+ * `JSON.stringify(messageSentPayload(…))`, byte for byte, written from its fields in
+ * the payload's key order: the outbox row's envelope is joined around it
+ * (EventRecorder.recordNow) instead of stringified whole, once per message. A payload
+ * whose fields are not of their types (never, by the types) is stringified as it is.
+ */
+export function messageSentJson(payload: ReturnType<typeof messageSentPayload>): string {
+  const { msgId, conversationId, chatType, seq, sendId, recvId, mType, sendTime } = payload;
+  if (
+    typeof msgId !== 'string' ||
+    typeof conversationId !== 'string' ||
+    typeof sendId !== 'string' ||
+    typeof recvId !== 'string' ||
+    !isJsonNumber(chatType) ||
+    !isJsonNumber(seq) ||
+    !isJsonNumber(mType) ||
+    !isJsonNumber(sendTime)
+  ) {
+    return JSON.stringify(payload);
+  }
+  return (
+    '{"msgId":' +
+    jsonString(msgId) +
+    ',"conversationId":' +
+    jsonString(conversationId) +
+    ',"chatType":' +
+    String(chatType) +
+    ',"seq":' +
+    String(seq) +
+    ',"sendId":' +
+    jsonString(sendId) +
+    ',"recvId":' +
+    jsonString(recvId) +
+    ',"mType":' +
+    String(mType) +
+    ',"sendTime":' +
+    String(sendTime) +
+    '}'
+  );
+}
+
+/** Writes a stored message's `message-sent` outbox row (its payload's text by messageSentJson). */
+export function recordMessageSent(
+  events: EventRecorder,
+  trx: Kysely<Database>,
+  message: Message,
+): Promise<unknown> {
+  const payload = messageSentPayload(message);
+  const json = messageSentJson(payload);
+  return events.record(trx, 'message-sent', message.conversationId, payload, undefined, json);
+}
+
 /** SQLite and MySQL: one statement each (SQLite runs them in-process, no round trips). */
 class PortablePairSendStore implements PairSendStore {
   constructor(private readonly deps: Deps) {}
@@ -117,7 +170,7 @@ class PortablePairSendStore implements PairSendStore {
     if (sender && sender.readSeq < seq) {
       await conversations.advanceRead(trx, conversationId, sendId, seq, sendTime);
     }
-    await events.record(trx, 'message-sent', conversationId, messageSentPayload(message));
+    await recordMessageSent(events, trx, message);
     return { seq, before };
   }
 
@@ -155,7 +208,8 @@ class PortablePairSendStore implements PairSendStore {
         readBefore = { conversationId, readSeq: senderReadSeq, isShow: 1, pinned, muted, clearSeq };
       }
     }
-    events.recordNow(trx, 'message-sent', conversationId, messageSentPayload(message));
+    const payload = messageSentPayload(message);
+    events.recordNow(trx, 'message-sent', conversationId, payload, messageSentJson(payload));
     return {
       senderRow: senderReadSeq !== undefined,
       senderShown: before.senderShown,
