@@ -17,10 +17,12 @@ export interface MemberRow extends Pick<
 /** What a single chat's send read of its parties' rows as they were (takeNextSeqWithPairNow). */
 export interface PairBefore {
   seq: number;
-  /** The sender's read position; undefined: the sender has no row. */
+  /**
+   * The sender's read position; undefined: the sender has no row. Whether that row
+   * shows the conversation comes back from its read position's move (advanceReadNow),
+   * or from senderShownNow where the position does not move.
+   */
   senderReadSeq: number | undefined;
-  /** The sender's row exists and shows the conversation. */
-  senderShown: boolean;
   /** The recipient's row exists and shows the conversation. */
   recipientShown: boolean;
 }
@@ -57,28 +59,30 @@ const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(`${TAKE_NEXT_SEQ}
 /**
  * NEXT_SEQ on SQLite, also reading what a single chat's send needs of both parties'
  * rows as they were: one statement where the send ran two (docs/performance.md, "SQLite:
- * a send's SQL inside the server"). Only three numbers, each a scalar subquery on the
+ * a send's SQL inside the server"). Only two numbers, each a scalar subquery on the
  * primary key in RETURNING (SQLite allows it; the statement writes only `conversations`,
- * so they see the members' rows as they were): the sender's read_seq and is_show (both
- * null without a row) and the recipient's is_show. Whole rows as JSON, parsed in
- * JavaScript, cost the statement twice as long and a send a few objects more
- * (docs/performance.md, eleventh session); what else the sender's
- * `conversation.updated` needs comes back from its read position's move
- * (ADVANCE_READ_NOW).
+ * so they see the members' rows as they were): the sender's read_seq (null without a
+ * row) and the recipient's is_show. Whole rows as JSON, parsed in JavaScript, cost the
+ * statement twice as long and a send a few objects more (docs/performance.md, eleventh
+ * session). What else the send needs of the sender's row (whether it shows the
+ * conversation, and what its `conversation.updated` shows) comes back from its read
+ * position's move (ADVANCE_READ_NOW), which a new message always makes: a read
+ * position never passes the conversation's max_seq, which the new seq is above. Where
+ * it does not move (a position set ahead), SENDER_SHOWN reads it.
  */
 const NEXT_SEQ_AND_PAIR = new Precompiled<{
   maxSeq: number;
   senderReadSeq: number | null;
-  senderShow: number | null;
   recipientShow: number | null;
 }>(`${TAKE_NEXT_SEQ}
    returning max_seq,
      (select read_seq from conversation_members where conversation_id = ? and user_id = ?)
        as sender_read_seq,
      (select is_show from conversation_members where conversation_id = ? and user_id = ?)
-       as sender_show,
-     (select is_show from conversation_members where conversation_id = ? and user_id = ?)
        as recipient_show`);
+const SENDER_SHOWN = new Precompiled<{ isShow: number }>(
+  'select is_show from conversation_members where conversation_id = ? and user_id = ?',
+);
 const MEMBER = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
    from conversation_members where conversation_id = ? and user_id = ?`,
@@ -94,12 +98,15 @@ const ADVANCE_READ = new Precompiled(
 /**
  * ADVANCE_READ on SQLite, returning the settings the move leaves as they are: with the
  * read position before it (NEXT_SEQ_AND_PAIR), the sender's row as the
- * `conversation.updated` of its other devices shows it.
+ * `conversation.updated` of its other devices shows it, and whether it shows the
+ * conversation (the send shows it again if not).
  */
-const ADVANCE_READ_NOW = new Precompiled<Pick<MemberRow, 'pinned' | 'muted' | 'clearSeq'>>(
+const ADVANCE_READ_NOW = new Precompiled<
+  Pick<MemberRow, 'pinned' | 'muted' | 'clearSeq' | 'isShow'>
+>(
   `update conversation_members set read_seq = ?, updated_at = ?
    where conversation_id = ? and user_id = ? and read_seq < ?
-   returning pinned, muted, clear_seq`,
+   returning pinned, muted, clear_seq, is_show`,
 );
 const SHOW_ALL = new Precompiled(
   `update conversation_members set is_show = 1, updated_at = ?
@@ -196,8 +203,8 @@ export class ConversationRepository {
   /**
    * takeNextSeq, synchronously, in a transaction where runsDirect (SQLite), also
    * reading what the single chat's send needs of its parties' rows as they were before
-   * (NEXT_SEQ_AND_PAIR): the sender's read position and whether each row exists and
-   * shows the conversation.
+   * (NEXT_SEQ_AND_PAIR): the sender's read position (whether its row exists) and
+   * whether the recipient's row exists and shows the conversation.
    */
   takeNextSeqWithPairNow(
     trx: Kysely<Database>,
@@ -217,16 +224,22 @@ export class ConversationRepository {
       id,
       senderId,
       id,
-      senderId,
-      id,
       recipientId,
     ])!;
     return {
       seq: row.maxSeq,
       senderReadSeq: row.senderReadSeq ?? undefined,
-      senderShown: row.senderShow === 1,
       recipientShown: row.recipientShow === 1,
     };
+  }
+
+  /**
+   * Whether a member's row exists and shows the conversation, synchronously, in a
+   * transaction where runsDirect (SQLite): a single chat's send whose sender's read
+   * position did not move (advanceReadNow says it otherwise).
+   */
+  shownNow(trx: Kysely<Database>, conversationId: string, userId: string): boolean {
+    return directOn(SENDER_SHOWN, trx).first([conversationId, userId])?.isShow === 1;
   }
 
   /**
@@ -569,7 +582,7 @@ export class ConversationRepository {
 
   /**
    * advanceRead, synchronously, in a transaction where runsDirect (SQLite). Returns the
-   * row's pinned, muted and clearSeq if it moved (untouched by the move).
+   * row's pinned, muted, clearSeq and isShow if it moved (untouched by the move).
    */
   advanceReadNow(
     trx: Kysely<Database>,
@@ -577,7 +590,7 @@ export class ConversationRepository {
     userId: string,
     readSeq: number,
     now: number,
-  ): Pick<MemberRow, 'pinned' | 'muted' | 'clearSeq'> | undefined {
+  ): Pick<MemberRow, 'pinned' | 'muted' | 'clearSeq' | 'isShow'> | undefined {
     return directOn(ADVANCE_READ_NOW, trx).first([readSeq, now, conversationId, userId, readSeq]);
   }
 

@@ -188,19 +188,25 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
           ],
           1_000,
         );
+        const setRow = (
+          userId: string,
+          values: {
+            pinned?: number;
+            muted?: number;
+            clearSeq?: number;
+            isShow?: number;
+            readSeq?: number;
+          },
+        ) =>
+          trx
+            .updateTable('conversationMembers')
+            .set(values)
+            .where('conversationId', '=', conversationId)
+            .where('userId', '=', userId)
+            .execute();
         // The sender's settings off their defaults, the recipient's row hidden.
-        await trx
-          .updateTable('conversationMembers')
-          .set({ pinned: 1, muted: 1, clearSeq: 1 })
-          .where('conversationId', '=', conversationId)
-          .where('userId', '=', a)
-          .execute();
-        await trx
-          .updateTable('conversationMembers')
-          .set({ isShow: 0 })
-          .where('conversationId', '=', conversationId)
-          .where('userId', '=', b)
-          .execute();
+        await setRow(a, { pinned: 1, muted: 1, clearSeq: 1 });
+        await setRow(b, { isShow: 0 });
         const second = message('two');
         expect(store.storeNow!(trx, second)).toEqual({
           senderRow: true,
@@ -210,19 +216,44 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
         });
         expect(second.seq).toBe(2);
         expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(2);
-        // The read position already there: nothing moves, nothing to tell.
+        // The read position already there: nothing moves, nothing to tell; whether the
+        // sender's row shows the conversation is still read, shown or hidden.
         await conversations.advanceRead(trx, conversationId, a, 10, 1_000);
         const third = message('three');
-        expect(store.storeNow!(trx, third)?.readBefore).toBeUndefined();
+        expect(store.storeNow!(trx, third)).toEqual({
+          senderRow: true,
+          senderShown: true,
+          recipientShown: false,
+          readBefore: undefined,
+        });
         expect(third.seq).toBe(3);
-        expect(await storedSeqs(trx, conversationId)).toEqual([1, 2, 3]);
+        await setRow(a, { isShow: 0 });
+        await setRow(b, { isShow: 1 });
+        const fourth = message('four');
+        expect(store.storeNow!(trx, fourth)).toMatchObject({
+          senderRow: true,
+          senderShown: false,
+          recipientShown: true,
+          readBefore: undefined,
+        });
+        // The sender's row hidden, its read position behind: it moves, and says hidden.
+        await setRow(a, { readSeq: 1 });
+        const fifth = message('five');
+        expect(store.storeNow!(trx, fifth)).toEqual({
+          senderRow: true,
+          senderShown: false,
+          recipientShown: true,
+          readBefore: { conversationId, readSeq: 1, isShow: 1, pinned: 1, muted: 1, clearSeq: 1 },
+        });
+        expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(5);
+        expect(await storedSeqs(trx, conversationId)).toEqual([1, 2, 3, 4, 5]);
         const outbox = await trx
           .selectFrom('outboxEvents')
           .select('envelope')
           .where('partitionKey', '=', conversationId)
           .orderBy('position')
           .execute();
-        expect(outbox.map((r) => JSON.parse(r.envelope).payload.seq)).toEqual([1, 2, 3]);
+        expect(outbox.map((r) => JSON.parse(r.envelope).payload.seq)).toEqual([1, 2, 3, 4, 5]);
       });
     },
   );

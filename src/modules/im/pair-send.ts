@@ -179,10 +179,10 @@ class PortablePairSendStore implements PairSendStore {
    * transaction's handle: one call, no promise per statement (five statements, each
    * awaited through two or three async functions, were a fifth of what a message
    * allocated), and no copy of the message. Four statements, not five: the seq's upsert
-   * also reads what the send needs of both parties' rows (takeNextSeqWithPairNow), and
-   * the read position's move returns the rest of the sender's (advanceReadNow). Nothing
-   * between the upsert and the move changes the rows: the message insert writes only
-   * `messages`.
+   * also reads what the send needs of the recipient's row and the sender's read position
+   * (takeNextSeqWithPairNow), and the read position's move, which every new message
+   * makes, returns the rest of the sender's (advanceReadNow). Nothing between the upsert
+   * and the move changes the rows: the message insert writes only `messages`.
    */
   storeNow(trx: Kysely<Database>, message: Message): PairStoredNow | undefined {
     if (!runsDirect(trx)) return undefined;
@@ -200,19 +200,27 @@ class PortablePairSendStore implements PairSendStore {
     message.seq = seq;
     messages.insertNow(trx, message);
     let readBefore: ReadBefore | undefined;
-    if (senderReadSeq !== undefined && senderReadSeq < seq) {
-      const kept = conversations.advanceReadNow(trx, conversationId, sendId, seq, sendTime);
+    let senderShown = false;
+    if (senderReadSeq !== undefined) {
+      const kept =
+        senderReadSeq < seq
+          ? conversations.advanceReadNow(trx, conversationId, sendId, seq, sendTime)
+          : undefined;
       if (kept) {
-        const { pinned, muted, clearSeq } = kept;
+        const { pinned, muted, clearSeq, isShow } = kept;
+        senderShown = isShow === 1;
         // Shown: the caller shows the conversation again if it was hidden.
         readBefore = { conversationId, readSeq: senderReadSeq, isShow: 1, pinned, muted, clearSeq };
+      } else {
+        // A read position set ahead of the conversation (never by a send): not moved.
+        senderShown = conversations.shownNow(trx, conversationId, sendId);
       }
     }
     const payload = messageSentPayload(message);
     events.recordNow(trx, 'message-sent', conversationId, payload, messageSentJson(payload));
     return {
       senderRow: senderReadSeq !== undefined,
-      senderShown: before.senderShown,
+      senderShown,
       recipientShown: before.recipientShown,
       readBefore,
     };
