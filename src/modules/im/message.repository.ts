@@ -66,6 +66,18 @@ const pageBySeq = (order: 'asc' | 'desc') =>
 const PAGE_BY_SEQ = { asc: pageBySeq('asc'), desc: pageBySeq('desc') };
 
 /**
+ * One unread check (hasUnreadOf) on SQLite and MySQL: a message of someone else, not a
+ * notice, strictly between two seqs. Every answer in a chat runs it (its sender's read
+ * position passes the message answered), so it is written once in SQL rather than
+ * built and compiled by Kysely per call.
+ */
+const UNREAD_OF_ONE = new Precompiled<{ seq: number }>(
+  `select seq from messages
+   where conversation_id = ? and seq > ? and seq < ? and send_id != ? and m_type != ?
+   limit 1`,
+);
+
+/**
  * PostgreSQL: the unread checks (hasUnreadOf) of a turn of the event loop, in one
  * statement: the ordinal of each check that found a message.
  *
@@ -196,16 +208,13 @@ export class MessageRepository {
         this.unreadChecks.push({ conversationId, userId, ...between, resolve, reject });
       });
     }
-    const row = await this.db
-      .selectFrom('messages')
-      .select('seq')
-      .where('conversationId', '=', conversationId)
-      .where('seq', '>', between.afterSeq)
-      .where('seq', '<', between.beforeSeq)
-      .where('sendId', '!=', userId)
-      .where('mType', '!=', MessageType.notice)
-      .limit(1)
-      .executeTakeFirst();
+    const row = await UNREAD_OF_ONE.first(this.db, [
+      conversationId,
+      between.afterSeq,
+      between.beforeSeq,
+      userId,
+      MessageType.notice,
+    ]);
     return row !== undefined;
   }
 
