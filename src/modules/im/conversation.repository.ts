@@ -68,7 +68,7 @@ const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(`${TAKE_NEXT_SEQ}
  * conversation, and what its `conversation.updated` shows) comes back from its read
  * position's move (ADVANCE_READ_NOW), which a new message always makes: a read
  * position never passes the conversation's max_seq, which the new seq is above. Where
- * it does not move (a position set ahead), SENDER_SHOWN reads it.
+ * it does not move (a position set ahead), shownNow reads the row.
  */
 const NEXT_SEQ_AND_PAIR = new Precompiled<{
   maxSeq: number;
@@ -80,9 +80,6 @@ const NEXT_SEQ_AND_PAIR = new Precompiled<{
        as sender_read_seq,
      (select is_show from conversation_members where conversation_id = ? and user_id = ?)
        as recipient_show`);
-const SENDER_SHOWN = new Precompiled<{ isShow: number }>(
-  'select is_show from conversation_members where conversation_id = ? and user_id = ?',
-);
 const MEMBER = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
    from conversation_members where conversation_id = ? and user_id = ?`,
@@ -239,7 +236,8 @@ export class ConversationRepository {
    * position did not move (advanceReadNow says it otherwise).
    */
   shownNow(trx: Kysely<Database>, conversationId: string, userId: string): boolean {
-    return directOn(SENDER_SHOWN, trx).first([conversationId, userId])?.isShow === 1;
+    // Rare (no send sets a position ahead): the member's whole row, no statement of its own.
+    return directOn(MEMBER, trx).first([conversationId, userId])?.isShow === 1;
   }
 
   /**
