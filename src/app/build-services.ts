@@ -178,8 +178,7 @@ export function buildServices(deps: ServiceDeps): Services {
     userExists: async (userId) => (await userRepository.findById(userId)) !== undefined,
     areFriends: (a, b) => accessCache.areFriends(a, b),
     isBlocked: (owner, other) => accessCache.isBlocked(owner, other),
-    areFriendsNow: (a, b) => accessCache.areFriendsHeld(a, b),
-    isBlockedNow: (owner, other) => accessCache.isBlockedHeld(owner, other),
+    maySendNow: (sender, recipient) => accessCache.maySendHeld(sender, recipient),
     // A member of an active group has a post state (a dismissed group has no members).
     isGroupMember: async (groupId, userId) =>
       (await accessCache.postState(groupId, userId)) !== undefined,

@@ -8,12 +8,13 @@ export interface ChatAccess {
   /** Whether `ownerId` has blocked `otherId` (who then cannot message them). */
   isBlocked(ownerId: string, otherId: string): Promise<boolean>;
   /**
-   * areFriends and isBlocked answered at once from memory, when they can be
-   * (optional): undefined when only the asynchronous call can tell. A send between
-   * friends whose answers are held then checks its access without a promise.
+   * Whether `senderId` may send to `recipientId` in a single chat, answered at once
+   * from memory when it can be (optional): true when they are friends and the recipient
+   * has not blocked the sender, as areFriends and isBlocked would answer; undefined
+   * when only those can tell. A send between friends whose answers are held then
+   * checks its access without a promise.
    */
-  areFriendsNow?(a: string, b: string): boolean | undefined;
-  isBlockedNow?(ownerId: string, otherId: string): boolean | undefined;
+  maySendNow?(senderId: string, recipientId: string): true | undefined;
   isGroupMember(groupId: string, userId: string): Promise<boolean>;
   /** 1 creator, 2 manager, 3 member; undefined when not a member. */
   groupRole(groupId: string, userId: string): Promise<number | undefined>;

@@ -488,17 +488,15 @@ export class ChatService {
 
   /**
    * The usual single chat's target when its access is known at once (friends, not
-   * blocked, both answers held: ChatAccess.areFriendsNow, isBlockedNow): what
-   * authorize would answer, without its promises. Undefined whenever authorize must
-   * decide (a group, a refusal, an answer not held).
+   * blocked, both answers held: ChatAccess.maySendNow): what authorize would answer,
+   * without its promises. Undefined whenever authorize must decide (a group, a
+   * refusal, an answer not held).
    */
   private authorizedNow(senderId: string, input: SendInput): Target | undefined {
     const { access, requireFriendship } = this.deps;
     if (input.chatType !== ChatType.single || !requireFriendship) return undefined;
     const target = singleTarget(senderId, input);
-    if (access.areFriendsNow?.(senderId, input.recvId) !== true) return undefined;
-    if (access.isBlockedNow?.(input.recvId, senderId) !== false) return undefined;
-    return target;
+    return access.maySendNow?.(senderId, input.recvId) ? target : undefined;
   }
 
   /** Resolves the conversation and checks the sender may post to it. */

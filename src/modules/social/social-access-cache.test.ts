@@ -123,29 +123,102 @@ describe('SocialAccessCache', () => {
     expect(source.reads).toBe(5);
   });
 
-  it('answers at once only from a held answer not yet due, and never after a change', async () => {
+  it('says "may send" at once only from held answers not yet due, and never after a change', async () => {
     const { source, cache, advance } = setup({ ttlMs: 1_000, random: () => 0 });
     source.friends.add('a:b');
-    expect(cache.areFriendsHeld('a', 'b')).toBeUndefined();
-    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
     expect(await cache.areFriends('a', 'b')).toBe(true);
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
     expect(await cache.isBlocked('b', 'a')).toBe(false);
-    expect(cache.areFriendsHeld('a', 'b')).toBe(true);
-    expect(cache.isBlockedHeld('b', 'a')).toBe(false);
+    expect(cache.maySendHeld('a', 'b')).toBe(true);
+    expect(cache.maySendHeld('a', 'b')).toBe(true);
+    // Only a's answers about b: b's sends to a still need b's own.
+    expect(cache.maySendHeld('b', 'a')).toBeUndefined();
     expect(source.reads).toBe(2);
     // Due for its refresh (at half the TTL here): the asynchronous read must run.
     advance(500);
-    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
+    await cache.areFriends('a', 'b');
     await cache.isBlocked('b', 'a');
     await settled();
-    expect(source.reads).toBe(3);
-    expect(cache.isBlockedHeld('b', 'a')).toBe(false);
+    expect(source.reads).toBe(4);
+    expect(cache.maySendHeld('a', 'b')).toBe(true);
     // A change recorded here drops the answer (and pins the key): nothing held.
     source.blocks.add('b:a');
     cache.changing(event('blacklist-added', { userId: 'b', blockedUid: 'a' }));
-    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
     expect(await cache.isBlocked('b', 'a')).toBe(true);
-    expect(cache.isBlockedHeld('b', 'a')).toBeUndefined();
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
+  });
+
+  it('holds "may send" only until the earlier of its two answers falls due', async () => {
+    const draws = [0, 0.5];
+    const { source, cache, advance } = setup({ ttlMs: 1_000, random: () => draws.shift() ?? 0 });
+    source.friends.add('a:b');
+    // Friendship due at 500, the block's answer at 700.
+    await cache.areFriends('a', 'b');
+    await cache.isBlocked('b', 'a');
+    expect(cache.maySendHeld('a', 'b')).toBe(true);
+    advance(499);
+    expect(cache.maySendHeld('a', 'b')).toBe(true);
+    advance(1);
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
+  });
+
+  it('drops every held "may send" on a committed change from the bus, and on clear', async () => {
+    const { source, cache } = setup();
+    for (const pair of ['a:b', 'c:d', 'e:f']) source.friends.add(pair);
+    const hold = async (sender: string, recipient: string) => {
+      await cache.areFriends(sender, recipient);
+      await cache.isBlocked(recipient, sender);
+      return cache.maySendHeld(sender, recipient);
+    };
+    expect(await hold('a', 'b')).toBe(true);
+    expect(await hold('c', 'd')).toBe(true);
+    expect(await hold('e', 'f')).toBe(true);
+    // Another process's block, heard over the bus: a may no longer send to b.
+    source.blocks.add('b:a');
+    cache.changed(event('blacklist-added', { userId: 'b', blockedUid: 'a' }));
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
+    expect(await cache.isBlocked('b', 'a')).toBe(true);
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
+    // The others are made again from their answers, still held.
+    expect(cache.maySendHeld('c', 'd')).toBe(true);
+    // An unfriend in the other direction ends both.
+    source.friends.delete('c:d');
+    cache.changed(event('friend-deleted', { userId: 'd', friendUid: 'c' }));
+    expect(cache.maySendHeld('c', 'd')).toBeUndefined();
+    expect(await cache.areFriends('c', 'd')).toBe(false);
+    // A deleted account: nothing about it is held any more.
+    cache.changed(event('user-deleted', { userId: 'f' }));
+    expect(cache.maySendHeld('e', 'f')).toBeUndefined();
+    expect(await hold('e', 'f')).toBe(true);
+    // The bus reconnected: everything is read again.
+    cache.clear();
+    expect(cache.maySendHeld('e', 'f')).toBeUndefined();
+    expect(source.reads).toBe(10);
+  });
+
+  it('keeps "may send" right beyond maxEntries pairs', async () => {
+    const { source, cache } = setup({ maxEntries: 4 });
+    const pairs = [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+    ] as const;
+    for (const [sender, recipient] of pairs) source.friends.add(`${sender}:${recipient}`);
+    for (const [sender, recipient] of pairs) {
+      await cache.areFriends(sender, recipient);
+      await cache.isBlocked(recipient, sender);
+      expect(cache.maySendHeld(sender, recipient)).toBe(true);
+    }
+    // Four answers held of six: the first pair's were evicted, the last two pairs' kept.
+    expect(cache.size).toBe(4);
+    source.blocks.add('f:e');
+    cache.changed(event('blacklist-added', { userId: 'f', blockedUid: 'e' }));
+    expect(cache.maySendHeld('e', 'f')).toBeUndefined();
+    expect(cache.maySendHeld('c', 'd')).toBe(true);
+    expect(cache.maySendHeld('a', 'b')).toBeUndefined();
   });
 
   it('reads again after the TTL', async () => {

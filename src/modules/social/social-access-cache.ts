@@ -95,6 +95,14 @@ export class SocialAccessCache {
   private generation = 0;
   /** Keys being read again in the background (one read each at a time). */
   private readonly refreshing = new Set<string>();
+  /**
+   * maySendHeld's answers: sender → recipient → until when (the clock's ms) "may send"
+   * holds, the earlier of its two answers' refresh times. Emptied whenever an answer
+   * is dropped (drops), so it never outlives either answer it was made of.
+   */
+  private readonly maySend = new Map<string, Map<string, number>>();
+  /** Entries in maySend (bounded by maxEntries). */
+  private maySendCount = 0;
 
   constructor(
     private readonly source: Pick<SocialDirectory, 'areFriends' | 'isBlocked' | 'postState'>,
@@ -129,17 +137,33 @@ export class SocialAccessCache {
   }
 
   /**
-   * areFriends answered at once from a held answer that is not yet due for a
-   * refresh; undefined when only `areFriends` can tell (a miss, or time to read
-   * again). What it answers is what areFriends would answer now.
+   * Whether `senderId` may send to `recipientId` in a single chat, known at once: true
+   * when both answers a send asks for are held and not yet due for a refresh (friends,
+   * and the recipient has not blocked the sender): what areFriends and isBlocked would
+   * answer now, and all they would do. Undefined when only they can tell (a miss, an
+   * answer due to be read again, a refusal).
+   * The usual send asks this once, and a pair that keeps sending finds the one answer
+   * in a map by sender and recipient: no key built, no two lookups with their LRU
+   * moves, until an access event drops any answer (every such answer is then made
+   * again from the two held ones) or the earlier of the two falls due.
    */
-  areFriendsHeld(a: string, b: string): boolean | undefined {
-    return this.held(friendKey(a, b)) as boolean | undefined;
-  }
-
-  /** isBlocked at once, as areFriendsHeld. */
-  isBlockedHeld(ownerId: string, otherId: string): boolean | undefined {
-    return this.held(blockKey(ownerId, otherId)) as boolean | undefined;
+  maySendHeld(senderId: string, recipientId: string): true | undefined {
+    const now = this.options.clock();
+    const bySender = this.maySend.get(senderId);
+    const until = bySender?.get(recipientId);
+    if (until !== undefined && until > now) return true;
+    const friends = this.answers.lookup(friendKey(senderId, recipientId), now);
+    if (friends?.value !== true || friends.refreshAt <= now) return undefined;
+    const blocked = this.answers.lookup(blockKey(recipientId, senderId), now);
+    if (blocked?.value !== false || blocked.refreshAt <= now) return undefined;
+    if (until === undefined) {
+      if (this.maySendCount >= this.options.maxEntries) this.forgetMaySend();
+      this.maySendCount += 1;
+    }
+    const held = bySender ?? new Map<string, number>();
+    if (!bySender) this.maySend.set(senderId, held);
+    held.set(recipientId, Math.min(friends.refreshAt, blocked.refreshAt));
+    return true;
   }
 
   /** The member's role and mutes in an active group; undefined when not a member. */
@@ -167,7 +191,7 @@ export class SocialAccessCache {
       ids.set(event.id, until);
       this.drop(scope);
     }
-    this.generation += 1;
+    this.dropped();
   }
 
   /** A committed event from the bus (any process's): drops what it changed and unpins. */
@@ -178,13 +202,28 @@ export class SocialAccessCache {
       if (ids?.delete(event.id) && ids.size === 0) this.pins.delete(scope);
       this.drop(scope);
     }
-    this.generation += 1;
+    this.dropped();
   }
 
   /** Forgets every answer: invalidations may have been missed (the bus reconnected). */
   clear(): void {
     this.answers.clear();
+    this.dropped();
+  }
+
+  /**
+   * Answers were dropped: a read in flight is not kept (generation), and no "may send"
+   * made of them is used again (each is made again from the answers still held).
+   */
+  private dropped(): void {
     this.generation += 1;
+    this.forgetMaySend();
+  }
+
+  private forgetMaySend(): void {
+    if (this.maySendCount === 0) return;
+    this.maySend.clear();
+    this.maySendCount = 0;
   }
 
   /**
@@ -208,16 +247,6 @@ export class SocialAccessCache {
         .finally(() => this.refreshing.delete(key));
     }
     return hit.value as V;
-  }
-
-  /**
-   * A held answer not yet due for its refresh (read would return it and do nothing
-   * else); undefined otherwise. Only for keys whose answers are never undefined.
-   */
-  private held(key: string): unknown {
-    const now = this.options.clock();
-    const hit = this.answers.lookup(key, now);
-    return hit && hit.refreshAt > now ? hit.value : undefined;
   }
 
   /** The source's answer, kept unless something dropped or pinned it meanwhile (read). */
