@@ -119,6 +119,8 @@ export const ConfigSchema = strict({
       url: Type.String({ minLength: 1 }),
       poolSize: PositiveInt,
       connectTimeoutMs: PositiveInt,
+      /** A query unanswered this long fails and its connection is destroyed; 0: no limit. */
+      queryTimeoutMs: Type.Integer({ minimum: 0 }),
     }),
   }),
   cache: strict({

@@ -19,9 +19,9 @@ export const STORAGES: StorageKind[] = [
   ...(TEST_MYSQL_URL ? ['mysql' as const] : []),
 ];
 
-/** TEST_MYSQL_URL with its database replaced by `database`. */
-export function mysqlUrlFor(database: string): string {
-  const url = new URL(TEST_MYSQL_URL!);
+/** TEST_MYSQL_URL (or `server`, a proxy's URL say) with its database replaced by `database`. */
+export function mysqlUrlFor(database: string, server: string = TEST_MYSQL_URL!): string {
+  const url = new URL(server);
   url.pathname = `/${database}`;
   return url.toString();
 }

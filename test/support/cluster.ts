@@ -115,7 +115,10 @@ export interface Cluster {
 export interface ClusterOptions {
   /** The SQL server every process shares: PostgreSQL (default) or MySQL/MariaDB. */
   storage?: 'postgres' | 'mysql';
-  /** PostgreSQL to use instead of TEST_DATABASE_URL (a fault-injecting proxy, say). */
+  /**
+   * The SQL server to use instead of TEST_DATABASE_URL or TEST_MYSQL_URL (a
+   * fault-injecting proxy, say); on MySQL the cluster's database replaces its path.
+   */
   databaseUrl?: string;
   /** Redis to use instead of TEST_REDIS_URL (one the test may restart). */
   redisUrl?: string;
@@ -141,7 +144,10 @@ export async function startCluster(bus: BusKind, options: ClusterOptions = {}): 
   const nodeTimeoutMs = 1_500;
   const mysqlUrl = options.storage === 'mysql' ? mysqlUrlFor(schema) : undefined;
   const storageEnv: Record<string, string> = mysqlUrl
-    ? { EC_STORAGE__DRIVER: 'mysql', DATABASE_URL: mysqlUrl }
+    ? {
+        EC_STORAGE__DRIVER: 'mysql',
+        DATABASE_URL: options.databaseUrl ? mysqlUrlFor(schema, options.databaseUrl) : mysqlUrl,
+      }
     : {
         EC_STORAGE__DRIVER: 'postgres',
         DATABASE_URL: options.databaseUrl ?? TEST_DATABASE_URL!,

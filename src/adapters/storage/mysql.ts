@@ -7,7 +7,7 @@ import {
   type TransactionBuilder,
 } from 'kysely';
 import { createConnection } from 'mysql2/promise';
-import { createPool as createCallbackPool } from 'mysql2';
+import { createPool as createCallbackPool, type PoolConnection } from 'mysql2';
 import type { Config } from '../../config/config.schema.js';
 import { isTransientConflict } from './storage-errors.js';
 
@@ -23,9 +23,17 @@ const SESSION_SETUP = [
   'set session innodb_lock_wait_timeout = 10',
 ];
 
-/** Kysely's MySQL dialect over a mysql2 pool (MySQL 8 or MariaDB 10.11+). */
-export function mysqlDialect(config: Config, onError: (err: Error) => void): MysqlDialect {
+/**
+ * Kysely's MySQL dialect over a mysql2 pool (MySQL 8 or MariaDB 10.11+). `queryTimeoutMs`
+ * overrides `storage.mysql.queryTimeoutMs` (migrations run without a limit).
+ */
+export function mysqlDialect(
+  config: Config,
+  onError: (err: Error) => void,
+  overrides: { queryTimeoutMs?: number } = {},
+): MysqlDialect {
   const { url, poolSize, connectTimeoutMs } = config.storage.mysql;
+  const queryTimeoutMs = overrides.queryTimeoutMs ?? config.storage.mysql.queryTimeoutMs;
   const pool = createCallbackPool({
     uri: url.replace(/^mariadb:/i, 'mysql:'),
     connectionLimit: poolSize,
@@ -42,7 +50,10 @@ export function mysqlDialect(config: Config, onError: (err: Error) => void): Mys
   });
   // A connection that breaks emits 'error'; unheard, it would kill the process. The
   // pool drops the connection; the query that used it fails and is answered 503.
-  pool.on('connection', (connection) => connection.on('error', onError));
+  pool.on('connection', (connection) => {
+    connection.on('error', onError);
+    if (queryTimeoutMs > 0) limitQueryTime(connection, queryTimeoutMs);
+  });
   return new MysqlDialect({
     pool,
     onCreateConnection: async (connection) => {
@@ -50,6 +61,33 @@ export function mysqlDialect(config: Config, onError: (err: Error) => void): Mys
         await connection.executeQuery(CompiledQuery.raw(statement));
     },
   });
+}
+
+/**
+ * A server that stops answering without closing (a frozen host, a network that drops
+ * packets) would hold every query on the connection until TCP keepalive gives up,
+ * minutes later. mysql2 can fail a query unanswered for `timeout` ms, but it leaves the
+ * connection waiting for that query's answer, so the connection is destroyed here: the
+ * pool drops it and opens a new one, and the query fails with PROTOCOL_SEQUENCE_TIMEOUT
+ * (storage unavailable: 503 / 100004). Kysely runs every query as `query(sql, values,
+ * callback)`; that form gets the limit.
+ */
+function limitQueryTime(connection: PoolConnection, timeoutMs: number): void {
+  type Callback = (err: { code?: string } | null, ...rest: unknown[]) => void;
+  const query = connection.query.bind(connection) as (...args: unknown[]) => unknown;
+  const limited = (...args: unknown[]): unknown => {
+    const [text, values, callback] = args;
+    if (typeof text !== 'string' || typeof callback !== 'function') return query(...args);
+    return query(
+      { sql: text, timeout: timeoutMs },
+      values,
+      (err: { code?: string } | null, ...rest: unknown[]) => {
+        if (err?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') connection.destroy();
+        (callback as Callback)(err, ...rest);
+      },
+    );
+  };
+  connection.query = limited as typeof connection.query;
 }
 
 /** The database named in a mysql:// URL, and the URL of the server itself. */

@@ -90,14 +90,21 @@ export function openStorage(
         await ensureMysqlDatabase(url, connectTimeoutMs);
       }
       // Migrations may run long (an index built over a big table): on PostgreSQL
-      // they get a pool of their own without the query timeout.
+      // and MySQL they get a pool of their own without the query timeout.
       const migrationDb =
         dialect === 'postgres'
           ? new Kysely<Database>({
               dialect: postgresDialect(config, onError, { queryTimeoutMs: 0 }),
               plugins,
             })
-          : db;
+          : dialect === 'mysql'
+            ? retryingTransactions(
+                new Kysely<Database>({
+                  dialect: mysqlDialect(config, onError, { queryTimeoutMs: 0 }),
+                  plugins,
+                }),
+              )
+            : db;
       try {
         await migrateWith(migrationDb, report);
       } finally {

@@ -1,17 +1,25 @@
 /**
- * PostgreSQL going away and coming back, through a TCP proxy this test owns
- * (the shared server is never touched): every open connection is cut, then new
- * ones are reset for a while; or the proxy stops forwarding without closing
- * anything (a hung host), which only the query timeout ends. Real processes from the CLI, all-in-one and split
- * into api / two gateways / worker. They must stay up, answer 503 / 100004 (not
- * 500, not a hang) during the outage, and serve again by themselves afterwards,
- * with nothing acknowledged lost and the worker's relay and consumers resumed.
+ * The SQL store (PostgreSQL, MySQL / MariaDB) going away and coming back under a running
+ * system, through a TCP proxy this test owns (the shared server is never touched): every
+ * open connection is cut, then new ones are reset for a while (block); or the proxy stops
+ * forwarding without closing anything (freeze: a hung host), which only the query timeout
+ * ends. Real processes from the CLI, all-in-one and split into api / two gateways /
+ * worker. They must stay up, answer 503 / 100004 (not 500, not a hang) during the
+ * outage, and serve again by themselves afterwards, with nothing acknowledged lost and
+ * the worker's relay and consumers resumed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL, uniqueName } from '../support/backends.js';
+import { dropMysqlDatabase } from '../../src/adapters/storage/mysql.js';
+import { mysqlUrlFor, TEST_DATABASE_URL, TEST_MYSQL_URL, uniqueName } from '../support/backends.js';
 import { ChatStream, FollowingClient } from '../support/chat-stream.js';
 import { until } from '../support/wait.js';
-import { clusterServersAvailable, Node, startCluster, type Cluster } from '../support/cluster.js';
+import {
+  clusterServersAvailable,
+  Node,
+  startCluster,
+  type Cluster,
+  type ClusterOptions,
+} from '../support/cluster.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
 import { HttpClient } from '../support/http-client.js';
 import { befriend } from '../support/social.js';
@@ -24,7 +32,7 @@ const OUTAGE_MS = 3_000;
 /** A request during the outage must be answered within this (connect timeout 2 s, plus margin). */
 const ANSWER_BOUND_MS = 8_000;
 
-interface Layout {
+interface OutageLayout {
   api: Node;
   gatewayA: Node;
   gatewayB: Node;
@@ -38,30 +46,84 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 }, LONG);
 
-async function proxyToPostgres(): Promise<TcpProxy> {
-  const proxy = await TcpProxy.start(hostPort(TEST_DATABASE_URL!, 5432));
+/** What differs between the stores: where the server is, and how a process is pointed at it. */
+interface Store {
+  name: 'postgres' | 'mysql';
+  url: string | undefined;
+  port: number;
+  /** An all-in-one process's storage environment through `proxy`, and how to clean up after it. */
+  allInOne(proxy: TcpProxy, prefix: string): { env: Record<string, string>; drop(): Promise<void> };
+  cluster(proxy: TcpProxy): ClusterOptions;
+}
+
+const STORES: Store[] = [
+  {
+    name: 'postgres',
+    url: TEST_DATABASE_URL,
+    port: 5432,
+    allInOne(proxy, prefix) {
+      const schema = uniqueName(prefix).toLowerCase();
+      return {
+        env: {
+          EC_STORAGE__DRIVER: 'postgres',
+          DATABASE_URL: proxy.url(TEST_DATABASE_URL!),
+          EC_STORAGE__POSTGRES__SCHEMA: schema,
+          EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000',
+        },
+        drop: () => dropSchema(schema),
+      };
+    },
+    cluster: (proxy) => ({
+      databaseUrl: proxy.url(TEST_DATABASE_URL!),
+      env: { EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000' },
+    }),
+  },
+  {
+    name: 'mysql',
+    url: TEST_MYSQL_URL,
+    port: 3306,
+    allInOne(proxy, prefix) {
+      const database = uniqueName(prefix).toLowerCase();
+      return {
+        env: {
+          EC_STORAGE__DRIVER: 'mysql',
+          DATABASE_URL: mysqlUrlFor(database, proxy.url(TEST_MYSQL_URL!)),
+          EC_STORAGE__MYSQL__CONNECT_TIMEOUT_MS: '2000',
+        },
+        // On the server itself, not through the proxy the test may have left blocked.
+        drop: () => dropMysqlDatabase(mysqlUrlFor(database)),
+      };
+    },
+    cluster: (proxy) => ({
+      storage: 'mysql',
+      databaseUrl: proxy.url(TEST_MYSQL_URL!),
+      env: { EC_STORAGE__MYSQL__CONNECT_TIMEOUT_MS: '2000' },
+    }),
+  },
+];
+
+async function proxyTo(store: Store): Promise<TcpProxy> {
+  const proxy = await TcpProxy.start(hostPort(store.url!, store.port));
   cleanups.push(() => proxy.close());
   return proxy;
 }
 
-/** An all-in-one process on PostgreSQL through `proxy`, in a schema of its own. */
+/** An all-in-one process on `store` through `proxy`, in a schema (database) of its own. */
 async function startAllInOne(
+  store: Store,
   proxy: TcpProxy,
-  schemaPrefix: string,
+  prefix: string,
   env: Record<string, string> = {},
 ): Promise<Node> {
-  const schema = uniqueName(schemaPrefix).toLowerCase();
+  const storage = store.allInOne(proxy, prefix);
   const node = await Node.create('all-in-one', 'api,gateway,worker', {
     EASY_CHAT_ENV: 'test',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
-    EC_STORAGE__DRIVER: 'postgres',
-    DATABASE_URL: proxy.url(TEST_DATABASE_URL!),
-    EC_STORAGE__POSTGRES__SCHEMA: schema,
-    EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000',
+    ...storage.env,
     ...env,
   });
-  cleanups.push(() => dropSchema(schema));
+  cleanups.push(() => storage.drop());
   cleanups.push(() => node.stop());
   await node.start();
   return node;
@@ -73,8 +135,14 @@ const connect = async (node: Node, user: RegisteredUser) => {
   return socket;
 };
 
-/** The fault and its checks, the same for every layout. Returns what was measured. */
-async function outage(layout: Layout, proxy: TcpProxy, fault: 'block' | 'freeze' = 'block') {
+/**
+ * The fault and its checks, the same for every layout and store. Returns what was measured.
+ */
+async function outage(
+  layout: OutageLayout,
+  proxy: TcpProxy,
+  { fault = 'block', store }: { fault?: 'block' | 'freeze'; store: string },
+) {
   const client = new HttpClient(layout.api.url);
   const [alice, bob] = [await createUser(client), await createUser(client)];
   await befriend(alice, bob);
@@ -82,7 +150,7 @@ async function outage(layout: Layout, proxy: TcpProxy, fault: 'block' | 'freeze'
   const b = await connect(layout.gatewayB, bob);
   const conversationId = [alice.id, bob.id].sort().join('_');
   const follower = new FollowingClient(b, conversationId);
-  const stream = new ChatStream(() => a, { chatType: 2, recvId: bob.id }, { label: 'pg' }).start();
+  const stream = new ChatStream(() => a, { chatType: 2, recvId: bob.id }, { label: store }).start();
   await until(() => stream.acked.size >= 10, 'messages before the fault');
 
   // A cut alone: pooled connections die under the app; it reconnects on its own.
@@ -171,32 +239,36 @@ async function outage(layout: Layout, proxy: TcpProxy, fault: 'block' | 'freeze'
     slowestAnswerMs: Math.max(...answers.map((x) => x.ms)),
     recoveredMs,
   };
-  console.log(`[fault] postgres outage (${fault}): ${JSON.stringify(figures)}`);
+  console.log(`[fault] ${store} outage (${fault}): ${JSON.stringify(figures)}`);
   return figures;
 }
 
-describe.runIf(TEST_DATABASE_URL)('PostgreSQL outage', () => {
-  it(
+describe.each(STORES)('$name outage', (store) => {
+  const queryTimeout = `EC_STORAGE__${store.name.toUpperCase()}__QUERY_TIMEOUT_MS`;
+
+  it.runIf(store.url)(
     'the all-in-one process stays up, answers 503 / 100004, and recovers by itself',
     async () => {
-      const proxy = await proxyToPostgres();
-      const node = await startAllInOne(proxy, 'pgout');
-      await outage({ api: node, gatewayA: node, gatewayB: node, all: [node] }, proxy);
+      const proxy = await proxyTo(store);
+      const node = await startAllInOne(store, proxy, `${store.name.slice(0, 2)}out`);
+      await outage({ api: node, gatewayA: node, gatewayB: node, all: [node] }, proxy, {
+        store: store.name,
+      });
     },
     LONG,
   );
 
-  it(
-    'a PostgreSQL that stops answering without closing: 503 / 100004 within the query timeout, then recovery',
+  it.runIf(store.url)(
+    'a server that stops answering without closing: 503 / 100004 within the query timeout, then recovery',
     async () => {
-      const proxy = await proxyToPostgres();
-      const node = await startAllInOne(proxy, 'pgfreeze', {
-        EC_STORAGE__POSTGRES__QUERY_TIMEOUT_MS: '2000',
+      const proxy = await proxyTo(store);
+      const node = await startAllInOne(store, proxy, `${store.name.slice(0, 2)}freeze`, {
+        [queryTimeout]: '2000',
       });
       const figures = await outage(
         { api: node, gatewayA: node, gatewayB: node, all: [node] },
         proxy,
-        'freeze',
+        { fault: 'freeze', store: store.name },
       );
       // Every answer came within the bound: nothing waited on the frozen connections.
       expect(figures.slowestAnswerMs).toBeLessThan(ANSWER_BOUND_MS);
@@ -204,17 +276,16 @@ describe.runIf(TEST_DATABASE_URL)('PostgreSQL outage', () => {
     LONG,
   );
 
-  it.runIf(clusterServersAvailable('nats'))(
+  it.runIf(clusterServersAvailable('nats', store.name))(
     'api, two gateways and the worker stay up, answer 503 / 100004, and recover by themselves',
     async () => {
-      const proxy = await proxyToPostgres();
-      const cluster: Cluster = await startCluster('nats', {
-        databaseUrl: proxy.url(TEST_DATABASE_URL!),
-        env: { EC_STORAGE__POSTGRES__CONNECT_TIMEOUT_MS: '2000' },
-      });
+      const proxy = await proxyTo(store);
+      const cluster: Cluster = await startCluster('nats', store.cluster(proxy));
       cleanups.push(() => cluster.stop());
       const { api, gatewayA, gatewayB, worker } = cluster;
-      await outage({ api, gatewayA, gatewayB, all: [api, gatewayA, gatewayB, worker] }, proxy);
+      await outage({ api, gatewayA, gatewayB, all: [api, gatewayA, gatewayB, worker] }, proxy, {
+        store: store.name,
+      });
     },
     LONG,
   );
