@@ -209,6 +209,14 @@ export class ChatService {
    * sending one knows from its answer). If the move passed over messages of others,
    * they get a read receipt, as if the sender had marked them read; passing over
    * group notices only (nobody's message, never unread) sends none.
+   *
+   * In a single chat between two users the move always passed over the peer's
+   * messages: only the two of them post there, nobody posts a
+   * notice (notices are the groups', written by the server; a user's mType is 0–5),
+   * messages are never deleted from the table, and the sender's own messages all lie
+   * at or below its read position (each send moves it to its own seq in the same
+   * transaction, and a read position never goes back). So every seq strictly between
+   * its read position and its message is the peer's, and the store is not asked.
    */
   private readOwn(message: Message, before: ReadBefore, exceptConnectionId?: string): void {
     this.deps.readState.changed(
@@ -226,6 +234,13 @@ export class ChatService {
       // A new message shows its conversation to everyone in it.
       isShow: true,
     };
+    if (message.chatType === ChatType.single && message.recvId !== SYSTEM_SENDER) {
+      // Every message it passed is the peer's, and none is a notice: known without the
+      // store's check (see above). On PostgreSQL that check was a statement
+      // and a turn of the event loop after the batch's COMMIT for every answer.
+      this.deps.readState.receipt(move, exceptConnectionId);
+      return;
+    }
     const between = { afterSeq: before.readSeq, beforeSeq: message.seq };
     void this.deps.messages
       .hasUnreadOf(message.conversationId, message.sendId, between)

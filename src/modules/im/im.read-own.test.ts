@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { MessageRepository } from './message.repository.js';
 
 const updated = (conversationId: string, readSeq: number) => (f: Frame) =>
   f.frameType === 0 &&
@@ -89,6 +90,37 @@ describe.each(STORAGES)('sending marks read for the sender on %s', (storage) => 
     expect(b.frames.filter(receipt(conversationId))).toHaveLength(1);
     // The sending device learns from its answer; it is not told again.
     expect(phone.frames.filter((f) => f.method === 'conversation.updated')).toEqual([]);
+  });
+
+  it('a single chat’s reply sends its receipt without asking the store what it passed', async () => {
+    // Only the two parties post in a single chat, never a notice, and a sender's own
+    // messages all lie at or below its read position: whatever a reply passes over is
+    // the peer's (ChatService.readOwn). On PostgreSQL the check was a statement after
+    // the batch's COMMIT for every answer.
+    const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
+    await befriend(alice, bob);
+    const conversationId = [alice.id, bob.id].sort().join('_');
+    const [a, b] = [await connect(alice), await connect(bob)];
+    await a.call('conversation.chat', { chatType: 2, recvId: bob.id, ...say('q1') });
+    const checks = vi.spyOn(MessageRepository.prototype, 'hasUnreadOf');
+    try {
+      for (const n of [1, 2]) {
+        await b.call('conversation.chat', { chatType: 2, recvId: alice.id, ...say(`a${n}`) });
+      }
+      await a.call('conversation.chat', { chatType: 2, recvId: bob.id, ...say('q2') });
+      const read = await b.waitFor(receipt(conversationId));
+      expect(read.data).toMatchObject({ sendId: alice.id, readSeq: 4 });
+      // Bob's first answer passed alice's question: a receipt for her too.
+      const first = await a.waitFor(receipt(conversationId));
+      expect(first.data).toMatchObject({ sendId: bob.id, readSeq: 2 });
+      // Bob's second answer passed nothing: no receipt.
+      await a.waitFor(chat(conversationId, 3));
+      await a.ready();
+      expect(a.frames.filter(receipt(conversationId))).toHaveLength(1);
+      expect(checks).not.toHaveBeenCalled();
+    } finally {
+      checks.mockRestore();
+    }
   });
 
   it('only ever moves forward: retrying an old send does not move the read position back', async () => {
