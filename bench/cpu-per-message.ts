@@ -19,7 +19,14 @@
  * summary say how many clients were cut (`cut` and `unanswered` in the results). Any
  * other close by the server, or a refused send, fails the run.
  *
+ * By default every pair sends one way, so no send passes over a message of the peer's:
+ * BENCH_REPLY=1 sends both ways by turns (every message answers the peer's: it moves
+ * the replier's read position past it and sends the peer a read receipt, which the
+ * ceiling does too), a fraction between 0 and 1 turns that share of messages round.
+ * The rate is the same either way: BENCH_RATE messages a second in all.
+ *
  *   npm run bench:cpu     BENCH_RATE=1000 BENCH_PAIRS=50 BENCH_SECONDS=5 BENCH_ROUNDS=3
+ *                         BENCH_REPLY=0 (share of messages answering the peer's, 0–1)
  *                         BENCH_STORES=sqlite,postgres (mysql: MariaDB or MySQL too)
  *                         BENCH_THREADS=1 (each round: CPU-µs per message by thread)
  *                         BENCH_REF_DIR=/path/to/other/checkout (built: npm run build;
@@ -44,6 +51,12 @@ export interface CpuOptions {
   seconds: number;
   rounds: number;
   stores: Storage[];
+  /**
+   * The share of messages that answer the peer's (0–1, default 0): each such message
+   * is sent the other way, by the pair's recipient, so it moves the replier's read
+   * position past the peer's message and sends the peer a read receipt.
+   */
+  reply?: number;
   references?: Array<{ dir: string; label: string; dropEnv?: string[] }>;
 }
 
@@ -141,6 +154,22 @@ export interface Pair {
   conn: Conn;
   to: Target;
   peer: Conn;
+  /** Messages the pair sent so far, across rounds (which way the next one goes). */
+  sent: number;
+  /** Whether the last message went the other way (`peer` to `conn`). */
+  back: boolean;
+}
+
+/**
+ * Which way a pair's next message goes when `reply` of its messages answer the
+ * other's: it turns round whenever the running count of replies (sent × reply,
+ * rounded down) grows. 0: always `conn` to `peer`; 1: every message turns round
+ * (both ways by turns); 0.5: every other message turns round (a, b, b, a, a, …).
+ */
+export function nextWay(pair: Pick<Pair, 'sent' | 'back'>, reply: number): boolean {
+  pair.sent += 1;
+  if (Math.floor(pair.sent * reply) > Math.floor((pair.sent - 1) * reply)) pair.back = !pair.back;
+  return pair.back;
 }
 
 /**
@@ -160,6 +189,8 @@ export async function connectPairs(
       conn: conns[i]!,
       to: { kind: 'user', id: users[i + 1]!.id },
       peer: conns[i + 1]!,
+      sent: 0,
+      back: false,
     });
   }
   for (const conn of conns) conn.socket.on('close', (code) => closes.push(code));
@@ -261,6 +292,7 @@ export async function offer(
   m: Pick<Measured, 'senders' | 'closes'>,
   rate: number,
   seconds: number,
+  reply = 0,
 ): Promise<Offered> {
   const driver = drivers['easy-chat'];
   const tickMs = Math.max(1, (1000 * m.senders.length) / rate);
@@ -282,11 +314,15 @@ export async function offer(
   while (Date.now() < end) {
     const tickStart = Date.now();
     let sent = 0;
-    for (const { conn, to, peer } of m.senders) {
+    for (const pair of m.senders) {
+      const { conn, to, peer } = pair;
       if (!isOpen(conn) || !isOpen(peer)) continue;
       n += 1;
       sent += 1;
-      inFlight.push(driver.send(conn, to, `m${n}`).then(served, lost));
+      const send = nextWay(pair, reply)
+        ? driver.send(peer, { kind: 'user', id: conn.user.id }, `m${n}`)
+        : driver.send(conn, to, `m${n}`);
+      inFlight.push(send.then(served, lost));
     }
     if (sent === 0 || failure || closedOtherwise() !== undefined) break;
     await sleep(Math.max(0, tickMs - (Date.now() - tickStart)));
@@ -307,6 +343,8 @@ function cutNote(o: Offered): string {
 }
 
 export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
+  const reply = options.reply ?? 0;
+  if (!(reply >= 0 && reply <= 1)) throw new Error(`BENCH_REPLY must be 0–1, not ${reply}`);
   const systems: Measured[] = [];
   const ceilings = [...new Set(options.stores.map((store) => CEILING_OF[store]))];
   for (const store of ceilings) systems.push(await measureCeiling(store, options.pairs));
@@ -329,7 +367,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   try {
     // Warm-up: JIT, statement caches, first pages of every table.
     for (const s of systems) {
-      const warm = await offer(s, options.rate, 1);
+      const warm = await offer(s, options.rate, 1, options.reply);
       if (warm.cut > 0) log(`  warm-up: ${s.label}${cutNote(warm)}`);
     }
     for (let round = 0; round < options.rounds; round += 1) {
@@ -341,7 +379,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
         const beforeOwnDb = cpuEach(ownDb());
         const threadsBefore = byThread ? cpuByThread(s.pids()) : undefined;
         signalProbe(s);
-        const offered = await offer(s, options.rate, options.seconds);
+        const offered = await offer(s, options.rate, options.seconds, options.reply);
         const answered = offered.answered;
         await sleep(200); // pushes and background work of this round land in this round
         signalProbe(s);
@@ -411,6 +449,7 @@ if (isMain(import.meta)) {
       pairs: envNumber('BENCH_PAIRS', 50),
       seconds: envNumber('BENCH_SECONDS', 5),
       rounds: envNumber('BENCH_ROUNDS', 3),
+      reply: envNumber('BENCH_REPLY', 0),
       stores: (process.env.BENCH_STORES ?? 'sqlite,postgres,mysql').split(
         ',',
       ) as CpuOptions['stores'],
@@ -428,7 +467,8 @@ if (isMain(import.meta)) {
     };
     log(
       `CPU per private message: ${options.rate} msg/s over ${options.pairs} pairs, ` +
-        `${options.seconds} s × ${options.rounds} rounds, stores ${options.stores.join(', ')}`,
+        `${options.seconds} s × ${options.rounds} rounds, stores ${options.stores.join(', ')}` +
+        (options.reply ? `, ${options.reply} of messages replies` : ''),
     );
     const rows = await runCpuPerMessage(options);
     writeResult('cpu-per-message', { options, rows });

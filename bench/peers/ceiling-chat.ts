@@ -11,7 +11,11 @@
  * - idempotent send: a unique index on (send_id, client_msg_id) (a retry answers the
  *   stored message);
  * - the event in the same transaction: one outbox row per message;
- * - then the sender's answer and the recipient's push, one frame each.
+ * - then the sender's answer and the recipient's push, one frame each;
+ * - a reply (a message whose conversation's last message was the peer's: sending moves
+ *   the sender's read position past it) also pushes the peer a read receipt, as
+ *   easy-chat does (bench:cpu's BENCH_REPLY). Who wrote each conversation's last
+ *   message is kept in memory: one process holds every conversation here.
  *
  * It speaks just enough of easy-chat's frames (docs/websocket.md) for the bench's
  * easy-chat driver: the token is the user id, ping is answered, `conversation.chat` is
@@ -74,6 +78,8 @@ const store = /^postgres(ql)?:/.test(target)
   : openSqliteStore(target);
 
 const sockets = new Map<string, Set<WebSocket>>();
+/** Who wrote each conversation's last message (the reply's test). */
+const lastSender = new Map<string, string>();
 let queue: Pending[] = [];
 let flushing = false;
 let counter = 0;
@@ -100,6 +106,27 @@ async function flush(): Promise<void> {
         data: { ...message, contentType: 0 },
       });
       for (const to of sockets.get(message.recvId) ?? []) to.send(push);
+      // A reply read the peer's messages before it: the peer hears it, and so do the
+      // sender's other devices (not the one that sent).
+      const replied = lastSender.get(message.conversationId) === message.recvId;
+      lastSender.set(message.conversationId, message.sendId);
+      if (!replied) return;
+      const receipt = JSON.stringify({
+        frameType: 0,
+        method: 'push',
+        formId: message.sendId,
+        data: {
+          conversationId: message.conversationId,
+          chatType: message.chatType,
+          sendId: message.sendId,
+          recvId: message.recvId,
+          readSeq: message.seq,
+          sendTime: Date.now(),
+          contentType: 1,
+        },
+      });
+      for (const to of sockets.get(message.recvId) ?? []) to.send(receipt);
+      for (const own of sockets.get(message.sendId) ?? []) if (own !== p.socket) own.send(receipt);
     });
   }
   flushing = false;
