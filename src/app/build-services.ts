@@ -148,9 +148,9 @@ export function buildServices(deps: ServiceDeps): Services {
     clock,
     source: `easy-chat/${config.nodeId}`,
     schemas: DomainEventSchemas,
-    onRecorded: (event) => {
+    onRecorded: (event, text) => {
       accessCache.changing(event);
-      recordedEvents.add(event);
+      recordedEvents.add(event, text);
     },
   });
   const hasher = new PasswordHasher(config.auth.argon2);

@@ -5,6 +5,7 @@ import { STORAGES } from '../../test/support/backends.js';
 import { testRelay } from '../../test/support/outbox.js';
 import { testConfig } from '../../test/support/test-app.js';
 import { waitFor } from '../adapters/bus/bus.contract.js';
+import type { Publisher } from '../adapters/bus/bus.js';
 import type { EventMessage } from '../adapters/bus/event-message.js';
 import { runsDirect } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
@@ -231,7 +232,20 @@ describe.each(combos)(
         received.set(d.event.id, d.event);
       });
       const kept = new RecordedEvents();
-      const relay = testRelay(storage.db, broker, { batchSize: 5, recorded: kept });
+      // What the relay hands the broker: each event with its row's text, which a JSON
+      // topic sends as it is (byte for byte the event's JSON.stringify, checked below).
+      const handed = new Map<string, string | undefined>();
+      const publisher: Publisher = {
+        publish: (topic, events) => {
+          for (const e of events) handed.set(e.event.id, e.text);
+          return broker.publish(topic, events);
+        },
+        resilientPublish: (topic, events) => {
+          for (const e of events) handed.set(e.event.id, e.text);
+          return broker.resilientPublish(topic, events);
+        },
+      };
+      const relay = testRelay(storage.db, publisher, { batchSize: 5, recorded: kept });
       relay.start();
       cleanups.push(() => relay.stop());
       // This process's recorder (its events kept, published from memory) and another's
@@ -242,7 +256,7 @@ describe.each(combos)(
             clock: Date.now,
             source: 'test',
             schemas: DomainEventSchemas,
-            onRecorded: keeping && ((event) => keeping.add(event)),
+            onRecorded: keeping && ((event, text) => keeping.add(event, text)),
           }),
       );
       const texts = new Map<string, string>();
@@ -269,6 +283,7 @@ describe.each(combos)(
         expect(event).toEqual(JSON.parse(text));
         // Field for field and in the same order: encoded again, the same bytes.
         expect(JSON.stringify(event)).toBe(text);
+        expect(handed.get(id)).toBe(text);
       }
       expect(kept.isEmpty).toBe(true);
     });

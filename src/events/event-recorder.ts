@@ -41,7 +41,7 @@ export class EventRecorder {
        * an in-memory cache of what the event changes stops trusting it here and
        * now, before the relay brings the event back (SocialAccessCache).
        */
-      onRecorded?: (event: EventMessage) => void;
+      onRecorded?: (event: EventMessage, text: string) => void;
     },
   ) {
     this.metadata = Object.freeze({ source: deps.source, version: EVENT_VERSION });
@@ -62,8 +62,9 @@ export class EventRecorder {
     payloadJson?: string,
   ): Promise<EventMessage<DomainEventMap[K]>> {
     const event = this.build(type, payload, traceId);
-    await INSERT.execute(trx, this.outboxRow(event, partitionKey, payloadJson));
-    this.deps.onRecorded?.(event);
+    const text = this.envelopeText(event, payloadJson);
+    await INSERT.execute(trx, this.outboxRow(event, partitionKey, text));
+    this.deps.onRecorded?.(event, text);
     return event;
   }
 
@@ -76,21 +77,15 @@ export class EventRecorder {
     payloadJson?: string,
   ): EventMessage<DomainEventMap[K]> {
     const event = this.build(type, payload, undefined);
-    directOn(INSERT, trx).write(this.outboxRow(event, partitionKey, payloadJson));
-    this.deps.onRecorded?.(event);
+    const text = this.envelopeText(event, payloadJson);
+    directOn(INSERT, trx).write(this.outboxRow(event, partitionKey, text));
+    this.deps.onRecorded?.(event, text);
     return event;
   }
 
-  /** The INSERT's parameters for an event. */
-  private outboxRow(event: EventMessage, partitionKey: string, payloadJson?: string): unknown[] {
-    return [
-      event.id,
-      event.type,
-      event.aggregate,
-      partitionKey,
-      this.envelopeText(event, payloadJson),
-      event.timestamp,
-    ];
+  /** The INSERT's parameters for an event and its envelope's text. */
+  private outboxRow(event: EventMessage, partitionKey: string, text: string): unknown[] {
+    return [event.id, event.type, event.aggregate, partitionKey, text, event.timestamp];
   }
 
   /**
@@ -160,7 +155,12 @@ export class EventRecorder {
       head: parts[0]!,
       tail: parts[1]!,
       recorded: (value) => {
-        this.deps.onRecorded?.({ ...event, payload: { ...payload, [field]: value } });
+        // The row's envelope: the statement wrote the number between head and tail as
+        // SQL's integer text, which is String(value) (a seq: an integer).
+        this.deps.onRecorded?.(
+          { ...event, payload: { ...payload, [field]: value } },
+          parts[0]! + String(value) + parts[1]!,
+        );
       },
     };
   }

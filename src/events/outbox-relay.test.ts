@@ -85,7 +85,7 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
       clock: Date.now,
       source: 'test',
       schemas: DomainEventSchemas,
-      onRecorded: kept && ((event) => kept.add(event)),
+      onRecorded: kept && ((event, text) => kept.add(event, text)),
     });
     const ids: string[] = [];
     for (let i = from; i < from + count; i += 1) {
@@ -174,7 +174,7 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
       clock: Date.now,
       source: 'test',
       schemas: DomainEventSchemas,
-      onRecorded: (event) => kept.add(event),
+      onRecorded: (event, text) => kept.add(event, text),
     });
     let rolledBack = '';
     await expect(

@@ -27,9 +27,11 @@ export interface OutboxRow {
   envelope?: string;
   /** The event as this process recorded it (RecordedEvents), published instead of `envelope`. */
   event?: EventMessage;
+  /** With `event`: its envelope's text as the row holds it (RecordedEvents). */
+  text?: string;
 }
 
-type OutboxHead = Omit<OutboxRow, 'envelope' | 'event'>;
+type OutboxHead = Omit<OutboxRow, 'envelope' | 'event' | 'text'>;
 
 /** Runs work in the transaction of the store's next group commit (GroupCommit.runWithNextBatch). */
 export type WithNextBatch = (
@@ -200,7 +202,13 @@ export class OutboxRelay {
       // Events kept while this read was on its way (their rows in it) are handed out
       // here, or they would stay kept after their rows are published and deleted.
       if (recorded && !recorded.isEmpty) {
-        for (const row of rows) row.event = recorded.take(row.id);
+        for (const row of rows) {
+          const kept = recorded.take(row.id);
+          if (kept) {
+            row.event = kept.event;
+            row.text = kept.text;
+          }
+        }
       }
       return rows;
     }
@@ -208,8 +216,11 @@ export class OutboxRelay {
     const missing: number[] = [];
     for (const row of rows as OutboxRow[]) {
       row.position = Number(row.position);
-      row.event = recorded.take(row.id);
-      if (!row.event) missing.push(row.position);
+      const kept = recorded.take(row.id);
+      if (kept) {
+        row.event = kept.event;
+        row.text = kept.text;
+      } else missing.push(row.position);
     }
     if (missing.length === 0) return rows;
     const envelopes = await this.envelopesOf(db, missing);
@@ -239,14 +250,24 @@ export class OutboxRelay {
       .execute();
   }
 
-  /** Publishes rows in order and waits for the broker's confirmation of all of them. */
+  /**
+   * Publishes rows in order and waits for the broker's confirmation of all of them.
+   * Each goes with its envelope's text (`JSON.stringify` of its event, as written by
+   * EventRecorder), which a broker writing JSON sends as it is instead of stringifying
+   * the event again; the in-process broker passes the event object and ignores it.
+   */
   async publishBatch(rows: readonly OutboxRow[]): Promise<void> {
     await this.deps.publisher.publish(
       DOMAIN_TOPIC,
-      rows.map((row) => ({
-        event: row.event ?? (JSON.parse(row.envelope!) as EventMessage),
-        key: row.partitionKey,
-      })),
+      rows.map((row) =>
+        row.event
+          ? { event: row.event, key: row.partitionKey, text: row.text }
+          : {
+              event: JSON.parse(row.envelope!) as EventMessage,
+              key: row.partitionKey,
+              text: row.envelope,
+            },
+      ),
     );
   }
 

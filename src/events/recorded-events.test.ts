@@ -27,12 +27,14 @@ describe('RecordedEvents', () => {
     expect(kept.isEmpty).toBe(true);
   });
 
-  it('hands an event out once, the very object recorded', () => {
+  it('hands an event out once, the very object recorded, with its envelope text', () => {
     const kept = new RecordedEvents();
     kept.keep();
     const e = event('a');
-    kept.add(e);
-    expect(kept.take('a')).toBe(e);
+    kept.add(e, JSON.stringify(e));
+    const taken = kept.take('a');
+    expect(taken?.event).toBe(e);
+    expect(taken?.text).toBe(JSON.stringify(e));
     expect(kept.take('a')).toBeUndefined();
   });
 
@@ -41,7 +43,7 @@ describe('RecordedEvents', () => {
     kept.keep();
     for (const id of ['a', 'b', 'c', 'd']) kept.add(event(id));
     expect(kept.take('a')).toBeUndefined();
-    expect(['b', 'c', 'd'].map((id) => kept.take(id)?.id)).toEqual(['b', 'c', 'd']);
+    expect(['b', 'c', 'd'].map((id) => kept.take(id)?.event.id)).toEqual(['b', 'c', 'd']);
     expect(kept.isEmpty).toBe(true);
   });
 });

@@ -20,8 +20,14 @@ const DEFAULT_CAPACITY = 4096;
  * Events are kept only while this process runs the relay (`keep`): a process that
  * writes but never relays (the api role beside a worker) keeps nothing.
  */
+/** A kept event and the text its row's envelope holds (`JSON.stringify(event)`). */
+export interface RecordedEvent {
+  event: EventMessage;
+  text?: string;
+}
+
 export class RecordedEvents {
-  private readonly byId = new Map<string, EventMessage>();
+  private readonly byId = new Map<string, RecordedEvent>();
   private keeping = false;
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
@@ -46,18 +52,18 @@ export class RecordedEvents {
    * Keeps an event whose row was just written (its transaction not committed yet).
    * Callers must not change the event afterwards: it is published as it is.
    */
-  add(event: EventMessage): void {
+  add(event: EventMessage, text?: string): void {
     if (!this.keeping) return;
-    this.byId.set(event.id, event);
+    this.byId.set(event.id, { event, text });
     // The oldest goes first: a Map iterates in insertion order.
     if (this.byId.size > this.capacity) this.byId.delete(this.byId.keys().next().value!);
   }
 
   /** The kept event of this id, handed out once (a row published again is read again). */
-  take(id: string): EventMessage | undefined {
-    const event = this.byId.get(id);
-    if (event) this.byId.delete(id);
-    return event;
+  take(id: string): RecordedEvent | undefined {
+    const kept = this.byId.get(id);
+    if (kept) this.byId.delete(id);
+    return kept;
   }
 
   /** Whether anything is kept: when not, the relay reads whole rows in one statement. */

@@ -35,6 +35,12 @@ export interface OutgoingEvent {
    * were published. Defaults to the event id (no ordering with other events).
    */
   key?: string;
+  /**
+   * The event's JSON text, exactly `JSON.stringify(event)`, when it is at hand already
+   * (the outbox's stored envelope): a topic written in JSON publishes these bytes
+   * instead of stringifying the event again. Ignored by other codecs.
+   */
+  text?: string;
 }
 
 export interface Publisher {

@@ -100,8 +100,20 @@ export class WireFormats {
     return this.topics[topic]?.codec ?? jsonCodec;
   }
 
-  encode(topic: string, event: EventMessage): { body: Uint8Array; contentType: string } {
+  /**
+   * The event's bytes on the topic. `text`, when given, is `JSON.stringify(event)`
+   * already made (the outbox's envelope): a JSON topic sends it as it is, the same bytes
+   * the codec would make.
+   */
+  encode(
+    topic: string,
+    event: EventMessage,
+    text?: string,
+  ): { body: Uint8Array; contentType: string } {
     const codec = this.codec(topic);
+    if (text !== undefined && codec === jsonCodec) {
+      return { body: Buffer.from(text), contentType: codec.contentType };
+    }
     return { body: codec.encode(event), contentType: codec.contentType };
   }
 

@@ -138,8 +138,8 @@ export class NatsBroker implements Broker {
     await this.ensureStream(topic);
     // Publishes are pipelined on the one connection, so the stream stores them in
     // call order; the server's acks (one per event) are awaited together.
-    const acks = events.map(({ event, key }) => {
-      const { body, contentType } = this.formats.encode(topic, event);
+    const acks = events.map(({ event, key, text }) => {
+      const { body, contentType } = this.formats.encode(topic, event, text);
       const h = headers();
       h.set(KEY_HEADER, key ?? event.id);
       h.set(CONTENT_TYPE_HEADER, contentType);

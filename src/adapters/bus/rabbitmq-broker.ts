@@ -93,10 +93,10 @@ export class RabbitBroker implements Broker {
     await this.ensureExchange(ch, topic);
     const exchange = this.exchangeName(topic);
     const confirms = events.map(
-      ({ event, key }) =>
+      ({ event, key, text }) =>
         new Promise<void>((resolve, reject) => {
           assertName('event type', event.type);
-          const { body, contentType } = this.formats.encode(topic, event);
+          const { body, contentType } = this.formats.encode(topic, event, text);
           ch.publish(
             exchange,
             event.type,

@@ -65,12 +65,17 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
   it('takes the seq, writes the message and its outbox row with that seq, and reads the pair as it was', async () => {
     const { db } = t.app.storage;
     const seen: Array<{ type: string; payload: unknown }> = [];
+    const texts: string[] = [];
     const events = new EventRecorder({
       clock: Date.now,
       source: 'test',
       schemas: DomainEventSchemas,
-      onRecorded: (event) => seen.push(event),
+      onRecorded: (event, text) => {
+        seen.push(event);
+        texts.push(text);
+      },
     });
+    let envelopes: string[] = [];
     const conversations = new ConversationRepository(db);
     const store = pairSendStore(db, {
       conversations,
@@ -148,11 +153,16 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
         mType: 0,
         sendTime: 1_000,
       });
+      envelopes = outbox.map((r) => r.envelope);
     });
     expect(seen.map((e) => [e.type, (e.payload as { seq: number }).seq])).toEqual([
       ['message-sent', 1],
       ['message-sent', 2],
     ]);
+    // The listener is told the text its row holds (the statement wrote the seq into it),
+    // which is the event's own JSON: what the relay hands a JSON broker to send as is.
+    expect(texts).toEqual(envelopes);
+    expect(seen.map((e) => JSON.stringify(e))).toEqual(envelopes);
   });
 
   it.runIf(storage === 'sqlite')(
