@@ -27,8 +27,14 @@ export class Precompiled<Row = unknown> {
   private readonly numbered: string;
   /** Prepared on each SQLite handle it ran on inside a transaction (sqlite-direct.ts). */
   private readonly direct = new WeakMap<SQLite.Database, DirectStatement<Row>>();
-  /** The executor `on` was last asked about, and its answer. */
-  private lastDb: Executor | undefined;
+  /**
+   * The executor `on` was last asked about, and its answer. Held weakly: a statement
+   * lives as long as the process, and a strong reference kept the last transaction
+   * given to it (and through it its connection and handle) alive after the transaction
+   * ended, until the statement next ran elsewhere; a database closed meanwhile kept
+   * its handle in memory for good.
+   */
+  private lastDb: WeakRef<Executor> | undefined;
   private lastStatement: DirectStatement<Row> | undefined;
 
   constructor(private readonly text: string) {
@@ -59,14 +65,14 @@ export class Precompiled<Row = unknown> {
   on(db: Executor): DirectStatement<Row> | undefined {
     // The same transaction as the last call (a batch runs each statement once per
     // message): its answer again, without the handle's two lookups.
-    if (db === this.lastDb) return this.lastStatement;
+    if (this.lastDb !== undefined && this.lastDb.deref() === db) return this.lastStatement;
     const handle = ownsConnection(db) ? sqliteHandleOf(db.getExecutor().adapter) : undefined;
     let statement: DirectStatement<Row> | undefined;
     if (handle) {
       statement = this.direct.get(handle);
       if (!statement) this.direct.set(handle, (statement = new DirectStatement(handle, this.text)));
     }
-    this.lastDb = db;
+    this.lastDb = new WeakRef(db);
     this.lastStatement = statement;
     return statement;
   }
