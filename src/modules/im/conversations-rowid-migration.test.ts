@@ -118,10 +118,16 @@ describe.each(STORAGES)('conversations migration 0018 on %s', (dialect) => {
 
     // Keys still unique, columns still required.
     await expect(
-      storage.db.insertInto('conversations').values(conversation('si_a_b', 1, 1)).execute(),
+      storage.db
+        .insertInto('conversations')
+        .values(conversation('si_a_b', 1, 1))
+        .execute(),
     ).rejects.toSatisfy(isUniqueViolation);
     await expect(
-      storage.db.insertInto('conversationMembers').values(member('sg_g1', 'c', 'g1', 1)).execute(),
+      storage.db
+        .insertInto('conversationMembers')
+        .values(member('sg_g1', 'c', 'g1', 1))
+        .execute(),
     ).rejects.toSatisfy(isUniqueViolation);
     await expect(
       storage.db
@@ -151,9 +157,7 @@ describe.each(STORAGES)('conversations migration 0018 on %s', (dialect) => {
         .filter(([name]) => name.endsWith('_idx'))
         .map(([name, text]) => [name, text.replace(/\s+/g, ' ')]);
     expect(indexes(after)).toEqual(indexes(sqliteBefore));
-    await expect(sql`select rowid from conversations`.execute(storage.db)).rejects.toThrow(
-      /rowid/,
-    );
+    await expect(sql`select rowid from conversations`.execute(storage.db)).rejects.toThrow(/rowid/);
 
     // Lookups by key seek the table's own tree; showAll keeps to the hidden rows' index.
     expect(
@@ -176,7 +180,10 @@ describe.each(STORAGES)('conversations migration 0018 on %s', (dialect) => {
     const storage = openStorage(made.config, MIGRATIONS);
     cleanups.push(() => storage.close());
     await storage.migrate();
-    await storage.db.insertInto('conversations').values(conversation('si_a_b', 1, 3)).execute();
+    await storage.db
+      .insertInto('conversations')
+      .values(conversation('si_a_b', 1, 3))
+      .execute();
     await storage.db
       .insertInto('conversationMembers')
       .values([member('si_a_b', 'a', 'b', 1), member('si_a_b', 'b', 'a', 2)])

@@ -68,7 +68,9 @@ async function rebuild(
   options: string,
   indexes: string[],
 ): Promise<void> {
-  const names = [...columns.matchAll(/"(\w+)" (?:varchar|smallint|bigint)/g)].map((m) => `"${m[1]}"`).join(', ');
+  const names = [...columns.matchAll(/"(\w+)" (?:varchar|smallint|bigint)/g)]
+    .map((m) => `"${m[1]}"`)
+    .join(', ');
   const next = `${table}_rebuilt`;
   // One line in sqlite_master, as the tables' other definitions are.
   const definition = columns.replace(/\s+/g, ' ');
