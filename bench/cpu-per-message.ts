@@ -13,6 +13,12 @@
  * on MySQL/MariaDB that of `mysqld`/`mariadbd`: run it on an otherwise idle machine). Figures: the median of BENCH_ROUNDS rounds
  * with its range, and the ratio to the ceiling's median.
  *
+ * A client the server cuts as a slow consumer (close code 4008: the machine too busy
+ * for the bench to read its pushes) does not end the run: its pair sends no more, its
+ * sends left unanswered are not counted as served, and each round's line and the
+ * summary say how many clients were cut (`cut` and `unanswered` in the results). Any
+ * other close by the server, or a refused send, fails the run.
+ *
  *   npm run bench:cpu     BENCH_RATE=1000 BENCH_PAIRS=50 BENCH_SECONDS=5 BENCH_ROUNDS=3
  *                         BENCH_STORES=sqlite,postgres (mysql: MariaDB or MySQL too)
  *                         BENCH_THREADS=1 (each round: CPU-µs per message by thread)
@@ -26,7 +32,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { CEILING_LABEL, startCeilingChat } from './support/ceiling-system.js';
 import { cpuByThread } from './support/cpu.js';
 import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
-import { drivers, type Conn, type Target } from './support/drivers.js';
+import { drivers, SocketClosedError, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, sleep, writeResult } from './support/run.js';
 import { startEasyChat, type Storage } from './support/systems.js';
 
@@ -72,7 +78,17 @@ export interface CpuRow {
   ceiling: string;
   /** Messages answered per round (the offered load, unless the system fell behind). */
   answered: number[];
+  /**
+   * Clients the server cut as slow consumers (close code 4008) per round. A cut
+   * client's pair sends no more; its sends left unanswered are not counted as served.
+   */
+  cut: number[];
+  /** Sends per round whose socket was cut before their answer (not in `answered`). */
+  unanswered: number[];
 }
+
+/** The close code of a slow-consumer cut (src/gateway/close-codes.ts). */
+const SLOW_CONSUMER = 4008;
 
 /** The processes of a database server's own, by name. */
 const SERVER_PROCESSES: Record<Storage, string[]> = {
@@ -101,6 +117,8 @@ export function serverPids(storage: Storage): number[] {
 }
 
 function figure(values: number[]): Figure {
+  // No round to show: every pair was cut before it could be measured.
+  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
   const sorted = [...values].sort((a, b) => a - b);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
 }
@@ -112,21 +130,40 @@ interface Measured {
   pids: () => number[];
   /** The database server whose own processes count too (PostgreSQL, MariaDB). */
   server: Storage;
-  senders: Array<{ conn: Conn; to: Target }>;
+  senders: Pair[];
+  /** Codes of the sockets the server closed, in order (kept across rounds). */
+  closes: number[];
   stop: () => Promise<void>;
 }
 
-async function connectPairs(
+/** A pair of clients: `conn` sends to `to`, which `peer` is logged in as. */
+export interface Pair {
+  conn: Conn;
+  to: Target;
+  peer: Conn;
+}
+
+/**
+ * One socket per user, paired in order. Every server-side close is noted in `closes`
+ * (the bench's own terminate at the end is not: its listeners go first).
+ */
+export async function connectPairs(
   url: string,
   users: Array<{ id: string; token: string }>,
-): Promise<Array<{ conn: Conn; to: Target }>> {
+  closes: number[],
+): Promise<Pair[]> {
   const driver = drivers['easy-chat'];
   const conns = await Promise.all(users.map((u) => driver.open(url, u)));
-  const senders: Array<{ conn: Conn; to: Target }> = [];
+  const pairs: Pair[] = [];
   for (let i = 0; i + 1 < conns.length; i += 2) {
-    senders.push({ conn: conns[i]!, to: { kind: 'user', id: users[i + 1]!.id } });
+    pairs.push({
+      conn: conns[i]!,
+      to: { kind: 'user', id: users[i + 1]!.id },
+      peer: conns[i + 1]!,
+    });
   }
-  return senders;
+  for (const conn of conns) conn.socket.on('close', (code) => closes.push(code));
+  return pairs;
 }
 
 /** The ceiling each store's rows are compared to (MySQL: the SQLite one; it has none yet). */
@@ -139,11 +176,13 @@ const CEILING_OF: Record<Storage, keyof typeof CEILING_LABEL> = {
 async function measureCeiling(store: 'sqlite' | 'postgres', pairs: number): Promise<Measured> {
   const ceiling = await startCeilingChat(store);
   const users = (await ceiling.makeUsers(pairs * 2)) as Array<{ id: string; token: string }>;
+  const closes: number[] = [];
   return {
     label: ceiling.label,
     pids: () => ceiling.pids(),
     server: store,
-    senders: await connectPairs(ceiling.urls[0]!, users),
+    senders: await connectPairs(ceiling.urls[0]!, users, closes),
+    closes,
     stop: () => ceiling.stop(),
   };
 }
@@ -158,12 +197,14 @@ async function measureEasyChat(
   const pairList: Array<[(typeof users)[0], (typeof users)[0]]> = [];
   for (let i = 0; i + 1 < users.length; i += 2) pairList.push([users[i]!, users[i + 1]!]);
   await system.pair(pairList);
+  const closes: number[] = [];
   return {
     label: system.label,
     easyChat: true,
     pids: () => system.pids(),
     server: storage,
-    senders: await connectPairs(system.urls[0]!, users),
+    senders: await connectPairs(system.urls[0]!, users, closes),
+    closes,
     stop: () => system.stop(),
   };
 }
@@ -197,28 +238,72 @@ function threadSplit(before: Map<string, number>, pids: number[], messages: numb
     .join(', ');
 }
 
-/** Paced sends for `seconds`: each tick every sender sends once; returns messages answered. */
-async function offer(m: Measured, rate: number, seconds: number): Promise<number> {
+/** What one round of paced sends came to. */
+export interface Offered {
+  answered: number;
+  /** Clients cut as slow consumers during the round. */
+  cut: number;
+  /** Sends whose socket was cut before their answer. */
+  unanswered: number;
+}
+
+const isOpen = (conn: Conn) => conn.socket.readyState === conn.socket.OPEN;
+
+/**
+ * Paced sends for `seconds`: each tick every pair whose two sockets are open sends
+ * once. A pair with a socket the server cut as a slow consumer (4008) sends no more
+ * (its recipient would no longer be pushed to, so its sends would be cheaper than the
+ * others'); the sends it had in flight without an answer are counted as unanswered,
+ * not served. The round ends early when every pair is cut. Any other close by the
+ * server, or a refused send, fails the run.
+ */
+export async function offer(
+  m: Pick<Measured, 'senders' | 'closes'>,
+  rate: number,
+  seconds: number,
+): Promise<Offered> {
   const driver = drivers['easy-chat'];
   const tickMs = Math.max(1, (1000 * m.senders.length) / rate);
   const end = Date.now() + seconds * 1000;
-  let answered = 0;
+  const closedBefore = m.closes.length;
+  const result: Offered = { answered: 0, cut: 0, unanswered: 0 };
   const inFlight: Array<Promise<void>> = [];
+  const served = () => {
+    result.answered += 1;
+  };
+  // A send that failed otherwise fails the round, once every send has settled.
+  let failure: { err: unknown } | undefined;
+  const lost = (err: unknown) => {
+    if (err instanceof SocketClosedError && err.code === SLOW_CONSUMER) result.unanswered += 1;
+    else failure ??= { err };
+  };
+  const closedOtherwise = () => m.closes.slice(closedBefore).find((code) => code !== SLOW_CONSUMER);
   let n = 0;
   while (Date.now() < end) {
     const tickStart = Date.now();
-    for (const { conn, to } of m.senders) {
+    let sent = 0;
+    for (const { conn, to, peer } of m.senders) {
+      if (!isOpen(conn) || !isOpen(peer)) continue;
       n += 1;
-      inFlight.push(
-        driver.send(conn, to, `m${n}`).then(() => {
-          answered += 1;
-        }),
-      );
+      sent += 1;
+      inFlight.push(driver.send(conn, to, `m${n}`).then(served, lost));
     }
+    if (sent === 0 || failure || closedOtherwise() !== undefined) break;
     await sleep(Math.max(0, tickMs - (Date.now() - tickStart)));
   }
   await Promise.all(inFlight);
-  return answered;
+  const other = closedOtherwise();
+  if (other !== undefined) throw new Error(`the server closed a client socket (${other})`);
+  if (failure) throw failure.err;
+  result.cut = m.closes.length - closedBefore;
+  return result;
+}
+
+/** ", 1 client cut as a slow consumer (4008), 3 sends unanswered" when the round had a cut. */
+function cutNote(o: Offered): string {
+  if (o.cut === 0 && o.unanswered === 0) return '';
+  const clients = o.cut === 1 ? 'client' : 'clients';
+  return `, ${o.cut} ${clients} cut as slow consumers (${SLOW_CONSUMER}), ${o.unanswered} sends unanswered`;
 }
 
 export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
@@ -239,9 +324,14 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   // writer, checkpointer and the benchmark's VACUUM (ANALYZE) keeper left out, work that
   // is added alike to every system and so pulls every ratio towards 1.
   const ownPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
+  const cutPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
+  const unansweredPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   try {
     // Warm-up: JIT, statement caches, first pages of every table.
-    for (const s of systems) await offer(s, options.rate, 1);
+    for (const s of systems) {
+      const warm = await offer(s, options.rate, 1);
+      if (warm.cut > 0) log(`  warm-up: ${s.label}${cutNote(warm)}`);
+    }
     for (let round = 0; round < options.rounds; round += 1) {
       const order = round % 2 === 0 ? systems : [...systems].reverse();
       for (const s of order) {
@@ -251,12 +341,20 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
         const beforeOwnDb = cpuEach(ownDb());
         const threadsBefore = byThread ? cpuByThread(s.pids()) : undefined;
         signalProbe(s);
-        const answered = await offer(s, options.rate, options.seconds);
+        const offered = await offer(s, options.rate, options.seconds);
+        const answered = offered.answered;
         await sleep(200); // pushes and background work of this round land in this round
         signalProbe(s);
         const node = cpuSince(before, s.pids());
         const db = cpuSince(beforeDb, serverPids(s.server));
         const own = cpuSince(beforeOwnDb, ownDb());
+        cutPerRound.get(s.label)!.push(offered.cut);
+        unansweredPerRound.get(s.label)!.push(offered.unanswered);
+        if (answered === 0) {
+          // Every pair was cut before this round: nothing to divide by.
+          log(`  round ${round + 1}: ${s.label}: no pair left to send${cutNote(offered)}`);
+          continue;
+        }
         perRound.get(s.label)!.push((node + db) / answered);
         dbPerRound.get(s.label)!.push(db / answered);
         ownDbPerRound.get(s.label)!.push(own / answered);
@@ -268,13 +366,18 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
             ? ''
             : ` (database server ${(db / answered).toFixed(0)}, its backends ${(own / answered).toFixed(0)})`;
         log(
-          `  round ${round + 1}: ${s.label}: ${((node + db) / answered).toFixed(0)} µs/msg${split} (${answered} msgs)`,
+          `  round ${round + 1}: ${s.label}: ${((node + db) / answered).toFixed(0)} µs/msg${split} (${answered} msgs${cutNote(offered)})`,
         );
       }
     }
   } finally {
     for (const s of systems) {
-      for (const { conn } of s.senders) conn.socket.terminate();
+      for (const { conn, peer } of s.senders) {
+        conn.socket.removeAllListeners('close');
+        peer.socket.removeAllListeners('close');
+        conn.socket.terminate();
+        peer.socket.terminate();
+      }
       await s.stop();
     }
   }
@@ -295,6 +398,8 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       ownRatio: ownCeiling > 0 ? own.median / ownCeiling : Number.NaN,
       ceiling: ceilingLabel,
       answered: answeredPerRound.get(s.label)!,
+      cut: cutPerRound.get(s.label)!,
+      unanswered: unansweredPerRound.get(s.label)!,
     };
   });
 }
@@ -340,6 +445,16 @@ if (isMain(import.meta)) {
       log(
         `| ${r.system} | ${f.median.toFixed(0)} (${f.min.toFixed(0)}–${f.max.toFixed(0)}) | ${r.dbUsPerMessage.median.toFixed(0)} | ${own.median.toFixed(0)} (${own.min.toFixed(0)}–${own.max.toFixed(0)}) | ${r.ratio.toFixed(2)} | ${mine.median.toFixed(0)} (${mine.min.toFixed(0)}–${mine.max.toFixed(0)}) | ${r.ownRatio.toFixed(2)} | ${on} |`,
       );
+    }
+    const cutRows = rows.filter((r) => r.cut.some((n) => n > 0));
+    if (cutRows.length > 0) {
+      log('');
+      log(
+        `Clients cut as slow consumers (${SLOW_CONSUMER}), by round: their pairs sent no more; ` +
+          'sends left unanswered are not in the figures.',
+      );
+      for (const r of cutRows)
+        log(`  ${r.system}: cut ${r.cut.join(', ')}; unanswered ${r.unanswered.join(', ')}`);
     }
   });
 }

@@ -69,8 +69,25 @@ function failOnClose(socket: WebSocket, reject: (e: Error) => void) {
 
 // ---------------------------------------------------------------- easy-chat (docs/websocket.md)
 
+/**
+ * A request whose socket closed before its answer came: `code` is the close code
+ * (4008: the server cut the client as a slow consumer, docs/websocket.md).
+ */
+export class SocketClosedError extends Error {
+  constructor(readonly code: number) {
+    super(`socket closed (${code}) before the answer`);
+  }
+}
+
+interface Waiter {
+  answer: (frame: any) => void;
+  fail: (err: Error) => void;
+}
+
 interface EasyConn extends Conn {
-  pending: Map<string, (frame: any) => void>;
+  pending: Map<string, Waiter>;
+  /** The close code, once the socket closed. */
+  closeCode?: number;
 }
 
 const easyChat: Driver = {
@@ -100,13 +117,20 @@ const easyChat: Driver = {
         const waiter = key === undefined ? undefined : conn.pending.get(key);
         if (waiter) {
           conn.pending.delete(key);
-          waiter(frame);
+          waiter.answer(frame);
         }
       });
       failOnClose(socket, reject);
+      // Requests still waiting when the socket closes get no answer: they fail, so
+      // that no caller waits forever (a server's slow-consumer cut closes with 4008).
+      socket.on('close', (code) => {
+        conn.closeCode = code;
+        for (const waiter of conn.pending.values()) waiter.fail(new SocketClosedError(code));
+        conn.pending.clear();
+      });
       // Frames wait for authentication, so the ping's answer means "logged in".
       socket.once('open', () => {
-        conn.pending.set('ping', () => resolve(conn));
+        conn.pending.set('ping', { answer: () => resolve(conn), fail: reject });
         socket.send('{"frameType":1}');
       });
     });
@@ -125,8 +149,13 @@ const easyChat: Driver = {
     const c = conn as EasyConn;
     const id = newId();
     return new Promise((resolve, reject) => {
-      if (c.socket.readyState !== WebSocket.OPEN) return reject(new Error('socket not open'));
-      c.pending.set(id, resolve);
+      if (c.socket.readyState !== WebSocket.OPEN)
+        return reject(
+          c.closeCode === undefined
+            ? new Error('socket not open')
+            : new SocketClosedError(c.closeCode),
+        );
+      c.pending.set(id, { answer: resolve, fail: reject });
       c.socket.send(JSON.stringify({ frameType: 0, id, method, data }));
     });
   },
