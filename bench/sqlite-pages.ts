@@ -21,7 +21,8 @@
  *   BENCH_PAGE_SIZE=4096  BENCH_SCHEMAS=before,easy,ceiling,x-  (label prefixes; x-: experiments)
  *
  * Schemas: `before` is the migrations up to 0016 (the schema before the eighth
- * session), `easy-chat` all of them, `ceiling` the ceiling script's DDL. The statement
+ * session), `rowid` up to 0017 (conversations and members still rowid tables),
+ * `easy-chat` all of them, `ceiling` the ceiling script's DDL. The statement
  * texts below are copies of the send path's precompiled statements
  * (conversation.repository.ts, message.repository.ts, event-recorder.ts); a change
  * there belongs here too.
@@ -94,8 +95,11 @@ function easyChatStatements(db: SQLite.Database, pairApart = false) {
      returning max_seq${
        pairApart
          ? ''
-         : `, (select json_group_array(json_array(${MEMBER_COLUMNS}))
-       from conversation_members where conversation_id = ? and user_id in (?, ?)) as pair`
+         : `,
+       (select read_seq from conversation_members where conversation_id = ? and user_id = ?)
+         as sender_read_seq,
+       (select is_show from conversation_members where conversation_id = ? and user_id = ?)
+         as recipient_show`
      }`,
   );
   const insert = db.prepare(
@@ -109,7 +113,9 @@ function easyChatStatements(db: SQLite.Database, pairApart = false) {
   );
   const advanceRead = db.prepare(
     `update conversation_members set read_seq = ?, updated_at = ?
-     where conversation_id = ? and user_id = ? and read_seq < ?`,
+     where conversation_id = ? and user_id = ? and read_seq < ?${
+       pairApart ? '' : '\n     returning pinned, muted, clear_seq, is_show'
+     }`,
   );
   const member = db.prepare(
     `insert into conversation_members (conversation_id, user_id, chat_type, target_id,
@@ -129,10 +135,10 @@ function easyChatStatements(db: SQLite.Database, pairApart = false) {
     const positions: number[] = [];
     for (const m of batch) {
       const seqParameters = [m.conversationId, 1, m.msgId, m.sendTime, m.sendTime];
-      if (!pairApart) seqParameters.push(m.conversationId, m.sendId, m.recvId);
-      const { max_seq: seq, pair: pairJson } = nextSeq.get(seqParameters) as {
+      if (!pairApart) seqParameters.push(m.conversationId, m.sendId, m.conversationId, m.recvId);
+      const { max_seq: seq, sender_read_seq: senderReadSeq } = nextSeq.get(seqParameters) as {
         max_seq: number;
-        pair?: string;
+        sender_read_seq?: number | null;
       };
       insert.run(
         m.msgId,
@@ -150,15 +156,17 @@ function easyChatStatements(db: SQLite.Database, pairApart = false) {
         null,
         0,
       );
-      const rows = pairApart
-        ? pair.all(m.conversationId, m.sendId, m.recvId)
-        : (JSON.parse(pairJson!) as unknown[]);
-      if (rows.length === 0) {
+      const known = pairApart
+        ? pair.all(m.conversationId, m.sendId, m.recvId).length > 0
+        : senderReadSeq != null;
+      if (!known) {
         // The first message: both parties' rows, as the caller creates them.
         member.run(m.conversationId, m.sendId, m.recvId, seq, m.sendTime, m.sendTime);
         member.run(m.conversationId, m.recvId, m.sendId, 0, m.sendTime, m.sendTime);
-      } else {
+      } else if (pairApart) {
         advanceRead.run(seq, m.sendTime, m.conversationId, m.sendId, seq);
+      } else {
+        advanceRead.get(seq, m.sendTime, m.conversationId, m.sendId, seq);
       }
       const id = newId();
       const envelope = JSON.stringify({
@@ -284,6 +292,8 @@ const ceiling: Schema = {
 
 const SCHEMAS: Schema[] = [
   easyChat('before (migrations ≤ 0016)', upTo0016),
+  // Before conversations and their members were WITHOUT ROWID tables (0018).
+  easyChat('rowid tables (migrations ≤ 0017)', (name) => name <= '0017~'),
   easyChat('easy-chat (all migrations)', () => true),
   ceiling,
   ...EXPERIMENTS,

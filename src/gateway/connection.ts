@@ -21,6 +21,9 @@ export interface FrameWire {
   write(chunk: Buffer): boolean;
   /** Bytes written and not yet handed to the kernel (`net.Socket#writableLength`). */
   readonly writableLength: number;
+  /** Holds what is written until `uncork`, which hands it to the kernel in one write. */
+  cork(): void;
+  uncork(): void;
 }
 
 /** `WebSocket.OPEN` (RFC 6455's OPEN state as `ws` numbers it). */
@@ -41,6 +44,8 @@ export class Connection {
   private readonly bucket: TokenBucket;
   private closed = false;
   private readonly wire: FrameWire | undefined;
+  /** Corked by `hold`, until `release`. */
+  private held = false;
   /** The code the server closed with, if it closed first. */
   closeCode: number | undefined;
   /**
@@ -139,6 +144,27 @@ export class Connection {
     }
     wire.write(frame.wire);
     return true;
+  }
+
+  /**
+   * Corks the socket until `release`: the frames written meanwhile (a message's push and
+   * the read receipt right behind it) reach the kernel in one write, not a system call
+   * each. Ordered as written; ws's own frames (pings, close) queue in the same stream.
+   * False, with nothing to release, when it is already held or ws writes its frames
+   * (permessage-deflate).
+   */
+  hold(): boolean {
+    if (this.held || this.wire === undefined) return false;
+    this.held = true;
+    this.wire.cork();
+    return true;
+  }
+
+  /** Writes what was held since `hold`. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.wire!.uncork();
   }
 
   /** Open and keeping up; a client past the high-water mark is cut here. */

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ws from 'ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -34,10 +34,11 @@ afterEach(async () => {
 /** A real `ws` server socket wrapped as the gateway wraps it, and a client reading it. */
 async function pair(perMessageDeflate = false) {
   server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate });
+  let wire: Socket | undefined;
   const accepted = new Promise<Connection>((resolve) =>
     server!.on('connection', (socket, request) => {
       users += 1;
-      const wire = request.socket;
+      wire = request.socket;
       resolve(new Connection(socket, `u${users}`, 'jti', limits, undefined, undefined, wire));
     }),
   );
@@ -50,7 +51,28 @@ async function pair(perMessageDeflate = false) {
     received.push((data as Buffer).toString('utf8'));
   });
   await new Promise((resolve) => client.once('open', resolve));
-  return { connection: await accepted, client, received };
+  const connection = await accepted;
+  return { connection, client, received, wire: wire! };
+}
+
+/** The chunks of each write the socket hands to the kernel, in order. */
+function writesOf(wire: Socket): number[] {
+  const writes: number[] = [];
+  const target = wire as unknown as {
+    _write(...args: unknown[]): void;
+    _writev(chunks: unknown[], ...rest: unknown[]): void;
+  };
+  const write = target._write.bind(wire);
+  const writev = target._writev.bind(wire);
+  target._write = (...args) => {
+    writes.push(1);
+    write(...args);
+  };
+  target._writev = (chunks, ...rest) => {
+    writes.push(chunks.length);
+    writev(chunks, ...rest);
+  };
+  return writes;
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -124,5 +146,41 @@ describe('a frame encoded once, written under ws', () => {
       for (const client of firstServer.clients) client.terminate();
       await new Promise((resolve) => firstServer.close(resolve));
     }
+  });
+
+  it('leaves in one write per socket what is delivered together, in order', async () => {
+    const registry = new ConnectionRegistry(4);
+    const { connection, client, received, wire } = await pair();
+    registry.add(connection);
+    const writes = writesOf(wire);
+    const user = [connection.userId];
+    registry.deliver(user, '{"n":1}');
+    registry.deliver(user, '{"n":2}');
+    expect(writes).toEqual([1, 1]);
+    // A reply's push and its read receipt (ChatService.post), an answer in between.
+    const result = registry.together(() => {
+      registry.deliver(user, '{"n":3}');
+      connection.send('{"n":4}');
+      // Nested: still the one write of the outer call.
+      registry.together(() => registry.deliver(user, '{"n":5}'));
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(writes).toEqual([1, 1, 3]);
+    // Work that throws still lets its frames go.
+    expect(() =>
+      registry.together(() => {
+        registry.deliver(user, '{"n":6}');
+        registry.deliver(user, '{"n":7}');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(writes).toEqual([1, 1, 3, 2]);
+    // Afterwards a frame goes alone again.
+    registry.deliver(user, '{"n":8}');
+    expect(writes).toEqual([1, 1, 3, 2, 1]);
+    await until(() => received.length === 8);
+    expect(received).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `{"n":${n}}`));
+    client.close();
   });
 });

@@ -71,6 +71,9 @@ describe('OutboundFrame', () => {
   });
 });
 
+/** A fake socket's cork: never used by these tests (frame-wire.test.ts corks a real one). */
+const uncorked = { cork: () => undefined, uncork: () => undefined };
+
 describe('Connection.sendFrame', () => {
   it('writes the encoded frame to the socket under ws in one write', () => {
     const { socket, sent } = fakeSocket();
@@ -78,6 +81,7 @@ describe('Connection.sendFrame', () => {
     const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', {
       write: (chunk) => written.push(chunk) > 0,
       writableLength: 0,
+      ...uncorked,
     });
     const frame = new OutboundFrame('{"a":1}');
     expect(connection.sendFrame(frame)).toBe(true);
@@ -93,6 +97,7 @@ describe('Connection.sendFrame', () => {
     const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', {
       write: (chunk) => written.push(chunk) > 0,
       writableLength: 0,
+      ...uncorked,
     });
     const push = new OutboundFrame('{"push":1}');
     expect(connection.sendFrame(push)).toBe(true);
@@ -107,7 +112,7 @@ describe('Connection.sendFrame', () => {
 
   it('leaves framing to ws when an extension was negotiated, or without the socket', () => {
     for (const [extensions, wire] of [
-      ['permessage-deflate', { write: () => true, writableLength: 0 }],
+      ['permessage-deflate', { write: () => true, writableLength: 0, ...uncorked }],
       ['', undefined],
     ] as const) {
       const { socket, sent } = fakeSocket(extensions);
@@ -124,7 +129,11 @@ describe('Connection.sendFrame', () => {
     const written: Buffer[] = [];
     let slow = 0;
     // The socket's unsent bytes, as the TCP socket counts them.
-    const wire = { write: (chunk: Buffer) => written.push(chunk) > 0, writableLength: 2048 };
+    const wire = {
+      write: (chunk: Buffer) => written.push(chunk) > 0,
+      writableLength: 2048,
+      ...uncorked,
+    };
     const connection = new Connection(socket, 'u1', 'jti', limits, () => (slow += 1), 'c1', wire);
     expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);
     expect(slow).toBe(1);
@@ -136,7 +145,11 @@ describe('Connection.sendFrame', () => {
   it('sends nothing once ws is closing (a close frame went out)', () => {
     const { socket, state } = fakeSocket();
     const written: Buffer[] = [];
-    const wire = { write: (chunk: Buffer) => written.push(chunk) > 0, writableLength: 0 };
+    const wire = {
+      write: (chunk: Buffer) => written.push(chunk) > 0,
+      writableLength: 0,
+      ...uncorked,
+    };
     const connection = new Connection(socket, 'u1', 'jti', limits, undefined, 'c1', wire);
     state.readyState = 2; // CLOSING: the peer's close frame was answered by ws
     expect(connection.sendFrame(new OutboundFrame('x'))).toBe(false);

@@ -20,6 +20,8 @@ export interface LocalSockets {
   reaches(userIds: Iterable<string>, exceptConnectionId?: string): boolean;
   /** Users with at least one socket here. */
   users(): Iterable<string>;
+  /** Runs `work`; what it delivers to one socket leaves in one write when it returns. */
+  together?<T>(work: () => T): T;
 }
 
 /** The text of what `LocalSockets.deliver` was handed, whichever form it came in. */

@@ -37,6 +37,11 @@ export interface PushDelivery {
     exceptConnectionId?: string,
   ): number | undefined;
   /**
+   * Runs `work`; what it delivers to this process's sockets before it returns leaves in
+   * one write per socket (LocalSockets.together), when it returns.
+   */
+  together?<T>(work: () => T): T;
+  /**
    * Every participant of a group conversation who may see `seq` (joined before
    * it; `Number.MAX_SAFE_INTEGER` for everyone there now), read batch by batch.
    * Large audiences go to the fan-out workers when the bus is shared.
@@ -107,6 +112,11 @@ export class RoutedPushDelivery implements PushDelivery {
     const { local, presence } = this.deps;
     if (!local || !presence.thisNodeOnly) return true;
     return local.reaches(userIds, exceptConnectionId);
+  }
+
+  together<T>(work: () => T): T {
+    const { local } = this.deps;
+    return local?.together ? local.together(work) : work();
   }
 
   async toUsers(

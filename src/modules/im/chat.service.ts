@@ -198,10 +198,18 @@ export class ChatService {
       }
       throw err;
     }
-    void this.deps.fanout.message(stored.message, exceptConnectionId);
-    if (stored.readBefore !== undefined)
-      this.readOwn(stored.message, stored.readBefore, exceptConnectionId);
-    return stored.message;
+    const { fanout } = this.deps;
+    const { message, readBefore } = stored;
+    if (readBefore === undefined) {
+      void fanout.message(message, exceptConnectionId);
+      return message;
+    }
+    // The push and the read receipt behind it go to the same devices: one write each.
+    fanout.together(() => {
+      void fanout.message(message, exceptConnectionId);
+      this.readOwn(message, readBefore, exceptConnectionId);
+    });
+    return message;
   }
 
   /**

@@ -109,6 +109,16 @@ const SHOW_ALL = new Precompiled(
   `update conversation_members set is_show = 1, updated_at = ?
    where conversation_id = ? and is_show = 0`,
 );
+/**
+ * SHOW_ALL on SQLite, held to the index of hidden rows. Without statistics SQLite's
+ * planner prefers the primary key of a WITHOUT ROWID table (migration 0018) for
+ * `conversation_id = ?`, which reads every member of the conversation: a whole group
+ * per group message, where the partial index holds only the hidden rows (usually none).
+ */
+export const SHOW_ALL_SQLITE_TEXT = `update conversation_members
+   indexed by conversation_members_hidden_idx set is_show = 1, updated_at = ?
+   where conversation_id = ? and is_show = 0`;
+const SHOW_ALL_SQLITE = new Precompiled(SHOW_ALL_SQLITE_TEXT);
 
 /** Who is in a conversation: read whole when an in-memory audience is (re)filled. */
 const MEMBERS_VERSION = new Precompiled<{ membersVersion: number | string }>(
@@ -379,7 +389,9 @@ export class ConversationRepository {
 
   /** A new message makes a hidden conversation visible again for everyone in it. */
   async showAll(trx: Kysely<Database>, conversationId: string, now: number) {
-    await SHOW_ALL.execute(trx, [now, conversationId]);
+    const sqlite = SHOW_ALL_SQLITE.on(trx);
+    if (sqlite) sqlite.write([now, conversationId]);
+    else await SHOW_ALL.execute(trx, [now, conversationId]);
   }
 
   async member(

@@ -123,6 +123,40 @@ describe.each(STORAGES)('sending marks read for the sender on %s', (storage) => 
     }
   });
 
+  it('a reply’s push and its read receipt reach the peer’s socket in one write', async () => {
+    // Both go to the same devices right after the store (ChatService.post): written one
+    // after the other, each frame was a system call of its own.
+    const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
+    await befriend(alice, bob);
+    const conversationId = [alice.id, bob.id].sort().join('_');
+    const [a, b] = [await connect(alice), await connect(bob)];
+    await a.call('conversation.chat', { chatType: 2, recvId: bob.id, ...say('q1') });
+    await b.waitFor(chat(conversationId, 1));
+    const [served] = t.app.connections.forUser(alice.id);
+    const writes: number[] = [];
+    const wire = (served!.socket as unknown as { _socket: Record<string, unknown> })._socket;
+    const write = wire._write as (...args: unknown[]) => void;
+    const writev = wire._writev as (chunks: unknown[], ...rest: unknown[]) => void;
+    wire._write = (...args: unknown[]) => {
+      writes.push(1);
+      write.apply(wire, args);
+    };
+    wire._writev = (chunks: unknown[], ...rest: unknown[]) => {
+      writes.push(chunks.length);
+      writev.apply(wire, [chunks, ...rest]);
+    };
+    try {
+      await b.call('conversation.chat', { chatType: 2, recvId: alice.id, ...say('a1') });
+      await a.waitFor(chat(conversationId, 2));
+      const read = await a.waitFor(receipt(conversationId));
+      expect(read.data).toMatchObject({ sendId: bob.id, readSeq: 2 });
+      expect(writes).toEqual([2]);
+    } finally {
+      delete wire._write;
+      delete wire._writev;
+    }
+  });
+
   it('only ever moves forward: retrying an old send does not move the read position back', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
     await befriend(alice, bob);

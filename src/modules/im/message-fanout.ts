@@ -116,6 +116,15 @@ export class MessageFanout {
     return this.toUsers(state.conversationId, [userId], push, exceptConnectionId);
   }
 
+  /**
+   * Runs `work` (pushes to the same devices one after the other, as a reply's push and
+   * its read receipt): what it writes to a socket of this process leaves in one write.
+   */
+  together<T>(work: () => T): T {
+    const { delivery } = this.deps;
+    return delivery.together ? delivery.together(work) : work();
+  }
+
   /** Sends what is queued; pushes waiting out an outage give up (shutdown). */
   drain(): Promise<void> {
     this.stopping.abort();
