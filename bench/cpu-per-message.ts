@@ -26,6 +26,8 @@
  * The rate is the same either way: BENCH_RATE messages a second in all.
  *
  *   npm run bench:cpu     BENCH_RATE=1000 BENCH_PAIRS=50 BENCH_SECONDS=5 BENCH_ROUNDS=3
+ *                         BENCH_WARMUP_SECONDS=3 (the load offered to each system before
+ *                           the rounds; 0 and 1-s rounds show the cold start)
  *                         BENCH_REPLY=0 (share of messages answering the peer's, 0–1)
  *                         BENCH_STORES=sqlite,postgres (mysql: MariaDB or MySQL too)
  *                         BENCH_THREADS=1 (each round: CPU-µs per message by thread)
@@ -51,6 +53,11 @@ export interface CpuOptions {
   seconds: number;
   rounds: number;
   stores: Storage[];
+  /**
+   * Seconds of the same paced load offered to each system before the rounds (default 3):
+   * the rounds measure the steady per-message cost, not the JIT's first compiles.
+   */
+  warmupSeconds?: number;
   /**
    * The share of messages that answer the peer's (0–1, default 0): each such message
    * is sent the other way, by the pair's recipient, so it moves the replier's read
@@ -365,9 +372,13 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   const cutPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   const unansweredPerRound = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   try {
-    // Warm-up: JIT, statement caches, first pages of every table.
+    // Warm-up, alike for every system: JIT, statement caches, first pages of every
+    // table. easy-chat needs 2–3 s at 1,000 msg/s (its main thread at ~275–300,
+    // ~210 and up to ~170 CPU-µs/msg in its first three seconds, ~120–140 after), the
+    // ceiling about 1 s: with 1 s easy-chat's first round measured part of its cold
+    // start (docs/performance.md, "bench:cpu's warm-up", seventeenth session).
     for (const s of systems) {
-      const warm = await offer(s, options.rate, 1, options.reply);
+      const warm = await offer(s, options.rate, options.warmupSeconds ?? 3, options.reply);
       if (warm.cut > 0) log(`  warm-up: ${s.label}${cutNote(warm)}`);
     }
     for (let round = 0; round < options.rounds; round += 1) {
@@ -449,6 +460,7 @@ if (isMain(import.meta)) {
       pairs: envNumber('BENCH_PAIRS', 50),
       seconds: envNumber('BENCH_SECONDS', 5),
       rounds: envNumber('BENCH_ROUNDS', 3),
+      warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 3),
       reply: envNumber('BENCH_REPLY', 0),
       stores: (process.env.BENCH_STORES ?? 'sqlite,postgres,mysql').split(
         ',',
@@ -467,7 +479,8 @@ if (isMain(import.meta)) {
     };
     log(
       `CPU per private message: ${options.rate} msg/s over ${options.pairs} pairs, ` +
-        `${options.seconds} s × ${options.rounds} rounds, stores ${options.stores.join(', ')}` +
+        `${options.seconds} s × ${options.rounds} rounds after ${options.warmupSeconds} s of warm-up, ` +
+        `stores ${options.stores.join(', ')}` +
         (options.reply ? `, ${options.reply} of messages replies` : ''),
     );
     const rows = await runCpuPerMessage(options);

@@ -247,6 +247,8 @@ describe('benchmark scenarios, tiny', () => {
         pairs: 2,
         seconds: 1,
         rounds: 1,
+        // A smoke test: a short warm-up (the benchmark's 3 s are for steady-state figures).
+        warmupSeconds: 1,
         stores: [
           'sqlite',
           ...(TEST_DATABASE_URL ? (['postgres'] as const) : []),
