@@ -7,6 +7,10 @@
  *
  *   npm run bench:history  BENCH_HISTORY_PAIRS=10 BENCH_HISTORY_MESSAGES=500
  *                          BENCH_DURATION=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50
+ *                          BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV: earlier
+ *                          checkouts (built) served beside this one, each on a database
+ *                          of its own filled the same way, in the same alternating rounds
+ *                          (as bench:cpu takes them)
  */
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
@@ -24,7 +28,14 @@ import {
   writeResult,
 } from './support/run.js';
 import { freePort } from './support/server-process.js';
-import { EASY_CHAT_ENV, startEasyChat, type Storage, type System } from './support/systems.js';
+import {
+  checkoutsFromEnv,
+  EASY_CHAT_ENV,
+  startEasyChat,
+  type Checkout,
+  type Storage,
+  type System,
+} from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
 
 export interface HistoryOptions {
@@ -35,6 +46,8 @@ export interface HistoryOptions {
   rounds: number;
   connections: number;
   storages: Storage[];
+  /** Earlier checkouts (built) measured beside this one, easy-chat only. */
+  references?: Checkout[];
 }
 export interface HistoryRow {
   system: string;
@@ -65,8 +78,12 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function prepare(storage: Storage, opts: HistoryOptions): Promise<Target[]> {
-  const system = await startEasyChat({ storage });
+async function prepare(
+  storage: Storage,
+  opts: HistoryOptions,
+  checkout?: Checkout,
+): Promise<Target[]> {
+  const system = await startEasyChat({ storage, ...(checkout ? { checkout } : {}) });
   const users = await system.makeUsers(opts.pairs * 2);
   const pairs = Array.from(
     { length: opts.pairs },
@@ -111,7 +128,8 @@ async function prepare(storage: Storage, opts: HistoryOptions): Promise<Target[]
     readers,
     stop: () => system.stop(),
   };
-  if (!system.database) return [easyChat];
+  // An earlier checkout is measured against the ceiling beside this checkout's own.
+  if (!system.database || checkout) return [easyChat];
   const ceiling = await startCeiling(system.database);
   const engine = system.database.driver === 'sqlite' ? 'SQLite' : 'PostgreSQL';
   return [
@@ -182,6 +200,8 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
     for (const storage of opts.storages) {
       log(`history: ${storage}`);
       targets.push(...(await prepare(storage, opts)));
+      for (const reference of opts.references ?? [])
+        targets.push(...(await prepare(storage, opts, reference)));
     }
     const endpoints: Array<[string, (t: Target) => autocannon.Options]> = [
       ['GET /healthz (baseline)', (t) => ({ url: `${t.url}/healthz` })],
@@ -276,6 +296,7 @@ if (isMain(import.meta))
         'postgres',
         'mysql',
       ]) as Storage[],
+      references: checkoutsFromEnv(),
     });
     writeResult('history', result);
     const { writeReport } = await import('./report.js');

@@ -101,6 +101,27 @@ async function dropMysqlDatabase(database: string): Promise<void> {
   }
 }
 
+/** Another checkout (built) to run instead of this one, as BENCH_REF_DIR names it. */
+export interface Checkout {
+  dir: string;
+  label: string;
+  /** Settings an earlier version does not know (its config refuses unknown keys). */
+  dropEnv?: string[];
+}
+
+/**
+ * BENCH_REF_DIR=/tmp/a,/tmp/b BENCH_REF_LABEL=a,b BENCH_REF_DROP_ENV='X,Y;Z': the earlier
+ * checkouts a benchmark runs beside this one, or none.
+ */
+export function checkoutsFromEnv(env: NodeJS.ProcessEnv = process.env): Checkout[] {
+  if (!env.BENCH_REF_DIR) return [];
+  return env.BENCH_REF_DIR.split(',').map((dir, n) => ({
+    dir,
+    label: env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
+    dropEnv: (env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '').split(',').filter(Boolean),
+  }));
+}
+
 export async function startEasyChat(opts: {
   storage: Storage;
   processes?: number;
@@ -109,7 +130,7 @@ export async function startEasyChat(opts: {
    * Another checkout (built) to run instead of this one; labelled as given. `dropEnv`
    * names settings an earlier version does not know (its config refuses unknown keys).
    */
-  checkout?: { dir: string; label: string; dropEnv?: string[] };
+  checkout?: Checkout;
 }): Promise<System> {
   const processes = opts.processes ?? 1;
   if (processes > 1 && opts.storage === 'sqlite')
