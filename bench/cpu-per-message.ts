@@ -352,6 +352,10 @@ function cutNote(o: Offered): string {
 export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
   const reply = options.reply ?? 0;
   if (!(reply >= 0 && reply <= 1)) throw new Error(`BENCH_REPLY must be 0–1, not ${reply}`);
+  const warmup = options.warmupSeconds ?? 3;
+  // NaN (a word in the variable) would offer nothing and measure cold rounds silently.
+  if (!(warmup >= 0 && Number.isFinite(warmup)))
+    throw new Error(`BENCH_WARMUP_SECONDS must be 0 or more seconds, not ${warmup}`);
   const systems: Measured[] = [];
   const ceilings = [...new Set(options.stores.map((store) => CEILING_OF[store]))];
   for (const store of ceilings) systems.push(await measureCeiling(store, options.pairs));
@@ -378,7 +382,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
     // ceiling about 1 s: with 1 s easy-chat's first round measured part of its cold
     // start (docs/performance.md, "bench:cpu's warm-up", seventeenth session).
     for (const s of systems) {
-      const warm = await offer(s, options.rate, options.warmupSeconds ?? 3, options.reply);
+      const warm = await offer(s, options.rate, warmup, options.reply);
       if (warm.cut > 0) log(`  warm-up: ${s.label}${cutNote(warm)}`);
     }
     for (let round = 0; round < options.rounds; round += 1) {

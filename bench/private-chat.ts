@@ -14,7 +14,13 @@
  *    ≥ 95% answered and < 1% errors; the steps of the systems' searches alternate. The
  *    figure is the median of the rounds with their range.
  * 3. Latency: the round trip at half the median capacity, BENCH_P99_SECONDS per round;
- *    the figure is the median of the rounds' p99 with its range. The ceiling of the same
+ *    the figure is the median of the rounds' p99 with its range. Each round of each system
+ *    (ceilings and checkouts alike) first runs BENCH_P99_WARMUP_SECONDS (default 2; 0 for
+ *    none) at the same rate, straight into the measured window with no pause: a system
+ *    idles through the other systems' turns, and the figure is the steady state at the
+ *    rate, not the step from idle to it. The warm-up's own round trip is reported apart
+ *    as the round's cold start (printed per step, `warmUp` in each step of the results,
+ *    `halfLoad.cold` and `beside[].cold` in the rows). The ceiling of the same
  *    store runs at the same rate right beside each easy-chat round (when it is among the
  *    systems): the load generators share the machine's cores with the server, so the
  *    ceiling's p99 is what the runtime and the machine allow at that rate.
@@ -33,7 +39,8 @@
  *
  *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
  *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=4000
- *                           BENCH_P99_SECONDS=10 BENCH_BREAK_MS=1000 BENCH_WORKERS=2
+ *                           BENCH_P99_SECONDS=10 BENCH_P99_WARMUP_SECONDS=2
+ *                           BENCH_BREAK_MS=1000 BENCH_WORKERS=2
  *                           BENCH_PRIVATE_SYSTEMS=easy-chat-sqlite,easy-chat-postgres,ejabberd,
  *                             ceiling,ceiling-postgres (also easy-chat-mysql, ws)
  */
@@ -121,8 +128,15 @@ export interface PrivateOptions {
   /** A search stops when broke ÷ kept ≤ 1 + resolution. */
   resolution: number;
   maxRate: number;
-  /** Seconds per round of the latency phase. */
+  /** Seconds per round of the latency phase: the measured window. */
   p99Seconds: number;
+  /**
+   * Seconds of load at the round's rate straight before each latency round's measured
+   * window, for every system alike (ceilings and checkouts too): the figure is the steady
+   * state, not the step from idle to the rate; the warm-up's own round trip is reported
+   * apart as the round's cold start (`Step.warmUp`, `halfLoad.cold`).
+   */
+  p99WarmupSeconds: number;
   breakMs: number;
   workers: number;
   systems: PrivateSystem[];
@@ -147,6 +161,11 @@ export interface Reference {
 export interface StepOptions {
   stepSeconds: number;
   breakMs: number;
+  /**
+   * Seconds of load at the same rate right before the measured `stepSeconds`, with no
+   * pause between them; its round trips are kept apart in `Step.warmUp`.
+   */
+  warmupSeconds?: number;
 }
 
 export type Phase = 'warm-up' | 'cpu' | 'capacity' | 'latency';
@@ -186,6 +205,21 @@ export interface Step {
   slowestSentAt?: [number, number, number];
   /** The load generators' own event loop during the step (the worst one), ms. */
   generator?: GeneratorLoop;
+  /**
+   * The latency phase's warm-up: `seconds` at the same rate straight before the measured
+   * window (which the figures above are), on a server that has just idled through the
+   * other systems' turns: the round's cold start, reported apart.
+   */
+  warmUp?: WarmUp;
+}
+
+export interface WarmUp {
+  seconds: number;
+  sent: number;
+  answered: number;
+  rtt: { p50: number; p95: number; p99: number; max: number };
+  /** When its slowest 1 % were sent, seconds into the warm-up (p10, p50, p90). */
+  slowestSentAt?: [number, number, number];
 }
 
 /**
@@ -253,13 +287,42 @@ export interface PrivateRow {
   capacity?: Figure;
   /** Server (Node + database server) CPU-µs per message at `rate` questions/s. */
   cpu?: Figure & { rate: number; node: Figure; database: Figure };
-  /** Round trip at half the median capacity, ms: the p99 and p50 of each round. */
-  halfLoad?: { rate: number; p99: Figure; p50: Figure };
+  /**
+   * Round trip at half the median capacity, ms: the p99 and p50 of each round's measured
+   * window, and of the warm-up before it (`cold`, absent without one).
+   */
+  halfLoad?: HalfLoad;
   /**
    * A ceiling's round trip in the latency phase, beside the system named (at its rate),
    * one entry per system it stood beside.
    */
-  beside?: Array<{ system: string; rate: number; p99: Figure; p50: Figure }>;
+  beside?: Array<{ system: string } & HalfLoad>;
+}
+
+export interface HalfLoad {
+  rate: number;
+  p99: Figure;
+  p50: Figure;
+  cold?: { seconds: number; p99: Figure; p50: Figure };
+}
+
+/** The latency figures of a system's rounds (measured windows, and warm-ups apart). */
+export function halfLoadOf(steps: Step[]): HalfLoad {
+  const warm = steps.flatMap((s) => (s.warmUp ? [s.warmUp] : []));
+  return {
+    rate: steps[0]!.rate,
+    p99: figureOf(steps.map((s) => s.rtt.p99)),
+    p50: figureOf(steps.map((s) => s.rtt.p50)),
+    ...(warm.length === steps.length && warm.length > 0
+      ? {
+          cold: {
+            seconds: warm[0]!.seconds,
+            p99: figureOf(warm.map((w) => w.rtt.p99)),
+            p50: figureOf(warm.map((w) => w.rtt.p50)),
+          },
+        }
+      : {}),
+  };
 }
 
 export interface PrivateResult {
@@ -377,11 +440,13 @@ export async function step(
             legs: Array<number | null>;
             sentAfter: number[];
             loop: GeneratorLoop & { gcPauses: number };
+            warmUp?: WorkerWarmUp;
           }>('exchange', {
             set: entry.set,
             pairs: entry.pairs[i],
             rate: (rate * entry.pairs[i]!.length) / total,
             durationMs: opts.stepSeconds * 1000,
+            warmupMs: (opts.warmupSeconds ?? 0) * 1000,
             drainMs: Math.max(2000, opts.breakMs * 2),
             maxInFlight: Math.max(200, (rate / pool.size) * 3),
           }),
@@ -420,6 +485,10 @@ export async function step(
     },
     rttQuantiles: quantiles(rtt),
     ...legsAndLoop(results),
+    ...warmUpOf(
+      opts.warmupSeconds ?? 0,
+      results.flatMap((r) => (r.warmUp ? [r.warmUp] : [])),
+    ),
     ...(pids.length > 0 ? { cpuUsPerMessage: cpuUs / messages } : {}),
     ...(entry.database ? { dbCpuUsPerMessage: dbUs / messages } : {}),
   };
@@ -442,8 +511,56 @@ export async function step(
     log(
       `    legs p50 ${legsText(s.legs.p50)} | slowest 1 % ${legsText(s.legs.slowest)} | sent at ${s.slowestSentAt?.map((t) => t.toFixed(1)).join('/')} s | generator loop p99 ${s.generator.p99.toFixed(1)} max ${s.generator.max.toFixed(1)} ms, gc ${s.generator.gcMs.toFixed(0)} ms (longest ${s.generator.gcMax.toFixed(1)})`,
     );
+  if (s.warmUp)
+    log(
+      `    warm-up ${s.warmUp.seconds} s before it (cold start): round trip p50 ${s.warmUp.rtt.p50.toFixed(1)} p95 ${s.warmUp.rtt.p95.toFixed(1)} p99 ${s.warmUp.rtt.p99.toFixed(1)} ms, slowest 1 % sent at ${s.warmUp.slowestSentAt?.map((t) => t.toFixed(1)).join('/')} s`,
+    );
   if (pids.length > 0) await settle(pids);
   return s;
+}
+
+/** A load generator's warm-up, as bench/support/ws-worker.ts's exchange returns it. */
+interface WorkerWarmUp {
+  sent: number;
+  answered: number;
+  roundTrip: number[];
+  /** When each round trip's question went, ms after the warm-up's start. */
+  sentAfter: number[];
+}
+
+/** The warm-up of the load generators together, or nothing without one. */
+export function warmUpOf(seconds: number, parts: WorkerWarmUp[]): Pick<Step, 'warmUp'> {
+  if (!(seconds > 0) || parts.length === 0) return {};
+  const rtt = parts.flatMap((p) => p.roundTrip);
+  const when = parts
+    .flatMap((p) => p.roundTrip.map((r, k) => ({ r, at: (p.sentAfter[k] ?? NaN) / 1000 })))
+    .sort((x, y) => x.r - y.r);
+  const slow = when
+    .slice(Math.min(when.length - 1, Math.floor(0.99 * when.length)))
+    .map((x) => x.at)
+    .filter(Number.isFinite);
+  return {
+    warmUp: {
+      seconds,
+      sent: parts.reduce((n, p) => n + p.sent, 0),
+      answered: parts.reduce((n, p) => n + p.answered, 0),
+      rtt: {
+        p50: percentile(rtt, 50),
+        p95: percentile(rtt, 95),
+        p99: percentile(rtt, 99),
+        max: rtt.length ? Math.max(...rtt) : Number.NaN,
+      },
+      ...(slow.length > 0
+        ? {
+            slowestSentAt: [percentile(slow, 10), percentile(slow, 50), percentile(slow, 90)] as [
+              number,
+              number,
+              number,
+            ],
+          }
+        : {}),
+    },
+  };
 }
 
 function legsAndLoop(
@@ -602,7 +719,11 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     };
     const entryOf = (name: PrivateSystem | undefined) =>
       entries.find((e) => name !== undefined && names.get(e) === name && !isReference(e));
-    const latencyOpts = { ...opts, stepSeconds: opts.p99Seconds };
+    const latencyOpts = {
+      ...opts,
+      stepSeconds: opts.p99Seconds,
+      warmupSeconds: opts.p99WarmupSeconds,
+    };
     // Ceiling, this tree, the checkouts; reversed every other round.
     const groupOf = (entry: Entry) => {
       const ceiling = entryOf(CEILING_OF[names.get(entry)!]);
@@ -619,9 +740,13 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     for (const entry of measured)
       for (const e of groupOf(entry).group)
         await step(e, pool, halfRate(entry), {
-          ...latencyOpts,
+          ...opts,
           stepSeconds: Math.min(3, opts.p99Seconds),
         });
+    // Each round: every system's warm-up at the round's rate, then its measured window,
+    // back to back (latencyOpts.warmupSeconds), since a system idles through the others'
+    // turns and a steady server never steps from idle to half its capacity.
+
     for (let round = 0; round < opts.rounds; round += 1)
       for (const entry of alternate(measured, round)) {
         const rate = halfRate(entry);
@@ -650,23 +775,13 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
         };
       }
       if (capacities.has(entry)) row.capacity = figureOf(capacities.get(entry)!);
-      if (latency.length > 0)
-        row.halfLoad = {
-          rate: latency[0]!.rate,
-          p99: figureOf(latency.map((s) => s.rtt.p99)),
-          p50: figureOf(latency.map((s) => s.rtt.p50)),
-        };
+      if (latency.length > 0) row.halfLoad = halfLoadOf(latency);
       const besideNames = [...new Set(besides.map((s) => s.beside!))];
       if (besideNames.length > 0)
-        row.beside = besideNames.map((system) => {
-          const mine = besides.filter((s) => s.beside === system);
-          return {
-            system,
-            rate: mine[0]!.rate,
-            p99: figureOf(mine.map((s) => s.rtt.p99)),
-            p50: figureOf(mine.map((s) => s.rtt.p50)),
-          };
-        });
+        row.beside = besideNames.map((system) => ({
+          system,
+          ...halfLoadOf(besides.filter((s) => s.beside === system)),
+        }));
       return row;
     });
     log(`private: done in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
@@ -701,6 +816,15 @@ export function latencyRatesFromEnv(
   return { latencyRates: rates };
 }
 
+/** BENCH_P99_WARMUP_SECONDS: seconds ≥ 0 (0: no warm-up), 2 when unset. */
+export function p99WarmupFromEnv(text: string | undefined): number {
+  if (text === undefined || text === '') return 2;
+  const seconds = Number(text);
+  if (!(seconds >= 0) || !Number.isFinite(seconds))
+    throw new Error(`BENCH_P99_WARMUP_SECONDS: not a number of seconds ≥ 0: ${text}`);
+  return seconds;
+}
+
 /** BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV, as bench:cpu reads them. */
 function referencesFromEnv(): Pick<PrivateOptions, 'references'> {
   const dirs = process.env.BENCH_REF_DIR;
@@ -725,6 +849,7 @@ if (isMain(import.meta))
       resolution: envNumber('BENCH_RESOLUTION', 0.1),
       maxRate: envNumber('BENCH_MAX_RATE', 4000),
       p99Seconds: envNumber('BENCH_P99_SECONDS', 10),
+      p99WarmupSeconds: p99WarmupFromEnv(process.env.BENCH_P99_WARMUP_SECONDS),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
       workers: envNumber('BENCH_WORKERS', 2),
       systems: (

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { GroupResult, GroupRow } from './group.js';
 import type { HistoryResult } from './history.js';
 import type { IdleResult } from './idle.js';
-import { figureOf, type PrivateResult } from './private-chat.js';
+import { figureOf, type HalfLoad, type PrivateResult } from './private-chat.js';
 import type { StormResult } from './reconnect-storm.js';
 import { benchDir, isMain, resultsDir } from './support/run.js';
 import type { Meta } from './support/meta.js';
@@ -100,8 +100,8 @@ function privateHeadline(r: PrivateResult): string[] {
   const o = r.options;
   const ej = r.rows.find((x) => x.system === 'ejabberd');
   const out = [
-    `| system | capacity, questions/s | messages/s stored and delivered | server CPU-µs per message at ${o.cpuRate} questions/s (Node + database) | CPU × ceiling | p99 round trip at ${o.cpuRate} questions/s, ms | round trip at half capacity: questions/s, p99 ms | p50 ms |${ej ? ' capacity × ejabberd |' : ''}`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${ej ? ' ---: |' : ''}`,
+    `| system | capacity, questions/s | messages/s stored and delivered | server CPU-µs per message at ${o.cpuRate} questions/s (Node + database) | CPU × ceiling | p99 round trip at ${o.cpuRate} questions/s, ms | round trip at half capacity: questions/s, p99 ms | p50 ms | cold start: p99 of the warm-up before each round, ms |${ej ? ' capacity × ejabberd |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${ej ? ' ---: |' : ''}`,
   ];
   for (const x of r.rows) {
     const ceiling = ceilingOf(r, x.system);
@@ -116,7 +116,7 @@ function privateHeadline(r: PrivateResult): string[] {
     // The tail at the CPU rounds' fixed load: the ceiling's too, in the same rounds.
     const cpuP99 = x.steps.filter((s) => s.phase === 'cpu').map((s) => s.rtt.p99);
     out.push(
-      `| ${x.system} | ${x.capacity ? spread(x.capacity) : '–'} | ${times} | ${cpu} | ${x.cpu && ceiling?.cpu ? ratio(x.cpu.median, ceiling.cpu.median) : '–'} | ${cpuP99.length ? spread(figureOf(cpuP99), f1) : '–'} | ${halfLoadCell(x, 'p99')} | ${halfLoadCell(x, 'p50')} |${ej ? ` ${x.capacity && ej.capacity ? ratio(x.capacity.median, ej.capacity.median) : '–'} |` : ''}`,
+      `| ${x.system} | ${x.capacity ? spread(x.capacity) : '–'} | ${times} | ${cpu} | ${x.cpu && ceiling?.cpu ? ratio(x.cpu.median, ceiling.cpu.median) : '–'} | ${cpuP99.length ? spread(figureOf(cpuP99), f1) : '–'} | ${halfLoadCell(x, 'p99')} | ${halfLoadCell(x, 'p50')} | ${halfLoadCell(x, 'cold')} |${ej ? ` ${x.capacity && ej.capacity ? ratio(x.capacity.median, ej.capacity.median) : '–'} |` : ''}`,
     );
   }
   return out;
@@ -126,17 +126,26 @@ function privateHeadline(r: PrivateResult): string[] {
  * A system's round trip at half capacity; for a ceiling, at the rate of the system it ran
  * beside in the same rounds (bench/private-chat.ts), so the two read side by side.
  */
-function halfLoadCell(x: PrivateResult['rows'][number], which: 'p99' | 'p50'): string {
-  if (x.halfLoad)
-    return which === 'p99'
-      ? `${x.halfLoad.rate}: ${spread(x.halfLoad.p99, f1)}`
-      : spread(x.halfLoad.p50, f1);
+function halfLoadCell(x: PrivateResult['rows'][number], which: 'p99' | 'p50' | 'cold'): string {
+  const cell = (h: HalfLoad, beside?: string) =>
+    which === 'p99'
+      ? `${h.rate}${beside ? ` (beside ${beside})` : ''}: ${spread(h.p99, f1)}`
+      : which === 'p50'
+        ? spread(h.p50, f1)
+        : h.cold
+          ? spread(h.cold.p99, f1)
+          : '–';
+  if (x.halfLoad) return cell(x.halfLoad);
   if (!x.beside) return '–';
-  return x.beside
-    .map((b) =>
-      which === 'p99' ? `${b.rate} (beside ${b.system}): ${spread(b.p99, f1)}` : spread(b.p50, f1),
-    )
-    .join('; ');
+  return x.beside.map((b) => cell(b, b.system)).join('; ');
+}
+
+/** The latency phase's rounds: the measured window, and the warm-up before it. */
+function latencyLine(o: PrivateResult['options']): string {
+  const warm = o.p99WarmupSeconds ?? 0;
+  return warm > 0
+    ? `- **Latency**: ${o.p99Seconds} s per round at half the median capacity, measured after ${warm} s at the same rate with no pause between them (every system alike, ceilings too): each system idles through the others' turns, and the figure is the steady state at the rate, not the step from idle to it. The warm-up's own p99 is the round's cold start, in its own column.`
+    : `- **Latency**: ${o.p99Seconds} s per round at half the median capacity, measured from the first second at the rate (no warm-up before each round: the step from idle is in the figure).`;
 }
 
 function privateSection(r: PrivateResult): string[] {
@@ -152,7 +161,7 @@ function privateSection(r: PrivateResult): string[] {
     '',
     `- **CPU**: ${o.cpuRate} questions/s for ${o.stepSeconds} s per round; server CPU time (user + system, \`/proc/<pid>/stat\`) per message: the Node process plus, on PostgreSQL, the backends serving its own connections (the server's WAL writer, checkpointer and background writer serve every client of the shared server and are left out). The ceiling is \`bench/peers/ceiling-chat.ts\` (bare \`ws\`, prepared SQL, group commit, outbox row, idempotency index) on SQLite at \`synchronous = FULL\` and on PostgreSQL (its backend counted too), measured in the same rounds; each store is compared with its own.`,
     `- **Capacity**: in each round a bracketing search per system for the highest offered rate kept for ${o.stepSeconds} s with p99 round trip ≤ ${o.breakMs} ms, ≥ 95% answered and < 1% errors (the first round doubles from ${o.startRate}/s, later ones start at the capacity so far and step by a quarter; each stops once the lowest rate broken is within ${f0(o.resolution * 100)}% of the highest kept).`,
-    `- **Latency**: ${o.p99Seconds} s per round at half the median capacity.`,
+    latencyLine(o),
     '',
     ...privateHeadline(r),
   );
@@ -168,8 +177,8 @@ function privateSection(r: PrivateResult): string[] {
     '',
     'Every step (CPU-µs per message: Node + database server):',
     '',
-    '| system | phase | round | offered/s | answered/s | p50 | p95 | p99 ms | CPU-µs/msg | errors | broke |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| system | phase | round | offered/s | answered/s | p50 | p95 | p99 ms | warm-up before it: p50 / p99 ms | CPU-µs/msg | errors | broke |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const x of r.rows)
     for (const s of x.steps) {
@@ -180,7 +189,7 @@ function privateSection(r: PrivateResult): string[] {
             ? f0(s.cpuUsPerMessage)
             : `${f0(s.cpuUsPerMessage)} + ${f0(s.dbCpuUsPerMessage)}`;
       out.push(
-        `| ${x.system} | ${s.phase ?? ''}${s.beside ? ` (beside ${s.beside})` : ''} | ${s.round === undefined ? '' : s.round + 1} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${cpu} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
+        `| ${x.system} | ${s.phase ?? ''}${s.beside ? ` (beside ${s.beside})` : ''} | ${s.round === undefined ? '' : s.round + 1} | ${s.rate} | ${f0(s.achieved)} | ${f1(s.rtt.p50)} | ${f1(s.rtt.p95)} | ${f1(s.rtt.p99)} | ${s.warmUp ? `${f1(s.warmUp.rtt.p50)} / ${f1(s.warmUp.rtt.p99)}` : '–'} | ${cpu} | ${s.errors} | ${s.broken ? (s.overloaded ? 'yes (backlog)' : 'yes') : ''} |`,
       );
     }
   const searched = r.rows.filter((x) => x.capacity ?? x.halfLoad);
@@ -407,7 +416,7 @@ function summary(r: Results): string[] {
         `- **Private chat** (questions/s, each answered, p99 round trip ≤ ${r.priv.options.breakMs} ms; median of ${r.priv.options.rounds} rounds with range): ${rows
           .map((x) => {
             const ceiling = ceilingOf(priv, x.system);
-            return `${x.system} ${spread(x.capacity!)} questions/s = ${f0(x.capacity!.median * 2)} messages/s${x.cpu ? `, ${f0(x.cpu.median)} CPU-µs per message at ${x.cpu.rate}/s${ceiling?.cpu ? ` (${ratio(x.cpu.median, ceiling.cpu.median)} the ceiling's ${f0(ceiling.cpu.median)})` : ''}` : ''}${x.halfLoad ? `, p99 round trip ${spread(x.halfLoad.p99, f1)} ms at half capacity` : ''}`;
+            return `${x.system} ${spread(x.capacity!)} questions/s = ${f0(x.capacity!.median * 2)} messages/s${x.cpu ? `, ${f0(x.cpu.median)} CPU-µs per message at ${x.cpu.rate}/s${ceiling?.cpu ? ` (${ratio(x.cpu.median, ceiling.cpu.median)} the ceiling's ${f0(ceiling.cpu.median)})` : ''}` : ''}${x.halfLoad ? `, p99 round trip ${spread(x.halfLoad.p99, f1)} ms at half capacity${x.halfLoad.cold ? ` (after ${x.halfLoad.cold.seconds} s at the rate; its cold start ${spread(x.halfLoad.cold.p99, f1)})` : ''}` : ''}`;
           })
           .join('; ')}.`,
       );

@@ -8,12 +8,24 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { connectPairs, nextWay, offer } from '../bench/cpu-per-message.js';
+import { connectPairs, nextWay, offer, runCpuPerMessage } from '../bench/cpu-per-message.js';
 import { startCeilingChat } from '../bench/support/ceiling-system.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
+});
+
+describe('bench:cpu settings', () => {
+  it('refuses a warm-up that is not 0 or more seconds, before starting any system', async () => {
+    const options = { rate: 10, pairs: 1, seconds: 1, rounds: 1, stores: ['sqlite' as const] };
+    // NaN is what envNumber makes of BENCH_WARMUP_SECONDS=two: no warm-up, silently.
+    for (const warmupSeconds of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      await expect(runCpuPerMessage({ ...options, warmupSeconds })).rejects.toThrow(
+        /BENCH_WARMUP_SECONDS must be 0 or more seconds/,
+      );
+    }
+  });
 });
 
 describe('bench:cpu with replies', () => {

@@ -108,6 +108,7 @@ describe('benchmark scenarios, tiny', () => {
         // A tiny search: 20 kept, 40 kept (the ceiling), then the next round from 40.
         maxRate: 40,
         p99Seconds: 1,
+        p99WarmupSeconds: 1,
         breakMs: 5000,
         workers: 2,
         systems: [
@@ -149,6 +150,7 @@ describe('benchmark scenarios, tiny', () => {
               expect.objectContaining({ system: `easy-chat (${store})`, rate: 20 }),
             ]);
             expect(row.beside![0]!.p99.rounds).toHaveLength(2);
+            expect(row.beside![0]!.cold!.p99.rounds).toHaveLength(2);
           }
           continue;
         }
@@ -156,6 +158,16 @@ describe('benchmark scenarios, tiny', () => {
         expect(row.capacity!.rounds).toEqual([40, 40]);
         expect(row.halfLoad).toMatchObject({ rate: 20 });
         expect(row.halfLoad!.p99.rounds).toHaveLength(2);
+        // Each round's warm-up at the same rate ran before its measured window, apart.
+        expect(row.halfLoad!.cold).toMatchObject({ seconds: 1 });
+        for (const s of row.steps.filter((x) => x.phase === 'latency')) {
+          expect(s.warmUp!.sent).toBeGreaterThan(0);
+          expect(s.warmUp!.answered).toBe(s.warmUp!.sent);
+          expect(s.answered).toBe(s.sent);
+          // Both windows at 20/s: a second's warm-up, a second measured.
+          expect(s.warmUp!.sent + s.sent).toBeGreaterThanOrEqual(36);
+          expect(s.sent).toBeLessThanOrEqual(21);
+        }
       }
       results.priv = r;
     },

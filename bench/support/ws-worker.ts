@@ -188,16 +188,28 @@ async function exchange(
     pairs: Array<{ a: number; b: number }>;
     rate: number;
     durationMs: number;
+    /**
+     * Load at the same rate before the measured `durationMs`, with no pause between them:
+     * its questions are counted apart (`warmUp`), and the loop and GC figures restart
+     * when it ends.
+     */
+    warmupMs?: number;
     drainMs: number;
     maxInFlight: number;
   },
 ) {
   const { driver, conns } = set;
+  const warmupMs = opts.warmupMs ?? 0;
   const oneWay: number[] = [];
   const roundTrip: number[] = [];
+  /** The warm-up's questions, counted apart (sentAfter: ms after the exchange's start). */
+  const warm = { sent: 0, answered: 0, oneWay: [] as number[], roundTrip: [] as number[] };
+  const warmSentAfter: number[] = [];
   let sent = 0;
   let delivered = 0;
   let answered = 0;
+  /** Whole exchange: the drain waits for the warm-up's answers too. */
+  let answeredAll = 0;
   let errors = 0;
   const errorTexts = new Set<string>();
   const fail = (err: unknown) => {
@@ -223,12 +235,19 @@ async function exchange(
       if (!m.content.startsWith(`A${tag}`)) return;
       const at = now();
       const sentAt = sentAtOf(m.content);
-      answered += 1;
-      roundTrip.push(at - sentAt);
-      sentAfter.push(sentAt - start);
       const n = numberOf(m.content, tag.length);
       const q = heard.get(n);
       heard.delete(n);
+      answeredAll += 1;
+      if (sentAt < measuredStart) {
+        warm.answered += 1;
+        warm.roundTrip.push(at - sentAt);
+        warmSentAfter.push(sentAt - start);
+        return;
+      }
+      answered += 1;
+      roundTrip.push(at - sentAt);
+      sentAfter.push(sentAt - measuredStart);
       if (q && m.sendTime !== undefined)
         legs.push(q.serverQ - sentAt, q.at - q.serverQ, m.sendTime - q.at, at - m.sendTime);
       else legs.push(NaN, NaN, NaN, NaN);
@@ -238,8 +257,12 @@ async function exchange(
       // Late questions of an earlier step are answered (the asker ignores them), not counted.
       if (m.content.startsWith(`Q${tag}`)) {
         const at = now();
-        delivered += 1;
-        oneWay.push(at - sentAtOf(m.content));
+        const sentAt = sentAtOf(m.content);
+        if (sentAt < measuredStart) warm.oneWay.push(at - sentAt);
+        else {
+          delivered += 1;
+          oneWay.push(at - sentAt);
+        }
         if (m.sendTime !== undefined)
           heard.set(numberOf(m.content, tag.length), { serverQ: m.sendTime, at });
       }
@@ -249,36 +272,58 @@ async function exchange(
     };
   }
   const start = now();
+  const measuredStart = start + warmupMs;
+  let warming = warmupMs > 0;
   let overloaded = false;
   let next = 0;
+  /** Questions sent in the whole exchange (the warm-up's and the measured window's). */
+  let sentAll = 0;
   const timer = setInterval(
-    () => progress({ sent, delivered, answered, errors, inFlight: sent - answered }),
+    () => progress({ sent: sentAll, delivered, answered, errors, inFlight: sentAll - answeredAll }),
     1000,
   );
   try {
-    while (now() - start < opts.durationMs) {
-      const due = Math.floor(((now() - start) / 1000) * opts.rate) - sent;
+    while (now() - start < warmupMs + opts.durationMs) {
+      if (warming && now() >= measuredStart) {
+        // The measured window starts: the generator's loop and GC figures are its own.
+        warming = false;
+        warm.sent = sentAll;
+        loop.reset();
+        gcPauses.length = 0;
+      }
+      const due = Math.floor(((now() - start) / 1000) * opts.rate) - sentAll;
       for (let i = 0; i < due; i += 1) {
-        if (sent - answered > opts.maxInFlight) {
+        if (sentAll - answeredAll > opts.maxInFlight) {
           overloaded = true;
           break;
         }
         const pair = opts.pairs[next++ % opts.pairs.length]!;
         const asker = conns[pair.a]!;
-        sent += 1;
+        sentAll += 1;
         driver
-          .send(asker, { kind: 'user', id: conns[pair.b]!.user.id }, `Q${tag}${sent}|${now()}`)
+          .send(asker, { kind: 'user', id: conns[pair.b]!.user.id }, `Q${tag}${sentAll}|${now()}`)
           .catch(fail);
       }
       if (overloaded) break;
       await sleep(2);
     }
-    const elapsed = now() - start;
+    if (warming) warm.sent = sentAll;
+    sent = sentAll - warm.sent;
+    const elapsed = Math.max(0, now() - measuredStart);
     const drainUntil = now() + opts.drainMs;
-    while (answered + errors < sent && now() < drainUntil) await sleep(20);
+    while (answeredAll + errors < sentAll && now() < drainUntil) await sleep(20);
     if (process.env.BENCH_SLOW_DUMP)
-      dumpSlow(process.env.BENCH_SLOW_DUMP, tag, start, opts.rate, roundTrip, sentAfter, legs);
+      dumpSlow(
+        process.env.BENCH_SLOW_DUMP,
+        tag,
+        measuredStart,
+        opts.rate,
+        roundTrip,
+        sentAfter,
+        legs,
+      );
     return {
+      ...(warmupMs > 0 ? { warmUp: { ...warm, sentAfter: warmSentAfter } } : {}),
       sent,
       delivered,
       answered,
