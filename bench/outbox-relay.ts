@@ -4,7 +4,12 @@
  * Each round fills the outbox with BENCH_EVENTS rows, then times one relay draining
  * it in batches of BENCH_BATCH until every row is confirmed by the broker and marked.
  * A durable queue is bound on each broker so events are really stored, not dropped.
- * Rounds alternate between brokers so machine noise hits them alike.
+ * Rounds alternate between brokers so machine noise hits them alike. Beside the rate, the
+ * benchmark process's CPU-µs per event while draining (`process.cpuUsage`: the relay and
+ * the broker's client, not the broker server): the figure that survives a noisy machine.
+ * An earlier checkout is measured by running this same file from it (copy it there):
+ * the file imports only the relay, the brokers and the storage, whose interfaces it uses
+ * have not changed.
  *
  *   npm run bench:relay        (BENCH_EVENTS=20000 BENCH_BATCH=200 BENCH_ROUNDS=3)
  *   BENCH_STORAGE=sqlite       (default postgres: BENCH_DATABASE_URL or the local test db)
@@ -108,7 +113,13 @@ async function fillOutbox(storage: Storage, count: number): Promise<void> {
   }
 }
 
-async function drain(storage: Storage, broker: Broker): Promise<number> {
+interface Drained {
+  rate: number;
+  /** CPU-µs of this process per event relayed. */
+  cpuUs: number;
+}
+
+async function drain(storage: Storage, broker: Broker): Promise<Drained> {
   const relay = new OutboxRelay({
     db: storage.db,
     publisher: broker,
@@ -126,6 +137,7 @@ async function drain(storage: Storage, broker: Broker): Promise<number> {
     retryDelayMs: 10,
   });
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   let relayed = 0;
   for (;;) {
     const n = await relay.relayOnce();
@@ -133,8 +145,9 @@ async function drain(storage: Storage, broker: Broker): Promise<number> {
     relayed += n;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   if (relayed !== events) throw new Error(`relayed ${relayed} of ${events}`);
-  return relayed / seconds;
+  return { rate: relayed / seconds, cpuUs: (cpu.user + cpu.system) / relayed };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -159,6 +172,7 @@ async function main() {
   await storage.migrate();
   const targets = await openTargets();
   const results = new Map<string, number[]>();
+  const cpuResults = new Map<string, number[]>();
   try {
     // Durable queues bound to the domain topic, so the brokers store what they confirm.
     for (const t of targets) {
@@ -171,10 +185,11 @@ async function main() {
     for (let round = 1; round <= rounds; round += 1) {
       for (const t of targets) {
         await fillOutbox(storage, events);
-        const rate = await drain(storage, t.broker);
+        const { rate, cpuUs } = await drain(storage, t.broker);
         results.set(t.label, [...(results.get(t.label) ?? []), rate]);
+        cpuResults.set(t.label, [...(cpuResults.get(t.label) ?? []), cpuUs]);
         console.error(
-          `round ${round}/${rounds}  ${t.label.padEnd(9)} ${rate.toFixed(0).padStart(7)} events/s`,
+          `round ${round}/${rounds}  ${t.label.padEnd(9)} ${rate.toFixed(0).padStart(7)} events/s, ${cpuUs.toFixed(1)} CPU-µs/event`,
         );
         // The relay deletes what it published: the next round starts from an empty outbox.
         const left = await storage.db.selectFrom('outboxEvents').select('id').execute();
@@ -197,14 +212,20 @@ async function main() {
   }
 
   const rate = (label: string) => median(results.get(label)!);
+  const cpu = (label: string) => {
+    const xs = cpuResults.get(label)!;
+    return `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+  };
   console.log(
     `\nOutbox relay, ${events} events per round, batch ${batchSize}, ${rounds} rounds (median), ${storageKind}, Node ${process.version}\n`,
   );
-  console.log('| broker | events/s | vs in-process baseline | vs RabbitMQ |');
-  console.log('| --- | ---: | ---: | ---: |');
+  console.log(
+    '| broker | events/s | vs in-process baseline | vs RabbitMQ | CPU-µs per event, this process (range) |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const label of ['memory', 'nats', 'rabbitmq']) {
     console.log(
-      `| ${label} | ${rate(label).toFixed(0)} | ${(rate(label) / rate('memory')).toFixed(3)} | ${(rate(label) / rate('rabbitmq')).toFixed(2)} |`,
+      `| ${label} | ${rate(label).toFixed(0)} | ${(rate(label) / rate('memory')).toFixed(3)} | ${(rate(label) / rate('rabbitmq')).toFixed(2)} | ${cpu(label)} |`,
     );
   }
 }
