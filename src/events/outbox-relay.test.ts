@@ -203,6 +203,20 @@ describe.each(combos)('outbox relay on %s with %s broker', (storageKind, brokerK
     expect(kept.isEmpty).toBe(true);
   });
 
+  it("keeps events' texts only for a broker that reads them", async () => {
+    await setup();
+    const kept = new RecordedEvents();
+    const r = relay('w1', 10_000, 7, { recorded: kept });
+    r.start();
+    cleanups.push(() => r.stop());
+    const late = { id: 'not-written' } as unknown as Parameters<RecordedEvents['add']>[0];
+    kept.add(late, '{"id":"not-written"}');
+    // The in-process broker hands consumers the event object; NATS and RabbitMQ send the text.
+    expect(kept.take('not-written')?.text).toBe(
+      broker.kind === 'memory' ? undefined : '{"id":"not-written"}',
+    );
+  });
+
   it('hands out events kept while a whole read was on its way', async () => {
     await setup();
     const kept = new RecordedEvents();

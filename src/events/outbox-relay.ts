@@ -142,7 +142,7 @@ export class OutboxRelay {
 
   /** Starts the loop in the background. */
   start(): void {
-    this.deps.recorded?.keep();
+    this.deps.recorded?.keep(this.deps.publisher.takesText !== false);
     this.running ??= this.loop();
   }
 

@@ -38,6 +38,16 @@ describe('RecordedEvents', () => {
     expect(kept.take('a')).toBeUndefined();
   });
 
+  it('keeps no texts for a publisher that reads none (Publisher.takesText)', () => {
+    const kept = new RecordedEvents();
+    kept.keep(false);
+    const e = event('a');
+    kept.add(e, JSON.stringify(e));
+    const taken = kept.take('a');
+    expect(taken?.event).toBe(e);
+    expect(taken?.text).toBeUndefined();
+  });
+
   it('drops the oldest beyond its capacity (events of rolled-back transactions age out)', () => {
     const kept = new RecordedEvents(3);
     kept.keep();

@@ -29,12 +29,20 @@ export interface RecordedEvent {
 export class RecordedEvents {
   private readonly byId = new Map<string, RecordedEvent>();
   private keeping = false;
+  /** Whether texts are kept beside the events (the relay's publisher reads them). */
+  private keepingTexts = true;
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
-  /** From now on recorded events are kept (the relay started in this process). */
-  keep(): void {
+  /**
+   * From now on recorded events are kept (the relay started in this process); their
+   * texts only with `texts` (its publisher reads them: Publisher.takesText). A text
+   * not kept dies with its row's write, instead of surviving a scavenge or two until
+   * the relay publishes: the largest thing a message left alive that long.
+   */
+  keep(texts = true): void {
     this.keeping = true;
+    this.keepingTexts = texts;
   }
 
   /** Stops keeping and forgets what was kept (the relay stopped). */
@@ -54,7 +62,7 @@ export class RecordedEvents {
    */
   add(event: EventMessage, text?: string): void {
     if (!this.keeping) return;
-    this.byId.set(event.id, { event, text });
+    this.byId.set(event.id, { event, text: this.keepingTexts ? text : undefined });
     // The oldest goes first: a Map iterates in insertion order.
     if (this.byId.size > this.capacity) this.byId.delete(this.byId.keys().next().value!);
   }

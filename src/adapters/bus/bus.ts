@@ -45,6 +45,14 @@ export interface OutgoingEvent {
 
 export interface Publisher {
   /**
+   * False when this publisher never reads OutgoingEvent.text (the in-process broker
+   * hands consumers the event object): the outbox relay then keeps no texts for it, so
+   * a recorded event's envelope is garbage once its row is written instead of living on
+   * until the relay publishes (docs/performance.md, "What survives a scavenge, message
+   * by message"). Absent means it may.
+   */
+  readonly takesText?: boolean;
+  /**
    * Publishes in order and resolves once the broker has confirmed every event
    * (stored durably); rejects if any was not confirmed. The event id is the
    * broker's de-duplication id where it has one (NATS `msgID`).

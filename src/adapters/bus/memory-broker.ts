@@ -75,6 +75,8 @@ export interface MemoryBrokerOptions extends BrokerOptions {
  */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
+  /** A JSON topic's consumers get the event object; other codecs encode it anew. */
+  readonly takesText = false;
   private readonly queues = new Map<string, QueueState>();
   private readonly listeners = new Map<
     string,
