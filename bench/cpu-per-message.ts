@@ -43,7 +43,7 @@ import { cpuByThread } from './support/cpu.js';
 import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
 import { drivers, SocketClosedError, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, sleep, writeResult } from './support/run.js';
-import { startEasyChat, type Storage } from './support/systems.js';
+import { checkoutsFromEnv, startEasyChat, type Checkout, type Storage } from './support/systems.js';
 
 export { cpuEach, cpuSince };
 
@@ -64,7 +64,7 @@ export interface CpuOptions {
    * position past the peer's message and sends the peer a read receipt.
    */
   reply?: number;
-  references?: Array<{ dir: string; label: string; dropEnv?: string[] }>;
+  references?: Checkout[];
 }
 
 interface Figure {
@@ -469,17 +469,7 @@ if (isMain(import.meta)) {
       stores: (process.env.BENCH_STORES ?? 'sqlite,postgres,mysql').split(
         ',',
       ) as CpuOptions['stores'],
-      ...(process.env.BENCH_REF_DIR
-        ? {
-            references: process.env.BENCH_REF_DIR.split(',').map((dir, n) => ({
-              dir,
-              label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
-              dropEnv: (process.env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '')
-                .split(',')
-                .filter(Boolean),
-            })),
-          }
-        : {}),
+      references: checkoutsFromEnv(),
     };
     log(
       `CPU per private message: ${options.rate} msg/s over ${options.pairs} pairs, ` +

@@ -36,11 +36,13 @@ import type { Target } from './support/drivers.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import {
+  checkoutsFromEnv,
   ejabberdUnavailable,
   startEasyChat,
   startEjabberdSystem,
   startRawWs,
   startSocketIo,
+  type Checkout,
   type Storage,
   type System,
 } from './support/systems.js';
@@ -61,7 +63,7 @@ export interface GroupOptions {
   /** Log each round's server CPU by thread (BENCH_GROUP_THREADS=1). */
   threads?: boolean;
   /** Earlier checkouts (built) to run beside easy-chat, each labelled. */
-  references?: Array<{ dir: string; label: string; dropEnv?: string[] }>;
+  references?: Checkout[];
 }
 
 export interface GroupRound {
@@ -340,11 +342,7 @@ if (isMain(import.meta))
       stores: (process.env.BENCH_GROUP_STORES ?? 'sqlite').split(',') as Storage[],
       timeoutMs: envNumber('BENCH_GROUP_TIMEOUT', 120) * 1000,
       threads: process.env.BENCH_GROUP_THREADS === '1',
-      references: process.env.BENCH_REF_DIR?.split(',').map((dir, n) => ({
-        dir,
-        label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
-        dropEnv: (process.env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '').split(',').filter(Boolean),
-      })),
+      references: checkoutsFromEnv(),
     });
     writeResult('group', result);
     const { writeReport } = await import('./report.js');

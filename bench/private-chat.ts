@@ -52,10 +52,12 @@ import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import {
+  checkoutsFromEnv,
   ejabberdUnavailable,
   startEasyChat,
   startEjabberdSystem,
   startRawWs,
+  type Checkout,
   type System,
 } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
@@ -151,11 +153,8 @@ export interface PrivateOptions {
 
 export type LatencyRates = Partial<Record<PrivateSystem | keyof typeof STORE_KEY | 'all', number>>;
 
-export interface Reference {
-  dir: string;
-  label: string;
-  dropEnv?: string[];
-}
+/** An earlier checkout run beside each easy-chat system (BENCH_REF_DIR). */
+export type Reference = Checkout;
 
 /** What a step needs to know (the scale-out scenario runs steps too). */
 export interface StepOptions {
@@ -746,7 +745,6 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     // Each round: every system's warm-up at the round's rate, then its measured window,
     // back to back (latencyOpts.warmupSeconds), since a system idles through the others'
     // turns and a steady server never steps from idle to half its capacity.
-
     for (let round = 0; round < opts.rounds; round += 1)
       for (const entry of alternate(measured, round)) {
         const rate = halfRate(entry);
@@ -825,19 +823,6 @@ export function p99WarmupFromEnv(text: string | undefined): number {
   return seconds;
 }
 
-/** BENCH_REF_DIR, BENCH_REF_LABEL, BENCH_REF_DROP_ENV, as bench:cpu reads them. */
-function referencesFromEnv(): Pick<PrivateOptions, 'references'> {
-  const dirs = process.env.BENCH_REF_DIR;
-  if (!dirs) return {};
-  return {
-    references: dirs.split(',').map((dir, n) => ({
-      dir,
-      label: process.env.BENCH_REF_LABEL?.split(',')[n] ?? `reference ${n + 1}`,
-      dropEnv: (process.env.BENCH_REF_DROP_ENV?.split(';')[n] ?? '').split(',').filter(Boolean),
-    })),
-  };
-}
-
 if (isMain(import.meta))
   main(async () => {
     const result = await runPrivate({
@@ -857,7 +842,7 @@ if (isMain(import.meta))
         'easy-chat-sqlite,easy-chat-postgres,ejabberd,ceiling,ceiling-postgres'
       ).split(',') as PrivateSystem[],
       ...latencyRatesFromEnv(process.env.BENCH_LATENCY_RATE),
-      ...referencesFromEnv(),
+      references: checkoutsFromEnv(),
     });
     writeResult('private-chat', result);
     const { writeReport } = await import('./report.js');

@@ -203,7 +203,7 @@ async function exchange(
   const oneWay: number[] = [];
   const roundTrip: number[] = [];
   /** The warm-up's questions, counted apart (sentAfter: ms after the exchange's start). */
-  const warm = { sent: 0, answered: 0, oneWay: [] as number[], roundTrip: [] as number[] };
+  const warm = { sent: 0, answered: 0, roundTrip: [] as number[] };
   const warmSentAfter: number[] = [];
   let sent = 0;
   let delivered = 0;
@@ -258,8 +258,8 @@ async function exchange(
       if (m.content.startsWith(`Q${tag}`)) {
         const at = now();
         const sentAt = sentAtOf(m.content);
-        if (sentAt < measuredStart) warm.oneWay.push(at - sentAt);
-        else {
+        // The warm-up's one-way times are not reported: only its round trips are.
+        if (sentAt >= measuredStart) {
           delivered += 1;
           oneWay.push(at - sentAt);
         }
