@@ -193,18 +193,34 @@ describe.each(STORAGES)('the outbox row of a message-sent event on %s', (storage
     expect(events[1]!.metadata.traceId).toBe('trace "1"');
   });
 
-  it("writes the same text as PostgreSQL's envelope around a hole (withHole)", async () => {
+  it('gives a statement the texts around id, timestamp and payload, and its listener the row text', async () => {
     const db = await setup();
+    const told: Array<[EventMessage, string]> = [];
+    const listened = new EventRecorder({
+      clock: () => 1_764_000_000_123,
+      source: 'easy-chat/"node" \\ é',
+      schemas: DomainEventSchemas,
+      onRecorded: (event, text) => told.push([event, text]),
+    });
+    const parts = listened.envelopeParts('message-sent');
+    expect(listened.envelopeParts('message-sent')).toBe(parts);
+    expect(listened.aggregateOf('message-sent')).toBe('chat');
     for (let i = 0; i < AWKWARD.length; i += 1) {
       const payload = messageSentPayload(message(i, 40 + i));
+      const json = messageSentJson(payload);
       const event = await db
         .transaction()
-        .execute((trx) =>
-          recorder.record(trx, 'message-sent', 'k', payload, undefined, messageSentJson(payload)),
-        );
-      const hole = recorder.withHole('message-sent', 'k', { ...payload, seq: 0 }, 'seq');
-      const text = await envelopeOf(db, event.id);
-      expect(hole.head + String(payload.seq) + hole.tail).toBe(text.replace(event.id, hole.id));
+        .execute((trx) => recorder.record(trx, 'message-sent', 'k', payload, undefined, json));
+      const { id, timestamp } = listened.stamp();
+      expect(timestamp).toBe(1_764_000_000_123);
+      // What a statement makes of the parts and the row's columns.
+      const made = parts[0] + id + parts[1] + String(timestamp) + parts[2] + json + parts[3];
+      expect(made).toBe((await envelopeOf(db, event.id)).replace(event.id, id));
+      listened.written('message-sent', id, timestamp, payload, json);
+      const [toldEvent, toldText] = told.at(-1)!;
+      expect(toldEvent).toEqual({ ...event, id });
+      expect(toldText).toBe(made);
+      expect(JSON.stringify(toldEvent)).toBe(made);
     }
   });
 });

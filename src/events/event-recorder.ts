@@ -29,6 +29,11 @@ export class EventRecorder {
   private readonly metadataEnd: string;
   /** Per type, the envelope's text from the id's closing quote to the timestamp. */
   private readonly typeParts = new Map<string, string>();
+  /** Per type, its envelopeParts. */
+  private readonly envelopePartsByType = new Map<
+    string,
+    readonly [string, string, string, string]
+  >();
 
   constructor(
     private readonly deps: {
@@ -116,7 +121,7 @@ export class EventRecorder {
   }
 
   /** `","type":…,"aggregate":…,"timestamp":` of the event's type, made once per type. */
-  private typePart(event: EventMessage): string {
+  private typePart(event: Pick<EventMessage, 'type' | 'aggregate'>): string {
     let part = this.typeParts.get(event.type);
     if (part === undefined) {
       part =
@@ -131,38 +136,58 @@ export class EventRecorder {
   }
 
   /**
-   * An event whose payload holds one number that the database decides in the very
-   * statement that writes the outbox row (a message's seq, taken by the same
-   * statement): its envelope comes as the text before and after that number, for
-   * the statement to join around it. The caller writes the row and then calls
-   * `recorded` with the number, still inside the transaction.
+   * The texts of an envelope around its id, timestamp and payload, for a statement that
+   * writes an outbox row's envelope itself from the row's columns: the envelope of an
+   * event `stamp` gave is `parts[0] + id + parts[1] + timestamp + parts[2] +
+   * JSON.stringify(payload) + parts[3]`, exactly as envelopeText writes it (a ULID for
+   * id, nothing to escape; the shared metadata). Nothing of the envelope is then made
+   * or held per event while the statement runs (docs/performance.md, "A private
+   * message's batch without its envelope texts").
    */
-  withHole<K extends DomainEventType>(
+  envelopeParts(type: DomainEventType): readonly [string, string, string, string] {
+    let parts = this.envelopePartsByType.get(type);
+    if (parts === undefined) {
+      const typePart = this.typePart({ type, aggregate: this.deps.schemas[type].aggregate });
+      parts = ['{"id":"', typePart, ',"payload":', this.metadataEnd];
+      this.envelopePartsByType.set(type, parts);
+    }
+    return parts;
+  }
+
+  /** The aggregate of `type`'s events (their outbox rows' `aggregate`). */
+  aggregateOf(type: DomainEventType): string {
+    return this.deps.schemas[type].aggregate;
+  }
+
+  /** The id and timestamp of an event whose row a statement writes (envelopeParts). */
+  stamp(): EventStamp {
+    return { id: newId(), timestamp: this.deps.clock() };
+  }
+
+  /**
+   * Tells the onRecorded listener of an event whose row the caller's statement wrote
+   * with its envelope made from its stamp (`id`, `timestamp`) and `payload` (envelopeParts), still inside the
+   * transaction. `payload` holds the values as the row holds them and `payloadJson` is
+   * `JSON.stringify(payload)`: the text the listener gets is then the row's.
+   */
+  written<K extends DomainEventType>(
     type: K,
-    partitionKey: string,
+    id: string,
+    timestamp: number,
     payload: DomainEventMap[K],
-    field: NumericField<DomainEventMap[K]>,
-  ): EventWithHole {
-    const event = this.build(type, { ...payload, [field]: HOLE }, undefined);
-    const parts = JSON.stringify(event).split(JSON.stringify(HOLE));
-    if (parts.length !== 2) throw new Error(`event ${type}: no single place for ${field}`);
-    return {
-      id: event.id,
+    payloadJson: string,
+  ): void {
+    const onRecorded = this.deps.onRecorded;
+    if (onRecorded === undefined) return;
+    const event: EventMessage<DomainEventMap[K]> = {
+      id,
       type,
-      aggregate: event.aggregate,
-      partitionKey,
-      createdAt: event.timestamp,
-      head: parts[0]!,
-      tail: parts[1]!,
-      recorded: (value) => {
-        // The row's envelope: the statement wrote the number between head and tail as
-        // SQL's integer text, which is String(value) (a seq: an integer).
-        this.deps.onRecorded?.(
-          { ...event, payload: { ...payload, [field]: value } },
-          parts[0]! + String(value) + parts[1]!,
-        );
-      },
+      aggregate: this.deps.schemas[type].aggregate,
+      timestamp,
+      payload,
+      metadata: this.metadata,
     };
+    onRecorded(event, this.envelopeText(event, payloadJson));
   }
 
   private build<K extends DomainEventType>(
@@ -183,21 +208,8 @@ export class EventRecorder {
   }
 }
 
-/** The payload fields that hold a number. */
-type NumericField<P> = { [F in keyof P]: P[F] extends number ? F : never }[keyof P] & string;
-
-/** Stands in the envelope for the number the database fills in (never a real value). */
-const HOLE = '\u0000hole\u0000';
-
-/** An outbox row whose envelope lacks one number: `head`, the number, `tail`. */
-export interface EventWithHole {
+/** An event's id and timestamp, made before the statement that writes its row. */
+export interface EventStamp {
   id: string;
-  type: DomainEventType;
-  aggregate: string;
-  partitionKey: string;
-  createdAt: number;
-  head: string;
-  tail: string;
-  /** Tells the onRecorded listener, once the row is written with `value` in the hole. */
-  recorded(value: number): void;
+  timestamp: number;
 }

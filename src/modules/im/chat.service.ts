@@ -341,17 +341,9 @@ export class ChatService {
     message: Message,
     last: boolean,
   ): Promise<Stored> {
-    const { seq, before } = await this.deps.pairSends.store(trx, message, last);
-    message.seq = seq;
-    const sender = before.find((r) => r.userId === message.sendId);
-    const recipient = before.find((r) => r.userId === message.recvId);
-    return this.showSingle(trx, message, {
-      senderRow: sender !== undefined,
-      senderShown: sender?.isShow === 1,
-      recipientShown: recipient?.isShow === 1,
-      // The sender's row as showSingle leaves it (shown), before the store moved it.
-      readBefore: sender && sender.readSeq < seq ? { ...sender, isShow: 1 } : undefined,
-    });
+    const stored = await this.deps.pairSends.store(trx, message, last);
+    message.seq = stored.seq;
+    return this.showSingle(trx, message, stored);
   }
 
   /**

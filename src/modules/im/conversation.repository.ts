@@ -43,7 +43,7 @@ const MEMBER_COLUMNS = [
 ] as const;
 
 /** The same columns in SQL. */
-export const MEMBER_SQL_COLUMNS = MEMBER_COLUMNS.map((c) =>
+const MEMBER_SQL_COLUMNS = MEMBER_COLUMNS.map((c) =>
   c.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
 ).join(', ');
 

@@ -12,8 +12,9 @@ import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
 import { WsClient } from '../../../test/support/ws-client.js';
+import type { EventMessage } from '../../adapters/bus/event-message.js';
 import { loggingPostgres } from '../../../test/support/logging-db.js';
-import { ConversationRepository, type MemberRow } from './conversation.repository.js';
+import { ConversationRepository } from './conversation.repository.js';
 import { ChatType, singleConversationId, type Message } from './im.entity.js';
 import { MessageRepository } from './message.repository.js';
 import { messageSentPayload, pairSendStore, type PairMessage } from './pair-send.js';
@@ -88,7 +89,13 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
     await db.transaction().execute(async (trx) => {
       const first = await store.store(trx, draft('one'));
       // No rows yet: nothing to read or move (the caller creates them).
-      expect(first).toEqual({ seq: 1, before: [] });
+      expect(first).toEqual({
+        seq: 1,
+        senderRow: false,
+        senderShown: false,
+        recipientShown: false,
+        readBefore: undefined,
+      });
       await conversations.ensureMembers(
         trx,
         [
@@ -98,32 +105,16 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
         1_000,
         { show: true },
       );
-      // Some columns off their defaults, so that each is seen to come back as read.
-      await conversations.clear(trx, conversationId, b, 1, 1_000);
-      await conversations.mention(trx, conversationId, [b], 1);
-      const rowsBefore = [
-        await conversations.member(conversationId, a, trx),
-        await conversations.member(conversationId, b, trx),
-      ];
       const second = draft('two');
       const stored = await store.store(trx, second);
-      expect(stored.seq).toBe(2);
-      // Every column, of the same type, as a read of the row gives it (on SQLite the
-      // seq's statement returns the rows as JSON).
-      const byUser = (x?: MemberRow, y?: MemberRow) => (x!.userId < y!.userId ? -1 : 1);
-      expect([...stored.before].sort(byUser)).toEqual(rowsBefore.sort(byUser));
-      expect(stored.before.find((r) => r.userId === b)).toMatchObject({
-        clearSeq: 1,
-        mentionSeq: 1,
-        targetId: a,
-      });
       // As they were before the statement: the sender's read position not moved yet.
-      expect(stored.before.map((r) => [r.userId, r.readSeq, r.isShow]).sort()).toEqual(
-        [
-          [a, 0, 1],
-          [b, 0, 1],
-        ].sort(),
-      );
+      expect(stored).toEqual({
+        seq: 2,
+        senderRow: true,
+        senderShown: true,
+        recipientShown: true,
+        readBefore: { conversationId, readSeq: 0, isShow: 1, pinned: 0, muted: 0, clearSeq: 0 },
+      });
       expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(2);
       expect((await conversations.member(conversationId, b, trx))?.readSeq).toBe(0);
       const message = await trx
@@ -165,108 +156,113 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
     expect(seen.map((e) => JSON.stringify(e))).toEqual(envelopes);
   });
 
-  it.runIf(storage === 'sqlite')(
-    'stores synchronously on sqlite, reading only what the send needs of the rows as they were',
-    async () => {
-      const { db } = t.app.storage;
-      const conversations = new ConversationRepository(db);
-      const store = pairSendStore(db, {
-        conversations,
-        messages: new MessageRepository(db),
-        events: new EventRecorder({ clock: Date.now, source: 'test', schemas: DomainEventSchemas }),
+  it('reads only what the send needs of the rows as they were (synchronously on sqlite)', async () => {
+    const { db } = t.app.storage;
+    const conversations = new ConversationRepository(db);
+    const store = pairSendStore(db, {
+      conversations,
+      messages: new MessageRepository(db),
+      events: new EventRecorder({ clock: Date.now, source: 'test', schemas: DomainEventSchemas }),
+    });
+    const [a, b] = [newId(), newId()];
+    const conversationId = singleConversationId(a, b);
+    const message = (content: string): Message => ({ ...singleDraft(a, b, content), seq: 0 });
+    // storeNow where the engine runs it (SQLite), store elsewhere: the same answer.
+    const storeOne = async (trx: Kysely<Database>, m: Message) => {
+      const now = store.storeNow?.(trx, m);
+      if (now) return now;
+      const { seq, ...rest } = await store.store(trx, m);
+      m.seq = seq;
+      return rest;
+    };
+    // Outside a transaction nothing runs synchronously: nothing done.
+    expect(store.storeNow?.(db, message('none'))).toBeUndefined();
+    await db.transaction().execute(async (trx) => {
+      const first = message('one');
+      // No rows yet: nothing to move, nothing shown (the caller creates them).
+      expect(await storeOne(trx, first)).toEqual({
+        senderRow: false,
+        senderShown: false,
+        recipientShown: false,
+        readBefore: undefined,
       });
-      const [a, b] = [newId(), newId()];
-      const conversationId = singleConversationId(a, b);
-      const message = (content: string): Message => ({ ...singleDraft(a, b, content), seq: 0 });
-      // Outside a transaction nothing runs synchronously: nothing done.
-      expect(store.storeNow!(db, message('none'))).toBeUndefined();
-      await db.transaction().execute(async (trx) => {
-        const first = message('one');
-        // No rows yet: nothing to move, nothing shown (the caller creates them).
-        expect(store.storeNow!(trx, first)).toEqual({
-          senderRow: false,
-          senderShown: false,
-          recipientShown: false,
-          readBefore: undefined,
-        });
-        expect(first.seq).toBe(1);
-        await conversations.ensureMembers(
-          trx,
-          [
-            { conversationId, userId: a, chatType: ChatType.single, targetId: b, joinSeq: 0 },
-            { conversationId, userId: b, chatType: ChatType.single, targetId: a, joinSeq: 0 },
-          ],
-          1_000,
-        );
-        const setRow = (
-          userId: string,
-          values: {
-            pinned?: number;
-            muted?: number;
-            clearSeq?: number;
-            isShow?: number;
-            readSeq?: number;
-          },
-        ) =>
-          trx
-            .updateTable('conversationMembers')
-            .set(values)
-            .where('conversationId', '=', conversationId)
-            .where('userId', '=', userId)
-            .execute();
-        // The sender's settings off their defaults, the recipient's row hidden.
-        await setRow(a, { pinned: 1, muted: 1, clearSeq: 1 });
-        await setRow(b, { isShow: 0 });
-        const second = message('two');
-        expect(store.storeNow!(trx, second)).toEqual({
-          senderRow: true,
-          senderShown: true,
-          recipientShown: false,
-          readBefore: { conversationId, readSeq: 0, isShow: 1, pinned: 1, muted: 1, clearSeq: 1 },
-        });
-        expect(second.seq).toBe(2);
-        expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(2);
-        // The read position already there: nothing moves, nothing to tell; whether the
-        // sender's row shows the conversation is still read, shown or hidden.
-        await conversations.advanceRead(trx, conversationId, a, 10, 1_000);
-        const third = message('three');
-        expect(store.storeNow!(trx, third)).toEqual({
-          senderRow: true,
-          senderShown: true,
-          recipientShown: false,
-          readBefore: undefined,
-        });
-        expect(third.seq).toBe(3);
-        await setRow(a, { isShow: 0 });
-        await setRow(b, { isShow: 1 });
-        const fourth = message('four');
-        expect(store.storeNow!(trx, fourth)).toMatchObject({
-          senderRow: true,
-          senderShown: false,
-          recipientShown: true,
-          readBefore: undefined,
-        });
-        // The sender's row hidden, its read position behind: it moves, and says hidden.
-        await setRow(a, { readSeq: 1 });
-        const fifth = message('five');
-        expect(store.storeNow!(trx, fifth)).toEqual({
-          senderRow: true,
-          senderShown: false,
-          recipientShown: true,
-          readBefore: { conversationId, readSeq: 1, isShow: 1, pinned: 1, muted: 1, clearSeq: 1 },
-        });
-        expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(5);
-        expect(await storedSeqs(trx, conversationId)).toEqual([1, 2, 3, 4, 5]);
-        const outbox = await trx
-          .selectFrom('outboxEvents')
-          .select('envelope')
-          .where('partitionKey', '=', conversationId)
-          .orderBy('position')
+      expect(first.seq).toBe(1);
+      await conversations.ensureMembers(
+        trx,
+        [
+          { conversationId, userId: a, chatType: ChatType.single, targetId: b, joinSeq: 0 },
+          { conversationId, userId: b, chatType: ChatType.single, targetId: a, joinSeq: 0 },
+        ],
+        1_000,
+      );
+      const setRow = (
+        userId: string,
+        values: {
+          pinned?: number;
+          muted?: number;
+          clearSeq?: number;
+          isShow?: number;
+          readSeq?: number;
+        },
+      ) =>
+        trx
+          .updateTable('conversationMembers')
+          .set(values)
+          .where('conversationId', '=', conversationId)
+          .where('userId', '=', userId)
           .execute();
-        expect(outbox.map((r) => JSON.parse(r.envelope).payload.seq)).toEqual([1, 2, 3, 4, 5]);
+      // The sender's settings off their defaults, the recipient's row hidden.
+      await setRow(a, { pinned: 1, muted: 1, clearSeq: 1 });
+      await setRow(b, { isShow: 0 });
+      const second = message('two');
+      expect(await storeOne(trx, second)).toEqual({
+        senderRow: true,
+        senderShown: true,
+        recipientShown: false,
+        readBefore: { conversationId, readSeq: 0, isShow: 1, pinned: 1, muted: 1, clearSeq: 1 },
       });
-    },
-  );
+      expect(second.seq).toBe(2);
+      expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(2);
+      // The read position already there: nothing moves, nothing to tell; whether the
+      // sender's row shows the conversation is still read, shown or hidden.
+      await conversations.advanceRead(trx, conversationId, a, 10, 1_000);
+      const third = message('three');
+      expect(await storeOne(trx, third)).toEqual({
+        senderRow: true,
+        senderShown: true,
+        recipientShown: false,
+        readBefore: undefined,
+      });
+      expect(third.seq).toBe(3);
+      await setRow(a, { isShow: 0 });
+      await setRow(b, { isShow: 1 });
+      const fourth = message('four');
+      expect(await storeOne(trx, fourth)).toMatchObject({
+        senderRow: true,
+        senderShown: false,
+        recipientShown: true,
+        readBefore: undefined,
+      });
+      // The sender's row hidden, its read position behind: it moves, and says hidden.
+      await setRow(a, { readSeq: 1 });
+      const fifth = message('five');
+      expect(await storeOne(trx, fifth)).toEqual({
+        senderRow: true,
+        senderShown: false,
+        recipientShown: true,
+        readBefore: { conversationId, readSeq: 1, isShow: 1, pinned: 1, muted: 1, clearSeq: 1 },
+      });
+      expect((await conversations.member(conversationId, a, trx))?.readSeq).toBe(5);
+      expect(await storedSeqs(trx, conversationId)).toEqual([1, 2, 3, 4, 5]);
+      const outbox = await trx
+        .selectFrom('outboxEvents')
+        .select('envelope')
+        .where('partitionKey', '=', conversationId)
+        .orderBy('position')
+        .execute();
+      expect(outbox.map((r) => JSON.parse(r.envelope).payload.seq)).toEqual([1, 2, 3, 4, 5]);
+    });
+  });
 
   it('keeps seqs dense and takes none for retries, within one batch and across batches', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
@@ -630,26 +626,22 @@ describe.runIf(STORAGES.includes('postgres'))(
       expect(stored.map((s) => s.seq)).toEqual([3, 4, 1, 5, 2]);
       // Each send's rows as its own statement read them: the same sender's earlier
       // sends in the batch had moved its read position; ac had no rows.
-      const rows = stored.map((s) =>
-        s.before
-          .map((r) => [r.userId, r.readSeq, r.isShow, r.conversationId, r.targetId])
-          .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
-      );
-      expect(rows).toEqual([
-        [
-          [a, 2, 1, ab, b],
-          [b, 0, 1, ab, a],
-        ],
-        [
-          [a, 3, 1, ab, b],
-          [b, 0, 1, ab, a],
-        ],
-        [],
-        [
-          [a, 3, 1, ab, b],
-          [b, 4, 1, ab, a],
-        ],
-        [],
+      const shown = { senderRow: true, senderShown: true, recipientShown: true };
+      const none = { senderRow: false, senderShown: false, recipientShown: false };
+      const readFrom = (readSeq: number) => ({
+        conversationId: ab,
+        readSeq,
+        isShow: 1,
+        pinned: 0,
+        muted: 0,
+        clearSeq: 0,
+      });
+      expect(stored.map(({ statements: _, seq: __, ...rest }) => rest)).toEqual([
+        { ...shown, readBefore: readFrom(2) },
+        { ...shown, readBefore: readFrom(0) },
+        { ...none, readBefore: undefined },
+        { ...shown, readBefore: readFrom(3) },
+        { ...none, readBefore: undefined },
       ]);
       expect(await storedSeqs(db, ab)).toEqual([1, 2, 3, 4, 5]);
       expect(await storedSeqs(db, ac)).toEqual([1, 2]);
@@ -726,6 +718,81 @@ describe.runIf(STORAGES.includes('postgres'))(
       }
     });
 
+    it('writes each outbox envelope as JSON.stringify of its event, whatever the ids hold', async () => {
+      // Each short enough for the id columns (a user's 32 characters).
+      const controls = Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('');
+      const awkward = [
+        controls.slice(0, 15),
+        `${controls.slice(15)} \u007f`,
+        'q " b \\ s / \\u0041',
+        'é ü 中文 😀 👍🏽 \ufffd',
+        '\u2028 \u2029 </script><!--',
+        '{"json":"inside"}',
+        'lone \ud800 x \udfff y \udbff',
+      ];
+      const told: Array<[EventMessage, string]> = [];
+      const recorder = new EventRecorder({
+        clock: Date.now,
+        source: 'test "source" \\ é',
+        schemas: DomainEventSchemas,
+        onRecorded: (event, text) => told.push([event, text]),
+      });
+      const store = pairSendStore(db, {
+        conversations,
+        messages: new MessageRepository(db),
+        events: recorder,
+      });
+      const drafts = awkward.flatMap((text, i) => {
+        const [a, b] = [`${text}${i}a`, `b${i}${text}`];
+        const there = { ...draft(a, b), msgId: `m${i}${text}`, content: text.repeat(5_000) };
+        return [there, { ...draft(b, a), content: `${text} back` }];
+      });
+      // One transaction, one turn: one statement for them all.
+      const stored = await db
+        .transaction()
+        .execute((trx) => Promise.all(drafts.map((d) => store.store(trx, d))));
+      expect(stored.map((s) => s.seq)).toEqual(drafts.map((_, i) => 1 + (i % 2)));
+      expect(told).toHaveLength(drafts.length);
+      const wellFormed = (text: string) => text.replace(/\p{Cs}/gu, '\ufffd');
+      for (const [i, d] of drafts.entries()) {
+        const [event, text] = told.find(
+          ([e]) => (e.payload as { msgId: string }).msgId === wellFormed(d.msgId),
+        )!;
+        const row = await db
+          .selectFrom('outboxEvents')
+          .select(['envelope', 'partitionKey'])
+          .where('id', '=', event.id)
+          .executeTakeFirstOrThrow();
+        // Byte for byte the listener's text and JSON.stringify of its event.
+        expect(row.envelope).toBe(text);
+        expect(row.envelope).toBe(JSON.stringify(event));
+        // The event as the rows hold it: PostgreSQL holds a lone surrogate as U+FFFD.
+        const message = await db
+          .selectFrom('messages')
+          .select(['id', 'conversationId', 'sendId', 'recvId', 'content'])
+          .where('id', '=', wellFormed(d.msgId))
+          .executeTakeFirstOrThrow();
+        expect(message).toEqual({
+          id: wellFormed(d.msgId),
+          conversationId: wellFormed(d.conversationId),
+          sendId: wellFormed(d.sendId),
+          recvId: wellFormed(d.recvId),
+          content: wellFormed(d.content),
+        });
+        expect(row.partitionKey).toBe(message.conversationId);
+        expect(event.payload).toEqual({
+          ...messageSentPayload({ ...d, seq: stored[i]!.seq }),
+          msgId: message.id,
+          conversationId: message.conversationId,
+          sendId: message.sendId,
+          recvId: message.recvId,
+        });
+        if (!/\p{Cs}/u.test(d.sendId)) {
+          expect(event.payload).toEqual(messageSentPayload({ ...d, seq: stored[i]!.seq }));
+        }
+      }
+    });
+
     it("sends COMMIT behind the statement when every send is its unit's last, else runs the batch again together", async () => {
       const [a, b, c] = [newId(), newId(), newId()];
       const ab = singleConversationId(a, b);
@@ -757,7 +824,7 @@ describe.runIf(STORAGES.includes('postgres'))(
         const mixed = [draft(a, b), draft(a, c), draft(c, a)];
         const stored = await Promise.all(mixed.map(send));
         expect(stored.map((s) => s.seq)).toEqual([4, 1, 2]);
-        expect(stored.map((s) => s.before.length)).toEqual([2, 0, 0]);
+        expect(stored.map((s) => s.senderRow)).toEqual([true, false, false]);
         expect(mixed.map((d) => runs.get(d.msgId))).toEqual([2, 2, 2]);
         // One transaction each time (each unit alone would be three more).
         expect(log.filter((l) => l.startsWith('sent'))).toEqual([
@@ -835,17 +902,10 @@ describe.runIf(STORAGES.includes('postgres'))(
       });
       expect(seen.seqs).toEqual([1, 2, 3]);
       expect([seen.after, seen.end]).toEqual([1, 2]);
-      // The later statement saw what the first wrote.
-      expect(
-        seen.later.before
-          .map((r) => [r.userId, r.readSeq])
-          .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
-      ).toEqual(
-        [
-          [a, 1],
-          [b, 2],
-        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
-      );
+      // The later statement saw what the first wrote: a's read position at 1, b's row
+      // moved by b's send.
+      expect(seen.later).toMatchObject({ senderRow: true, recipientShown: true });
+      expect(seen.later.readBefore?.readSeq).toBe(1);
     });
 
     it("locks conversations in id order: two processes' batches in opposite orders do not deadlock", async () => {

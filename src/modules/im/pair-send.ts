@@ -4,22 +4,19 @@ import { Precompiled, runsDirect } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import { isJsonNumber, jsonString } from '../../shared/json-text.js';
-import {
-  MEMBER_SQL_COLUMNS,
-  type ConversationRepository,
-  type MemberRow,
-} from './conversation.repository.js';
+import type { ConversationRepository, MemberRow } from './conversation.repository.js';
 import { SYSTEM_SENDER, type Message } from './im.entity.js';
 import { messageColumns, type MessageRepository } from './message.repository.js';
 
 /** A single-chat message about to be stored: everything but its seq. */
 export type PairMessage = Omit<Message, 'seq'>;
 
-/** What storing a single-chat message left to its caller. */
-export interface PairStored {
+/**
+ * What storing a single-chat message left to its caller: its seq, and what the send
+ * needs of both parties' rows as they were (the same as storeNow's).
+ */
+export interface PairStored extends PairStoredNow {
   seq: number;
-  /** The rows of sender and recipient (those that exist) as they were before. */
-  before: MemberRow[];
 }
 
 /**
@@ -34,7 +31,7 @@ export interface PairStored {
  */
 export interface PairSendStore {
   /**
-   * `last`: the caller's unit makes no statement after this one unless `before` says
+   * `last`: the caller's unit makes no statement after this one unless the result says
    * rows are to be created or shown (ChatService.showSingle). Then, on PostgreSQL, a
    * batch whose units are all such sends (and riders that declared their one
    * statement) goes with COMMIT right behind its statement (finalStatement), and that
@@ -66,6 +63,36 @@ export interface PairStoredNow {
   recipientShown: boolean;
   /** The sender's row before its read position moved (none if it did not move). */
   readBefore: ReadBefore | undefined;
+}
+
+/** What a send reads of a party's row as it was. */
+type PartyBefore = Pick<MemberRow, 'readSeq' | 'isShow' | 'pinned' | 'muted' | 'clearSeq'>;
+
+/** A send's result from its parties' rows as they were (undefined: no row). */
+function storedFrom(
+  conversationId: string,
+  seq: number,
+  sender: PartyBefore | undefined,
+  recipient: PartyBefore | undefined,
+): PairStored {
+  return {
+    seq,
+    senderRow: sender !== undefined,
+    senderShown: sender?.isShow === 1,
+    recipientShown: recipient?.isShow === 1,
+    // The sender's row as showSingle leaves it (shown), before the store moved it.
+    readBefore:
+      sender && sender.readSeq < seq
+        ? {
+            conversationId,
+            readSeq: sender.readSeq,
+            isShow: 1,
+            pinned: sender.pinned,
+            muted: sender.muted,
+            clearSeq: sender.clearSeq,
+          }
+        : undefined,
+  };
 }
 
 interface Deps {
@@ -171,7 +198,12 @@ class PortablePairSendStore implements PairSendStore {
       await conversations.advanceRead(trx, conversationId, sendId, seq, sendTime);
     }
     await recordMessageSent(events, trx, message);
-    return { seq, before };
+    return storedFrom(
+      conversationId,
+      seq,
+      sender,
+      before.find((r) => r.userId === recvId),
+    );
   }
 
   /**
@@ -237,17 +269,32 @@ class PortablePairSendStore implements PairSendStore {
  * which sees what the earlier ones wrote, as a send alone always did.
  *
  * Each conversation's max_seq is bumped by its number of messages in the statement,
- * and they take its next seqs in the order they came (dense, ordered). The outbox
- * envelope is joined around each seq (EventRecorder.withHole). Each sender's read
- * position is moved once, to its last message. The parts see one snapshot, the one
- * before the statement: its final select reads both parties' rows as they were, and
- * each send's `before` is made from them as the statement per message read them (a
+ * and they take its next seqs in the order they came (dense, ordered). Each sender's
+ * read position is moved once, to its last message. The parts see one snapshot, the
+ * one before the statement: its final select reads both parties' rows as they were,
+ * and each send's result is made from them as the statement per message read them (a
  * send by the same sender earlier in the batch had moved the sender's read position).
- * That read joins each conversation's row to its members on their primary key
+ * That read joins each conversation's row to its parties' rows on their primary key
  * straight from the final select: a CTE of the rows joined to the conversations
  * afterwards was planned as a hash of each conversation's rows rebuilt and probed
  * with every conversation of the batch (n² for n conversations), about a fifth of
  * the statement's CPU (docs/performance.md, "PostgreSQL's own CPU per message").
+ *
+ * What the batch holds while the statement runs is what survives a scavenge when
+ * PostgreSQL answers late (docs/performance.md, "What survives a scavenge, message by
+ * message"), so the statement is sent and answers as little as it can:
+ * - The outbox envelope is made by the statement from the columns it writes anyway,
+ *   around the recorder's texts for the type (EventRecorder.envelopeParts), not sent
+ *   as two texts a message. It is `JSON.stringify` of the event byte for byte:
+ *   `to_json` escapes a string as JSON.stringify does (quotes, backslash, \b \f \n \r
+ *   \t, other control characters as lowercase \u00xx, nothing else), integers are
+ *   written alike, and the payload's keys come in messageSentJson's order. The one
+ *   difference, a lone surrogate (which JSON.stringify escapes), cannot reach
+ *   PostgreSQL: pg sends it as U+FFFD, which both the row's columns and its envelope
+ *   then hold, and so does the event the recorder's listener is told of (asStored).
+ * - Its answer is a row per conversation of numbers only: the conversation's place
+ *   in the batch (not its id), its max_seq, and what the sends read of both parties'
+ *   rows (not the rows).
  *
  * A unique violation on (sender, clientMsgId) fails the statement and with it every
  * send in it: the batch is rolled back and its units run again, each alone
@@ -261,12 +308,10 @@ class PortablePairSendStore implements PairSendStore {
  * (finalStatement): it either does all its units' work or fails, aborting the
  * transaction, which then runs again with COMMIT after its units (and the rows shown).
  */
-const STORE_PAIRS = new Precompiled<
-  { cid: string; seq: number; unshown: null } & Partial<MemberRow>
->(
-  `with conv (c_id, c_type, c_n, c_last, c_created, c_updated, c_a, c_b) as (
+const STORE_PAIRS = new Precompiled<PairsRow>(
+  `with conv (c_id, c_type, c_n, c_last, c_created, c_updated, c_a, c_b, c_i) as (
      select * from unnest(?::text[], ?::smallint[], ?::bigint[], ?::text[], ?::bigint[],
-       ?::bigint[], ?::text[], ?::text[])
+       ?::bigint[], ?::text[], ?::text[]) with ordinality
    ), taken as (
      insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
      select c_id, c_type, c_n, c_last, c_created, c_updated from conv
@@ -278,10 +323,10 @@ const STORE_PAIRS = new Precompiled<
    ), sent as (
      select * from unnest(?::text[], ?::text[], ?::bigint[], ?::smallint[], ?::text[],
        ?::text[], ?::bigint[], ?::smallint[], ?::text[], ?::text[], ?::text[], ?::text[],
-       ?::text[], ?::smallint[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+       ?::text[], ?::smallint[], ?::text[], ?::bigint[])
        with ordinality as s (s_id, s_conv, s_rank, s_chat_type, s_send_id, s_recv_id,
          s_send_time, s_m_type, s_content, s_client_msg_id, s_reply_msg_id, s_reply_to,
-         s_at_user_ids, s_at_all, s_event_id, s_head, s_tail, s_event_at, s_ord)
+         s_at_user_ids, s_at_all, s_event_id, s_event_at, s_ord)
    ), message as (
      insert into messages (id, conversation_id, seq, chat_type, send_id, recv_id, send_time,
        m_type, content, client_msg_id, reply_msg_id, reply_to, at_user_ids, at_all)
@@ -291,7 +336,14 @@ const STORE_PAIRS = new Precompiled<
    ), event as (
      insert into outbox_events (id, type, aggregate, partition_key, envelope, created_at,
        published_at, attempts)
-     select s_event_id, ?, ?, s_conv, s_head || (b_seq + s_rank) || s_tail, s_event_at, null, 0
+     select s_event_id, ?, ?, s_conv,
+       ?::text || s_event_id || ?::text || s_event_at || ?::text
+         || '{"msgId":' || to_json(s_id)::text
+         || ',"conversationId":' || to_json(s_conv)::text
+         || ',"chatType":' || s_chat_type || ',"seq":' || (b_seq + s_rank)
+         || ',"sendId":' || to_json(s_send_id)::text || ',"recvId":' || to_json(s_recv_id)::text
+         || ',"mType":' || s_m_type || ',"sendTime":' || s_send_time || '}' || ?::text,
+       s_event_at, null, 0
      from sent join base on b_id = s_conv order by s_ord
    ), advanced as (
      update conversation_members set read_seq = b_seq + r_rank, updated_at = r_at
@@ -299,14 +351,68 @@ const STORE_PAIRS = new Precompiled<
        join base on b_id = r_conv
      where conversation_id = r_conv and user_id = r_user and read_seq < b_seq + r_rank
    )
-   select taken.id as cid, taken.max_seq as seq, ${MEMBER_SQL_COLUMNS},
-     case when ?::boolean and count(*) filter (where is_show = 1 and user_id <> '${SYSTEM_SENDER}')
-         over (partition by taken.id)
-       < (c_a <> '${SYSTEM_SENDER}')::int + (c_b <> '${SYSTEM_SENDER}')::int
-     then ('pair send: rows to show in ' || taken.id)::int end as unshown
+   select
+     case when ?::boolean
+         and ((c_a <> '${SYSTEM_SENDER}' and a.is_show is distinct from 1)
+           or (c_b <> '${SYSTEM_SENDER}' and b.is_show is distinct from 1))
+       then ('pair send: rows to show in ' || taken.id)::int
+       else c_i::int end as i,
+     taken.max_seq as seq,
+     a.read_seq as a_read, a.is_show as a_show, a.pinned as a_pinned, a.muted as a_muted,
+     a.clear_seq as a_clear,
+     b.read_seq as b_read, b.is_show as b_show, b.pinned as b_pinned, b.muted as b_muted,
+     b.clear_seq as b_clear
    from taken join conv on c_id = taken.id
-     left join conversation_members on conversation_id = c_id and user_id in (c_a, c_b)`,
+     left join conversation_members a on a.conversation_id = c_id and a.user_id = c_a
+     left join conversation_members b on b.conversation_id = c_id and b.user_id = c_b`,
 );
+
+/**
+ * STORE_PAIRS's row of a conversation: its place in the batch (from 1), its max_seq,
+ * and its parties' rows as they were (null: no row), party a being its first send's
+ * sender, b that send's recipient.
+ */
+interface PairsRow {
+  i: number;
+  seq: number;
+  aRead: number | null;
+  aShow: number;
+  aPinned: number;
+  aMuted: number;
+  aClear: number;
+  bRead: number | null;
+  bShow: number;
+  bPinned: number;
+  bMuted: number;
+  bClear: number;
+}
+
+/** A party's row as STORE_PAIRS read it, undefined without one. */
+function partyOf(
+  readSeq: number | null,
+  isShow: number,
+  pinned: number,
+  muted: number,
+  clearSeq: number,
+): PartyBefore | undefined {
+  return readSeq === null ? undefined : { readSeq, isShow, pinned, muted, clearSeq };
+}
+
+/** A lone surrogate: half of a UTF-16 pair alone, which UTF-8 (so PostgreSQL) cannot hold. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+
+/**
+ * A string as PostgreSQL stores it: pg sends strings as UTF-8, where each lone
+ * surrogate becomes U+FFFD (Buffer's encoding); anything else is stored as it is.
+ */
+function asStored(text: string): string {
+  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, '\uFFFD') : text;
+}
+
+/** The columns of STORE_PAIRS's `sent` before the event's: messageColumns' and the rank. */
+const EVENT_ID_COLUMN = 14;
+const EVENT_AT_COLUMN = 15;
 
 /** A send waiting for its transaction's statement. */
 interface PendingSend {
@@ -343,6 +449,7 @@ class PostgresPairSendStore implements PairSendStore {
   }
 
   private async storeAll(trx: Kysely<Database>, sends: PendingSend[]): Promise<void> {
+    const { events } = this.deps;
     // Each conversation's sends in the order they came; conversations in id order.
     const byConversation = new Map<string, PendingSend[]>();
     for (const send of sends) {
@@ -353,9 +460,8 @@ class PostgresPairSendStore implements PairSendStore {
     }
     const conversationIds = [...byConversation.keys()].sort();
     const conv: unknown[][] = [[], [], [], [], [], [], [], []];
-    const sent: unknown[][] = Array.from({ length: 18 }, () => []);
+    const sent: unknown[][] = Array.from({ length: 16 }, () => []);
     const read: unknown[][] = [[], [], [], []];
-    const events: Array<ReturnType<EventRecorder['withHole']>> = [];
     for (const conversationId of conversationIds) {
       const same = byConversation.get(conversationId)!;
       const first = same[0]!.draft;
@@ -365,15 +471,9 @@ class PostgresPairSendStore implements PairSendStore {
       row.forEach((value, i) => conv[i]!.push(value));
       const lastOf = new Map<string, { rank: number; at: number }>();
       same.forEach(({ draft }, i) => {
-        const event = this.deps.events.withHole(
-          'message-sent',
-          conversationId,
-          messageSentPayload({ ...draft, seq: 0 }),
-          'seq',
-        );
-        events.push(event);
+        const { id, timestamp } = events.stamp();
         const values = messageColumns(draft, [draft.msgId, conversationId, i + 1]);
-        values.push(event.id, event.head, event.tail, event.createdAt);
+        values.push(id, timestamp);
         values.forEach((value, j) => sent[j]!.push(value));
         lastOf.set(draft.sendId, { rank: i + 1, at: draft.sendTime });
       });
@@ -381,7 +481,7 @@ class PostgresPairSendStore implements PairSendStore {
         [conversationId, userId, rank, at].forEach((value, j) => read[j]!.push(value));
       }
     }
-    const { type, aggregate } = events[0]!;
+    const type = 'message-sent';
     // Every unit the batch waits for is here, each making no other statement (the rare
     // ones aside, which the strict statement fails on): COMMIT goes right behind it.
     const final = sends.every((send) => send.last) ? finalStatement(trx, sends.length) : undefined;
@@ -389,36 +489,43 @@ class PostgresPairSendStore implements PairSendStore {
       ...conv,
       ...sent,
       type,
-      aggregate,
+      events.aggregateOf(type),
+      ...events.envelopeParts(type),
       ...read,
       final !== undefined,
     ]);
-    const maxSeq = new Map<string, number>();
-    const pairs = new Map<string, MemberRow[]>();
-    for (const { cid, seq, unshown: _unshown, ...member } of rows) {
-      maxSeq.set(cid, seq);
-      if (member.userId == null) continue;
-      const pair = pairs.get(cid);
-      if (pair) pair.push(member as MemberRow);
-      else pairs.set(cid, [member as MemberRow]);
-    }
+    const byPlace: PairsRow[] = [];
+    for (const row of rows) byPlace[row.i - 1] = row;
+    const eventIds = sent[EVENT_ID_COLUMN] as string[];
+    const eventTimes = sent[EVENT_AT_COLUMN] as number[];
     let e = 0;
-    for (const conversationId of conversationIds) {
+    conversationIds.forEach((conversationId, place) => {
       const same = byConversation.get(conversationId)!;
-      let seq = maxSeq.get(conversationId)! - same.length;
-      // The rows as each send's own statement would have read them: as they were,
-      // with the read position moved by the same sender's sends before it.
-      let before = pairs.get(conversationId) ?? [];
+      const row = byPlace[place]!;
+      const first = same[0]!.draft;
+      // Both parties' rows as the statement read them; each send's result as its own
+      // statement would have read them: with the read position moved by the same
+      // sender's sends before it.
+      const a = partyOf(row.aRead, row.aShow, row.aPinned, row.aMuted, row.aClear);
+      const b =
+        first.recvId === first.sendId
+          ? a
+          : partyOf(row.bRead, row.bShow, row.bPinned, row.bMuted, row.bClear);
+      let seq = row.seq - same.length;
       for (const { draft, resolve } of same) {
         seq += 1;
-        events[e++]!.recorded(seq);
-        resolve({ seq, before });
-        const sender = before.find((r) => r.userId === draft.sendId);
-        if (sender && sender.readSeq < seq) {
-          const moved = { ...sender, readSeq: seq };
-          before = before.map((r) => (r === sender ? moved : r));
-        }
+        const sender = draft.sendId === first.sendId ? a : b;
+        const recipient = draft.recvId === first.sendId ? a : b;
+        const payload = messageSentPayload({ ...draft, seq });
+        payload.msgId = asStored(payload.msgId);
+        payload.conversationId = asStored(payload.conversationId);
+        payload.sendId = asStored(payload.sendId);
+        payload.recvId = asStored(payload.recvId);
+        events.written(type, eventIds[e]!, eventTimes[e]!, payload, messageSentJson(payload));
+        e += 1;
+        resolve(storedFrom(conversationId, seq, sender, recipient));
+        if (sender && sender.readSeq < seq) sender.readSeq = seq;
       }
-    }
+    });
   }
 }
