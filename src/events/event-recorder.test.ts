@@ -12,7 +12,9 @@ import type { Database } from '../adapters/storage/schema.js';
 import { openStorage, type Storage } from '../adapters/storage/storage.js';
 import { DomainEventSchemas } from '../catalogue/domain-events.js';
 import { MIGRATIONS } from '../catalogue/migrations.js';
-import { messageSentJson, messageSentPayload } from '../modules/im/pair-send.js';
+import { ConversationRepository } from '../modules/im/conversation.repository.js';
+import { MessageRepository } from '../modules/im/message.repository.js';
+import { messageSentJson, messageSentPayload, pairSendStore } from '../modules/im/pair-send.js';
 import { ChatType, type Message } from '../modules/im/im.entity.js';
 import { newId } from '../shared/ids.js';
 import { EventRecorder } from './event-recorder.js';
@@ -36,6 +38,15 @@ const AWKWARD = [
   'line separators \u2028 \u2029',
   'lone surrogates \ud800 x \udfff',
   '</script><!-- {"json":"inside"} -->',
+];
+
+/** AWKWARD's kinds of text, each short enough for an id column (32 characters). */
+const SHORT_AWKWARD = [
+  '\u0001\b\t\n\f\r\u001f\u007f',
+  'q " b \\ s /',
+  'é 中文 😀 \ufffd',
+  '\u2028 \u2029 </script>',
+  'lone \ud800 x \udfff',
 ];
 
 /** A stored message with awkward text in each string field the payload carries. */
@@ -292,6 +303,36 @@ describe.each(combos)(
             .executeTakeFirstOrThrow();
           texts.set(event.id, row.envelope);
         });
+      }
+      // PostgreSQL's single-chat sends, whose envelopes the statement makes: awkward
+      // ids (short enough for their columns) in the envelope, a plain conversation id
+      // as the key (NATS sends the key as a header, which takes no line breaks).
+      if (storageKind === 'postgres') {
+        for (let i = 0; i < SHORT_AWKWARD.length * 2; i += 1) {
+          const text = SHORT_AWKWARD[i % SHORT_AWKWARD.length]!;
+          const pairs = pairSendStore(storage.db, {
+            conversations: new ConversationRepository(storage.db),
+            messages: new MessageRepository(storage.db),
+            events: recorders[i % 2]!,
+          });
+          const conversationId = `pair-${i}`;
+          await storage.db.transaction().execute(async (trx) => {
+            await pairs.store(trx, {
+              ...message(i, 0),
+              msgId: `m${i}${text}`,
+              conversationId,
+              sendId: `${text}${i}a`,
+              recvId: `b${i}${text}`,
+            });
+            const rows = await trx
+              .selectFrom('outboxEvents')
+              .select(['id', 'envelope'])
+              .where('partitionKey', '=', conversationId)
+              .execute();
+            expect(rows).toHaveLength(1);
+            texts.set(rows[0]!.id, rows[0]!.envelope);
+          });
+        }
       }
       await waitFor(() => received.size >= texts.size, 'every event received');
       for (const [id, text] of texts) {
