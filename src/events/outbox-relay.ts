@@ -133,10 +133,14 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private wake: (() => void) | undefined;
-  /** Positions published and handed over to be deleted, not deleted yet. */
-  private readonly deleting = new Set<number>();
-  /** The deletes handed over, until each committed (or fell back). */
-  private readonly handedOver = new Set<Promise<void>>();
+  /**
+   * The deletes handed over, until each committed (or fell back), each with the highest
+   * position it deletes: reads go on past the highest of them. A record per batch, not
+   * a set of every position being deleted, whose hash table each batch grew and emptied
+   * and which lived across the delete's commit (docs/performance.md, "The batch's sets
+   * without per-batch tables").
+   */
+  private readonly handedOver: HandOver[] = [];
 
   constructor(private readonly deps: OutboxRelayDeps) {}
 
@@ -156,7 +160,7 @@ export class OutboxRelay {
     this.stopping.abort();
     this.wake?.();
     await this.running;
-    await Promise.allSettled([...this.handedOver]);
+    await Promise.allSettled(this.handedOver.map((handOver) => handOver.deleted));
     this.deps.recorded?.forget();
     await this.deps.lease.release().catch(() => undefined);
   }
@@ -189,7 +193,9 @@ export class OutboxRelay {
    */
   async readBatch(): Promise<OutboxRow[]> {
     let after = 0;
-    for (const position of this.deleting) after = Math.max(after, position);
+    for (let i = 0; i < this.handedOver.length; i += 1) {
+      after = Math.max(after, this.handedOver[i]!.highest);
+    }
     return onHeldConnection(this.deps.db, (db) => this.readFrom(db, after));
   }
 
@@ -300,7 +306,8 @@ export class OutboxRelay {
    * again (at least once, as after a crash).
    */
   private handOver(rows: readonly OutboxRow[], withNextBatch: WithNextBatch): void {
-    for (const row of rows) this.deleting.add(row.position);
+    let highest = 0;
+    for (const row of rows) highest = Math.max(highest, row.position);
     const deleted = withNextBatch(
       (trx) => this.delete(trx, rows),
       this.deps.deleteWithinMs ?? DEFAULT_DELETE_WITHIN_MS,
@@ -312,11 +319,17 @@ export class OutboxRelay {
       .catch((err: unknown) =>
         this.deps.logger.warn({ err }, 'deleting published outbox rows failed; rows go again'),
       )
-      .finally(() => {
-        for (const row of rows) this.deleting.delete(row.position);
-        this.handedOver.delete(deleted);
-      });
-    this.handedOver.add(deleted);
+      // Runs in a later microtask, once handOver is made.
+      .finally(() => this.settled(handOver));
+    const handOver: HandOver = { highest, deleted };
+    this.handedOver.push(handOver);
+  }
+
+  /** A handed-over delete settled: reads no longer go past its rows for it. */
+  private settled(handOver: HandOver): void {
+    // In no order: the last takes its place (nothing moves, nothing is allocated).
+    const last = this.handedOver.pop()!;
+    if (last !== handOver) this.handedOver[this.handedOver.indexOf(handOver)] = last;
   }
 
   private async loop(): Promise<void> {
@@ -363,6 +376,14 @@ export class OutboxRelay {
     if (!this.stopping.signal.aborted) await abortableSleep(ms, wakeUp.signal);
     this.wake = undefined;
   }
+}
+
+/** Published rows whose delete rides a group commit (OutboxRelay.handOver). */
+interface HandOver {
+  /** The highest position among them. */
+  highest: number;
+  /** Settles once they are deleted, or the relay gave up on them (they go again). */
+  deleted: Promise<void>;
 }
 
 /** How long deletes wait for a group commit by default: short, so a crash republishes little. */

@@ -56,4 +56,37 @@ describe('RecordedEvents', () => {
     expect(['b', 'c', 'd'].map((id) => kept.take(id)?.event.id)).toEqual(['b', 'c', 'd']);
     expect(kept.isEmpty).toBe(true);
   });
+
+  it('hands events out in any order, skipping ids it never kept and those of rolled-back rows', () => {
+    const kept = new RecordedEvents(8);
+    kept.keep();
+    // 'x' was rolled back: its row never comes.
+    for (const id of ['a', 'b', 'x', 'c', 'd', 'e']) kept.add(event(id));
+    const taken = ['b', 'other', 'a', 'd', 'c', 'gone', 'e'].map((id) => kept.take(id)?.event.id);
+    expect(taken).toEqual(['b', undefined, 'a', 'd', 'c', undefined, 'e']);
+    expect(kept.isEmpty).toBe(false);
+    // The ring goes round: 'x' ages out, the newest are found past the old slots.
+    for (const id of ['f', 'g', 'h', 'i', 'j', 'k']) kept.add(event(id));
+    expect(kept.take('x')).toBeUndefined();
+    expect(['k', 'f', 'j', 'g', 'h', 'i'].map((id) => kept.take(id)?.event.id)).toEqual([
+      'k',
+      'f',
+      'j',
+      'g',
+      'h',
+      'i',
+    ]);
+    expect(kept.isEmpty).toBe(true);
+  });
+
+  it('forgets what it kept on clear, and keeps on', () => {
+    const kept = new RecordedEvents();
+    kept.keep();
+    kept.add(event('a'));
+    kept.clear();
+    expect(kept.isEmpty).toBe(true);
+    expect(kept.take('a')).toBeUndefined();
+    kept.add(event('b'));
+    expect(kept.take('b')?.event.id).toBe('b');
+  });
 });

@@ -2,6 +2,8 @@ import type { EventMessage } from '../adapters/bus/event-message.js';
 
 /** How many recorded events are kept at most (those of rolled-back transactions age out). */
 const DEFAULT_CAPACITY = 4096;
+/** How far from where it looked last `take` looks, each way (RecordedEvents.take). */
+const SEARCHED = 512;
 
 /**
  * The events this process wrote into the outbox lately, by id, as the very objects
@@ -27,12 +29,29 @@ export interface RecordedEvent {
 }
 
 export class RecordedEvents {
-  private readonly byId = new Map<string, RecordedEvent>();
+  /**
+   * The kept events in the order they were recorded, in a ring: the event recorded
+   * `capacity` events after one takes its slot, if it is still there (the oldest goes
+   * first). Not a Map by id: every batch of sends added its events to the Map and the
+   * relay took them out again, which grew and shrank its hash table each batch, and the
+   * tables lived across the batch's commit (docs/performance.md, "The batch's sets
+   * without per-batch tables"). The relay takes events in about the order they were
+   * recorded (by position), so `take` finds each where it looks first, or close by.
+   */
+  private readonly slots: Array<RecordedEvent | undefined>;
+  /** How many events were ever added: the next goes into slot `added % capacity`. */
+  private added = 0;
+  /** Where take looks first (counted as `added` counts): past the event it last handed out. */
+  private next = 0;
+  /** How many slots hold an event. */
+  private count = 0;
   private keeping = false;
   /** Whether texts are kept beside the events (the relay's publisher reads them). */
   private keepingTexts = true;
 
-  constructor(private readonly capacity = DEFAULT_CAPACITY) {}
+  constructor(private readonly capacity = DEFAULT_CAPACITY) {
+    this.slots = new Array<RecordedEvent | undefined>(capacity).fill(undefined);
+  }
 
   /**
    * From now on recorded events are kept (the relay started in this process); their
@@ -48,12 +67,14 @@ export class RecordedEvents {
   /** Stops keeping and forgets what was kept (the relay stopped). */
   forget(): void {
     this.keeping = false;
-    this.byId.clear();
+    this.clear();
   }
 
   /** Forgets what was kept, still keeping from now on (another process holds the lease). */
   clear(): void {
-    this.byId.clear();
+    if (this.count === 0) return;
+    this.slots.fill(undefined);
+    this.count = 0;
   }
 
   /**
@@ -62,20 +83,41 @@ export class RecordedEvents {
    */
   add(event: EventMessage, text?: string): void {
     if (!this.keeping) return;
-    this.byId.set(event.id, { event, text: this.keepingTexts ? text : undefined });
-    // The oldest goes first: a Map iterates in insertion order.
-    if (this.byId.size > this.capacity) this.byId.delete(this.byId.keys().next().value!);
+    const slot = this.added % this.capacity;
+    if (this.slots[slot] === undefined) this.count += 1;
+    this.slots[slot] = { event, text: this.keepingTexts ? text : undefined };
+    this.added += 1;
   }
 
   /** The kept event of this id, handed out once (a row published again is read again). */
   take(id: string): RecordedEvent | undefined {
-    const kept = this.byId.get(id);
-    if (kept) this.byId.delete(id);
+    if (this.count === 0) return undefined;
+    // Onwards from where the last one was, then back from there, up to SEARCHED events
+    // each way: an event farther off (another batch's, far out of order) is read from its
+    // row instead, as is an id not kept (another process's row, a row left by a crash).
+    const newest = Math.min(this.added, this.next + SEARCHED);
+    for (let i = this.next; i < newest; i += 1) {
+      if (this.slots[i % this.capacity]?.event.id === id) return this.handOut(i);
+    }
+    const oldest = Math.max(this.added - this.capacity, this.next - SEARCHED, 0);
+    for (let i = this.next - 1; i >= oldest; i -= 1) {
+      if (this.slots[i % this.capacity]?.event.id === id) return this.handOut(i);
+    }
+    return undefined;
+  }
+
+  /** The event added `i`th, taken out of its slot. */
+  private handOut(i: number): RecordedEvent {
+    const slot = i % this.capacity;
+    const kept = this.slots[slot]!;
+    this.slots[slot] = undefined;
+    this.count -= 1;
+    this.next = i + 1;
     return kept;
   }
 
   /** Whether anything is kept: when not, the relay reads whole rows in one statement. */
   get isEmpty(): boolean {
-    return this.byId.size === 0;
+    return this.count === 0;
   }
 }

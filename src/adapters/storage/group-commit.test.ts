@@ -13,6 +13,7 @@ import { isStorageUnavailable } from './storage-errors.js';
 import {
   declareFinalStatement,
   finalStatement,
+  GROUP_COMMIT_KEYS_KEPT,
   groupCommitFor,
   GroupCommitter,
   PipelinedGroupCommitter,
@@ -599,6 +600,37 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
       'end c1',
     ]);
     expect(await ids(s)).toEqual(['a1', 'a2', 'any', 'c1']);
+  });
+
+  it('still holds a key in flight after more other keys than it remembers went by', async () => {
+    const s = await open();
+    const committer = groupCommitFor('postgres', s.db)!;
+    const order: string[] = [];
+    const { fire: slowStarted, fired: slowIsIn } = signal();
+    const slow = committer
+      .run(async (trx) => {
+        slowStarted();
+        await sql`select pg_sleep(1)`.execute(trx);
+        await insertUser(trx, 'a1', 'a1');
+      }, 'a')
+      .then(() => order.push('end a1'));
+    await slowIsIn;
+    // Committed beside it, in batches of their own: the keys of finished batches are
+    // forgotten past GROUP_COMMIT_KEYS_KEPT, not that of the batch still in flight.
+    const others = Array.from({ length: GROUP_COMMIT_KEYS_KEPT + 500 }, (_, i) =>
+      committer.run(async () => undefined, `other-${i}`),
+    );
+    await Promise.all(others);
+    order.push('others done');
+    const again = committer
+      .run(async (trx) => {
+        order.push('start a2');
+        await insertUser(trx, 'a2', 'a2');
+      }, 'a')
+      .then(() => order.push('end a2'));
+    await Promise.all([slow, again]);
+    expect(order).toEqual(['others done', 'end a1', 'start a2', 'end a2']);
+    expect(await ids(s)).toEqual(['a1', 'a2']);
   });
 
   it('fails every unit of a batch whose connection broke, commits none, and goes on', async () => {

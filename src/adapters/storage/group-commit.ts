@@ -109,6 +109,13 @@ interface Together {
 const RIDERS = Symbol('riders');
 
 /**
+ * How many keys GroupCommit remembers the latest batch of; past this, those of batches
+ * no longer in flight are forgotten at the next batch (a walk over all of them, once
+ * per this many new keys).
+ */
+export const GROUP_COMMIT_KEYS_KEPT = 4096;
+
+/**
  * Group commit: units of work that arrive in the same turn of the event loop (and
  * while a batch is being committed) form the next batch, of at most `maxBatch`
  * units, and share one transaction: one commit (one fsync, one WAL flush) instead of
@@ -151,8 +158,17 @@ export abstract class GroupCommit {
   private readonly overlapAfterMs: number;
   /** Batches in flight. */
   private inFlight = 0;
-  /** The keys of the batches in flight. */
-  private readonly busy = new Set<string | symbol>();
+  /**
+   * Each key's latest batch, by its number (`started` when it began): the key is busy
+   * while that batch is in flight. Entries outlive their batches (up to GROUP_COMMIT_KEYS_KEPT), so
+   * that taking a key writes a number into its entry instead of adding it to a set that
+   * every batch grows and empties: those sets' hash tables lived across the batch's
+   * commit, about 80 B a message that survived a scavenge (docs/performance.md, "The
+   * batch's sets without per-batch tables").
+   */
+  private readonly batchOfKey = new Map<string | symbol, number>();
+  /** The numbers of the batches in flight, 0 in a free slot (a fixed length: no resizing). */
+  private readonly flying: number[];
   /** A batch with a keyless unit is in flight: nothing else starts. */
   private exclusive = false;
   /** When the youngest batch in flight started (performance.now()). */
@@ -169,6 +185,7 @@ export abstract class GroupCommit {
     this.maxBatch = options.maxBatch ?? 100;
     this.maxInFlight = options.inFlight ?? 1;
     this.overlapAfterMs = options.overlapAfterMs ?? 0;
+    this.flying = new Array<number>(this.maxInFlight).fill(0);
   }
 
   /**
@@ -256,9 +273,11 @@ export abstract class GroupCommit {
    * queued units in order whose key is not in flight. A keyless unit goes only when
    * nothing is in flight, and then nothing more starts until it has.
    */
-  private take(): { jobs: Job[]; keys: Array<string | symbol>; exclusive: boolean } | undefined {
+  private take(): { jobs: Job[]; exclusive: boolean } | undefined {
+    if (this.batchOfKey.size > GROUP_COMMIT_KEYS_KEPT) this.forgetIdleKeys();
+    // The number start() gives the batch taken here.
+    const batch = this.started + 1;
     const jobs: Job[] = [];
-    const keys = new Set<string | symbol>();
     const rest: Job[] = [];
     let exclusive = false;
     let blockedKeyless = false;
@@ -274,22 +293,35 @@ export abstract class GroupCommit {
           blockedKeyless = true;
           rest.push(job);
         }
-      } else if (this.busy.has(job.key)) {
+      } else if (this.isBusy(job.key)) {
         rest.push(job);
       } else {
-        keys.add(job.key);
+        this.batchOfKey.set(job.key, batch);
         jobs.push(job);
       }
     }
     const ridersGo =
-      this.riders.length > 0 && !this.busy.has(RIDERS) && (jobs.length > 0 || this.ridersDue);
+      this.riders.length > 0 && !this.isBusy(RIDERS) && (jobs.length > 0 || this.ridersDue);
     // Nothing more starts until the keyless unit could: it may meet anyone's rows.
     if (blockedKeyless) this.exclusive = true;
     if (!ridersGo && jobs.length === 0) return undefined;
     this.queue = rest;
-    if (!ridersGo) return { jobs, keys: [...keys], exclusive };
-    keys.add(RIDERS);
-    return { jobs: this.takeRiders().concat(jobs), keys: [...keys], exclusive };
+    if (!ridersGo) return { jobs, exclusive };
+    this.batchOfKey.set(RIDERS, batch);
+    return { jobs: this.takeRiders().concat(jobs), exclusive };
+  }
+
+  /** Whether a batch in flight holds `key`. */
+  private isBusy(key: string | symbol): boolean {
+    const batch = this.batchOfKey.get(key);
+    return batch !== undefined && this.flying.includes(batch);
+  }
+
+  /** Forgets the keys of batches no longer in flight (too many keys kept). */
+  private forgetIdleKeys(): void {
+    for (const [key, batch] of this.batchOfKey) {
+      if (!this.flying.includes(batch)) this.batchOfKey.delete(key);
+    }
   }
 
   private takeRiders(): Job[] {
@@ -301,15 +333,17 @@ export abstract class GroupCommit {
     return riders;
   }
 
-  private start(batch: { jobs: Job[]; keys: Array<string | symbol>; exclusive: boolean }): void {
+  private start(batch: { jobs: Job[]; exclusive: boolean }): void {
     this.started += 1;
     this.inFlight += 1;
     this.lastStart = performance.now();
-    for (const key of batch.keys) this.busy.add(key);
+    // Its keys (take) are busy from now on: a free slot exists while inFlight < maxInFlight.
+    const slot = this.flying.indexOf(0);
+    this.flying[slot] = this.started;
     if (batch.exclusive) this.exclusive = true;
     void this.commitBatch(batch.jobs).finally(() => {
       this.inFlight -= 1;
-      for (const key of batch.keys) this.busy.delete(key);
+      this.flying[slot] = 0;
       if (this.inFlight === 0) this.exclusive = false;
       // The batch's continuations (answers, pushes) have run; before the next batch the
       // event loop reads the sockets and runs the I/O callbacks that came meanwhile,
