@@ -31,5 +31,5 @@ VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Node flags: src/cli/node-flags.ts (V8 reads them only at start).
-ENTRYPOINT ["node", "--max-semi-space-size=64", "--min-semi-space-size=16", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--min-semi-space-size=16", "--heap-growing-percent=100", "dist/cli.js"]
 CMD ["start"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64 --min-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=64 --min-semi-space-size=16 --heap-growing-percent=100
 import { existsSync } from 'node:fs';
 import { parseCommandLine } from './cli/args.js';
 import { missingNodeFlags } from './cli/node-flags.js';

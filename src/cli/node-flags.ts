@@ -17,10 +17,20 @@
  *   messages, 23–26 pauses in 2 s where a warm server has 1–4, and promoted what was in
  *   flight at each (docs/performance.md, "Why PostgreSQL's tail depended on the
  *   run"). It costs up to 2 × 15 MiB more memory when idle.
+ * - `--heap-growing-percent=100`: after a mark-compact the old generation may grow to
+ *   twice what is live before the next one. V8's own choice on the server was about
+ *   1.2 times (live ~50 MB, next limit ~60), so at 950 questions/s a mark-compact came
+ *   every 3-4 s, each with 150-300 ms of marking on a helper thread of a 2-core
+ *   machine: one per 10 s window instead of six to eight, and the p99 round trip of
+ *   every one of nine windows lower (docs/performance.md, "What a SQLite server's live
+ *   heap is made of, and how often it is marked"). It costs the old generation's
+ *   growth under load, 10-20 MiB more resident memory; an idle server is still
+ *   compacted by V8's memory reducer.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=64',
   '--min-semi-space-size=16',
+  '--heap-growing-percent=100',
 ];
 
 /**

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+import { loadWhenUsed } from './load-when-used.js';
 
 export type { Logger };
 
@@ -70,7 +71,7 @@ export function wantsPrettyLogs(
 
 /** pino-pretty (to stdout unless told): time, level, message, then the fields. */
 export function prettyDestination(destination?: NodeJS.WritableStream): DestinationStream {
-  return pretty({
+  return loadWhenUsed<typeof PinoPretty>('pino-pretty')({
     colorize: destination === undefined,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',

@@ -25,23 +25,30 @@ describe('server node flags', () => {
   it('are missing unless given on the command line or in NODE_OPTIONS', () => {
     expect(missingNodeFlags([], undefined)).toEqual([...SERVER_NODE_FLAGS]);
     expect(
-      missingNodeFlags(['--max-semi-space-size=64', '--min-semi-space-size=16'], undefined),
+      missingNodeFlags(
+        ['--max-semi-space-size=64', '--min-semi-space-size=16', '--heap-growing-percent=100'],
+        undefined,
+      ),
     ).toEqual([]);
     expect(
       missingNodeFlags(
         ['--min-semi-space-size=16'],
-        '--enable-source-maps --max-semi-space-size=64',
+        '--enable-source-maps --max-semi-space-size=64 --heap-growing-percent=100',
       ),
     ).toEqual([]);
     // Another size is the operator's choice, V8's underscore spelling the same flag.
-    expect(missingNodeFlags(['--max_semi_space_size=32', '--min_semi_space_size=8'], '')).toEqual(
-      [],
-    );
+    expect(
+      missingNodeFlags(
+        ['--max_semi_space_size=32', '--min_semi_space_size=8', '--heap_growing_percent=50'],
+        '',
+      ),
+    ).toEqual([]);
     expect(missingNodeFlags(['--max-old-space-size=64'], '--cpu-prof')).toEqual([
       ...SERVER_NODE_FLAGS,
     ]);
     expect(missingNodeFlags(['--max-semi-space-size=64'], undefined)).toEqual([
       '--min-semi-space-size=16',
+      '--heap-growing-percent=100',
     ]);
   });
 });

@@ -3,12 +3,12 @@ import type { Broker } from './bus.js';
 import type { WireFormats } from './codec.js';
 import type { BusLogger, BusObserver } from './delivery-runner.js';
 import { MemoryBroker } from './memory-broker.js';
-import { NatsBroker } from './nats-broker.js';
-import { RabbitBroker } from './rabbitmq-broker.js';
 
 /**
  * Chooses and connects the Broker implementation from `bus.driver`. `formats` are
  * the topics' names and codecs (`bus.topics`, joined in src/catalogue/topic-formats.ts).
+ * A broker's client library is loaded only when it is the one chosen (as in
+ * src/shared/load-when-used.ts).
  */
 export async function openBroker(
   config: Config,
@@ -32,7 +32,8 @@ export async function openBroker(
   switch (bus.driver) {
     case 'memory':
       return new MemoryBroker(base);
-    case 'nats':
+    case 'nats': {
+      const { NatsBroker } = await import('./nats-broker.js');
       return NatsBroker.connect({
         ...base,
         url: bus.nats.url,
@@ -41,7 +42,10 @@ export async function openBroker(
         ackWaitMs: bus.nats.ackWaitSec * 1000,
         maxAgeMs: bus.nats.maxAgeHours * 3_600_000,
       });
-    case 'rabbitmq':
+    }
+    case 'rabbitmq': {
+      const { RabbitBroker } = await import('./rabbitmq-broker.js');
       return RabbitBroker.connect({ ...base, url: bus.rabbitmq.url });
+    }
   }
 }

@@ -1,4 +1,6 @@
-import { Redis } from 'ioredis';
+import type * as IoRedis from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadWhenUsed } from '../../shared/load-when-used.js';
 import { redisCall } from '../redis.js';
 import type { Cache } from './cache.js';
 
@@ -27,6 +29,7 @@ export class RedisCache implements Cache {
   private readonly redis: Redis;
 
   constructor(options: RedisCacheOptions) {
+    const { Redis } = loadWhenUsed<typeof IoRedis>('ioredis');
     this.redis = new Redis(options.url, {
       keyPrefix: options.keyPrefix,
       // Fail calls fast while disconnected instead of queueing them without bound.

@@ -6,9 +6,11 @@ import {
   type Transaction,
   type TransactionBuilder,
 } from 'kysely';
-import { createConnection } from 'mysql2/promise';
-import { createPool as createCallbackPool, type PoolConnection } from 'mysql2';
+import type * as MysqlPromise from 'mysql2/promise';
+import type * as Mysql from 'mysql2';
+import type { PoolConnection } from 'mysql2';
 import type { Config } from '../../config/config.schema.js';
+import { loadWhenUsed } from '../../shared/load-when-used.js';
 import { isTransientConflict } from './storage-errors.js';
 
 /**
@@ -34,7 +36,7 @@ export function mysqlDialect(
 ): MysqlDialect {
   const { url, poolSize, connectTimeoutMs } = config.storage.mysql;
   const queryTimeoutMs = overrides.queryTimeoutMs ?? config.storage.mysql.queryTimeoutMs;
-  const pool = createCallbackPool({
+  const pool = loadWhenUsed<typeof Mysql>('mysql2').createPool({
     uri: url.replace(/^mariadb:/i, 'mysql:'),
     connectionLimit: poolSize,
     connectTimeout: connectTimeoutMs,
@@ -88,6 +90,13 @@ function limitQueryTime(connection: PoolConnection, timeoutMs: number): void {
     );
   };
   connection.query = limited as typeof connection.query;
+}
+
+/** A connection of its own, for the statements a pool does not run (a database's creation). */
+function createConnection(
+  options: MysqlPromise.ConnectionOptions,
+): Promise<MysqlPromise.Connection> {
+  return loadWhenUsed<typeof MysqlPromise>('mysql2/promise').createConnection(options);
 }
 
 /** The database named in a mysql:// URL, and the URL of the server itself. */

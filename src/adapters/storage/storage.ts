@@ -9,7 +9,7 @@ import {
   sql,
   type SqliteDialect,
 } from 'kysely';
-import pg from 'pg';
+import type * as Pg from 'pg';
 import type { Config } from '../../config/config.schema.js';
 import type { Dialect } from './dialect.js';
 import { ensureMysqlDatabase, mysqlDialect, retryingTransactions } from './mysql.js';
@@ -19,6 +19,7 @@ import { DirectSqliteDialect } from './sqlite-direct.js';
 import { CachedStatementDatabase } from './statement-cache.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { preparedName } from './precompiled.js';
+import { loadWhenUsed } from '../../shared/load-when-used.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -258,7 +259,7 @@ function sqliteDialect(config: Config, checkpointer?: WalCheckpointer): SqliteDi
  * own, and in pipeline mode a group commit's batch queries dozens at once
  * (group-commit.ts); corked, they leave in one system call instead of one each.
  */
-function tuneConnection(client: pg.PoolClient): void {
+function tuneConnection(client: Pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   const { stream } = client.connection;
   let corked = false;
@@ -284,6 +285,7 @@ export function postgresDialect(
 ): PostgresDialect {
   const { url, poolSize, schema, connectTimeoutMs, idleTimeoutMs } = config.storage.postgres;
   const queryTimeoutMs = overrides.queryTimeoutMs ?? config.storage.postgres.queryTimeoutMs;
+  const pg = loadWhenUsed<typeof Pg>('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

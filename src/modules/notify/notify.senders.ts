@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import { loadWhenUsed } from '../../shared/load-when-used.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NotifyEventMap } from './notify.events.js';
 
@@ -44,7 +46,7 @@ export class SmtpEmailSender implements Sender<EmailMessage> {
   private readonly transport: Transporter;
 
   constructor(private readonly options: SmtpOptions) {
-    this.transport = nodemailer.createTransport({
+    this.transport = loadWhenUsed<typeof Nodemailer>('nodemailer').createTransport({
       host: options.host,
       port: options.port,
       secure: options.secure,
