@@ -23,7 +23,9 @@
  *    `halfLoad.cold` and `beside[].cold` in the rows). The ceiling of the same
  *    store runs at the same rate right beside each easy-chat round (when it is among the
  *    systems): the load generators share the machine's cores with the server, so the
- *    ceiling's p99 is what the runtime and the machine allow at that rate.
+ *    ceiling's p99 is what the runtime and the machine allow at that rate. The phase runs
+ *    store by store (all rounds of SQLite's systems, then PostgreSQL's after a
+ *    CHECKPOINT), so one store's windows do not meet another store's background writes.
  *    BENCH_LATENCY_RATE=550 (or easy-chat-sqlite=550,easy-chat-postgres=370, or by store:
  *    sqlite=950,postgres=600) skips the capacity search and measures the round trip at the
  *    rate(s) given; BENCH_LATENCY_RATE=half takes HALF_CAPACITY below, half of each store's
@@ -50,9 +52,11 @@ import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
 import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
+import { settlePostgres } from './support/pg-statistics.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import {
   checkoutsFromEnv,
+  DATABASE_URL,
   ejabberdUnavailable,
   startEasyChat,
   startEjabberdSystem,
@@ -732,29 +736,35 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       };
     };
     const measured = searched.filter((e) => !isReference(e) && halfRate(e) > 0);
-    // Warm-up at the phase's own rate, not reported: the earlier phases ran at other
-    // rates (200/s, or none with BENCH_LATENCY_RATE), and the first round at a new rate
-    // meets larger batches, a young generation still sized for the lower allocation rate
-    // and statements and code not yet run at that batch size.
-    for (const entry of measured)
-      for (const e of groupOf(entry).group)
-        await step(e, pool, halfRate(entry), {
-          ...opts,
-          stepSeconds: Math.min(3, opts.p99Seconds),
-        });
-    // Each round: every system's warm-up at the round's rate, then its measured window,
-    // back to back (latencyOpts.warmupSeconds), since a system idles through the others'
-    // turns and a steady server never steps from idle to half its capacity.
-    for (let round = 0; round < opts.rounds; round += 1)
-      for (const entry of alternate(measured, round)) {
-        const rate = halfRate(entry);
-        const { ceiling, group: members } = groupOf(entry);
-        const group = alternate(members, round);
-        await roundOf(group, async (e) => ({
+    const onPostgres = entries.some((e) => DATABASE_OF[names.get(e)!] === 'postgres');
+    // Store by store: every round of one store's group (its ceiling, this tree, the
+    // checkouts) before the next store's, so that no window meets what another store's
+    // rounds left behind. Beside PostgreSQL's rounds, easy-chat on SQLite read a p99 of
+    // 31–118 ms where SQLite's group alone read 9–13 ms, the SQLite ceiling's moving
+    // with it (docs/performance.md, "One store's rounds beside another's background
+    // work"). PostgreSQL's dirty pages are written out before each store's block.
+    for (const entry of measured) {
+      const rate = halfRate(entry);
+      const { ceiling, group: members } = groupOf(entry);
+      if (onPostgres)
+        await settlePostgres(DATABASE_URL).catch((e: unknown) =>
+          log(`private: CHECKPOINT refused (${(e as Error).message}); measuring without it`),
+        );
+      // Warm-up at the phase's own rate, not reported: the earlier phases ran at other
+      // rates (200/s, or none with BENCH_LATENCY_RATE), and the first round at a new
+      // rate meets larger batches, a young generation still sized for the lower
+      // allocation rate and statements and code not yet run at that batch size.
+      for (const e of members)
+        await step(e, pool, rate, { ...opts, stepSeconds: Math.min(3, opts.p99Seconds) });
+      // Each round: every system's warm-up at the round's rate, then its measured
+      // window, back to back (latencyOpts.warmupSeconds), since a system idles through
+      // the others' turns and a steady server never steps from idle to half its capacity.
+      for (let round = 0; round < opts.rounds; round += 1)
+        await roundOf(alternate(members, round), async (e) => ({
           ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
           ...(e === ceiling ? { beside: entry.system.label } : {}),
         }));
-      }
+    }
 
     const rows = entries.map((entry): PrivateRow => {
       const steps = entry.row.steps;

@@ -21,12 +21,58 @@
  * (223 → 322 µs; "The unread check's plan", tenth session). A server with autovacuum
  * on vacuums them by itself.
  *
+ * Only the tables autovacuum would take (its default thresholds, below), not every
+ * table every time: a schema whose system is idle (another system's turn) is left
+ * alone. Vacuuming and analyzing every table of every PostgreSQL system each 5 s put
+ * a VACUUM and an ANALYZE on the machine's two cores and its disk through every other
+ * system's rounds, SQLite's included: easy-chat on SQLite read a p99 of 31–118 ms at
+ * half capacity beside PostgreSQL's systems and 9–13 ms without them
+ * (docs/performance.md, "One store's rounds beside another's background work").
+ *
  * `BENCH_PG_ANALYZE_MS` (default 5000; 0 turns it off). Nothing is done when the
  * server's autovacuum is on. `VACUUM (ANALYZE)` runs on a connection of its own, so its CPU
  * is not among a system's own backends (bench/support/db-cpu.ts), only in the whole
  * server's figure.
  */
 import pg from 'pg';
+
+/**
+ * The tables of the schemas matching $1 that autovacuum would vacuum or analyze now, by
+ * PostgreSQL 15's default thresholds: dead rows over 50 + 20 % of the live ones, rows
+ * inserted since the last vacuum over 1,000 + 20 %, rows changed since the last analyze
+ * over 50 + 10 %. (`n_ins_since_vacuum` needs PostgreSQL 13.) Both are done together:
+ * a vacuum of a table with few dead rows costs little.
+ */
+const DUE_TABLES = `
+  select format('%I.%I', schemaname, relname) as name
+  from pg_stat_user_tables
+  where schemaname like $1
+    and (n_dead_tup > 50 + 0.2 * n_live_tup
+      or n_ins_since_vacuum > 1000 + 0.2 * n_live_tup
+      or n_mod_since_analyze > 50 + 0.1 * n_live_tup)`;
+
+/** The tables of the schemas matching `schemaLike` (SQL LIKE) that autovacuum would take now. */
+export async function dueTables(
+  client: pg.Client,
+  schemaLike: string,
+): Promise<Array<{ name: string }>> {
+  return (await client.query<{ name: string }>(DUE_TABLES, [schemaLike])).rows;
+}
+
+/**
+ * Writes out PostgreSQL's dirty pages now (CHECKPOINT), so that what one system's rounds
+ * left to write does not land in the next system's window. Needs a superuser or
+ * pg_checkpoint's role (PostgreSQL 15); a refusal is only logged by the caller.
+ */
+export async function settlePostgres(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('checkpoint');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** Starts vacuuming and analyzing the tables of the schemas matching `schemaLike` (SQL LIKE); returns the stop. */
 export async function keepStatistics(
@@ -44,11 +90,7 @@ export async function keepStatistics(
   }
   let last: Promise<unknown> = Promise.resolve();
   const analyze = async () => {
-    const { rows: tables } = await client.query<{ name: string }>(
-      `select format('%I.%I', schemaname, relname) as name
-       from pg_stat_user_tables where schemaname like $1`,
-      [schemaLike],
-    );
+    const tables = await dueTables(client, schemaLike);
     // Outside a transaction block (VACUUM refuses one): a plain query on the client is.
     if (tables.length > 0) {
       await client.query(`vacuum (analyze) ${tables.map((t) => t.name).join(', ')}`);
