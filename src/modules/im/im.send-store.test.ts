@@ -6,10 +6,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
 import { startTestApp, testConfig, type TestApp } from '../../../test/support/test-app.js';
-import {
-  groupCommitFor,
-  PipelinedGroupCommitter,
-} from '../../adapters/storage/group-commit.js';
+import { groupCommitFor, PipelinedGroupCommitter } from '../../adapters/storage/group-commit.js';
 import { openStorage, type Storage } from '../../adapters/storage/storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
