@@ -19,10 +19,11 @@ import { ApnsSender, parseApnsKey } from '../src/modules/push/apns-sender.js';
 import { FcmSender, fcmMessage, parseServiceAccount } from '../src/modules/push/fcm-sender.js';
 import { post } from '../src/modules/push/provider-http.js';
 import type { DeviceNotification } from '../src/modules/push/push-decision.js';
+import { envNumber } from './support/run.js';
 
-const total = Number(process.env.BENCH_NOTIFICATIONS ?? 3000);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const total = envNumber('BENCH_NOTIFICATIONS', 3000);
+const concurrency = envNumber('BENCH_CONCURRENCY', 32);
+const rounds = envNumber('BENCH_ROUNDS', 3);
 
 interface Fakes {
   fcm: { url: string; tokenEndpoint: string; ca: string; serviceAccount: string };

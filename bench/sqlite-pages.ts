@@ -38,13 +38,14 @@ import { StaticMigrationProvider } from '../src/adapters/storage/migration-provi
 import { MIGRATIONS } from '../src/catalogue/migrations.js';
 import { singleConversationId } from '../src/modules/im/im.entity.js';
 import { newId } from '../src/shared/ids.js';
+import { envNumber } from './support/run.js';
 
-const messages = Number(process.env.BENCH_MESSAGES ?? 6_000);
-const prefill = Number(process.env.BENCH_PREFILL ?? 20_000);
-const conversations = Number(process.env.BENCH_CONVERSATIONS ?? 50);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const messages = envNumber('BENCH_MESSAGES', 6_000);
+const prefill = envNumber('BENCH_PREFILL', 20_000);
+const conversations = envNumber('BENCH_CONVERSATIONS', 50);
+const rounds = envNumber('BENCH_ROUNDS', 3);
 const only = process.env.BENCH_SCHEMAS?.split(',');
-const pageSize = Number(process.env.BENCH_PAGE_SIZE ?? 0);
+const pageSize = envNumber('BENCH_PAGE_SIZE', 0);
 /** time: ids that grow with time (the SDK's UUIDv7, bench:cpu's ULIDs); random: UUIDv4. */
 const clientIds = process.env.BENCH_CLIENT_IDS === 'random' ? 'random' : 'time';
 

@@ -14,9 +14,17 @@ export const log = (...args: unknown[]) =>
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A number from the environment, or `fallback` when unset. A value that is not a number
+ * ("ten", "5s") stops the script with its name: `Number()` would give NaN, and a NaN
+ * rate or round count runs a benchmark that measures nothing without saying why.
+ */
 export const envNumber = (name: string, fallback: number) => {
   const v = process.env[name];
-  return v === undefined || v === '' ? fallback : Number(v);
+  if (v === undefined || v.trim() === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${name}=${JSON.stringify(v)} is not a number`);
+  return n;
 };
 
 const cleanups: Array<() => Promise<void> | void> = [];

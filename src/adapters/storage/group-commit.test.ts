@@ -541,8 +541,8 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
 
   it("commits a batch while another waits on a slow commit, when their units' keys differ", async () => {
     const s = await open();
-    // As the app makes it for PostgreSQL.
-    const committer = groupCommitFor('postgres', s.db)!;
+    // Batches in flight side by side (groupCommitFor's PostgreSQL keeps one).
+    const committer = new PipelinedGroupCommitter(s.db, { inFlight: 3, overlapAfterMs: 3 });
     const settled: string[] = [];
     const { fire: slowStarted, fired: slowIsIn } = signal();
     const slow = committer.run(async (trx) => {
@@ -565,9 +565,29 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     expect(await ids(s)).toEqual(['quick', 'slow']);
   });
 
-  it('holds a unit whose key is in flight, and a keyless one, until that batch committed', async () => {
+  it('keeps one batch in flight on PostgreSQL as the app makes it: a quick unit of another key waits for a slow commit', async () => {
     const s = await open();
     const committer = groupCommitFor('postgres', s.db)!;
+    const settled: string[] = [];
+    const { fire: slowStarted, fired: slowIsIn } = signal();
+    const slow = committer
+      .run(async (trx) => {
+        await insertUser(trx, 'slow', 'p1');
+        slowStarted();
+        await sql`select pg_sleep(0.2)`.execute(trx);
+      }, 'conversation-a')
+      .then(() => settled.push('slow'));
+    await slowIsIn;
+    await committer.run((trx) => insertUser(trx, 'quick', 'p2'), 'conversation-b');
+    settled.push('quick');
+    await slow;
+    expect(settled).toEqual(['slow', 'quick']);
+    expect(await ids(s)).toEqual(['quick', 'slow']);
+  });
+
+  it('holds a unit whose key is in flight, and a keyless one, until that batch committed', async () => {
+    const s = await open();
+    const committer = new PipelinedGroupCommitter(s.db, { inFlight: 3, overlapAfterMs: 3 });
     const order: string[] = [];
     const { fire: slowStarted, fired: slowIsIn } = signal();
     const unit = (name: string, key?: string, slow = false) =>
@@ -604,7 +624,7 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
 
   it('still holds a key in flight after more other keys than it remembers went by', async () => {
     const s = await open();
-    const committer = groupCommitFor('postgres', s.db)!;
+    const committer = new PipelinedGroupCommitter(s.db, { inFlight: 3, overlapAfterMs: 3 });
     const order: string[] = [];
     const { fire: slowStarted, fired: slowIsIn } = signal();
     const slow = committer

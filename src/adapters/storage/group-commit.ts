@@ -43,7 +43,8 @@ function ownTransaction<T>(db: Kysely<Database>, work: UnitOfWork<T>): Promise<T
 /**
  * The group commit for a store's SQL dialect: SQLite commits one writer at a time,
  * PostgreSQL also shares a batch's round trips and commits up to
- * `POSTGRES_BATCHES_IN_FLIGHT` batches at once. MySQL has none (a transaction per unit).
+ * `POSTGRES_BATCHES_IN_FLIGHT` (one) batches at once. MySQL has none (a transaction
+ * per unit).
  */
 export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): GroupCommit | undefined {
   if (dialect === 'sqlite') return new GroupCommitter(db);
@@ -58,9 +59,16 @@ export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): Group
 
 /**
  * PostgreSQL: how many batches may be in flight at once, each on a connection of its
- * own (the pool holds 10 by default).
+ * own (the pool holds 10 by default). One, as the ceiling does: a batch is now one
+ * statement with COMMIT behind it, so its commit is short, and the next batch gathers
+ * what came meanwhile. Three in flight (the sixth session's choice, when a batch took
+ * several round trips) put up to three backends on the two cores beside Node: on a
+ * busy machine the round trip's p99 at 1,350 questions/s was higher with three than
+ * with one in 8 of 9 same-run rounds, and alike on a quiet one (docs/performance.md,
+ * "The PostgreSQL tail on the round's timeline, and one batch in flight"). The keyed
+ * batches in flight stay for `inFlight` > 1.
  */
-export const POSTGRES_BATCHES_IN_FLIGHT = 3;
+export const POSTGRES_BATCHES_IN_FLIGHT = 1;
 /**
  * PostgreSQL: a further batch starts only once the youngest in flight has been
  * waiting this long. A quick commit is waited for, so its successor is as large as

@@ -6,7 +6,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
 import { startTestApp, testConfig, type TestApp } from '../../../test/support/test-app.js';
-import { groupCommitFor } from '../../adapters/storage/group-commit.js';
+import { groupCommitFor, PipelinedGroupCommitter } from '../../adapters/storage/group-commit.js';
 import { openStorage, type Storage } from '../../adapters/storage/storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
@@ -328,8 +328,8 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
 });
 
 /**
- * PostgreSQL's group commit keeps several batches in flight, keyed by conversation
- * (groupCommitFor): under many conversations sent to at once, with slow units holding
+ * PostgreSQL's group commit with several batches in flight, keyed by conversation
+ * (`inFlight` > 1; groupCommitFor keeps one): under many conversations sent to at once, with slow units holding
  * batches open, seqs stay dense, every conversation's messages commit in order, and
  * no batch fails (no deadlock between batches in flight, no unit run twice).
  */
@@ -349,7 +349,7 @@ describe.runIf(STORAGES.includes('postgres'))(
       storage = openStorage(made.config, MIGRATIONS);
       await storage.migrate();
       const { db } = storage;
-      const committer = groupCommitFor('postgres', db)!;
+      const committer = new PipelinedGroupCommitter(db, { inFlight: 3, overlapAfterMs: 3 });
       const events = new EventRecorder({
         clock: Date.now,
         source: 'test',
