@@ -14,6 +14,7 @@
  *   npm run bench:relay        (BENCH_EVENTS=20000 BENCH_BATCH=200 BENCH_ROUNDS=3)
  *   BENCH_STORAGE=sqlite       (default postgres: BENCH_DATABASE_URL or the local test db)
  *   BENCH_NATS_URL, BENCH_AMQP_URL (default the local servers)
+ *   BENCH_BROKERS=nats,rabbitmq (default memory,nats,rabbitmq: only those, e.g. for a profile)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,7 @@ const storageKind = (process.env.BENCH_STORAGE ?? 'postgres') as 'postgres' | 's
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const natsUrl = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const amqpUrl = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const brokers = (process.env.BENCH_BROKERS ?? 'memory,nats,rabbitmq').split(',');
 
 const logger = createLogger({ level: 'warn', nodeId: 'bench' });
 const retry = { initialMs: 50, maxMs: 1_000 };
@@ -69,7 +71,7 @@ async function openTargets(): Promise<Target[]> {
     url: amqpUrl,
     logger,
   });
-  return [
+  const all: Target[] = [
     {
       label: 'memory',
       broker: new MemoryBroker({ prefix, maxAttempts: 5, retry }),
@@ -82,6 +84,9 @@ async function openTargets(): Promise<Target[]> {
       cleanup: () => deleteRabbitNames(amqpUrl, rabbit.declared),
     },
   ];
+  const chosen = all.filter((t) => brokers.includes(t.label));
+  for (const t of all) if (!chosen.includes(t)) await t.broker.close();
+  return chosen;
 }
 
 async function fillOutbox(storage: Storage, count: number): Promise<void> {
@@ -223,9 +228,11 @@ async function main() {
     '| broker | events/s | vs in-process baseline | vs RabbitMQ | CPU-µs per event, this process (range) |',
   );
   console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const label of ['memory', 'nats', 'rabbitmq']) {
+  const ratio = (label: string, base: string, digits: number) =>
+    results.has(base) ? (rate(label) / rate(base)).toFixed(digits) : '—';
+  for (const label of brokers.filter((b) => results.has(b))) {
     console.log(
-      `| ${label} | ${rate(label).toFixed(0)} | ${(rate(label) / rate('memory')).toFixed(3)} | ${(rate(label) / rate('rabbitmq')).toFixed(2)} | ${cpu(label)} |`,
+      `| ${label} | ${rate(label).toFixed(0)} | ${ratio(label, 'memory', 3)} | ${ratio(label, 'rabbitmq', 2)} | ${cpu(label)} |`,
     );
   }
 }

@@ -44,6 +44,7 @@ import {
   type BusObserver,
   type InboundDelivery,
 } from './delivery-runner.js';
+import { StreamPublisher, type StreamMessage } from './nats-stream-publisher.js';
 import { abortableSleep, retryUntilClosed } from './resilient.js';
 
 export interface NatsBrokerOptions extends BrokerOptions {
@@ -79,6 +80,7 @@ export class NatsBroker implements Broker {
   private readonly logger: BusLogger;
   private readonly formats: WireFormats;
   private readonly deadLetters: NatsDeadLetters;
+  private readonly streamPublisher: StreamPublisher;
   private closed: Promise<void> | undefined;
 
   private constructor(
@@ -89,6 +91,7 @@ export class NatsBroker implements Broker {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.formats = options.formats ?? new WireFormats();
+    this.streamPublisher = new StreamPublisher(nc);
     this.deadLetters = new NatsDeadLetters({
       prefix: options.prefix,
       js,
@@ -136,21 +139,18 @@ export class NatsBroker implements Broker {
   async publish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {
     if (this.closed) throw new BrokerClosedError();
     await this.ensureStream(topic);
-    // Publishes are pipelined on the one connection, so the stream stores them in
-    // call order; the server's acks (one per event) are awaited together.
-    const acks = events.map(({ event, key, text }) => {
+    // Every event encoded before any is sent; then they go out pipelined on the one
+    // connection (the stream stores them in call order) and their acks are awaited
+    // together. The event id is the msgID: a re-publish is stored once.
+    const messages = events.map(({ event, key, text }): StreamMessage => {
       const { body, contentType } = this.formats.encode(topic, event, text);
       const h = headers();
+      h.set(MSG_ID_HEADER, event.id);
       h.set(KEY_HEADER, key ?? event.id);
       h.set(CONTENT_TYPE_HEADER, contentType);
-      return this.js.publish(this.subject(topic, event.type), body, {
-        msgID: event.id,
-        headers: h,
-      });
+      return { subject: this.subject(topic, event.type), body, headers: h };
     });
-    const results = await Promise.allSettled(acks);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await this.streamPublisher.publish(messages);
   }
 
   async resilientPublish(topic: string, events: readonly OutgoingEvent[]): Promise<void> {
@@ -299,6 +299,7 @@ export class NatsBroker implements Broker {
       this.closing.abort();
       await Promise.all([...this.subscriptions].map((s) => s.stop()));
       await this.nc.drain().catch(() => this.nc.close());
+      this.streamPublisher.close();
     })();
     return this.closed;
   }
