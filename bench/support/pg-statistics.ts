@@ -88,6 +88,12 @@ export async function keepStatistics(
     await client.end();
     return async () => undefined;
   }
+  // Throttled as autovacuum is by default (autovacuum_vacuum_cost_delay 2 ms at a cost
+  // limit of 200), not at a manual VACUUM's full speed: unthrottled, a busy system's
+  // vacuum took 200-800 ms of a core every 5 s, and the slowest 1 % of most rounds at
+  // half capacity fell inside one (docs/performance.md, "The PostgreSQL tail on the
+  // round's timeline, and one batch in flight").
+  await client.query(`set vacuum_cost_delay = '2ms'`);
   let last: Promise<unknown> = Promise.resolve();
   const analyze = async () => {
     const tables = await dueTables(client, schemaLike);
