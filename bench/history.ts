@@ -62,6 +62,10 @@ export interface HistoryRow {
   cpuRange?: [number, number];
   /** CPU-µs per request of each round, in round order. */
   cpuRounds?: number[];
+  /** Requests per second of each round, in round order (absent in older files). */
+  rpsRounds?: number[];
+  /** p99 latency of each round, ms, in round order (absent in older files). */
+  p99Rounds?: number[];
 }
 export interface HistoryResult {
   meta: Meta;
@@ -277,6 +281,8 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       cpuUs: median(s.cpuUs),
       cpuRange: [Math.min(...s.cpuUs), Math.max(...s.cpuUs)],
       cpuRounds: s.cpuUs,
+      rpsRounds: s.rps,
+      p99Rounds: s.p99,
       errors: s.errors,
     })),
   };

@@ -8,7 +8,13 @@
  * Socket.IO: processes sharing Redis; ws: independent processes) and the clients come
  * from several load generators. ejabberd is one Erlang node and stops at its limit.
  *
+ * At the first count every system is measured BENCH_IDLE_ROUNDS times (3), each time on a
+ * fresh server, alternating the systems' order; the figure is the median with its range.
+ * The largest count runs once per system: a run of 60,000 sockets on four systems is
+ * most of the script's time, and three of them do not fit a benchmark session.
+ *
  *   npm run bench:idle     BENCH_IDLE=10000 BENCH_IDLE_MAX=60000 BENCH_IDLE_PER_PROCESS=15000
+ *                          BENCH_IDLE_ROUNDS=3
  */
 import { connectUsers } from './support/clients.js';
 import { log, envNumber, isMain, main, sleep, writeResult } from './support/run.js';
@@ -30,6 +36,8 @@ export interface IdleOptions {
   /** Most connections one ejabberd node takes here (its open-file limit). */
   ejabberdMax: number;
   systems: SystemName[];
+  /** Runs per system at the first count (absent in older files: 1); later counts run once. */
+  rounds?: number;
 }
 export type SystemName = 'easy-chat' | 'ejabberd' | 'socket.io' | 'ws';
 
@@ -41,6 +49,8 @@ export interface IdleRow {
   bytesPerConnection: number;
   connectPerSecond: number;
   totalRssMiB: number;
+  /** bytesPerConnection of each run, in run order; the row holds their medians (absent in older files: one run). */
+  bytesRounds?: number[];
 }
 export interface IdleResult {
   meta: Meta;
@@ -102,6 +112,19 @@ async function measure(
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One system's runs at one count as one row: medians, with every run's bytes per socket. */
+function medianRow(runs: IdleRow[]): IdleRow {
+  return {
+    ...runs[0]!,
+    bytesPerConnection: median(runs.map((r) => r.bytesPerConnection)),
+    connectPerSecond: median(runs.map((r) => r.connectPerSecond)),
+    totalRssMiB: median(runs.map((r) => r.totalRssMiB)),
+    bytesRounds: runs.map((r) => r.bytesPerConnection),
+  };
+}
+
 export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
   const meta = machine();
   const rows: IdleRow[] = [];
@@ -115,11 +138,19 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
     }
     return true;
   });
-  for (const count of opts.counts)
+  for (const [i, count] of opts.counts.entries()) {
+    const runs = new Map<SystemName, IdleRow[]>();
+    const rounds = i === 0 ? (opts.rounds ?? 1) : 1;
+    for (let k = 0; k < rounds; k += 1)
+      for (const name of k % 2 === 0 ? systems : [...systems].reverse()) {
+        const row = await measure(name, count, opts);
+        if (row) runs.set(name, [...(runs.get(name) ?? []), row]);
+      }
     for (const name of systems) {
-      const row = await measure(name, count, opts);
-      if (row) rows.push(row);
+      const got = runs.get(name);
+      if (got) rows.push(medianRow(got));
     }
+  }
   meta.loadAfter = machine().loadBefore;
   return { meta, options: opts, rows, skipped };
 }
@@ -131,6 +162,7 @@ if (isMain(import.meta))
       perProcess: envNumber('BENCH_IDLE_PER_PROCESS', 15_000),
       ejabberdMax: envNumber('BENCH_IDLE_EJABBERD_MAX', 19_500),
       systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],
+      rounds: envNumber('BENCH_IDLE_ROUNDS', 3),
     };
     const result = await runIdle(opts);
     writeResult('idle', result);

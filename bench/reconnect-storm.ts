@@ -4,14 +4,18 @@
  * then all reconnect at the same instant and each syncs from the seq it held
  * (`conversation.sync`, paged). Reported: time until every client is in sync, and
  * per-client percentiles. The same storm without the sync (reconnect only) is the
- * baseline; SQLite and PostgreSQL run side by side. easy-chat only: the peers have no
+ * baseline. SQLite and PostgreSQL are both set up and connected first, then the storms
+ * run BENCH_STORM_ROUNDS times (3), alternating the order of the two stores; each round
+ * sends another BENCH_STORM_MISSED messages, synced from the seq the clients then held.
+ * Figures are medians of the rounds with their range. easy-chat only: the peers have no
  * such sync call to compare.
  *
  *   npm run bench:storm    BENCH_STORM_CLIENTS=5000 BENCH_STORM_MISSED=20
- *                          BENCH_STORM_GROUP=100 BENCH_WORKERS=2
+ *                          BENCH_STORM_GROUP=100 BENCH_STORM_ROUNDS=3 BENCH_WORKERS=2
  */
 import { connectUsers, type Placement } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
+import { cpuMicros } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import { startEasyChat, type System } from './support/systems.js';
@@ -24,6 +28,8 @@ export interface StormOptions {
   groupSize: number;
   workers: number;
   storages: Array<'sqlite' | 'postgres'>;
+  /** Storms of each kind per store, alternating the stores' order (absent in older files: 1). */
+  rounds?: number;
 }
 export interface StormRun {
   kind: 'reconnect only' | 'reconnect + sync';
@@ -35,6 +41,10 @@ export interface StormRun {
   failed: number;
   /** Per-client in-sync time quantiles 0..100 (101 points), for the chart. */
   quantiles: number[];
+  /** The server process's CPU (user + system) per client over the storm, µs (absent in older files). */
+  cpuUsPerClient?: number;
+  /** Which round, from 0 (absent in older files: one round). */
+  round?: number;
 }
 export interface StormRow {
   system: string;
@@ -48,23 +58,25 @@ export interface StormResult {
 
 async function storm(
   pool: Pool,
-  system: System,
+  { system, members }: Stormed,
   kind: StormRun['kind'],
   sync: Array<Array<Record<string, number>>> | null,
   expected: number,
 ): Promise<StormRun> {
-  await pool.all('drop', () => ({ set: 'members' }));
+  await pool.all('drop', () => ({ set: members }));
   await sleep(1500);
   const startAt = performance.timeOrigin + performance.now() + 300;
+  const cpuBefore = cpuMicros(system.pids());
   const results = await withProgress(
     `${system.label}: ${kind}`,
     () => `${pool.total('inSync')}/${expected} in sync, ${pool.total('messages')} messages`,
     () =>
       pool.all<{ inSync: number[]; messages: number; failed: number; errors: string[] }>(
         'storm',
-        (i) => ({ set: 'members', startAt, sync: sync ? sync[i] : null }),
+        (i) => ({ set: members, startAt, sync: sync ? sync[i] : null }),
       ),
   );
+  const cpuUs = cpuMicros(system.pids()) - cpuBefore;
   for (const text of new Set(results.flatMap((r) => r.errors))) log(`  error: ${text}`);
   const times = results.flatMap((r) => r.inSync).sort((a, b) => a - b);
   const run: StormRun = {
@@ -79,69 +91,96 @@ async function storm(
       { length: 101 },
       (_, q) => times[Math.min(times.length - 1, Math.floor((q / 100) * times.length))]!,
     ),
+    cpuUsPerClient: cpuUs / expected,
   };
   log(
-    `  ${system.label.padEnd(22)} ${kind}: all ${expected} in ${run.allInSyncMs.toFixed(0)} ms (p50 ${run.p50.toFixed(0)}, p99 ${run.p99.toFixed(0)}), ${run.messages} messages, ${run.failed} failed`,
+    `  ${system.label.padEnd(22)} ${kind}: all ${expected} in ${run.allInSyncMs.toFixed(0)} ms (p50 ${run.p50.toFixed(0)}, p99 ${run.p99.toFixed(0)}), ${run.messages} messages, ${run.failed} failed, ${run.cpuUsPerClient!.toFixed(0)} CPU-µs per client`,
   );
   return run;
 }
 
-async function measure(storage: 'sqlite' | 'postgres', opts: StormOptions): Promise<StormRow> {
-  const system = await startEasyChat({ storage });
-  const pool = new Pool(opts.workers);
-  try {
-    const groups = Math.ceil(opts.clients / opts.groupSize);
-    log(`storm: ${system.label}, ${opts.clients} clients in ${groups} groups`);
-    const senders = await system.makeUsers(groups);
-    const members = await system.makeUsers(opts.clients);
-    const groupOf: number[] = [];
-    const groupIds: string[] = [];
-    for (let g = 0; g < groups; g += 1) {
-      const slice = members.slice(g * opts.groupSize, (g + 1) * opts.groupSize);
-      const { id } = await system.group([senders[g]!, ...slice]);
-      groupIds.push(id);
-      slice.forEach((_, k) => (groupOf[g * opts.groupSize + k] = g));
-    }
-    // The group's conversation id and current seq, as a client would hold them.
-    const conversations = await Promise.all(
-      senders.map((s, g) => conversationOf(system.urls[0]!, s, groupIds[g]!)),
-    );
-    const senderPlaced = await connectUsers(pool, system, 'senders', senders, 50);
-    const placed: Placement[] = await connectUsers(pool, system, 'members', members, 200);
-    // What each worker's members hold, in the order the worker holds them.
-    const syncFor: Array<Array<Record<string, number>>> = pool.workers.map(() => []);
-    placed.forEach((p, i) => {
-      const c = conversations[groupOf[i]!]!;
-      syncFor[p.worker]![p.index] = { [c.id]: c.maxSeq };
-    });
+/** One store's easy-chat with its groups and clients, all connected. */
+interface Stormed {
+  system: System;
+  /** Pool sets of this store's clients. */
+  members: string;
+  senders: string;
+  senderPlaced: Placement[];
+  placed: Placement[];
+  /** Each group's sender (for its conversation's seq) and id. */
+  groupSenders: ClientUser[];
+  groupIds: string[];
+  groupOf: number[];
+  row: StormRow;
+}
 
-    const runs: StormRun[] = [];
-    runs.push(await storm(pool, system, 'reconnect only', null, opts.clients));
-    await pool.all('drop', () => ({ set: 'members' }));
-    await withProgress(
-      `${system.label}: sending ${opts.missed} messages to each of ${groups} groups`,
-      () => `${pool.total('sent')}`,
-      () =>
-        Promise.all(
-          senderPlaced.map((p, g) =>
-            pool.workers[p.worker]!.run('sendSequence', {
-              set: 'senders',
-              sender: p.index,
-              to: { kind: 'group', id: groupIds[g] },
-              count: opts.missed,
-            }),
-          ),
-        ),
-    );
-    const sync = await storm(pool, system, 'reconnect + sync', syncFor, opts.clients);
-    if (sync.messages !== opts.clients * opts.missed)
-      log(`  expected ${opts.clients * opts.missed} messages synced, got ${sync.messages}`);
-    runs.push(sync);
-    return { system: system.label, runs };
-  } finally {
-    await pool.stop();
-    await system.stop();
+async function prepare(
+  storage: 'sqlite' | 'postgres',
+  pool: Pool,
+  opts: StormOptions,
+): Promise<Stormed> {
+  const system = await startEasyChat({ storage });
+  const groups = Math.ceil(opts.clients / opts.groupSize);
+  log(`storm: ${system.label}, ${opts.clients} clients in ${groups} groups`);
+  const groupSenders = await system.makeUsers(groups);
+  const members = await system.makeUsers(opts.clients);
+  const groupOf: number[] = [];
+  const groupIds: string[] = [];
+  for (let g = 0; g < groups; g += 1) {
+    const slice = members.slice(g * opts.groupSize, (g + 1) * opts.groupSize);
+    const { id } = await system.group([groupSenders[g]!, ...slice]);
+    groupIds.push(id);
+    slice.forEach((_, k) => (groupOf[g * opts.groupSize + k] = g));
   }
+  const sets = { members: `members:${storage}`, senders: `senders:${storage}` };
+  const senderPlaced = await connectUsers(pool, system, sets.senders, groupSenders, 50);
+  const placed = await connectUsers(pool, system, sets.members, members, 200);
+  return {
+    system,
+    ...sets,
+    senderPlaced,
+    placed,
+    groupSenders,
+    groupIds,
+    groupOf,
+    row: { system: system.label, runs: [] },
+  };
+}
+
+/** One round on one store: the storm alone, then messages missed and the storm with sync. */
+async function stormRound(s: Stormed, pool: Pool, opts: StormOptions, round: number) {
+  // The group's conversation id and current seq, as a client would hold them now.
+  const conversations = await Promise.all(
+    s.groupSenders.map((u, g) => conversationOf(s.system.urls[0]!, u, s.groupIds[g]!)),
+  );
+  // What each worker's members hold, in the order the worker holds them.
+  const syncFor: Array<Array<Record<string, number>>> = pool.workers.map(() => []);
+  s.placed.forEach((p, i) => {
+    const c = conversations[s.groupOf[i]!]!;
+    syncFor[p.worker]![p.index] = { [c.id]: c.maxSeq };
+  });
+  const only = await storm(pool, s, 'reconnect only', null, opts.clients);
+  s.row.runs.push({ ...only, round });
+  await pool.all('drop', () => ({ set: s.members }));
+  await withProgress(
+    `${s.system.label}: sending ${opts.missed} messages to each of ${s.groupIds.length} groups`,
+    () => `${pool.total('sent')}`,
+    () =>
+      Promise.all(
+        s.senderPlaced.map((p, g) =>
+          pool.workers[p.worker]!.run('sendSequence', {
+            set: s.senders,
+            sender: p.index,
+            to: { kind: 'group', id: s.groupIds[g] },
+            count: opts.missed,
+          }),
+        ),
+      ),
+  );
+  const sync = await storm(pool, s, 'reconnect + sync', syncFor, opts.clients);
+  if (sync.messages !== opts.clients * opts.missed)
+    log(`  expected ${opts.clients * opts.missed} messages synced, got ${sync.messages}`);
+  s.row.runs.push({ ...sync, round });
 }
 
 async function conversationOf(
@@ -167,10 +206,22 @@ async function conversationOf(
 
 export async function runStorm(opts: StormOptions): Promise<StormResult> {
   const meta = machine();
-  const rows: StormRow[] = [];
-  for (const storage of opts.storages) rows.push(await measure(storage, opts));
+  const pool = new Pool(opts.workers);
+  const stores: Stormed[] = [];
+  try {
+    for (const storage of opts.storages) stores.push(await prepare(storage, pool, opts));
+    const rounds = opts.rounds ?? 1;
+    for (let k = 0; k < rounds; k += 1) {
+      log(`storm: round ${k + 1}/${rounds}`);
+      for (const s of k % 2 === 0 ? stores : [...stores].reverse())
+        await stormRound(s, pool, opts, k);
+    }
+  } finally {
+    await pool.stop();
+    for (const s of stores) await s.system.stop();
+  }
   meta.loadAfter = machine().loadBefore;
-  return { meta, options: opts, rows };
+  return { meta, options: opts, rows: stores.map((s) => s.row) };
 }
 
 if (isMain(import.meta))
@@ -181,6 +232,7 @@ if (isMain(import.meta))
       groupSize: envNumber('BENCH_STORM_GROUP', 100),
       workers: envNumber('BENCH_WORKERS', 2),
       storages: ['sqlite', 'postgres'],
+      rounds: envNumber('BENCH_STORM_ROUNDS', 3),
     });
     writeResult('reconnect-storm', result);
     const { writeReport } = await import('./report.js');

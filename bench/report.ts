@@ -40,10 +40,20 @@ function when(meta: Meta) {
   return `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC at commit ${meta.commit}, ${load} on ${meta.cores} cores.`;
 }
 
+/** KiB per idle socket: the median of the runs with its range, when there were several. */
+const kib = (x: IdleResult['rows'][number]) =>
+  roundsOf(
+    x.bytesPerConnection / 1024,
+    x.bytesRounds?.map((b) => b / 1024),
+    f1,
+  );
+const runsOf = (x: IdleResult['rows'][number]) =>
+  (x.bytesRounds?.length ?? 1) > 1 ? `, ${x.bytesRounds!.length} runs` : ', one run';
+
 function idleSection(r: IdleResult): string[] {
   const out = ['## 1. Idle connections', '', when(r.meta), ''];
   out.push(
-    'Server memory for authenticated, idle WebSockets held by separate load-generator processes: the RSS growth of every server process of the system, 5 s after the last socket opened, divided by the sockets. Each server process first takes 50 sockets that are not counted (compiled code and heap set-up are a cost per process, not per socket). Lower is better; the ratio is easy-chat ÷ peer (below 1 means easy-chat uses less).',
+    `Server memory for authenticated, idle WebSockets held by separate load-generator processes: the RSS growth of every server process of the system, 5 s after the last socket opened, divided by the sockets. Each server process first takes 50 sockets that are not counted (compiled code and heap set-up are a cost per process, not per socket). ${(r.options.rounds ?? 1) > 1 ? `At ${r.options.counts[0]} each system ran ${r.options.rounds} times on a fresh server, alternating the systems' order: the median with its range. The largest count runs once per system (four systems at that size take most of the script's time). ` : ''}Lower is better; the ratio is easy-chat ÷ peer of the medians (below 1 means easy-chat uses less).`,
     '',
   );
   const counts = [...new Set(r.rows.map((x) => x.requested))];
@@ -57,7 +67,7 @@ function idleSection(r: IdleResult): string[] {
     const easy = rows.find((x) => isEasy(x.system));
     const cell = (x?: (typeof rows)[number]) =>
       x
-        ? `${f1(x.bytesPerConnection / 1024)} KiB (${x.connections}${x.processes > 1 ? ` on ${x.processes} processes` : ''})`
+        ? `${kib(x)} KiB (${x.connections}${x.processes > 1 ? ` on ${x.processes} processes` : ''}${runsOf(x)})`
         : '–';
     out.push(
       `| ${c} | ${cell(easy)} | ${peers
@@ -84,6 +94,26 @@ function idleSection(r: IdleResult): string[] {
 /** "620 (580–660)": a median over rounds with its range. */
 const spread = (x: { median: number; min: number; max: number }, f = f0) =>
   `${f(x.median)} (${f(x.min)}–${f(x.max)})`;
+
+/** A median with its range, or the one value of a file that kept one round. */
+const spreadRounds = (x: { median: number; min: number; max: number; rounds: number[] }, f = f0) =>
+  x.rounds.length > 1 ? spread(x, f) : f(x.median);
+
+/** "0.96× (0.93–0.99)": a ratio measured round by round, median with its range. */
+const ratioSpread = (x: { median: number; min: number; max: number }) =>
+  Number.isFinite(x.median)
+    ? `${x.median.toFixed(2)}× (${x.min.toFixed(2)}–${x.max.toFixed(2)})`
+    : '–';
+
+/** Round k of one series ÷ round k of another (alternating rounds share the machine's load). */
+function roundRatios(a: number[] | undefined, b: number[] | undefined) {
+  if (!a?.length || !b?.length || a.length !== b.length) return undefined;
+  return figureOf(a.map((x, k) => x / b[k]!));
+}
+
+/** A median over rounds with its range, or the bare figure of a file that kept no rounds. */
+const roundsOf = (median: number, rounds: number[] | undefined, f = f0) =>
+  rounds && rounds.length > 1 ? spread(figureOf(rounds), f) : f(median);
 
 /** The ceiling a system's CPU compares with: PostgreSQL's for PostgreSQL, else SQLite's. */
 function ceilingOf(r: PrivateResult, system: string) {
@@ -238,21 +268,38 @@ function privateSection(r: PrivateResult): string[] {
   return out;
 }
 
+/** A group row's figure over its rounds: median (range). */
+const groupSpread = (x: GroupRow, key: 'perSecond' | 'lastMemberP50' | 'lastMemberMax') =>
+  spreadRounds(figureOf(x.rounds.map((k) => k[key])));
+
+/** Server CPU-µs per delivery over the rounds: median (range). */
+const groupCpu = (x: GroupRow) =>
+  spreadRounds(figureOf(x.rounds.map((k) => k.cpuUsPerDelivery)), f1);
+
+/** A system's CPU per delivery ÷ bare ws's, round by round. */
+const groupCpuVsWs = (x: GroupRow, ws: GroupRow | undefined) =>
+  ws && x !== ws && x.cpuUsPerDelivery
+    ? roundRatios(
+        x.rounds.map((k) => k.cpuUsPerDelivery),
+        ws.rounds.map((k) => k.cpuUsPerDelivery),
+      )
+    : undefined;
+
 function groupSection(r: GroupResult): string[] {
   const out = ['## 3. Group fan-out', '', when(r.meta), ''];
   out.push(
-    `All members online. One member sends ${r.options.messages} messages, each once the server has taken the previous one (easy-chat: stored and answered; Socket.IO: acknowledged; ejabberd and ws: the sender's own copy came back). Deliveries per second = deliveries ÷ (last arrival − first send); "last member" = time from sending a message until the last member had it (median over messages, and the worst). ${r.options.rounds} rounds per system in alternating order; medians over rounds, with the spread over rounds. Ratios are easy-chat ÷ peer: above 1 means easy-chat delivers faster; for the last-member time below 1 means easy-chat is quicker.`,
+    `All members online. One member sends ${r.options.messages} messages, each once the server has taken the previous one (easy-chat: stored and answered; Socket.IO: acknowledged; ejabberd and ws: the sender's own copy came back). Deliveries per second = deliveries ÷ (last arrival − first send); "last member" = time from sending a message until the last member had it (median over messages, and the worst). ${r.options.rounds} rounds per system in alternating order; medians over rounds, with their range in brackets. Server CPU per delivery is every server process's user + system time from the first send to the last arrival, read per thread to the ns (\`/proc/<pid>/task/<tid>/schedstat\`); the ceiling is the bare \`ws\` relay, and "CPU ÷ bare ws" divides each round by bare ws's round in the same pass (rounds alternate, so each pair shares the machine's load). Ratios of deliveries/s are easy-chat ÷ peer of the medians: above 1 means easy-chat delivers faster; for the last-member time below 1 means easy-chat is quicker.`,
     '',
   );
   const sizes = [...new Set(r.rows.map((x) => x.size))];
   out.push(
-    '| members | system | deliveries/s (rounds) | last member p50 / max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this | server CPU-µs per delivery (range) | CPU: easy-chat ÷ this |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| members | system | deliveries/s | last member p50 ms | last member max ms | delivered | deliveries/s: easy-chat ÷ this | last member p50: easy-chat ÷ this | server CPU-µs per delivery | CPU ÷ bare ws, same rounds |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   // Older result files have no CPU figures.
   const cpuOf = (x: GroupRow) =>
     x.cpuUsPerDelivery
-      ? `${x.cpuUsPerDelivery.toFixed(1)} (${x.cpuRange[0].toFixed(1)}–${x.cpuRange[1].toFixed(1)})${
+      ? `${groupCpu(x)}${
           x.dbCpuUsPerDelivery !== undefined
             ? ` + ${x.dbCpuUsPerDelivery.toFixed(1)} PostgreSQL`
             : ''
@@ -261,12 +308,13 @@ function groupSection(r: GroupResult): string[] {
   for (const size of sizes) {
     const rows = r.rows.filter((x) => x.size === size);
     const easy = rows.find((x) => isEasy(x.system));
+    const ws = rows.find((x) => x.system === 'bare ws');
     for (const x of rows) {
-      const spread = x.rounds.map((k) => f0(k.perSecond)).join(', ');
       const delivered = x.rounds.reduce((n, k) => n + k.deliveries, 0);
       const expected = x.rounds.reduce((n, k) => n + k.expected, 0);
+      const vsWs = groupCpuVsWs(x, ws);
       out.push(
-        `| ${size} | ${x.system} | ${f0(x.perSecond)} (${spread}) | ${f0(x.lastMemberP50)} / ${f0(x.lastMemberMax)} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} | ${cpuOf(x)} | ${easy?.cpuUsPerDelivery && x !== easy && x.cpuUsPerDelivery ? ratio(easy.cpuUsPerDelivery, x.cpuUsPerDelivery) : ''} |`,
+        `| ${size} | ${x.system} | ${groupSpread(x, 'perSecond')} | ${groupSpread(x, 'lastMemberP50')} | ${groupSpread(x, 'lastMemberMax')} | ${delivered}/${expected} | ${easy && x !== easy ? ratio(easy.perSecond, x.perSecond) : ''} | ${easy && x !== easy ? ratio(easy.lastMemberP50, x.lastMemberP50) : ''} | ${cpuOf(x)} | ${vsWs ? ratioSpread(vsWs) : ''} |`,
       );
     }
   }
@@ -297,41 +345,69 @@ function groupSection(r: GroupResult): string[] {
   return out;
 }
 
+/** Of each kind, the storm whose all-in-sync time is the median of the rounds (for the chart). */
+function medianStorms(x: StormResult['rows'][number]) {
+  return (['reconnect only', 'reconnect + sync'] as const).flatMap((kind) => {
+    const runs = x.runs
+      .filter((k) => k.kind === kind)
+      .sort((p, q) => p.allInSyncMs - q.allInSyncMs);
+    return runs.length ? [runs[Math.floor(runs.length / 2)]!] : [];
+  });
+}
+
 function stormSection(r: StormResult): string[] {
   const out = ['## 4. Reconnect storm', '', when(r.meta), ''];
   out.push(
-    `${r.options.clients} clients in groups of ${r.options.groupSize} drop together; while they are away each group gets ${r.options.missed} messages; then all reconnect at the same instant and each syncs its group from the seq it held (\`conversation.sync\`, paged). "Reconnect only" is the same storm before the messages, without the sync: the cost of authentication and the socket alone. easy-chat only (the peers have no sync call to compare); SQLite and PostgreSQL in the same run.`,
+    `${r.options.clients} clients in groups of ${r.options.groupSize} drop together; while they are away each group gets ${r.options.missed} messages; then all reconnect at the same instant and each syncs its group from the seq it held (\`conversation.sync\`, paged). "Reconnect only" is the same storm before the messages, without the sync: the cost of authentication and the socket alone. easy-chat only (the peers have no sync call to compare, and there is no ceiling script for it); SQLite and PostgreSQL in the same run, ${(r.options.rounds ?? 1) > 1 ? `both set up and connected first, then ${r.options.rounds} rounds alternating the stores' order, each round with another ${r.options.missed} messages missed; figures are medians of the rounds with their range` : 'one run each'}. Server CPU is the easy-chat process's user + system time over the storm (\`/proc/<pid>/stat\`) per client; PostgreSQL's own is not in it.`,
     '',
   );
   out.push(
-    '| system | storm | all in sync ms | p50 | p95 | p99 | messages synced | failed | ÷ reconnect only |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| system | storm | all in sync ms | p50 | p99 | server CPU-µs per client | failed (all rounds) | all in sync ÷ reconnect only |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
+  const kinds = ['reconnect only', 'reconnect + sync'] as const;
   for (const x of r.rows) {
-    const only = x.runs.find((k) => k.kind === 'reconnect only');
-    for (const k of x.runs)
+    const only = stormFigure(x, 'reconnect only', 'allInSyncMs');
+    for (const kind of kinds) {
+      const all = stormFigure(x, kind, 'allInSyncMs');
+      if (!all) continue;
+      const cell = (key: 'p50' | 'p99' | 'cpuUsPerClient') => {
+        const v = stormFigure(x, kind, key);
+        return v ? spreadRounds(v) : '–';
+      };
+      const failed = x.runs.filter((k) => k.kind === kind).reduce((n, k) => n + k.failed, 0);
       out.push(
-        `| ${x.system} | ${k.kind} | ${f0(k.allInSyncMs)} | ${f0(k.p50)} | ${f0(k.p95)} | ${f0(k.p99)} | ${k.messages} | ${k.failed} | ${only && k !== only ? ratio(k.allInSyncMs, only.allInSyncMs) : ''} |`,
+        `| ${x.system} | ${kind} | ${spreadRounds(all)} | ${cell('p50')} | ${cell('p99')} | ${cell('cpuUsPerClient')} | ${failed} | ${only && kind !== 'reconnect only' ? ratio(all.median, only.median) : ''} |`,
       );
+    }
   }
   const [a, b] = r.rows;
-  const syncOf = (x?: (typeof r.rows)[number]) =>
-    x?.runs.find((k) => k.kind === 'reconnect + sync');
-  if (a && b && syncOf(a) && syncOf(b))
-    out.push(
-      '',
-      `${b.system} ÷ ${a.system}, all in sync: ${ratio(syncOf(b)!.allInSyncMs, syncOf(a)!.allInSyncMs)}.`,
-    );
+  const syncA = a && stormFigure(a, 'reconnect + sync', 'allInSyncMs');
+  const syncB = b && stormFigure(b, 'reconnect + sync', 'allInSyncMs');
+  if (syncA && syncB)
+    out.push('', `${b!.system} ÷ ${a!.system}, all in sync: ${ratio(syncB.median, syncA.median)}.`);
+  out.push(
+    '',
+    'Every storm:',
+    '',
+    '| system | round | storm | all in sync ms | p50 | p95 | p99 | messages synced | failed | CPU-µs per client |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const x of r.rows)
+    for (const k of x.runs)
+      out.push(
+        `| ${x.system} | ${(k.round ?? 0) + 1} | ${k.kind} | ${f0(k.allInSyncMs)} | ${f0(k.p50)} | ${f0(k.p95)} | ${f0(k.p99)} | ${k.messages} | ${k.failed} | ${k.cpuUsPerClient === undefined ? '–' : f0(k.cpuUsPerClient)} |`,
+      );
   out.push(
     '',
     chart(
       'reconnect-storm.svg',
       lineChart({
-        title: `Reconnect storm: ${r.options.clients} clients`,
+        title: `Reconnect storm: ${r.options.clients} clients (median round)`,
         xLabel: 'ms since the storm began',
         yLabel: '% of clients in sync',
         series: r.rows.flatMap((x) =>
-          x.runs.map((k) => ({
+          medianStorms(x).map((k) => ({
             name: `${x.system}, ${k.kind}`,
             color: x.system.includes('SQLite') ? '#1f77b4' : '#17becf',
             dashed: k.kind === 'reconnect only',
@@ -349,31 +425,32 @@ function historySection(r: HistoryResult): string[] {
   out.push(
     `autocannon, ${r.options.connections} connections, ${r.options.durationSeconds} s × ${r.options.rounds} rounds alternating between the servers (median). Each request reads a page of ${r.options.pageSize} messages from a random point of one of ${r.options.pairs} conversations of ${r.options.messages} messages. \`GET /healthz\` on the same server is the baseline (the HTTP stack alone). The ceiling (\`bench/peers/ceiling-history.ts\`) answers the same page from the same database: \`node:http\`, an HS256 check of the same token, the membership row and the page read with prepared statements, the same envelope.`,
     '',
-    '| system | endpoint | req/s | p50 ms | p99 ms | errors | req/s ÷ baseline | CPU-µs/req | CPU ÷ baseline |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| system | endpoint | req/s | p50 ms | p99 ms | errors | req/s ÷ baseline | CPU-µs/req | CPU ÷ baseline | CPU ÷ ceiling, same rounds |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
-  const cpu = (x: (typeof r.rows)[number]) => (x.cpuUs === undefined ? '–' : f0(x.cpuUs));
   for (const x of r.rows) {
     const b = r.rows.find((y) => y.system === x.system && y.endpoint.includes('healthz'));
     const other = b && b !== x;
+    const c = x.system.startsWith('ceiling') ? undefined : historyCeilingOf(r, x);
+    const vs = c && roundRatios(x.cpuRounds, c.cpuRounds);
     out.push(
-      `| ${x.system} | ${x.endpoint} | ${f0(x.rps)} | ${x.p50} | ${x.p99} | ${x.errors} | ${other ? ratio(x.rps, b.rps) : ''} | ${cpu(x)} | ${other && x.cpuUs && b.cpuUs ? ratio(x.cpuUs, b.cpuUs) : ''} |`,
+      `| ${x.system} | ${x.endpoint} | ${roundsOf(x.rps, x.rpsRounds)} | ${x.p50} | ${roundsOf(x.p99, x.p99Rounds)} | ${x.errors} | ${other ? ratio(x.rps, b.rps) : ''} | ${historyCpu(x)} | ${other && x.cpuUs && b.cpuUs ? ratio(x.cpuUs, b.cpuUs) : ''} | ${vs ? ratioSpread(vs) : ''} |`,
     );
   }
   out.push(
     '',
-    "CPU-µs are the server process's user + system time per request (`/proc/<pid>/stat`); the database server's own time is not in them (SQLite runs inside the process, so its share is).",
+    "Medians of the rounds with their range in brackets. CPU-µs are the server process's user + system time per request (`/proc/<pid>/stat`); the database server's own time is not in them (SQLite runs inside the process, so its share is). \"CPU ÷ ceiling\" divides each round by the ceiling's round on the same endpoint and database (rounds alternate, so each pair shares the machine's load); MariaDB has no ceiling script.",
   );
   const chat = r.rows.filter((x) => x.endpoint.includes('chatlog'));
   const systems = chat.filter((x) => !x.system.startsWith('ceiling'));
   // Each store against the ceiling script reading the same database (bench/peers/ceiling-history.ts).
   for (const x of systems) {
-    const engine = /\((\w+)\)/.exec(x.system)?.[1];
-    const c = chat.find((y) => y.system === `ceiling (${engine})`);
+    const c = historyCeilingOf(r, x);
+    const vs = c && roundRatios(x.cpuRounds, c.cpuRounds);
     if (c?.cpuUs && x.cpuUs)
       out.push(
         '',
-        `${x.system} ÷ its ceiling: **${ratio(x.cpuUs, c.cpuUs)} the CPU-µs per page** (${f0(x.cpuUs)} µs, range ${rangeOf(x)}, against ${f0(c.cpuUs)} µs, range ${rangeOf(c)}), ${ratio(x.rps, c.rps)} the pages/s.`,
+        `${x.system} ÷ its ceiling: **${vs ? ratioSpread(vs) : ratio(x.cpuUs, c.cpuUs)} the CPU-µs per page** round by round (${historyCpu(x)} µs against ${historyCpu(c)} µs), ${ratio(x.rps, c.rps)} the pages/s (${roundsOf(x.rps, x.rpsRounds)} against ${roundsOf(c.rps, c.rpsRounds)}).`,
       );
   }
   // Every storage against each one before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
@@ -386,9 +463,31 @@ function historySection(r: HistoryResult): string[] {
   return out;
 }
 
-function rangeOf(x: { cpuRange?: [number, number] }): string {
-  return x.cpuRange ? `${f0(x.cpuRange[0])}–${f0(x.cpuRange[1])}` : '–';
+/** "median of 3 alternating rounds with range", or "one run" for a file of one round. */
+function stormRounds(r: StormResult): string {
+  const n = r.options.rounds ?? 1;
+  return n > 1 ? `median of ${n} alternating rounds with range` : 'one run';
 }
+
+/** A storm figure of one kind over a store's rounds: median (range). */
+function stormFigure(
+  x: StormResult['rows'][number],
+  kind: StormResult['rows'][number]['runs'][number]['kind'],
+  key: 'allInSyncMs' | 'p50' | 'p99' | 'cpuUsPerClient',
+) {
+  const values = x.runs.filter((k) => k.kind === kind).flatMap((k) => k[key] ?? []);
+  return values.length ? figureOf(values) : undefined;
+}
+
+/** The ceiling script that read the same database as this easy-chat row (none on MariaDB). */
+function historyCeilingOf(r: HistoryResult, x: HistoryResult['rows'][number]) {
+  const engine = /\((\w+)\)/.exec(x.system)?.[1];
+  return r.rows.find((y) => y.endpoint === x.endpoint && y.system === `ceiling (${engine})`);
+}
+
+/** A history row's CPU-µs per request: median (range) of the rounds. */
+const historyCpu = (x: HistoryResult['rows'][number]) =>
+  x.cpuUs === undefined ? '–' : roundsOf(x.cpuUs, x.cpuRounds);
 
 /** One line per scenario with easy-chat's figure and its ratios, for the top of the page. */
 function summary(r: Results): string[] {
@@ -399,11 +498,11 @@ function summary(r: Results): string[] {
       const easy = rows.find((x) => isEasy(x.system));
       if (!easy) continue;
       out.push(
-        `- **Idle connections** (${count}${easy.processes > 1 ? ` on ${easy.processes} processes` : ''}): ${f1(easy.bytesPerConnection / 1024)} KiB per socket; ${rows
+        `- **Idle connections** (${count}${easy.processes > 1 ? ` on ${easy.processes} processes` : ''}${(easy.bytesRounds?.length ?? 1) > 1 ? `; median of ${easy.bytesRounds!.length} alternating runs with range` : '; one run'}): ${kib(easy)} KiB per socket; ${rows
           .filter((x) => x !== easy)
           .map(
             (x) =>
-              `${ratio(easy.bytesPerConnection, x.bytesPerConnection)} of ${base(x.system)} (${f1(x.bytesPerConnection / 1024)} KiB${x.connections !== count ? ` at ${x.connections}` : ''})`,
+              `${ratio(easy.bytesPerConnection, x.bytesPerConnection)} of ${base(x.system)} (${kib(x)} KiB${x.connections !== count ? ` at ${x.connections}` : ''})`,
           )
           .join(', ')}.`,
       );
@@ -424,37 +523,46 @@ function summary(r: Results): string[] {
   if (r.group)
     for (const size of [...new Set(r.group.rows.map((x) => x.size))]) {
       const rows = r.group.rows.filter((x) => x.size === size);
-      const easy = rows.find((x) => isEasy(x.system));
-      if (!easy) continue;
-      out.push(
-        `- **Group of ${size}**: ${f0(easy.perSecond)} deliveries/s, last member after ${f0(easy.lastMemberP50)} ms (median); ${rows
-          .filter((x) => x !== easy)
-          .map((x) => `${ratio(easy.perSecond, x.perSecond)} the deliveries/s of ${x.system}`)
-          .join(', ')}.`,
-      );
+      const ws = rows.find((x) => x.system === 'bare ws');
+      for (const easy of rows.filter((x) => isEasy(x.system))) {
+        const cpu = groupCpuVsWs(easy, ws);
+        out.push(
+          `- **Group of ${size}** (median of ${easy.rounds.length} alternating rounds with range): ${easy.system} ${groupSpread(easy, 'perSecond')} deliveries/s, last member after ${groupSpread(easy, 'lastMemberP50')} ms; ${groupCpu(easy)} server CPU-µs per delivery${cpu && ws ? `, ${ratioSpread(cpu)} bare ws's ${groupCpu(ws)} in the same rounds` : ''}; deliveries/s ${rows
+            .filter((x) => !isEasy(x.system))
+            .map((x) => `${ratio(easy.perSecond, x.perSecond)} ${x.system}'s`)
+            .join(', ')}.`,
+        );
+      }
     }
   if (r.storm)
     out.push(
-      `- **Reconnect storm** (${r.storm.options.clients} clients, ${r.storm.options.missed} missed each): ${r.storm.rows
+      `- **Reconnect storm** (${r.storm.options.clients} clients, ${r.storm.options.missed} missed each; ${stormRounds(r.storm)}): ${r.storm.rows
         .map((x) => {
-          const k = x.runs.find((y) => y.kind === 'reconnect + sync');
-          return `${x.system} all in sync after ${f0(k?.allInSyncMs ?? NaN)} ms`;
+          const sync = stormFigure(x, 'reconnect + sync', 'allInSyncMs');
+          const only = stormFigure(x, 'reconnect only', 'allInSyncMs');
+          const cpu = stormFigure(x, 'reconnect + sync', 'cpuUsPerClient');
+          return `${x.system} all in sync after ${sync ? spreadRounds(sync) : '–'} ms${cpu ? `, ${spreadRounds(cpu)} server CPU-µs per client` : ''} (reconnect alone ${only ? spreadRounds(only) : '–'} ms)`;
         })
         .join(', ')}.`,
     );
   if (r.history) {
-    const chat = r.history.rows.filter((x) => x.endpoint.includes('chatlog'));
+    const h = r.history;
+    const chat = h.rows.filter((x) => x.endpoint.includes('chatlog'));
     out.push(
-      `- **History reads**: ${chat
+      `- **History reads** (pages of ${h.options.pageSize}, median of ${h.options.rounds} alternating rounds with range; CPU of the server process): ${chat
+        .filter((x) => !x.system.startsWith('ceiling'))
         .map((x) => {
-          const b = r.history!.rows.find((y) => y.system === x.system && y !== x);
-          const cpu =
-            x.cpuUs && b?.cpuUs
-              ? ` (${f0(x.cpuUs)} CPU-µs per page, ${ratio(x.cpuUs, b.cpuUs)} of /healthz)`
+          const c = historyCeilingOf(h, x);
+          const vs = c && roundRatios(x.cpuRounds, c.cpuRounds);
+          const healthz = h.rows.find((y) => y.system === x.system && y !== x);
+          const against = vs
+            ? `, ${ratioSpread(vs)} the ceiling's ${historyCpu(c)} in the same rounds`
+            : healthz?.cpuUs && x.cpuUs
+              ? ` (no ceiling script on this store; ${ratio(x.cpuUs, healthz.cpuUs)} of /healthz)`
               : '';
-          return `${x.system} ${f0(x.rps)} pages/s${cpu}`;
+          return `${x.system} ${roundsOf(x.rps, x.rpsRounds)} pages/s, ${historyCpu(x)} CPU-µs per page${against}`;
         })
-        .join(', ')}.`,
+        .join('; ')}.`,
     );
   }
   return out;

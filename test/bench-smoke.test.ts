@@ -54,7 +54,13 @@ describe('benchmark scenarios, tiny', () => {
     '1. idle connections: memory per socket for each system, ejabberd skipped with a reason',
     async () => {
       const systems = peers<SystemName>('easy-chat', 'ejabberd', 'socket.io', 'ws');
-      const r = await runIdle({ counts: [30], perProcess: 1000, ejabberdMax: 30, systems });
+      const r = await runIdle({
+        counts: [30],
+        perProcess: 1000,
+        ejabberdMax: 30,
+        systems,
+        rounds: 2,
+      });
       expect(r.skipped).toEqual(['ejabberd: BENCH_EJABBERD=0']);
       expect(r.rows.map((x) => x.system)).toEqual(
         ['easy-chat (SQLite)', TEST_REDIS_URL && 'Socket.IO + Redis adapter', 'bare ws'].filter(
@@ -64,6 +70,8 @@ describe('benchmark scenarios, tiny', () => {
       for (const row of r.rows) {
         expect(row.connections).toBe(30);
         expect(row.connectPerSecond).toBeGreaterThan(0);
+        // One row per system, from a run on a fresh server per round.
+        expect(row.bytesRounds).toHaveLength(2);
       }
       results.idle = r;
     },
@@ -208,12 +216,17 @@ describe('benchmark scenarios, tiny', () => {
         groupSize: 8,
         workers: 2,
         storages: ['sqlite'],
+        rounds: 2,
       });
       const [sqlite] = r.rows;
-      expect(sqlite!.runs.map((x) => [x.kind, x.failed, x.messages])).toEqual([
-        ['reconnect only', 0, 0],
-        ['reconnect + sync', 0, 24 * 3],
+      // Each round syncs the messages missed in that round only, from the seq then held.
+      expect(sqlite!.runs.map((x) => [x.round, x.kind, x.failed, x.messages])).toEqual([
+        [0, 'reconnect only', 0, 0],
+        [0, 'reconnect + sync', 0, 24 * 3],
+        [1, 'reconnect only', 0, 0],
+        [1, 'reconnect + sync', 0, 24 * 3],
       ]);
+      for (const run of sqlite!.runs) expect(run.cpuUsPerClient).toBeGreaterThanOrEqual(0);
       results.storm = r;
     },
     TIMEOUT,
@@ -227,7 +240,7 @@ describe('benchmark scenarios, tiny', () => {
         messages: 60,
         pageSize: 50,
         durationSeconds: 1,
-        rounds: 1,
+        rounds: 2,
         connections: 2,
         storages: ['sqlite', ...(TEST_MYSQL_URL ? (['mysql'] as const) : [])],
       });
@@ -245,6 +258,8 @@ describe('benchmark scenarios, tiny', () => {
         expect(row.rps).toBeGreaterThan(0);
         expect(row.errors).toBe(0);
         expect(row.cpuUs).toBeGreaterThan(0);
+        expect(row.rpsRounds).toHaveLength(2);
+        expect(row.cpuRounds).toHaveLength(2);
       }
       results.history = r;
     },
@@ -306,6 +321,20 @@ describe('benchmark scenarios, tiny', () => {
       ])
         expect(text).toContain(heading);
       expect(text).not.toContain('has not been run yet');
+      // The summary's headline figures: medians of the rounds with their range, and the
+      // CPU-µs per unit against the ceiling of the same rounds.
+      const summary = text.slice(text.indexOf('## Summary'), text.indexOf('## What the runs'));
+      expect(summary).toMatch(
+        /Idle connections\*\* \(30; median of 2 alternating runs with range\)/,
+      );
+      expect(summary).toMatch(
+        /Group of 12\*\* \(median of 2 alternating rounds with range\): easy-chat \(SQLite\) \d+ \(\d+–\d+\) deliveries\/s/,
+      );
+      expect(summary).toMatch(/CPU-µs per delivery, [\d.]+× \([\d.]+–[\d.]+\) bare ws's/);
+      expect(summary).toMatch(/Reconnect storm\*\* \(24 clients, 3 missed each; median of 2/);
+      expect(summary).toMatch(
+        /easy-chat \(SQLite\) \d+ \(\d+–\d+\) pages\/s, \d+ \(\d+–\d+\) CPU-µs per page, [\d.]+× \([\d.]+–[\d.]+\) the ceiling's/,
+      );
       expect(readdirSync(dir).sort()).toEqual([
         'group-12.svg',
         'private-distribution.svg',
