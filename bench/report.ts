@@ -385,7 +385,7 @@ function stormSection(r: StormResult): string[] {
   const syncA = a && stormFigure(a, 'reconnect + sync', 'allInSyncMs');
   const syncB = b && stormFigure(b, 'reconnect + sync', 'allInSyncMs');
   if (syncA && syncB)
-    out.push('', `${b!.system} ÷ ${a!.system}, all in sync: ${ratio(syncB.median, syncA.median)}.`);
+    out.push('', `${b.system} ÷ ${a.system}, all in sync: ${ratio(syncB.median, syncA.median)}.`);
   out.push(
     '',
     'Every storm:',
