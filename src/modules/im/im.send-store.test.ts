@@ -881,6 +881,56 @@ describe.runIf(STORAGES.includes('postgres'))(
       );
     });
 
+    it('stores one of two sends with the same client id in one batch, the other failing alone with no seq', async () => {
+      const [a, b] = [newId(), newId()];
+      const ab = singleConversationId(a, b);
+      await pair(ab, a, b);
+      // b's read position set ahead of the conversation (never by a send): not moved back.
+      await db
+        .updateTable('conversationMembers')
+        .set({ readSeq: 50 })
+        .where('conversationId', '=', ab)
+        .where('userId', '=', b)
+        .execute();
+      const committer = groupCommitFor('postgres', db)!;
+      const runs = new Map<string, number>();
+      // a, b, a (twice the same client id), b, a: each sender's last send is not the batch's last.
+      const batch = [draft(a, b), draft(b, a), draft(a, b, 'twice'), draft(b, a)];
+      batch.push(draft(a, b, 'twice'), draft(b, a));
+      const outcomes = await sendAll(committer, batch, runs);
+      // Only the second 'twice' failed.
+      expect(outcomes.flatMap((o, i) => (o.status === 'rejected' ? [i] : []))).toEqual([4]);
+      expect(batch.map((d) => runs.get(d.msgId))).toEqual([2, 2, 2, 2, 2, 2]);
+      const seqs = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.seq : undefined));
+      expect(seqs).toEqual([1, 2, 3, 4, undefined, 5]);
+      expect(await storedSeqs(db, ab)).toEqual([1, 2, 3, 4, 5]);
+      expect((await conversations.counters(ab)).maxSeq).toBe(5);
+      expect(await members(ab)).toEqual(
+        [
+          [a, 3, batch[2]!.sendTime],
+          [b, 50, 1],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+      // The same batch again in one statement (no retry in it): one read position moved.
+      const again = [draft(a, b), draft(b, a), draft(a, b), draft(b, a)];
+      const stored = (await sendAll(committer, again, runs)).map((o) => {
+        if (o.status === 'rejected') throw o.reason;
+        return o.value;
+      });
+      expect(stored.map((s) => [s.seq, s.statements, s.readBefore?.readSeq])).toEqual([
+        [6, 1, 3],
+        [7, 1, undefined],
+        [8, 1, 6],
+        [9, 1, undefined],
+      ]);
+      expect(await members(ab)).toEqual(
+        [
+          [a, 8, again[2]!.sendTime],
+          [b, 50, 1],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+    });
+
     it('stores the sends made in one turn together, and a later one in a statement of its own', async () => {
       const [a, b] = [newId(), newId()];
       const ab = singleConversationId(a, b);
