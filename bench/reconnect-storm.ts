@@ -4,14 +4,17 @@
  * then all reconnect at the same instant and each syncs from the seq it held
  * (`conversation.sync`, paged). Reported: time until every client is in sync, and
  * per-client percentiles. The same storm without the sync (reconnect only) is the
- * baseline. SQLite and PostgreSQL are both set up and connected first, then the storms
- * run BENCH_STORM_ROUNDS times (3), alternating the order of the two stores; each round
- * sends another BENCH_STORM_MISSED messages, synced from the seq the clients then held.
- * Figures are medians of the rounds with their range. easy-chat only: the peers have no
- * such sync call to compare.
+ * baseline. The stores of BENCH_STORM_STORES (sqlite,postgres) are both set up and
+ * connected first, then the storms run BENCH_STORM_ROUNDS times (3), alternating the order
+ * of the two stores (BENCH_STORM_LAYOUT=alone: one store at a time, nothing else up); each
+ * round sends another BENCH_STORM_MISSED messages, synced from the seq the clients then
+ * held. Figures are medians of the rounds with their range. easy-chat only: the peers have
+ * no such sync call to compare.
  *
  *   npm run bench:storm    BENCH_STORM_CLIENTS=5000 BENCH_STORM_MISSED=20
  *                          BENCH_STORM_GROUP=100 BENCH_STORM_ROUNDS=3 BENCH_WORKERS=2
+ *                          BENCH_STORM_STORES=sqlite|postgres|sqlite,postgres
+ *                          BENCH_STORM_LAYOUT=beside|alone
  */
 import { connectUsers, type Placement } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
@@ -30,6 +33,13 @@ export interface StormOptions {
   storages: Array<'sqlite' | 'postgres'>;
   /** Storms of each kind per store, alternating the stores' order (absent in older files: 1). */
   rounds?: number;
+  /**
+   * `beside` (the default; absent in older files): every store set up and connected
+   * first, then each round storms each store in alternating order, the other store's
+   * system and clients up meanwhile. `alone`: one store at a time, its rounds in a row,
+   * with no other system up and the load generators holding its clients only.
+   */
+  layout?: 'beside' | 'alone';
 }
 export interface StormRun {
   kind: 'reconnect only' | 'reconnect + sync';
@@ -206,22 +216,59 @@ async function conversationOf(
 
 export async function runStorm(opts: StormOptions): Promise<StormResult> {
   const meta = machine();
-  const pool = new Pool(opts.workers);
+  const rounds = opts.rounds ?? 1;
   const stores: Stormed[] = [];
-  try {
-    for (const storage of opts.storages) stores.push(await prepare(storage, pool, opts));
-    const rounds = opts.rounds ?? 1;
-    for (let k = 0; k < rounds; k += 1) {
-      log(`storm: round ${k + 1}/${rounds}`);
-      for (const s of k % 2 === 0 ? stores : [...stores].reverse())
-        await stormRound(s, pool, opts, k);
+  if ((opts.layout ?? 'beside') === 'alone') {
+    // Each store as a deployment runs it: its system the only one up, its load
+    // generators holding its clients only; stopped before the next store's starts.
+    for (const storage of opts.storages) {
+      const pool = new Pool(opts.workers);
+      let s: Stormed | undefined;
+      try {
+        s = await prepare(storage, pool, opts);
+        stores.push(s);
+        for (let k = 0; k < rounds; k += 1) {
+          log(`storm: ${s.system.label}, round ${k + 1}/${rounds}`);
+          await stormRound(s, pool, opts, k);
+        }
+      } finally {
+        await pool.stop();
+        await s?.system.stop();
+      }
     }
-  } finally {
-    await pool.stop();
-    for (const s of stores) await s.system.stop();
+  } else {
+    const pool = new Pool(opts.workers);
+    try {
+      for (const storage of opts.storages) stores.push(await prepare(storage, pool, opts));
+      for (let k = 0; k < rounds; k += 1) {
+        log(`storm: round ${k + 1}/${rounds}`);
+        for (const s of k % 2 === 0 ? stores : [...stores].reverse())
+          await stormRound(s, pool, opts, k);
+      }
+    } finally {
+      await pool.stop();
+      for (const s of stores) await s.system.stop();
+    }
   }
   meta.loadAfter = machine().loadBefore;
   return { meta, options: opts, rows: stores.map((s) => s.row) };
+}
+
+/** BENCH_STORM_STORES: `sqlite`, `postgres` or both (comma-separated, the default). */
+export function storesFromEnv(value: string | undefined): StormOptions['storages'] {
+  if (!value?.trim()) return ['sqlite', 'postgres'];
+  const stores = value.split(',').map((v) => v.trim());
+  for (const v of stores)
+    if (v !== 'sqlite' && v !== 'postgres')
+      throw new Error(`BENCH_STORM_STORES: ${JSON.stringify(v)} is neither sqlite nor postgres`);
+  return stores as StormOptions['storages'];
+}
+
+/** BENCH_STORM_LAYOUT: `beside` (the default) or `alone` (see StormOptions.layout). */
+export function layoutFromEnv(value: string | undefined): NonNullable<StormOptions['layout']> {
+  if (!value?.trim()) return 'beside';
+  if (value === 'beside' || value === 'alone') return value;
+  throw new Error(`BENCH_STORM_LAYOUT: ${JSON.stringify(value)} is neither beside nor alone`);
 }
 
 if (isMain(import.meta))
@@ -231,8 +278,9 @@ if (isMain(import.meta))
       missed: envNumber('BENCH_STORM_MISSED', 20),
       groupSize: envNumber('BENCH_STORM_GROUP', 100),
       workers: envNumber('BENCH_WORKERS', 2),
-      storages: ['sqlite', 'postgres'],
+      storages: storesFromEnv(process.env.BENCH_STORM_STORES),
       rounds: envNumber('BENCH_STORM_ROUNDS', 3),
+      layout: layoutFromEnv(process.env.BENCH_STORM_LAYOUT),
     });
     writeResult('reconnect-storm', result);
     const { writeReport } = await import('./report.js');

@@ -355,10 +355,19 @@ function medianStorms(x: StormResult['rows'][number]) {
   });
 }
 
+/** How the run set the stores up and ordered their rounds, as the section says it. */
+function stormLayout(r: StormResult): string {
+  const rounds = r.options.rounds ?? 1;
+  const each = `each round with another ${r.options.missed} messages missed; figures are medians of the rounds with their range`;
+  if (r.options.layout === 'alone')
+    return `${r.rows.map((x) => x.system).join(' and ')} one at a time, each with no other system up and the load generators holding its clients only${rounds > 1 ? `: ${rounds} rounds in a row, ${each}` : ', one run each'}`;
+  return `SQLite and PostgreSQL in the same run, ${rounds > 1 ? `both set up and connected first, then ${rounds} rounds alternating the stores' order, ${each}` : 'one run each'}`;
+}
+
 function stormSection(r: StormResult): string[] {
   const out = ['## 4. Reconnect storm', '', when(r.meta), ''];
   out.push(
-    `${r.options.clients} clients in groups of ${r.options.groupSize} drop together; while they are away each group gets ${r.options.missed} messages; then all reconnect at the same instant and each syncs its group from the seq it held (\`conversation.sync\`, paged). "Reconnect only" is the same storm before the messages, without the sync: the cost of authentication and the socket alone. easy-chat only (the peers have no sync call to compare, and there is no ceiling script for it); SQLite and PostgreSQL in the same run, ${(r.options.rounds ?? 1) > 1 ? `both set up and connected first, then ${r.options.rounds} rounds alternating the stores' order, each round with another ${r.options.missed} messages missed; figures are medians of the rounds with their range` : 'one run each'}. Server CPU is the easy-chat process's user + system time over the storm (\`/proc/<pid>/stat\`) per client; PostgreSQL's own is not in it.`,
+    `${r.options.clients} clients in groups of ${r.options.groupSize} drop together; while they are away each group gets ${r.options.missed} messages; then all reconnect at the same instant and each syncs its group from the seq it held (\`conversation.sync\`, paged). "Reconnect only" is the same storm before the messages, without the sync: the cost of authentication and the socket alone. easy-chat only (the peers have no sync call to compare, and there is no ceiling script for it); ${stormLayout(r)}. Server CPU is the easy-chat process's user + system time over the storm (\`/proc/<pid>/stat\`) per client; PostgreSQL's own is not in it.`,
     '',
   );
   out.push(

@@ -14,7 +14,12 @@ import { runGroup, type GroupResult, type GroupSystem } from '../bench/group.js'
 import { runHistory, type HistoryResult } from '../bench/history.js';
 import { runIdle, type IdleResult, type SystemName } from '../bench/idle.js';
 import { runPrivate, type PrivateResult, type PrivateSystem } from '../bench/private-chat.js';
-import { runStorm, type StormResult } from '../bench/reconnect-storm.js';
+import {
+  layoutFromEnv,
+  runStorm,
+  storesFromEnv,
+  type StormResult,
+} from '../bench/reconnect-storm.js';
 import { renderReport } from '../bench/report.js';
 import { cleanupAll } from '../bench/support/run.js';
 import { lineChart } from '../bench/support/svg.js';
@@ -228,6 +233,44 @@ describe('benchmark scenarios, tiny', () => {
       ]);
       for (const run of sqlite!.runs) expect(run.cpuUsPerClient).toBeGreaterThanOrEqual(0);
       results.storm = r;
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '4b. reconnect storm of one store at a time (BENCH_STORM_STORES, BENCH_STORM_LAYOUT=alone)',
+    async () => {
+      expect(storesFromEnv(undefined)).toEqual(['sqlite', 'postgres']);
+      expect(storesFromEnv('postgres')).toEqual(['postgres']);
+      expect(() => storesFromEnv('mysql')).toThrow(/BENCH_STORM_STORES/);
+      expect(layoutFromEnv('')).toBe('beside');
+      expect(() => layoutFromEnv('apart')).toThrow(/BENCH_STORM_LAYOUT/);
+      const storages = storesFromEnv(TEST_DATABASE_URL ? 'postgres,sqlite' : 'sqlite');
+      const r = await runStorm({
+        clients: 16,
+        missed: 2,
+        groupSize: 8,
+        workers: 2,
+        storages,
+        rounds: 1,
+        layout: 'alone',
+      });
+      expect(r.rows.map((x) => x.system)).toEqual(
+        storages.map((s) => (s === 'sqlite' ? 'easy-chat (SQLite)' : 'easy-chat (PostgreSQL)')),
+      );
+      for (const row of r.rows)
+        expect(row.runs.map((x) => [x.round, x.kind, x.failed, x.messages])).toEqual([
+          [0, 'reconnect only', 0, 0],
+          [0, 'reconnect + sync', 0, 16 * 2],
+        ]);
+      const dir = mkdtempSync(join(tmpdir(), 'bench-charts-'));
+      try {
+        expect(renderReport({ storm: r }, dir)).toMatch(
+          /one at a time, each with no other system up and the load generators holding its clients only, one run each/,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     TIMEOUT,
   );
