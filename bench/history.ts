@@ -11,12 +11,18 @@
  *                          checkouts (built) served beside this one, each on a database
  *                          of its own filled the same way, in the same alternating rounds
  *                          (as bench:cpu takes them)
+ *                          BENCH_HISTORY_BASELINE=0: skip the `/healthz` rounds (half the time)
+ *
+ * On PostgreSQL each row also keeps the CPU of the backends serving the server's own
+ * connections per request (bench/support/db-cpu.ts), so Node + its backends compare with
+ * the ceiling's Node + its backends: a page's SQL runs there, not in Node.
  */
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { connectUsers } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
 import { cpuMicros } from './support/cpu.js';
+import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import {
   envNumber,
@@ -46,6 +52,8 @@ export interface HistoryOptions {
   rounds: number;
   connections: number;
   storages: Storage[];
+  /** Whether `GET /healthz` is measured too (the HTTP stack alone). */
+  baseline?: boolean;
   /** Earlier checkouts (built) measured beside this one, easy-chat only. */
   references?: Checkout[];
 }
@@ -66,6 +74,11 @@ export interface HistoryRow {
   rpsRounds?: number[];
   /** p99 latency of each round, ms, in round order (absent in older files). */
   p99Rounds?: number[];
+  /**
+   * PostgreSQL: CPU-µs per request of the backends serving the server's own connections,
+   * each round in round order (absent on the other engines and in older files).
+   */
+  dbCpuRounds?: number[];
 }
 export interface HistoryResult {
   meta: Meta;
@@ -78,6 +91,8 @@ interface Target {
   label: string;
   url: string;
   pids(): number[];
+  /** The database engine whose backends work for `pids` ('sqlite': none apart). */
+  engine: Storage;
   readers: Array<{ token: string; conversationId: string }>;
   stop(): Promise<void>;
 }
@@ -129,6 +144,7 @@ async function prepare(
     label: system.label,
     url: system.urls[0]!,
     pids: () => system.pids(),
+    engine: storage,
     readers,
     stop: () => system.stop(),
   };
@@ -141,6 +157,7 @@ async function prepare(
       label: `ceiling (${engine})`,
       url: ceiling.url,
       pids: () => [ceiling.pid],
+      engine: storage,
       readers,
       stop: ceiling.stop,
     },
@@ -177,6 +194,22 @@ async function startCeiling(
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
 }
 
+/**
+ * Waits until no server works any more (under 5 % of a core over a second, at most
+ * 60 s): writing the conversations leaves offline pushes to the reader queued, and
+ * their badge counts ran into the first rounds' CPU (seen in a profile, twenty-first
+ * session).
+ */
+async function settle(targets: Target[]): Promise<void> {
+  const pids = () => targets.flatMap((t) => t.pids());
+  for (let second = 0; second < 60; second += 1) {
+    const before = cpuMicros(pids());
+    await new Promise((r) => setTimeout(r, 1000));
+    if (cpuMicros(pids()) - before < 50_000) return;
+  }
+  log('history: the servers were still busy after 60 s; measuring anyway');
+}
+
 function run(options: autocannon.Options): Promise<autocannon.Result> {
   return autocannon(options);
 }
@@ -197,6 +230,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       p50: number[];
       p99: number[];
       cpuUs: number[];
+      dbCpuUs: number[];
       errors: number;
     }
   >();
@@ -207,8 +241,11 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       for (const reference of opts.references ?? [])
         targets.push(...(await prepare(storage, opts, reference)));
     }
-    const endpoints: Array<[string, (t: Target) => autocannon.Options]> = [
-      ['GET /healthz (baseline)', (t) => ({ url: `${t.url}/healthz` })],
+    await settle(targets);
+    type Endpoint = [string, (t: Target) => autocannon.Options];
+    const baseline: Endpoint = ['GET /healthz (baseline)', (t) => ({ url: `${t.url}/healthz` })];
+    const endpoints: Endpoint[] = [
+      ...(opts.baseline === false ? [] : [baseline]),
       [
         `GET /v1/im/chatlog (${opts.pageSize} per page)`,
         (t) => {
@@ -237,6 +274,8 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       for (const [endpoint, options] of endpoints) {
         const order = round % 2 === 1 ? targets : [...targets].reverse();
         for (const t of order) {
+          const dbBefore =
+            t.engine === 'postgres' ? cpuEach(databasePids('postgres', t.pids())) : undefined;
           const cpuBefore = cpuMicros(t.pids());
           const r = await run({
             connections: opts.connections,
@@ -244,6 +283,10 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
             ...options(t),
           });
           const cpuUs = (cpuMicros(t.pids()) - cpuBefore) / Math.max(1, r.requests.total);
+          // Backends opened during the round count whole (cpuSince).
+          const dbCpuUs = dbBefore
+            ? cpuSince(dbBefore, databasePids('postgres', t.pids())) / Math.max(1, r.requests.total)
+            : undefined;
           const key = `${endpoint}|${t.label}`;
           const s = samples.get(key) ?? {
             system: t.label,
@@ -252,16 +295,18 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
             p50: [],
             p99: [],
             cpuUs: [],
+            dbCpuUs: [],
             errors: 0,
           };
           s.rps.push(r.requests.average);
           s.p50.push(r.latency.p50);
           s.p99.push(r.latency.p99);
           s.cpuUs.push(cpuUs);
+          if (dbCpuUs !== undefined) s.dbCpuUs.push(dbCpuUs);
           s.errors += r.non2xx + r.errors;
           samples.set(key, s);
           log(
-            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms, ${cpuUs.toFixed(0)} CPU-µs/req`,
+            `  round ${round}/${opts.rounds} ${endpoint.padEnd(32)} ${t.label.padEnd(22)} ${r.requests.average.toFixed(0).padStart(6)} req/s p99 ${r.latency.p99} ms, ${cpuUs.toFixed(0)} CPU-µs/req${dbCpuUs === undefined ? '' : ` + ${dbCpuUs.toFixed(0)} its backends`}`,
           );
         }
       }
@@ -283,6 +328,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
       cpuRounds: s.cpuUs,
       rpsRounds: s.rps,
       p99Rounds: s.p99,
+      ...(s.dbCpuUs.length ? { dbCpuRounds: s.dbCpuUs } : {}),
       errors: s.errors,
     })),
   };
@@ -297,6 +343,7 @@ if (isMain(import.meta))
       durationSeconds: envNumber('BENCH_DURATION', 5),
       rounds: envNumber('BENCH_ROUNDS', 3),
       connections: envNumber('BENCH_CONNECTIONS', 50),
+      baseline: process.env.BENCH_HISTORY_BASELINE !== '0',
       storages: (process.env.BENCH_HISTORY_STORAGES?.split(',') ?? [
         'sqlite',
         'postgres',

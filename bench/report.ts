@@ -452,6 +452,15 @@ function historySection(r: HistoryResult): string[] {
         '',
         `${x.system} ÷ its ceiling: **${vs ? ratioSpread(vs) : ratio(x.cpuUs, c.cpuUs)} the CPU-µs per page** round by round (${historyCpu(x)} µs against ${historyCpu(c)} µs), ${ratio(x.rps, c.rps)} the pages/s (${roundsOf(x.rps, x.rpsRounds)} against ${roundsOf(c.rps, c.rpsRounds)}).`,
       );
+    // PostgreSQL: Node plus the backends of its own connections, on both sides.
+    const own = withBackends(x);
+    const ownCeiling = c && withBackends(c);
+    const ownVs = roundRatios(own, ownCeiling);
+    if (own && ownCeiling && ownVs)
+      out.push(
+        '',
+        `${x.system} with its own PostgreSQL backends: ${spread(figureOf(own), f0)} CPU-µs per page against the ceiling's ${spread(figureOf(ownCeiling), f0)}, ${ratioSpread(ownVs)} round by round.`,
+      );
   }
   // Every storage against each one before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
   for (const [i, x] of systems.entries())
@@ -484,6 +493,12 @@ function historyCeilingOf(r: HistoryResult, x: HistoryResult['rows'][number]) {
   const engine = /\((\w+)\)/.exec(x.system)?.[1];
   return r.rows.find((y) => y.endpoint === x.endpoint && y.system === `ceiling (${engine})`);
 }
+
+/** A history row's Node + own backends CPU-µs per request, round by round (PostgreSQL). */
+const withBackends = (x: HistoryResult['rows'][number]) =>
+  x.cpuRounds && x.dbCpuRounds?.length === x.cpuRounds.length
+    ? x.cpuRounds.map((us, k) => us + x.dbCpuRounds![k]!)
+    : undefined;
 
 /** A history row's CPU-µs per request: median (range) of the rounds. */
 const historyCpu = (x: HistoryResult['rows'][number]) =>

@@ -5,7 +5,10 @@ import { DirectStatement, sqliteHandleOf } from './sqlite-direct.js';
 /** A Kysely instance or transaction of any database type. */
 interface Executor {
   readonly isTransaction: boolean;
-  getExecutor(): { readonly adapter: unknown };
+  getExecutor(): {
+    readonly adapter: unknown;
+    withoutPlugins(): { executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> };
+  };
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
@@ -22,6 +25,13 @@ interface Executor {
  *
  * Make each one once, at module level, from a fixed text: every text becomes a
  * named statement that each PostgreSQL connection keeps prepared.
+ *
+ * A statement that returns many rows can name its columns as the row's fields
+ * (`conversation_id as "conversationId"`, valid on all three engines) and say so with
+ * `{ fieldNames: true }`: its rows then come back as the driver built them, without
+ * Kysely's CamelCasePlugin building every row a second time key by key (a history
+ * page's 50 rows of 19 columns: docs/performance.md, "A history page on PostgreSQL
+ * against its ceiling").
  */
 export class Precompiled<Row = unknown> {
   private readonly numbered: string;
@@ -37,7 +47,14 @@ export class Precompiled<Row = unknown> {
   private lastDb: WeakRef<Executor> | undefined;
   private lastStatement: DirectStatement<Row> | undefined;
 
-  constructor(private readonly text: string) {
+  /** The statement's columns are named as the row's fields: no result plugin runs. */
+  private readonly fieldNames: boolean;
+
+  constructor(
+    private readonly text: string,
+    options: { fieldNames?: boolean } = {},
+  ) {
+    this.fieldNames = options.fieldNames ?? false;
     this.numbered = numberPlaceholders(text);
     if (!PG_NAMES.has(this.numbered)) PG_NAMES.set(this.numbered, `ec_${PG_NAMES.size + 1}`);
   }
@@ -50,9 +67,12 @@ export class Precompiled<Row = unknown> {
   async execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
     const statement = this.on(db);
     if (statement) return statement.run(parameters);
-    const { adapter } = db.getExecutor();
-    const sql = adapter instanceof PostgresAdapter ? this.numbered : this.text;
-    return db.executeQuery<Row>(CompiledQuery.raw(sql, parameters));
+    const executor = db.getExecutor();
+    const sql = executor.adapter instanceof PostgresAdapter ? this.numbered : this.text;
+    const query = CompiledQuery.raw(sql, parameters) as CompiledQuery<Row>;
+    return this.fieldNames
+      ? executor.withoutPlugins().executeQuery(query)
+      : db.executeQuery<Row>(query);
   }
 
   /**
@@ -141,6 +161,20 @@ const PG_NAMES = new Map<string, string>();
 /** The name to prepare `text` under on PostgreSQL, if it is one of the precompiled statements. */
 export function preparedName(text: string): string | undefined {
   return PG_NAMES.get(text);
+}
+
+/**
+ * A select list naming each column as its camelCased field (`read_seq as "readSeq"`),
+ * for a statement marked `fieldNames`. Double-quoted aliases keep their case on
+ * PostgreSQL and are aliases on SQLite and MySQL alike.
+ */
+export function columnsAsFields(fields: readonly string[]): string {
+  return fields
+    .map((field) => {
+      const column = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+      return column === field ? column : `${column} as "${field}"`;
+    })
+    .join(', ');
 }
 
 /** `?` → `$1`, `$2`… (the statements given here quote no `?`). */

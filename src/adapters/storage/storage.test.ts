@@ -56,6 +56,36 @@ describe.each(STORAGES)('storage on %s', (kind) => {
     });
   });
 
+  it('answers a statement marked fieldNames with its rows as the driver names them, uncamelCased', async () => {
+    const s = open();
+    await s.migrate();
+    await new Precompiled(
+      `insert into users (id, phone, nickname, password_hash, sex, avatar, status, created_at,
+         updated_at) values ('p1', '+100', 'n', 'h', 0, '', 0, 1, 1)`,
+    ).execute(s.db, []);
+    const text = 'select id, phone as "phoneNumber", password_hash from users where id = ?';
+    // password_hash is left as it comes: proof that no plugin mapped the row.
+    expect(await new Precompiled(text, { fieldNames: true }).first(s.db, ['p1'])).toStrictEqual({
+      id: 'p1',
+      phoneNumber: '+100',
+      password_hash: 'h',
+    });
+    expect(await new Precompiled(text).first(s.db, ['p1'])).toStrictEqual({
+      id: 'p1',
+      phoneNumber: '+100',
+      passwordHash: 'h',
+    });
+    // In a transaction too (on SQLite the direct statement, which camelCases its
+    // column names once: a statement meant for fieldNames names every column as its field).
+    await s.db.transaction().execute(async (trx) => {
+      const aliased = new Precompiled<{ phoneNumber: string }>(
+        'select phone as "phoneNumber" from users where id = ?',
+        { fieldNames: true },
+      );
+      expect(await aliased.first(trx, ['p1'])).toStrictEqual({ phoneNumber: '+100' });
+    });
+  });
+
   it.runIf(kind === 'sqlite')(
     'runs a precompiled statement on the database of the transaction it is given, whichever it was given last',
     async () => {

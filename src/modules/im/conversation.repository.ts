@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
-import { directOn, Precompiled } from '../../adapters/storage/precompiled.js';
+import { columnsAsFields, directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
 import { ChatType, MessageType } from './im.entity.js';
 
@@ -42,10 +42,8 @@ const MEMBER_COLUMNS = [
   'mentionSeq',
 ] as const;
 
-/** The same columns in SQL. */
-const MEMBER_SQL_COLUMNS = MEMBER_COLUMNS.map((c) =>
-  c.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
-).join(', ');
+/** MEMBER_COLUMNS in SQL, each named as its field (`read_seq as "readSeq"`). */
+const MEMBER_SQL_COLUMNS = columnsAsFields(MEMBER_COLUMNS);
 
 /** A conversation's next seq taken (the conversation created on its first message). */
 const TAKE_NEXT_SEQ = `insert into conversations (id, chat_type, max_seq, last_msg_id, created_at, updated_at)
@@ -80,13 +78,16 @@ const NEXT_SEQ_AND_PAIR = new Precompiled<{
        as sender_read_seq,
      (select is_show from conversation_members where conversation_id = ? and user_id = ?)
        as recipient_show`);
+// Their rows come back named as MemberRow's fields: no camel-casing (Precompiled).
 const MEMBER = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
    from conversation_members where conversation_id = ? and user_id = ?`,
+  { fieldNames: true },
 );
 const PAIR = new Precompiled<MemberRow>(
   `select ${MEMBER_SQL_COLUMNS}
    from conversation_members where conversation_id = ? and user_id in (?, ?)`,
+  { fieldNames: true },
 );
 const ADVANCE_READ = new Precompiled(
   `update conversation_members set read_seq = ?, updated_at = ?
