@@ -313,8 +313,7 @@ export function buildServices(deps: ServiceDeps): Services {
     preview: config.push.preview,
     nickname: async (userId) => (await userRepository.findById(userId))?.nickname,
     groupName: (groupId) => socialDirectory.groupName(groupId),
-    totalUnread: async (userId) =>
-      Object.values(await im.conversations.list(userId)).reduce((sum, c) => sum + c.unread, 0),
+    unreadTotals: (userIds) => im.conversations.unreadTotals(userIds),
     findMessage: (msgId) => messageRepository.findById(msgId),
   });
   const pushSent = new PushSentRepository(db);

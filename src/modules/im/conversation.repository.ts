@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
 import { columnsAsFields, directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
@@ -461,22 +461,37 @@ export class ConversationRepository {
         'cm.mentionSeq',
         'c.maxSeq',
         'c.lastMsgId',
-        eb
-          .selectFrom('messages as m')
-          .select(eb.fn.countAll<number>().as('n'))
-          .whereRef('m.conversationId', '=', 'cm.conversationId')
-          .whereRef('m.seq', '>', 'cm.readSeq')
-          // Own messages and group notices (mType 10) are never unread.
-          .where((w) =>
-            w.or([w('m.sendId', '=', w.ref('cm.userId')), w('m.mType', '=', MessageType.notice)]),
-          )
-          .as('ownAfterRead'),
+        ownAfterRead(eb),
       ])
       .where('cm.userId', '=', userId)
       .orderBy('cm.pinned', 'desc')
       .orderBy('c.updatedAt', 'desc')
       .execute()
       .then((rows) => rows.map((r) => ({ ...r, ownAfterRead: Number(r.ownAfterRead ?? 0) })));
+  }
+
+  /**
+   * What the unread counts of these users' conversation lists are made of, for all of
+   * them in one query (a push's badges: a conversation list per offline recipient was
+   * a query and a read of every last message each; docs/performance.md, "The reconnect
+   * storm one store at a time").
+   */
+  async unreadPartsOf(
+    userIds: readonly string[],
+  ): Promise<Array<{ userId: string; maxSeq: number; readSeq: number; ownAfterRead: number }>> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('conversationMembers as cm')
+      .innerJoin('conversations as c', 'c.id', 'cm.conversationId')
+      .select((eb) => ['cm.userId', 'cm.readSeq', 'c.maxSeq', ownAfterRead(eb)])
+      .where('cm.userId', 'in', userIds)
+      .execute();
+    return rows.map((r) => ({
+      userId: r.userId,
+      maxSeq: Number(r.maxSeq),
+      readSeq: Number(r.readSeq),
+      ownAfterRead: Number(r.ownAfterRead ?? 0),
+    }));
   }
 
   /**
@@ -631,3 +646,26 @@ export class ConversationRepository {
     await BUMP_MEMBERS_VERSION.execute(trx, [conversationId]);
   }
 }
+
+/**
+ * A member's own messages and group notices after its read position (they never count
+ * as unread), as a subquery of a select from `conversation_members as cm`.
+ */
+function ownAfterRead(eb: ExpressionBuilder<MemberListScope, 'cm' | 'c'>) {
+  return eb
+    .selectFrom('messages as m')
+    .select(eb.fn.countAll<number>().as('n'))
+    .whereRef('m.conversationId', '=', 'cm.conversationId')
+    .whereRef('m.seq', '>', 'cm.readSeq')
+    // Own messages and group notices (mType 10) are never unread.
+    .where((w) =>
+      w.or([w('m.sendId', '=', w.ref('cm.userId')), w('m.mType', '=', MessageType.notice)]),
+    )
+    .as('ownAfterRead');
+}
+
+/** The tables a member list's select sees: members as `cm`, their conversations as `c`. */
+type MemberListScope = Database & {
+  cm: Database['conversationMembers'];
+  c: Database['conversations'];
+};

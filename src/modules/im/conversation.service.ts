@@ -45,8 +45,7 @@ export class ConversationService {
         isShow: row.isShow === 1,
         maxSeq: row.maxSeq,
         readSeq: row.readSeq,
-        // Own messages never count; readSeq never passes maxSeq.
-        unread: Math.max(0, row.maxSeq - row.readSeq - row.ownAfterRead),
+        unread: unreadOf(row),
         pinned: row.pinned === 1,
         muted: row.muted === 1,
         mentioned: row.mentionSeq > row.readSeq,
@@ -56,6 +55,19 @@ export class ConversationService {
       };
     }
     return out;
+  }
+
+  /**
+   * Each user's unread total over all their conversations (a push's badge): the sum of
+   * the unread counts list() shows, for many users in one query. Users without a
+   * conversation have 0.
+   */
+  async unreadTotals(userIds: readonly string[]): Promise<Map<string, number>> {
+    const totals = new Map<string, number>(userIds.map((id) => [id, 0]));
+    for (const row of await this.deps.conversations.unreadPartsOf(userIds)) {
+      totals.set(row.userId, (totals.get(row.userId) ?? 0) + unreadOf(row));
+    }
+    return totals;
   }
 
   /** Opens (creates if needed) a conversation with a user or a group; returns its id. */
@@ -270,4 +282,9 @@ export class ConversationService {
   async removeGroup(trx: Kysely<Database>, groupId: string): Promise<void> {
     await this.deps.conversations.removeAllMembers(trx, groupId);
   }
+}
+
+/** A conversation's unread count: own messages never count; readSeq never passes maxSeq. */
+function unreadOf(row: { maxSeq: number; readSeq: number; ownAfterRead: number }): number {
+  return Math.max(0, row.maxSeq - row.readSeq - row.ownAfterRead);
 }

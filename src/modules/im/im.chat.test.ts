@@ -159,6 +159,48 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     });
   });
 
+  it("sums each user's unread counts as the list shows them, for many users in one lookup (a push's badge)", async () => {
+    const [alice, bob, carol, dave] = [
+      await createUser(t.client),
+      await createUser(t.client),
+      await createUser(t.client),
+      await createUser(t.client),
+    ];
+    await befriend(alice, bob);
+    await befriend(carol, bob);
+    const [a, b, c] = [await connect(alice), await connect(bob), await connect(carol)];
+    for (let i = 0; i < 3; i += 1)
+      await a.call('conversation.chat', { chatType: 2, recvId: bob.id, ...text(`a${i}`) });
+    // Bob's own reply and Carol's message: own messages never count.
+    await b.call('conversation.chat', { chatType: 2, recvId: alice.id, ...text('reply') });
+    await c.call('conversation.chat', { chatType: 2, recvId: bob.id, ...text('hi') });
+    // A group (its join notices never count) with a message from Carol.
+    const groupId = await createGroupWith(carol, [alice, bob]);
+    await c.call('conversation.chat', { chatType: 1, recvId: groupId, ...text('all') });
+    // Alice reads her chat with Bob past its end; Bob reads part of Carol's.
+    const pair = (x: RegisteredUser, y: RegisteredUser) => [x.id, y.id].sort().join('_');
+    await alice.client.put('/v1/im/conversation', {
+      conversationList: { [pair(alice, bob)]: { readSeq: 99 } },
+    });
+
+    const listed = async (user: RegisteredUser) =>
+      Object.values(
+        (await user.client.get('/v1/im/conversation')).body.data.conversationList as Record<
+          string,
+          { unread: number }
+        >,
+      ).reduce((sum, view) => sum + view.unread, 0);
+    const ids = [alice.id, bob.id, carol.id, dave.id];
+    const totals = await t.app.services.im.conversations.unreadTotals(ids);
+    expect([...totals.keys()].sort()).toEqual([...ids].sort());
+    const expected = [await listed(alice), await listed(bob), await listed(carol), 0];
+    expect(ids.map((id) => totals.get(id))).toEqual(expected);
+    // Bob: none from Alice (his reply read up to it), 1 from Carol, 1 in the group.
+    expect(totals.get(bob.id)).toBe(2);
+    expect(totals.get(alice.id)).toBe(1);
+    expect((await t.app.services.im.conversations.unreadTotals([])).size).toBe(0);
+  });
+
   it('stores a retried send once, sequentially and concurrently', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
     await befriend(alice, bob);

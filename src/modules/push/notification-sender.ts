@@ -31,7 +31,7 @@ export interface NotificationSenderDeps {
   };
   text: {
     context(m: Omit<RevokedEvent, 'revokedAt'> & { mType: number }): Promise<MessageContext>;
-    badge(userId: string): Promise<number>;
+    badges(userIds: readonly string[]): Promise<Map<string, number>>;
   };
   /** Provider calls in flight at once for one event. */
   parallelSends: number;
@@ -114,10 +114,7 @@ export class NotificationSender {
         ...ctx,
         message: { ...r, mType: 0, content: '' },
       });
-      const badges = new Map<string, number>();
-      for (const t of reachable) {
-        if (!badges.has(t.userId)) badges.set(t.userId, await text.badge(t.userId));
-      }
+      const badges = await text.badges(reachable.map((t) => t.userId));
       const notifications = reachable.map((t): DeviceNotification => {
         const device = byKey.get(sentKey(t))!;
         return {

@@ -11,12 +11,17 @@ const sent = {
   mType: 2,
 };
 
+const lookups: string[][] = [];
+
 function composer(preview: PushPreview, stored?: Partial<NotifiedMessage>, nickname = 'Alice') {
   return new OfflineTextComposer({
     preview,
     nickname: async (id) => (id === 'a' ? nickname : undefined),
     groupName: async (id) => (id === 'g1' ? 'Hikers' : undefined),
-    totalUnread: async (id) => (id === 'b' ? 5 : 1),
+    unreadTotals: async (ids) => {
+      lookups.push([...ids]);
+      return new Map(ids.map((id) => [id, id === 'b' ? 5 : 1]));
+    },
     findMessage: async (msgId) =>
       stored && msgId === 'm1'
         ? { ...sent, content: '{"fileId":"f","name":"name.pdf"}', ...stored }
@@ -38,7 +43,13 @@ describe('OfflineTextComposer', () => {
       title: 'Hikers',
       body: 'Alice: [File] name.pdf',
     });
-    expect([await c.badge('b'), await c.badge('c')]).toEqual([5, 1]);
+    lookups.length = 0;
+    const badges = await c.badges(['b', 'c', 'b']);
+    expect([badges.get('b'), badges.get('c')]).toEqual([5, 1]);
+    // One lookup for every recipient, each named once; none for nobody.
+    expect(lookups).toEqual([['b', 'c']]);
+    expect((await c.badges([])).size).toBe(0);
+    expect(lookups).toHaveLength(1);
   });
 
   it('says when the message is gone, and names a deleted sender "Someone"', async () => {

@@ -21,7 +21,8 @@ export class OfflineTextComposer {
       preview: PushPreview;
       nickname: (userId: string) => Promise<string | undefined>;
       groupName: (groupId: string) => Promise<string | undefined>;
-      totalUnread: (userId: string) => Promise<number>;
+      /** Each user's total unread over all conversations, many users in one lookup. */
+      unreadTotals: (userIds: readonly string[]) => Promise<Map<string, number>>;
       /** The stored message (its content; whether it was recalled since). */
       findMessage: (msgId: string) => Promise<NotifiedMessage | undefined>;
     },
@@ -45,8 +46,9 @@ export class OfflineTextComposer {
     };
   }
 
-  /** The user's total unread over all conversations (the badge). */
-  badge(userId: string): Promise<number> {
-    return this.deps.totalUnread(userId);
+  /** Each user's total unread over all conversations (the badge), in one lookup. */
+  async badges(userIds: readonly string[]): Promise<Map<string, number>> {
+    if (userIds.length === 0) return new Map();
+    return this.deps.unreadTotals([...new Set(userIds)]);
   }
 }

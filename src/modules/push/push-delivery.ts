@@ -51,7 +51,7 @@ export interface PushDeliveryDeps {
   /** The stored message and the names of a notification; each user's badge. */
   text: {
     context(sent: SentEvent): Promise<MessageContext>;
-    badge(userId: string): Promise<number>;
+    badges(userIds: readonly string[]): Promise<Map<string, number>>;
   };
   /** Whether the message was recalled (read again after notifications went out). */
   recalled(msgId: string): Promise<boolean>;
@@ -177,8 +177,7 @@ async function notifyBatch(
   const ctx = await context();
   // Recalled (or gone) before its push went out: nothing to say.
   if (!ctx.message || ctx.message.revoked) return 0;
-  const badges = new Map<string, number>();
-  for (const id of loud) badges.set(id, await deps.text.badge(id));
+  const badges = await deps.text.badges(loud);
 
   const recipients: Recipient[] = [...withDevice]
     .filter((id) => badges.has(id))
