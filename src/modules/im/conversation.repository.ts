@@ -652,16 +652,18 @@ export class ConversationRepository {
  * as unread), as a subquery of a select from `conversation_members as cm`.
  */
 function ownAfterRead(eb: ExpressionBuilder<MemberListScope, 'cm' | 'c'>) {
-  return eb
-    .selectFrom('messages as m')
-    .select(eb.fn.countAll<number>().as('n'))
-    .whereRef('m.conversationId', '=', 'cm.conversationId')
-    .whereRef('m.seq', '>', 'cm.readSeq')
-    // Own messages and group notices (mType 10) are never unread.
-    .where((w) =>
-      w.or([w('m.sendId', '=', w.ref('cm.userId')), w('m.mType', '=', MessageType.notice)]),
-    )
-    .as('ownAfterRead');
+  return (
+    eb
+      .selectFrom('messages as m')
+      .select(eb.fn.countAll<number>().as('n'))
+      .whereRef('m.conversationId', '=', 'cm.conversationId')
+      .whereRef('m.seq', '>', 'cm.readSeq')
+      // Own messages and group notices (mType 10) are never unread.
+      .where((w) =>
+        w.or([w('m.sendId', '=', w.ref('cm.userId')), w('m.mType', '=', MessageType.notice)]),
+      )
+      .as('ownAfterRead')
+  );
 }
 
 /** The tables a member list's select sees: members as `cm`, their conversations as `c`. */
