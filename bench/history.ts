@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { connectUsers } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
-import { cpuMicros } from './support/cpu.js';
+import { cpuMicros, untilIdle } from './support/cpu.js';
 import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import {
@@ -202,12 +202,8 @@ async function startCeiling(
  */
 async function settle(targets: Target[]): Promise<void> {
   const pids = () => targets.flatMap((t) => t.pids());
-  for (let second = 0; second < 60; second += 1) {
-    const before = cpuMicros(pids());
-    await new Promise((r) => setTimeout(r, 1000));
-    if (cpuMicros(pids()) - before < 50_000) return;
-  }
-  log('history: the servers were still busy after 60 s; measuring anyway');
+  if (!(await untilIdle(pids, { share: 0.05, windowMs: 1000, maxMs: 60_000 })))
+    log('history: the servers were still busy after 60 s; measuring anyway');
 }
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {

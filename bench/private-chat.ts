@@ -50,7 +50,7 @@ import { CapacitySearch, roundRate } from './support/capacity-search.js';
 import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
-import { cpuMicros } from './support/cpu.js';
+import { cpuMicros, untilIdle } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { settlePostgres } from './support/pg-statistics.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -403,13 +403,8 @@ async function prepare(
  * a backlog): its CPU use over 300 ms below 15% of a core, at most `maxMs`.
  */
 async function settle(pids: number[], maxMs = 10_000): Promise<void> {
-  const until = Date.now() + maxMs;
   await sleep(300);
-  while (Date.now() < until) {
-    const before = cpuMicros(pids);
-    await sleep(300);
-    if (cpuMicros(pids) - before < 0.15 * 300_000) return;
-  }
+  await untilIdle(() => pids, { share: 0.15, windowMs: 300, maxMs: maxMs - 300 });
 }
 
 export async function step(

@@ -116,3 +116,22 @@ export function cpuFine(pids: number[]): number {
   for (const v of cpuByThread(pids).values()) us += v;
   return us;
 }
+
+/**
+ * Waits until `pids` use less than `share` of a core over each `windowMs`, at most
+ * `maxMs`: a server still working off a backlog (pushes of messages written before, a
+ * broken step's queue) would be counted in the next measurement. Answers whether it
+ * came to rest in time.
+ */
+export async function untilIdle(
+  pids: () => number[],
+  { share, windowMs, maxMs }: { share: number; windowMs: number; maxMs: number },
+): Promise<boolean> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until) {
+    const before = cpuMicros(pids());
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    if (cpuMicros(pids()) - before < share * windowMs * 1000) return true;
+  }
+  return false;
+}
