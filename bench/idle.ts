@@ -14,7 +14,11 @@
  * most of the script's time, and three of them do not fit a benchmark session.
  *
  *   npm run bench:idle     BENCH_IDLE=10000 BENCH_IDLE_MAX=60000 BENCH_IDLE_PER_PROCESS=15000
- *                          BENCH_IDLE_ROUNDS=3
+ *                          BENCH_IDLE_ROUNDS=3 BENCH_IDLE_SYSTEMS=easy-chat,ejabberd,socket.io,ws
+ *
+ * BENCH_REF_DIR=/tmp/ref[,/tmp/other] BENCH_REF_LABEL=ref[,other] (each built: npx tsc -p
+ * tsconfig.build.json) measures those checkouts of easy-chat too, as systems of their own
+ * in the same alternation: an A/B of the memory a socket costs.
  */
 import { connectUsers } from './support/clients.js';
 import { log, envNumber, isMain, main, sleep, writeResult } from './support/run.js';
@@ -26,6 +30,8 @@ import {
   startEjabberdSystem,
   startRawWs,
   startSocketIo,
+  checkoutsFromEnv,
+  type Checkout,
   type System,
 } from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
@@ -36,6 +42,8 @@ export interface IdleOptions {
   /** Most connections one ejabberd node takes here (its open-file limit). */
   ejabberdMax: number;
   systems: SystemName[];
+  /** Other checkouts of easy-chat measured beside it (BENCH_REF_DIR); absent: none. */
+  checkouts?: Checkout[];
   /** Runs per system at the first count (absent in older files: 1); later counts run once. */
   rounds?: number;
 }
@@ -62,8 +70,14 @@ export interface IdleResult {
 const CLIENTS_PER_WORKER = 12_000;
 const WARM_PER_PROCESS = 50;
 
+/** A system of a run: one of SystemName, or easy-chat built from another checkout. */
+interface Measured {
+  name: SystemName;
+  checkout?: Checkout;
+}
+
 async function measure(
-  name: SystemName,
+  { name, checkout }: Measured,
   requested: number,
   opts: IdleOptions,
 ): Promise<IdleRow | undefined> {
@@ -71,7 +85,11 @@ async function measure(
   const processes = name === 'ejabberd' ? 1 : Math.ceil(count / opts.perProcess);
   const system: System =
     name === 'easy-chat'
-      ? await startEasyChat({ storage: processes > 1 ? 'postgres' : 'sqlite', processes })
+      ? await startEasyChat({
+          storage: processes > 1 ? 'postgres' : 'sqlite',
+          processes,
+          checkout,
+        })
       : name === 'ejabberd'
         ? await startEjabberdSystem()
         : name === 'socket.io'
@@ -88,11 +106,13 @@ async function measure(
     await connectUsers(pool, system, 'warm-up', warm, 20);
     await sleep(1000);
     const before = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
+    if (name === 'easy-chat') await snapshotHeaps(system);
     const started = performance.now();
     await connectUsers(pool, system, 'idle', measured, 100);
     const connectSeconds = (performance.now() - started) / 1000;
     await sleep(5000);
     const after = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
+    if (name === 'easy-chat') await snapshotHeaps(system);
     const row: IdleRow = {
       system: system.label,
       requested,
@@ -110,6 +130,35 @@ async function measure(
     await pool.stop();
     await system.stop();
   }
+}
+
+/**
+ * BENCH_IDLE_SNAPSHOT=<seconds>: SIGUSR2 to an easy-chat server, and that long to write a
+ * heap snapshot, before its measured sockets connect and once they are measured, for a
+ * server started with BENCH_SERVER_NODE_ARGS="--heapsnapshot-signal=SIGUSR2
+ * --diagnostic-dir=DIR": the two snapshots' difference (bench/support/heap-summary.cjs on
+ * each) is what the sockets hold. Each is taken after an RSS reading; the first one's full
+ * collection does move the figure a little, so a run with snapshots is for looking, not
+ * for quoting.
+ */
+async function snapshotHeaps(system: System): Promise<void> {
+  const seconds = envNumber('BENCH_IDLE_SNAPSHOT', 0);
+  if (seconds <= 0) return;
+  for (const pid of system.pids()) process.kill(pid, 'SIGUSR2');
+  log(`  heap snapshot requested; waiting ${seconds} s`);
+  await sleep(seconds * 1000);
+}
+
+const SYSTEM_NAMES: readonly SystemName[] = ['easy-chat', 'ejabberd', 'socket.io', 'ws'];
+
+/** BENCH_IDLE_SYSTEMS: names from SYSTEM_NAMES, comma-separated (default: all of them). */
+function systemsFromEnv(value: string | undefined): SystemName[] {
+  if (!value) return [...SYSTEM_NAMES];
+  return value.split(',').map((name) => {
+    if (!(SYSTEM_NAMES as readonly string[]).includes(name))
+      throw new Error(`BENCH_IDLE_SYSTEMS: unknown system ${name} (${SYSTEM_NAMES.join(', ')})`);
+    return name as SystemName;
+  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -130,24 +179,30 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
   const rows: IdleRow[] = [];
   const skipped: string[] = [];
   const why = ejabberdUnavailable();
-  const systems = opts.systems.filter((s) => {
-    if (s === 'ejabberd' && why) {
-      skipped.push(`ejabberd: ${why}`);
-      log(`idle: skipping ejabberd: ${why}`);
-      return false;
-    }
-    return true;
-  });
+  const systems: Measured[] = opts.systems
+    .filter((s) => {
+      if (s === 'ejabberd' && why) {
+        skipped.push(`ejabberd: ${why}`);
+        log(`idle: skipping ejabberd: ${why}`);
+        return false;
+      }
+      return true;
+    })
+    .flatMap((name): Measured[] =>
+      name === 'easy-chat'
+        ? [{ name }, ...(opts.checkouts ?? []).map((checkout) => ({ name, checkout }))]
+        : [{ name }],
+    );
   for (const [i, count] of opts.counts.entries()) {
-    const runs = new Map<SystemName, IdleRow[]>();
+    const runs = new Map<Measured, IdleRow[]>();
     const rounds = i === 0 ? (opts.rounds ?? 1) : 1;
     for (let k = 0; k < rounds; k += 1)
-      for (const name of k % 2 === 0 ? systems : [...systems].reverse()) {
-        const row = await measure(name, count, opts);
-        if (row) runs.set(name, [...(runs.get(name) ?? []), row]);
+      for (const system of k % 2 === 0 ? systems : [...systems].reverse()) {
+        const row = await measure(system, count, opts);
+        if (row) runs.set(system, [...(runs.get(system) ?? []), row]);
       }
-    for (const name of systems) {
-      const got = runs.get(name);
+    for (const system of systems) {
+      const got = runs.get(system);
       if (got) rows.push(medianRow(got));
     }
   }
@@ -158,10 +213,14 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
 if (isMain(import.meta))
   main(async () => {
     const opts: IdleOptions = {
-      counts: [envNumber('BENCH_IDLE', 10_000), envNumber('BENCH_IDLE_MAX', 60_000)],
+      // BENCH_IDLE_MAX=0: the first count only.
+      counts: [envNumber('BENCH_IDLE', 10_000), envNumber('BENCH_IDLE_MAX', 60_000)].filter(
+        (count) => count > 0,
+      ),
       perProcess: envNumber('BENCH_IDLE_PER_PROCESS', 15_000),
       ejabberdMax: envNumber('BENCH_IDLE_EJABBERD_MAX', 19_500),
-      systems: ['easy-chat', 'ejabberd', 'socket.io', 'ws'],
+      systems: systemsFromEnv(process.env.BENCH_IDLE_SYSTEMS),
+      checkouts: checkoutsFromEnv(),
       rounds: envNumber('BENCH_IDLE_ROUNDS', 3),
     };
     const result = await runIdle(opts);
