@@ -47,7 +47,8 @@ export interface IdleOptions {
   /** Runs per system at the first count (absent in older files: 1); later counts run once. */
   rounds?: number;
 }
-export type SystemName = 'easy-chat' | 'ejabberd' | 'socket.io' | 'ws';
+const SYSTEM_NAMES = ['easy-chat', 'ejabberd', 'socket.io', 'ws'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 export interface IdleRow {
   system: string;
@@ -106,13 +107,13 @@ async function measure(
     await connectUsers(pool, system, 'warm-up', warm, 20);
     await sleep(1000);
     const before = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
-    if (name === 'easy-chat') await snapshotHeaps(system);
+    await snapshotHeaps(system);
     const started = performance.now();
     await connectUsers(pool, system, 'idle', measured, 100);
     const connectSeconds = (performance.now() - started) / 1000;
     await sleep(5000);
     const after = system.pids().reduce((n, pid) => n + rssOf(pid), 0);
-    if (name === 'easy-chat') await snapshotHeaps(system);
+    await snapshotHeaps(system);
     const row: IdleRow = {
       system: system.label,
       requested,
@@ -143,13 +144,11 @@ async function measure(
  */
 async function snapshotHeaps(system: System): Promise<void> {
   const seconds = envNumber('BENCH_IDLE_SNAPSHOT', 0);
-  if (seconds <= 0) return;
+  if (seconds <= 0 || system.driver !== 'easy-chat') return;
   for (const pid of system.pids()) process.kill(pid, 'SIGUSR2');
   log(`  heap snapshot requested; waiting ${seconds} s`);
   await sleep(seconds * 1000);
 }
-
-const SYSTEM_NAMES: readonly SystemName[] = ['easy-chat', 'ejabberd', 'socket.io', 'ws'];
 
 /** BENCH_IDLE_SYSTEMS: names from SYSTEM_NAMES, comma-separated (default: all of them). */
 function systemsFromEnv(value: string | undefined): SystemName[] {
