@@ -30,7 +30,10 @@
  *    sqlite=950,postgres=600) skips the capacity search and measures the round trip at the
  *    rate(s) given; BENCH_LATENCY_RATE=half takes HALF_CAPACITY below, half of each store's
  *    own capacity on this machine (a key given beside it overrides its store:
- *    half,postgres=500).
+ *    half,postgres=500). Several rates joined by `/` (postgres=200/800/1600) sweep them,
+ *    lowest first, every round of one rate before the next, the ceiling beside each:
+ *    the rows' `sweep` (and BENCHMARKS.md's table "The tail by rate") gives the p99 at
+ *    each rate beside the ceiling's, and the first rate is the row's `halfLoad`.
  *
  * A/B against other checkouts (each built: npx tsc -p tsconfig.build.json), as bench:cpu:
  * BENCH_REF_DIR=/tmp/ref-main[,/tmp/other] BENCH_REF_LABEL=main[,other] (and
@@ -43,6 +46,7 @@
  *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=8000
  *                           BENCH_P99_SECONDS=10 BENCH_P99_WARMUP_SECONDS=2
  *                           BENCH_BREAK_MS=1000 BENCH_WORKERS=2
+ *                           BENCH_SEARCH_CEILINGS=0 (1: the ceilings' capacity searched too)
  *                           BENCH_PRIVATE_SYSTEMS=easy-chat-sqlite,easy-chat-postgres,ejabberd,
  *                             ceiling,ceiling-postgres (also easy-chat-mysql, ws)
  */
@@ -105,7 +109,12 @@ const storeOf = (name: PrivateSystem) =>
     (STORE_KEY[store] as readonly PrivateSystem[]).includes(name),
   );
 
-/** Systems measured in the CPU phase only: their capacity is the load generators'. */
+/**
+ * Systems measured in the CPU phase only: at the usual bar (p99 ≤ 1 s) their capacity is
+ * the load generators'. With a tight bar (BENCH_BREAK_MS=20) the ceilings break long
+ * before the load generators do, and BENCH_SEARCH_CEILINGS=1 searches them too: the
+ * highest rate each store's ceiling holds under the bar, beside easy-chat's.
+ */
 const CPU_ONLY: PrivateSystem[] = ['ceiling', 'ceiling-postgres', 'ws'];
 
 /** The ceiling measured beside a system in the latency phase: same store, same rate. */
@@ -144,6 +153,8 @@ export interface PrivateOptions {
    */
   p99WarmupSeconds: number;
   breakMs: number;
+  /** The ceilings' capacity searched too (BENCH_SEARCH_CEILINGS=1): see CPU_ONLY. */
+  searchCeilings?: boolean;
   workers: number;
   systems: PrivateSystem[];
   /**
@@ -155,7 +166,10 @@ export interface PrivateOptions {
   references?: Reference[];
 }
 
-export type LatencyRates = Partial<Record<PrivateSystem | keyof typeof STORE_KEY | 'all', number>>;
+/** Each key's rate, or rates to sweep (lowest first). */
+export type LatencyRates = Partial<
+  Record<PrivateSystem | keyof typeof STORE_KEY | 'all', number | number[]>
+>;
 
 /** An earlier checkout run beside each easy-chat system (BENCH_REF_DIR). */
 export type Reference = Checkout;
@@ -300,6 +314,11 @@ export interface PrivateRow {
    * one entry per system it stood beside.
    */
   beside?: Array<{ system: string } & HalfLoad>;
+  /**
+   * With several latency rates (BENCH_LATENCY_RATE=postgres=200/800/1600): the round trip
+   * at each, lowest first, and the ceiling's beside it in the same rounds.
+   */
+  sweep?: Array<HalfLoad & { ceiling?: HalfLoad }>;
 }
 
 export interface HalfLoad {
@@ -326,6 +345,21 @@ export function halfLoadOf(steps: Step[]): HalfLoad {
         }
       : {}),
   };
+}
+
+/**
+ * The latency rounds of a system swept over several rates, lowest first, each with the
+ * ceiling's rounds at the same rate beside it (none: no `ceiling`).
+ */
+export function sweepOf(steps: Step[], ceilingSteps: Step[]): NonNullable<PrivateRow['sweep']> {
+  const rates = [...new Set(steps.map((s) => s.rate))].sort((a, b) => a - b);
+  return rates.map((rate) => {
+    const theirs = ceilingSteps.filter((s) => s.rate === rate);
+    return {
+      ...halfLoadOf(steps.filter((s) => s.rate === rate)),
+      ...(theirs.length > 0 ? { ceiling: halfLoadOf(theirs) } : {}),
+    };
+  });
 }
 
 export interface PrivateResult {
@@ -604,10 +638,11 @@ async function startSystem(name: PrivateSystem, checkout?: Reference): Promise<S
   return startEasyChat({ storage: STORAGE_OF[name], ...(checkout ? { checkout } : {}) });
 }
 
-/** The rate of the latency phase for a system given fixed rates, 0 for none. */
-export function fixedRate(rates: LatencyRates, name: PrivateSystem): number {
+/** The rates of the latency phase for a system given fixed rates, lowest first; none: []. */
+export function fixedRates(rates: LatencyRates, name: PrivateSystem): number[] {
   const store = storeOf(name);
-  return rates[name] ?? (store ? rates[store] : undefined) ?? rates.all ?? 0;
+  const given = rates[name] ?? (store ? rates[store] : undefined) ?? rates.all ?? [];
+  return typeof given === 'number' ? [given] : given;
 }
 
 /** Runs every entry's step of one round, in the order given, and keeps them. */
@@ -656,7 +691,11 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       referencesOf.set(mine[0]!, mine.slice(1));
     }
     const isReference = (e: Entry) => !referencesOf.has(e);
-    const searched = entries.filter((e) => !CPU_ONLY.includes(names.get(e)!));
+    const searched = entries.filter(
+      (e) =>
+        !CPU_ONLY.includes(names.get(e)!) ||
+        (opts.searchCeilings === true && Object.values(CEILING_OF).includes(names.get(e)!)),
+    );
     const tagged = (phase: Phase, round: number) => (s: Step) => ({ ...s, phase, round });
 
     // Warm-up (JIT, caches, connection pools), not reported.
@@ -711,9 +750,10 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
 
     // 3. The round trip at half the median capacity, each with its ceiling beside it.
     // This tree's capacity sets the rate of its checkouts too: the same load for each.
-    const halfRate = (e: Entry) => {
-      if (fixed) return fixedRate(fixed, names.get(e)!);
-      return roundRate(figureOf(capacities.get(e)!).median / 2);
+    const ratesOf = (e: Entry): number[] => {
+      if (fixed) return fixedRates(fixed, names.get(e)!);
+      const half = roundRate(figureOf(capacities.get(e)!).median / 2);
+      return half > 0 ? [half] : [];
     };
     const entryOf = (name: PrivateSystem | undefined) =>
       entries.find((e) => name !== undefined && names.get(e) === name && !isReference(e));
@@ -730,7 +770,10 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
         group: [...(ceiling ? [ceiling] : []), entry, ...referencesOf.get(entry)!],
       };
     };
-    const measured = searched.filter((e) => !isReference(e) && halfRate(e) > 0);
+    // A ceiling runs beside each easy-chat system, at that system's rate, not on its own.
+    const measured = searched.filter(
+      (e) => !isReference(e) && !CPU_ONLY.includes(names.get(e)!) && ratesOf(e).length > 0,
+    );
     const onPostgres = entries.some((e) => DATABASE_OF[names.get(e)!] === 'postgres');
     // Store by store: every round of one store's group (its ceiling, this tree, the
     // checkouts) before the next store's, so that no window meets what another store's
@@ -738,28 +781,28 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     // 31–118 ms where SQLite's group alone read 9–13 ms, the SQLite ceiling's moving
     // with it (docs/performance.md, "One store's rounds beside another's background
     // work"). PostgreSQL's dirty pages are written out before each store's block.
-    for (const entry of measured) {
-      const rate = halfRate(entry);
-      const { ceiling, group: members } = groupOf(entry);
-      if (onPostgres)
-        await settlePostgres(DATABASE_URL).catch((e: unknown) =>
-          log(`private: CHECKPOINT refused (${(e as Error).message}); measuring without it`),
-        );
-      // Warm-up at the phase's own rate, not reported: the earlier phases ran at other
-      // rates (200/s, or none with BENCH_LATENCY_RATE), and the first round at a new
-      // rate meets larger batches, a young generation still sized for the lower
-      // allocation rate and statements and code not yet run at that batch size.
-      for (const e of members)
-        await step(e, pool, rate, { ...opts, stepSeconds: Math.min(3, opts.p99Seconds) });
-      // Each round: every system's warm-up at the round's rate, then its measured
-      // window, back to back (latencyOpts.warmupSeconds), since a system idles through
-      // the others' turns and a steady server never steps from idle to half its capacity.
-      for (let round = 0; round < opts.rounds; round += 1)
-        await roundOf(alternate(members, round), async (e) => ({
-          ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
-          ...(e === ceiling ? { beside: entry.system.label } : {}),
-        }));
-    }
+    for (const entry of measured)
+      for (const rate of ratesOf(entry)) {
+        const { ceiling, group: members } = groupOf(entry);
+        if (onPostgres)
+          await settlePostgres(DATABASE_URL).catch((e: unknown) =>
+            log(`private: CHECKPOINT refused (${(e as Error).message}); measuring without it`),
+          );
+        // Warm-up at the phase's own rate, not reported: the earlier phases ran at other
+        // rates (200/s, or none with BENCH_LATENCY_RATE), and the first round at a new
+        // rate meets larger batches, a young generation still sized for the lower
+        // allocation rate and statements and code not yet run at that batch size.
+        for (const e of members)
+          await step(e, pool, rate, { ...opts, stepSeconds: Math.min(3, opts.p99Seconds) });
+        // Each round: every system's warm-up at the round's rate, then its measured
+        // window, back to back (latencyOpts.warmupSeconds), since a system idles through
+        // the others' turns and a steady server never steps from idle to half its capacity.
+        for (let round = 0; round < opts.rounds; round += 1)
+          await roundOf(alternate(members, round), async (e) => ({
+            ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
+            ...(e === ceiling ? { beside: entry.system.label } : {}),
+          }));
+      }
 
     const rows = entries.map((entry): PrivateRow => {
       const steps = entry.row.steps;
@@ -778,12 +821,22 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
         };
       }
       if (capacities.has(entry)) row.capacity = figureOf(capacities.get(entry)!);
-      if (latency.length > 0) row.halfLoad = halfLoadOf(latency);
+      // Rates swept (BENCH_LATENCY_RATE=…/…), lowest first: the first is the row's halfLoad.
+      const ceiling = entryOf(CEILING_OF[names.get(entry)!]);
+      const ceilingSteps =
+        ceiling?.row.steps.filter((s) => s.phase === 'latency' && s.beside !== undefined) ?? [];
+      const sweep = sweepOf(latency, ceilingSteps);
+      const lowest = (steps: Step[]) => {
+        const rate = Math.min(...steps.map((s) => s.rate));
+        return halfLoadOf(steps.filter((s) => s.rate === rate));
+      };
+      if (latency.length > 0) row.halfLoad = lowest(latency);
+      if (sweep.length > 1) row.sweep = sweep;
       const besideNames = [...new Set(besides.map((s) => s.beside!))];
       if (besideNames.length > 0)
         row.beside = besideNames.map((system) => ({
           system,
-          ...halfLoadOf(besides.filter((s) => s.beside === system)),
+          ...lowest(besides.filter((s) => s.beside === system)),
         }));
       return row;
     });
@@ -812,9 +865,11 @@ export function latencyRatesFromEnv(
       continue;
     }
     const [name, value] = part.includes('=') ? part.split('=') : ['all', part];
-    const rate = Number(value);
-    if (!(rate > 0)) throw new Error(`BENCH_LATENCY_RATE: not a rate: ${part}`);
-    rates[name as keyof LatencyRates] = rate;
+    const swept = value!.split('/').map(Number);
+    if (!swept.every((rate) => rate > 0))
+      throw new Error(`BENCH_LATENCY_RATE: not a rate: ${part}`);
+    rates[name as keyof LatencyRates] =
+      swept.length === 1 ? swept[0]! : [...new Set(swept)].sort((a, b) => a - b);
   }
   return { latencyRates: rates };
 }
@@ -841,6 +896,7 @@ if (isMain(import.meta))
       p99Seconds: envNumber('BENCH_P99_SECONDS', 10),
       p99WarmupSeconds: p99WarmupFromEnv(process.env.BENCH_P99_WARMUP_SECONDS),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),
+      searchCeilings: process.env.BENCH_SEARCH_CEILINGS === '1',
       workers: envNumber('BENCH_WORKERS', 2),
       systems: (
         process.env.BENCH_PRIVATE_SYSTEMS ??

@@ -170,6 +170,32 @@ function halfLoadCell(x: PrivateResult['rows'][number], which: 'p99' | 'p50' | '
   return x.beside.map((b) => cell(b, b.system)).join('; ');
 }
 
+/**
+ * The latency phase swept over several rates (BENCH_LATENCY_RATE=postgres=200/800/1600):
+ * each system's p99 at each rate beside its ceiling's in the same rounds, and their
+ * ratio: on two cores shared with the load generators the ceiling's own p99 is what the
+ * machine allows at that rate, so the ratio is the figure that ranks the code.
+ */
+function tailByRate(r: PrivateResult): string[] {
+  const swept = r.rows.filter((x) => x.sweep);
+  if (swept.length === 0) return [];
+  const out = [
+    '',
+    '### The tail by rate',
+    '',
+    `p99 and p50 of the round trip at each rate swept, median of ${r.options.rounds} rounds with range, the ceiling of the same store in the same rounds:`,
+    '',
+    '| system | questions/s | p99 ms | ceiling p99 ms | p99 × ceiling | p50 ms | ceiling p50 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const x of swept)
+    for (const h of x.sweep!)
+      out.push(
+        `| ${x.system} | ${h.rate} | ${spread(h.p99, f1)} | ${h.ceiling ? spread(h.ceiling.p99, f1) : '–'} | ${h.ceiling ? ratio(h.p99.median, h.ceiling.p99.median) : '–'} | ${spread(h.p50, f1)} | ${h.ceiling ? spread(h.ceiling.p50, f1) : '–'} |`,
+      );
+  return out;
+}
+
 /** The latency phase's rounds: the measured window, and the warm-up before it. */
 function latencyLine(o: PrivateResult['options']): string {
   const warm = o.p99WarmupSeconds ?? 0;
@@ -195,6 +221,7 @@ function privateSection(r: PrivateResult): string[] {
     '',
     ...privateHeadline(r),
   );
+  out.push(...tailByRate(r));
   // Each store against the ones before it (PostgreSQL ÷ SQLite, MariaDB ÷ both).
   const easy = r.rows.filter((x) => isEasy(x.system) && x.capacity && x.cpu);
   for (const [i, x] of easy.entries())
