@@ -34,8 +34,10 @@ export class Worker {
 
   static start(): Worker {
     const child = fork(new URL('./ws-worker.ts', import.meta.url).pathname, [], {
-      // e.g. BENCH_GENERATOR_NODE_ARGS="--max-semi-space-size=64" for a young generation
-      // whose scavenges pause the generators (and every round trip in flight) less often.
+      // Node flags for the generators, e.g. BENCH_GENERATOR_NODE_ARGS="--cpu-prof". A larger
+      // young generation (--max-semi-space-size=64) was tried: its scavenges pause the
+      // generators longer, and every p99 read worse (docs/performance.md, "The tail by
+      // rate, beside the ceiling").
       execArgv: [
         '--import',
         'tsx',
