@@ -305,8 +305,9 @@ export interface PrivateRow {
   /** Server (Node + database server) CPU-µs per message at `rate` questions/s. */
   cpu?: Figure & { rate: number; node: Figure; database: Figure };
   /**
-   * Round trip at half the median capacity, ms: the p99 and p50 of each round's measured
-   * window, and of the warm-up before it (`cold`, absent without one).
+   * Round trip at half the median capacity (or the fixed rate; with a sweep, its lowest
+   * rate), ms: the p99 and p50 of each round's measured window, and of the warm-up before
+   * it (`cold`, absent without one).
    */
   halfLoad?: HalfLoad;
   /**
