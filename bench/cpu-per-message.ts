@@ -380,7 +380,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
     // table. easy-chat needs 2–3 s at 1,000 msg/s (its main thread at ~275–300,
     // ~210 and up to ~170 CPU-µs/msg in its first three seconds, ~120–140 after), the
     // ceiling about 1 s: with 1 s easy-chat's first round measured part of its cold
-    // start (docs/performance.md, "bench:cpu's warm-up", seventeenth session).
+    // start (docs/performance-log.md, "bench:cpu's warm-up", seventeenth session).
     for (const s of systems) {
       const warm = await offer(s, options.rate, warmup, options.reply);
       if (warm.cut > 0) log(`  warm-up: ${s.label}${cutNote(warm)}`);

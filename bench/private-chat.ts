@@ -780,7 +780,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     // checkouts) before the next store's, so that no window meets what another store's
     // rounds left behind. Beside PostgreSQL's rounds, easy-chat on SQLite read a p99 of
     // 31–118 ms where SQLite's group alone read 9–13 ms, the SQLite ceiling's moving
-    // with it (docs/performance.md, "One store's rounds beside another's background
+    // with it (docs/performance-log.md, "One store's rounds beside another's background
     // work"). PostgreSQL's dirty pages are written out before each store's block.
     for (const entry of measured)
       for (const rate of ratesOf(entry)) {

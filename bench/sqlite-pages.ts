@@ -221,7 +221,7 @@ const easyChat = (
 
 /**
  * Experiments: DDL run after the migrations up to 0016 (BENCH_SCHEMAS=x- to run them).
- * The eighth session measured these to choose migration 0017 (docs/performance.md).
+ * The eighth session measured these to choose migration 0017 (docs/performance-log.md).
  */
 const upTo0016 = (name: string) => name <= '0016~';
 const WITHOUT_ROWID = `

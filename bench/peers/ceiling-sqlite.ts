@@ -14,7 +14,7 @@ export function ceilingSqlite(db: Database.Database) {
       client_msg_id TEXT, send_time INTEGER NOT NULL,
       PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
     -- Client id first, as easy-chat's SQLite schema since migration 0017: time-ordered
-    -- client ids then land at the index's right edge (docs/performance.md, pages per message).
+    -- client ids then land at the index's right edge (docs/performance-log.md, pages per message).
     CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages (client_msg_id, send_id);
     CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
   `);

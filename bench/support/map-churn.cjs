@@ -1,5 +1,5 @@
 // A long-lived Map churned as RecordedEvents' was: ~300 entries of ~300 bytes in flight,
-// added and taken in order, beside a message path's garbage (docs/performance.md,
+// added and taken in order, beside a message path's garbage (docs/performance-log.md,
 // "The tail at half capacity: GC, the relay's Map, the young generation", twelfth session).
 //
 //   node --expose-gc --max-semi-space-size=16 --trace-gc-nvp bench/support/map-churn.cjs one  > one.log

@@ -11,7 +11,7 @@
  * figure depended on how many messages the run had sent before it. With the
  * statistics kept it stays flat (931–1,001). The ceiling's statements are primary-key
  * lookups that no plan turns into scans, but it gets the same treatment.
- * docs/performance.md, "PostgreSQL's statistics on a server without autovacuum".
+ * docs/performance-log.md, "PostgreSQL's statistics on a server without autovacuum".
  *
  * VACUUM too, not ANALYZE alone: every send updates both parties' rows of
  * `conversation_members` (200 rows in bench:private) and deletes published outbox
@@ -27,7 +27,7 @@
  * a VACUUM and an ANALYZE on the machine's two cores and its disk through every other
  * system's rounds, SQLite's included: easy-chat on SQLite read a p99 of 31–118 ms at
  * half capacity beside PostgreSQL's systems and 9–13 ms without them
- * (docs/performance.md, "One store's rounds beside another's background work").
+ * (docs/performance-log.md, "One store's rounds beside another's background work").
  *
  * `BENCH_PG_ANALYZE_MS` (default 5000; 0 turns it off). Nothing is done when the
  * server's autovacuum is on. `VACUUM (ANALYZE)` runs on a connection of its own, so its CPU
@@ -91,7 +91,7 @@ export async function keepStatistics(
   // Throttled as autovacuum is by default (autovacuum_vacuum_cost_delay 2 ms at a cost
   // limit of 200), not at a manual VACUUM's full speed: unthrottled, a busy system's
   // vacuum took 200-800 ms of a core every 5 s, and the slowest 1 % of most rounds at
-  // half capacity fell inside one (docs/performance.md, "The PostgreSQL tail on the
+  // half capacity fell inside one (docs/performance-log.md, "The PostgreSQL tail on the
   // round's timeline, and one batch in flight").
   await client.query(`set vacuum_cost_delay = '2ms'`);
   let last: Promise<unknown> = Promise.resolve();

@@ -36,7 +36,7 @@ export class Worker {
     const child = fork(new URL('./ws-worker.ts', import.meta.url).pathname, [], {
       // Node flags for the generators, e.g. BENCH_GENERATOR_NODE_ARGS="--cpu-prof". A larger
       // young generation (--max-semi-space-size=64) was tried: its scavenges pause the
-      // generators longer, and every p99 read worse (docs/performance.md, "The tail by
+      // generators longer, and every p99 read worse (docs/performance-log.md, "The tail by
       // rate, beside the ceiling").
       execArgv: [
         '--import',

@@ -99,7 +99,7 @@ export const ConfigSchema = strict({
          * How often the worker checkpoints. Each checkpoint copies every page dirtied since
          * the last one and syncs the database file, and the same hot pages (conversation
          * rows, index interiors, the outbox) are dirtied by every batch: a longer interval
-         * copies each of them fewer times (docs/performance.md, "How often to checkpoint").
+         * copies each of them fewer times (docs/performance-log.md, "How often to checkpoint").
          */
         intervalMs: PositiveInt,
       }),

@@ -98,7 +98,7 @@ export class EventRecorder {
    * shared metadata, a finite timestamp, and a ULID for id, which has nothing to
    * escape: always so for `build`'s events without a trace id) it is written as a
    * template around that text: the generic stringify of the envelope with its payload
-   * and metadata objects was two thirds of the record's JavaScript (docs/performance.md,
+   * and metadata objects was two thirds of the record's JavaScript (docs/performance-log.md,
    * "A message's event written as text").
    */
   private envelopeText(event: EventMessage, payloadJson: string | undefined): string {
@@ -141,7 +141,7 @@ export class EventRecorder {
    * event `stamp` gave is `parts[0] + id + parts[1] + timestamp + parts[2] +
    * JSON.stringify(payload) + parts[3]`, exactly as envelopeText writes it (a ULID for
    * id, nothing to escape; the shared metadata). Nothing of the envelope is then made
-   * or held per event while the statement runs (docs/performance.md, "A private
+   * or held per event while the statement runs (docs/performance-log.md, "A private
    * message's batch without its envelope texts").
    */
   envelopeParts(type: DomainEventType): readonly [string, string, string, string] {

@@ -83,7 +83,7 @@ export interface OutboxRelayDeps {
  *   position below it (its rows deleted in the very batch that inserts it) would be
  *   skipped until those deletes settle, and published after rows newer than it.
  * AUTOINCREMENT costs sqlite_sequence's one page per commit: 0.04 pages per message in
- * bench/sqlite-pages.ts, no CPU it could tell (eighth session, docs/performance.md).
+ * bench/sqlite-pages.ts, no CPU it could tell (eighth session, docs/performance-log.md).
  */
 const READ_BATCH = new Precompiled<OutboxRow>(
   `select id, position, partition_key, envelope from outbox_events
@@ -137,7 +137,7 @@ export class OutboxRelay {
    * The deletes handed over, until each committed (or fell back), each with the highest
    * position it deletes: reads go on past the highest of them. A record per batch, not
    * a set of every position being deleted, whose hash table each batch grew and emptied
-   * and which lived across the delete's commit (docs/performance.md, "The batch's sets
+   * and which lived across the delete's commit (docs/performance-log.md, "The batch's sets
    * without per-batch tables").
    */
   private readonly handedOver: HandOver[] = [];
@@ -370,7 +370,7 @@ export class OutboxRelay {
     // sleep needs no AbortSignal.any([stopping, wakeUp]): on Node 20 each any() leaves a
     // WeakRef on the long-lived `stopping` signal that is never dropped, one per poll (an
     // idle server's heap grew by about 25 MB a day), and a scavenge keeps what a WeakRef
-    // points to (docs/performance.md, "What a private message leaves behind").
+    // points to (docs/performance-log.md, "What a private message leaves behind").
     const wakeUp = new AbortController();
     this.wake = () => wakeUp.abort();
     if (!this.stopping.signal.aborted) await abortableSleep(ms, wakeUp.signal);

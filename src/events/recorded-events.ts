@@ -15,7 +15,7 @@ const SEARCHED = 512;
  * is here it reads only the id, position and key, and publishes the kept object
  * instead of reading the envelope's text and parsing it (a string of some 600 bytes
  * made, then parsed into a new object, per message: about 2% of a private message's
- * CPU on SQLite; docs/performance.md, "The outbox read back without its envelopes").
+ * CPU on SQLite; docs/performance-log.md, "The outbox read back without its envelopes").
  * An id missing here (another process's row, a row left by a crash, an event aged
  * out) is read and parsed as before, so keeping or losing entries changes only cost.
  *
@@ -34,7 +34,7 @@ export class RecordedEvents {
    * `capacity` events after one takes its slot, if it is still there (the oldest goes
    * first). Not a Map by id: every batch of sends added its events to the Map and the
    * relay took them out again, which grew and shrank its hash table each batch, and the
-   * tables lived across the batch's commit (docs/performance.md, "The batch's sets
+   * tables lived across the batch's commit (docs/performance-log.md, "The batch's sets
    * without per-batch tables"). The relay takes events in about the order they were
    * recorded (by position), so `take` finds each where it looks first, or close by.
    */

@@ -24,7 +24,7 @@ function randomDigit(): number {
  * The character codes of the last id: 10 of time (ms, most significant first),
  * 16 of randomness. Each id is made from them in one string of its own; the `ulid`
  * package built it from some thirty concatenated one-character strings, about 350
- * bytes of garbage per id, three ids a message (docs/performance.md).
+ * bytes of garbage per id, three ids a message (docs/performance-log.md).
  */
 const codes: number[] = new Array<number>(LENGTH).fill(CODES[0]!);
 /** The random part's digits (0–31), least significant last. */

@@ -685,7 +685,7 @@ export function websocketUrl(baseUrl: string, path: string): string {
  * then 74 random bits. Ids that grow with time are cheap for the server to index:
  * its unique index on (clientMsgId, sender) takes each new id at its right edge, in
  * pages the messages stored with it share, instead of a page of its own per message
- * (docs/performance.md, "SQLite: pages per message").
+ * (docs/performance-log.md, "SQLite: pages per message").
  */
 export function newClientMsgId(now: number = Date.now()): string {
   const bytes = new Uint8Array(16);

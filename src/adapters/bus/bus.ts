@@ -48,7 +48,7 @@ export interface Publisher {
    * False when this publisher never reads OutgoingEvent.text (the in-process broker
    * hands consumers the event object): the outbox relay then keeps no texts for it, so
    * a recorded event's envelope is garbage once its row is written instead of living on
-   * until the relay publishes (docs/performance.md, "What survives a scavenge, message
+   * until the relay publishes (docs/performance-log.md, "What survives a scavenge, message
    * by message"). Absent means it may.
    */
   readonly takesText?: boolean;

@@ -64,7 +64,7 @@ export function groupCommitFor(dialect: SqlDialect, db: Kysely<Database>): Group
  * what came meanwhile. Three in flight (the sixth session's choice, when a batch took
  * several round trips) put up to three backends on the two cores beside Node: on a
  * busy machine the round trip's p99 at 1,350 questions/s was higher with three than
- * with one in 8 of 9 same-run rounds, and alike on a quiet one (docs/performance.md,
+ * with one in 8 of 9 same-run rounds, and alike on a quiet one (docs/performance-log.md,
  * "The PostgreSQL tail on the round's timeline, and one batch in flight"). The keyed
  * batches in flight stay for `inFlight` > 1.
  */
@@ -171,7 +171,7 @@ export abstract class GroupCommit {
    * while that batch is in flight. Entries outlive their batches (up to GROUP_COMMIT_KEYS_KEPT), so
    * that taking a key writes a number into its entry instead of adding it to a set that
    * every batch grows and empties: those sets' hash tables lived across the batch's
-   * commit, about 80 B a message that survived a scavenge (docs/performance.md, "The
+   * commit, about 80 B a message that survived a scavenge (docs/performance-log.md, "The
    * batch's sets without per-batch tables").
    */
   private readonly batchOfKey = new Map<string | symbol, number>();
@@ -424,7 +424,7 @@ export class GroupCommitter extends GroupCommit {
    * event loop has read its sockets. Unbounded unless given: groupCommitFor does not
    * give it, because a 5 ms bound measured on a quiet machine cost CPU (smaller
    * batches, more COMMITs) and raised the p99 at half capacity instead of lowering it
-   * (docs/performance.md, "The 5 ms bound measured on a quiet machine").
+   * (docs/performance-log.md, "The 5 ms bound measured on a quiet machine").
    */
   constructor(db: Kysely<Database>, options: GroupCommitOptions & { maxBatchMs?: number } = {}) {
     super(db, options);
@@ -510,7 +510,7 @@ export class GroupCommitter extends GroupCommit {
  * and ROLLBACK are statements prepared once and run straight on the handle, and the
  * units' handle is one Kysely transaction made once for every batch (its queries run
  * on the connection the batch holds, inside the batch's transaction), instead of
- * Kysely's `startTransaction` per batch (docs/performance.md, "Kysely out of the SQLite
+ * Kysely's `startTransaction` per batch (docs/performance-log.md, "Kysely out of the SQLite
  * group commit"). The connection is taken in turn with Kysely's queries and
  * transactions (SqliteConnectionTurns), so none of them runs inside a batch.
  */
@@ -679,7 +679,7 @@ export class PipelinedGroupCommitter extends GroupCommit {
  * resumed. PostgreSQL then commits as soon as it has run them: no round trip and no
  * turn of Node's event loop with the transaction open between the last statement and
  * COMMIT (the batch's rows stay locked meanwhile), which at half capacity was most of
- * a batch's time (docs/performance.md, "COMMIT behind the batch's statement").
+ * a batch's time (docs/performance-log.md, "COMMIT behind the batch's statement").
  *
  * A statement that failed aborted the transaction, and the COMMIT behind it answers
  * ROLLBACK: nothing was stored, and the batch runs again with COMMIT after its units

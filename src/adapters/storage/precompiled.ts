@@ -30,7 +30,7 @@ interface Executor {
  * (`conversation_id as "conversationId"`, valid on all three engines) and say so with
  * `{ fieldNames: true }`: its rows then come back as the driver built them, without
  * Kysely's CamelCasePlugin building every row a second time key by key (a history
- * page's 50 rows of 19 columns: docs/performance.md, "A history page on PostgreSQL
+ * page's 50 rows of 19 columns: docs/performance-log.md, "A history page on PostgreSQL
  * against its ceiling").
  */
 export class Precompiled<Row = unknown> {

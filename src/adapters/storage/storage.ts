@@ -167,7 +167,7 @@ const SCAN_ATTEMPTS = 10;
  * without them the planner keeps choosing plans made for tables of a few rows (the
  * batched read-receipt check becomes a hash join over a sequential scan of every
  * message), so a message's cost grows with the messages stored. Measured in
- * docs/performance.md, "PostgreSQL's statistics on a server without autovacuum".
+ * docs/performance-log.md, "PostgreSQL's statistics on a server without autovacuum".
  */
 export async function autovacuumIsOff(db: Db): Promise<boolean> {
   const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(db);
@@ -292,7 +292,7 @@ export function postgresDialect(
     connectionTimeoutMillis: connectTimeoutMs,
     // pg's default closes a connection after 10 s idle: every lull longer than that
     // left the next burst of sends waiting while the pool opened connections again
-    // (docs/performance.md, "Why PostgreSQL's tail depended on the run"). 0 keeps them.
+    // (docs/performance-log.md, "Why PostgreSQL's tail depended on the run"). 0 keeps them.
     idleTimeoutMillis: idleTimeoutMs,
     // TCP keepalive finds a peer that vanished without closing (host down, cable cut),
     // but only after the system's keepalive time (two hours on Linux by default).

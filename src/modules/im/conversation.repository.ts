@@ -56,12 +56,12 @@ const NEXT_SEQ = new Precompiled<{ maxSeq: number }>(`${TAKE_NEXT_SEQ}
    returning max_seq`);
 /**
  * NEXT_SEQ on SQLite, also reading what a single chat's send needs of both parties'
- * rows as they were: one statement where the send ran two (docs/performance.md, "SQLite:
+ * rows as they were: one statement where the send ran two (docs/performance-log.md, "SQLite:
  * a send's SQL inside the server"). Only two numbers, each a scalar subquery on the
  * primary key in RETURNING (SQLite allows it; the statement writes only `conversations`,
  * so they see the members' rows as they were): the sender's read_seq (null without a
  * row) and the recipient's is_show. Whole rows as JSON, parsed in JavaScript, cost the
- * statement twice as long and a send a few objects more (docs/performance.md, eleventh
+ * statement twice as long and a send a few objects more (docs/performance-log.md, eleventh
  * session). What else the send needs of the sender's row (whether it shows the
  * conversation, and what its `conversation.updated` shows) comes back from its read
  * position's move (ADVANCE_READ_NOW), which a new message always makes: a read
@@ -473,7 +473,7 @@ export class ConversationRepository {
   /**
    * What the unread counts of these users' conversation lists are made of, for all of
    * them in one query (a push's badges: a conversation list per offline recipient was
-   * a query and a read of every last message each; docs/performance.md, "The reconnect
+   * a query and a read of every last message each; docs/performance-log.md, "The reconnect
    * storm one store at a time").
    */
   async unreadPartsOf(

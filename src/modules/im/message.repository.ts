@@ -119,7 +119,7 @@ const UNREAD_OF_ONE = new Precompiled<{ seq: number }>(
  * know that the seq range holds one or two), and from a few dozen checks on (under 58
  * at 10,000 messages stored, under 200 at 43,000) it chose a hash semi-join over a
  * sequential scan of the whole table instead: at a backlog, when batches and so the
- * checks per turn grow, every turn read every message stored (docs/performance.md,
+ * checks per turn grow, every turn read every message stored (docs/performance-log.md,
  * "The unread check's plan").
  * Exported for the plan's test.
  */
@@ -230,7 +230,7 @@ export class MessageRepository {
       // Every send that moves its sender's read position past others' messages asks
       // this (the read receipt), right after its batch committed: one query each would
       // be a pool connection and a round trip each, competing with the sends' own
-      // batches for the pool (docs/performance.md, "The PostgreSQL tail taken apart").
+      // batches for the pool (docs/performance-log.md, "The PostgreSQL tail taken apart").
       // The checks of a turn go in one statement instead.
       return new Promise<boolean>((resolve, reject) => {
         if (!this.unreadChecks) {

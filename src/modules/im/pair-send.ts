@@ -278,10 +278,10 @@ class PortablePairSendStore implements PairSendStore {
  * straight from the final select: a CTE of the rows joined to the conversations
  * afterwards was planned as a hash of each conversation's rows rebuilt and probed
  * with every conversation of the batch (n² for n conversations), about a fifth of
- * the statement's CPU (docs/performance.md, "PostgreSQL's own CPU per message").
+ * the statement's CPU (docs/performance-log.md, "PostgreSQL's own CPU per message").
  *
  * What the batch holds while the statement runs is what survives a scavenge when
- * PostgreSQL answers late (docs/performance.md, "What survives a scavenge, message by
+ * PostgreSQL answers late (docs/performance-log.md, "What survives a scavenge, message by
  * message"), so the statement is sent and answers as little as it can:
  * - The outbox envelope is made by the statement from the columns it writes anyway,
  *   around the recorder's texts for the type (EventRecorder.envelopeParts), not sent

@@ -9,7 +9,7 @@ import { MessageRepository, UNREAD_OF_MANY } from './message.repository.js';
 /**
  * The read-receipt check after a send (hasUnreadOf): right on every engine, and on
  * PostgreSQL the checks of a turn of the event loop go in one statement instead of a
- * pool connection and a round trip each (docs/performance.md, "The PostgreSQL tail
+ * pool connection and a round trip each (docs/performance-log.md, "The PostgreSQL tail
  * taken apart").
  */
 describe.each(STORAGES)('unread checks on %s', (storage) => {
@@ -82,7 +82,7 @@ describe.each(STORAGES)('unread checks on %s', (storage) => {
   // The plan PostgreSQL picks for a turn's checks once the table has statistics and
   // many checks come at once (a backlog): with `where exists` it was a hash semi-join
   // over a sequential scan of every message stored, from fewer than 58 checks on at
-  // 10,000 messages (docs/performance.md, "The unread check's plan").
+  // 10,000 messages (docs/performance-log.md, "The unread check's plan").
   it.runIf(storage === 'postgres')(
     'reads messages by (conversation, seq) however many checks a turn holds',
     async () => {

@@ -104,7 +104,7 @@ export function startPushDelivery(deps: PushDeliveryDeps): Promise<Subscription>
  * the webhook is off, is online now (the webhook is for offline recipients only).
  * The usual single chat between users without devices then costs no lookup, no
  * async steps and no arrays (a sixteenth of what a private message allocated went
- * into finding that out; docs/performance.md). Decided when the event is handled,
+ * into finding that out; docs/performance-log.md). Decided when the event is handled,
  * as before: a device registered meanwhile has cleared the memory.
  */
 function notifiesNobody(deps: PushDeliveryDeps, m: SentEvent): boolean {

@@ -3,7 +3,7 @@ import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
  * Fewer pages written per message stored on SQLite (issue 14; measured by
- * bench/sqlite-pages.ts, docs/performance.md "SQLite: pages per message"). Each index
+ * bench/sqlite-pages.ts, docs/performance-log.md "SQLite: pages per message"). Each index
  * whose new entries land in a different leaf per message adds about 1.4 pages to
  * every message's share of a group commit, and a commit's CPU follows its pages.
  *

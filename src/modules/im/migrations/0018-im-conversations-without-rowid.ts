@@ -3,7 +3,7 @@ import type { Dialect } from '../../../adapters/storage/dialect.js';
 
 /**
  * On SQLite, `conversations` and `conversation_members` become WITHOUT ROWID tables,
- * stored in the tree of their primary keys (issue 14; docs/performance.md, "Members and
+ * stored in the tree of their primary keys (issue 14; docs/performance-log.md, "Members and
  * conversations without rowid"). Every statement of a send finds its row by that key
  * (the seq's upsert by id and its two subqueries by (conversation, user), the read
  * position's move by (conversation, user)): in a rowid table each is a seek in the key's
