@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keepStatistics } from './pg-statistics.js';
 import { onCleanup } from './run.js';
-import { freePort } from './server-process.js';
+import { envNodeArgs, freePort } from './server-process.js';
 import { DATABASE_URL, type System } from './systems.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -32,7 +32,7 @@ export async function startCeilingChat(store: 'sqlite' | 'postgres'): Promise<Sy
     [
       // e.g. BENCH_CEILING_NODE_ARGS="--require $PWD/bench/support/load-window-probe.cjs" to
       // profile the ceiling the way BENCH_SERVER_NODE_ARGS profiles easy-chat.
-      ...(process.env.BENCH_CEILING_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...envNodeArgs('BENCH_CEILING_NODE_ARGS'),
       '--import',
       'tsx',
       'bench/peers/ceiling-chat.ts',

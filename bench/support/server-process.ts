@@ -24,6 +24,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Node flags from the environment (`BENCH_*_NODE_ARGS`), split on spaces; none when unset. */
+export const envNodeArgs = (name: string): string[] =>
+  process.env[name]?.split(' ').filter(Boolean) ?? [];
+
 /**
  * The node flags of a checkout's `npm start` (`node --flag dist/cli.js start`), so a
  * server runs as that version ships: an earlier commit measured side by side runs
@@ -59,10 +63,7 @@ export async function startServer(
     process.env.BENCH_SERVER_FROM_SOURCE === '1' || !existsSync(join(checkout, 'dist/cli.js'));
   const entry = fromSource ? ['--import', 'tsx', 'src/cli.ts'] : ['dist/cli.js'];
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
-  const nodeArgs = [
-    ...startScriptNodeFlags(checkout),
-    ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-  ];
+  const nodeArgs = [...startScriptNodeFlags(checkout), ...envNodeArgs('BENCH_SERVER_NODE_ARGS')];
   const dataDir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-'));
   const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...args], {
     cwd: checkout,

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { DriverName } from './drivers.js';
+import { envNodeArgs } from './server-process.js';
 
 /** A load-generator child process driven over IPC (see ws-worker.ts). */
 export class Worker {
@@ -42,7 +43,7 @@ export class Worker {
         '--import',
         'tsx',
         '--max-old-space-size=4096',
-        ...(process.env.BENCH_GENERATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...envNodeArgs('BENCH_GENERATOR_NODE_ARGS'),
       ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
