@@ -54,7 +54,8 @@ import { CapacitySearch, roundRate } from './support/capacity-search.js';
 import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
-import { cpuMicros, untilIdle } from './support/cpu.js';
+import { availableParallelism } from 'node:os';
+import { coresBusy, cpuMicros, machineTicks, untilIdle } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { settlePostgres } from './support/pg-statistics.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -205,6 +206,15 @@ export interface Step {
   cpuUsPerMessage?: number;
   /** The database server's CPU for the same messages (bench/support/db-cpu.ts), µs. */
   dbCpuUsPerMessage?: number;
+  /** The load generators' CPU for the same messages, µs: clients, on the same cores. */
+  generatorCpuUsPerMessage?: number;
+  /**
+   * The machine's cores busy on average through the step (/proc/stat): server, database,
+   * load generators and anything else. Near the core count, every process queues for a
+   * core, and a little more work makes a long wait (docs/performance-log.md, "The tail
+   * at half capacity on a quiet machine").
+   */
+  coresBusy?: number;
   oneWay: { p50: number; p95: number; p99: number };
   /** Round-trip quantiles 0..100 (101 points) for the CDF chart. */
   rttQuantiles: number[];
@@ -452,8 +462,11 @@ export async function step(
   // The scale-out scenario reuses this step with a cluster that reports no pids.
   const pids = typeof entry.system.pids === 'function' ? entry.system.pids() : [];
   const dbPids = () => (entry.database ? databasePids(entry.database, pids) : []);
+  const generatorPids = pool.workers.flatMap((w) => (w.child.pid ? [w.child.pid] : []));
   const cpuBefore = cpuMicros(pids);
   const dbBefore = cpuEach(dbPids());
+  const generatorBefore = cpuMicros(generatorPids);
+  const machineBefore = machineTicks();
   const results = await withProgress(
     `${entry.system.label} @ ${rate}/s`,
     () =>
@@ -494,6 +507,8 @@ export async function step(
   const overloaded = results.some((r) => r.overloaded);
   const cpuUs = cpuMicros(pids) - cpuBefore;
   const dbUs = cpuSince(dbBefore, dbPids());
+  const generatorUs = cpuMicros(generatorPids) - generatorBefore;
+  const busy = coresBusy(machineBefore, machineTicks(), availableParallelism());
   const elapsed = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
   for (const text of new Set(results.flatMap((r) => r.errorTexts))) log(`  error: ${text}`);
   const messages = Math.max(1, sent + answered);
@@ -524,6 +539,8 @@ export async function step(
     ),
     ...(pids.length > 0 ? { cpuUsPerMessage: cpuUs / messages } : {}),
     ...(entry.database ? { dbCpuUsPerMessage: dbUs / messages } : {}),
+    ...(generatorPids.length > 0 ? { generatorCpuUsPerMessage: generatorUs / messages } : {}),
+    coresBusy: busy,
   };
   // Each load generator sends whole questions at its share of the rate: up to one short.
   const offered = rate * opts.stepSeconds - pool.size;
@@ -537,8 +554,12 @@ export async function step(
     s.cpuUsPerMessage === undefined
       ? ''
       : `, ${s.cpuUsPerMessage.toFixed(0)}${s.dbCpuUsPerMessage === undefined ? '' : ` + ${s.dbCpuUsPerMessage.toFixed(0)} db`} CPU-µs/msg`;
+  const machineText =
+    s.generatorCpuUsPerMessage === undefined
+      ? ''
+      : `, generators ${s.generatorCpuUsPerMessage.toFixed(0)} CPU-µs/msg, ${s.coresBusy!.toFixed(2)} cores busy`;
   log(
-    `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${cpu}${s.broken ? '  (broken)' : ''}`,
+    `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${cpu}${machineText}${s.broken ? '  (broken)' : ''}`,
   );
   if (s.legs && s.generator)
     log(

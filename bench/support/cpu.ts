@@ -135,3 +135,33 @@ export async function untilIdle(
   }
   return false;
 }
+
+/** The machine's CPU time since boot from /proc/stat's first line: busy and all, in clock ticks. */
+export function machineTicks(): { busy: number; all: number } {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return { busy: 0, all: 0 };
+  }
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice: guest time is
+  // already in user, so the first eight are all of it; idle and iowait (4th, 5th) are
+  // not busy.
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const all = ticks.reduce((sum, t) => sum + t, 0);
+  const idle = ticks[3]! + ticks[4]!;
+  return { busy: all - idle, all };
+}
+
+/**
+ * How many of the machine's cores were busy between two machineTicks readings, on
+ * average (0 to the core count): every process's work, the benchmark's own included.
+ */
+export function coresBusy(
+  before: { busy: number; all: number },
+  after: { busy: number; all: number },
+  cores: number,
+): number {
+  const all = after.all - before.all;
+  return all > 0 ? ((after.busy - before.busy) / all) * cores : 0;
+}
