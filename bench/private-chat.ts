@@ -54,7 +54,6 @@ import { CapacitySearch, roundRate } from './support/capacity-search.js';
 import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
-import { availableParallelism } from 'node:os';
 import { coresBusy, cpuMicros, machineTicks, untilIdle } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { settlePostgres } from './support/pg-statistics.js';
@@ -508,7 +507,7 @@ export async function step(
   const cpuUs = cpuMicros(pids) - cpuBefore;
   const dbUs = cpuSince(dbBefore, dbPids());
   const generatorUs = cpuMicros(generatorPids) - generatorBefore;
-  const busy = coresBusy(machineBefore, machineTicks(), availableParallelism());
+  const busy = coresBusy(machineBefore, machineTicks());
   const elapsed = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
   for (const text of new Set(results.flatMap((r) => r.errorTexts))) log(`  error: ${text}`);
   const messages = Math.max(1, sent + answered);

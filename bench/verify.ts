@@ -137,26 +137,28 @@ export async function measureHeadline(
     connections: 20,
     storages: onPostgres ? ['sqlite', 'postgres'] : ['sqlite'],
   });
-  const pages = history.rows.filter((r) => r.endpoint.includes('chatlog'));
-  const pagesOf = (engine: string) => pages.filter((r) => r.system.includes(`(${engine})`));
-  const [historyCeiling, historyEasy] = ['ceiling', 'easy-chat'].map((name) =>
-    pagesOf('SQLite').find((r) => r.system.startsWith(name))!,
-  );
+  // Each engine's page rows, easy-chat's against its ceiling's, round by round; the CPU
+  // of each one's own backends is added where there are any (PostgreSQL's).
+  const pageRatios = (engine: string): number[] => {
+    const row = (name: string) =>
+      history.rows.find(
+        (r) =>
+          r.endpoint.includes('chatlog') &&
+          r.system.startsWith(name) &&
+          r.system.includes(`(${engine})`),
+      )!;
+    const cpu = (r: HistoryRow) => r.cpuRounds!.map((node, k) => node + (r.dbCpuRounds?.[k] ?? 0));
+    return ratios(cpu(row('easy-chat')), cpu(row('ceiling')));
+  };
   figures['history.sqlite'] = figure(
     'server CPU-µs per history page of 50 ÷ ceiling-history.ts',
-    ratios(historyEasy!.cpuRounds!, historyCeiling!.cpuRounds!),
+    pageRatios('SQLite'),
   );
-  if (onPostgres) {
-    const [ceiling, easy] = ['ceiling', 'easy-chat'].map((name) =>
-      pagesOf('PostgreSQL').find((r) => r.system.startsWith(name))!,
-    );
-    const withBackends = (row: HistoryRow) =>
-      row.cpuRounds!.map((node, k) => node + (row.dbCpuRounds?.[k] ?? 0));
+  if (onPostgres)
     figures['history.postgres'] = figure(
       'Node + its PostgreSQL backends CPU-µs per history page of 50 ÷ ceiling-history.ts',
-      ratios(withBackends(easy!), withBackends(ceiling!)),
+      pageRatios('PostgreSQL'),
     );
-  }
 
   // The group of 10,000 is set up in bulk (bench/support/bulk-group.ts): its 10,000
   // registrations and sockets take about a minute and a half. Rounds of 200 messages to

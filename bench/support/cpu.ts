@@ -136,21 +136,25 @@ export async function untilIdle(
   return false;
 }
 
-/** The machine's CPU time since boot from /proc/stat's first line: busy and all, in clock ticks. */
-export function machineTicks(): { busy: number; all: number } {
-  let line: string;
+/**
+ * The machine's CPU time since boot from /proc/stat: busy and all, in clock ticks summed
+ * over its CPUs (the first line), and how many CPUs that sum is over (the `cpuN` lines).
+ */
+export function machineTicks(): { busy: number; all: number; cores: number } {
+  let lines: string[];
   try {
-    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    lines = readFileSync('/proc/stat', 'utf8').split('\n');
   } catch {
-    return { busy: 0, all: 0 };
+    return { busy: 0, all: 0, cores: 0 };
   }
   // cpu user nice system idle iowait irq softirq steal guest guest_nice: guest time is
   // already in user, so the first eight are all of it; idle and iowait (4th, 5th) are
   // not busy.
-  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const ticks = lines[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const all = ticks.reduce((sum, t) => sum + t, 0);
   const idle = ticks[3]! + ticks[4]!;
-  return { busy: all - idle, all };
+  const cores = lines.filter((line) => /^cpu\d/.test(line)).length;
+  return { busy: all - idle, all, cores };
 }
 
 /**
@@ -159,9 +163,8 @@ export function machineTicks(): { busy: number; all: number } {
  */
 export function coresBusy(
   before: { busy: number; all: number },
-  after: { busy: number; all: number },
-  cores: number,
+  after: { busy: number; all: number; cores: number },
 ): number {
   const all = after.all - before.all;
-  return all > 0 ? ((after.busy - before.busy) / all) * cores : 0;
+  return all > 0 ? ((after.busy - before.busy) / all) * after.cores : 0;
 }
