@@ -29,6 +29,12 @@
  * half capacity beside PostgreSQL's systems and 9–13 ms without them
  * (docs/performance-log.md, "One store's rounds beside another's background work").
  *
+ * Every 5 s where autovacuum visits a database once a minute (`autovacuum_naptime`):
+ * small vacuums in every round rather than a large one in one round of five. Neither
+ * moves PostgreSQL's tail at half capacity, nor does turning the keeper off (six
+ * alternating runs, docs/performance-log.md, "The VACUUM keeper at autovacuum's pace,
+ * and off: not PostgreSQL's tail"); off, the backends' CPU a message read higher.
+ *
  * `BENCH_PG_ANALYZE_MS` (default 5000; 0 turns it off). Nothing is done when the
  * server's autovacuum is on. `VACUUM (ANALYZE)` runs on a connection of its own, so its CPU
  * is not among a system's own backends (bench/support/db-cpu.ts), only in the whole
