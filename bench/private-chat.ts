@@ -54,7 +54,7 @@ import { CapacitySearch, roundRate } from './support/capacity-search.js';
 import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
-import { coresBusy, cpuMicros, machineTicks, untilIdle } from './support/cpu.js';
+import { coresBusy, coresStolen, cpuMicros, machineTicks, untilIdle } from './support/cpu.js';
 import { machine, type Meta } from './support/meta.js';
 import { settlePostgres } from './support/pg-statistics.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
@@ -214,6 +214,11 @@ export interface Step {
    * at half capacity on a quiet machine").
    */
   coresBusy?: number;
+  /**
+   * The part of coresBusy the hypervisor took for other guests (/proc/stat's steal), on
+   * average through the step: how noisy the host was while the step's tail was made.
+   */
+  coresStolen?: number;
   oneWay: { p50: number; p95: number; p99: number };
   /** Round-trip quantiles 0..100 (101 points) for the CDF chart. */
   rttQuantiles: number[];
@@ -507,7 +512,9 @@ export async function step(
   const cpuUs = cpuMicros(pids) - cpuBefore;
   const dbUs = cpuSince(dbBefore, dbPids());
   const generatorUs = cpuMicros(generatorPids) - generatorBefore;
-  const busy = coresBusy(machineBefore, machineTicks());
+  const machineAfter = machineTicks();
+  const busy = coresBusy(machineBefore, machineAfter);
+  const stolen = coresStolen(machineBefore, machineAfter);
   const elapsed = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
   for (const text of new Set(results.flatMap((r) => r.errorTexts))) log(`  error: ${text}`);
   const messages = Math.max(1, sent + answered);
@@ -540,6 +547,7 @@ export async function step(
     ...(entry.database ? { dbCpuUsPerMessage: dbUs / messages } : {}),
     ...(generatorPids.length > 0 ? { generatorCpuUsPerMessage: generatorUs / messages } : {}),
     coresBusy: busy,
+    coresStolen: stolen,
   };
   // Each load generator sends whole questions at its share of the rate: up to one short.
   const offered = rate * opts.stepSeconds - pool.size;
@@ -556,7 +564,7 @@ export async function step(
   const machineText =
     s.generatorCpuUsPerMessage === undefined
       ? ''
-      : `, generators ${s.generatorCpuUsPerMessage.toFixed(0)} CPU-µs/msg, ${s.coresBusy!.toFixed(2)} cores busy`;
+      : `, generators ${s.generatorCpuUsPerMessage.toFixed(0)} CPU-µs/msg, ${s.coresBusy!.toFixed(2)} cores busy (${s.coresStolen!.toFixed(2)} stolen)`;
   log(
     `  ${entry.system.label.padEnd(22)} offered ${rate}/s: answered ${s.achieved.toFixed(0)}/s, round trip p50 ${s.rtt.p50.toFixed(1)} p95 ${s.rtt.p95.toFixed(1)} p99 ${s.rtt.p99.toFixed(1)} ms${cpu}${machineText}${s.broken ? '  (broken)' : ''}`,
   );

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { coresBusy, machineTicks } from '../bench/support/cpu.js';
+import { coresBusy, coresStolen, machineTicks } from '../bench/support/cpu.js';
 
 describe('bench: the machine cores busy during a step', () => {
   it('is the busy share of the ticks between two readings, times the cores', () => {
@@ -8,6 +8,12 @@ describe('bench: the machine cores busy during a step', () => {
     expect(coresBusy({ busy: 100, all: 1000 }, { busy: 100, all: 1400, cores: 2 })).toBe(0);
     // No ticks between the readings (or no /proc): nothing to say, not a division by 0.
     expect(coresBusy({ busy: 5, all: 10 }, { busy: 5, all: 10, cores: 2 })).toBe(0);
+  });
+
+  it("is the hypervisor's share of the ticks between two readings, times the cores", () => {
+    expect(coresStolen({ steal: 10, all: 1000 }, { steal: 110, all: 1400, cores: 2 })).toBe(0.5);
+    expect(coresStolen({ steal: 10, all: 1000 }, { steal: 10, all: 1400, cores: 2 })).toBe(0);
+    expect(coresStolen({ steal: 5, all: 10 }, { steal: 5, all: 10, cores: 2 })).toBe(0);
   });
 
   it.skipIf(process.platform !== 'linux')('reads /proc/stat: ticks move with work done', () => {
@@ -23,5 +29,10 @@ describe('bench: the machine cores busy during a step', () => {
     expect(busy).toBeGreaterThan(0);
     expect(after.cores).toBe(cpus().length);
     expect(busy).toBeLessThanOrEqual(after.cores);
+    // Steal is part of busy, so never more than it, and never backwards.
+    expect(after.steal).toBeGreaterThanOrEqual(before.steal);
+    const stolen = coresStolen(before, after);
+    expect(stolen).toBeGreaterThanOrEqual(0);
+    expect(stolen).toBeLessThanOrEqual(busy);
   });
 });

@@ -138,28 +138,32 @@ export async function untilIdle(
 
 /**
  * The machine's CPU time since boot from /proc/stat: busy and all, in clock ticks summed
- * over its CPUs (the first line), and how many CPUs that sum is over (the `cpuN` lines).
+ * over its CPUs (the first line), the part of busy the hypervisor took (steal), and how
+ * many CPUs that sum is over (the `cpuN` lines).
  */
-export function machineTicks(): { busy: number; all: number; cores: number } {
+export function machineTicks(): { busy: number; all: number; steal: number; cores: number } {
   let lines: string[];
   try {
     lines = readFileSync('/proc/stat', 'utf8').split('\n');
   } catch {
-    return { busy: 0, all: 0, cores: 0 };
+    return { busy: 0, all: 0, steal: 0, cores: 0 };
   }
   // cpu user nice system idle iowait irq softirq steal guest guest_nice: guest time is
   // already in user, so the first eight are all of it; idle and iowait (4th, 5th) are
-  // not busy.
+  // not busy. Steal (8th) is time a virtual machine's CPU was ready to run and the
+  // hypervisor ran another guest on it instead: busy for this machine's figures, done by
+  // nobody here.
   const ticks = lines[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const all = ticks.reduce((sum, t) => sum + t, 0);
   const idle = ticks[3]! + ticks[4]!;
   const cores = lines.filter((line) => /^cpu\d/.test(line)).length;
-  return { busy: all - idle, all, cores };
+  return { busy: all - idle, all, steal: ticks[7] ?? 0, cores };
 }
 
 /**
  * How many of the machine's cores were busy between two machineTicks readings, on
- * average (0 to the core count): every process's work, the benchmark's own included.
+ * average (0 to the core count): every process's work, the benchmark's own included,
+ * and the hypervisor's steal.
  */
 export function coresBusy(
   before: { busy: number; all: number },
@@ -167,4 +171,18 @@ export function coresBusy(
 ): number {
   const all = after.all - before.all;
   return all > 0 ? ((after.busy - before.busy) / all) * after.cores : 0;
+}
+
+/**
+ * How many of the machine's cores the hypervisor took between two machineTicks readings,
+ * on average (0 to the core count): other guests' work on this machine's CPUs. It reads
+ * how noisy an hour was: a step's tail made while the hypervisor took a third of a core
+ * says more about the host than about the server.
+ */
+export function coresStolen(
+  before: { steal: number; all: number },
+  after: { steal: number; all: number; cores: number },
+): number {
+  const all = after.all - before.all;
+  return all > 0 ? ((after.steal - before.steal) / all) * after.cores : 0;
 }
