@@ -33,7 +33,7 @@ import { cpuEach, cpuSince, serverPids } from './cpu-per-message.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuByThread, cpuFine, cpuFineSince, cpuMicros, threadTimes } from './support/cpu.js';
 import type { Target } from './support/drivers.js';
-import { machine, type Meta } from './support/meta.js';
+import { finishRun, machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import {
   checkoutsFromEnv,
@@ -322,7 +322,7 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
     }
     logRatios(entries.map((e) => e.row));
   }
-  meta.loadAfter = machine().loadBefore;
+  finishRun(meta);
   return { meta, options: opts, rows, skipped };
 }
 

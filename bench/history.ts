@@ -23,7 +23,7 @@ import { connectUsers } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
 import { cpuMicros, untilIdle } from './support/cpu.js';
 import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
-import { machine, type Meta } from './support/meta.js';
+import { finishRun, machine, type Meta } from './support/meta.js';
 import {
   envNumber,
   isMain,
@@ -309,7 +309,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
   } finally {
     for (const t of targets) await t.stop();
   }
-  meta.loadAfter = machine().loadBefore;
+  finishRun(meta);
   return {
     meta,
     options: opts,

@@ -23,7 +23,7 @@
 import { connectUsers } from './support/clients.js';
 import { log, envNumber, isMain, main, sleep, writeResult } from './support/run.js';
 import { rssOf } from './support/rss.js';
-import { machine, type Meta } from './support/meta.js';
+import { finishRun, machine, type Meta } from './support/meta.js';
 import {
   ejabberdUnavailable,
   startEasyChat,
@@ -205,7 +205,7 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
       if (got) rows.push(medianRow(got));
     }
   }
-  meta.loadAfter = machine().loadBefore;
+  finishRun(meta);
   return { meta, options: opts, rows, skipped };
 }
 

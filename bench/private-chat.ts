@@ -43,7 +43,7 @@
  * checkouts one after another at the same rate, the order reversed every round.
  *
  *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
- *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=8000
+ *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=32000
  *                           BENCH_P99_SECONDS=10 BENCH_P99_WARMUP_SECONDS=2
  *                           BENCH_BREAK_MS=1000 BENCH_WORKERS=2
  *                           BENCH_SEARCH_CEILINGS=0 (1: the ceilings' capacity searched too)
@@ -55,7 +55,7 @@ import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
 import { coresBusy, coresStolen, cpuMicros, machineTicks, untilIdle } from './support/cpu.js';
-import { machine, type Meta } from './support/meta.js';
+import { finishRun, machine, type Meta } from './support/meta.js';
 import { settlePostgres } from './support/pg-statistics.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import {
@@ -870,7 +870,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
       return row;
     });
     log(`private: done in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
-    meta.loadAfter = machine().loadBefore;
+    finishRun(meta);
     return { meta, options: opts, rows, skipped };
   } finally {
     await pool.stop();
@@ -921,7 +921,7 @@ if (isMain(import.meta))
       cpuRate: envNumber('BENCH_CPU_RATE', 200),
       startRate: envNumber('BENCH_START_RATE', 200),
       resolution: envNumber('BENCH_RESOLUTION', 0.1),
-      maxRate: envNumber('BENCH_MAX_RATE', 8000),
+      maxRate: envNumber('BENCH_MAX_RATE', 32000),
       p99Seconds: envNumber('BENCH_P99_SECONDS', 10),
       p99WarmupSeconds: p99WarmupFromEnv(process.env.BENCH_P99_WARMUP_SECONDS),
       breakMs: envNumber('BENCH_BREAK_MS', 1000),

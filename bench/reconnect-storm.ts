@@ -19,7 +19,7 @@
 import { connectUsers, type Placement } from './support/clients.js';
 import type { ClientUser } from './support/drivers.js';
 import { cpuMicros } from './support/cpu.js';
-import { machine, type Meta } from './support/meta.js';
+import { finishRun, machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import { startEasyChat, type System } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
@@ -250,7 +250,7 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
       for (const s of stores) await s.system.stop();
     }
   }
-  meta.loadAfter = machine().loadBefore;
+  finishRun(meta);
   return { meta, options: opts, rows: stores.map((s) => s.row) };
 }
 

@@ -37,7 +37,12 @@ const base = (s: string) => s.replace(/ x\d+$/, '');
 
 function when(meta: Meta) {
   const load = `load average ${meta.loadBefore.toFixed(1)} → ${meta.loadAfter?.toFixed(1) ?? '?'}`;
-  return `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC at commit ${meta.commit}, ${load} on ${meta.cores} cores.`;
+  // Runs recorded before the steal was read (5 December 2026) leave it out.
+  const stolen =
+    meta.coresStolen === undefined
+      ? ''
+      : `, ${meta.coresStolen.toFixed(2)} of them taken by the hypervisor for other guests on average (steal)`;
+  return `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC at commit ${meta.commit}, ${load} on ${meta.cores} cores${stolen}.`;
 }
 
 /** KiB per idle socket: the median of the runs with its range, when there were several. */

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { coresBusy, coresStolen, machineTicks } from '../bench/support/cpu.js';
+import { finishRun, machine } from '../bench/support/meta.js';
 
 describe('bench: the machine cores busy during a step', () => {
   it('is the busy share of the ticks between two readings, times the cores', () => {
@@ -34,5 +35,26 @@ describe('bench: the machine cores busy during a step', () => {
     const stolen = coresStolen(before, after);
     expect(stolen).toBeGreaterThanOrEqual(0);
     expect(stolen).toBeLessThanOrEqual(busy);
+  });
+});
+
+describe('bench: a run records how noisy the host was', () => {
+  it.skipIf(process.platform !== 'linux')(
+    'finishRun sets the load average and the cores stolen since machine()',
+    () => {
+      const meta = machine();
+      expect(meta.ticksBefore).toBeDefined();
+      finishRun(meta);
+      expect(meta.loadAfter).toBeGreaterThanOrEqual(0);
+      expect(meta.coresStolen).toBeGreaterThanOrEqual(0);
+      expect(meta.coresStolen).toBeLessThanOrEqual(meta.cores);
+    },
+  );
+
+  it('leaves the steal out for a run recorded before it was read', () => {
+    const meta = machine();
+    delete meta.ticksBefore;
+    finishRun(meta);
+    expect(meta.coresStolen).toBeUndefined();
   });
 });

@@ -364,6 +364,9 @@ describe('benchmark scenarios, tiny', () => {
       ])
         expect(text).toContain(heading);
       expect(text).not.toContain('has not been run yet');
+      // Every section says how noisy the host was through its run (/proc/stat's steal).
+      if (process.platform === 'linux')
+        expect(text.match(/cores, [\d.]+ of them taken by the hypervisor/g)).toHaveLength(5);
       // The summary's headline figures: medians of the rounds with their range, and the
       // CPU-µs per unit against the ceiling of the same rounds.
       const summary = text.slice(text.indexOf('## Summary'), text.indexOf('## What the runs'));

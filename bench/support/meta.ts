@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { coresStolen, machineTicks } from './cpu.js';
 
 export interface Meta {
   date: string;
@@ -12,6 +13,13 @@ export interface Meta {
   /** 1-minute load average when the run started and ended (other engineers share the machine). */
   loadBefore: number;
   loadAfter?: number;
+  /** /proc/stat's steal and all ticks when the run started (finishRun reads them again). */
+  ticksBefore?: { steal: number; all: number };
+  /**
+   * The cores the hypervisor took for other guests on average through the run (0 to
+   * `cores`): on a virtual machine, how noisy the host was while the figures were made.
+   */
+  coresStolen?: number;
   commit: string;
   versions: Record<string, string>;
 }
@@ -49,6 +57,7 @@ export function machine(): Meta {
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadBefore: loadavg()[0]!,
+    ticksBefore: (({ steal, all }) => ({ steal, all }))(machineTicks()),
     commit: quiet('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
     versions: {
       'easy-chat': npmVersionOfRoot(),
@@ -62,6 +71,12 @@ export function machine(): Meta {
       autocannon: npmVersion('autocannon'),
     },
   };
+}
+
+/** The run is over: the load average and the cores stolen since machine() go into `meta`. */
+export function finishRun(meta: Meta): void {
+  meta.loadAfter = loadavg()[0]!;
+  if (meta.ticksBefore) meta.coresStolen = coresStolen(meta.ticksBefore, machineTicks());
 }
 
 function npmVersionOfRoot(): string {
