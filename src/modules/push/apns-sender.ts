@@ -182,7 +182,12 @@ export class ApnsSender {
       });
       stream.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new ProviderError('apns', 0, err.message, connectionFailed(err)));
+        const retryable = connectionFailed(err);
+        // A stream refused at a GOAWAY (or lost with its connection) can reach us before
+        // the session's own 'goaway' or 'close' does: drop the session now, so the retry
+        // opens a new connection instead of being refused again on this one.
+        if (retryable && this.session === session) this.session = undefined;
+        reject(new ProviderError('apns', 0, err.message, retryable));
       });
       stream.end(body);
     });
