@@ -42,7 +42,9 @@ export interface ApnsReceived {
 export type ApnsAnswer =
   | { status: number; reason?: string; headers?: Record<string, string> }
   /** Never answer (the client's timeout is under test). */
-  | 'hang';
+  | 'hang'
+  /** Reset the stream as REFUSED_STREAM, unprocessed, and keep the connection open. */
+  | 'refuse';
 
 export interface FakeApns {
   /** `https://127.0.0.1:port`: the `endpoint` to configure. */
@@ -179,6 +181,12 @@ export async function startFakeApns(options: {
           a = answer(token, call);
         }
         if (a === 'hang' || stream.closed || stream.destroyed) return;
+        if (a === 'refuse') {
+          pending.delete(stream);
+          record.problem = 'refused';
+          stream.close(constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
         pending.delete(stream);
         const apnsId = String(headers['apns-id'] ?? randomUUID());
         stream.respond({ ':status': a.status, 'apns-id': apnsId, ...a.headers });

@@ -268,6 +268,18 @@ describe('APNs against a loopback HTTP/2 APNs', () => {
     }
   });
 
+  it('sends a refused stream again on a new connection, not on the one that refused it', async () => {
+    // A stream refused at a GOAWAY can error before the session's goaway event: the retry
+    // must not go back to that session. Here the fake refuses without a GOAWAY at all.
+    const s = sender();
+    const token = deviceToken('refused-once');
+    apns.setAnswer((_token, call) => (call === 1 ? 'refuse' : { status: 200 }));
+    expect(await s.send(token, notification)).toBe('sent');
+    expect(sendsTo(token).map((r) => r.problem ?? 'sent')).toEqual(['refused', 'sent']);
+    expect(s.connections).toBe(2);
+    expect(new Set(sendsTo(token).map((r) => r.connection)).size).toBe(2);
+  });
+
   it('gives up on an APNs that does not answer within timeoutMs, without retrying', async () => {
     apns.setAnswer(() => 'hang');
     const token = deviceToken('hang');
