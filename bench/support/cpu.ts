@@ -169,8 +169,7 @@ export function coresBusy(
   before: { busy: number; all: number },
   after: { busy: number; all: number; cores: number },
 ): number {
-  const all = after.all - before.all;
-  return all > 0 ? ((after.busy - before.busy) / all) * after.cores : 0;
+  return coresOf(after.busy - before.busy, before, after);
 }
 
 /**
@@ -183,6 +182,11 @@ export function coresStolen(
   before: { steal: number; all: number },
   after: { steal: number; all: number; cores: number },
 ): number {
+  return coresOf(after.steal - before.steal, before, after);
+}
+
+/** `ticks` spent between two readings as cores on average; 0 when no tick passed (or no /proc). */
+function coresOf(ticks: number, before: { all: number }, after: { all: number; cores: number }) {
   const all = after.all - before.all;
-  return all > 0 ? ((after.steal - before.steal) / all) * after.cores : 0;
+  return all > 0 ? (ticks / all) * after.cores : 0;
 }

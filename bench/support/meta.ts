@@ -50,6 +50,7 @@ const npmVersion = (name: string) => {
 };
 
 export function machine(): Meta {
+  const { steal, all } = machineTicks();
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -57,7 +58,7 @@ export function machine(): Meta {
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadBefore: loadavg()[0]!,
-    ticksBefore: (({ steal, all }) => ({ steal, all }))(machineTicks()),
+    ticksBefore: { steal, all },
     commit: quiet('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
     versions: {
       'easy-chat': npmVersionOfRoot(),
