@@ -26,10 +26,25 @@ import { MIGRATIONS } from '../../catalogue/migrations.js';
 
 type Committer = GroupCommitter | PipelinedGroupCommitter;
 type Made = new (db: Kysely<Database>, options?: GroupCommitOptions) => Committer;
+
+/** PostgreSQL's group commit as groupCommitFor makes it: a batch's answers after the next starts. */
+class AnsweringAfterNextStarts extends PipelinedGroupCommitter {
+  constructor(db: Kysely<Database>, options: GroupCommitOptions = {}) {
+    super(db, { ...options, answerAfterNextStarts: true });
+  }
+}
+
 const COMMITTERS: Array<readonly [string, (typeof STORAGES)[number], Made]> = [
   ...STORAGES.map((kind) => ['GroupCommitter', kind, GroupCommitter] as const),
   ...(STORAGES.includes('postgres')
-    ? [['PipelinedGroupCommitter', 'postgres', PipelinedGroupCommitter] as const]
+    ? [
+        ['PipelinedGroupCommitter', 'postgres', PipelinedGroupCommitter] as const,
+        [
+          'PipelinedGroupCommitter answering after the next starts',
+          'postgres',
+          AnsweringAfterNextStarts,
+        ] as const,
+      ]
     : []),
 ];
 
@@ -583,6 +598,40 @@ describe.runIf(STORAGES.includes('postgres'))('PipelinedGroupCommitter on postgr
     await slow;
     expect(settled).toEqual(['slow', 'quick']);
     expect(await ids(s)).toEqual(['quick', 'slow']);
+  });
+
+  it("starts the next batch before answering a committed one's units, and answers in commit order", async () => {
+    const s = await open();
+    const order: string[] = [];
+    const run = async (answerAfterNextStarts: boolean) => {
+      order.length = 0;
+      const committer = new PipelinedGroupCommitter(s.db, { answerAfterNextStarts });
+      const { fire: slowStarted, fired: slowIsIn } = signal();
+      const unit = (name: string, slow = false) =>
+        committer
+          .run(async (trx) => {
+            order.push(`start ${name}`);
+            if (slow) {
+              slowStarted();
+              await sql`select pg_sleep(0.1)`.execute(trx);
+            }
+            await insertUser(
+              trx,
+              `${name}-${answerAfterNextStarts}`,
+              `${name}-${answerAfterNextStarts}`,
+            );
+          }, name)
+          .then(() => order.push(`end ${name}`));
+      const runs = [unit('a', true)];
+      await slowIsIn;
+      runs.push(unit('b'), unit('c'));
+      await Promise.all(runs);
+      return [...order];
+    };
+    // b and c waited for a's batch; with the option their batch is under way before a hears.
+    expect(await run(false)).toEqual(['start a', 'end a', 'start b', 'start c', 'end b', 'end c']);
+    expect(await run(true)).toEqual(['start a', 'start b', 'start c', 'end a', 'end b', 'end c']);
+    expect(await ids(s)).toHaveLength(6);
   });
 
   it('holds a unit whose key is in flight, and a keyless one, until that batch committed', async () => {
