@@ -181,13 +181,12 @@ export async function startFakeApns(options: {
           a = answer(token, call);
         }
         if (a === 'hang' || stream.closed || stream.destroyed) return;
+        pending.delete(stream);
         if (a === 'refuse') {
-          pending.delete(stream);
           record.problem = 'refused';
           stream.close(constants.NGHTTP2_REFUSED_STREAM);
           return;
         }
-        pending.delete(stream);
         const apnsId = String(headers['apns-id'] ?? randomUUID());
         stream.respond({ ':status': a.status, 'apns-id': apnsId, ...a.headers });
         stream.end(a.status === 200 ? undefined : JSON.stringify({ reason: a.reason ?? '' }));

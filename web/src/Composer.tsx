@@ -56,8 +56,8 @@ export function Composer(props: {
   // set in the render that shows "Editing your message" (React's state adjusted while
   // rendering), not only in the effect below: an effect alone left a committed render
   // with the preview over an empty composer (what a browser test read on a fast
-  // machine). The effect still sets it after the effect above
-  // clears the composer when a chat opens with an edit already under way.
+  // machine). The effect still sets it after the effect above clears the composer
+  // when a chat opens with an edit already under way.
   const [editingShown, setEditingShown] = useState(editing);
   if (editing !== editingShown) {
     setEditingShown(editing);
