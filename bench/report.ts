@@ -159,7 +159,8 @@ function privateHeadline(r: PrivateResult): string[] {
 
 /**
  * A system's round trip at half capacity; for a ceiling, at the rate of the system it ran
- * beside in the same rounds (bench/private-chat.ts), so the two read side by side.
+ * beside in the same rounds (bench/private-chat.ts), so the two read side by side, after
+ * its own half capacity's when its capacity was searched (BENCH_SEARCH_CEILINGS=1).
  */
 function halfLoadCell(x: PrivateResult['rows'][number], which: 'p99' | 'p50' | 'cold'): string {
   const cell = (h: HalfLoad, beside?: string) =>
@@ -170,9 +171,11 @@ function halfLoadCell(x: PrivateResult['rows'][number], which: 'p99' | 'p50' | '
         : h.cold
           ? spread(h.cold.p99, f1)
           : '–';
-  if (x.halfLoad) return cell(x.halfLoad);
-  if (!x.beside) return '–';
-  return x.beside.map((b) => cell(b, b.system)).join('; ');
+  const cells = [
+    ...(x.halfLoad ? [cell(x.halfLoad)] : []),
+    ...(x.beside ?? []).map((b) => cell(b, b.system)),
+  ];
+  return cells.length > 0 ? cells.join('; ') : '–';
 }
 
 /**

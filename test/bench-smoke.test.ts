@@ -32,6 +32,22 @@ import {
 } from './support/backends.js';
 
 const TIMEOUT = 180_000;
+
+/** bench:private at its smallest: two rounds of 1 s steps over 4 pairs. */
+const TINY_PRIVATE = {
+  pairs: 4,
+  stepSeconds: 1,
+  rounds: 2,
+  cpuRate: 20,
+  startRate: 20,
+  resolution: 0.5,
+  // A tiny search: 20 kept, 40 kept (the ceiling), then the next round from 40.
+  maxRate: 40,
+  p99Seconds: 1,
+  p99WarmupSeconds: 1,
+  breakMs: 5000,
+  workers: 2,
+};
 const results: {
   idle?: IdleResult;
   priv?: PrivateResult;
@@ -112,18 +128,7 @@ describe('benchmark scenarios, tiny', () => {
         'ws',
       ];
       const r = await runPrivate({
-        pairs: 4,
-        stepSeconds: 1,
-        rounds: 2,
-        cpuRate: 20,
-        startRate: 20,
-        resolution: 0.5,
-        // A tiny search: 20 kept, 40 kept (the ceiling), then the next round from 40.
-        maxRate: 40,
-        p99Seconds: 1,
-        p99WarmupSeconds: 1,
-        breakMs: 5000,
-        workers: 2,
+        ...TINY_PRIVATE,
         systems: [
           ...systems,
           'ceiling',
@@ -185,6 +190,33 @@ describe('benchmark scenarios, tiny', () => {
       results.priv = r;
     },
     // Three phases of two rounds on up to six systems: the longest scenario here.
+    TIMEOUT * 2,
+  );
+
+  it(
+    "2. private chat with BENCH_SEARCH_CEILINGS=1: the ceiling's capacity searched and half of it held alone, beside easy-chat's too",
+    async () => {
+      const r = await runPrivate({
+        ...TINY_PRIVATE,
+        searchCeilings: true,
+        systems: ['ceiling', 'easy-chat-sqlite'],
+      });
+      const ceiling = r.rows.find((x) => x.system.startsWith('ceiling'))!;
+      expect(ceiling.capacity!.rounds).toEqual([40, 40]);
+      // Alone at half of its own capacity…
+      expect(ceiling.halfLoad).toMatchObject({ rate: 20 });
+      expect(ceiling.halfLoad!.p99.rounds).toHaveLength(2);
+      const own = ceiling.steps.filter((s) => s.phase === 'latency' && s.beside === undefined);
+      expect(own).toHaveLength(2);
+      for (const s of own) expect(s.answered).toBe(s.sent);
+      // …and beside easy-chat at easy-chat's half, as without the setting.
+      expect(ceiling.beside).toEqual([
+        expect.objectContaining({ system: 'easy-chat (SQLite)', rate: 20 }),
+      ]);
+      expect(ceiling.beside![0]!.p99.rounds).toHaveLength(2);
+      const easy = r.rows.find((x) => x.system === 'easy-chat (SQLite)')!;
+      expect(easy.halfLoad!.p99.rounds).toHaveLength(2);
+    },
     TIMEOUT * 2,
   );
 
