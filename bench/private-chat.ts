@@ -804,20 +804,17 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
     // capacity was searched (BENCH_SEARCH_CEILINGS=1) also runs alone at half of its own,
     // after the easy-chat system of its store: goal 3 of issue 14 (p99 at half capacity)
     // asked of the runtime's ceiling itself. With fixed rates it runs beside only.
-    const ceilings = Object.values(CEILING_OF);
     const blockOf = (e: Entry) => {
       const owner = entries.findIndex(
         (x) => !isReference(x) && CEILING_OF[names.get(x)!] === names.get(e),
       );
       return owner >= 0 ? owner + 0.5 : entries.indexOf(e);
     };
-    const ownHalf = (e: Entry) => !fixed && ceilings.includes(names.get(e)!);
+    // The only CPU-only systems searched are the ceilings (BENCH_SEARCH_CEILINGS=1).
     const measured = searched
       .filter(
         (e) =>
-          !isReference(e) &&
-          (!CPU_ONLY.includes(names.get(e)!) || ownHalf(e)) &&
-          ratesOf(e).length > 0,
+          !isReference(e) && (!CPU_ONLY.includes(names.get(e)!) || !fixed) && ratesOf(e).length > 0,
       )
       // Each ceiling right after the easy-chat system of its store.
       .sort((a, b) => blockOf(a) - blockOf(b));
