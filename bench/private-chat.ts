@@ -69,7 +69,7 @@ import {
   type Checkout,
   type System,
 } from './support/systems.js';
-import { percentile, Pool } from './support/worker-pool.js';
+import { largest, percentile, Pool } from './support/worker-pool.js';
 
 export type PrivateSystem =
   | 'easy-chat-sqlite'
@@ -531,7 +531,7 @@ export async function step(
       p50: percentile(rtt, 50),
       p95: percentile(rtt, 95),
       p99: percentile(rtt, 99),
-      max: Math.max(...rtt),
+      max: largest(rtt),
     },
     oneWay: {
       p50: percentile(oneWay, 50),
@@ -610,7 +610,7 @@ export function warmUpOf(seconds: number, parts: WorkerWarmUp[]): Pick<Step, 'wa
         p50: percentile(rtt, 50),
         p95: percentile(rtt, 95),
         p99: percentile(rtt, 99),
-        max: rtt.length ? Math.max(...rtt) : Number.NaN,
+        max: largest(rtt),
       },
       ...(slow.length > 0
         ? {

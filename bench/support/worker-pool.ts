@@ -122,6 +122,16 @@ export function split<T>(items: T[], parts: number): T[][] {
   return out;
 }
 
+/**
+ * The largest of many values: `Math.max(...values)` passes each as an argument, and
+ * a round's samples (over 100,000 at a fast host's capacity) overflow the stack.
+ */
+export function largest(values: readonly number[]): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of values) if (value > max) max = value;
+  return values.length === 0 ? Number.NaN : max;
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
