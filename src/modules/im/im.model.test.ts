@@ -187,21 +187,42 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
     }
 
     const log: string[] = [];
+    // A step that hangs fails here with the seed, the steps so far and every client's
+    // state, well inside the test's timeout (which would say none of it). A step takes
+    // milliseconds, and under 10 s on a machine loaded to the hilt.
+    const stepLimitMs = 20_000;
+    const within = <T>(work: Promise<T>, what: string): Promise<T> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const states = clients.map((c) => `${c.user.nickname}: ${c.client.state}`).join(', ');
+          reject(
+            new Error(
+              `seed ${seed}: ${what} took over ${stepLimitMs} ms (${states})\n${log.slice(-30).join('\n')}`,
+            ),
+          );
+        }, stepLimitMs);
+      });
+      return Promise.race([work, stalled]).finally(() => clearTimeout(timer));
+    };
     for (let step = 0; step < 160; step += 1) {
       const client = pick(clients);
       const roll = random();
       if (!client.online) {
         log.push(`${step}: reconnect ${client.user.nickname}`);
-        await client.connect();
+        await within(client.connect(), `step ${step}, reconnecting ${client.user.nickname}`);
       } else if (roll < 0.55) {
         const toGroup = inGroup.has(client.user.id) && random() < 0.5;
         const peer = pick(clients.filter((c) => c !== client)).user;
         const content = `s${step}`;
         // The answer reaches the model as a 'message' event (source 'send').
-        const answer = await client.client.send(
-          toGroup
-            ? { chatType: 1, recvId: groupId, content }
-            : { chatType: 2, recvId: peer.id, content },
+        const answer = await within(
+          client.client.send(
+            toGroup
+              ? { chatType: 1, recvId: groupId, content }
+              : { chatType: 2, recvId: peer.id, content },
+          ),
+          `step ${step}, ${client.user.nickname} sending`,
         );
         log.push(
           `${step}: ${client.user.nickname} → ${toGroup ? 'group' : peer.nickname} #${answer.seq}`,
@@ -211,7 +232,10 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
         if (known.length === 0) continue;
         const [id, state] = pick(known);
         const target = Math.floor(random() * (state.maxSeq + 1));
-        const readSeq = await client.client.markRead(id, target);
+        const readSeq = await within(
+          client.client.markRead(id, target),
+          `step ${step}, ${client.user.nickname} marking read`,
+        );
         state.readSeq = Math.max(state.readSeq, readSeq);
         log.push(`${step}: ${client.user.nickname} read ${id.slice(-4)} to ${readSeq}`);
       } else if (roll < 0.86) {
@@ -237,7 +261,9 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
         log.push(`${step}: ${outsider.user.nickname} joins the group at ${view.readSeq}`);
       }
     }
-    for (const client of clients) if (!client.online) await client.connect();
+    for (const client of clients) {
+      if (!client.online) await within(client.connect(), `reconnecting ${client.user.nickname}`);
+    }
 
     // Let in-flight pushes and gap repairs land, then compare with a fresh fetch.
     const fresh = async (client: ModelClient) => {
@@ -286,5 +312,6 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
       expect(client.duplicates, client.user.nickname).toEqual([]);
       client.disconnect();
     }
-  });
+    // Seconds on a loaded machine: 160 steps, then up to 5 s per client to converge.
+  }, 120_000);
 });
