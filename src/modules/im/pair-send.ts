@@ -1,6 +1,5 @@
 import { PostgresAdapter, type Kysely } from 'kysely';
 import { finalStatement } from '../../adapters/storage/group-commit.js';
-import { pgBinaryArray, type PgElementType } from '../../adapters/storage/pg-binary-array.js';
 import { Precompiled, runsDirect } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -411,47 +410,6 @@ function asStored(text: string): string {
   return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, '\uFFFD') : text;
 }
 
-/**
- * The element types of STORE_PAIRS's arrays, in its parameters' order (`conv`, `sent`,
- * the read positions' `r`): each is sent in binary, as its cast reads it.
- */
-const CONV_TYPES: PgElementType[] = [
-  'text',
-  'int2',
-  'int8',
-  'text',
-  'int8',
-  'int8',
-  'text',
-  'text',
-];
-// id, conversation, rank, chat type, sender, recipient, send time, mType, content,
-// clientMsgId, reply's id, reply, @ user ids, @ all, event id, event time.
-const SENT_TYPES: PgElementType[] = [
-  'text',
-  'text',
-  'int8',
-  'int2',
-  'text',
-  'text',
-  'int8',
-  'int2',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'int2',
-  'text',
-  'int8',
-];
-const READ_TYPES: PgElementType[] = ['text', 'text', 'int8', 'int8'];
-
-/** A batch's column arrays as binary parameters (pg-binary-array.ts: no text made). */
-function binary(types: readonly PgElementType[], columns: readonly unknown[][]): Buffer[] {
-  return columns.map((column, i) => pgBinaryArray(types[i]!, column));
-}
-
 /** The columns of STORE_PAIRS's `sent` before the event's: messageColumns' and the rank. */
 const EVENT_ID_COLUMN = 14;
 const EVENT_AT_COLUMN = 15;
@@ -528,12 +486,12 @@ class PostgresPairSendStore implements PairSendStore {
     // ones aside, which the strict statement fails on): COMMIT goes right behind it.
     const final = sends.every((send) => send.last) ? finalStatement(trx, sends.length) : undefined;
     const { rows } = await STORE_PAIRS.execute(final ?? trx, [
-      ...binary(CONV_TYPES, conv),
-      ...binary(SENT_TYPES, sent),
+      ...conv,
+      ...sent,
       type,
       events.aggregateOf(type),
       ...events.envelopeParts(type),
-      ...binary(READ_TYPES, read),
+      ...read,
       final !== undefined,
     ]);
     const byPlace: PairsRow[] = [];
