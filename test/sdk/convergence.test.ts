@@ -14,7 +14,7 @@ import {
   TimeoutError,
   type Message,
 } from '@easy-chat/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { STORAGES } from '../support/backends.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { createUser, type RegisteredUser } from '../support/factories.js';
@@ -48,6 +48,8 @@ describe.each(STORAGES)('changes converge on every client, on %s', (storage) => 
   // CONVERGENCE_SEED=n replays a script.
   it('every local state equals the server history after random changes and disconnects', async () => {
     const seed = Number(process.env.CONVERGENCE_SEED ?? Date.now() % 100_000);
+    // Any failure names the seed, a timeout too (whose error says nothing of it).
+    onTestFailed(() => console.error(`convergence: replay with CONVERGENCE_SEED=${seed}`));
     const rand = seededRandom(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
     const users = [
@@ -140,7 +142,8 @@ describe.each(STORAGES)('changes converge on every client, on %s', (storage) => 
     for (const [i, d] of devices.entries()) {
       expect(chat(d.store.list(groupId)), `device ${i}, seed ${seed}`).toEqual(chat(history));
     }
-  });
+    // About a second alone; a loaded CI machine has taken thirty times as long over such a walk.
+  }, 120_000);
 
   async function fullHistory(user: RegisteredUser, conversationId: string): Promise<Message[]> {
     const out: Message[] = [];

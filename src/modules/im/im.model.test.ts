@@ -9,7 +9,7 @@
  * twice.
  */
 import { ChatClient } from '@easy-chat/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
@@ -152,6 +152,8 @@ describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
 
   it('state built from pushes and syncs equals a fresh fetch after a random mix of operations', async () => {
     const seed = Number(process.env.MODEL_SEED ?? Date.now() % 1_000_000);
+    // Any failure names the seed, a timeout too (whose error says nothing of it).
+    onTestFailed(() => console.error(`im.model: replay with MODEL_SEED=${seed}`));
     const random = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     const api = (user: RegisteredUser) => async (path: string) => {
