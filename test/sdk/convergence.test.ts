@@ -142,7 +142,8 @@ describe.each(STORAGES)('changes converge on every client, on %s', (storage) => 
     for (const [i, d] of devices.entries()) {
       expect(chat(d.store.list(groupId)), `device ${i}, seed ${seed}`).toEqual(chat(history));
     }
-    // About a second alone; a loaded CI machine has taken thirty times as long over such a walk.
+    // About a second alone; a loaded CI machine took the model check (a walk like this
+    // one, src/modules/im/im.model.test.ts) past 30 s.
   }, 120_000);
 
   async function fullHistory(user: RegisteredUser, conversationId: string): Promise<Message[]> {
