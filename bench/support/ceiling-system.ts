@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pinnedLaunch } from './cpu-pinning.js';
 import { keepStatistics } from './pg-statistics.js';
 import { onCleanup } from './run.js';
 import { envNodeArgs, freePort } from './server-process.js';
@@ -27,9 +28,12 @@ export async function startCeilingChat(store: 'sqlite' | 'postgres'): Promise<Sy
   const dir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-ceiling-'));
   // On PostgreSQL it creates a schema of its own and drops it when stopped.
   const target = store === 'postgres' ? DATABASE_URL : join(dir, 'chat.db');
+  // BENCH_SERVER_CPUS pins the ceilings as it pins easy-chat (cpu-pinning.ts).
+  const launch = pinnedLaunch('BENCH_SERVER_CPUS', process.execPath);
   const child = spawn(
-    process.execPath,
+    launch.command,
     [
+      ...launch.prefix,
       // e.g. BENCH_CEILING_NODE_ARGS="--require $PWD/bench/support/load-window-probe.cjs" to
       // profile the ceiling the way BENCH_SERVER_NODE_ARGS profiles easy-chat.
       ...envNodeArgs('BENCH_CEILING_NODE_ARGS'),

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pinnedLaunch } from './cpu-pinning.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -65,7 +66,9 @@ export async function startServer(
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
   const nodeArgs = [...startScriptNodeFlags(checkout), ...envNodeArgs('BENCH_SERVER_NODE_ARGS')];
   const dataDir = mkdtempSync(join(tmpdir(), 'easy-chat-bench-'));
-  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start', ...args], {
+  // BENCH_SERVER_CPUS: through taskset, on the cores it lists (cpu-pinning.ts).
+  const launch = pinnedLaunch('BENCH_SERVER_CPUS', process.execPath);
+  const child = spawn(launch.command, [...launch.prefix, ...nodeArgs, ...entry, 'start', ...args], {
     cwd: checkout,
     env: {
       PATH: process.env.PATH,

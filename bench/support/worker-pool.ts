@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { DriverName } from './drivers.js';
 import { envNodeArgs } from './server-process.js';
+import { pinnedLaunch } from './cpu-pinning.js';
 import { envNumber } from './run.js';
 
 /** A load-generator child process driven over IPC (see ws-worker.ts). */
@@ -35,18 +36,21 @@ export class Worker {
   }
 
   static start(): Worker {
-    // Started through nice(1) when BENCH_GENERATOR_NICE is set, so that every thread of
-    // the generator (V8's, made at start, included) runs at that niceness.
+    // Started through nice(1) when BENCH_GENERATOR_NICE is set, and through taskset(1)
+    // when BENCH_GENERATOR_CPUS is, so that every thread of the generator (V8's, made at
+    // start, included) runs at that niceness, on those cores.
     const nice = generatorNice();
-    const throughNice = nice > 0 ? ['-n', String(nice), process.execPath] : [];
+    const niced = nice > 0 ? ['nice', '-n', String(nice), process.execPath] : [process.execPath];
+    const pinned = pinnedLaunch('BENCH_GENERATOR_CPUS', niced[0]!);
+    const [execPath, ...launchArgs] = [pinned.command, ...pinned.prefix, ...niced.slice(1)];
     const child = fork(new URL('./ws-worker.ts', import.meta.url).pathname, [], {
-      execPath: nice > 0 ? 'nice' : process.execPath,
+      execPath,
       // Node flags for the generators, e.g. BENCH_GENERATOR_NODE_ARGS="--cpu-prof". A larger
       // young generation (--max-semi-space-size=64) was tried: its scavenges pause the
       // generators longer, and every p99 read worse (docs/performance-log.md, "The tail by
       // rate, beside the ceiling").
       execArgv: [
-        ...throughNice,
+        ...launchArgs,
         '--import',
         'tsx',
         '--max-old-space-size=4096',
