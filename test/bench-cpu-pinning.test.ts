@@ -1,15 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuList, pinnedLaunch } from '../bench/support/cpu-pinning.js';
 import { Worker } from '../bench/support/worker-pool.js';
-
-/** Each thread's allowed cores (Cpus_allowed_list of /proc/<pid>/task/<tid>/status). */
-function threadCpus(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    return /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)![1]!;
-  });
-}
+import { threadCpus, threadNiceness } from './support/proc-threads.js';
 
 describe('BENCH_SERVER_CPUS and BENCH_GENERATOR_CPUS (a benchmark process on given cores)', () => {
   afterEach(() => {
@@ -43,10 +35,7 @@ describe('BENCH_SERVER_CPUS and BENCH_GENERATOR_CPUS (a benchmark process on giv
     'starts a generator whose every thread runs on that core at its niceness, and which still answers',
     async () => {
       // The first core this process may use (a container may not allow core 0).
-      const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(
-        readFileSync('/proc/self/status', 'utf8'),
-      );
-      const core = allowed![1]!;
+      const core = /^\d+/.exec(threadCpus('self')[0]!)![0];
       process.env.BENCH_GENERATOR_CPUS = core;
       process.env.BENCH_GENERATOR_NICE = '5';
       const worker = Worker.start();
@@ -55,8 +44,7 @@ describe('BENCH_SERVER_CPUS and BENCH_GENERATOR_CPUS (a benchmark process on giv
         const cpus = threadCpus(worker.child.pid!);
         expect(cpus.length).toBeGreaterThan(1);
         expect(new Set(cpus)).toEqual(new Set([core]));
-        const nice = readFileSync(`/proc/${worker.child.pid!}/stat`, 'utf8');
-        expect(Number(nice.slice(nice.lastIndexOf(')') + 2).split(' ')[16])).toBe(5);
+        expect(new Set(threadNiceness(worker.child.pid!))).toEqual(new Set([5]));
       } finally {
         await worker.stop();
       }

@@ -1,16 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generatorNice, Worker } from '../bench/support/worker-pool.js';
-
-/** The niceness of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
-function threadNiceness(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // The command name, in parentheses, may hold spaces: count fields after it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[16]);
-  });
-}
+import { threadNiceness } from './support/proc-threads.js';
 
 describe('BENCH_GENERATOR_NICE (the load generators yield to the servers)', () => {
   afterEach(() => {

@@ -40,17 +40,17 @@ export class Worker {
     // when BENCH_GENERATOR_CPUS is, so that every thread of the generator (V8's, made at
     // start, included) runs at that niceness, on those cores.
     const nice = generatorNice();
-    const niced = nice > 0 ? ['nice', '-n', String(nice), process.execPath] : [process.execPath];
-    const pinned = pinnedLaunch('BENCH_GENERATOR_CPUS', niced[0]!);
-    const [execPath, ...launchArgs] = [pinned.command, ...pinned.prefix, ...niced.slice(1)];
+    const throughNice = nice > 0 ? ['-n', String(nice), process.execPath] : [];
+    const launch = pinnedLaunch('BENCH_GENERATOR_CPUS', nice > 0 ? 'nice' : process.execPath);
     const child = fork(new URL('./ws-worker.ts', import.meta.url).pathname, [], {
-      execPath,
+      execPath: launch.command,
       // Node flags for the generators, e.g. BENCH_GENERATOR_NODE_ARGS="--cpu-prof". A larger
       // young generation (--max-semi-space-size=64) was tried: its scavenges pause the
       // generators longer, and every p99 read worse (docs/performance-log.md, "The tail by
       // rate, beside the ceiling").
       execArgv: [
-        ...launchArgs,
+        ...launch.prefix,
+        ...throughNice,
         '--import',
         'tsx',
         '--max-old-space-size=4096',
