@@ -17,7 +17,7 @@ import { createLogger } from '../shared/logger.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { registerGateway, type GatewaySettings } from './gateway.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { wsMethod } from './ws-method.js';
+import { wsMethod, wsOverlappingMethod } from './ws-method.js';
 
 interface Harness {
   url: string;
@@ -36,6 +36,8 @@ const harnesses: Harness[] = [];
 let releaseHold: (() => void) | undefined;
 /** Whether the `next` method's handler has been called. */
 let nextStarted = false;
+/** What the `lap` (overlapping) and `solo` methods' handlers did, in order. */
+const events: string[] = [];
 afterEach(async () => {
   for (const h of harnesses.splice(0)) await h.close();
 });
@@ -102,6 +104,33 @@ async function startGateway(overrides: Partial<GatewaySettings> = {}): Promise<H
       next: wsMethod(Type.Object({}), async () => {
         nextStarted = true;
         return {};
+      }),
+      // Overlapping: takes its place at once, 20 ms later, or never, then ends after `ms`.
+      lap: wsOverlappingMethod(
+        Type.Object({
+          n: Type.Integer(),
+          ms: Type.Integer(),
+          place: Type.Union([Type.Literal('now'), Type.Literal('later'), Type.Literal('never')]),
+        }),
+        async (_ctx, data, placed) => {
+          events.push(`start ${data.n}`);
+          if (data.place === 'now') placed();
+          if (data.place === 'later') {
+            setTimeout(() => {
+              events.push(`placed ${data.n}`);
+              placed();
+            }, 20);
+          }
+          await sleep(data.ms);
+          events.push(`end ${data.n}`);
+          return { n: data.n };
+        },
+      ),
+      solo: wsMethod(Type.Object({ n: Type.Integer() }), async (_ctx, data) => {
+        events.push(`start ${data.n}`);
+        await sleep(5);
+        events.push(`end ${data.n}`);
+        return { n: data.n };
       }),
       delay: wsMethod(
         Type.Object({ ms: Type.Integer(), n: Type.Integer() }),
@@ -272,6 +301,63 @@ describe('gateway frames', () => {
     burst();
     await client.waitForCount((f) => f.id === 'd', 1);
     expect(answered()).toEqual(['e', 'a', 'b', 'c', 'd']);
+  });
+
+  it('starts overlapping requests once the one before took its place, answering in arrival order', async () => {
+    events.length = 0;
+    const g = await startGateway();
+    const client = await WsClient.connect(g.url, { token: await g.token('u1') });
+    const lap = (n: number, ms: number, place: string) =>
+      client.send({ frameType: 0, id: `lap-${n}`, method: 'lap', data: { n, ms, place } });
+    lap(1, 80, 'now');
+    lap(2, 1, 'now');
+    lap(3, 40, 'later');
+    lap(4, 1, 'now');
+    // Malformed: refused without running, its error frame in its place.
+    client.send({ frameType: 0, id: 'lap-5', method: 'lap', data: { n: 5 } });
+    lap(6, 1, 'now');
+    const answers = await client.waitForCount((f) => String(f.id).startsWith('lap-'), 6);
+    expect(answers.map((f) => [f.id, f.frameType])).toEqual([
+      ['lap-1', 2],
+      ['lap-2', 2],
+      ['lap-3', 2],
+      ['lap-4', 2],
+      ['lap-5', 9],
+      ['lap-6', 2],
+    ]);
+    // 2 and 3 started while 1 ran; 4 (and 6 behind it) once 3 took its place, before 1 ended.
+    const at = (event: string) => events.indexOf(event);
+    expect(at('start 1')).toBe(0);
+    for (const n of [2, 3, 4, 6]) expect(at(`start ${n}`)).toBeLessThan(at('end 1'));
+    expect(at('start 4')).toBeGreaterThan(at('placed 3'));
+    expect(at('start 6')).toBeGreaterThan(at('start 4'));
+  });
+
+  it('holds overlapping requests behind one that never takes its place, and other methods behind all', async () => {
+    events.length = 0;
+    const g = await startGateway({ maxPendingRequests: 4 });
+    const client = await WsClient.connect(g.url, { token: await g.token('u1') });
+    const frames = [
+      { frameType: 0, id: 'a-1', method: 'lap', data: { n: 1, ms: 30, place: 'never' } },
+      { frameType: 0, id: 'a-2', method: 'lap', data: { n: 2, ms: 30, place: 'now' } },
+      { frameType: 0, id: 'a-3', method: 'solo', data: { n: 3 } },
+      { frameType: 0, id: 'a-4', method: 'lap', data: { n: 4, ms: 1, place: 'now' } },
+      // A fifth while four are pending (two of them running): refused at once.
+      { frameType: 0, id: 'a-5', method: 'lap', data: { n: 5, ms: 1, place: 'now' } },
+    ];
+    for (const frame of frames) client.send(frame);
+    const answers = await client.waitForCount((f) => String(f.id).startsWith('a-'), 5);
+    expect(answers.map((f) => f.id)).toEqual(['a-5', 'a-1', 'a-2', 'a-3', 'a-4']);
+    expect(events).toEqual([
+      'start 1',
+      'end 1',
+      'start 2',
+      'end 2',
+      'start 3',
+      'end 3',
+      'start 4',
+      'end 4',
+    ]);
   });
 
   it('answers bad frames with error frames and leaves other connections untouched', async () => {

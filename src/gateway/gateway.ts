@@ -23,7 +23,7 @@ import {
   type ClientFrame,
 } from '../realtime/frame.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { WsContext, WsMethods } from './ws-method.js';
+import type { Placed, WsContext, WsMethods } from './ws-method.js';
 
 export interface GatewaySettings extends ConnectionLimits {
   path: string;
@@ -126,8 +126,10 @@ export async function registerGateway(app: FastifyInstance, deps: GatewayDeps): 
 
 /**
  * One authenticated socket's life: local registration, frame handling and clean-up.
- * Requests of one connection run one at a time, so a client's sends are stored
- * in the order it sent them.
+ * Requests of one connection take effect in the order they came and are answered in
+ * that order: each runs alone, except that requests of overlapping methods (sends)
+ * run side by side once each earlier one has taken its place (WsMethod.overlaps), so
+ * a client's sends are stored in the order it sent them without a commit apiece.
  */
 class Session {
   private readonly connection: Connection;
@@ -135,13 +137,18 @@ class Session {
   private readonly context: WsContext;
   /** Requests received and not yet started, in arrival order. */
   private readonly waiting: ClientFrame[] = [];
-  /** Whether a request is running (the loop in `runWaiting`). */
-  private running = false;
-  /** The request whose handler's promise is pending (one at a time). */
-  private current: ClientFrame | undefined;
-  /** The reactions to that promise, made once per connection rather than per request. */
-  private readonly answered = (result: unknown): void => this.settle(true, result);
-  private readonly failed = (err: unknown): void => this.settle(false, err);
+  /** Requests started and not yet answered, in arrival order (answered from the front). */
+  private readonly running: RunningRequest[] = [];
+  /** `runWaiting` is starting requests (a handler's `placed` needs no call of its own). */
+  private starting = false;
+  /**
+   * The reactions to the promise of a request started with nothing else running, made
+   * once per connection: that request stays first in `running` until it is answered,
+   * so they settle `running[0]`. Only requests started beside others get their own.
+   */
+  private readonly firstAnswered = (result: unknown): void =>
+    this.settle(this.running[0]!, true, result);
+  private readonly firstFailed = (err: unknown): void => this.settle(this.running[0]!, false, err);
   private rateViolations = 0;
 
   constructor(
@@ -233,12 +240,13 @@ class Session {
   }
 
   /**
-   * Requests of one connection run one at a time, in arrival order. One loop runs them
-   * while any are waiting: a request that finds nothing of this connection pending
-   * starts at once, without a promise chained per frame.
+   * Requests of one connection take effect in arrival order: a request starts once every
+   * earlier one has been answered, or, for methods that overlap (WsMethod.overlaps),
+   * once every earlier one is of such a method and has taken its place. A request that
+   * finds nothing of this connection pending starts at once.
    */
   private enqueue(frame: ClientFrame): void {
-    const pending = this.waiting.length + (this.running ? 1 : 0);
+    const pending = this.waiting.length + this.running.length;
     if (pending >= this.deps.settings.maxPendingRequests) {
       this.connection.send(
         errorFrame(frame.id, frame.method, answerOf(CommonErrors.tooManyRequests)),
@@ -246,44 +254,101 @@ class Session {
       return;
     }
     this.waiting.push(frame);
-    if (!this.running) this.runWaiting();
+    this.runWaiting();
   }
 
   /**
-   * Runs the waiting requests in order until one's handler answers later: its promise
-   * gets one reaction (`answered`/`failed`), which writes the answer and runs the loop
-   * on. A request costs no async frame or promise of the gateway's own, and its answer
-   * is written in the turn its handler's promise settles.
+   * Starts the waiting requests that may start now, in order. A request costs no async
+   * frame or promise of the gateway's own, and its answer is written in the turn its
+   * handler's promise settles (or, when an earlier request is still running, in the turn
+   * that one's is).
    */
   private runWaiting(): void {
-    this.running = true;
-    for (let frame = this.waiting.shift(); frame; frame = this.waiting.shift()) {
-      let pending: Promise<unknown> | undefined;
+    if (this.starting) return;
+    this.starting = true;
+    try {
+      while (this.waiting.length > 0 && this.mayStart(this.waiting[0]!)) {
+        this.start(this.waiting.shift()!);
+      }
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /**
+   * Whether `frame` may start beside the requests running. Only the last one started is
+   * asked: a request starts beside others only if they all overlap and have taken their
+   * place, so the ones before the last did when it started, and stay so.
+   */
+  private mayStart(frame: ClientFrame): boolean {
+    const last = this.running[this.running.length - 1];
+    if (last === undefined) return true;
+    return last.overlaps && last.placed && this.overlaps(frame);
+  }
+
+  /** Whether the frame's method lets its requests overlap (unknown methods do not). */
+  private overlaps(frame: ClientFrame): boolean {
+    const { methods } = this.deps;
+    const { method } = frame;
+    return (
+      method !== undefined && Object.hasOwn(methods, method) && methods[method]!.overlaps === true
+    );
+  }
+
+  private start(frame: ClientFrame): void {
+    const request = new RunningRequest(this, frame, this.overlaps(frame));
+    this.running.push(request);
+    let pending: Promise<unknown> | undefined;
+    try {
+      pending = this.dispatch(request);
+    } catch (err) {
+      // A bug of the gateway's own: logged, and the request gets no answer.
+      this.dispatchFailed(err, frame);
+      request.finish(true, NO_ANSWER);
+    }
+    if (pending === undefined) {
+      // Refused, or its handler threw at once: its error frame goes out in order.
+      this.answerInOrder();
+    } else if (this.running[0] === request) {
+      pending.then(this.firstAnswered, this.firstFailed);
+    } else {
+      pending.then(
+        (result: unknown) => this.settle(request, true, result),
+        (err: unknown) => this.settle(request, false, err),
+      );
+    }
+  }
+
+  /** An overlapping request took its place: the requests waiting behind it may start. */
+  place(request: RunningRequest): void {
+    if (request.placed) return;
+    request.placed = true;
+    // Inside runWaiting (a handler that placed its request at once), its loop goes on.
+    this.runWaiting();
+  }
+
+  /** A running request's handler settled: the answers now due, then what may start. */
+  settle(request: RunningRequest, ok: boolean, value: unknown): void {
+    request.finish(ok, value);
+    this.answerInOrder();
+    this.runWaiting();
+  }
+
+  /** Writes the answers of the finished requests at the front, in arrival order. */
+  private answerInOrder(): void {
+    const { running } = this;
+    while (running.length > 0 && running[0]!.done) {
+      const request = running.shift()!;
+      const { frame, ok, value } = request;
       try {
-        pending = this.dispatch(frame);
+        if (value === NO_ANSWER) continue;
+        if (value instanceof Refusal) this.fail(frame, value.code, value.msg);
+        else if (ok) this.answer(frame, value);
+        else this.refuse(frame, value);
       } catch (err) {
         this.dispatchFailed(err, frame);
       }
-      if (pending !== undefined) {
-        this.current = frame;
-        pending.then(this.answered, this.failed);
-        return;
-      }
     }
-    this.running = false;
-  }
-
-  /** The pending request's answer (its result, or the error it failed with), then the next requests. */
-  private settle(ok: boolean, value: unknown): void {
-    const frame = this.current!;
-    this.current = undefined;
-    try {
-      if (ok) this.answer(frame, value);
-      else this.refuse(frame, value);
-    } catch (err) {
-      this.dispatchFailed(err, frame);
-    }
-    this.runWaiting();
   }
 
   /** dispatch answers a handler's failure itself; this is a bug of its own. */
@@ -296,35 +361,39 @@ class Session {
    * answers when it settles; nothing when the request was refused or its handler
    * threw at once (answered here).
    */
-  private dispatch(frame: ClientFrame): Promise<unknown> | undefined {
+  private dispatch(request: RunningRequest): Promise<unknown> | undefined {
     const { methods, serverOnlyMethods, metrics } = this.deps;
+    const { frame } = request;
     const { method } = frame;
     if (!method) {
-      this.fail(frame, CommonErrors.badRequest.code, 'method is required');
+      request.finish(false, new Refusal(CommonErrors.badRequest.code, 'method is required'));
       return undefined;
     }
     if (serverOnlyMethods.has(method)) {
       metrics.framesIn.inc('refused');
-      this.fail(frame, CommonErrors.forbidden.code, `method ${method} is server-only`);
+      request.finish(
+        false,
+        new Refusal(CommonErrors.forbidden.code, `method ${method} is server-only`),
+      );
       return undefined;
     }
     const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!handler) {
       metrics.framesIn.inc('unknown_method');
-      this.fail(frame, CommonErrors.notFound.code, `unknown method ${method}`);
+      request.finish(false, new Refusal(CommonErrors.notFound.code, `unknown method ${method}`));
       return undefined;
     }
     const data = frame.data ?? {};
     if (!handler.validator.Check(data)) {
       metrics.framesIn.inc('invalid');
-      this.fail(frame, CommonErrors.badRequest.code, handler.invalidReason(data));
+      request.finish(false, new Refusal(CommonErrors.badRequest.code, handler.invalidReason(data)));
       return undefined;
     }
     metrics.framesIn.inc('request');
     try {
-      return handler.handle(this.context, data);
+      return handler.handle(this.context, data, request.place);
     } catch (err) {
-      this.refuse(frame, err);
+      request.finish(false, err);
       return undefined;
     }
   }
@@ -383,6 +452,46 @@ class Session {
       },
       (err: unknown) => this.log.error({ err }, 'presence update failed'),
     );
+  }
+}
+
+/** A request refused before its handler ran: its error frame's code and message. */
+class Refusal {
+  constructor(
+    readonly code: number,
+    readonly msg: string,
+  ) {}
+}
+
+/** A request that gets no answer (the gateway failed to start it, and logged why). */
+const NO_ANSWER = Symbol('no answer');
+
+/** A request of a connection that has started and is not answered yet (Session.running). */
+class RunningRequest {
+  /** It is finished (its handler settled, or it was refused): its answer is known. */
+  done = false;
+  /** Its order-sensitive work has taken its place (its handler said so, or it finished). */
+  placed = false;
+  ok = false;
+  /** Its handler's result or error, a Refusal, or NO_ANSWER. */
+  value: unknown;
+  /** Given to an overlapping method's handler (WsMethod.handle); none for other methods. */
+  readonly place: Placed | undefined;
+
+  constructor(
+    session: Session,
+    readonly frame: ClientFrame,
+    /** Its method overlaps (WsMethod.overlaps). */
+    readonly overlaps: boolean,
+  ) {
+    this.place = overlaps ? () => session.place(this) : undefined;
+  }
+
+  finish(ok: boolean, value: unknown): void {
+    this.done = true;
+    this.placed = true;
+    this.ok = ok;
+    this.value = value;
   }
 }
 

@@ -20,7 +20,15 @@ import { isStorageUnavailable, isTransientConflict } from './storage-errors.js';
  * batches in flight at the same time; units with the same key keep their order. A
  * unit without a key may touch anything and is committed with no other batch in flight.
  */
-export type TransactionRunner = <T>(work: UnitOfWork<T>, key?: string) => Promise<T>;
+export type TransactionRunner = (<T>(work: UnitOfWork<T>, key?: string) => Promise<T>) & {
+  /**
+   * Units with the same key are run in the order this was called for them (a group
+   * commit's queue), whatever their transactions' timing: a caller that has called it
+   * has taken its place. Absent (a transaction per unit, on MySQL): units run as their
+   * transactions go, and only one that has finished is sure to come before a later one.
+   */
+  readonly keepsKeyOrder?: true;
+};
 
 /**
  * A unit of work on a transaction's handle. It may answer synchronously: on SQLite,
@@ -228,11 +236,15 @@ export abstract class GroupCommit {
     return this.started;
   }
 
-  readonly run: TransactionRunner = <T>(work: UnitOfWork<T>, key?: string) =>
-    new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject, key });
-      this.kick();
-    });
+  readonly run: TransactionRunner = Object.assign(
+    <T>(work: UnitOfWork<T>, key?: string) =>
+      new Promise<T>((resolve, reject) => {
+        this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject, key });
+        this.kick();
+      }),
+    // Queued now, taken in queue order, and a key in flight holds its later units back.
+    { keepsKeyOrder: true as const },
+  );
 
   /**
    * Runs `work` first in the next batch's transaction, without starting a batch of

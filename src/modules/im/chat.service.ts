@@ -52,6 +52,8 @@ interface Extras {
 
 /** The extras of a plain send (no reply, no mentions): nothing, shared. */
 const NO_EXTRAS: Extras = Object.freeze({});
+/** A send that links no uploaded file. */
+const NO_FILES: string[] = []; // never written: attachments.link gets only non-empty lists
 
 /** How much of a quoted text a reply keeps. */
 const EXCERPT_LENGTH = 100;
@@ -106,7 +108,18 @@ interface Stored {
 export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
 
-  send(senderId: string, input: SendInput, exceptConnectionId?: string): Promise<Message> {
+  /**
+   * `placed` is called once the send has taken its place among the sender's sends:
+   * its unit is queued where a conversation's units keep their order (a group commit),
+   * so a send started after it is stored after it. Not called where units take no
+   * queue (a transaction per unit, MySQL), nor for a send answered without storing.
+   */
+  send(
+    senderId: string,
+    input: SendInput,
+    exceptConnectionId?: string,
+    placed?: () => void,
+  ): Promise<Message> {
     let target: Target | undefined;
     try {
       target = this.authorizedNow(senderId, input);
@@ -119,9 +132,9 @@ export class ChatService {
     // The usual send (a plain text to a friend whose access is held): straight to the
     // store, without the promises of the checks below.
     if (target && plain && !this.namesFile(input)) {
-      return this.post(senderId, target, input, exceptConnectionId, NO_EXTRAS);
+      return this.post(senderId, target, input, exceptConnectionId, NO_EXTRAS, NO_FILES, placed);
     }
-    return this.sendChecked(senderId, input, exceptConnectionId, target, plain);
+    return this.sendChecked(senderId, input, exceptConnectionId, target, plain, placed);
   }
 
   private async sendChecked(
@@ -130,6 +143,7 @@ export class ChatService {
     exceptConnectionId: string | undefined,
     knownTarget: Target | undefined,
     plain: boolean,
+    placed: (() => void) | undefined,
   ): Promise<Message> {
     const target = knownTarget ?? (await this.authorize(senderId, input));
     const extras = plain ? NO_EXTRAS : await this.extras(senderId, target, input);
@@ -149,9 +163,10 @@ export class ChatService {
         exceptConnectionId,
         extras,
         resolved.fileIds,
+        placed,
       );
     }
-    return this.post(senderId, target, input, exceptConnectionId, extras);
+    return this.post(senderId, target, input, exceptConnectionId, extras, NO_FILES, placed);
   }
 
   /** Whether the message names an uploaded file that attachments must check and link. */
@@ -181,12 +196,13 @@ export class ChatService {
     input: SendInput,
     exceptConnectionId?: string,
     extras: Extras = {},
-    fileIds: string[] = [],
+    fileIds: string[] = NO_FILES,
+    placed?: () => void,
   ): Promise<Message> {
     const { messages } = this.deps;
     let stored: Stored;
     try {
-      stored = await this.store(senderId, target, input, extras, fileIds);
+      stored = await this.store(senderId, target, input, extras, fileIds, placed);
     } catch (err) {
       // A retry (or two sends racing) with one clientMsgId: the unique index on
       // (sender, clientMsgId) refused the second row and its transaction took nothing
@@ -264,6 +280,7 @@ export class ChatService {
     input: SendInput,
     extras: Extras,
     fileIds: string[],
+    placed: (() => void) | undefined,
   ): Promise<Stored> {
     const { transact, clock } = this.deps;
     const now = clock();
@@ -286,11 +303,27 @@ export class ChatService {
     // Everything a send locks is its conversation's (its row, its members' rows, its
     // messages) or its own (a new message and outbox row): sends to different
     // conversations may be committed at the same time (TransactionRunner).
+    let stored: Promise<Stored>;
     if (target.chatType === ChatType.single && fileIds.length === 0) {
       // Its last statement (PairSendStore.store): nothing follows it in the unit.
-      return transact((trx) => this.storeSingle(trx, message, true), target.conversationId);
+      stored = transact((trx) => this.storeSingle(trx, message, true), target.conversationId);
+    } else {
+      stored = this.storeWithRest(message, target, extras, fileIds, now);
     }
-    return transact(async (trx) => {
+    // Queued in order with the conversation's other units: the sender's next send may start.
+    if (transact.keepsKeyOrder) placed?.();
+    return stored;
+  }
+
+  /** A group's message, or one that links files: the unit's statements after the store's. */
+  private storeWithRest(
+    message: Message,
+    target: Target,
+    extras: Extras,
+    fileIds: string[],
+    now: number,
+  ): Promise<Stored> {
+    return this.deps.transact(async (trx) => {
       const stored =
         target.chatType === ChatType.single
           ? await this.storeSingle(trx, message)

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { wsMethod, type WsMethods } from '../../gateway/ws-method.js';
+import { wsMethod, wsOverlappingMethod, type WsMethods } from '../../gateway/ws-method.js';
 import type { ChatService } from './chat.service.js';
 import type { ConversationService } from './conversation.service.js';
 import type { HistoryService } from './history.service.js';
@@ -43,8 +43,10 @@ export function imWsMethods(deps: {
     return { readSeq };
   });
   return {
-    'conversation.chat': wsMethod(ChatData, (ctx, data) =>
-      chat.send(ctx.userId, data, ctx.connection.id),
+    // A device's sends overlap: each starts once the one before has taken its place in
+    // the store's queue, so sends made back to back share a commit and keep their order.
+    'conversation.chat': wsOverlappingMethod(ChatData, (ctx, data, placed) =>
+      chat.send(ctx.userId, data, ctx.connection.id, placed),
     ),
 
     'conversation.markChat': markChat,
