@@ -342,7 +342,8 @@ describe('gateway frames', () => {
       { frameType: 0, id: 'a-2', method: 'lap', data: { n: 2, ms: 30, place: 'now' } },
       { frameType: 0, id: 'a-3', method: 'solo', data: { n: 3 } },
       { frameType: 0, id: 'a-4', method: 'lap', data: { n: 4, ms: 1, place: 'now' } },
-      // A fifth while four are pending (two of them running): refused at once.
+      // A fifth while four are pending (one running, the others waiting behind it, since
+      // it never takes its place): refused at once.
       { frameType: 0, id: 'a-5', method: 'lap', data: { n: 5, ms: 1, place: 'now' } },
     ];
     for (const frame of frames) client.send(frame);

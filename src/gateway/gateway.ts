@@ -28,7 +28,7 @@ import type { Placed, WsContext, WsMethods } from './ws-method.js';
 export interface GatewaySettings extends ConnectionLimits {
   path: string;
   maxFrameBytes: number;
-  /** Requests a connection may have waiting before new ones are refused. */
+  /** Requests a connection may have received and not answered (running or waiting) before new ones are refused. */
   maxPendingRequests: number;
   maxConnectionsPerUser: number;
   /** Open sockets per client address; more upgrades get HTTP 429 (0 = no cap). */
@@ -328,7 +328,7 @@ class Session {
   }
 
   /** A running request's handler settled: the answers now due, then what may start. */
-  settle(request: RunningRequest, ok: boolean, value: unknown): void {
+  private settle(request: RunningRequest, ok: boolean, value: unknown): void {
     request.finish(ok, value);
     this.answerInOrder();
     this.runWaiting();
@@ -351,15 +351,15 @@ class Session {
     }
   }
 
-  /** dispatch answers a handler's failure itself; this is a bug of its own. */
+  /** A failure of the gateway's own (starting a request, writing its answer), not a handler's. */
   private dispatchFailed(err: unknown, frame: ClientFrame): void {
     this.log.error({ err, method: frame.method }, 'websocket request dispatch failed');
   }
 
   /**
-   * Checks a request and starts its handler: the handler's promise, which `runWaiting`
-   * answers when it settles; nothing when the request was refused or its handler
-   * threw at once (answered here).
+   * Checks a request and starts its handler: the handler's promise (`start` reacts to
+   * it); nothing when the request was refused or its handler threw at once, the request
+   * then finished with its refusal or error (answered in order by answerInOrder).
    */
   private dispatch(request: RunningRequest): Promise<unknown> | undefined {
     const { methods, serverOnlyMethods, metrics } = this.deps;

@@ -48,11 +48,11 @@ export function wsMethod<S extends TSchema>(
   schema: S,
   handle: (ctx: WsContext, data: Static<S>) => Promise<unknown>,
 ): WsMethod<S> {
-  return { ...checked(schema), handle };
+  return { ...compiledSchema(schema), handle };
 }
 
 /** A method's schema, closed and compiled, and the reason its validator gives. */
-function checked<S extends TSchema>(schema: S): Omit<WsMethod<S>, 'handle'> {
+function compiledSchema<S extends TSchema>(schema: S): Omit<WsMethod<S>, 'handle'> {
   const validator = compileInput(closeObjects(schema));
   return {
     schema,
@@ -73,7 +73,7 @@ export function wsOverlappingMethod<S extends TSchema>(
   schema: S,
   handle: (ctx: WsContext, data: Static<S>, placed: Placed) => Promise<unknown>,
 ): WsMethod<S> {
-  return { ...checked(schema), handle, overlaps: true };
+  return { ...compiledSchema(schema), handle, overlaps: true };
 }
 
 /** Method name → handler. A plain map: adding a method is adding an entry. */
