@@ -52,6 +52,7 @@
  *                             ceiling,ceiling-postgres (also easy-chat-mysql, ws)
  */
 import { CapacitySearch, roundRate } from './support/capacity-search.js';
+import { figureOf, type Figure } from './support/figure.js';
 import { startCeilingChat } from './support/ceiling-system.js';
 import { connectUsers, type Placement } from './support/clients.js';
 import { cpuEach, cpuSince, databasePids, type DatabaseServer } from './support/db-cpu.js';
@@ -304,14 +305,6 @@ export function legsOf(rtt: number[], legs: Array<number | null>): Step['legs'] 
 
 const legsText = (l: Legs) => LEGS.map((name) => `${name} ${l[name].toFixed(1)}`).join(' ');
 
-/** A median over rounds, with the range and every round's value. */
-export interface Figure {
-  median: number;
-  min: number;
-  max: number;
-  rounds: number[];
-}
-
 export interface PrivateRow {
   system: string;
   steps: Step[];
@@ -383,16 +376,6 @@ export interface PrivateResult {
   options: PrivateOptions;
   rows: PrivateRow[];
   skipped: string[];
-}
-
-export function figureOf(values: number[]): Figure {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    median: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : Number.NaN,
-    min: sorted[0] ?? Number.NaN,
-    max: sorted.at(-1) ?? Number.NaN,
-    rounds: values,
-  };
 }
 
 const quantiles = (xs: number[]) => {

@@ -22,6 +22,7 @@ import { CEILING_LABEL, startCeilingChat } from './support/ceiling-system.js';
 import { cpuFine } from './support/cpu.js';
 import { databasePids } from './support/db-cpu.js';
 import { drivers, type Conn } from './support/drivers.js';
+import { figureOf, type Figure } from './support/figure.js';
 import { finishRun, machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
 import { checkoutsFromEnv, startEasyChat, type Checkout, type System } from './support/systems.js';
@@ -39,19 +40,11 @@ export interface BurstOptions {
   references?: Checkout[];
 }
 
-/** A figure: the median of the rounds' figures, and their range. */
-export interface Figure {
-  median: number;
-  min: number;
-  max: number;
-}
-
 export interface BurstRow {
   system: string;
   store: 'sqlite' | 'postgres';
   /** ms from the first send until the last answer, the median burst of each round. */
   burstMs: Figure;
-  roundsMs: number[];
   /** Server CPU-µs a message over each round's bursts (Node + its own backends). */
   cpuPerMessage: Figure;
 }
@@ -73,15 +66,6 @@ interface Running {
   recvId: string;
   bursts: number[];
   cpu: number[];
-}
-
-export function figureOf(values: number[]): Figure {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    median: sorted[Math.floor((sorted.length - 1) / 2)]!,
-    min: sorted[0]!,
-    max: sorted[sorted.length - 1]!,
-  };
 }
 
 async function start(name: BurstSystem, checkout: Checkout | undefined): Promise<Running> {
@@ -156,7 +140,6 @@ export async function runSendBurst(opts: BurstOptions): Promise<BurstResult> {
     system: s.label,
     store: s.store,
     burstMs: figureOf(s.bursts),
-    roundsMs: s.bursts,
     cpuPerMessage: figureOf(s.cpu),
   }));
   finishRun(meta);

@@ -267,8 +267,12 @@ class Session {
     if (this.starting) return;
     this.starting = true;
     try {
-      while (this.waiting.length > 0 && this.mayStart(this.waiting[0]!)) {
-        this.start(this.waiting.shift()!);
+      while (this.waiting.length > 0) {
+        const frame = this.waiting[0]!;
+        const overlaps = this.overlaps(frame);
+        if (!this.mayStart(overlaps)) break;
+        this.waiting.shift();
+        this.start(frame, overlaps);
       }
     } finally {
       this.starting = false;
@@ -276,14 +280,15 @@ class Session {
   }
 
   /**
-   * Whether `frame` may start beside the requests running. Only the last one started is
-   * asked: a request starts beside others only if they all overlap and have taken their
-   * place, so the ones before the last did when it started, and stay so.
+   * Whether a request (of an overlapping method or not) may start beside the requests
+   * running. Only the last one started is asked: a request starts beside others only if
+   * they all overlap and have taken their place, so the ones before the last did when it
+   * started, and stay so.
    */
-  private mayStart(frame: ClientFrame): boolean {
+  private mayStart(overlaps: boolean): boolean {
     const last = this.running[this.running.length - 1];
     if (last === undefined) return true;
-    return last.overlaps && last.placed && this.overlaps(frame);
+    return overlaps && last.overlaps && last.placed;
   }
 
   /** Whether the frame's method lets its requests overlap (unknown methods do not). */
@@ -295,8 +300,8 @@ class Session {
     );
   }
 
-  private start(frame: ClientFrame): void {
-    const request = new RunningRequest(this, frame, this.overlaps(frame));
+  private start(frame: ClientFrame, overlaps: boolean): void {
+    const request = new RunningRequest(this, frame, overlaps);
     this.running.push(request);
     let pending: Promise<unknown> | undefined;
     try {
