@@ -10,6 +10,7 @@ import * as m0012 from '../modules/im/migrations/0012-im-members-version.js';
 import * as m0015 from '../modules/im/migrations/0015-im-lean-message-indexes.js';
 import * as m0017 from '../modules/im/migrations/0017-im-message-pages.js';
 import * as m0018 from '../modules/im/migrations/0018-im-conversations-without-rowid.js';
+import * as m0019 from '../modules/im/migrations/0019-im-unread-by-notices.js';
 import * as m0003 from '../modules/social/migrations/0003-social.js';
 import * as m0009 from '../modules/social/migrations/0009-blacklist.js';
 import * as m0010 from '../modules/push/migrations/0010-push-devices.js';
@@ -42,4 +43,5 @@ export const MIGRATIONS: MigrationList = {
   '0016-outbox-delete-published': m0016,
   '0017-im-message-pages': m0017,
   '0018-im-conversations-without-rowid': m0018,
+  '0019-im-unread-by-notices': m0019,
 };

@@ -141,8 +141,8 @@ export interface MemberSettings {
 
 export interface ConversationListRow extends MemberRow {
   maxSeq: number;
-  /** My own messages and group notices after my readSeq (they never count as unread). */
-  ownAfterRead: number;
+  /** Group notices after my readSeq (they never count as unread). */
+  noticesAfterRead: number;
   lastMsgId: string | null;
 }
 
@@ -461,13 +461,15 @@ export class ConversationRepository {
         'cm.mentionSeq',
         'c.maxSeq',
         'c.lastMsgId',
-        ownAfterRead(eb),
+        noticesAfterRead(eb),
       ])
       .where('cm.userId', '=', userId)
       .orderBy('cm.pinned', 'desc')
       .orderBy('c.updatedAt', 'desc')
       .execute()
-      .then((rows) => rows.map((r) => ({ ...r, ownAfterRead: Number(r.ownAfterRead ?? 0) })));
+      .then((rows) =>
+        rows.map((r) => ({ ...r, noticesAfterRead: Number(r.noticesAfterRead ?? 0) })),
+      );
   }
 
   /**
@@ -478,19 +480,14 @@ export class ConversationRepository {
    */
   async unreadPartsOf(
     userIds: readonly string[],
-  ): Promise<Array<{ userId: string; maxSeq: number; readSeq: number; ownAfterRead: number }>> {
+  ): Promise<Array<{ userId: string; maxSeq: number; readSeq: number; noticesAfterRead: number }>> {
     if (userIds.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('conversationMembers as cm')
-      .innerJoin('conversations as c', 'c.id', 'cm.conversationId')
-      .select((eb) => ['cm.userId', 'cm.readSeq', 'c.maxSeq', ownAfterRead(eb)])
-      .where('cm.userId', 'in', userIds)
-      .execute();
+    const rows = await unreadPartsQuery(this.db, userIds).execute();
     return rows.map((r) => ({
       userId: r.userId,
       maxSeq: Number(r.maxSeq),
       readSeq: Number(r.readSeq),
-      ownAfterRead: Number(r.ownAfterRead ?? 0),
+      noticesAfterRead: Number(r.noticesAfterRead ?? 0),
     }));
   }
 
@@ -647,23 +644,34 @@ export class ConversationRepository {
   }
 }
 
+/** unreadPartsOf's query (its plan is tested: no scan of the unread messages). */
+export function unreadPartsQuery(db: Kysely<Database>, userIds: readonly string[]) {
+  return db
+    .selectFrom('conversationMembers as cm')
+    .innerJoin('conversations as c', 'c.id', 'cm.conversationId')
+    .select((eb) => ['cm.userId', 'cm.readSeq', 'c.maxSeq', noticesAfterRead(eb)])
+    .where('cm.userId', 'in', userIds);
+}
+
 /**
- * A member's own messages and group notices after its read position (they never count
- * as unread), as a subquery of a select from `conversation_members as cm`.
+ * The group notices after a member's read position, as a subquery of a select from
+ * `conversation_members as cm`: with the member's own messages, what never counts as
+ * unread. Own messages need no count: sending marks read, so none is ever after its
+ * sender's read position (migration 0019 brought older rows in line). The notices are
+ * counted through their own index (partial where the store has them: the literal
+ * `m_type = 10` is what lets the planner take it), so the count walks the notices after
+ * the read position, never the unread messages; it used to walk them all, and an
+ * offline recipient's badge cost grew with its unread (docs/performance-log.md, "An
+ * unread count that scanned the unread").
  */
-function ownAfterRead(eb: ExpressionBuilder<MemberListScope, 'cm' | 'c'>) {
-  return (
-    eb
-      .selectFrom('messages as m')
-      .select(eb.fn.countAll<number>().as('n'))
-      .whereRef('m.conversationId', '=', 'cm.conversationId')
-      .whereRef('m.seq', '>', 'cm.readSeq')
-      // Own messages and group notices (mType 10) are never unread.
-      .where((w) =>
-        w.or([w('m.sendId', '=', w.ref('cm.userId')), w('m.mType', '=', MessageType.notice)]),
-      )
-      .as('ownAfterRead')
-  );
+function noticesAfterRead(eb: ExpressionBuilder<MemberListScope, 'cm' | 'c'>) {
+  return eb
+    .selectFrom('messages as m')
+    .select(eb.fn.countAll<number>().as('n'))
+    .whereRef('m.conversationId', '=', 'cm.conversationId')
+    .where(sql<boolean>`m.m_type = ${sql.lit(MessageType.notice)}`)
+    .whereRef('m.seq', '>', 'cm.readSeq')
+    .as('noticesAfterRead');
 }
 
 /** The tables a member list's select sees: members as `cm`, their conversations as `c`. */

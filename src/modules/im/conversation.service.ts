@@ -284,7 +284,10 @@ export class ConversationService {
   }
 }
 
-/** A conversation's unread count: own messages never count; readSeq never passes maxSeq. */
-function unreadOf(row: { maxSeq: number; readSeq: number; ownAfterRead: number }): number {
-  return Math.max(0, row.maxSeq - row.readSeq - row.ownAfterRead);
+/**
+ * A conversation's unread count: notices never count, nor do own messages (sending marks
+ * read, so none is after readSeq); readSeq never passes maxSeq.
+ */
+function unreadOf(row: { maxSeq: number; readSeq: number; noticesAfterRead: number }): number {
+  return Math.max(0, row.maxSeq - row.readSeq - row.noticesAfterRead);
 }

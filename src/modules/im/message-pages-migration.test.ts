@@ -94,6 +94,8 @@ describe.each(STORAGES)('messages migration 0017 on %s', (dialect) => {
       expect(await messageIndexes(storage)).toEqual([
         'messages_client_id_sender_uq',
         'messages_conversation_mod_seq_idx',
+        // 0019's, of notices alone (they never count as unread).
+        'messages_conversation_notice_idx',
         'messages_conversation_seq_uq',
         'messages_reply_msg_id_idx',
       ]);

@@ -12,8 +12,10 @@ export interface NotifySenders {
   push: Sender<PushMessage>;
 }
 
-/** Pushes waiting in collapse windows at once (each holds its event unacknowledged). */
+/** push events handled at once: open collapse windows (each holds one event) and sends. */
 const PUSH_CONCURRENCY = 256;
+/** Open collapse windows at most: half the events in hand, the rest for pushes being sent. */
+const PUSH_OPEN_WINDOWS = PUSH_CONCURRENCY / 2;
 
 /** What the notify consumers take (also listed in docs/events.md). */
 export const NOTIFY_CONSUMER_SPECS = {
@@ -46,8 +48,10 @@ export class NotifyConsumers {
       metrics?: EventMetrics;
     },
   ) {
-    this.collapser = new PushCollapser(deps.collapseWindowMs, (push, deliveryId) =>
-      this.count('push', deps.senders.push.send(push, deliveryId)),
+    this.collapser = new PushCollapser(
+      deps.collapseWindowMs,
+      PUSH_OPEN_WINDOWS,
+      (push, deliveryId) => this.count('push', deps.senders.push.send(push, deliveryId)),
     );
   }
 

@@ -16,6 +16,19 @@ describe('notify consumers', () => {
     cleanups.push(() => t.close());
     return t;
   }
+  /** An app whose pushes go to a fake provider's webhook, collapsed in windows of `windowMs`. */
+  async function pushApp(windowMs: number, answers: Parameters<typeof fakeProvider>[0] = []) {
+    const provider = await fakeProvider(answers);
+    cleanups.push(provider.close);
+    const t = await app({
+      overrides: {
+        notify: {
+          push: { driver: 'webhook', webhook: webhook(provider.url), collapseWindowMs: windowMs },
+        },
+      },
+    });
+    return { provider, t };
+  }
 
   it('sends notify.email over SMTP, once per event even when it is delivered twice', async () => {
     const smtp = await smtpSink();
@@ -74,15 +87,7 @@ describe('notify consumers', () => {
   });
 
   it('gives up on a webhook call after its timeout and tries again', async () => {
-    const provider = await fakeProvider(['hang']);
-    cleanups.push(provider.close);
-    const t = await app({
-      overrides: {
-        notify: {
-          push: { driver: 'webhook', webhook: webhook(provider.url), collapseWindowMs: 0 },
-        },
-      },
-    });
+    const { provider, t } = await pushApp(0, ['hang']);
     await t.app.events.notify.send('notify.push', { userId: 'u1', title: 'Hi', body: 'there' });
     await waitFor(() => provider.calls.length >= 2, 'second call');
     await sleep(300);
@@ -90,15 +95,7 @@ describe('notify consumers', () => {
   });
 
   it('collapses chat pushes per user and conversation within the window', async () => {
-    const provider = await fakeProvider([]);
-    cleanups.push(provider.close);
-    const t = await app({
-      overrides: {
-        notify: {
-          push: { driver: 'webhook', webhook: webhook(provider.url), collapseWindowMs: 400 },
-        },
-      },
-    });
+    const { provider, t } = await pushApp(400);
     const chat = (userId: string, conversationId: string, n: number) => ({
       type: 'notify.push' as const,
       payload: {
@@ -135,5 +132,44 @@ describe('notify consumers', () => {
     expect(find('u1', 'chat:c2')).toMatchObject({ body: 'message 1', count: 1 });
     expect(find('u2', 'chat:c1')).toMatchObject({ count: 1 });
     expect(find('u1')).toMatchObject({ title: 'Friend request', count: 1 });
+  });
+  it('holds one event a window: a flood into one conversation is one push, not one a 256 events', async () => {
+    const { provider, t } = await pushApp(1_500);
+    // More events than the consumer handles at once (256): when each event a window took
+    // stayed in hand, the window closed with 256 and the rest waited for the next.
+    const events = await t.app.events.notify.sendBatch(
+      Array.from({ length: 600 }, (_, n) => ({
+        type: 'notify.push' as const,
+        payload: { userId: 'u1', title: 'Bob', body: `message ${n}`, collapseKey: 'chat:c1' },
+      })),
+    );
+    await waitFor(() => provider.calls.length >= 1, 'the push');
+    await sleep(2_000);
+    expect(provider.calls).toHaveLength(1);
+    expect(provider.calls[0]!.body).toMatchObject({
+      body: 'message 599',
+      count: 600,
+      data: { collapsedCount: '600' },
+    });
+    // The push is the held event's: a redelivery of it after a crash is dropped as a repeat.
+    expect(provider.calls[0]!.delivery).toBe(events[599]!.id);
+  });
+
+  it('pushes the oldest window at once when more users than open windows are waiting', async () => {
+    const { provider, t } = await pushApp(600_000);
+    // 200 users, a window of ten minutes each: the 72 opened first go out beyond the 128
+    // windows that stay open, in the order they opened.
+    await t.app.events.notify.sendBatch(
+      Array.from({ length: 200 }, (_, n) => ({
+        type: 'notify.push' as const,
+        payload: { userId: `u${n}`, title: 'Bob', body: 'hi', collapseKey: 'chat:group' },
+      })),
+    );
+    await waitFor(() => provider.calls.length >= 72, '72 pushes');
+    await sleep(300);
+    expect(provider.calls).toHaveLength(72);
+    expect(new Set(provider.calls.map((c) => c.body.userId))).toEqual(
+      new Set(Array.from({ length: 72 }, (_, n) => `u${n}`)),
+    );
   });
 });

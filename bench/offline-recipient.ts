@@ -1,0 +1,152 @@
+/**
+ * Sends to a recipient who stays offline: one connection sends BENCH_OFFLINE_SENDS
+ * messages a stage, each awaited, into one conversation whose other member never
+ * connects, for BENCH_OFFLINE_STAGES stages; the systems take their stages in turn (the
+ * order reversed every stage), so each conversation grows at the same pace. Per stage:
+ * the server's CPU-µs a send (Node, plus on PostgreSQL the backends of its own
+ * connections) and its resident memory. The figure to read is how the last stages
+ * compare with the first: the CPU of a send must not grow with the recipient's unread,
+ * nor the memory with the messages sent.
+ *
+ * Why: a push to an offline recipient computes its badge over every conversation, and
+ * that count walked every unread message (2.5 ms of CPU a send by 20,000 unread, against
+ * 1 at the start); the chat pushes' collapse held every event of its window, so the
+ * notify.push queue took 85 events a second and grew in memory behind them
+ * (docs/performance-log.md, "Sends to an offline recipient").
+ *
+ *   npm run bench:offline   BENCH_OFFLINE_SENDS=2000 BENCH_OFFLINE_STAGES=10
+ *                           BENCH_OFFLINE_STORES=sqlite,postgres
+ *                           BENCH_REF_DIR, BENCH_REF_LABEL: earlier checkouts (built) beside
+ *                           this one on each store, in the same stages
+ */
+import { cpuFine } from './support/cpu.js';
+import { databasePids } from './support/db-cpu.js';
+import { drivers, type Conn } from './support/drivers.js';
+import { figureOf, type Figure } from './support/figure.js';
+import { finishRun, machine, type Meta } from './support/meta.js';
+import { rssOf } from './support/rss.js';
+import { envNumber, isMain, log, main, onCleanup, writeResult } from './support/run.js';
+import { checkoutsFromEnv, startEasyChat, type Checkout, type System } from './support/systems.js';
+
+type Store = 'sqlite' | 'postgres';
+
+export interface OfflineOptions {
+  stores: Store[];
+  /** Awaited sends a stage, per system. */
+  sends: number;
+  stages: number;
+  references?: Checkout[];
+}
+
+export interface OfflineRow {
+  system: string;
+  store: Store;
+  /** Server CPU-µs a send, stage by stage. */
+  cpuPerSend: number[];
+  /** The server's resident memory after each stage, MB. */
+  rssMb: number[];
+  /** The CPU of the last third of the stages over the first third's (1: flat). */
+  growth: number;
+  /** The median stage's CPU-µs a send, with the range. */
+  cpu: Figure;
+}
+
+export interface OfflineResult {
+  meta: Meta;
+  sends: number;
+  stages: number;
+  rows: OfflineRow[];
+}
+
+interface Running {
+  label: string;
+  store: Store;
+  system: System;
+  sender: Conn;
+  recvId: string;
+  cpu: number[];
+  rss: number[];
+}
+
+async function start(store: Store, checkout: Checkout | undefined): Promise<Running> {
+  const system = await startEasyChat({ storage: store, checkout });
+  onCleanup(() => system.stop());
+  const [a, b] = await system.makeUsers(2);
+  await system.pair([[a!, b!]]);
+  // Only the sender connects: the recipient is offline throughout.
+  const sender = await drivers[system.driver].open(system.urls[0]!, a!);
+  const label = `${checkout?.label ?? 'easy-chat'} (${store === 'postgres' ? 'PostgreSQL' : 'SQLite'})`;
+  return { label, store, system, sender, recvId: b!.id, cpu: [], rss: [] };
+}
+
+/** The server's CPU-µs so far: Node, and its own PostgreSQL backends. */
+function serverCpu(s: Running): number {
+  const pids = s.system.pids();
+  return cpuFine([...pids, ...databasePids(s.store, pids)]);
+}
+
+async function stage(s: Running, sends: number, tag: string): Promise<void> {
+  const driver = drivers[s.system.driver];
+  const before = serverCpu(s);
+  for (let i = 0; i < sends; i += 1) {
+    await driver.send(s.sender, { kind: 'user', id: s.recvId }, `${tag}-${i}`);
+  }
+  s.cpu.push((serverCpu(s) - before) / sends);
+  s.rss.push(rssOf(s.system.pids()[0]!) / 2 ** 20);
+}
+
+/** Mean of the last third of the stages over the first third's. */
+function growthOf(values: number[]): number {
+  const third = Math.max(1, Math.floor(values.length / 3));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return mean(values.slice(-third)) / mean(values.slice(0, third));
+}
+
+export async function runOfflineRecipient(opts: OfflineOptions): Promise<OfflineResult> {
+  const meta = machine();
+  const running: Running[] = [];
+  for (const store of opts.stores) {
+    running.push(await start(store, undefined));
+    for (const ref of opts.references ?? []) running.push(await start(store, ref));
+  }
+  for (let n = 0; n < opts.stages; n += 1) {
+    const order = n % 2 === 0 ? running : [...running].reverse();
+    for (const s of order) {
+      await stage(s, opts.sends, `s${n}`);
+      log(
+        `  ${s.label.padEnd(40)} stage ${String(n + 1).padStart(2)}: ${s.cpu.at(-1)!.toFixed(0)} CPU-µs/send, RSS ${s.rss.at(-1)!.toFixed(0)} MB`,
+      );
+    }
+  }
+  for (const s of running) s.sender.socket.close();
+  const rows = running.map((s) => ({
+    system: s.label,
+    store: s.store,
+    cpuPerSend: s.cpu,
+    rssMb: s.rss,
+    growth: growthOf(s.cpu),
+    cpu: figureOf(s.cpu),
+  }));
+  finishRun(meta);
+  return { meta, sends: opts.sends, stages: opts.stages, rows };
+}
+
+if (isMain(import.meta)) {
+  main(async () => {
+    const stores = (process.env.BENCH_OFFLINE_STORES ?? 'sqlite,postgres').split(',') as Store[];
+    const result = await runOfflineRecipient({
+      stores,
+      sends: envNumber('BENCH_OFFLINE_SENDS', 2000),
+      stages: envNumber('BENCH_OFFLINE_STAGES', 10),
+      references: checkoutsFromEnv(),
+    });
+    writeResult('offline-recipient', result);
+    for (const row of result.rows) {
+      const first = row.cpuPerSend[0]!;
+      const last = row.cpuPerSend.at(-1)!;
+      log(
+        `${row.system}: ${first.toFixed(0)} → ${last.toFixed(0)} CPU-µs/send over ${result.stages * result.sends} sends (last third ${row.growth.toFixed(2)}× the first; median stage ${row.cpu.median.toFixed(0)}, ${row.cpu.min.toFixed(0)}–${row.cpu.max.toFixed(0)}), RSS ${row.rssMb[0]!.toFixed(0)} → ${row.rssMb.at(-1)!.toFixed(0)} MB`,
+      );
+    }
+  });
+}

@@ -1,0 +1,87 @@
+import { sql, type KyselyPlugin } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { STORAGES } from '../../test/support/backends.js';
+import { testConfig } from '../../test/support/test-app.js';
+import { openStorage, type Storage } from '../adapters/storage/storage.js';
+import { MIGRATIONS } from '../catalogue/migrations.js';
+import { ProcessedEvents } from './processed-events.js';
+
+/** Counts the statements Kysely runs on the connection it is given to. */
+function counting(): { plugin: KyselyPlugin; count: () => number } {
+  let n = 0;
+  return {
+    plugin: {
+      transformQuery: (args) => {
+        n += 1;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    },
+    count: () => n,
+  };
+}
+
+describe.each(STORAGES)('processed events on %s', (dialect) => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function storage(): Promise<Storage> {
+    const made = testConfig({ storage: dialect });
+    cleanups.push(made.cleanup);
+    const s = openStorage(made.config, MIGRATIONS);
+    cleanups.push(() => s.close());
+    await s.migrate();
+    return s;
+  }
+
+  it('writes the marks made together in one statement, and each is seen after', async () => {
+    const s = await storage();
+    const statements = counting();
+    const processed = new ProcessedEvents({
+      db: s.db.withPlugin(statements.plugin),
+      clock: () => 1_000,
+    });
+    const ids = Array.from({ length: 20 }, (_, n) => `e${n}`);
+    // A repeat in the same batch (a redelivery handled twice at once) is stored once.
+    await Promise.all([...ids, 'e3'].map((id) => processed.mark('notify.push', id)));
+    expect(statements.count()).toBe(1);
+    for (const id of ids) expect(await processed.seen('notify.push', id)).toBe(true);
+    expect(await processed.seen('notify.sms', 'e1')).toBe(false);
+    const { rows } = await sql<{
+      n: number | string;
+    }>`select count(*) as n from processed_events`.execute(s.db);
+    expect(Number(rows[0]!.n)).toBe(20);
+
+    // A mark made alone, and one of an id already marked, are written and skipped alike.
+    await processed.mark('notify.push', 'e20');
+    await processed.mark('notify.push', 'e1');
+    expect(await processed.seen('notify.push', 'e20')).toBe(true);
+  });
+
+  it('marks made while a write is on its way go with the next one', async () => {
+    const s = await storage();
+    const processed = new ProcessedEvents({ db: s.db, clock: () => 1_000 });
+    const first = processed.mark('notify.push', 'a');
+    // After the first write has started (a turn of the event loop later).
+    await new Promise((r) => setImmediate(r));
+    const later = Array.from({ length: 5 }, (_, n) => processed.mark('notify.push', `b${n}`));
+    await Promise.all([first, ...later]);
+    for (const id of ['a', 'b0', 'b4']) expect(await processed.seen('notify.push', id)).toBe(true);
+  });
+
+  it('fails every mark of a write that fails, and writes the next ones', async () => {
+    const s = await storage();
+    const processed = new ProcessedEvents({ db: s.db, clock: () => 1_000 });
+    await sql`alter table processed_events rename to processed_events_away`.execute(s.db);
+    const failed = await Promise.allSettled(
+      ['x', 'y'].map((id) => processed.mark('notify.push', id)),
+    );
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await sql`alter table processed_events_away rename to processed_events`.execute(s.db);
+    await processed.mark('notify.push', 'z');
+    expect(await processed.seen('notify.push', 'z')).toBe(true);
+    expect(await processed.seen('notify.push', 'x')).toBe(false);
+  });
+});
