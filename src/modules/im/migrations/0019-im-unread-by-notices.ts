@@ -23,6 +23,9 @@ import type { Dialect } from '../../../adapters/storage/dialect.js';
  * `read_seq`: on SQLite and PostgreSQL a partial index of notices alone, which an
  * ordinary message never touches; MySQL has no partial indexes, so there the index
  * holds every message by (conversation, m_type, seq).
+ *
+ * Both steps read the whole messages table once (a grouped scan, and the index's
+ * build), at the upgrade: on a large database the first start after it takes that long.
  */
 const NOTICE = 10;
 
