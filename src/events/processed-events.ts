@@ -34,6 +34,8 @@ export class ProcessedEvents {
   /** Marks waiting for the next write. */
   private readonly marks: PendingMark[] = [];
   private writing = false;
+  /** Statements that wrote marks so far (for tests and metrics). */
+  readonly counts = { markStatements: 0 };
 
   constructor(private readonly deps: { db: Kysely<Database>; clock: Clock }) {}
 
@@ -94,14 +96,15 @@ export class ProcessedEvents {
     }
   }
 
+  /** A repeat of a mark (a redelivery, or twice in one batch) is skipped. */
   private async insertMarks(batch: readonly PendingMark[]): Promise<void> {
     const { db, clock } = this.deps;
     const processedAt = clock();
+    this.counts.markStatements += 1;
     if (batch.length === 1 && !isMysql(db)) {
       await MARK.execute(db, [batch[0]!.consumer, batch[0]!.eventId, processedAt]);
       return;
     }
-    // A repeat of a mark (a redelivery, or twice in one batch) is skipped.
     await db
       .insertInto('processedEvents')
       .values(batch.map(({ consumer, eventId }) => ({ consumer, eventId, processedAt })))
