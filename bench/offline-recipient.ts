@@ -19,8 +19,7 @@
  *                           BENCH_REF_DIR, BENCH_REF_LABEL: earlier checkouts (built) beside
  *                           this one on each store, in the same stages
  */
-import { cpuFine } from './support/cpu.js';
-import { databasePids } from './support/db-cpu.js';
+import { cpuWithDatabase } from './support/db-cpu.js';
 import { drivers, type Conn } from './support/drivers.js';
 import { figureOf, type Figure } from './support/figure.js';
 import { finishRun, machine, type Meta } from './support/meta.js';
@@ -79,19 +78,13 @@ async function start(store: Store, checkout: Checkout | undefined): Promise<Runn
   return { label, store, system, sender, recvId: b!.id, cpu: [], rss: [] };
 }
 
-/** The server's CPU-µs so far: Node, and its own PostgreSQL backends. */
-function serverCpu(s: Running): number {
-  const pids = s.system.pids();
-  return cpuFine([...pids, ...databasePids(s.store, pids)]);
-}
-
 async function stage(s: Running, sends: number, tag: string): Promise<void> {
   const driver = drivers[s.system.driver];
-  const before = serverCpu(s);
+  const before = cpuWithDatabase(s.store, s.system.pids());
   for (let i = 0; i < sends; i += 1) {
     await driver.send(s.sender, { kind: 'user', id: s.recvId }, `${tag}-${i}`);
   }
-  s.cpu.push((serverCpu(s) - before) / sends);
+  s.cpu.push((cpuWithDatabase(s.store, s.system.pids()) - before) / sends);
   s.rss.push(rssOf(s.system.pids()[0]!) / 2 ** 20);
 }
 

@@ -19,8 +19,7 @@
  *                         this one on each store, in the same rounds
  */
 import { CEILING_LABEL, startCeilingChat } from './support/ceiling-system.js';
-import { cpuFine } from './support/cpu.js';
-import { databasePids } from './support/db-cpu.js';
+import { cpuWithDatabase } from './support/db-cpu.js';
 import { drivers, type Conn } from './support/drivers.js';
 import { figureOf, type Figure } from './support/figure.js';
 import { finishRun, machine, type Meta } from './support/meta.js';
@@ -97,12 +96,6 @@ async function burstOnce(s: Running, size: number, tag: string): Promise<number>
   return performance.now() - t0;
 }
 
-/** The server's CPU-µs so far: Node, and its own PostgreSQL backends. */
-function serverCpu(s: Running): number {
-  const pids = s.system.pids();
-  return cpuFine([...pids, ...databasePids(s.store, pids)]);
-}
-
 export async function runSendBurst(opts: BurstOptions): Promise<BurstResult> {
   const meta = machine();
   const running: Running[] = [];
@@ -117,13 +110,13 @@ export async function runSendBurst(opts: BurstOptions): Promise<BurstResult> {
     const order = round % 2 === 0 ? running : [...running].reverse();
     for (const s of order) {
       const times: number[] = [];
-      const before = serverCpu(s);
+      const before = cpuWithDatabase(s.store, s.system.pids());
       for (let b = 0; b < opts.bursts; b += 1) {
         times.push(await burstOnce(s, opts.burst, `r${round}b${b}`));
         // The pushes and receipts behind the last answer, before the next burst.
         await sleep(20);
       }
-      const cpu = (serverCpu(s) - before) / (opts.bursts * opts.burst);
+      const cpu = (cpuWithDatabase(s.store, s.system.pids()) - before) / (opts.bursts * opts.burst);
       const { median } = figureOf(times);
       s.bursts.push(median);
       s.cpu.push(cpu);

@@ -12,7 +12,7 @@
  * MariaDB/MySQL is one process with a thread per connection: it counts whole.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { cpuMicros } from './cpu.js';
+import { cpuFine, cpuMicros } from './cpu.js';
 
 export type DatabaseServer = 'sqlite' | 'postgres' | 'mysql';
 
@@ -96,4 +96,12 @@ export function cpuSince(before: Map<number, number>, now: number[]): number {
   let sum = 0;
   for (const [pid, us] of cpuEach(now)) sum += us - (before.get(pid) ?? 0);
   return sum;
+}
+
+/**
+ * CPU-µs so far, to the ns, of these Node processes and of the database server's
+ * processes working for them (databasePids): a server's whole cost of a unit of work.
+ */
+export function cpuWithDatabase(server: DatabaseServer, nodePids: number[]): number {
+  return cpuFine([...nodePids, ...databasePids(server, nodePids)]);
 }
