@@ -70,4 +70,29 @@ describe.each(STORAGES)('processed events on %s', (dialect) => {
     expect(await processed.seen('notify.push', 'z')).toBe(true);
     expect(await processed.seen('notify.push', 'x')).toBe(false);
   });
+
+  it('looks up the ids asked together in one statement a consumer, each answered alone', async () => {
+    const s = await storage();
+    const processed = new ProcessedEvents({ db: s.db, clock: () => 1_000 });
+    await Promise.all(['e1', 'e3', 'e5'].map((id) => processed.mark('notify.push', id)));
+    await processed.mark('notify.sms', 'e2');
+    const asked = ['e1', 'e2', 'e3', 'e4', 'e5', 'e1'];
+    const before = processed.counts.seenStatements;
+    const [push, sms] = await Promise.all([
+      Promise.all(asked.map((id) => processed.seen('notify.push', id))),
+      Promise.all(asked.map((id) => processed.seen('notify.sms', id))),
+    ]);
+    expect(push).toEqual([true, false, true, false, true, true]);
+    expect(sms).toEqual([false, true, false, false, false, false]);
+    expect(processed.counts.seenStatements - before).toBe(2);
+
+    // A failed lookup fails the ids asked with it, and the next are answered.
+    await sql`alter table processed_events rename to processed_events_away`.execute(s.db);
+    const failed = await Promise.allSettled(
+      ['e1', 'e4'].map((id) => processed.seen('notify.push', id)),
+    );
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await sql`alter table processed_events_away rename to processed_events`.execute(s.db);
+    expect(await processed.seen('notify.push', 'e1')).toBe(true);
+  });
 });

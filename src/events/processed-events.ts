@@ -13,13 +13,20 @@ const MARK = new Precompiled(
    on conflict do nothing`,
 );
 
-/** Marks written in one statement at most (bound parameters stay far below every store's limit). */
+/** Marks written (or ids looked up) in one statement at most (bound parameters stay far below every store's limit). */
 const MARKS_PER_STATEMENT = 500;
 
 interface PendingMark {
   consumer: string;
   eventId: string;
   resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingCheck {
+  consumer: string;
+  eventId: string;
+  resolve: (seen: boolean) => void;
   reject: (err: unknown) => void;
 }
 
@@ -34,8 +41,11 @@ export class ProcessedEvents {
   /** Marks waiting for the next write. */
   private readonly marks: PendingMark[] = [];
   private writing = false;
-  /** Statements that wrote marks so far (for tests and metrics). */
-  readonly counts = { markStatements: 0 };
+  /** Lookups (seen) waiting for the next read. */
+  private readonly checks: PendingCheck[] = [];
+  private reading = false;
+  /** Statements that wrote marks, and that looked ids up, so far (for tests and metrics). */
+  readonly counts = { markStatements: 0, seenStatements: 0 };
 
   constructor(private readonly deps: { db: Kysely<Database>; clock: Clock }) {}
 
@@ -59,8 +69,65 @@ export class ProcessedEvents {
     });
   }
 
-  async seen(consumer: string, eventId: string): Promise<boolean> {
-    return (await SEEN.first(this.deps.db, [consumer, eventId])) !== undefined;
+  /**
+   * Whether `consumer` marked `eventId`. Asked of every event a side-effect consumer
+   * takes, so the lookups made while others are on their way go in together, one
+   * statement for each consumer's (a group's message to 1,000 offline members is
+   * 999 notify.push events, each a lookup of its own before).
+   */
+  seen(consumer: string, eventId: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.checks.push({ consumer, eventId, resolve, reject });
+      if (this.checks.length === 1 && !this.reading) setImmediate(() => void this.readChecks());
+    });
+  }
+
+  private async readChecks(): Promise<void> {
+    this.reading = true;
+    try {
+      while (this.checks.length > 0) {
+        const batch = this.checks.splice(0, MARKS_PER_STATEMENT);
+        const byConsumer = new Map<string, PendingCheck[]>();
+        for (const check of batch) {
+          const same = byConsumer.get(check.consumer);
+          if (same) same.push(check);
+          else byConsumer.set(check.consumer, [check]);
+        }
+        await Promise.all([...byConsumer.values()].map((checks) => this.lookUp(checks)));
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** One consumer's lookups in one statement; each answered (or failed) with it. */
+  private async lookUp(checks: readonly PendingCheck[]): Promise<void> {
+    this.counts.seenStatements += 1;
+    try {
+      const found = await this.markedAmong(
+        checks[0]!.consumer,
+        checks.map((c) => c.eventId),
+      );
+      for (const check of checks) check.resolve(found.has(check.eventId));
+    } catch (err) {
+      for (const check of checks) check.reject(err);
+    }
+  }
+
+  /** Of `eventIds`, those `consumer` marked. */
+  private async markedAmong(consumer: string, eventIds: string[]): Promise<Set<string>> {
+    const { db } = this.deps;
+    if (eventIds.length === 1) {
+      const row = await SEEN.first(db, [consumer, eventIds[0]]);
+      return new Set(row ? eventIds : []);
+    }
+    const rows = await db
+      .selectFrom('processedEvents')
+      .select('eventId')
+      .where('consumer', '=', consumer)
+      .where('eventId', 'in', [...new Set(eventIds)])
+      .execute();
+    return new Set(rows.map((r) => r.eventId));
   }
 
   /**
