@@ -53,6 +53,7 @@ import {
   ProviderDispatcher,
   PushMetrics,
   PushSentRepository,
+  NotificationNames,
 } from '../modules/push/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
@@ -86,6 +87,8 @@ export interface Services {
   pushDevices: DeviceService;
   /** Title, body and badge of offline pushes (the worker's push delivery). */
   offlineText: OfflineTextComposer;
+  /** The senders' and groups' names notifications show, held in memory. */
+  notificationNames: NotificationNames;
   /** Notifications actually sent (de-duplication, recall). */
   pushSent: PushSentRepository;
   /** Sends decided notifications through the configured providers (worker role). */
@@ -309,11 +312,21 @@ export function buildServices(deps: ServiceDeps): Services {
   });
 
   const messageRepository = new MessageRepository(db);
+  // Held in memory; the worker role keeps them current from the bus (followNameChanges).
+  const notificationNames = new NotificationNames(
+    {
+      nickname: async (userId) => (await userRepository.findById(userId))?.nickname,
+      groupName: (groupId) => socialDirectory.groupName(groupId),
+    },
+    { clock },
+  );
   const offlineText = new OfflineTextComposer({
     preview: config.push.preview,
-    nickname: async (userId) => (await userRepository.findById(userId))?.nickname,
-    groupName: (groupId) => socialDirectory.groupName(groupId),
+    nickname: (userId) => notificationNames.nickname(userId),
+    groupName: (groupId) => notificationNames.groupName(groupId),
     unreadTotals: (userIds) => im.conversations.unreadTotals(userIds),
+    badgesAndMutes: (userIds, conversationId, seq) =>
+      im.conversations.badgesAndMutes(userIds, conversationId, seq),
     findMessage: (msgId) => messageRepository.findById(msgId),
   });
   const pushSent = new PushSentRepository(db);
@@ -349,6 +362,7 @@ export function buildServices(deps: ServiceDeps): Services {
     files,
     pushDevices,
     offlineText,
+    notificationNames,
     pushSent,
     pushSender,
     admin: { userRepository, stats: new AdminStats({ db, presence, clock }) },

@@ -2,6 +2,7 @@ import type { Broker, Subscription } from '../adapters/bus/bus.js';
 import type { Presence } from '../adapters/presence/presence.js';
 import { startNoticePushes } from '../modules/im/index.js';
 import {
+  followNameChanges,
   startPushDelivery,
   WebhookPushes,
   type RecipientDirectory,
@@ -43,6 +44,7 @@ export async function startWorker(deps: {
       messages: services.im.messages,
       fanout: services.im.fanout,
     }),
+    await followNameChanges({ broker, names: services.notificationNames, logger: deps.logger }),
     await startPushDelivery({
       broker,
       audience: deps.audience,

@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock.js';
+import type { Clock } from './clock.js';
 
 /** One remembered answer, when it is due to be read again, and when it stops counting. */
 export interface CachedAnswer<V> {

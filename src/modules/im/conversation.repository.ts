@@ -476,15 +476,17 @@ export class ConversationRepository {
    * What the unread counts of these users' conversation lists are made of, for all of
    * them in one query (a push's badges: a conversation list per offline recipient was
    * a query and a read of every last message each; docs/performance-log.md, "The reconnect
-   * storm one store at a time").
+   * storm one store at a time"). With each row's mute and mention, so a push learns from
+   * the same query who muted its conversation.
    */
-  async unreadPartsOf(
-    userIds: readonly string[],
-  ): Promise<Array<{ userId: string; maxSeq: number; readSeq: number; noticesAfterRead: number }>> {
+  async unreadPartsOf(userIds: readonly string[]): Promise<UnreadPart[]> {
     if (userIds.length === 0) return [];
     const rows = await unreadPartsQuery(this.db, userIds).execute();
     return rows.map((r) => ({
       userId: r.userId,
+      conversationId: r.conversationId,
+      muted: Number(r.muted) === 1,
+      mentionSeq: Number(r.mentionSeq),
       maxSeq: Number(r.maxSeq),
       readSeq: Number(r.readSeq),
       noticesAfterRead: Number(r.noticesAfterRead ?? 0),
@@ -516,27 +518,6 @@ export class ConversationRepository {
     if (row.readSeq >= seq) return undefined;
     await this.advanceRead(trx, row.conversationId, row.userId, seq, now);
     return row;
-  }
-
-  /**
-   * Of `userIds`, those who muted the conversation and are not mentioned by the
-   * message `seq` or a later one: they get no offline notification for it.
-   */
-  async mutedUnmentioned(
-    conversationId: string,
-    userIds: readonly string[],
-    seq: number,
-  ): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const rows = await this.db
-      .selectFrom('conversationMembers')
-      .select('userId')
-      .where('conversationId', '=', conversationId)
-      .where('userId', 'in', userIds)
-      .where('muted', '=', 1)
-      .where('mentionSeq', '<', seq)
-      .execute();
-    return new Set(rows.map((r) => r.userId));
   }
 
   /** Marks members mentioned by a message (all of them for @all). */
@@ -644,12 +625,32 @@ export class ConversationRepository {
   }
 }
 
+/** One member's row as a badge (and a push's mute check) reads it. */
+export interface UnreadPart {
+  userId: string;
+  conversationId: string;
+  muted: boolean;
+  /** The latest message that mentioned the member. */
+  mentionSeq: number;
+  maxSeq: number;
+  readSeq: number;
+  noticesAfterRead: number;
+}
+
 /** unreadPartsOf's query (its plan is tested: no scan of the unread messages). */
 export function unreadPartsQuery(db: Kysely<Database>, userIds: readonly string[]) {
   return db
     .selectFrom('conversationMembers as cm')
     .innerJoin('conversations as c', 'c.id', 'cm.conversationId')
-    .select((eb) => ['cm.userId', 'cm.readSeq', 'c.maxSeq', noticesAfterRead(eb)])
+    .select((eb) => [
+      'cm.userId',
+      'cm.conversationId',
+      'cm.muted',
+      'cm.mentionSeq',
+      'cm.readSeq',
+      'c.maxSeq',
+      noticesAfterRead(eb),
+    ])
     .where('cm.userId', 'in', userIds);
 }
 

@@ -4,7 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import type { Clock } from '../../shared/clock.js';
 import type { ChatAccess } from './chat-access.js';
-import type { ConversationRepository, MemberRow } from './conversation.repository.js';
+import type { ConversationRepository, MemberRow, UnreadPart } from './conversation.repository.js';
 import { ChatType, singleConversationId, type ConversationView } from './im.entity.js';
 import { ImErrors } from './im.errors.js';
 import type { MessageRepository } from './message.repository.js';
@@ -63,11 +63,28 @@ export class ConversationService {
    * conversation have 0.
    */
   async unreadTotals(userIds: readonly string[]): Promise<Map<string, number>> {
-    const totals = new Map<string, number>(userIds.map((id) => [id, 0]));
-    for (const row of await this.deps.conversations.unreadPartsOf(userIds)) {
-      totals.set(row.userId, (totals.get(row.userId) ?? 0) + unreadOf(row));
+    return badgesOf(userIds, await this.deps.conversations.unreadPartsOf(userIds));
+  }
+
+  /**
+   * What a push of message `seq` of `conversationId` needs of its recipients, in one
+   * query: each one's badge (unreadTotals), and those who muted the conversation and
+   * are not mentioned by this message or a later one (they get no notification). The
+   * mute was a query of its own per push (docs/performance-log.md, "The reads of a push").
+   */
+  async badgesAndMutes(
+    userIds: readonly string[],
+    conversationId: string,
+    seq: number,
+  ): Promise<{ badges: Map<string, number>; quiet: Set<string> }> {
+    const rows = await this.deps.conversations.unreadPartsOf(userIds);
+    const quiet = new Set<string>();
+    for (const row of rows) {
+      if (row.conversationId === conversationId && row.muted && row.mentionSeq < seq) {
+        quiet.add(row.userId);
+      }
     }
-    return totals;
+    return { badges: badgesOf(userIds, rows), quiet };
   }
 
   /** Opens (creates if needed) a conversation with a user or a group; returns its id. */
@@ -288,6 +305,13 @@ export class ConversationService {
  * A conversation's unread count: notices never count, nor do own messages (sending marks
  * read, so none is after readSeq); readSeq never passes maxSeq.
  */
+/** The users' unread totals from their members' rows (0 for a user with none). */
+function badgesOf(userIds: readonly string[], rows: readonly UnreadPart[]): Map<string, number> {
+  const totals = new Map<string, number>(userIds.map((id) => [id, 0]));
+  for (const row of rows) totals.set(row.userId, (totals.get(row.userId) ?? 0) + unreadOf(row));
+  return totals;
+}
+
 function unreadOf(row: { maxSeq: number; readSeq: number; noticesAfterRead: number }): number {
   return Math.max(0, row.maxSeq - row.readSeq - row.noticesAfterRead);
 }

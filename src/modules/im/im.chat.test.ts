@@ -176,7 +176,7 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     await c.call('conversation.chat', { chatType: 2, recvId: bob.id, ...text('hi') });
     // A group (its join notices never count) with a message from Carol.
     const groupId = await createGroupWith(carol, [alice, bob]);
-    await c.call('conversation.chat', { chatType: 1, recvId: groupId, ...text('all') });
+    const all = await c.call('conversation.chat', { chatType: 1, recvId: groupId, ...text('all') });
     // Alice reads her chat with Bob past its end; Bob reads part of Carol's.
     const pair = (x: RegisteredUser, y: RegisteredUser) => [x.id, y.id].sort().join('_');
     await alice.client.put('/v1/im/conversation', {
@@ -199,6 +199,33 @@ describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
     expect(totals.get(bob.id)).toBe(2);
     expect(totals.get(alice.id)).toBe(1);
     expect((await t.app.services.im.conversations.unreadTotals([])).size).toBe(0);
+
+    // A push's badges come with who muted its conversation and is not mentioned since.
+    const muted = await bob.client.put('/v1/im/conversation', {
+      conversationList: { [groupId]: { muted: true } },
+    });
+    expect(muted.status).toBe(200);
+    const { conversations } = t.app.services.im;
+    const quietFor = async (seq: number) => {
+      const states = await conversations.badgesAndMutes(ids, groupId, seq);
+      expect(states.badges).toEqual(totals);
+      return [...states.quiet];
+    };
+    expect(await quietFor(all.seq)).toEqual([bob.id]);
+    const mention = await c.call('conversation.chat', {
+      chatType: 1,
+      recvId: groupId,
+      atUserIds: [bob.id],
+      ...text('@bob'),
+    });
+    // Mentioned by that message or a later one: not quiet; after the mention: quiet again.
+    const { badges } = await conversations.badgesAndMutes(ids, groupId, mention.seq);
+    expect(badges.get(bob.id)).toBe(3);
+    totals.set(alice.id, totals.get(alice.id)! + 1);
+    totals.set(bob.id, 3);
+    expect(await quietFor(all.seq)).toEqual([]);
+    expect(await quietFor(mention.seq)).toEqual([]);
+    expect(await quietFor(mention.seq + 1)).toEqual([bob.id]);
   });
 
   it('stores a retried send once, sequentially and concurrently', async () => {

@@ -40,16 +40,11 @@ export { ImErrors } from './im.errors.js';
 export { ChatType, SYSTEM_SENDER, type Message } from './im.entity.js';
 
 /** Who may see a conversation's messages, for push delivery (built before the module). */
-export function conversationAudience(
-  db: Kysely<Database>,
-): ConversationAudience & Pick<ConversationRepository, 'mutedUnmentioned'> {
-  const repository = new ConversationRepository(db);
-  const cached = new CachedAudience(repository);
+export function conversationAudience(db: Kysely<Database>): ConversationAudience {
+  const cached = new CachedAudience(new ConversationRepository(db));
   return {
     audience: (conversationId, seq, after, limit) =>
       cached.audience(conversationId, seq, after, limit),
-    mutedUnmentioned: (conversationId, userIds, seq) =>
-      repository.mutedUnmentioned(conversationId, userIds, seq),
   };
 }
 

@@ -5,6 +5,7 @@ export { pushRoutes } from './push.routes.js';
 export { PushErrors } from './push.errors.js';
 export type { PushDevice, PushDeviceInfo, PushPlatform } from './push.entity.js';
 export { OfflineTextComposer } from './offline-text.js';
+export { NotificationNames, followNameChanges } from './notification-names.js';
 export type { PushPreview } from './push-decision.js';
 export { PushSentRepository } from './push-sent.repository.js';
 export { PushMetrics } from './push-metrics.js';

@@ -22,6 +22,10 @@ function composer(preview: PushPreview, stored?: Partial<NotifiedMessage>, nickn
       lookups.push([...ids]);
       return new Map(ids.map((id) => [id, id === 'b' ? 5 : 1]));
     },
+    badgesAndMutes: async (ids, conversationId, seq) => {
+      lookups.push([...ids, conversationId, String(seq)]);
+      return { badges: new Map(ids.map((id) => [id, 2])), quiet: new Set(['c']) };
+    },
     findMessage: async (msgId) =>
       stored && msgId === 'm1'
         ? { ...sent, content: '{"fileId":"f","name":"name.pdf"}', ...stored }
@@ -50,6 +54,10 @@ describe('OfflineTextComposer', () => {
     expect(lookups).toEqual([['b', 'c']]);
     expect((await c.badges([])).size).toBe(0);
     expect(lookups).toHaveLength(1);
+    // A push's badges come with the mutes, in one lookup, each recipient named once.
+    const states = await c.badgesAndMutes(['b', 'c', 'c'], 'g1', 4);
+    expect([states.badges.get('b'), [...states.quiet]]).toEqual([2, ['c']]);
+    expect(lookups[1]).toEqual(['b', 'c', 'g1', '4']);
   });
 
   it('says when the message is gone, and names a deleted sender "Someone"', async () => {

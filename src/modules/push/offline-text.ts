@@ -11,7 +11,8 @@ export interface MessageContext {
 
 /**
  * Looks up what the decision needs besides presence and devices: the stored
- * message, the sender's nickname, the group's name, each recipient's total unread.
+ * message, the sender's nickname, the group's name, each recipient's total unread
+ * and mute.
  * The lookups are functions so the worker wires them from the user, social and IM
  * services without this module depending on them.
  */
@@ -23,6 +24,12 @@ export class OfflineTextComposer {
       groupName: (groupId: string) => Promise<string | undefined>;
       /** Each user's total unread over all conversations, many users in one lookup. */
       unreadTotals: (userIds: readonly string[]) => Promise<Map<string, number>>;
+      /** unreadTotals, with those who muted the conversation and are not mentioned since `seq`. */
+      badgesAndMutes: (
+        userIds: readonly string[],
+        conversationId: string,
+        seq: number,
+      ) => Promise<{ badges: Map<string, number>; quiet: Set<string> }>;
       /** The stored message (its content; whether it was recalled since). */
       findMessage: (msgId: string) => Promise<NotifiedMessage | undefined>;
     },
@@ -50,5 +57,18 @@ export class OfflineTextComposer {
   async badges(userIds: readonly string[]): Promise<Map<string, number>> {
     if (userIds.length === 0) return new Map();
     return this.deps.unreadTotals([...new Set(userIds)]);
+  }
+
+  /**
+   * For a push of message `seq`: each user's badge, and who of them muted the
+   * conversation without being mentioned since (no notification for them), in one lookup.
+   */
+  async badgesAndMutes(
+    userIds: readonly string[],
+    conversationId: string,
+    seq: number,
+  ): Promise<{ badges: Map<string, number>; quiet: Set<string> }> {
+    if (userIds.length === 0) return { badges: new Map(), quiet: new Set() };
+    return this.deps.badgesAndMutes([...new Set(userIds)], conversationId, seq);
   }
 }

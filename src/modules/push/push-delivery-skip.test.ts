@@ -25,7 +25,10 @@ async function consumer(options: {
     audience: {
       audience: async (_id: string, _seq: number, after?: string) =>
         after ? [] : ['alice', 'bob'],
-      mutedUnmentioned: async () => new Set(['bob']),
+    },
+    text: {
+      context: async () => ({ message: { content: 'hi' }, senderName: 'Alice', preview: 'full' }),
+      badgesAndMutes: async () => ({ badges: new Map([['bob', 1]]), quiet: new Set(['bob']) }),
     },
     devices: {
       knownDeviceless: (userId: string) => options.deviceless.includes(userId),

@@ -286,6 +286,41 @@ describe.each(variants)(
       expect((await sentRows(sent.msgId)).map((r) => r.userId)).toEqual([bob.id]);
     });
 
+    it('titles a notification with the sender’s and the group’s names as they are now', async () => {
+      const [alice, carol] = [
+        await createUser(t.client, { nickname: 'Alice' }),
+        await createUser(t.client),
+      ];
+      await befriend(alice, carol);
+      const groupId = await createGroupWith(alice, [carol], { name: 'Hikers' });
+      const a = await connect(alice.token);
+      /** The webhook call (Carol is offline, with no device) of a message sent now. */
+      const titled = async (chatType: 1 | 2, recvId: string) => {
+        const content = `named-${Math.random()}`;
+        await a.call('conversation.chat', { chatType, recvId, msg: { mType: 0, content } });
+        await until(
+          () => hook.calls.some((c) => (c.body as { body?: string }).body?.endsWith(content)),
+          'webhook call',
+        );
+        const call = hook.calls.find((c) => (c.body as { body?: string }).body?.endsWith(content));
+        const { title, body } = call!.body as { title: string; body: string };
+        return `${title} / ${body.slice(0, body.length - content.length)}`;
+      };
+      expect(await titled(2, carol.id)).toBe('Alice / ');
+      expect(await titled(1, groupId)).toBe('Hikers / Alice: ');
+      // Names are held in memory; their changes' events drop them (the outbox relay's
+      // delay, not the minute a name is held).
+      expect((await alice.client.put('/v1/user/user', { nickname: 'Alicia' })).status).toBe(200);
+      expect(
+        (await alice.client.put('/v1/social/group', { groupId, name: 'Climbers' })).status,
+      ).toBe(200);
+      await until(async () => (await titled(2, carol.id)) === 'Alicia / ', 'renamed sender');
+      await until(
+        async () => (await titled(1, groupId)) === 'Climbers / Alicia: ',
+        'renamed group',
+      );
+    });
+
     it('notifies a muted group only for a mention; a recall replaces the notification', async () => {
       const [alice, bob, carol] = [
         await createUser(t.client, { nickname: 'Alice' }),

@@ -24,14 +24,8 @@ export interface SentEvent extends SentMessage {
   sendTime: number;
 }
 
-/** A conversation's members, and who of them muted it without being mentioned. */
-export interface RecipientDirectory extends ConversationAudience {
-  mutedUnmentioned(
-    conversationId: string,
-    userIds: readonly string[],
-    seq: number,
-  ): Promise<Set<string>>;
-}
+/** A conversation's members, page by page. */
+export type RecipientDirectory = ConversationAudience;
 
 export interface PushDeliveryDeps {
   broker: Consumer;
@@ -48,10 +42,14 @@ export interface PushDeliveryDeps {
     /** Those whose registration still works (the others are deleted). */
     keepLive(devices: PushDevice[]): Promise<PushDevice[]>;
   };
-  /** The stored message and the names of a notification; each user's badge. */
+  /** The stored message and the names of a notification; each user's badge and mute. */
   text: {
     context(sent: SentEvent): Promise<MessageContext>;
-    badges(userIds: readonly string[]): Promise<Map<string, number>>;
+    badgesAndMutes(
+      userIds: readonly string[],
+      conversationId: string,
+      seq: number,
+    ): Promise<{ badges: Map<string, number>; quiet: Set<string> }>;
   };
   /** Whether the message was recalled (read again after notifications went out). */
   recalled(msgId: string): Promise<boolean>;
@@ -171,16 +169,18 @@ async function notifyBatch(
   const hooked = deps.webhook.users(offlineUsers, withDevice);
   const notifiable = [...new Set([...withDevice, ...hooked])];
   if (notifiable.length === 0) return 0;
-  const quiet = await deps.audience.mutedUnmentioned(m.conversationId, notifiable, m.seq);
-  const loud = notifiable.filter((id) => !quiet.has(id));
-  if (loud.length === 0) return 0;
-  const ctx = await context();
+  // The message and the recipients' badges and mutes, read side by side.
+  const [ctx, { badges, quiet }] = await Promise.all([
+    context(),
+    deps.text.badgesAndMutes(notifiable, m.conversationId, m.seq),
+  ]);
   // Recalled (or gone) before its push went out: nothing to say.
   if (!ctx.message || ctx.message.revoked) return 0;
-  const badges = await deps.text.badges(loud);
+  const loud = new Set(notifiable.filter((id) => !quiet.has(id)));
+  if (loud.size === 0) return 0;
 
   const recipients: Recipient[] = [...withDevice]
-    .filter((id) => badges.has(id))
+    .filter((id) => loud.has(id))
     .map((userId) => ({
       userId,
       online: false,
@@ -189,7 +189,7 @@ async function notifyBatch(
       devices: devices.filter((d) => d.userId === userId),
     }));
   const notifications = decideNotifications({ ...ctx, message: ctx.message, recipients });
-  const hookedLoud = hooked.filter((id) => badges.has(id));
+  const hookedLoud = hooked.filter((id) => loud.has(id));
   const text = notificationText({ ...ctx, message: ctx.message });
   const [sent] = await Promise.all([
     deps.sender.deliver(m, devices, notifications, m.sendTime),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventMessage } from '../../adapters/bus/event-message.js';
-import { AnswerCache } from './answer-cache.js';
+import { AnswerCache } from '../../shared/answer-cache.js';
 import { SocialAccessCache, type PostState } from './social-access-cache.js';
 
 /** A source that answers from plain sets and counts its reads (each stands for a query). */

@@ -4,7 +4,7 @@ import { DomainTopic, type DomainEventMap } from '../../events/domain-events.js'
 import type { TypedEvent } from '../../events/typed-events.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { AnswerCache } from './answer-cache.js';
+import { AnswerCache } from '../../shared/answer-cache.js';
 import type { SocialDirectory } from './social-directory.js';
 
 /** What decides whether a member may post to a group (SocialDirectory.postState). */
