@@ -64,6 +64,11 @@ export class Precompiled<Row = unknown> {
     return this.numbered;
   }
 
+  /** The text as `dialect` runs it: for EXPLAIN in tests. */
+  textFor(dialect: string): string {
+    return dialect === 'postgres' ? this.numbered : this.text;
+  }
+
   async execute(db: Executor, parameters: unknown[]): Promise<QueryResult<Row>> {
     const statement = this.on(db);
     if (statement) return statement.run(parameters);

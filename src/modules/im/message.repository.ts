@@ -47,6 +47,8 @@ const INSERT = new Precompiled(
      m_type, content, client_msg_id, reply_msg_id, reply_to, at_user_ids, at_all)
    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 );
+/** Read for every push to an offline recipient (is it still there, not recalled). */
+const BY_ID = new Precompiled<MessageRow>('select * from messages where id = ?');
 const BY_CLIENT_MSG_ID = new Precompiled<MessageRow>(
   'select * from messages where send_id = ? and client_msg_id = ?',
 );
@@ -168,11 +170,7 @@ export class MessageRepository {
   }
 
   async findById(id: string): Promise<Message | undefined> {
-    const row = await this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await BY_ID.first(this.db, [id]);
     return row && toMessage(row);
   }
 
