@@ -5,7 +5,8 @@
  * its event came over the bus — with the same codes, and long before the TTL,
  * which is set to ten minutes here so that only the bus can explain a refusal. B's
  * bus connection goes through a proxy: events published while it is cut are lost,
- * and B forgets every cached answer when it is back.
+ * and B forgets every cached answer when it is back. The names a worker holds for
+ * notifications are dropped the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImErrors } from '../../src/modules/im/im.errors.js';
@@ -211,6 +212,20 @@ describe.runIf(BUSES.length > 0).each(BUSES)(
 
       busProxy.restore();
       await sendUntil(() => send(erinOnB, 2, dave.id), ImErrors.blockedByRecipient.code, 20_000);
+    }, 60_000);
+
+    it('drops a name the worker holds for notifications when it is changed on the other process', async () => {
+      // A runs the worker (the push's names); the rename goes through B.
+      const frank = await createUser(b.client, { nickname: 'Frank' });
+      const names = a.app.services.notificationNames;
+      expect(await names.nickname(frank.id)).toBe('Frank');
+      expect((await frank.client.put('/v1/user/user', { nickname: 'Franz' })).status).toBe(200);
+      // A name is held a minute: only the event over the bus drops it within 10 s.
+      const started = Date.now();
+      while ((await names.nickname(frank.id)) !== 'Franz') {
+        if (Date.now() - started > 10_000) throw new Error('the held name was not dropped');
+        await new Promise((r) => setTimeout(r, 25));
+      }
     }, 60_000);
   },
 );
