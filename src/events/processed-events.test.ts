@@ -71,7 +71,7 @@ describe.each(STORAGES)('processed events on %s', (dialect) => {
     expect(await processed.seen('notify.push', 'x')).toBe(false);
   });
 
-  it('looks up the ids asked together in one statement a consumer, each answered alone', async () => {
+  it('looks up the ids asked together in one statement, each answered alone', async () => {
     const s = await storage();
     const processed = new ProcessedEvents({ db: s.db, clock: () => 1_000 });
     await Promise.all(['e1', 'e3', 'e5'].map((id) => processed.mark('notify.push', id)));
@@ -84,7 +84,8 @@ describe.each(STORAGES)('processed events on %s', (dialect) => {
     ]);
     expect(push).toEqual([true, false, true, false, true, true]);
     expect(sms).toEqual([false, true, false, false, false, false]);
-    expect(processed.counts.seenStatements - before).toBe(2);
+    // Two consumers' lookups, repeats among them: one statement.
+    expect(processed.counts.seenStatements - before).toBe(1);
 
     // A failed lookup fails the ids asked with it, and the next are answered.
     await sql`alter table processed_events rename to processed_events_away`.execute(s.db);

@@ -3,6 +3,7 @@ import { insertedRows, isMysql, skipExisting } from '../adapters/storage/portabl
 import { Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
+import { PairBatch, type Pair } from '../shared/pair-batch.js';
 
 /** Asked and written once per event per consumer, so precompiled. */
 const SEEN = new Precompiled(
@@ -13,20 +14,13 @@ const MARK = new Precompiled(
    on conflict do nothing`,
 );
 
-/** Marks written (or ids looked up) in one statement at most (bound parameters stay far below every store's limit). */
+/** Marks written in one statement at most (bound parameters stay far below every store's limit). */
 const MARKS_PER_STATEMENT = 500;
 
 interface PendingMark {
   consumer: string;
   eventId: string;
   resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-interface PendingCheck {
-  consumer: string;
-  eventId: string;
-  resolve: (seen: boolean) => void;
   reject: (err: unknown) => void;
 }
 
@@ -41,13 +35,17 @@ export class ProcessedEvents {
   /** Marks waiting for the next write. */
   private readonly marks: PendingMark[] = [];
   private writing = false;
-  /** Lookups (seen) waiting for the next read. */
-  private readonly checks: PendingCheck[] = [];
-  private reading = false;
+  /** seen()'s questions of a turn, one statement for all of them. */
+  private readonly lookups: PairBatch;
   /** Statements that wrote marks, and that looked ids up, so far (for tests and metrics). */
   readonly counts = { markStatements: 0, seenStatements: 0 };
 
-  constructor(private readonly deps: { db: Kysely<Database>; clock: Clock }) {}
+  constructor(private readonly deps: { db: Kysely<Database>; clock: Clock }) {
+    this.lookups = new PairBatch({
+      one: ([consumer, eventId]) => this.isMarked(consumer, eventId),
+      many: (pairs) => this.markedAmong(pairs),
+    });
+  }
 
   /** Runs `apply` in a transaction unless `consumer` already applied `eventId`; returns whether it ran. */
   async once(
@@ -71,63 +69,39 @@ export class ProcessedEvents {
 
   /**
    * Whether `consumer` marked `eventId`. Asked of every event a side-effect consumer
-   * takes, so the lookups made while others are on their way go in together, one
-   * statement for each consumer's (a group's message to 1,000 offline members is
-   * 999 notify.push events, each a lookup of its own before).
+   * takes, so the lookups asked in one turn go in one statement (a group's message to
+   * 1,000 offline members is 999 notify.push events, each a lookup of its own before).
    */
   seen(consumer: string, eventId: string): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.checks.push({ consumer, eventId, resolve, reject });
-      if (this.checks.length === 1 && !this.reading) setImmediate(() => void this.readChecks());
-    });
+    return this.lookups.ask(consumer, eventId);
   }
 
-  private async readChecks(): Promise<void> {
-    this.reading = true;
-    try {
-      while (this.checks.length > 0) {
-        const batch = this.checks.splice(0, MARKS_PER_STATEMENT);
-        const byConsumer = new Map<string, PendingCheck[]>();
-        for (const check of batch) {
-          const same = byConsumer.get(check.consumer);
-          if (same) same.push(check);
-          else byConsumer.set(check.consumer, [check]);
-        }
-        await Promise.all([...byConsumer.values()].map((checks) => this.lookUp(checks)));
-      }
-    } finally {
-      this.reading = false;
-    }
-  }
-
-  /** One consumer's lookups in one statement; each answered (or failed) with it. */
-  private async lookUp(checks: readonly PendingCheck[]): Promise<void> {
+  private async isMarked(consumer: string, eventId: string): Promise<boolean> {
     this.counts.seenStatements += 1;
-    try {
-      const found = await this.markedAmong(
-        checks[0]!.consumer,
-        checks.map((c) => c.eventId),
-      );
-      for (const check of checks) check.resolve(found.has(check.eventId));
-    } catch (err) {
-      for (const check of checks) check.reject(err);
-    }
+    return (await SEEN.first(this.deps.db, [consumer, eventId])) !== undefined;
   }
 
-  /** Of `eventIds`, those `consumer` marked. */
-  private async markedAmong(consumer: string, eventIds: string[]): Promise<Set<string>> {
-    const { db } = this.deps;
-    if (eventIds.length === 1) {
-      const row = await SEEN.first(db, [consumer, eventIds[0]]);
-      return new Set(row ? eventIds : []);
+  /** Of these (consumer, event id) pairs, those marked: one statement, by consumer. */
+  private async markedAmong(pairs: Pair[]): Promise<Pair[]> {
+    const idsByConsumer = new Map<string, string[]>();
+    for (const [consumer, eventId] of pairs) {
+      const ids = idsByConsumer.get(consumer);
+      if (ids) ids.push(eventId);
+      else idsByConsumer.set(consumer, [eventId]);
     }
-    const rows = await db
+    this.counts.seenStatements += 1;
+    const rows = await this.deps.db
       .selectFrom('processedEvents')
-      .select('eventId')
-      .where('consumer', '=', consumer)
-      .where('eventId', 'in', [...new Set(eventIds)])
+      .select(['consumer', 'eventId'])
+      .where((eb) =>
+        eb.or(
+          [...idsByConsumer].map(([consumer, ids]) =>
+            eb.and([eb('consumer', '=', consumer), eb('eventId', 'in', ids)]),
+          ),
+        ),
+      )
       .execute();
-    return new Set(rows.map((r) => r.eventId));
+    return rows.map((r) => [r.consumer, r.eventId] as const);
   }
 
   /**

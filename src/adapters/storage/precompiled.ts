@@ -59,12 +59,7 @@ export class Precompiled<Row = unknown> {
     if (!PG_NAMES.has(this.numbered)) PG_NAMES.set(this.numbered, `ec_${PG_NAMES.size + 1}`);
   }
 
-  /** The text as PostgreSQL runs it (`$1`, `$2`…): for EXPLAIN in tests. */
-  get postgresText(): string {
-    return this.numbered;
-  }
-
-  /** The text as `dialect` runs it: for EXPLAIN in tests. */
+  /** The text as `dialect` runs it (`$1`, `$2`… on PostgreSQL, `?` elsewhere): for EXPLAIN in tests. */
   textFor(dialect: string): string {
     return dialect === 'postgres' ? this.numbered : this.text;
   }

@@ -301,10 +301,6 @@ export class ConversationService {
   }
 }
 
-/**
- * A conversation's unread count: notices never count, nor do own messages (sending marks
- * read, so none is after readSeq); readSeq never passes maxSeq.
- */
 /** The users' unread totals from their members' rows (0 for a user with none). */
 function badgesOf(userIds: readonly string[], rows: readonly UnreadPart[]): Map<string, number> {
   const totals = new Map<string, number>(userIds.map((id) => [id, 0]));
@@ -312,6 +308,10 @@ function badgesOf(userIds: readonly string[], rows: readonly UnreadPart[]): Map<
   return totals;
 }
 
+/**
+ * A conversation's unread count: notices never count, nor do own messages (sending marks
+ * read, so none is after readSeq); readSeq never passes maxSeq.
+ */
 function unreadOf(row: { maxSeq: number; readSeq: number; noticesAfterRead: number }): number {
   return Math.max(0, row.maxSeq - row.readSeq - row.noticesAfterRead);
 }

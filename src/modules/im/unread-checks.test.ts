@@ -97,7 +97,7 @@ describe.each(STORAGES)('unread checks on %s', (storage) => {
       for (const checks of [10, 200, 500]) {
         const ks = Array.from({ length: checks }, (_, k) => k);
         const { rows } = await db.executeQuery<Record<string, string>>(
-          CompiledQuery.raw(`explain (costs off) ${UNREAD_OF_MANY.postgresText}`, [
+          CompiledQuery.raw(`explain (costs off) ${UNREAD_OF_MANY.textFor('postgres')}`, [
             ks.map((k) => `plan-${(k % 100) + 1}`),
             ks.map((k) => `u${(k % 100) + 1}0`),
             ks.map((k) => 40 + (k % 50)),

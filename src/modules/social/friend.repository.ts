@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { insertedRows, skipExisting } from '../../adapters/storage/portable.js';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, FriendRequestsTable } from '../../adapters/storage/schema.js';
-import type { Pair } from './pair-batch.js';
+import type { Pair } from '../../shared/pair-batch.js';
 import { HandleResult, pairKey, type Friend, type FriendRequest } from './social.entity.js';
 
 type Db = Kysely<Database>;

@@ -1,7 +1,7 @@
 import type { BlacklistRepository } from './blacklist.repository.js';
 import type { FriendRepository } from './friend.repository.js';
 import type { GroupRepository } from './group.repository.js';
-import { PairBatch } from './pair-batch.js';
+import { PairBatch } from '../../shared/pair-batch.js';
 
 /**
  * Read-only answers about the social graph for other modules (IM authorization,

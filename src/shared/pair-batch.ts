@@ -1,4 +1,4 @@
-/** Two user ids, in the order the question asks them (owner first). */
+/** Two ids, in the order the question asks them (e.g. owner first). */
 export type Pair = readonly [string, string];
 
 /** At most this many pairs go into one statement (two parameters each, well under every engine's limit). */
@@ -10,9 +10,9 @@ interface Waiter {
 }
 
 /**
- * One yes/no question about pairs of users (are they friends, has one blocked the
- * other), asked by many sends and answered by the database in one statement per
- * turn of the event loop instead of one each.
+ * One yes/no question about pairs of ids (are these users friends, has one blocked the
+ * other, has this consumer handled this event), asked by many callers and answered by
+ * the database in one statement per turn of the event loop instead of one each.
  *
  * Why: after a quiet spell longer than the access cache's TTL every held answer
  * has expired, and a burst of sends from many pairs makes each pair's first send
