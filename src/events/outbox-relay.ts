@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Publisher } from '../adapters/bus/bus.js';
 import { abortableSleep } from '../adapters/bus/resilient.js';
 import { declareFinalStatement } from '../adapters/storage/group-commit.js';
+import { isPostgres } from '../adapters/storage/portable.js';
 import {
   directOn,
   onHeldConnection,
@@ -97,11 +98,11 @@ const READ_HEADS = new Precompiled<OutboxHead>(
 );
 
 /**
- * The envelopes of listed positions, and the delete of published rows, on SQLite: the
- * positions come as one JSON array, so that one statement prepared once serves every
- * batch size (an `in (?, ?, …)` list would be a statement text per size, built by
- * Kysely each time). Both search the primary key per position. PostgreSQL and MySQL
- * keep Kysely's `in` list.
+ * The envelopes of listed positions, and the delete of published rows: the positions
+ * come as one array (SQLite: JSON; PostgreSQL: a bigint array), so that one statement
+ * prepared once serves every batch size (an `in (?, ?, …)` list would be a statement
+ * text per size, built by Kysely each time and, on PostgreSQL, parsed and planned each
+ * time too). Both search the primary key per position. MySQL keeps Kysely's `in` list.
  */
 const SQLITE_ENVELOPES = new Precompiled<{ position: number; envelope: string }>(
   `select position, envelope from outbox_events
@@ -110,6 +111,10 @@ const SQLITE_ENVELOPES = new Precompiled<{ position: number; envelope: string }>
 const SQLITE_DELETE = new Precompiled(
   `delete from outbox_events where position in (select value from json_each(?))`,
 );
+const PG_ENVELOPES = new Precompiled<{ position: number | string; envelope: string }>(
+  'select position, envelope from outbox_events where position = any(?::bigint[])',
+);
+const PG_DELETE = new Precompiled('delete from outbox_events where position = any(?::bigint[])');
 
 /**
  * Publishes the transactional outbox to the broker: oldest first, a batch at a
@@ -248,7 +253,8 @@ export class OutboxRelay {
     return new Map(rows.map((row) => [Number(row.position), row.envelope]));
   }
 
-  private selectEnvelopes(db: Kysely<Database>, positions: readonly number[]) {
+  private async selectEnvelopes(db: Kysely<Database>, positions: readonly number[]) {
+    if (isPostgres(db)) return (await PG_ENVELOPES.execute(db, [positions])).rows;
     return db
       .selectFrom('outboxEvents')
       .select(['position', 'envelope'])
@@ -290,6 +296,10 @@ export class OutboxRelay {
     }
     // Its one statement: the batch's COMMIT may go right behind it (finalStatement).
     const db = declareFinalStatement(trx, 1) ?? trx;
+    if (isPostgres(db)) {
+      await PG_DELETE.execute(db, [rows.map((r) => r.position)]);
+      return;
+    }
     await db
       .deleteFrom('outboxEvents')
       .where(

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { insertedRows, isMysql, skipExisting } from '../adapters/storage/portable.js';
+import { insertedRows, isMysql, isPostgres, skipExisting } from '../adapters/storage/portable.js';
 import { Precompiled } from '../adapters/storage/precompiled.js';
 import type { Database } from '../adapters/storage/schema.js';
 import type { Clock } from '../shared/clock.js';
@@ -11,6 +11,34 @@ const SEEN = new Precompiled(
 );
 const MARK = new Precompiled(
   `insert into processed_events (consumer, event_id, processed_at) values (?, ?, ?)
+   on conflict do nothing`,
+);
+
+/**
+ * Many lookups, and many marks, each one statement whatever their count: the pairs go
+ * as arrays (PostgreSQL: two text arrays; SQLite: one JSON array of pairs). A
+ * statement written with a placeholder per pair was a text per count, built by Kysely
+ * each time and, on PostgreSQL, parsed and planned each time too; these are prepared
+ * once per connection (Precompiled). MySQL keeps Kysely's lists.
+ */
+export const SEEN_AMONG_PG = new Precompiled<{ consumer: string; eventId: string }>(
+  `select consumer, event_id from processed_events
+   where (consumer, event_id) in (select * from unnest(?::text[], ?::text[]))`,
+);
+export const SEEN_AMONG_SQLITE = new Precompiled<{ consumer: string; eventId: string }>(
+  `select consumer, event_id from processed_events
+   where (consumer, event_id) in
+     (select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(?))`,
+);
+const MARKS_PG = new Precompiled(
+  `insert into processed_events (consumer, event_id, processed_at)
+   select c, e, ? from unnest(?::text[], ?::text[]) as pairs (c, e)
+   on conflict do nothing`,
+);
+// SQLite reads ON CONFLICT after a bare SELECT's FROM as a join's ON: the WHERE ends it.
+const MARKS_SQLITE = new Precompiled(
+  `insert into processed_events (consumer, event_id, processed_at)
+   select json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? from json_each(?) where true
    on conflict do nothing`,
 );
 
@@ -81,16 +109,27 @@ export class ProcessedEvents {
     return (await SEEN.first(this.deps.db, [consumer, eventId])) !== undefined;
   }
 
-  /** Of these (consumer, event id) pairs, those marked: one statement, by consumer. */
+  /** Of these (consumer, event id) pairs, those marked: one statement. */
   private async markedAmong(pairs: Pair[]): Promise<Pair[]> {
+    this.counts.seenStatements += 1;
+    const { db } = this.deps;
+    const rows = isPostgres(db)
+      ? (await SEEN_AMONG_PG.execute(db, columnsOf(pairs))).rows
+      : isMysql(db)
+        ? await this.markedAmongListed(pairs)
+        : (await SEEN_AMONG_SQLITE.execute(db, [JSON.stringify(pairs)])).rows;
+    return rows.map((r) => [r.consumer, r.eventId] as const);
+  }
+
+  /** markedAmong on MySQL: the ids listed, by consumer. */
+  private markedAmongListed(pairs: Pair[]) {
     const idsByConsumer = new Map<string, string[]>();
     for (const [consumer, eventId] of pairs) {
       const ids = idsByConsumer.get(consumer);
       if (ids) ids.push(eventId);
       else idsByConsumer.set(consumer, [eventId]);
     }
-    this.counts.seenStatements += 1;
-    const rows = await this.deps.db
+    return this.deps.db
       .selectFrom('processedEvents')
       .select(['consumer', 'eventId'])
       .where((eb) =>
@@ -101,7 +140,6 @@ export class ProcessedEvents {
         ),
       )
       .execute();
-    return rows.map((r) => [r.consumer, r.eventId] as const);
   }
 
   /**
@@ -146,6 +184,15 @@ export class ProcessedEvents {
       await MARK.execute(db, [batch[0]!.consumer, batch[0]!.eventId, processedAt]);
       return;
     }
+    const pairs = batch.map(({ consumer, eventId }): Pair => [consumer, eventId]);
+    if (isPostgres(db)) {
+      await MARKS_PG.execute(db, [processedAt, ...columnsOf(pairs)]);
+      return;
+    }
+    if (!isMysql(db)) {
+      await MARKS_SQLITE.execute(db, [processedAt, JSON.stringify(pairs)]);
+      return;
+    }
     await db
       .insertInto('processedEvents')
       .values(batch.map(({ consumer, eventId }) => ({ consumer, eventId, processedAt })))
@@ -161,4 +208,9 @@ export class ProcessedEvents {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+}
+
+/** The pairs as two arrays: the consumers, and the event ids. */
+function columnsOf(pairs: readonly Pair[]): [string[], string[]] {
+  return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
 }

@@ -1,7 +1,12 @@
-import { MysqlAdapter, type InsertQueryBuilder, type QueryExecutorProvider } from 'kysely';
+import {
+  MysqlAdapter,
+  PostgresAdapter,
+  type InsertQueryBuilder,
+  type QueryExecutorProvider,
+} from 'kysely';
 
 /**
- * The few statements MySQL spells differently. Everything else is the same
+ * The few statements MySQL (and PostgreSQL) spell differently. Everything else is the same
  * Kysely code on every engine; these keep the differences in one place.
  */
 
@@ -11,6 +16,11 @@ type Executor = { getExecutor(): ReturnType<QueryExecutorProvider['getExecutor']
 /** Whether `db` (or a transaction of it) talks to MySQL/MariaDB. */
 export function isMysql(db: Executor): boolean {
   return db.getExecutor().adapter instanceof MysqlAdapter;
+}
+
+/** Whether `db` (or a transaction of it) talks to PostgreSQL. */
+export function isPostgres(db: Executor): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /**
