@@ -15,30 +15,19 @@ const MARK = new Precompiled(
 );
 
 /**
- * Many lookups, and many marks, each one statement whatever their count: the pairs go
- * as arrays (PostgreSQL: two text arrays; SQLite: one JSON array of pairs). A
- * statement written with a placeholder per pair was a text per count, built by Kysely
- * each time and, on PostgreSQL, parsed and planned each time too; these are prepared
- * once per connection (Precompiled). MySQL keeps Kysely's lists.
+ * Many lookups, and many marks, on PostgreSQL: each one statement whatever their count,
+ * the pairs going as two text arrays. A statement written with a placeholder per pair
+ * was a text per count, parsed and planned by the backend on every call; these are
+ * prepared once per connection (Precompiled). SQLite and MySQL keep Kysely's lists: on
+ * SQLite a JSON array of pairs cost its search more than building the list saved.
  */
 export const SEEN_AMONG_PG = new Precompiled<{ consumer: string; eventId: string }>(
   `select consumer, event_id from processed_events
    where (consumer, event_id) in (select * from unnest(?::text[], ?::text[]))`,
 );
-export const SEEN_AMONG_SQLITE = new Precompiled<{ consumer: string; eventId: string }>(
-  `select consumer, event_id from processed_events
-   where (consumer, event_id) in
-     (select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(?))`,
-);
 const MARKS_PG = new Precompiled(
   `insert into processed_events (consumer, event_id, processed_at)
    select c, e, ? from unnest(?::text[], ?::text[]) as pairs (c, e)
-   on conflict do nothing`,
-);
-// SQLite reads ON CONFLICT after a bare SELECT's FROM as a join's ON: the WHERE ends it.
-const MARKS_SQLITE = new Precompiled(
-  `insert into processed_events (consumer, event_id, processed_at)
-   select json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? from json_each(?) where true
    on conflict do nothing`,
 );
 
@@ -115,13 +104,11 @@ export class ProcessedEvents {
     const { db } = this.deps;
     const rows = isPostgres(db)
       ? (await SEEN_AMONG_PG.execute(db, columnsOf(pairs))).rows
-      : isMysql(db)
-        ? await this.markedAmongListed(pairs)
-        : (await SEEN_AMONG_SQLITE.execute(db, [JSON.stringify(pairs)])).rows;
+      : await this.markedAmongListed(pairs);
     return rows.map((r) => [r.consumer, r.eventId] as const);
   }
 
-  /** markedAmong on MySQL: the ids listed, by consumer. */
+  /** markedAmong on SQLite and MySQL: the ids listed, by consumer. */
   private markedAmongListed(pairs: Pair[]) {
     const idsByConsumer = new Map<string, string[]>();
     for (const [consumer, eventId] of pairs) {
@@ -184,13 +171,9 @@ export class ProcessedEvents {
       await MARK.execute(db, [batch[0]!.consumer, batch[0]!.eventId, processedAt]);
       return;
     }
-    const pairs = batch.map(({ consumer, eventId }): Pair => [consumer, eventId]);
     if (isPostgres(db)) {
+      const pairs = batch.map(({ consumer, eventId }): Pair => [consumer, eventId]);
       await MARKS_PG.execute(db, [processedAt, ...columnsOf(pairs)]);
-      return;
-    }
-    if (!isMysql(db)) {
-      await MARKS_SQLITE.execute(db, [processedAt, JSON.stringify(pairs)]);
       return;
     }
     await db
