@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
-import { isMysql, isPostgres, skipExisting } from '../../adapters/storage/portable.js';
+import { isMysql, skipExisting } from '../../adapters/storage/portable.js';
 import { columnsAsFields, directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { ConversationMembersTable, Database } from '../../adapters/storage/schema.js';
 import { ChatType, MessageType } from './im.entity.js';
@@ -128,32 +128,19 @@ const MEMBERS_VERSION = new Precompiled<{ membersVersion: number | string }>(
 const BUMP_MEMBERS_VERSION = new Precompiled(
   'update conversations set members_version = members_version + 1 where id = ?',
 );
-/** unreadPartsQuery written out, up to its condition on the member (below). */
-const UNREAD_PARTS_SELECT = `select cm.user_id, cm.conversation_id, cm.muted, cm.mention_seq, cm.read_seq, c.max_seq,
-     (select count(*) from messages m
-      where m.conversation_id = cm.conversation_id and m.m_type = ${MessageType.notice}
-        and m.seq > cm.read_seq) as notices_after_read
-   from conversation_members cm
-   inner join conversations c on c.id = cm.conversation_id
-   where `;
 /**
  * unreadPartsQuery for one user, written out: the usual push (a single chat's offline
  * recipient) asks for one, and building and compiling the query took 33 µs a call, a
  * twentieth of such a send on SQLite. Keep the two alike (the plan test reads both).
  */
 export const UNREAD_PARTS_OF_ONE = new Precompiled<UnreadPartRow>(
-  `${UNREAD_PARTS_SELECT}cm.user_id = ?`,
-);
-/**
- * unreadPartsQuery for many users on PostgreSQL (a group message's page of up to 1,000
- * offline members), the ids as one text array: one named statement whatever their
- * count, planned once per connection, where an `in` list of a thousand literals was
- * parsed and planned per page (and planned as a scan of the members' table once the
- * list was a large enough share of it; docs/performance-log.md, "Statements whose text
- * followed a count"). The plan test reads its generic plan.
- */
-export const UNREAD_PARTS_OF_MANY_PG = new Precompiled<UnreadPartRow>(
-  `${UNREAD_PARTS_SELECT}cm.user_id = any(?::text[])`,
+  `select cm.user_id, cm.conversation_id, cm.muted, cm.mention_seq, cm.read_seq, c.max_seq,
+     (select count(*) from messages m
+      where m.conversation_id = cm.conversation_id and m.m_type = ${MessageType.notice}
+        and m.seq > cm.read_seq) as notices_after_read
+   from conversation_members cm
+   inner join conversations c on c.id = cm.conversation_id
+   where cm.user_id = ?`,
 );
 const ALL_MEMBERS = new Precompiled<{ userId: string; joinSeq: number | string }>(
   'select user_id, join_seq from conversation_members where conversation_id = ?',
@@ -511,9 +498,7 @@ export class ConversationRepository {
     const rows =
       userIds.length === 1
         ? (await UNREAD_PARTS_OF_ONE.execute(this.db, [userIds[0]])).rows
-        : isPostgres(this.db)
-          ? (await UNREAD_PARTS_OF_MANY_PG.execute(this.db, [userIds])).rows
-          : await unreadPartsQuery(this.db, userIds).execute();
+        : await unreadPartsQuery(this.db, userIds).execute();
     return rows.map((r) => ({
       userId: r.userId,
       conversationId: r.conversationId,
