@@ -172,8 +172,8 @@ export class ProcessedEvents {
       return;
     }
     if (isPostgres(db)) {
-      const pairs = batch.map(({ consumer, eventId }): Pair => [consumer, eventId]);
-      await MARKS_PG.execute(db, [processedAt, ...columnsOf(pairs)]);
+      const consumers = batch.map((m) => m.consumer);
+      await MARKS_PG.execute(db, [processedAt, consumers, batch.map((m) => m.eventId)]);
       return;
     }
     await db

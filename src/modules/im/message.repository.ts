@@ -1,10 +1,5 @@
-import {
-  PostgresAdapter,
-  sql,
-  type Kysely,
-  type Selectable,
-  type SelectQueryBuilder,
-} from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import { isPostgres } from '../../adapters/storage/portable.js';
 import { columnsAsFields, directOn, Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, MessagesTable } from '../../adapters/storage/schema.js';
 import { MessageType, type ChatType, type Message, type ReplySnapshot } from './im.entity.js';
@@ -157,7 +152,7 @@ export class MessageRepository {
   private readonly coalesceUnreadChecks: boolean;
 
   constructor(private readonly db: Kysely<Database>) {
-    this.coalesceUnreadChecks = db.getExecutor().adapter instanceof PostgresAdapter;
+    this.coalesceUnreadChecks = isPostgres(db);
   }
 
   async insert(trx: Kysely<Database>, m: Message): Promise<void> {

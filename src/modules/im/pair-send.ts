@@ -1,5 +1,6 @@
-import { PostgresAdapter, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { finalStatement } from '../../adapters/storage/group-commit.js';
+import { isPostgres } from '../../adapters/storage/portable.js';
 import { Precompiled, runsDirect } from '../../adapters/storage/precompiled.js';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
@@ -106,9 +107,7 @@ interface Deps {
  * transaction made in the same turn (a group commit batch's), a few per send elsewhere.
  */
 export function pairSendStore(db: Kysely<Database>, deps: Deps): PairSendStore {
-  return db.getExecutor().adapter instanceof PostgresAdapter
-    ? new PostgresPairSendStore(deps)
-    : new PortablePairSendStore(deps);
+  return isPostgres(db) ? new PostgresPairSendStore(deps) : new PortablePairSendStore(deps);
 }
 
 /** The `message-sent` payload of a message (its seq set by the caller). */

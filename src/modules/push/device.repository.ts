@@ -1,5 +1,5 @@
-import { PostgresAdapter, type Kysely } from 'kysely';
-import { isMysql } from '../../adapters/storage/portable.js';
+import type { Kysely } from 'kysely';
+import { isMysql, isPostgres } from '../../adapters/storage/portable.js';
 import { Precompiled } from '../../adapters/storage/precompiled.js';
 import type { Database, PushDevicesTable } from '../../adapters/storage/schema.js';
 import type { PushDevice, PushPlatform } from './push.entity.js';
@@ -131,10 +131,9 @@ export class DeviceRepository {
         .execute();
       return rows.map(toDevice);
     }
-    const { rows } =
-      q.getExecutor().adapter instanceof PostgresAdapter
-        ? await DEVICES_OF_USERS_PG.execute(q, [userIds])
-        : await DEVICES_OF_USERS_SQLITE.execute(q, [JSON.stringify(userIds)]);
+    const { rows } = isPostgres(q)
+      ? await DEVICES_OF_USERS_PG.execute(q, [userIds])
+      : await DEVICES_OF_USERS_SQLITE.execute(q, [JSON.stringify(userIds)]);
     return rows.map(toDevice);
   }
 
