@@ -161,3 +161,26 @@ export class WsClient {
     return this.closed;
   }
 }
+
+/**
+ * The sockets a suite opens on its app: each connected with a user's token and ready
+ * (WsClient.ready), all closed by `closeAll` in the suite's afterAll, before the app.
+ * `app` is read at each connect, so the suite may start its app in beforeAll.
+ */
+export class SuiteSockets {
+  private readonly opened: WsClient[] = [];
+
+  constructor(private readonly app: () => { url: string }) {}
+
+  /** A ready socket authenticated as `who` (a user, or a token). */
+  async connect(who: string | { token: string }): Promise<WsClient> {
+    const token = typeof who === 'string' ? who : who.token;
+    const client = await WsClient.connect(this.app().url, { token });
+    this.opened.push(client);
+    return client.ready();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.opened.splice(0).map((s) => s.close()));
+  }
+}

@@ -6,28 +6,24 @@ import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { until } from '../../../test/support/wait.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets } from '../../../test/support/ws-client.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 
 describe.each(STORAGES)('admin API on %s', (storage) => {
   let t: TestApp;
   let admin: HttpClient;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage, overrides: { admin: { token: ADMIN_TOKEN } } });
     admin = t.client.withToken(ADMIN_TOKEN);
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(token: string): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (token: string) => sockets.connect(token);
   const login = (user: RegisteredUser) =>
     t.client.post('/v1/user/login', { phone: user.phone, password: user.password });
 

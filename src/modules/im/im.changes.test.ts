@@ -3,7 +3,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789';
 const HOUR = 3_600_000;
@@ -13,7 +13,7 @@ const isChange = (msgId: string) => (f: Frame) =>
 
 describe.each(STORAGES)('messages that change, on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({
       storage,
@@ -24,15 +24,11 @@ describe.each(STORAGES)('messages that change, on %s', (storage) => {
     });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
 
   /** Two friends, connected, and their conversation id. */
   async function pair() {

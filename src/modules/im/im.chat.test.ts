@@ -3,7 +3,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type Frame } from '../../../test/support/ws-client.js';
 
 /** A pushed chat message (group notices, mType 10, are pushed the same way but are not chat). */
 const isChatPush = (conversationId?: string) => (f: Frame) =>
@@ -15,20 +15,16 @@ const isChatPush = (conversationId?: string) => (f: Frame) =>
 
 describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage, overrides: { im: { syncPageSize: 30 } } });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
 
   const text = (content: string, extra: Record<string, unknown> = {}) => ({
     msg: { mType: 0, content },

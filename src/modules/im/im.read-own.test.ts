@@ -3,7 +3,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type Frame } from '../../../test/support/ws-client.js';
 import { MessageRepository } from './message.repository.js';
 
 const updated = (conversationId: string, readSeq: number) => (f: Frame) =>
@@ -24,20 +24,16 @@ const chat = (conversationId: string, seq: number) => (f: Frame) =>
 
 describe.each(STORAGES)('sending marks read for the sender on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
   const say = (content: string, extra: Record<string, unknown> = {}) => ({
     msg: { mType: 0, content },
     ...extra,

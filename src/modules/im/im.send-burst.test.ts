@@ -3,7 +3,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 
 /**
  * A device that sends messages back to back, without waiting for each answer: its
@@ -14,20 +14,16 @@ import { WsClient, type Frame } from '../../../test/support/ws-client.js';
  */
 describe.each(STORAGES)('a device sending back to back on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
 
   async function friends(): Promise<[RegisteredUser, RegisteredUser]> {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];

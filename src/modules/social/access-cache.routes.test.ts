@@ -11,26 +11,22 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 import { ImErrors } from '../im/im.errors.js';
 
 describe.each(STORAGES)('social access cache on one process (%s)', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage });
     await t.app.events.relay.stop();
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
 
   /** The send's outcome: 'ok', or the refusal's error code. */
   async function send(socket: WsClient, chatType: 1 | 2, recvId: string): Promise<number | 'ok'> {

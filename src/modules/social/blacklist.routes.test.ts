@@ -4,25 +4,21 @@ import { createUser, type RegisteredUser } from '../../../test/support/factories
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 
 describe.each(STORAGES)('block list and friend remarks on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
   const newUser = () => createUser(t.client);
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
   const block = (who: RegisteredUser, userId: string) =>
     who.client.post('/v1/social/blacklist', { userId });
   const chat = (ws: WsClient, recvId: string, content: string, chatType = 2) =>

@@ -8,7 +8,7 @@ import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { createGroup, joinGroup } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 
 interface StoredMessage {
   seq: number;
@@ -19,20 +19,16 @@ interface StoredMessage {
 
 describe.each(STORAGES)('group membership notices on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
   const ok = (res: { status: number; body: unknown }) =>
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   const history = async (viewer: RegisteredUser, groupId: string): Promise<StoredMessage[]> => {

@@ -4,7 +4,7 @@ import { createUser, type RegisteredUser } from '../../../test/support/factories
 import { createGroup } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient, type Frame } from '../../../test/support/ws-client.js';
+import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 
 interface StoredMessage {
   seq: number;
@@ -16,21 +16,17 @@ interface StoredMessage {
 describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => {
   let t: TestApp;
   let now = Date.now();
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     // A clock the test moves, so a member's mute can run out without waiting.
     t = await startTestApp({ storage, clock: () => now });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(user: RegisteredUser): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token: user.token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (user: RegisteredUser) => sockets.connect(user);
   /** A group with an owner, one manager and two ordinary members. */
   async function staffedGroup() {
     const [owner, manager, m1, m2] = await Promise.all(

@@ -4,11 +4,11 @@ import { createUser, type RegisteredUser } from '../../../test/support/factories
 import { befriend, createGroup, createGroupWith } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets } from '../../../test/support/ws-client.js';
 
 describe.each(STORAGES)('account life cycle on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({
       storage,
@@ -16,15 +16,11 @@ describe.each(STORAGES)('account life cycle on %s', (storage) => {
     });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
-  async function connect(token: string): Promise<WsClient> {
-    const client = await WsClient.connect(t.url, { token });
-    sockets.push(client);
-    return client.ready();
-  }
+  const connect = (token: string) => sockets.connect(token);
   const login = (user: RegisteredUser, password: string) =>
     t.client.post('/v1/user/login', { phone: user.phone, password });
   const changePassword = (token: string, oldPassword: string, newPassword: string) =>
