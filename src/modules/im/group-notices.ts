@@ -4,6 +4,7 @@ import type { Database } from '../../adapters/storage/schema.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
 import { DomainTopic } from '../../events/domain-events.js';
 import type { Clock } from '../../shared/clock.js';
+import type { GroupNotice } from '../../shared/group-notice.js';
 import { newId } from '../../shared/ids.js';
 import type { ConversationRepository } from './conversation.repository.js';
 import { ChatType, MessageType, SYSTEM_SENDER, type Message } from './im.entity.js';
@@ -12,22 +13,6 @@ import type { MessageRepository } from './message.repository.js';
 
 /** The durable queue that pushes stored notices to the group (worker role). */
 export const NOTICE_PUSH_QUEUE = 'im.notice-push';
-
-/** What a group notice says (DESIGN.md §7): `content` of an mType 10 message, as JSON. */
-export interface GroupNotice {
-  type:
-    | 'member.joined'
-    | 'member.left'
-    | 'member.kicked'
-    | 'member.role'
-    | 'member.muted'
-    | 'group.updated'
-    | 'group.muted'
-    | 'group.dismissed';
-  /** Who did it (the member themself for joining by approval-free apply and leaving). */
-  operatorId: string;
-  [field: string]: unknown;
-}
 
 /**
  * Group notices as messages: each is stored in the group's conversation with the

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
 import type { DomainEventMap } from '../../events/domain-events.js';
 import type { EventRecorder } from '../../events/event-recorder.js';
-import type { GroupMembershipListener, GroupNoticeContent } from './group-membership-listener.js';
+import type { GroupNotice } from '../../shared/group-notice.js';
+import type { GroupMembershipListener } from './group-membership-listener.js';
 
 /**
  * The group events that members read about as notices in the group conversation
@@ -20,7 +21,7 @@ type NoticedEvent =
   | 'group-dismissed';
 
 /** Which event becomes which notice (DESIGN.md §7, mType 10 content; docs/api.md lists the fields). */
-const NOTICES: { [K in NoticedEvent]: (p: DomainEventMap[K]) => GroupNoticeContent } = {
+const NOTICES: { [K in NoticedEvent]: (p: DomainEventMap[K]) => GroupNotice } = {
   // Who let them in: the manager who approved, else the inviter, else they joined themself.
   'group_member-joined': (p) => ({
     type: 'member.joined',
@@ -77,7 +78,7 @@ export class GroupEvents {
   ): Promise<void> {
     await this.events.record(trx, type, groupId, payload);
     if (isNoticed(type)) {
-      const notice = (NOTICES[type] as (p: DomainEventMap[K]) => GroupNoticeContent)(payload);
+      const notice = (NOTICES[type] as (p: DomainEventMap[K]) => GroupNotice)(payload);
       await this.membership.notice(trx, groupId, notice);
     }
   }

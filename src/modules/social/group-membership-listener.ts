@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
+import type { GroupNotice } from '../../shared/group-notice.js';
 
 /**
  * Told about membership changes inside the transaction that makes them, so that
@@ -11,20 +12,5 @@ export interface GroupMembershipListener {
   memberLeft(trx: Kysely<Database>, groupId: string, userId: string): Promise<void>;
   groupDismissed(trx: Kysely<Database>, groupId: string): Promise<void>;
   /** Posts a notice (mType 10) into the group conversation, in the change's transaction. */
-  notice(trx: Kysely<Database>, groupId: string, notice: GroupNoticeContent): Promise<void>;
-}
-
-/** A group notice's content (DESIGN.md §7): its type, who did it, and its details. */
-export interface GroupNoticeContent {
-  type:
-    | 'member.joined'
-    | 'member.left'
-    | 'member.kicked'
-    | 'member.role'
-    | 'member.muted'
-    | 'group.updated'
-    | 'group.muted'
-    | 'group.dismissed';
-  operatorId: string;
-  [field: string]: unknown;
+  notice(trx: Kysely<Database>, groupId: string, notice: GroupNotice): Promise<void>;
 }

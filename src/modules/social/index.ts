@@ -24,7 +24,7 @@ export { SocialAccountRemoval } from './account-removal.js';
 export { SocialPushes } from './social.pushes.js';
 export { SOCIAL_PUSH_QUEUE, startSocialPushes } from './social-pushes.js';
 export { PresenceAnnouncer } from './presence-announcer.js';
-export type { GroupMembershipListener, GroupNoticeContent } from './group-membership-listener.js';
+export type { GroupMembershipListener } from './group-membership-listener.js';
 export { SocialErrors } from './social.errors.js';
 export { RoleLevel, HandleResult, JoinSource, pairKey } from './social.entity.js';
 
