@@ -44,6 +44,7 @@ import { cpuEach, cpuSince, databasePids } from './support/db-cpu.js';
 import { drivers, SocketClosedError, type Conn, type Target } from './support/drivers.js';
 import { envNumber, isMain, log, main, sleep, writeResult } from './support/run.js';
 import { checkoutsFromEnv, startEasyChat, type Checkout, type Storage } from './support/systems.js';
+import { roundOrder } from './support/round-order.js';
 
 export { cpuEach, cpuSince };
 
@@ -386,7 +387,7 @@ export async function runCpuPerMessage(options: CpuOptions): Promise<CpuRow[]> {
       if (warm.cut > 0) log(`  warm-up: ${s.label}${cutNote(warm)}`);
     }
     for (let round = 0; round < options.rounds; round += 1) {
-      const order = round % 2 === 0 ? systems : [...systems].reverse();
+      const order = roundOrder(systems, round);
       for (const s of order) {
         const before = cpuEach(s.pids());
         const beforeDb = cpuEach(serverPids(s.server));

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { envNumber, log, main, sleep } from './support/run.js';
+import { roundOrder } from './support/round-order.js';
 
 const sockets = envNumber('BENCH_DELIVER_SOCKETS', 1000);
 const messages = envNumber('BENCH_DELIVER_MESSAGES', 50);
@@ -162,7 +163,7 @@ main(async () => {
   const results = new Map<string, number[]>(systems.map((s) => [s.label, []]));
   let n = 0;
   for (let r = 0; r < rounds; r += 1) {
-    const order = r % 2 === 0 ? systems : [...systems].reverse();
+    const order = roundOrder(systems, r);
     for (const system of order) {
       let cpu = 0;
       for (let m = 0; m < messages; m += 1) {

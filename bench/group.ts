@@ -47,6 +47,7 @@ import {
   type System,
 } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
+import { roundOrder } from './support/round-order.js';
 
 export type GroupSystem = 'easy-chat' | 'ejabberd' | 'socket.io' | 'ws';
 
@@ -298,7 +299,7 @@ export async function runGroup(opts: GroupOptions): Promise<GroupResult> {
         entries.push(await prepare(system, pool, size, name));
       }
       for (let k = 0; k < opts.rounds; k += 1) {
-        const order = k % 2 === 0 ? entries : [...entries].reverse();
+        const order = roundOrder(entries, k);
         for (const entry of order) {
           entry.row.rounds.push(await round(entry, pool, opts));
           await sleep(1000);

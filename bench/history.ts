@@ -43,6 +43,7 @@ import {
   type System,
 } from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
+import { roundOrder } from './support/round-order.js';
 
 export interface HistoryOptions {
   pairs: number;
@@ -268,7 +269,7 @@ export async function runHistory(opts: HistoryOptions): Promise<HistoryResult> {
     ];
     for (let round = 1; round <= opts.rounds; round += 1)
       for (const [endpoint, options] of endpoints) {
-        const order = round % 2 === 1 ? targets : [...targets].reverse();
+        const order = roundOrder(targets, round - 1);
         for (const t of order) {
           const dbBefore =
             t.engine === 'postgres' ? cpuEach(databasePids('postgres', t.pids())) : undefined;

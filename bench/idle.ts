@@ -35,6 +35,7 @@ import {
   type System,
 } from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
+import { roundOrder } from './support/round-order.js';
 
 export interface IdleOptions {
   counts: number[];
@@ -196,7 +197,7 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
     const runs = new Map<Measured, IdleRow[]>();
     const rounds = i === 0 ? (opts.rounds ?? 1) : 1;
     for (let k = 0; k < rounds; k += 1)
-      for (const system of k % 2 === 0 ? systems : [...systems].reverse()) {
+      for (const system of roundOrder(systems, k)) {
         const row = await measure(system, count, opts);
         if (row) runs.set(system, [...(runs.get(system) ?? []), row]);
       }

@@ -2,7 +2,7 @@
  * Sends to a recipient who stays offline: one connection sends BENCH_OFFLINE_SENDS
  * messages a stage, each awaited, into one conversation whose other member never
  * connects, for BENCH_OFFLINE_STAGES stages; the systems take their stages in turn (the
- * order reversed every stage), so each conversation grows at the same pace. Per stage:
+ * order turned and reversed by stage, support/round-order.ts), so each conversation grows at the same pace. Per stage:
  * the server's CPU-µs a send (Node, plus on PostgreSQL the backends of its own
  * connections) and its resident memory. The figure to read is how the last stages
  * compare with the first: the CPU of a send must not grow with the recipient's unread,
@@ -26,6 +26,7 @@ import { finishRun, machine, type Meta } from './support/meta.js';
 import { rssOf } from './support/rss.js';
 import { envNumber, isMain, log, main, onCleanup, writeResult } from './support/run.js';
 import { checkoutsFromEnv, startEasyChat, type Checkout, type System } from './support/systems.js';
+import { roundOrder } from './support/round-order.js';
 
 type Store = 'sqlite' | 'postgres';
 
@@ -103,7 +104,7 @@ export async function runOfflineRecipient(opts: OfflineOptions): Promise<Offline
     for (const ref of opts.references ?? []) running.push(await start(store, ref));
   }
   for (let n = 0; n < opts.stages; n += 1) {
-    const order = n % 2 === 0 ? running : [...running].reverse();
+    const order = roundOrder(running, n);
     for (const s of order) {
       await stage(s, opts.sends, `s${n}`);
       log(

@@ -40,7 +40,8 @@
  * BENCH_REF_DROP_ENV, settings each one lacks) starts each checkout beside every
  * easy-chat system of the run, on the same store. Every phase measures them as systems of
  * their own; in the latency phase each round runs the store's ceiling, this tree and the
- * checkouts one after another at the same rate, the order reversed every round.
+ * checkouts one after another at the same rate, the order turned and reversed by round
+ * (support/round-order.ts: every system in every place equally often).
  *
  *   npm run bench:private   BENCH_ROUNDS=3 BENCH_PAIRS=100 BENCH_STEP=6 BENCH_CPU_RATE=200
  *                           BENCH_START_RATE=200 BENCH_RESOLUTION=0.1 BENCH_MAX_RATE=32000
@@ -71,6 +72,7 @@ import {
   type System,
 } from './support/systems.js';
 import { largest, percentile, Pool } from './support/worker-pool.js';
+import { roundOrder } from './support/round-order.js';
 
 export type PrivateSystem =
   | 'easy-chat-sqlite'
@@ -669,9 +671,6 @@ async function roundOf(
   }
 }
 
-const alternate = <T>(items: T[], round: number) =>
-  round % 2 === 0 ? items : [...items].reverse();
-
 export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
   const meta = machine();
   const skipped: string[] = [];
@@ -720,7 +719,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
 
     // 1. CPU per message at a load every system keeps: steadier than any rate.
     for (let round = 0; round < opts.rounds; round += 1)
-      await roundOf(alternate(entries, round), async (entry) =>
+      await roundOf(roundOrder(entries, round), async (entry) =>
         tagged('cpu', round)(await step(entry, pool, opts.cpuRate, opts)),
       );
 
@@ -746,7 +745,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
         }),
       );
       for (let k = 0; ; k += 1) {
-        const live = alternate(searched, round + k).filter((e) => searches.get(e)!.next());
+        const live = roundOrder(searched, round + k).filter((e) => searches.get(e)!.next());
         if (live.length === 0) break;
         await roundOf(live, async (entry) => {
           const search = searches.get(entry)!;
@@ -825,7 +824,7 @@ export async function runPrivate(opts: PrivateOptions): Promise<PrivateResult> {
         // window, back to back (latencyOpts.warmupSeconds), since a system idles through
         // the others' turns and a steady server never steps from idle to half its capacity.
         for (let round = 0; round < opts.rounds; round += 1)
-          await roundOf(alternate(members, round), async (e) => ({
+          await roundOf(roundOrder(members, round), async (e) => ({
             ...tagged('latency', round)(await step(e, pool, rate, latencyOpts)),
             ...(e === ceiling ? { beside: entry.system.label } : {}),
           }));

@@ -23,6 +23,7 @@ import { finishRun, machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, sleep, withProgress, writeResult } from './support/run.js';
 import { startEasyChat, type System } from './support/systems.js';
 import { percentile, Pool } from './support/worker-pool.js';
+import { roundOrder } from './support/round-order.js';
 
 export interface StormOptions {
   clients: number;
@@ -242,8 +243,7 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
       for (const storage of opts.storages) stores.push(await prepare(storage, pool, opts));
       for (let k = 0; k < rounds; k += 1) {
         log(`storm: round ${k + 1}/${rounds}`);
-        for (const s of k % 2 === 0 ? stores : [...stores].reverse())
-          await stormRound(s, pool, opts, k);
+        for (const s of roundOrder(stores, k)) await stormRound(s, pool, opts, k);
       }
     } finally {
       await pool.stop();

@@ -18,6 +18,7 @@ import { envNumber, isMain, log, main, sleep } from './support/run.js';
 import { startServer, type ServerProcess } from './support/server-process.js';
 import { DATABASE_URL, EASY_CHAT_ENV, REDIS_URL } from './support/systems.js';
 import { Pool } from './support/worker-pool.js';
+import { roundOrder } from './support/round-order.js';
 
 interface Cluster {
   api: ServerProcess;
@@ -156,7 +157,7 @@ export async function runScaleOut(opts: ScaleOptions) {
     for (const [k, rate] of opts.rates.entries()) {
       const live = entries.filter((e) => !e.done);
       if (live.length === 0) break;
-      for (const entry of k % 2 === 0 ? live : [...live].reverse()) {
+      for (const entry of roundOrder(live, k)) {
         const s = await step(entry, pool, rate, opts);
         entry.row.steps.push(s);
         if (s.broken) entry.done = true;

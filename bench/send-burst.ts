@@ -3,8 +3,8 @@
  * for each answer (a client flushing what it queued offline, a bot, an import), and the
  * time until the last of them is answered is measured, beside the chat ceiling of the same
  * store (bench/peers/ceiling-chat.ts, which takes every frame into its next batch). Each
- * round sends BENCH_BURSTS bursts per system, the systems in turn (the order reversed
- * every round); the figure is the median of the rounds' medians, with its range, and the
+ * round sends BENCH_BURSTS bursts per system, the systems in turn (the order turned and
+ * reversed by round, support/round-order.ts); the figure is the median of the rounds' medians, with its range, and the
  * server's CPU-µs a message (Node, plus on PostgreSQL the backends of its own
  * connections) over the round's bursts.
  *
@@ -25,6 +25,7 @@ import { figureOf, type Figure } from './support/figure.js';
 import { finishRun, machine, type Meta } from './support/meta.js';
 import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
 import { checkoutsFromEnv, startEasyChat, type Checkout, type System } from './support/systems.js';
+import { roundOrder } from './support/round-order.js';
 
 export type BurstSystem =
   'easy-chat-sqlite' | 'easy-chat-postgres' | 'ceiling' | 'ceiling-postgres';
@@ -107,7 +108,7 @@ export async function runSendBurst(opts: BurstOptions): Promise<BurstResult> {
   // A warm-up burst each: the first one pays for connections, caches and JIT.
   for (const s of running) await burstOnce(s, opts.burst, 'warm');
   for (let round = 0; round < opts.rounds; round += 1) {
-    const order = round % 2 === 0 ? running : [...running].reverse();
+    const order = roundOrder(running, round);
     for (const s of order) {
       const times: number[] = [];
       const before = cpuWithDatabase(s.store, s.system.pids());
