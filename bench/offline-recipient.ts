@@ -2,11 +2,11 @@
  * Sends to a recipient who stays offline: one connection sends BENCH_OFFLINE_SENDS
  * messages a stage, each awaited, into one conversation whose other member never
  * connects, for BENCH_OFFLINE_STAGES stages; the systems take their stages in turn (the
- * order turned and reversed by stage, support/round-order.ts), so each conversation grows at the same pace. Per stage:
- * the server's CPU-µs a send (Node, plus on PostgreSQL the backends of its own
- * connections) and its resident memory. The figure to read is how the last stages
- * compare with the first: the CPU of a send must not grow with the recipient's unread,
- * nor the memory with the messages sent.
+ * order turned and reversed by stage, support/round-order.ts), so each conversation
+ * grows at the same pace. Per stage: the server's CPU-µs a send (Node, plus on
+ * PostgreSQL the backends of its own connections) and its resident memory. The figure
+ * to read is how the last stages compare with the first: the CPU of a send must not
+ * grow with the recipient's unread, nor the memory with the messages sent.
  *
  * Why: a push to an offline recipient computes its badge over every conversation, and
  * that count walked every unread message (2.5 ms of CPU a send by 20,000 unread, against

@@ -4,9 +4,9 @@
  * time until the last of them is answered is measured, beside the chat ceiling of the same
  * store (bench/peers/ceiling-chat.ts, which takes every frame into its next batch). Each
  * round sends BENCH_BURSTS bursts per system, the systems in turn (the order turned and
- * reversed by round, support/round-order.ts); the figure is the median of the rounds' medians, with its range, and the
- * server's CPU-µs a message (Node, plus on PostgreSQL the backends of its own
- * connections) over the round's bursts.
+ * reversed by round, support/round-order.ts); the figure is the median of the rounds'
+ * medians, with its range, and the server's CPU-µs a message (Node, plus on PostgreSQL
+ * the backends of its own connections) over the round's bursts.
  *
  * Why: a connection's requests ran one at a time, so a burst of 100 sends took 100
  * commits one after another (7.6× the ceiling's time on SQLite, 8.2× on PostgreSQL);

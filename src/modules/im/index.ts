@@ -31,7 +31,6 @@ import { TypingRelay } from './typing-relay.js';
 
 export { imRoutes } from './im.routes.js';
 export { NOTICE_PUSH_QUEUE, startNoticePushes } from './group-notices.js';
-export type { GroupNotice } from '../../shared/group-notice.js';
 export { imAdminRoutes } from './im-admin.routes.js';
 export { imWsMethods } from './im.ws.js';
 export { ImPushes } from './im.pushes.js';
