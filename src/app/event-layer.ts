@@ -222,6 +222,8 @@ function buildSenders(config: Config, logger: Logger): NotifySenders {
         : new ConsoleSender('email', logger),
     sms: sms.driver === 'webhook' ? webhook('sms', sms.webhook) : new ConsoleSender('sms', logger),
     push:
-      push.driver === 'webhook' ? webhook('push', push.webhook) : new ConsoleSender('push', logger),
+      push.driver === 'webhook'
+        ? webhook('push', push.webhook)
+        : new ConsoleSender('push', logger, 'debug'),
   };
 }

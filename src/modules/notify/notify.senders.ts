@@ -16,15 +16,21 @@ export interface Sender<T> {
   close?(): Promise<void>;
 }
 
-/** Development sender: writes the notification to the log instead. */
+/**
+ * Development sender: writes the notification to the log instead. `level` is the log
+ * level of its lines: pushes log at debug, since with the default settings every message
+ * to an offline recipient without a device is one (a line each, with its preview text,
+ * in an operator's log at info); mail and SMS at info, where a developer reads the codes.
+ */
 export class ConsoleSender<T> implements Sender<T> {
   constructor(
     private readonly channel: string,
     private readonly logger: Logger,
+    private readonly level: 'info' | 'debug' = 'info',
   ) {}
 
   async send(message: T, deliveryId: string): Promise<void> {
-    this.logger.info(
+    this.logger[this.level](
       { channel: this.channel, deliveryId, message },
       'notification (console sender)',
     );

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook.js';
 import { smtpSink } from '../../../test/support/fake-smtp.js';
@@ -90,6 +91,49 @@ describe('notify consumers', () => {
     expect(metrics).toMatch(
       /easychat_notifications_total\{[^}]*channel="sms"[^}]*outcome="sent"[^}]*\} 1/,
     );
+  });
+
+  it('the console driver logs mail at info and a push only at debug (no message text at info)', async () => {
+    const sent = (channel: string) =>
+      new RegExp(
+        `easychat_notifications_total\\{[^}]*channel="${channel}"[^}]*outcome="sent"[^}]*\\} 1`,
+      );
+    const consoleLines = async (level: 'info' | 'debug') => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(...chunk.toString().split('\n').filter(Boolean));
+          done();
+        },
+      });
+      const t = await startTestApp({
+        overrides: { log: { level }, notify: { push: { collapseWindowMs: 0 } } },
+        logDestination: sink,
+      });
+      cleanups.push(() => t.close());
+      await t.app.events.notify.send('notify.push', {
+        userId: 'u1',
+        title: 'Bob',
+        body: 'the preview text',
+      });
+      await t.app.events.notify.send('notify.email', {
+        to: 'a@example.com',
+        subject: 'Your code',
+        text: '123456',
+      });
+      // Both sent: the console sender has run for each (a metrics read is async, so polled here).
+      for (const deadline = Date.now() + 10_000; ; await sleep(20)) {
+        const metrics = await (await fetchMetrics(t.url)).text();
+        if (sent('push').test(metrics) && sent('email').test(metrics)) break;
+        if (Date.now() > deadline) throw new Error('timed out waiting for both to be sent');
+      }
+      return lines
+        .map((line) => JSON.parse(line) as { msg?: string; channel?: string })
+        .filter((entry) => entry.msg === 'notification (console sender)')
+        .map((entry) => entry.channel);
+    };
+    expect(await consoleLines('info')).toEqual(['email']);
+    expect((await consoleLines('debug')).sort()).toEqual(['email', 'push']);
   });
 
   it('gives up on a webhook call after its timeout and tries again', async () => {
