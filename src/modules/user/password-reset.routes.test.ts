@@ -10,7 +10,7 @@ import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook
 import { publishedEvents } from '../../../test/support/published-events.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { until } from '../../../test/support/wait.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets } from '../../../test/support/ws-client.js';
 
 type Provider = Awaited<ReturnType<typeof fakeProvider>>;
 
@@ -18,7 +18,7 @@ describe.each(STORAGES)('password reset by code on %s', (storage) => {
   let t: TestApp;
   let provider: Provider;
   let now = Date.now();
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     provider = await fakeProvider([]);
     t = await startTestApp({
@@ -38,7 +38,7 @@ describe.each(STORAGES)('password reset by code on %s', (storage) => {
     });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
     await provider.close();
   });
@@ -72,9 +72,7 @@ describe.each(STORAGES)('password reset by code on %s', (storage) => {
 
   it('sends a code by SMS; the reset sets the password, ends every session and works once', async () => {
     const alice = await createUser(t.client);
-    const socket = await WsClient.connect(t.url, { token: alice.token });
-    sockets.push(socket);
-    await socket.ready();
+    const socket = await sockets.connect(alice);
 
     const asked = await askCode(alice.phone);
     expect(asked.status).toBe(200);
