@@ -2,26 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 import { PRESENCE_METHOD } from './presence-announcer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('presence pushes to friends', () => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp();
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
-  const connect = async (token: string) => {
-    const client = await (await WsClient.connect(t.url, { token })).ready();
-    sockets.push(client);
-    return client;
-  };
+  const connect = (token: string) => sockets.connect(token);
   const presenceOf = (socket: WsClient, userId: string) =>
     socket
       .pushes(PRESENCE_METHOD)
