@@ -11,7 +11,7 @@ import { openStorage, type Storage } from '../../adapters/storage/storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 import type { EventMessage } from '../../adapters/bus/event-message.js';
 import { loggingPostgres } from '../../../test/support/logging-db.js';
 import { ConversationRepository } from './conversation.repository.js';
@@ -54,12 +54,12 @@ function singleDraft(a: string, b: string, content: string): PairMessage {
 
 describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
   let t: TestApp;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     t = await startTestApp({ storage });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
   });
 
@@ -267,12 +267,7 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
   it('keeps seqs dense and takes none for retries, within one batch and across batches', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
     await befriend(alice, bob);
-    const connect = async (token: string) => {
-      const client = await WsClient.connect(t.url, { token });
-      sockets.push(client);
-      return client.ready();
-    };
-    const [a, b] = [await connect(alice.token), await connect(bob.token)];
+    const [a, b] = [await sockets.connect(alice), await sockets.connect(bob)];
     const send = (from: WsClient, recvId: string, clientMsgId: string) =>
       from.call('conversation.chat', {
         chatType: 2,
