@@ -16,7 +16,7 @@ import { publishedEvents } from '../../../test/support/published-events.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { until } from '../../../test/support/wait.js';
-import { WsClient } from '../../../test/support/ws-client.js';
+import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
 import { topicOf } from './webpush-sender.js';
 
 const variants: Array<{ storage: StorageKind; presence: 'memory' | 'redis' }> = [
@@ -34,7 +34,7 @@ describe.each(variants)(
     let service: Awaited<ReturnType<typeof startFakePushService>>;
     let hook: Awaited<ReturnType<typeof fakeProvider>>;
     let dir: string;
-    const sockets: WsClient[] = [];
+    const sockets = new SuiteSockets(() => t);
     const vapid = { subject: 'mailto:ops@example.test', ...webpush.generateVAPIDKeys() };
     let endpoints = 0;
 
@@ -63,18 +63,14 @@ describe.each(variants)(
       });
     });
     afterAll(async () => {
-      await Promise.all(sockets.map((s) => s.close()));
+      await sockets.closeAll();
       await t?.close();
       await service?.close();
       await hook?.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const connect = async (token: string) => {
-      const ws = await WsClient.connect(t.url, { token });
-      sockets.push(ws);
-      return ws.ready();
-    };
+    const connect = (token: string) => sockets.connect(token);
     const login = async (who: RegisteredUser) =>
       (await t.client.post('/v1/user/login', { phone: who.phone, password: who.password })).body
         .data.token as string;
