@@ -3,7 +3,7 @@ import { createUser } from '../../test/support/factories.js';
 import { fakeProvider, webhook } from '../../test/support/fake-webhook.js';
 import { befriend, createGroupWith } from '../../test/support/social.js';
 import { startTestApp, type TestApp } from '../../test/support/test-app.js';
-import { WsClient } from '../../test/support/ws-client.js';
+import { SuiteSockets } from '../../test/support/ws-client.js';
 import { signBody, SIGNATURE_HEADER } from '../modules/ingest/ingest.signature.js';
 
 const INGEST_SECRET = 'ops-secret-0123456789abcdef';
@@ -11,7 +11,7 @@ const INGEST_SECRET = 'ops-secret-0123456789abcdef';
 describe('reactions to domain events', () => {
   let t: TestApp;
   let provider: Awaited<ReturnType<typeof fakeProvider>>;
-  const sockets: WsClient[] = [];
+  const sockets = new SuiteSockets(() => t);
   beforeAll(async () => {
     provider = await fakeProvider([]);
     t = await startTestApp({
@@ -24,15 +24,11 @@ describe('reactions to domain events', () => {
     });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
+    await sockets.closeAll();
     await t.close();
     await provider.close();
   });
-  const connect = async (token: string) => {
-    const client = await (await WsClient.connect(t.url, { token })).ready();
-    sockets.push(client);
-    return client;
-  };
+  const connect = (token: string) => sockets.connect(token);
 
   it('closes a disabled user’s sockets with 4003', async () => {
     const user = await createUser(t.client);
