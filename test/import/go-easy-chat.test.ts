@@ -10,7 +10,7 @@ import { GoSource } from '../../src/import/go-easy-chat/go-source.js';
 import { importGoEasyChat, type ImportSummary } from '../../src/import/go-easy-chat/importer.js';
 import { STORAGES, TEST_MYSQL_URL, mysqlUrlFor, uniqueName } from '../support/backends.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { WsClient } from '../support/ws-client.js';
+import { SuiteSockets } from '../support/ws-client.js';
 
 /**
  * A Go easy-chat database of the test's own (the seed's DDL, generated rows and
@@ -190,12 +190,12 @@ describe.runIf(TEST_MYSQL_URL)('import from the Go easy-chat', () => {
 
   describe.each(STORAGES)('into %s', (storage) => {
     let t: TestApp;
-    const sockets: WsClient[] = [];
+    const sockets = new SuiteSockets(() => t);
     beforeAll(async () => {
       t = await startTestApp({ storage });
     });
     afterAll(async () => {
-      await Promise.all(sockets.map((s) => s.close()));
+      await sockets.closeAll();
       await t?.close();
     });
 
@@ -336,10 +336,10 @@ describe.runIf(TEST_MYSQL_URL)('import from the Go easy-chat', () => {
       expect(friends.status).toBe(200);
       expect(JSON.stringify(friends.body.data)).toContain(BOB);
 
-      const alice = await WsClient.connect(t.url, { token: aliceToken });
-      const bob = await WsClient.connect(t.url, { token: bobToken });
-      sockets.push(alice, bob);
-      await Promise.all([alice.ready(), bob.ready()]);
+      const [alice, bob] = await Promise.all([
+        sockets.connect(aliceToken),
+        sockets.connect(bobToken),
+      ]);
       const sent = await alice.call('conversation.chat', {
         chatType: 2,
         recvId: BOB,
