@@ -166,6 +166,7 @@ export class WsClient {
  * The sockets a suite opens on its app: each connected with a user's token and ready
  * (WsClient.ready), all closed by `closeAll` in the suite's afterAll, before the app.
  * `app` is read at each connect, so the suite may start its app in beforeAll.
+ * suiteApp (suite-app.ts) sets up both for a suite that needs no more.
  */
 export class SuiteSockets {
   private readonly opened: WsClient[] = [];

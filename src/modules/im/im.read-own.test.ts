@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { SuiteSockets, type Frame } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { Frame } from '../../../test/support/ws-client.js';
 import { MessageRepository } from './message.repository.js';
 
 const updated = (conversationId: string, readSeq: number) => (f: Frame) =>
@@ -23,17 +23,8 @@ const chat = (conversationId: string, seq: number) => (f: Frame) =>
   f.data?.seq === seq;
 
 describe.each(STORAGES)('sending marks read for the sender on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
+  const { t, connect } = suiteApp({ storage });
 
-  const connect = (user: RegisteredUser) => sockets.connect(user);
   const say = (content: string, extra: Record<string, unknown> = {}) => ({
     msg: { mType: 0, content },
     ...extra,

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { Frame, WsClient } from '../../../test/support/ws-client.js';
 
 /**
  * A device that sends messages back to back, without waiting for each answer: its
@@ -13,17 +13,7 @@ import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/w
  * MySQL has no group commit: there each send waits for the one before, as before.
  */
 describe.each(STORAGES)('a device sending back to back on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
-
-  const connect = (user: RegisteredUser) => sockets.connect(user);
+  const { t, connect } = suiteApp({ storage });
 
   async function friends(): Promise<[RegisteredUser, RegisteredUser]> {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];

@@ -3,12 +3,12 @@
  * are stored as mType 10 messages in the group conversation, in the transaction of
  * the change, pushed live and read by sync in seq order with chat, and never unread.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { createGroup, joinGroup } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { Frame, WsClient } from '../../../test/support/ws-client.js';
 
 interface StoredMessage {
   seq: number;
@@ -18,17 +18,8 @@ interface StoredMessage {
 }
 
 describe.each(STORAGES)('group membership notices on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
+  const { t, connect } = suiteApp({ storage });
 
-  const connect = (user: RegisteredUser) => sockets.connect(user);
   const ok = (res: { status: number; body: unknown }) =>
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   const history = async (viewer: RegisteredUser, groupId: string): Promise<StoredMessage[]> => {
