@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { SuiteSockets, type Frame } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { Frame } from '../../../test/support/ws-client.js';
 
 /** A pushed chat message (group notices, mType 10, are pushed the same way but are not chat). */
 const isChatPush = (conversationId?: string) => (f: Frame) =>
@@ -14,17 +14,7 @@ const isChatPush = (conversationId?: string) => (f: Frame) =>
   (conversationId === undefined || f.data.conversationId === conversationId);
 
 describe.each(STORAGES)('chat over WebSocket on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({ storage, overrides: { im: { syncPageSize: 30 } } });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
-
-  const connect = (user: RegisteredUser) => sockets.connect(user);
+  const { t, connect } = suiteApp({ storage, overrides: { im: { syncPageSize: 30 } } });
 
   const text = (content: string, extra: Record<string, unknown> = {}) => ({
     msg: { mType: 0, content },
