@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { Frame, WsClient } from '../../../test/support/ws-client.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789';
 const HOUR = 3_600_000;
@@ -12,23 +12,13 @@ const isChange = (msgId: string) => (f: Frame) =>
   f.frameType === 0 && f.method === 'push' && f.data?.contentType === 2 && f.data.msgId === msgId;
 
 describe.each(STORAGES)('messages that change, on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({
-      storage,
-      overrides: {
-        admin: { token: ADMIN_TOKEN },
-        im: { syncPageSize: 5, reactions: { maxEmojis: 3, maxPerUser: 2 } },
-      },
-    });
+  const { t, connect } = suiteApp({
+    storage,
+    overrides: {
+      admin: { token: ADMIN_TOKEN },
+      im: { syncPageSize: 5, reactions: { maxEmojis: 3, maxPerUser: 2 } },
+    },
   });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
-
-  const connect = (user: RegisteredUser) => sockets.connect(user);
 
   /** Two friends, connected, and their conversation id. */
   async function pair() {
