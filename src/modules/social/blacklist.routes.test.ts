@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { WsClient } from '../../../test/support/ws-client.js';
 
 describe.each(STORAGES)('block list and friend remarks on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
+  const { t, connect } = suiteApp({ storage });
 
   const newUser = () => createUser(t.client);
-  const connect = (user: RegisteredUser) => sockets.connect(user);
   const block = (who: RegisteredUser, userId: string) =>
     who.client.post('/v1/social/blacklist', { userId });
   const chat = (ws: WsClient, recvId: string, content: string, chatType = 2) =>
