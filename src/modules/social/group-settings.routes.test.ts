@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { createGroup } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { type Frame, SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { Frame, WsClient } from '../../../test/support/ws-client.js';
 
 interface StoredMessage {
   seq: number;
@@ -14,19 +14,10 @@ interface StoredMessage {
 }
 
 describe.each(STORAGES)('group settings, mutes and notices on %s', (storage) => {
-  let t: TestApp;
   let now = Date.now();
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    // A clock the test moves, so a member's mute can run out without waiting.
-    t = await startTestApp({ storage, clock: () => now });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
+  // A clock the test moves, so a member's mute can run out without waiting.
+  const { t, connect } = suiteApp({ storage, clock: () => now });
 
-  const connect = (user: RegisteredUser) => sockets.connect(user);
   /** A group with an owner, one manager and two ordinary members. */
   async function staffedGroup() {
     const [owner, manager, m1, m2] = await Promise.all(
