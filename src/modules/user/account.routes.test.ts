@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroup, createGroupWith } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { SuiteSockets } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 
 describe.each(STORAGES)('account life cycle on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({
-      storage,
-      overrides: { rateLimit: { password: { perUser: { limit: 4, windowSec: 600 } } } },
-    });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
+  const { t, connect } = suiteApp({
+    storage,
+    overrides: { rateLimit: { password: { perUser: { limit: 4, windowSec: 600 } } } },
   });
 
-  const connect = (token: string) => sockets.connect(token);
   const login = (user: RegisteredUser, password: string) =>
     t.client.post('/v1/user/login', { phone: user.phone, password });
   const changePassword = (token: string, oldPassword: string, newPassword: string) =>
