@@ -1,29 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import type { HttpClient } from '../../../test/support/http-client.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 import { until } from '../../../test/support/wait.js';
-import { SuiteSockets } from '../../../test/support/ws-client.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 
 describe.each(STORAGES)('admin API on %s', (storage) => {
-  let t: TestApp;
   let admin: HttpClient;
-  const sockets = new SuiteSockets(() => t);
+  const { t, connect } = suiteApp({ storage, overrides: { admin: { token: ADMIN_TOKEN } } });
   beforeAll(async () => {
-    t = await startTestApp({ storage, overrides: { admin: { token: ADMIN_TOKEN } } });
     admin = t.client.withToken(ADMIN_TOKEN);
   });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
-
-  const connect = (token: string) => sockets.connect(token);
   const login = (user: RegisteredUser) =>
     t.client.post('/v1/user/login', { phone: user.phone, password: user.password });
 
