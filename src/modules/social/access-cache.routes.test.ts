@@ -6,27 +6,19 @@
  * comes through the bus after it: the refusals show the recorder's pin alone
  * (SocialAccessCache.changing).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { WsClient } from '../../../test/support/ws-client.js';
 import { ImErrors } from '../im/im.errors.js';
 
 describe.each(STORAGES)('social access cache on one process (%s)', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
+  const { t, connect } = suiteApp({ storage });
   beforeAll(async () => {
-    t = await startTestApp({ storage });
     await t.app.events.relay.stop();
   });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
-
-  const connect = (user: RegisteredUser) => sockets.connect(user);
 
   /** The send's outcome: 'ok', or the refusal's error code. */
   async function send(socket: WsClient, chatType: 1 | 2, recvId: string): Promise<number | 'ok'> {
