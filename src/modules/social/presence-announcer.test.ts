@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
-import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import type { WsClient } from '../../../test/support/ws-client.js';
 import { PRESENCE_METHOD } from './presence-announcer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('presence pushes to friends', () => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
-  const connect = (token: string) => sockets.connect(token);
+  const { t, connect } = suiteApp();
+
   const presenceOf = (socket: WsClient, userId: string) =>
     socket
       .pushes(PRESENCE_METHOD)
