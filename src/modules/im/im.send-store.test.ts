@@ -5,13 +5,14 @@ import { newId } from '../../shared/ids.js';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser } from '../../../test/support/factories.js';
 import { befriend } from '../../../test/support/social.js';
-import { startTestApp, testConfig, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
+import { testConfig } from '../../../test/support/test-app.js';
 import { groupCommitFor, PipelinedGroupCommitter } from '../../adapters/storage/group-commit.js';
 import { openStorage, type Storage } from '../../adapters/storage/storage.js';
 import { MIGRATIONS } from '../../catalogue/migrations.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../adapters/storage/schema.js';
-import { SuiteSockets, type WsClient } from '../../../test/support/ws-client.js';
+import type { WsClient } from '../../../test/support/ws-client.js';
 import type { EventMessage } from '../../adapters/bus/event-message.js';
 import { loggingPostgres } from '../../../test/support/logging-db.js';
 import { ConversationRepository } from './conversation.repository.js';
@@ -53,15 +54,7 @@ function singleDraft(a: string, b: string, content: string): PairMessage {
 }
 
 describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
-  let t: TestApp;
-  const sockets = new SuiteSockets(() => t);
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await sockets.closeAll();
-    await t.close();
-  });
+  const { t, connect } = suiteApp({ storage });
 
   it('takes the seq, writes the message and its outbox row with that seq, and reads the pair as it was', async () => {
     const { db } = t.app.storage;
@@ -267,7 +260,7 @@ describe.each(STORAGES)('storing a single chat message on %s', (storage) => {
   it('keeps seqs dense and takes none for retries, within one batch and across batches', async () => {
     const [alice, bob] = [await createUser(t.client), await createUser(t.client)];
     await befriend(alice, bob);
-    const [a, b] = [await sockets.connect(alice), await sockets.connect(bob)];
+    const [a, b] = [await connect(alice), await connect(bob)];
     const send = (from: WsClient, recvId: string, clientMsgId: string) =>
       from.call('conversation.chat', {
         chatType: 2,
