@@ -9,8 +9,8 @@ import { dropMysqlDatabase } from '../../src/adapters/storage/mysql.js';
 import { GoSource } from '../../src/import/go-easy-chat/go-source.js';
 import { importGoEasyChat, type ImportSummary } from '../../src/import/go-easy-chat/importer.js';
 import { STORAGES, TEST_MYSQL_URL, mysqlUrlFor, uniqueName } from '../support/backends.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { SuiteSockets } from '../support/ws-client.js';
+import { suiteApp } from '../support/suite-app.js';
+import type { TestApp } from '../support/test-app.js';
 
 /**
  * A Go easy-chat database of the test's own (the seed's DDL, generated rows and
@@ -189,15 +189,7 @@ describe.runIf(TEST_MYSQL_URL)('import from the Go easy-chat', () => {
   });
 
   describe.each(STORAGES)('into %s', (storage) => {
-    let t: TestApp;
-    const sockets = new SuiteSockets(() => t);
-    beforeAll(async () => {
-      t = await startTestApp({ storage });
-    });
-    afterAll(async () => {
-      await sockets.closeAll();
-      await t?.close();
-    });
+    const { t, connect } = suiteApp({ storage });
 
     it('imports once, resumes after an interruption and changes nothing the second time', async () => {
       // Interrupted after two batches: what was written stays.
@@ -336,10 +328,7 @@ describe.runIf(TEST_MYSQL_URL)('import from the Go easy-chat', () => {
       expect(friends.status).toBe(200);
       expect(JSON.stringify(friends.body.data)).toContain(BOB);
 
-      const [alice, bob] = await Promise.all([
-        sockets.connect(aliceToken),
-        sockets.connect(bobToken),
-      ]);
+      const [alice, bob] = await Promise.all([connect(aliceToken), connect(bobToken)]);
       const sent = await alice.call('conversation.chat', {
         chatType: 2,
         recvId: BOB,
