@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { createGroup, joinGroup } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 
 describe.each(STORAGES)('group administration on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage });
 
   const users = (n: number) => Promise.all(Array.from({ length: n }, () => createUser(t.client)));
   /** A group with an owner, one manager and two ordinary members. */
