@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { createGroup, joinGroup } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 
 const UNKNOWN_ID = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
 
 describe.each(STORAGES)('groups API on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage });
 
   const users = (n: number) => Promise.all(Array.from({ length: n }, () => createUser(t.client)));
   const putIn = (who: RegisteredUser, body: Record<string, unknown>) =>
@@ -352,13 +346,7 @@ describe.each(STORAGES)('groups API on %s', (storage) => {
 });
 
 describe.each(STORAGES)('group member limit on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage, overrides: { social: { groupMemberLimit: 3 } } });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage, overrides: { social: { groupMemberLimit: 3 } } });
 
   it('refuses joins and acceptances beyond the limit; a leave makes room', async () => {
     const [owner, a, b, c] = await Promise.all(
