@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { createGroup } from '../../../test/support/social.js';
 import { publishedEvents } from '../../../test/support/published-events.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 import { pairKey } from './social.entity.js';
 
 const PARALLEL = 10;
@@ -15,13 +15,7 @@ const PARALLEL = 10;
  * on the one connection, which must give the same answers.
  */
 describe.each(STORAGES)('social concurrency on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage, overrides: { social: { groupMemberLimit: 6 } } });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage, overrides: { social: { groupMemberLimit: 6 } } });
 
   const db = () => t.app.storage.db;
   const users = (n: number) => Promise.all(Array.from({ length: n }, () => createUser(t.client)));
