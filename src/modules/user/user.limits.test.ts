@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CACHES } from '../../../test/support/backends.js';
 import { createUser, uniquePhone } from '../../../test/support/factories.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 
 /** A client address as a proxy on 127.0.0.1 reports it. */
 const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
@@ -9,26 +9,20 @@ const randomAddress = () =>
   `198.18.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
 
 describe.each(CACHES)('per-address limits on %s cache', (cache) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({
-      cache,
-      overrides: {
-        // The test client plays the proxy: its X-Forwarded-For is believed.
-        server: { trustProxy: ['127.0.0.1'] },
-        rateLimit: {
-          login: {
-            perPhoneAndIp: { limit: 10, windowSec: 60 },
-            perPhone: { limit: 30, windowSec: 3600 },
-            perIp: { limit: 60, windowSec: 60 },
-          },
-          register: { perIp: { limit: 20, windowSec: 3600 } },
+  const { t } = suiteApp({
+    cache,
+    overrides: {
+      // The test client plays the proxy: its X-Forwarded-For is believed.
+      server: { trustProxy: ['127.0.0.1'] },
+      rateLimit: {
+        login: {
+          perPhoneAndIp: { limit: 10, windowSec: 60 },
+          perPhone: { limit: 30, windowSec: 3600 },
+          perIp: { limit: 60, windowSec: 60 },
         },
+        register: { perIp: { limit: 20, windowSec: 3600 } },
       },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
+    },
   });
 
   const login = (phone: string, password: string, address: string) =>
@@ -109,13 +103,7 @@ describe.each(CACHES)('per-address limits on %s cache', (cache) => {
 });
 
 describe('with no trusted proxy (the default)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp();
 
   it('ignores X-Forwarded-For: 75 logins with a rotating header, 15 refused', async () => {
     expect(t.config.server.trustProxy).toEqual([]);
