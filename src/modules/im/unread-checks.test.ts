@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 import { newId } from '../../shared/ids.js';
 import { ChatType, MessageType, singleConversationId, type Message } from './im.entity.js';
 import { MessageRepository, UNREAD_OF_MANY } from './message.repository.js';
@@ -13,13 +13,7 @@ import { MessageRepository, UNREAD_OF_MANY } from './message.repository.js';
  * taken apart").
  */
 describe.each(STORAGES)('unread checks on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage });
 
   it('answers each check of a turn by its own range, sender and type, and on PostgreSQL in one statement', async () => {
     const { db } = t.app.storage;
