@@ -9,12 +9,12 @@
  * twice.
  */
 import { ChatClient } from '@easy-chat/sdk';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
 import { befriend, createGroupWith } from '../../../test/support/social.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 import { seededRandom } from '../../../test/support/seeded-random.js';
 
 interface Msg {
@@ -142,13 +142,7 @@ function canonical(value: unknown): string {
 }
 
 describe.each(STORAGES)('randomized client-state check on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage, overrides: { im: { syncPageSize: 7 } } });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage, overrides: { im: { syncPageSize: 7 } } });
 
   it('state built from pushes and syncs equals a fresh fetch after a random mix of operations', async () => {
     const seed = Number(process.env.MODEL_SEED ?? Date.now() % 1_000_000);
