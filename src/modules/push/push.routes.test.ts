@@ -1,8 +1,8 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../../../test/support/backends.js';
 import { createUser, type RegisteredUser } from '../../../test/support/factories.js';
-import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
+import { suiteApp } from '../../../test/support/suite-app.js';
 
 /** A subscription as a browser makes one: a fresh P-256 key and auth secret. */
 function browserSubscription(endpoint = 'https://push.example.test/send/abc') {
@@ -19,13 +19,7 @@ function browserSubscription(endpoint = 'https://push.example.test/send/abc') {
 }
 
 describe.each(STORAGES)('push devices on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage, overrides: { push: { maxDevicesPerUser: 3 } } });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage, overrides: { push: { maxDevicesPerUser: 3 } } });
 
   const register = (who: RegisteredUser, body: Record<string, unknown>, token?: string) =>
     who.client.request('POST', '/v1/push/devices', { body, ...(token ? { token } : {}) });
