@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../support/backends.js';
 import { createUser } from '../support/factories.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { suiteApp } from '../support/suite-app.js';
+import { startTestApp } from '../support/test-app.js';
 import { fetchMetrics } from '../support/metrics.js';
 
 describe('HTTP edges', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp();
 
   it('answers unknown routes with 404 and known paths with a wrong method with 405', async () => {
     const res = await t.client.get('/v1/nothing/here');
