@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/shared/logger.js';
 import { createUser } from '../support/factories.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { suiteApp } from '../support/suite-app.js';
 import { WsClient } from '../support/ws-client.js';
 
 /**
@@ -40,13 +40,7 @@ function sink(lines: string[]) {
 
 describe('log lines', () => {
   const lines: string[] = [];
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ overrides: { log: { level: 'debug' } }, logDestination: sink(lines) });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ overrides: { log: { level: 'debug' } }, logDestination: sink(lines) });
 
   it('a rejection carries the error text under errMsg, and no line repeats a key', async () => {
     const user = await createUser(t.client);
