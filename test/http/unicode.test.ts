@@ -4,24 +4,18 @@
  * its tables are utf8mb4. Nicknames, a friend request's message, a group name,
  * message content, a reaction, an edit and the conversation list all come back as sent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STORAGES } from '../support/backends.js';
 import { createUser } from '../support/factories.js';
 import { befriend } from '../support/social.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { suiteApp } from '../support/suite-app.js';
 import { WsClient } from '../support/ws-client.js';
 
 const NICK = '🦊 Zoë 山田';
 const TEXT = 'hello 😀👍🏽 𝄞 — naïve, 漢字, مرحبا';
 
 describe.each(STORAGES)('four-byte text round-trips on %s', (storage) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ storage });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp({ storage });
 
   it('nicknames, group names, messages, reactions and edits come back as sent', async () => {
     const alice = await createUser(t.client, { nickname: NICK });
