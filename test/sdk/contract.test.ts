@@ -8,7 +8,7 @@
 import type * as sdk from '@easy-chat/sdk';
 import { PUSH_METHODS, ROUTES } from '@easy-chat/sdk';
 import type { Static, TSchema } from 'typebox';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ServerPushes } from '../../src/catalogue/server-pushes.js';
 import type { SyncPage } from '../../src/modules/im/history.service.js';
 import type { ServerPushMap } from '../../src/realtime/server-push.js';
@@ -25,7 +25,7 @@ import type * as friend from '../../src/modules/social/friend.schema.js';
 import type * as group from '../../src/modules/social/group.schema.js';
 import type * as social from '../../src/modules/social/social.schema.js';
 import type * as user from '../../src/modules/user/user.schema.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { suiteApp } from '../support/suite-app.js';
 
 /** The `data` of a success envelope schema. */
 type Data<T> = T extends { data: infer D } ? D : never;
@@ -164,13 +164,7 @@ describe('SDK pushes equal the server push map', () => {
 });
 
 describe('SDK routes equal the served OpenAPI document', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { t } = suiteApp();
 
   it('every user, social, im, files and push route, both ways', async () => {
     const res = await fetch(`${t.url}/docs/json`);
