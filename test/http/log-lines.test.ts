@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/shared/logger.js';
 import { createUser } from '../support/factories.js';
+import { logLines } from '../support/log-lines.js';
 import { suiteApp } from '../support/suite-app.js';
 import { WsClient } from '../support/ws-client.js';
 
@@ -29,18 +29,12 @@ function topLevelKeys(text: string): string[] {
 
 const duplicates = (keys: string[]) => keys.filter((k, i) => keys.indexOf(k) !== i);
 
-function sink(lines: string[]) {
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-}
-
 describe('log lines', () => {
   const lines: string[] = [];
-  const { t } = suiteApp({ overrides: { log: { level: 'debug' } }, logDestination: sink(lines) });
+  const { t } = suiteApp({
+    overrides: { log: { level: 'debug' } },
+    logDestination: logLines(lines),
+  });
 
   it('a rejection carries the error text under errMsg, and no line repeats a key', async () => {
     const user = await createUser(t.client);
@@ -66,7 +60,7 @@ describe('log lines', () => {
 
   it('a logged object carrying its own msg keeps it as errMsg', () => {
     const captured: string[] = [];
-    const logger = createLogger({ level: 'info', nodeId: 'n' }, sink(captured));
+    const logger = createLogger({ level: 'info', nodeId: 'n' }, logLines(captured));
     logger.info({ code: 1, msg: 'the cause' }, 'something failed');
     const [line] = captured;
     expect(duplicates(topLevelKeys(line!))).toEqual([]);

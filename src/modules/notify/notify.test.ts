@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeProvider, sleep, webhook } from '../../../test/support/fake-webhook.js';
 import { smtpSink } from '../../../test/support/fake-smtp.js';
@@ -6,6 +5,8 @@ import { startTestApp, type TestApp } from '../../../test/support/test-app.js';
 import { waitFor } from '../../adapters/bus/bus.contract.js';
 import { NOTIFY_TOPIC } from './notify.events.js';
 import { fetchMetrics } from '../../../test/support/metrics.js';
+import { logLines } from '../../../test/support/log-lines.js';
+import { until } from '../../../test/support/wait.js';
 
 describe('notify consumers', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -100,15 +101,9 @@ describe('notify consumers', () => {
       );
     const consoleLines = async (level: 'info' | 'debug') => {
       const lines: string[] = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(...chunk.toString().split('\n').filter(Boolean));
-          done();
-        },
-      });
       const t = await startTestApp({
         overrides: { log: { level }, notify: { push: { collapseWindowMs: 0 } } },
-        logDestination: sink,
+        logDestination: logLines(lines),
       });
       cleanups.push(() => t.close());
       await t.app.events.notify.send('notify.push', {
@@ -121,12 +116,11 @@ describe('notify consumers', () => {
         subject: 'Your code',
         text: '123456',
       });
-      // Both sent: the console sender has run for each (a metrics read is async, so polled here).
-      for (const deadline = Date.now() + 10_000; ; await sleep(20)) {
+      // Both sent: the console sender has run for each.
+      await until(async () => {
         const metrics = await (await fetchMetrics(t.url)).text();
-        if (sent('push').test(metrics) && sent('email').test(metrics)) break;
-        if (Date.now() > deadline) throw new Error('timed out waiting for both to be sent');
-      }
+        return sent('push').test(metrics) && sent('email').test(metrics);
+      }, 'both sent');
       return lines
         .map((line) => JSON.parse(line) as { msg?: string; channel?: string })
         .filter((entry) => entry.msg === 'notification (console sender)')
