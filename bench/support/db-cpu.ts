@@ -7,10 +7,14 @@
  * and the WAL writer, checkpointer and background writer working for all of them), so
  * only the backends whose client port belongs to a socket of the measured Node process
  * count (a backend's command line names its client: `postgres: user db
- * 127.0.0.1(54321) idle`). They do the work of each statement and, at commit, flush the
- * WAL themselves; the helpers' share for one client is small but not in the figure.
- * MariaDB/MySQL is one process with a thread per connection: it counts whole.
+ * 127.0.0.1(54321) idle`). A backend reached over PostgreSQL's Unix socket names no port
+ * (`postgres: user db [local] idle`): it counts when one of its sockets is the peer of
+ * one of the Node process's, as `ss -x` pairs them (without `ss` such backends are not
+ * found, and a warning says so). They do the work of each statement and, at commit,
+ * flush the WAL themselves; the helpers' share for one client is small but not in the
+ * figure. MariaDB/MySQL is one process with a thread per connection: it counts whole.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpuFine, cpuMicros } from './cpu.js';
 
@@ -24,14 +28,14 @@ function read(path: string): string | undefined {
   }
 }
 
-/** Local TCP ports of the sockets `pid` holds open (IPv4 and IPv6). */
-function localPorts(pid: number): Set<number> {
+/** Inodes of the sockets `pid` holds open. */
+function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
   let fds: string[] = [];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return new Set();
+    return inodes;
   }
   for (const fd of fds) {
     try {
@@ -41,6 +45,12 @@ function localPorts(pid: number): Set<number> {
       /* closed meanwhile */
     }
   }
+  return inodes;
+}
+
+/** Local TCP ports of the sockets `pid` holds open (IPv4 and IPv6). */
+function localPorts(pid: number): Set<number> {
+  const inodes = socketInodes(pid);
   const ports = new Set<number>();
   for (const table of ['tcp', 'tcp6']) {
     for (const line of (read(`/proc/${pid}/net/${table}`) ?? '').split('\n').slice(1)) {
@@ -75,12 +85,56 @@ export function databasePids(server: DatabaseServer, nodePids: number[]): number
   if (server === 'sqlite') return [];
   if (server === 'mysql') return processesNamed(['mariadbd', 'mysqld']).map((p) => p.pid);
   const ours = new Set(nodePids.flatMap((pid) => [...localPorts(pid)]));
-  return processesNamed(['postgres'])
-    .filter((p) => {
-      const client = /\((\d+)\)/.exec(p.cmdline);
-      return client !== null && ours.has(Number(client[1]));
-    })
-    .map((p) => p.pid);
+  const postgres = processesNamed(['postgres']);
+  const overTcp = postgres.filter((p) => {
+    const client = /\((\d+)\)/.exec(p.cmdline);
+    return client !== null && ours.has(Number(client[1]));
+  });
+  const local = postgres.filter((p) => p.cmdline.includes('[local]'));
+  return [...overTcp, ...(local.length > 0 ? peersOf(nodePids, local) : [])].map((p) => p.pid);
+}
+
+/**
+ * Of `backends`, those holding the far end of a Unix socket of `nodePids`. /proc does not
+ * pair a Unix socket with its peer; `ss -x` does (each row: its inode, then its peer's).
+ */
+function peersOf<P extends { pid: number }>(nodePids: number[], backends: P[]): P[] {
+  const peerOf = unixPeers();
+  if (!peerOf) return [];
+  const theirs = new Set<string>();
+  for (const pid of nodePids) {
+    for (const inode of socketInodes(pid)) {
+      const peer = peerOf.get(inode);
+      if (peer) theirs.add(peer);
+    }
+  }
+  return backends.filter((b) => [...socketInodes(b.pid)].some((inode) => theirs.has(inode)));
+}
+
+let warnedNoSs = false;
+
+/** Each connected Unix stream socket's inode → its peer's, from `ss -x`; undefined without ss. */
+function unixPeers(): Map<string, string> | undefined {
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-x', '-H', 'state', 'connected'], { encoding: 'utf8' });
+  } catch {
+    if (!warnedNoSs) {
+      warnedNoSs = true;
+      console.warn('db-cpu: no `ss` (iproute2): backends on the Unix socket are not counted');
+    }
+    return undefined;
+  }
+  const peers = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    // Netid, (State), Recv-Q, Send-Q, local address, its inode, peer address, its inode.
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 6) continue;
+    const inode = cols[cols.length - 3]!;
+    const peer = cols[cols.length - 1]!;
+    if (/^\d+$/.test(inode) && /^\d+$/.test(peer)) peers.set(inode, peer);
+  }
+  return peers;
 }
 
 /** CPU-µs of each process. */
