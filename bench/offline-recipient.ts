@@ -14,11 +14,17 @@
  * notify.push queue took 85 events a second and grew in memory behind them
  * (docs/performance-log.md, "Sends to an offline recipient").
  *
+ * The servers send their pushes to a webhook on loopback (`notify.push.driver: webhook`),
+ * which answers each at once: with the default console driver below debug level a push
+ * leaves no trace, so the servers would make none and the push path would go unmeasured.
+ *
  *   npm run bench:offline   BENCH_OFFLINE_SENDS=2000 BENCH_OFFLINE_STAGES=10
  *                           BENCH_OFFLINE_STORES=sqlite,postgres
  *                           BENCH_REF_DIR, BENCH_REF_LABEL: earlier checkouts (built) beside
  *                           this one on each store, in the same stages
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpuWithDatabase } from './support/db-cpu.js';
 import { drivers, type Conn } from './support/drivers.js';
 import { figureOf, type Figure } from './support/figure.js';
@@ -36,6 +42,8 @@ export interface OfflineOptions {
   sends: number;
   stages: number;
   references?: Checkout[];
+  /** `notify.push.collapseWindowMs` of the servers (their default, 3 s, without). */
+  pushWindowMs?: number;
 }
 
 export interface OfflineRow {
@@ -56,6 +64,8 @@ export interface OfflineResult {
   sends: number;
   stages: number;
   rows: OfflineRow[];
+  /** The calls the servers' push webhook received, all systems together. */
+  webhookCalls: number;
 }
 
 interface Running {
@@ -68,8 +78,12 @@ interface Running {
   rss: number[];
 }
 
-async function start(store: Store, checkout: Checkout | undefined): Promise<Running> {
-  const system = await startEasyChat({ storage: store, checkout });
+async function start(
+  store: Store,
+  checkout: Checkout | undefined,
+  env: Record<string, string>,
+): Promise<Running> {
+  const system = await startEasyChat({ storage: store, checkout, env });
   onCleanup(() => system.stop());
   const [a, b] = await system.makeUsers(2);
   await system.pair([[a!, b!]]);
@@ -96,12 +110,37 @@ function growthOf(values: number[]): number {
   return mean(values.slice(-third)) / mean(values.slice(0, third));
 }
 
+/** A push webhook on loopback that answers 200 to every call, counting them. */
+async function startPushSink(): Promise<{ server: Server; url: string; calls: () => number }> {
+  let calls = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      calls += 1;
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}/push`, calls: () => calls };
+}
+
 export async function runOfflineRecipient(opts: OfflineOptions): Promise<OfflineResult> {
   const meta = machine();
+  const sink = await startPushSink();
+  onCleanup(() => new Promise<void>((resolve) => sink.server.close(() => resolve())));
+  const env: Record<string, string> = {
+    EC_NOTIFY__PUSH__DRIVER: 'webhook',
+    EC_NOTIFY__PUSH__WEBHOOK__URL: sink.url,
+    EC_NOTIFY__PUSH__WEBHOOK__SECRET: 'bench',
+    ...(opts.pushWindowMs !== undefined
+      ? { EC_NOTIFY__PUSH__COLLAPSE_WINDOW_MS: String(opts.pushWindowMs) }
+      : {}),
+  };
   const running: Running[] = [];
   for (const store of opts.stores) {
-    running.push(await start(store, undefined));
-    for (const ref of opts.references ?? []) running.push(await start(store, ref));
+    running.push(await start(store, undefined, env));
+    for (const ref of opts.references ?? []) running.push(await start(store, ref, env));
   }
   for (let n = 0; n < opts.stages; n += 1) {
     const order = roundOrder(running, n);
@@ -122,7 +161,7 @@ export async function runOfflineRecipient(opts: OfflineOptions): Promise<Offline
     cpu: figureOf(s.cpu),
   }));
   finishRun(meta);
-  return { meta, sends: opts.sends, stages: opts.stages, rows };
+  return { meta, sends: opts.sends, stages: opts.stages, rows, webhookCalls: sink.calls() };
 }
 
 if (isMain(import.meta)) {
@@ -135,6 +174,7 @@ if (isMain(import.meta)) {
       references: checkoutsFromEnv(),
     });
     writeResult('offline-recipient', result);
+    log(`push webhook: ${result.webhookCalls} calls (collapsed per conversation)`);
     for (const row of result.rows) {
       const first = row.cpuPerSend[0]!;
       const last = row.cpuPerSend.at(-1)!;

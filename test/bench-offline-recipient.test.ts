@@ -15,7 +15,14 @@ describe('bench:offline, tiny', () => {
 
   it('sends to a recipient who never connects, stage by stage', async () => {
     const stores = TEST_DATABASE_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
-    const r = await runOfflineRecipient({ stores: [...stores], sends: 5, stages: 3 });
+    const r = await runOfflineRecipient({
+      stores: [...stores],
+      sends: 5,
+      stages: 3,
+      pushWindowMs: 0,
+    });
+    // The push path ran: the servers' pushes reached the webhook.
+    expect(r.webhookCalls).toBeGreaterThan(0);
     expect(r.rows.map((row) => row.store)).toEqual([...stores]);
     for (const row of r.rows) {
       expect(row.cpuPerSend).toHaveLength(3);

@@ -197,6 +197,15 @@ export class EventLayer {
     }
   }
 
+  /**
+   * Whether a `notify.push` would leave no trace: the console push driver (the default)
+   * at a log level that does not write its lines. Push delivery then makes none for
+   * offline recipients, rather than reading each message's text and badge for nothing.
+   */
+  pushesUnseen(): boolean {
+    return this.senders.push.writesNothing?.() === true;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.housekeeping);
     await this.relay.stop();

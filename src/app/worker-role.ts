@@ -54,7 +54,11 @@ export async function startWorker(deps: {
       recalled: async (msgId) =>
         (await services.im.messages.findById(msgId))?.revoked !== undefined,
       sender: services.pushSender,
-      webhook: new WebhookPushes({ mode: config.push.webhook, notify: events.notify }),
+      webhook: new WebhookPushes({
+        mode: config.push.webhook,
+        notify: events.notify,
+        unseen: () => events.pushesUnseen(),
+      }),
       concurrency: config.push.delivery.concurrency,
       logger: deps.logger,
     }),

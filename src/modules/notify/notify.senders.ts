@@ -14,6 +14,8 @@ export type PushMessage = NotifyEventMap['notify.push'] & { count: number };
 export interface Sender<T> {
   send(message: T, deliveryId: string): Promise<void>;
   close?(): Promise<void>;
+  /** True while whatever it is sent leaves no trace (a console sender below the log level). */
+  writesNothing?(): boolean;
 }
 
 /**
@@ -28,6 +30,10 @@ export class ConsoleSender<T> implements Sender<T> {
     private readonly logger: Logger,
     private readonly level: 'info' | 'debug' = 'info',
   ) {}
+
+  writesNothing(): boolean {
+    return !this.logger.isLevelEnabled(this.level);
+  }
 
   async send(message: T, deliveryId: string): Promise<void> {
     this.logger[this.level](

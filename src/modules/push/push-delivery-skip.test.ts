@@ -10,6 +10,10 @@ async function consumer(options: {
   deviceless: string[];
   webhook?: WebhookMode;
   online?: string[];
+  /** The push driver leaves no trace (the console driver above debug). */
+  unseen?: boolean;
+  /** Who muted the conversation (default bob). */
+  muted?: string[];
 }) {
   let handle!: (delivery: Delivery) => Promise<void>;
   const broker = {
@@ -19,16 +23,21 @@ async function consumer(options: {
     },
   } as unknown as Consumer;
   const lookups: string[][] = [];
+  const pushes: unknown[] = [];
   const deps = {
     broker,
-    // A group of alice and bob; bob muted it (so nothing goes out past the lookups).
+    // A group of alice and bob; bob muted it unless told otherwise (so nothing goes out
+    // past the lookups).
     audience: {
       audience: async (_id: string, _seq: number, after?: string) =>
         after ? [] : ['alice', 'bob'],
     },
     text: {
       context: async () => ({ message: { content: 'hi' }, senderName: 'Alice', preview: 'full' }),
-      badgesAndMutes: async () => ({ badges: new Map([['bob', 1]]), quiet: new Set(['bob']) }),
+      badgesAndMutes: async () => ({
+        badges: new Map([['bob', 1]]),
+        quiet: new Set(options.muted ?? ['bob']),
+      }),
     },
     devices: {
       knownDeviceless: (userId: string) => options.deviceless.includes(userId),
@@ -46,8 +55,15 @@ async function consumer(options: {
     },
     webhook: new WebhookPushes({
       mode: options.webhook ?? 'off',
-      notify: { sendBatch: async () => {} },
+      notify: {
+        sendBatch: async (items: unknown[]) => {
+          pushes.push(...items);
+        },
+      },
+      unseen: () => options.unseen === true,
     }),
+    sender: { deliver: async () => 0 },
+    recalled: async () => false,
     concurrency: 1,
     logger: {} as Logger,
   } as unknown as PushDeliveryDeps;
@@ -73,7 +89,7 @@ async function consumer(options: {
         },
       },
     } as unknown as Delivery);
-  return { sent, lookups };
+  return { sent, lookups, pushes };
 }
 
 describe('push delivery of a single chat to a recipient known to have no device', () => {
@@ -98,6 +114,20 @@ describe('push delivery of a single chat to a recipient known to have no device'
     const hooked = await consumer({ deviceless: ['bob'], webhook: 'fallback' });
     await hooked.sent({});
     expect(hooked.lookups).toEqual([['bob']]);
+  });
+
+  it('makes no webhook push, and no lookup, while the push driver leaves no trace', async () => {
+    for (const webhook of ['fallback', 'always'] as const) {
+      const unseen = await consumer({ deviceless: ['bob'], webhook, unseen: true });
+      await unseen.sent({});
+      expect(unseen.lookups).toEqual([]);
+      expect(unseen.pushes).toEqual([]);
+    }
+    // The same message with the driver seen: looked up, and the webhook push made.
+    const seen = await consumer({ deviceless: ['bob'], webhook: 'always', muted: [] });
+    await seen.sent({});
+    expect(seen.lookups).toEqual([['bob']]);
+    expect(seen.pushes).toMatchObject([{ type: 'notify.push', payload: { userId: 'bob' } }]);
   });
 
   it('looks a group message up whatever is remembered', async () => {

@@ -12,22 +12,28 @@ type PushRequest = PusherItem<NotifyEventMap> & { type: 'notify.push' };
  * The signed notify.push webhook (or the console, by `notify.push.driver`) for
  * offline recipients: with `fallback` those with no live registered device, with
  * `always` every offline recipient, with `off` nobody.
+ *
+ * `off` too while `unseen()` says a push would leave no trace (the console driver at
+ * a log level above debug, the default settings): each one cost a read of the message
+ * and of the badge, an event, its de-duplication lookup and mark, to write nothing.
+ * Asked per message, so a log level lowered at run time shows pushes from then on.
  */
 export class WebhookPushes {
   constructor(
     private readonly deps: {
       mode: WebhookMode;
       notify: { sendBatch(items: PushRequest[]): Promise<unknown> };
+      unseen?: () => boolean;
     },
   ) {}
 
   get mode(): WebhookMode {
-    return this.deps.mode;
+    return this.deps.unseen?.() === true ? 'off' : this.deps.mode;
   }
 
   /** Of the users with no live socket, those the webhook is for. */
   users(offlineUsers: readonly string[], withDevice: ReadonlySet<string>): string[] {
-    switch (this.deps.mode) {
+    switch (this.mode) {
       case 'off':
         return [];
       case 'always':
