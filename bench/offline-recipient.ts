@@ -23,8 +23,6 @@
  *                           BENCH_REF_DIR, BENCH_REF_LABEL: earlier checkouts (built) beside
  *                           this one on each store, in the same stages
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpuWithDatabase } from './support/db-cpu.js';
 import { drivers, type Conn } from './support/drivers.js';
 import { figureOf, type Figure } from './support/figure.js';
@@ -33,6 +31,7 @@ import { rssOf } from './support/rss.js';
 import { envNumber, isMain, log, main, onCleanup, writeResult } from './support/run.js';
 import { checkoutsFromEnv, startEasyChat, type Checkout, type System } from './support/systems.js';
 import { roundOrder } from './support/round-order.js';
+import { fakeProvider, SECRET } from '../test/support/fake-webhook.js';
 
 type Store = 'sqlite' | 'postgres';
 
@@ -110,29 +109,15 @@ function growthOf(values: number[]): number {
   return mean(values.slice(-third)) / mean(values.slice(0, third));
 }
 
-/** A push webhook on loopback that answers 200 to every call, counting them. */
-async function startPushSink(): Promise<{ server: Server; url: string; calls: () => number }> {
-  let calls = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      calls += 1;
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/push`, calls: () => calls };
-}
-
 export async function runOfflineRecipient(opts: OfflineOptions): Promise<OfflineResult> {
   const meta = machine();
-  const sink = await startPushSink();
-  onCleanup(() => new Promise<void>((resolve) => sink.server.close(() => resolve())));
+  // The push provider's webhook on loopback, answering 200 to every call.
+  const sink = await fakeProvider([]);
+  onCleanup(sink.close);
   const env: Record<string, string> = {
     EC_NOTIFY__PUSH__DRIVER: 'webhook',
     EC_NOTIFY__PUSH__WEBHOOK__URL: sink.url,
-    EC_NOTIFY__PUSH__WEBHOOK__SECRET: 'bench',
+    EC_NOTIFY__PUSH__WEBHOOK__SECRET: SECRET,
     ...(opts.pushWindowMs !== undefined
       ? { EC_NOTIFY__PUSH__COLLAPSE_WINDOW_MS: String(opts.pushWindowMs) }
       : {}),
@@ -161,7 +146,7 @@ export async function runOfflineRecipient(opts: OfflineOptions): Promise<Offline
     cpu: figureOf(s.cpu),
   }));
   finishRun(meta);
-  return { meta, sends: opts.sends, stages: opts.stages, rows, webhookCalls: sink.calls() };
+  return { meta, sends: opts.sends, stages: opts.stages, rows, webhookCalls: sink.calls.length };
 }
 
 if (isMain(import.meta)) {
