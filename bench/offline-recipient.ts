@@ -109,6 +109,23 @@ function growthOf(values: number[]): number {
   return mean(values.slice(-third)) / mean(values.slice(0, third));
 }
 
+/** The servers' `notify.push.collapseWindowMs` when the run sets none. */
+const DEFAULT_PUSH_WINDOW_MS = 3_000;
+
+/** Resolves once `calls` holds some and has not grown for `quietMs` (at most 30 s). */
+async function settled(calls: readonly unknown[], quietMs: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let seen = calls.length;
+  let quietSince = Date.now();
+  while ((seen === 0 || Date.now() - quietSince < quietMs) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (calls.length !== seen) {
+      seen = calls.length;
+      quietSince = Date.now();
+    }
+  }
+}
+
 export async function runOfflineRecipient(opts: OfflineOptions): Promise<OfflineResult> {
   const meta = machine();
   // The push provider's webhook on loopback, answering 200 to every call.
@@ -136,6 +153,10 @@ export async function runOfflineRecipient(opts: OfflineOptions): Promise<Offline
       );
     }
   }
+  // The pushes go out after the sends are answered (through the outbox and the push
+  // collapse window), so the last stage's may still be on their way: count them once
+  // the webhook has had a collapse window and a second without a call.
+  await settled(sink.calls, (opts.pushWindowMs ?? DEFAULT_PUSH_WINDOW_MS) + 1_000);
   for (const s of running) s.sender.socket.close();
   const rows = running.map((s) => ({
     system: s.label,
