@@ -67,6 +67,8 @@ describe.each(STORAGES.filter((s) => s !== 'mysql'))(
     it('makes the push at debug, where the console driver writes it', async () => {
       const { pushes, unseen } = await pushesAt('debug');
       expect(unseen).toBe(false);
+      // Published through the outbox, so it may reach this subscriber after the ack.
+      await until(async () => pushes.length > 0, 'the notify.push event arrived');
       expect(pushes).toMatchObject([{ body: 'are you there', data: { badge: '1' } }]);
     });
   },
