@@ -28,7 +28,7 @@ import { drivers, type Conn } from './support/drivers.js';
 import { figureOf, type Figure } from './support/figure.js';
 import { finishRun, machine, type Meta } from './support/meta.js';
 import { rssOf } from './support/rss.js';
-import { envNumber, isMain, log, main, onCleanup, writeResult } from './support/run.js';
+import { envNumber, isMain, log, main, onCleanup, sleep, writeResult } from './support/run.js';
 import { checkoutsFromEnv, startEasyChat, type Checkout, type System } from './support/systems.js';
 import { roundOrder } from './support/round-order.js';
 import { fakeProvider, SECRET } from '../test/support/fake-webhook.js';
@@ -118,7 +118,7 @@ async function settled(calls: readonly unknown[], quietMs: number): Promise<void
   let seen = calls.length;
   let quietSince = Date.now();
   while ((seen === 0 || Date.now() - quietSince < quietMs) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     if (calls.length !== seen) {
       seen = calls.length;
       quietSince = Date.now();
