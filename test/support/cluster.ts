@@ -2,6 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { NatsBroker } from '../../src/adapters/bus/nats-broker.js';
+import type { NodeMailbox } from '../../src/adapters/mailbox/mailbox.js';
+import { NatsMailbox } from '../../src/adapters/mailbox/nats-mailbox.js';
+import { RedisMailbox } from '../../src/adapters/mailbox/redis-mailbox.js';
 import {
   TEST_AMQP_URL,
   TEST_DATABASE_URL,
@@ -25,6 +28,8 @@ export type BusKind = 'nats' | 'rabbitmq';
 export class Node {
   child: ChildProcess | undefined;
   output = '';
+  /** Set by kill() and stop(): an exit the test asked for, not a crash to report. */
+  private stopping = false;
   readonly url: string;
 
   constructor(
@@ -49,6 +54,7 @@ export class Node {
   }
 
   async start(): Promise<void> {
+    this.stopping = false;
     this.child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', 'start', '--roles', this.roles],
@@ -66,6 +72,15 @@ export class Node {
     );
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    // A node that dies on its own fails a later step with ECONNREFUSED and no cause:
+    // print why it died into the test's log.
+    this.child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      process.stderr.write(
+        `${this.name} exited unasked (code ${code}, signal ${signal}); its output ends:\n` +
+          `${this.output.slice(-8_000)}\n`,
+      );
+    });
     // Generous: tsx compiles the sources on start, slow on a loaded machine.
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -85,6 +100,7 @@ export class Node {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child || !this.alive) return;
+    this.stopping = true;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -94,6 +110,7 @@ export class Node {
   async stop(ms = 20_000): Promise<void> {
     const child = this.child;
     if (!child || !this.alive) return;
+    this.stopping = true;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
@@ -109,7 +126,15 @@ export interface Cluster {
   worker: Node;
   client: HttpClient;
   nodeTimeoutMs: number;
+  /** Listens beside `node` on its mailbox: what other processes route to it. */
+  tapMailbox(node: Node): Promise<MailboxTap>;
   stop(): Promise<void>;
+}
+
+/** The pushes routed to one node's mailbox since the tap opened, in arrival order. */
+export interface MailboxTap {
+  readonly routed: Array<{ users: string[]; frame: string }>;
+  close(): Promise<void>;
 }
 
 export interface ClusterOptions {
@@ -191,6 +216,19 @@ export async function startCluster(bus: BusKind, options: ClusterOptions = {}): 
     worker,
     client: new HttpClient(api.url),
     nodeTimeoutMs,
+    async tapMailbox(node) {
+      // The transport the cluster's processes use (EC_CLUSTER__TRANSPORT above), with their prefix.
+      const mailbox: NodeMailbox =
+        bus === 'nats'
+          ? await NatsMailbox.connect({ url: TEST_NATS_URL!, prefix, name: 'cluster-test-tap' })
+          : new RedisMailbox({ url: options.redisUrl ?? TEST_REDIS_URL!, prefix: `${prefix}:` });
+      const routed: MailboxTap['routed'] = [];
+      await mailbox.listen(node.name, (raw) => {
+        const { u, f } = JSON.parse(raw) as { u: string[]; f: string };
+        routed.push({ users: u, frame: f });
+      });
+      return { routed, close: () => mailbox.close() };
+    },
     async stop() {
       await Promise.all([api, gatewayA, gatewayB, worker].map((n) => n.stop()));
       if (mysqlUrl) await dropMysqlDatabase(mysqlUrl);
