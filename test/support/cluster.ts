@@ -217,11 +217,11 @@ export async function startCluster(bus: BusKind, options: ClusterOptions = {}): 
     client: new HttpClient(api.url),
     nodeTimeoutMs,
     async tapMailbox(node) {
-      // The transport the cluster's processes use (EC_CLUSTER__TRANSPORT above), with their prefix.
+      // The transport the cluster's processes use, with their prefix.
       const mailbox: NodeMailbox =
-        bus === 'nats'
-          ? await NatsMailbox.connect({ url: TEST_NATS_URL!, prefix, name: 'cluster-test-tap' })
-          : new RedisMailbox({ url: options.redisUrl ?? TEST_REDIS_URL!, prefix: `${prefix}:` });
+        env.EC_CLUSTER__TRANSPORT === 'nats'
+          ? await NatsMailbox.connect({ url: env.NATS_URL!, prefix, name: 'cluster-test-tap' })
+          : new RedisMailbox({ url: env.REDIS_URL!, prefix: env.EC_CACHE__REDIS__KEY_PREFIX! });
       const routed: MailboxTap['routed'] = [];
       await mailbox.listen(node.name, (raw) => {
         const { u, f } = JSON.parse(raw) as { u: string[]; f: string };
