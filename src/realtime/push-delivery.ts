@@ -55,7 +55,7 @@ export interface PushDelivery {
 }
 
 /** What travels through a gateway's mailbox. */
-interface MailboxPush {
+export interface MailboxPush {
   u: string[];
   f: string;
   x?: string;

@@ -5,6 +5,7 @@ import { NatsBroker } from '../../src/adapters/bus/nats-broker.js';
 import type { NodeMailbox } from '../../src/adapters/mailbox/mailbox.js';
 import { NatsMailbox } from '../../src/adapters/mailbox/nats-mailbox.js';
 import { RedisMailbox } from '../../src/adapters/mailbox/redis-mailbox.js';
+import type { MailboxPush } from '../../src/realtime/push-delivery.js';
 import {
   TEST_AMQP_URL,
   TEST_DATABASE_URL,
@@ -220,11 +221,15 @@ export async function startCluster(bus: BusKind, options: ClusterOptions = {}): 
       // The transport the cluster's processes use, with their prefix.
       const mailbox: NodeMailbox =
         env.EC_CLUSTER__TRANSPORT === 'nats'
-          ? await NatsMailbox.connect({ url: env.NATS_URL!, prefix, name: 'cluster-test-tap' })
+          ? await NatsMailbox.connect({
+              url: env.NATS_URL!,
+              prefix: env.EC_BUS__PREFIX!,
+              name: 'cluster-test-tap',
+            })
           : new RedisMailbox({ url: env.REDIS_URL!, prefix: env.EC_CACHE__REDIS__KEY_PREFIX! });
       const routed: MailboxTap['routed'] = [];
       await mailbox.listen(node.name, (raw) => {
-        const { u, f } = JSON.parse(raw) as { u: string[]; f: string };
+        const { u, f } = JSON.parse(raw) as MailboxPush;
         routed.push({ users: u, frame: f });
       });
       return { routed, close: () => mailbox.close() };
